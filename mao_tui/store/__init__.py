@@ -1,0 +1,29 @@
+"""Persistence: every session, its plan, attempts, streamed text and synthesis, in SQLite."""
+
+from mao_tui.store.db import AmbiguousSessionIdError, Store
+from mao_tui.store.migrations import SCHEMA_VERSION, SchemaTooNewError
+from mao_tui.store.paths import default_db_path
+from mao_tui.store.records import (
+    AttemptRecord,
+    FallbackRecord,
+    SessionDetail,
+    SessionSummary,
+    SynthesisRecord,
+    WorkstreamRecord,
+)
+from mao_tui.store.sink import StoreSink
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AmbiguousSessionIdError",
+    "AttemptRecord",
+    "FallbackRecord",
+    "SchemaTooNewError",
+    "SessionDetail",
+    "SessionSummary",
+    "Store",
+    "StoreSink",
+    "SynthesisRecord",
+    "WorkstreamRecord",
+    "default_db_path",
+]

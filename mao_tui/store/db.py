@@ -1,0 +1,154 @@
+"""The session database: one aiosqlite connection to one SQLite file in WAL mode."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+
+import aiosqlite
+
+from mao_tui.domain import SessionStatus
+from mao_tui.store.liveness import pid_alive
+from mao_tui.store.migrations import migrate
+from mao_tui.store.reads import ids_with_prefix, list_summaries, session_detail
+from mao_tui.store.records import SessionDetail, SessionSummary
+from mao_tui.store.sink import FLUSH_INTERVAL_S, StoreSink
+
+BUSY_TIMEOUT_MS = 5000
+_AMBIGUOUS_SHOWN = 5
+
+
+class AmbiguousSessionIdError(LookupError):
+    """A session id prefix matched more than one session."""
+
+    def __init__(self, prefix: str, matches: list[str]) -> None:
+        shown = ", ".join(matches[:_AMBIGUOUS_SHOWN])
+        more = ", …" if len(matches) > _AMBIGUOUS_SHOWN else ""
+        super().__init__(f"session id prefix {prefix!r} is ambiguous: {shown}{more}")
+        self.prefix = prefix
+        self.matches = matches
+
+
+class Store:
+    """Sessions on disk. ``await Store.open(path)``, then ``await store.close()``.
+
+    All statements go through one connection; an ``asyncio.Lock`` keeps the transactions of
+    concurrent coroutines (several sinks, a reader) from interleaving on it.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.path = path
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self._sinks: set[StoreSink] = set()
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await migrate(conn, path)  # first: a file from a newer mao is refused untouched
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, path)
+
+    async def close(self) -> None:
+        """Close every sink (flushing its text), then the connection. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for sink in list(self._sinks):
+                await sink.aclose()
+        finally:
+            await self._conn.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def sink(self, *, flush_interval: float = FLUSH_INTERVAL_S) -> StoreSink:
+        sink = StoreSink(self, flush_interval=flush_interval)
+        self._sinks.add(sink)
+        return sink
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[aiosqlite.Connection]:
+        """``BEGIN IMMEDIATE`` (or a read snapshot with ``write=False``) … ``COMMIT``."""
+        async with self._lock:
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield self._conn
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                # Also reached when BEGIN itself failed or was cancelled after being queued.
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await self._conn.execute("ROLLBACK")
+                raise
+
+    async def mark_interrupted(self) -> int:
+        """Mark ``interrupted`` the sessions left ``running`` by a dead process on this host.
+
+        Sessions recorded on another host are left alone: their process cannot be checked.
+        """
+        host = socket.gethostname()
+        async with self.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "SELECT id, pid FROM sessions WHERE status = ? AND hostname = ?",
+                (SessionStatus.RUNNING.value, host),
+            )
+            dead = [
+                (
+                    SessionStatus.INTERRUPTED.value,
+                    f"the process ({row['pid']}) ended before the session finished",
+                    row["id"],
+                )
+                for row in rows
+                if row["pid"] is not None and not pid_alive(int(row["pid"]))
+            ]
+            await conn.executemany(
+                "UPDATE sessions SET status = ?, error = COALESCE(error, ?) WHERE id = ?", dead
+            )
+        return len(dead)
+
+    async def list_sessions(self, limit: int = 50) -> list[SessionSummary]:
+        """Newest first."""
+        async with self.transaction(write=False) as conn:
+            return await list_summaries(conn, limit)
+
+    async def get_session(self, id_or_prefix: str) -> SessionDetail | None:
+        """The session whose id starts with ``id_or_prefix`` (case-insensitive), or ``None``.
+
+        Raises ``AmbiguousSessionIdError`` when the prefix matches several sessions.
+        """
+        prefix = id_or_prefix.strip().upper()
+        if not prefix:
+            return None
+        async with self.transaction(write=False) as conn:
+            matches = await ids_with_prefix(conn, prefix, limit=_AMBIGUOUS_SHOWN + 1)
+            if len(matches) > 1:
+                raise AmbiguousSessionIdError(prefix, matches)
+            return await session_detail(conn, matches[0]) if matches else None
+
+    def _release(self, sink: StoreSink) -> None:
+        self._sinks.discard(sink)

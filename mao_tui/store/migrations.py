@@ -1,0 +1,178 @@
+"""Numbered schema migrations keyed on ``PRAGMA user_version``.
+
+``MIGRATIONS[n - 1]`` takes a database from version ``n - 1`` to ``n``. Append new scripts; never
+edit one that has shipped. Tables that full-text search will index (attempts) carry an explicit
+``INTEGER PRIMARY KEY`` so an FTS5 external-content table can use it as a stable rowid.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+
+_V1 = """
+CREATE TABLE sessions (
+    id              TEXT PRIMARY KEY,
+    created_at      TEXT NOT NULL,
+    finished_at     TEXT,
+    command         TEXT NOT NULL,
+    playbook        TEXT NOT NULL,
+    task            TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    simulated       INTEGER NOT NULL DEFAULT 0,
+    project_dir     TEXT NOT NULL DEFAULT '',
+    plan_json       TEXT,
+    input_tokens    INTEGER NOT NULL DEFAULT 0,
+    output_tokens   INTEGER NOT NULL DEFAULT 0,
+    thinking_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd        REAL NOT NULL DEFAULT 0,
+    cost_complete   INTEGER NOT NULL DEFAULT 1,
+    elapsed_s       REAL,
+    error           TEXT,
+    pid             INTEGER,
+    hostname        TEXT
+);
+CREATE INDEX sessions_by_created_at ON sessions (created_at);
+CREATE INDEX sessions_running ON sessions (hostname) WHERE status = 'running';
+
+CREATE TABLE workstreams (
+    session_id      TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    key             TEXT NOT NULL,
+    title           TEXT NOT NULL,
+    route           TEXT NOT NULL,
+    chain_json      TEXT NOT NULL,
+    depends_on_json TEXT NOT NULL,
+    position        INTEGER NOT NULL,
+    status          TEXT NOT NULL,
+    final_model     TEXT,
+    finished_at     TEXT,
+    input_tokens    INTEGER NOT NULL DEFAULT 0,
+    output_tokens   INTEGER NOT NULL DEFAULT 0,
+    thinking_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd        REAL NOT NULL DEFAULT 0,
+    cost_complete   INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (session_id, key)
+);
+
+CREATE TABLE attempts (
+    seq             INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    session_id      TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    workstream      TEXT NOT NULL,
+    model           TEXT NOT NULL,
+    provider        TEXT NOT NULL,
+    api_model       TEXT NOT NULL,
+    attempt_no      INTEGER NOT NULL,
+    thinking        INTEGER NOT NULL,
+    started_at      TEXT NOT NULL,
+    finished_at     TEXT,
+    status          TEXT NOT NULL,
+    error_kind      TEXT,
+    error_message   TEXT,
+    thinking_text   TEXT NOT NULL DEFAULT '',
+    output_text     TEXT NOT NULL DEFAULT '',
+    input_tokens    INTEGER NOT NULL DEFAULT 0,
+    output_tokens   INTEGER NOT NULL DEFAULT 0,
+    thinking_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd        REAL NOT NULL DEFAULT 0,
+    cost_complete   INTEGER NOT NULL DEFAULT 1,
+    elapsed_s       REAL
+);
+CREATE INDEX attempts_by_session ON attempts (session_id, workstream);
+
+CREATE TABLE fallbacks (
+    id               INTEGER PRIMARY KEY,
+    session_id       TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    workstream       TEXT NOT NULL,
+    workstream_title TEXT NOT NULL,
+    at               TEXT NOT NULL,
+    from_model       TEXT NOT NULL,
+    to_model         TEXT,
+    reason           TEXT NOT NULL,
+    detail           TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX fallbacks_by_session ON fallbacks (session_id);
+
+CREATE TABLE syntheses (
+    id              INTEGER PRIMARY KEY,
+    session_id      TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    model           TEXT,
+    attempt_id      TEXT REFERENCES attempts (id) ON DELETE SET NULL,
+    status          TEXT NOT NULL,
+    text            TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    input_tokens    INTEGER NOT NULL DEFAULT 0,
+    output_tokens   INTEGER NOT NULL DEFAULT 0,
+    thinking_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd        REAL NOT NULL DEFAULT 0,
+    cost_complete   INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX syntheses_by_session ON syntheses (session_id);
+"""
+
+MIGRATIONS: list[str] = [_V1]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer mao than this one."""
+
+    def __init__(self, path: Path, found: int, supported: int) -> None:
+        super().__init__(
+            f"{path}: schema version {found} is newer than this mao supports ({supported}); "
+            "upgrade mao, or set MAO_DB to use another database file"
+        )
+        self.path = path
+        self.found = found
+        self.supported = supported
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a script into single statements (``execute`` takes one; ``executescript`` commits)."""
+    statements: list[str] = []
+    start = 0
+    for end, char in enumerate(script):
+        if char == ";" and sqlite3.complete_statement(script[start : end + 1]):
+            statements.append(script[start : end + 1].strip())
+            start = end + 1
+    if script[start:].strip():
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {script[start:]!r}")
+    return statements
+
+
+async def user_version(conn: aiosqlite.Connection) -> int:
+    rows = list(await conn.execute_fetchall("PRAGMA user_version"))
+    return int(rows[0][0])
+
+
+async def migrate(conn: aiosqlite.Connection, path: Path) -> int:
+    """Bring the schema up to date in one transaction; return the resulting version.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``). The version is read again under
+    the write lock so that two processes opening a fresh file at once migrate it only once.
+    """
+    target = len(MIGRATIONS)
+    if await _check(conn, path, target) == target:
+        return target
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = await _check(conn, path, target)
+        for version in range(current + 1, target + 1):
+            for statement in split_statements(MIGRATIONS[version - 1]):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {version}")
+        await conn.execute("COMMIT")
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    return target
+
+
+async def _check(conn: aiosqlite.Connection, path: Path, target: int) -> int:
+    current = await user_version(conn)
+    if current > target:
+        raise SchemaTooNewError(path, current, target)
+    return current

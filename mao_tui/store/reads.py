@@ -1,0 +1,132 @@
+"""Queries that build the read models. Callers own the (read) transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+import aiosqlite
+
+from mao_tui.domain import AttemptStatus, Plan
+from mao_tui.store.records import (
+    AttemptRecord,
+    FallbackRecord,
+    SessionDetail,
+    SessionSummary,
+    SynthesisRecord,
+    WorkstreamRecord,
+)
+
+_USAGE = "input_tokens, output_tokens, thinking_tokens, cost_usd, cost_complete"
+_SESSION = (
+    "id, created_at, finished_at, command, playbook, task, status, simulated, project_dir,"
+    f" elapsed_s, error, {_USAGE}"
+)
+
+
+async def list_summaries(conn: aiosqlite.Connection, limit: int) -> list[SessionSummary]:
+    rows = list(
+        await conn.execute_fetchall(
+            f"SELECT {_SESSION} FROM sessions ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)
+        )
+    )
+    models = await _models(conn, [row["id"] for row in rows])
+    return [
+        SessionSummary.model_validate({**_fields(row), "models": models.get(row["id"], [])})
+        for row in rows
+    ]
+
+
+async def ids_with_prefix(conn: aiosqlite.Connection, prefix: str, limit: int) -> list[str]:
+    # Every id starting with `prefix` sorts at or after it, before any id that does not.
+    rows = await conn.execute_fetchall(
+        "SELECT id FROM sessions WHERE id >= ? ORDER BY id LIMIT ?", (prefix, limit)
+    )
+    return [row["id"] for row in rows if str(row["id"]).startswith(prefix)]
+
+
+async def session_detail(conn: aiosqlite.Connection, session_id: str) -> SessionDetail | None:
+    rows = list(
+        await conn.execute_fetchall(
+            f"SELECT {_SESSION}, plan_json FROM sessions WHERE id = ?", (session_id,)
+        )
+    )
+    if not rows:
+        return None
+    session = _fields(rows[0])
+    plan_json = session.pop("plan_json")
+    models = await _models(conn, [session_id])
+    return SessionDetail.model_validate(
+        {
+            **session,
+            "models": models.get(session_id, []),
+            "plan": Plan.model_validate_json(plan_json) if plan_json else None,
+            "workstreams": await _workstreams(conn, session_id),
+            "attempts": await _attempts(conn, session_id),
+            "fallbacks": await _fallbacks(conn, session_id),
+            "synthesis": await _synthesis(conn, session_id),
+        }
+    )
+
+
+async def _models(conn: aiosqlite.Connection, session_ids: list[str]) -> dict[str, list[str]]:
+    rows = await conn.execute_fetchall(
+        "SELECT session_id, model FROM attempts"
+        " WHERE session_id IN (SELECT value FROM json_each(?)) AND status != ?"
+        " GROUP BY session_id, model ORDER BY MIN(seq)",
+        (json.dumps(session_ids), AttemptStatus.SKIPPED.value),
+    )
+    models: dict[str, list[str]] = {}
+    for row in rows:
+        models.setdefault(row["session_id"], []).append(row["model"])
+    return models
+
+
+async def _workstreams(conn: aiosqlite.Connection, session_id: str) -> list[WorkstreamRecord]:
+    rows = await conn.execute_fetchall(
+        "SELECT key, title, route, chain_json, depends_on_json, position, status, final_model,"
+        f" finished_at, {_USAGE} FROM workstreams WHERE session_id = ? ORDER BY position",
+        (session_id,),
+    )
+    records = []
+    for row in rows:
+        fields = _fields(row)
+        fields["chain"] = json.loads(fields.pop("chain_json"))
+        fields["depends_on"] = json.loads(fields.pop("depends_on_json"))
+        records.append(WorkstreamRecord.model_validate(fields))
+    return records
+
+
+async def _attempts(conn: aiosqlite.Connection, session_id: str) -> list[AttemptRecord]:
+    rows = await conn.execute_fetchall(
+        "SELECT id, workstream, model, provider, api_model, attempt_no, thinking, started_at,"
+        " finished_at, status, error_kind, error_message, thinking_text, output_text, elapsed_s,"
+        f" {_USAGE} FROM attempts WHERE session_id = ? ORDER BY seq",
+        (session_id,),
+    )
+    return [AttemptRecord.model_validate(_fields(row)) for row in rows]
+
+
+async def _fallbacks(conn: aiosqlite.Connection, session_id: str) -> list[FallbackRecord]:
+    rows = await conn.execute_fetchall(
+        "SELECT id, workstream, workstream_title, at, from_model, to_model, reason, detail"
+        " FROM fallbacks WHERE session_id = ? ORDER BY id",
+        (session_id,),
+    )
+    return [FallbackRecord.model_validate(_fields(row)) for row in rows]
+
+
+async def _synthesis(conn: aiosqlite.Connection, session_id: str) -> SynthesisRecord | None:
+    rows = list(
+        await conn.execute_fetchall(
+            f"SELECT id, model, attempt_id, status, text, created_at, {_USAGE}"
+            " FROM syntheses WHERE session_id = ? ORDER BY id DESC LIMIT 1",
+            (session_id,),
+        )
+    )
+    return SynthesisRecord.model_validate(_fields(rows[0])) if rows else None
+
+
+def _fields(row: sqlite3.Row) -> dict[str, Any]:
+    return {key: row[key] for key in row.keys()}  # noqa: SIM118 (sqlite3.Row is not a Mapping)

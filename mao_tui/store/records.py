@@ -1,0 +1,121 @@
+"""Read models: what the store hands back for listing and reviewing sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from mao_tui.domain import (
+    AttemptStatus,
+    Plan,
+    SessionStatus,
+    TokenTotals,
+    WorkstreamStatus,
+)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class _Usage(_Record):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    thinking_tokens: int = 0
+    cost_usd: float = 0.0
+    cost_complete: bool = True
+
+    @property
+    def usage(self) -> TokenTotals:
+        return TokenTotals(
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            thinking_tokens=self.thinking_tokens,
+            cost_usd=self.cost_usd,
+            cost_complete=self.cost_complete,
+        )
+
+
+class SessionSummary(_Usage):
+    id: str
+    created_at: datetime
+    finished_at: datetime | None = None
+    command: str
+    playbook: str
+    task: str
+    status: SessionStatus
+    simulated: bool
+    project_dir: str
+    models: list[str]  # distinct models that ran attempts, in first-use order
+    elapsed_s: float | None = None
+    error: str | None = None
+
+
+class WorkstreamRecord(_Usage):
+    key: str
+    title: str
+    route: str
+    chain: list[str]
+    depends_on: list[str]
+    position: int
+    status: WorkstreamStatus
+    final_model: str | None = None
+    finished_at: datetime | None = None
+
+
+class AttemptRecord(_Usage):
+    id: str
+    workstream: str
+    model: str
+    provider: str
+    api_model: str
+    attempt_no: int
+    thinking: bool
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: AttemptStatus
+    error_kind: str | None = None
+    error_message: str | None = None
+    thinking_text: str = ""
+    output_text: str = ""
+    elapsed_s: float | None = None
+
+
+class FallbackRecord(_Record):
+    id: int
+    workstream: str
+    workstream_title: str
+    at: datetime
+    from_model: str
+    to_model: str | None
+    reason: str
+    detail: str = ""
+
+    @property
+    def line(self) -> str:
+        """The same sentence the live fallback log shows (``FallbackEvent.line``)."""
+        target = self.to_model or "nothing (chain exhausted)"
+        return (
+            f"{self.workstream_title}: fallback from {self.from_model} to {target} ({self.reason})"
+        )
+
+
+class SynthesisRecord(_Usage):
+    id: int
+    model: str | None
+    attempt_id: str | None
+    status: WorkstreamStatus
+    text: str
+    created_at: datetime
+
+
+class SessionDetail(SessionSummary):
+    plan: Plan | None
+    workstreams: list[WorkstreamRecord]  # plan order
+    attempts: list[AttemptRecord]  # start order
+    fallbacks: list[FallbackRecord]  # in the order they happened
+    synthesis: SynthesisRecord | None  # the latest one
+
+    def attempts_for(self, workstream: str) -> list[AttemptRecord]:
+        return [attempt for attempt in self.attempts if attempt.workstream == workstream]

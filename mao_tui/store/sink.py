@@ -1,0 +1,143 @@
+"""StoreSink: persists the engine's event stream while a session runs.
+
+Structural events are written (and committed) before ``__call__`` returns. ``Delta`` text is only
+appended to an in-memory buffer; a background task writes all buffered text in one transaction a
+few times a second, and ``AttemptFinished`` / ``SessionFinished`` write their attempt's (or all)
+buffered text in the same transaction as the event itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import aiosqlite
+
+from mao_tui.domain import AttemptFinished, Delta, EngineEvent, SessionFinished
+from mao_tui.store.writes import APPEND_TEXT, write_event
+
+if TYPE_CHECKING:
+    from mao_tui.store.db import Store
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_S = 0.25
+
+# attempt id -> (thinking fragments, text fragments), in arrival order
+_Buffer = dict[str, tuple[list[str], list[str]]]
+
+
+class StoreSink:
+    """An ``EventSink`` writing to a ``Store``. Get one from ``Store.sink()``; ``aclose()`` it."""
+
+    def __init__(self, store: Store, *, flush_interval: float = FLUSH_INTERVAL_S) -> None:
+        self._store = store
+        self._interval = flush_interval
+        self._buffer: _Buffer = {}
+        self._dirty = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def __call__(self, event: EngineEvent) -> None:
+        if self._closed:
+            raise RuntimeError("StoreSink is closed")
+        if isinstance(event, Delta):
+            self._buffer_delta(event)
+            return
+        flush_all = isinstance(event, SessionFinished)
+        attempt = event.attempt_id if isinstance(event, AttemptFinished) else None
+        async with self._transaction(flush_all=flush_all, flush_attempt=attempt) as conn:
+            await write_event(conn, event)
+
+    @property
+    def buffered(self) -> int:
+        """Number of text fragments waiting to be written."""
+        return sum(len(thinking) + len(text) for thinking, text in self._buffer.values())
+
+    async def flush(self) -> None:
+        """Write every buffered fragment now, in one transaction."""
+        if not self._buffer:
+            self._dirty.clear()
+            return
+        async with self._transaction(flush_all=True):
+            pass
+
+    async def aclose(self) -> None:
+        """Stop the background flusher and write what is left. Idempotent."""
+        self._closed = True
+        if self._flusher is not None:
+            flusher, self._flusher = self._flusher, None
+            flusher.cancel()
+            try:
+                await flusher
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
+        try:
+            await self.flush()
+        finally:
+            self._store._release(self)
+
+    def _buffer_delta(self, event: Delta) -> None:
+        parts = self._buffer.get(event.attempt_id)
+        if parts is None:
+            parts = self._buffer[event.attempt_id] = ([], [])
+        parts[0 if event.channel == "thinking" else 1].append(event.text)
+        self._dirty.set()
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_periodically(), name="mao-store-flush")
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await self._dirty.wait()
+            await asyncio.sleep(self._interval)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("writing streamed text to the session store failed; will retry")
+
+    @asynccontextmanager
+    async def _transaction(
+        self, *, flush_all: bool = False, flush_attempt: str | None = None
+    ) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction that first appends buffered text; on failure the text is kept.
+
+        The buffer is taken only once the write lock is held, so text is appended in the order
+        it arrived even when a periodic flush and an event's flush race for the lock.
+        """
+        taken: _Buffer = {}
+        try:
+            async with self._store.transaction() as conn:
+                taken = self._take(flush_all, flush_attempt)
+                if taken:
+                    await conn.executemany(
+                        APPEND_TEXT,
+                        [
+                            ("".join(thinking), "".join(text), attempt_id)
+                            for attempt_id, (thinking, text) in taken.items()
+                        ],
+                    )
+                yield conn
+        except BaseException:
+            self._put_back(taken)
+            raise
+
+    def _take(self, flush_all: bool, attempt_id: str | None) -> _Buffer:
+        if flush_all:
+            taken, self._buffer = self._buffer, {}
+            self._dirty.clear()
+            return taken
+        if attempt_id is not None and attempt_id in self._buffer:
+            return {attempt_id: self._buffer.pop(attempt_id)}
+        return {}
+
+    def _put_back(self, taken: _Buffer) -> None:
+        for attempt_id, (thinking, text) in taken.items():
+            newer = self._buffer.get(attempt_id, ([], []))
+            self._buffer[attempt_id] = (thinking + newer[0], text + newer[1])
+        if self._buffer:
+            self._dirty.set()

@@ -1,0 +1,240 @@
+"""The SQL each structural engine event turns into. Callers own the transaction."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from mao_tui.domain import (
+    SYNTHESIS_KEY,
+    AttemptFinished,
+    AttemptStarted,
+    AttemptStatus,
+    Delta,
+    EngineEvent,
+    FallbackEvent,
+    PlanReady,
+    SessionFinished,
+    SessionStarted,
+    SessionStatus,
+    SynthesisFinished,
+    TokenTotals,
+    WorkstreamFinished,
+    WorkstreamStatus,
+)
+
+APPEND_TEXT = (
+    "UPDATE attempts SET thinking_text = thinking_text || ?, output_text = output_text || ? "
+    "WHERE id = ?"
+)
+
+
+def iso(moment: datetime) -> str:
+    """UTC, fixed width: stored timestamps sort as text."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _usage(usage: TokenTotals) -> tuple[int, int, int, float, bool]:
+    return (
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.thinking_tokens,
+        usage.cost_usd,
+        usage.cost_complete,
+    )
+
+
+async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
+    match event:
+        case SessionStarted():
+            await _session_started(conn, event)
+        case PlanReady():
+            await _plan_ready(conn, event)
+        case AttemptStarted():
+            await _attempt_started(conn, event)
+        case AttemptFinished():
+            await _attempt_finished(conn, event)
+        case FallbackEvent():
+            await _fallback(conn, event)
+        case WorkstreamFinished():
+            await _workstream_finished(conn, event)
+        case SynthesisFinished():
+            await _synthesis_finished(conn, event)
+        case SessionFinished():
+            await _session_finished(conn, event)
+        case Delta():
+            raise TypeError("Delta events are buffered and appended with APPEND_TEXT")
+
+
+async def _session_started(conn: aiosqlite.Connection, event: SessionStarted) -> None:
+    await conn.execute(
+        "INSERT INTO sessions (id, created_at, command, playbook, task, status, simulated,"
+        " project_dir, pid, hostname) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.session_id,
+            iso(event.at),
+            event.command,
+            event.playbook,
+            event.task,
+            SessionStatus.RUNNING.value,
+            event.simulated,
+            event.project_dir,
+            os.getpid(),
+            socket.gethostname(),
+        ),
+    )
+
+
+async def _plan_ready(conn: aiosqlite.Connection, event: PlanReady) -> None:
+    plan = event.plan
+    await conn.execute(
+        "UPDATE sessions SET plan_json = ?, playbook = ? WHERE id = ?",
+        (plan.model_dump_json(), plan.playbook, event.session_id),
+    )
+    # A re-plan keeps the status of workstreams it still contains and drops the others.
+    await conn.executemany(
+        "INSERT INTO workstreams (session_id, key, title, route, chain_json, depends_on_json,"
+        " position, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (session_id, key) DO UPDATE SET title = excluded.title,"
+        " route = excluded.route, chain_json = excluded.chain_json,"
+        " depends_on_json = excluded.depends_on_json, position = excluded.position",
+        [
+            (
+                event.session_id,
+                ws.key,
+                ws.title,
+                ws.route,
+                json.dumps(ws.chain),
+                json.dumps(ws.depends_on),
+                position,
+                WorkstreamStatus.PENDING.value,
+            )
+            for position, ws in enumerate(plan.workstreams)
+        ],
+    )
+    await conn.execute(
+        "DELETE FROM workstreams WHERE session_id = ?"
+        " AND key NOT IN (SELECT value FROM json_each(?))",
+        (event.session_id, json.dumps([ws.key for ws in plan.workstreams])),
+    )
+
+
+async def _attempt_started(conn: aiosqlite.Connection, event: AttemptStarted) -> None:
+    await conn.execute(
+        "INSERT INTO attempts (id, session_id, workstream, model, provider, api_model,"
+        " attempt_no, thinking, started_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.attempt_id,
+            event.session_id,
+            event.workstream,
+            event.model,
+            event.provider,
+            event.api_model,
+            event.attempt_no,
+            event.thinking,
+            iso(event.at),
+            AttemptStatus.RUNNING.value,
+        ),
+    )
+    await conn.execute(
+        "UPDATE workstreams SET status = ? WHERE session_id = ? AND key = ? AND status = ?",
+        (
+            WorkstreamStatus.RUNNING.value,
+            event.session_id,
+            event.workstream,
+            WorkstreamStatus.PENDING.value,
+        ),
+    )
+
+
+async def _attempt_finished(conn: aiosqlite.Connection, event: AttemptFinished) -> None:
+    await conn.execute(
+        "UPDATE attempts SET finished_at = ?, status = ?, error_kind = ?, error_message = ?,"
+        " input_tokens = ?, output_tokens = ?, thinking_tokens = ?, cost_usd = ?,"
+        " cost_complete = ?, elapsed_s = ? WHERE id = ?",
+        (
+            iso(event.at),
+            event.status.value,
+            event.error_kind,
+            event.error_message,
+            *_usage(event.usage),
+            event.elapsed_s,
+            event.attempt_id,
+        ),
+    )
+
+
+async def _fallback(conn: aiosqlite.Connection, event: FallbackEvent) -> None:
+    await conn.execute(
+        "INSERT INTO fallbacks (session_id, workstream, workstream_title, at, from_model,"
+        " to_model, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.session_id,
+            event.workstream,
+            event.workstream_title,
+            iso(event.at),
+            event.from_model,
+            event.to_model,
+            event.reason,
+            event.detail,
+        ),
+    )
+
+
+async def _workstream_finished(conn: aiosqlite.Connection, event: WorkstreamFinished) -> None:
+    await conn.execute(
+        "UPDATE workstreams SET status = ?, final_model = ?, finished_at = ?, input_tokens = ?,"
+        " output_tokens = ?, thinking_tokens = ?, cost_usd = ?, cost_complete = ?"
+        " WHERE session_id = ? AND key = ?",
+        (
+            event.status.value,
+            event.model,
+            iso(event.at),
+            *_usage(event.usage),
+            event.session_id,
+            event.workstream,
+        ),
+    )
+
+
+async def _synthesis_finished(conn: aiosqlite.Connection, event: SynthesisFinished) -> None:
+    # The event names the model, not the attempt: link that model's latest synthesis attempt.
+    await conn.execute(
+        "INSERT INTO syntheses (session_id, model, attempt_id, status, text, created_at,"
+        " input_tokens, output_tokens, thinking_tokens, cost_usd, cost_complete)"
+        " VALUES (?, ?, (SELECT id FROM attempts WHERE session_id = ? AND workstream = ?"
+        " AND model = ? ORDER BY seq DESC LIMIT 1), ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.session_id,
+            event.model,
+            event.session_id,
+            SYNTHESIS_KEY,
+            event.model,
+            event.status.value,
+            event.text,
+            iso(event.at),
+            *_usage(event.usage),
+        ),
+    )
+
+
+async def _session_finished(conn: aiosqlite.Connection, event: SessionFinished) -> None:
+    await conn.execute(
+        "UPDATE sessions SET status = ?, finished_at = ?, input_tokens = ?, output_tokens = ?,"
+        " thinking_tokens = ?, cost_usd = ?, cost_complete = ?, elapsed_s = ?, error = ?"
+        " WHERE id = ?",
+        (
+            event.status.value,
+            iso(event.at),
+            *_usage(event.totals),
+            event.elapsed_s,
+            event.error,
+            event.session_id,
+        ),
+    )
