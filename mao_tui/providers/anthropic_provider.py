@@ -1,0 +1,124 @@
+"""Claude through the Anthropic Messages API, streamed raw so the end marker can be checked."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from mao_tui.providers.base import (
+    ErrorKind,
+    Finished,
+    ModelRequest,
+    ProviderError,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ThinkingSettings,
+    Usage,
+)
+from mao_tui.providers.errors import classified, error
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+
+
+def thinking_params(thinking: ThinkingSettings | None) -> dict[str, Any]:
+    """``thinking`` and ``output_config`` for the maximum setting; nothing when thinking is off."""
+    if thinking is None:
+        return {}
+    params: dict[str, Any] = {}
+    if thinking.budget_tokens:
+        params["thinking"] = {"type": "enabled", "budget_tokens": thinking.budget_tokens}
+        if thinking.display:
+            params["thinking"]["display"] = thinking.display
+    else:
+        params["thinking"] = {"type": "adaptive", "display": thinking.display or "summarized"}
+    if thinking.effort:
+        params["output_config"] = {"effort": thinking.effort}
+    return params
+
+
+class AnthropicProvider:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str | None,
+        timeout_s: float,
+        api_version: str | None = None,  # unused: the SDK pins its own anthropic-version
+    ) -> None:
+        from anthropic import AsyncAnthropic
+
+        self._api_key = api_key
+        # base_url=None lets the SDK use $ANTHROPIC_BASE_URL, then its default. No /v1 here.
+        self._client: AsyncAnthropic = AsyncAnthropic(
+            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
+        )
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        return classified(self._events(request), secrets=(self._api_key,))
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def _events(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
+        from anthropic.types import (
+            RawContentBlockDeltaEvent,
+            RawMessageDeltaEvent,
+            RawMessageStartEvent,
+            RawMessageStopEvent,
+        )
+
+        raw = await self._client.messages.create(
+            model=request.api_model,
+            max_tokens=request.max_output_tokens,
+            system=request.system,
+            messages=[{"role": "user", "content": request.prompt}],
+            stream=True,
+            timeout=request.timeout_s,
+            **thinking_params(request.thinking),
+        )
+        input_tokens = output_tokens = thinking_tokens = 0
+        stop_reason: str | None = None
+        stopped = False
+        async with raw:
+            async for event in raw:
+                if isinstance(event, RawContentBlockDeltaEvent):
+                    delta = event.delta
+                    if delta.type == "thinking_delta" and delta.thinking:
+                        yield ThinkingDelta(delta.thinking)
+                    elif delta.type == "text_delta" and delta.text:
+                        yield TextDelta(delta.text)
+                elif isinstance(event, RawMessageStartEvent):
+                    u = event.message.usage
+                    # Cache reads and writes are input too; they are billed at other rates.
+                    input_tokens = (
+                        u.input_tokens
+                        + (u.cache_creation_input_tokens or 0)
+                        + (u.cache_read_input_tokens or 0)
+                    )
+                elif isinstance(event, RawMessageDeltaEvent):
+                    stop_reason = event.delta.stop_reason or stop_reason
+                    output_tokens = event.usage.output_tokens  # cumulative, thinking included
+                    details = event.usage.output_tokens_details
+                    if details is not None and details.thinking_tokens is not None:
+                        thinking_tokens = details.thinking_tokens
+                    if event.usage.input_tokens is not None:
+                        input_tokens = (
+                            event.usage.input_tokens
+                            + (event.usage.cache_creation_input_tokens or 0)
+                            + (event.usage.cache_read_input_tokens or 0)
+                        )
+                elif isinstance(event, RawMessageStopEvent):
+                    stopped = True
+        if not stopped or stop_reason is None:
+            raise ProviderError(
+                ErrorKind.TRUNCATED,
+                "the stream ended without message_stop"
+                if not stopped
+                else "the stream ended without a stop_reason",
+            )
+        if stop_reason == "refusal":
+            raise error(ErrorKind.CONTENT_POLICY, "Claude declined to answer (stop_reason=refusal)")
+        yield Usage(input_tokens, output_tokens, thinking_tokens)
+        yield Finished(stop_reason)

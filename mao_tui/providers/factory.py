@@ -1,0 +1,34 @@
+"""One provider per configured provider kind; each SDK is imported only when first needed."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from mao_tui.providers.base import Provider
+from mao_tui.settings.schema import ProviderConfig
+
+
+class _ProviderClass(Protocol):
+    def __call__(
+        self, *, api_key: str, base_url: str | None, timeout_s: float, api_version: str | None
+    ) -> Provider: ...
+
+
+def build_provider(config: ProviderConfig, api_key: str) -> Provider:
+    cls: _ProviderClass
+    if config.kind == "anthropic":
+        from mao_tui.providers.anthropic_provider import AnthropicProvider as cls
+    elif config.kind == "openai":
+        from mao_tui.providers.openai_provider import OpenAIResponsesProvider as cls
+    elif config.kind == "openai_chat":
+        from mao_tui.providers.openai_provider import OpenAIChatProvider as cls
+    elif config.kind == "gemini":
+        from mao_tui.providers.gemini_provider import GeminiProvider as cls
+    else:
+        raise ValueError(f"unknown provider kind {config.kind!r}")
+    return cls(
+        api_key=api_key,
+        base_url=config.base_url,
+        timeout_s=config.timeout_s,
+        api_version=config.api_version,
+    )

@@ -1,0 +1,140 @@
+"""Gemini through google-genai's streaming generateContent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import TYPE_CHECKING
+
+from mao_tui.providers.base import (
+    ErrorKind,
+    Finished,
+    ModelRequest,
+    ProviderError,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ThinkingSettings,
+    Usage,
+)
+from mao_tui.providers.errors import classified, error
+
+if TYPE_CHECKING:
+    from google.genai import Client
+    from google.genai.types import ThinkingConfig
+
+# Finish reasons that mean the answer was withheld by a safety or policy filter.
+POLICY_FINISH_REASONS = frozenset(
+    {
+        "SAFETY",
+        "RECITATION",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION",
+        "MODEL_ARMOR",
+    }
+)
+
+
+def thinking_config(thinking: ThinkingSettings | None) -> ThinkingConfig | None:
+    """Gemini 3 takes a level, Gemini 2.5 a token budget; thoughts are always streamed."""
+    if thinking is None:
+        return None
+    from google.genai import types
+
+    if thinking.level:
+        return types.ThinkingConfig(
+            thinking_level=types.ThinkingLevel(thinking.level.upper()), include_thoughts=True
+        )
+    if thinking.budget_tokens:
+        return types.ThinkingConfig(thinking_budget=thinking.budget_tokens, include_thoughts=True)
+    return types.ThinkingConfig(include_thoughts=True)
+
+
+def _name(value: object) -> str:
+    """An SDK enum's wire value; values newer than the SDK may arrive as plain strings."""
+    return str(getattr(value, "value", value))
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+class GeminiProvider:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str | None,
+        timeout_s: float,
+        api_version: str | None = None,
+    ) -> None:
+        from google import genai
+        from google.genai import types
+
+        self._api_key = api_key
+        # No retry_options: the SDK then makes exactly one attempt. The timeout is in
+        # milliseconds and has no default (a stalled stream would hang forever without it).
+        # base_url=None lets the SDK use $GOOGLE_GEMINI_BASE_URL, then its default.
+        options = types.HttpOptions(
+            base_url=base_url, api_version=api_version, timeout=_milliseconds(timeout_s)
+        )
+        self._client: Client = genai.Client(api_key=api_key, vertexai=False, http_options=options)
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        return classified(self._events(request), secrets=(self._api_key,))
+
+    async def aclose(self) -> None:
+        await self._client.aio.aclose()
+        self._client.close()
+
+    async def _events(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
+        from google.genai import types
+
+        config = types.GenerateContentConfig(
+            system_instruction=request.system or None,
+            max_output_tokens=request.max_output_tokens,
+            thinking_config=thinking_config(request.thinking),
+            http_options=types.HttpOptions(timeout=_milliseconds(request.timeout_s)),
+        )
+        chunks = await self._client.aio.models.generate_content_stream(
+            model=request.api_model, contents=request.prompt, config=config
+        )
+        finish_reason: str | None = None
+        usage = Usage()
+        try:
+            async for chunk in chunks:
+                feedback = chunk.prompt_feedback
+                if feedback is not None and feedback.block_reason is not None:
+                    why = feedback.block_reason_message or _name(feedback.block_reason)
+                    raise error(ErrorKind.CONTENT_POLICY, f"prompt blocked: {why}")
+                meta = chunk.usage_metadata
+                if meta is not None:
+                    thoughts = meta.thoughts_token_count or 0
+                    usage = Usage(
+                        meta.prompt_token_count or 0,
+                        # candidates exclude thoughts here; Usage.output_tokens includes them
+                        (meta.candidates_token_count or 0) + thoughts,
+                        thoughts,
+                    )
+                for candidate in chunk.candidates or []:
+                    parts = candidate.content.parts if candidate.content else None
+                    for part in parts or []:
+                        if not part.text:
+                            continue
+                        yield ThinkingDelta(part.text) if part.thought else TextDelta(part.text)
+                    if candidate.finish_reason is not None:
+                        finish_reason = _name(candidate.finish_reason)
+        finally:
+            # An async generator: close it now so an abandoned stream frees its connection.
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        if finish_reason is None:
+            raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without a finishReason")
+        if finish_reason in POLICY_FINISH_REASONS:
+            raise error(ErrorKind.CONTENT_POLICY, f"answer withheld (finishReason={finish_reason})")
+        yield usage
+        yield Finished(finish_reason)

@@ -1,0 +1,210 @@
+"""GPT through the OpenAI Responses API, and OpenAI-compatible servers through Chat Completions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import TYPE_CHECKING, Any, cast
+
+from mao_tui.providers.base import (
+    ErrorKind,
+    Finished,
+    ModelRequest,
+    ProviderError,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ThinkingSettings,
+    Usage,
+)
+from mao_tui.providers.errors import classified, error, from_error_fields
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletionMessageParam
+    from openai.types.shared_params import Reasoning, ReasoningEffort
+
+
+def reasoning_param(thinking: ThinkingSettings | None) -> Reasoning | None:
+    """Responses ``reasoning``: the configured effort with the detailed summary streamed."""
+    if thinking is None:
+        return None
+    reasoning: dict[str, Any] = {"summary": thinking.summary or "detailed"}
+    if thinking.effort:
+        reasoning["effort"] = thinking.effort
+    return cast("Reasoning", reasoning)
+
+
+def _client(api_key: str, base_url: str | None, timeout_s: float) -> AsyncOpenAI:
+    from openai import AsyncOpenAI
+
+    # base_url=None lets the SDK use $OPENAI_BASE_URL, then its default. It must end in /v1.
+    return AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
+
+
+class OpenAIResponsesProvider:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str | None,
+        timeout_s: float,
+        api_version: str | None = None,  # unused: the version is part of base_url (/v1)
+    ) -> None:
+        self._api_key = api_key
+        self._client = _client(api_key, base_url, timeout_s)
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        return classified(self._events(request), secrets=(self._api_key,))
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def _events(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
+        from openai import omit
+        from openai.types.responses import (
+            ResponseCompletedEvent,
+            ResponseErrorEvent,
+            ResponseFailedEvent,
+            ResponseIncompleteEvent,
+            ResponseReasoningSummaryTextDeltaEvent,
+            ResponseReasoningTextDeltaEvent,
+            ResponseRefusalDeltaEvent,
+            ResponseTextDeltaEvent,
+        )
+
+        reasoning = reasoning_param(request.thinking)
+        raw = await self._client.responses.create(
+            model=request.api_model,
+            instructions=request.system,
+            input=request.prompt,
+            max_output_tokens=request.max_output_tokens,
+            stream=True,
+            timeout=request.timeout_s,
+            reasoning=reasoning if reasoning is not None else omit,
+        )
+        summary_part: tuple[str, int] | None = None
+        refusal = ""
+        usage = Usage()
+        finished: Finished | None = None
+        async with raw:
+            async for event in raw:
+                if isinstance(event, ResponseReasoningSummaryTextDeltaEvent):
+                    part = (event.item_id, event.summary_index)
+                    if summary_part is not None and part != summary_part:
+                        yield ThinkingDelta("\n\n")  # summaries come in several parts
+                    summary_part = part
+                    if event.delta:
+                        yield ThinkingDelta(event.delta)
+                elif isinstance(event, ResponseReasoningTextDeltaEvent):
+                    if event.delta:
+                        yield ThinkingDelta(event.delta)
+                elif isinstance(event, ResponseTextDeltaEvent):
+                    if event.delta:
+                        yield TextDelta(event.delta)
+                elif isinstance(event, ResponseRefusalDeltaEvent):
+                    refusal += event.delta
+                elif isinstance(event, ResponseErrorEvent):
+                    # The SDK yields this instead of raising it.
+                    kind = from_error_fields(code=event.code, message=event.message)
+                    raise error(kind, f"in-stream {event.code or 'error'}: {event.message}")
+                elif isinstance(event, ResponseFailedEvent):
+                    failure = event.response.error
+                    code = failure.code if failure else None
+                    message = failure.message if failure else "the response failed"
+                    kind = from_error_fields(code=code, message=message)
+                    raise error(kind, f"response.failed {code or ''}: {message}".replace(" :", ":"))
+                elif isinstance(event, (ResponseCompletedEvent, ResponseIncompleteEvent)):
+                    if refusal:
+                        raise error(ErrorKind.CONTENT_POLICY, f"refused: {refusal}")
+                    response = event.response
+                    details = response.incomplete_details
+                    reason = details.reason if details else None
+                    if reason == "content_filter":
+                        raise error(ErrorKind.CONTENT_POLICY, "response stopped by content filter")
+                    u = response.usage
+                    usage = (
+                        Usage(
+                            u.input_tokens,
+                            u.output_tokens,
+                            u.output_tokens_details.reasoning_tokens,
+                        )
+                        if u is not None
+                        else Usage()
+                    )
+                    finished = Finished(reason or str(response.status or "completed"))
+        if finished is None:
+            raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without response.completed")
+        yield usage
+        yield finished
+
+
+def chat_messages(request: ModelRequest) -> list[ChatCompletionMessageParam]:
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": request.prompt}]
+    if request.system:
+        messages.insert(0, {"role": "system", "content": request.system})
+    return messages
+
+
+class OpenAIChatProvider:
+    """Chat Completions for vLLM, Ollama and other OpenAI-compatible servers.
+
+    Reasoning arrives in a field the SDK does not declare: ``reasoning`` (current vLLM, Ollama)
+    or ``reasoning_content`` (older vLLM); some servers send both with the same text.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str | None,
+        timeout_s: float,
+        api_version: str | None = None,  # unused: the version is part of base_url (/v1)
+    ) -> None:
+        self._api_key = api_key
+        self._client = _client(api_key, base_url, timeout_s)
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        return classified(self._events(request), secrets=(self._api_key,))
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def _events(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
+        from openai import omit
+
+        effort = request.thinking.effort if request.thinking is not None else None
+        raw = await self._client.chat.completions.create(
+            model=request.api_model,
+            messages=chat_messages(request),
+            max_completion_tokens=request.max_output_tokens,
+            stream=True,
+            stream_options={"include_usage": True},
+            timeout=request.timeout_s,
+            reasoning_effort=cast("ReasoningEffort", effort) if effort else omit,
+        )
+        finish_reason: str | None = None
+        usage = Usage()
+        async with raw:
+            async for chunk in raw:
+                if chunk.usage is not None:
+                    u = chunk.usage
+                    details = u.completion_tokens_details
+                    reasoning_tokens = (details.reasoning_tokens if details else None) or 0
+                    usage = Usage(u.prompt_tokens, u.completion_tokens, reasoning_tokens)
+                for choice in chunk.choices:
+                    extra_fields = choice.delta.model_extra or {}
+                    reasoning = extra_fields.get("reasoning") or extra_fields.get(
+                        "reasoning_content"
+                    )
+                    if isinstance(reasoning, str) and reasoning:
+                        yield ThinkingDelta(reasoning)
+                    if choice.delta.content:
+                        yield TextDelta(choice.delta.content)
+                    if choice.finish_reason:
+                        finish_reason = choice.finish_reason
+        if finish_reason is None:
+            raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without a finish_reason")
+        if finish_reason == "content_filter":
+            raise error(ErrorKind.CONTENT_POLICY, "response stopped by content filter")
+        yield usage
+        yield Finished(finish_reason)

@@ -1,0 +1,77 @@
+"""Scripted failures: which requests fail, how, and how often."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+FaultKind = Literal[
+    "stall",
+    "stall_before_headers",
+    "rate_limit",
+    "server_error",
+    "overloaded",
+    "drop",
+    "truncate",
+    "in_stream_error",
+    "auth",
+    "not_found",
+    "context_length",
+]
+FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
+
+# Kinds answered with an HTTP error status instead of a stream.
+HttpErrorKind = Literal[
+    "rate_limit", "server_error", "overloaded", "auth", "not_found", "context_length"
+]
+HTTP_ERROR_KINDS: frozenset[str] = frozenset(get_args(HttpErrorKind))
+# Kinds that stream `after_chars` characters of content first.
+MID_STREAM_KINDS: frozenset[str] = frozenset({"stall", "drop", "truncate", "in_stream_error"})
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    kind: FaultKind
+    model: str | None = None  # matches the API model name in the request (None = any)
+    workstream: str | None = None  # matches the workstream key detected in the prompt (None = any)
+    times: int | None = 1  # how many matching requests it fires for (None = always)
+    after_chars: int = 200  # for mid-stream faults: stream this many characters first
+    retry_after: float = 0.5  # for rate_limit (sent as retry-after header)
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
+        if self.times is not None and self.times < 0:
+            raise ValueError("times must be >= 0 or None")
+        if self.after_chars < 0:
+            raise ValueError("after_chars must be >= 0")
+
+    def matches(self, model: str | None, workstream: str | None) -> bool:
+        return (self.model is None or self.model == model) and (
+            self.workstream is None or self.workstream == workstream
+        )
+
+
+class FaultBook:
+    """The rules of one simulator and how often each has fired; the first live match wins."""
+
+    def __init__(self, rules: Sequence[FaultRule]) -> None:
+        self._rules = tuple(rules)
+        self._fired = [0] * len(self._rules)
+
+    def take(self, model: str | None, workstream: str | None) -> FaultRule | None:
+        for i, rule in enumerate(self._rules):
+            live = rule.times is None or self._fired[i] < rule.times
+            if live and rule.matches(model, workstream):
+                self._fired[i] += 1
+                return rule
+        return None
+
+    def fired(self) -> list[tuple[FaultRule, int]]:
+        return list(zip(self._rules, self._fired, strict=True))
+
+
+def demo_faults() -> list[FaultRule]:
+    """The demo's scripted failure: Gemini 3 Pro stalls on Schemas once, so Sonnet takes over."""
+    return [FaultRule(kind="stall", model="gemini-3-pro-preview", workstream="schemas", times=1)]

@@ -1,0 +1,170 @@
+"""The HTTP error replies of each imitated API: status, headers and the provider's body shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mao_tui.simulator.faults import HttpErrorKind
+from mao_tui.simulator.routes import Api
+from mao_tui.simulator.wire import dumps
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorReply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+_ANTHROPIC_ERRORS: dict[str, tuple[int, str, str]] = {
+    "rate_limit": (
+        429,
+        "rate_limit_error",
+        "This request would exceed your organization's rate limit (simulated).",
+    ),
+    "server_error": (500, "api_error", "Internal server error"),
+    "overloaded": (529, "overloaded_error", "Overloaded"),
+    "auth": (401, "authentication_error", "invalid x-api-key"),
+    "not_found": (404, "not_found_error", "model: {model}"),
+    "context_length": (
+        400,
+        "invalid_request_error",
+        "prompt is too long: 214372 tokens > 200000 maximum",
+    ),
+}
+# OpenAI and OpenAI-compatible servers answer overload with 503, not Anthropic's 529.
+_OPENAI_ERRORS: dict[str, tuple[int, str, str | None, str]] = {
+    "rate_limit": (
+        429,
+        "requests",
+        "rate_limit_exceeded",
+        "Rate limit reached for {model} on requests per min (RPM): Limit 500, "
+        "Used 500, Requested 1. Please try again in 500ms.",
+    ),
+    "server_error": (
+        500,
+        "server_error",
+        "server_error",
+        "The server had an error while processing your request. Sorry about that!",
+    ),
+    "overloaded": (
+        503,
+        "server_error",
+        None,
+        "The engine is currently overloaded, please try again later.",
+    ),
+    "auth": (
+        401,
+        "invalid_request_error",
+        "invalid_api_key",
+        "Incorrect API key provided. You can find your API key in your account settings.",
+    ),
+    "not_found": (
+        404,
+        "invalid_request_error",
+        "model_not_found",
+        "The model `{model}` does not exist or you do not have access to it.",
+    ),
+    "context_length": (
+        400,
+        "invalid_request_error",
+        "context_length_exceeded",
+        "Your input exceeds the context window of this model. "
+        "Please adjust your input and try again.",
+    ),
+}
+_GEMINI_ERRORS: dict[str, tuple[int, str, str]] = {
+    "rate_limit": (
+        429,
+        "RESOURCE_EXHAUSTED",
+        "Resource has been exhausted: too many requests, retry shortly (simulated).",
+    ),
+    "server_error": (500, "INTERNAL", "An internal error has occurred. Please retry or report it."),
+    "overloaded": (503, "UNAVAILABLE", "The model is overloaded. Please try again later."),
+    "auth": (401, "UNAUTHENTICATED", "API key not valid. Please pass a valid API key."),
+    "not_found": (
+        404,
+        "NOT_FOUND",
+        "models/{model} is not found for API version v1beta, or is not supported "
+        "for generateContent.",
+    ),
+    "context_length": (
+        400,
+        "INVALID_ARGUMENT",
+        "The input token count (1210931) exceeds the maximum number of tokens allowed (1048576).",
+    ),
+}
+
+
+def error_reply(
+    api: Api, kind: HttpErrorKind, *, model: str, retry_after: float, request_number: int
+) -> ErrorReply:
+    headers = {"content-type": "application/json"}
+    if kind == "rate_limit":
+        headers["retry-after"] = f"{retry_after:g}"
+    if api == "anthropic":
+        status, type_, message = _ANTHROPIC_ERRORS[kind]
+        return anthropic_error(status, type_, message.format(model=model), request_number, headers)
+    if api == "gemini":
+        status, grpc, message = _GEMINI_ERRORS[kind]
+        details = (
+            [
+                {
+                    "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                    "retryDelay": f"{retry_after:g}s",
+                }
+            ]
+            if kind == "rate_limit"
+            else None
+        )
+        return gemini_error(status, grpc, message.format(model=model), headers, details)
+    status, type_, code, message = _OPENAI_ERRORS[kind]
+    return openai_error(status, type_, code, message.format(model=model), headers)
+
+
+def anthropic_error(
+    status: int,
+    type_: str,
+    message: str,
+    request_number: int,
+    headers: dict[str, str] | None = None,
+) -> ErrorReply:
+    body = {
+        "type": "error",
+        "error": {"type": type_, "message": message},
+        "request_id": f"req_sim_{request_number:04d}",
+    }
+    return ErrorReply(status, headers or {"content-type": "application/json"}, dumps(body).encode())
+
+
+def openai_error(
+    status: int, type_: str, code: str | None, message: str, headers: dict[str, str] | None = None
+) -> ErrorReply:
+    body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
+    return ErrorReply(status, headers or {"content-type": "application/json"}, dumps(body).encode())
+
+
+def gemini_error(
+    status: int,
+    grpc_status: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    details: list[dict[str, Any]] | None = None,
+) -> ErrorReply:
+    error: dict[str, Any] = {"code": status, "message": message, "status": grpc_status}
+    if details:
+        error["details"] = details
+    body = {"error": error}
+    return ErrorReply(status, headers or {"content-type": "application/json"}, dumps(body).encode())
+
+
+def plain_error(api: Api, status: int, message: str, request_number: int) -> ErrorReply:
+    """An error outside the fault kinds (unknown path, unsupported request) in ``api``'s shape."""
+    if api == "anthropic":
+        type_ = "not_found_error" if status == 404 else "invalid_request_error"
+        return anthropic_error(status, type_, message, request_number)
+    if api == "gemini":
+        grpc = "NOT_FOUND" if status == 404 else "INVALID_ARGUMENT"
+        return gemini_error(status, grpc, message)
+    return openai_error(status, "invalid_request_error", None, message)

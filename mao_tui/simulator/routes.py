@@ -1,0 +1,121 @@
+"""Which imitated API a request is for, and what the simulator needs to know from its body."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Api = Literal["anthropic", "openai_responses", "openai_chat", "gemini"]
+
+_GEMINI_PATH = re.compile(r"^/(?:v1|v1beta|v1alpha)/models/(?P<model>[^/:]+):(?P<method>\w+)$")
+_FIXED_PATHS: dict[str, Api] = {
+    "/v1/messages": "anthropic",
+    "/v1/responses": "openai_responses",
+    "/v1/chat/completions": "openai_chat",
+}
+_NOT_TEXT_KEYS = frozenset({"role", "type", "model"})
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    api: Api
+    path_model: str | None  # Gemini names the model in the path
+    streaming_path: bool  # Gemini's :streamGenerateContent (others say stream in the body)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    api: Api
+    model: str
+    text: str  # system prompt plus messages, for workstream detection and input tokens
+    streaming: bool
+    thinking: bool  # whether the request asks to see thinking
+    include_usage: bool  # chat: stream_options.include_usage
+
+
+def route(method: str, path: str) -> Route | None:
+    if method != "POST":
+        return None
+    if path in _FIXED_PATHS:
+        return Route(_FIXED_PATHS[path], None, False)
+    match = _GEMINI_PATH.match(path)
+    if match and match["method"] in ("streamGenerateContent", "generateContent"):
+        return Route("gemini", match["model"], match["method"] == "streamGenerateContent")
+    return None
+
+
+def guess_api(path: str, headers: dict[str, str]) -> Api:
+    """Whose error shape to answer an unroutable request with."""
+    if (
+        "/models/" in path
+        or path.startswith(("/v1beta", "/v1alpha"))
+        or "x-goog-api-key" in headers
+    ):
+        return "gemini"
+    if "anthropic-version" in headers:
+        return "anthropic"
+    return "openai_chat"
+
+
+def parse_call(r: Route, body: dict[str, Any]) -> ApiCall:
+    if r.api == "anthropic":
+        thinking = body.get("thinking") or {}
+        return ApiCall(
+            api=r.api,
+            model=str(body.get("model", "")),
+            text=_text([body.get("system"), body.get("messages")]),
+            streaming=body.get("stream") is True,
+            thinking=thinking.get("type") in ("enabled", "adaptive")
+            and thinking.get("display") != "omitted",
+            include_usage=False,
+        )
+    if r.api == "openai_responses":
+        reasoning = body.get("reasoning") or {}
+        return ApiCall(
+            api=r.api,
+            model=str(body.get("model", "")),
+            text=_text([body.get("instructions"), body.get("input")]),
+            streaming=body.get("stream") is True,
+            thinking=bool(reasoning.get("summary")) and reasoning.get("effort") != "none",
+            include_usage=False,
+        )
+    if r.api == "openai_chat":
+        effort = body.get("reasoning_effort") or (body.get("reasoning") or {}).get("effort")
+        return ApiCall(
+            api=r.api,
+            model=str(body.get("model", "")),
+            text=_text(body.get("messages")),
+            streaming=body.get("stream") is True,
+            thinking=effort not in (None, "none"),
+            include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
+        )
+    config = (body.get("generationConfig") or {}).get("thinkingConfig") or {}
+    # The SDK leaves thinkingConfig's inner keys in snake_case; accept both spellings.
+    include = config.get("include_thoughts", config.get("includeThoughts"))
+    return ApiCall(
+        api=r.api,
+        model=r.path_model or "",
+        text=_text([body.get("systemInstruction"), body.get("contents")]),
+        streaming=r.streaming_path,
+        thinking=include is True,
+        include_usage=True,
+    )
+
+
+def _text(node: object) -> str:
+    parts: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key not in _NOT_TEXT_KEYS:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(node)
+    return "\n".join(parts)

@@ -1,0 +1,264 @@
+"""A local HTTP/1.1 server imitating the Anthropic, OpenAI and Gemini streaming APIs.
+
+Plain asyncio on purpose: installing aiohttp would silently switch google-genai's transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal, Self, cast
+
+from mao_tui.simulator import pacing, replies, wire
+from mao_tui.simulator.faults import HTTP_ERROR_KINDS, FaultBook, FaultRule, HttpErrorKind
+from mao_tui.simulator.http11 import (
+    BadRequest,
+    ChunkedResponse,
+    HttpRequest,
+    read_request,
+    write_response,
+)
+from mao_tui.simulator.routes import ApiCall, guess_api, parse_call, route
+from mao_tui.simulator.scripts import detect_workstream, script_for
+
+_SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
+REDACTED = "<redacted>"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    api: Literal["anthropic", "openai_responses", "openai_chat", "gemini", "unknown"]
+    path: str
+    model: str | None
+    workstream: str | None
+    body: dict[str, Any]
+    headers: dict[str, str]  # secret header values replaced by "<redacted>"
+    fault: str | None = None  # the fault kind that fired for this request, if any
+    query: dict[str, list[str]] = field(default_factory=dict)
+
+
+class Simulator:
+    """Serves scripted, paced streams on 127.0.0.1 and fails on demand.
+
+    ``speed`` multiplies every model's tokens/s; ``math.inf`` or ``<= 0`` turns pacing off.
+    ``tokens_per_s`` overrides the per-model defaults (keys match as substrings of the API name).
+    """
+
+    def __init__(
+        self,
+        *,
+        speed: float = 1.0,
+        faults: Sequence[FaultRule] = (),
+        tokens_per_s: Mapping[str, float] | None = None,
+    ) -> None:
+        self.speed = speed
+        self.tokens_per_s = dict(tokens_per_s or {})
+        self.requests: list[RecordedRequest] = []
+        self._faults = FaultBook(faults)
+        self._server: asyncio.Server | None = None
+        self._port: int | None = None
+        self._host = "127.0.0.1"
+        self._connections: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._stopping = False
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        if self._server is not None:
+            raise RuntimeError("simulator already started")
+        self._stopping = False
+        self._server = await asyncio.start_server(self._serve_connection, host, port)
+        self._host = host
+        self._port = self._server.sockets[0].getsockname()[1]
+
+    @property
+    def base_url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("simulator not started")
+        return f"http://{self._host}:{self._port}"
+
+    @property
+    def faults_fired(self) -> list[tuple[FaultRule, int]]:
+        return self._faults.fired()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        tasks = list(self._connections)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if server is not None:
+            await server.wait_closed()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # --- connections ---------------------------------------------------------------------------
+
+    async def _serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        self._writers.add(writer)
+        try:
+            while True:
+                request = await read_request(reader)
+                if request is None or not await self._serve_request(request, reader, writer):
+                    break
+        except (BadRequest, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            # Python 3.11's start_server callback logs a cancelled handler as an error; stop()
+            # cancels on purpose, so end quietly then.
+            if not self._stopping:
+                raise
+        finally:
+            self._connections.discard(task)
+            self._writers.discard(writer)
+            writer.close()
+
+    async def _serve_request(
+        self, request: HttpRequest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        """Answers one request; False when the connection must not be reused."""
+        number = len(self.requests) + 1
+        headers = {k: (REDACTED if k in _SECRET_HEADERS else v) for k, v in request.headers.items()}
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        r = route(request.method, request.path)
+        if r is None or not isinstance(body, dict):
+            recorded_body = body if isinstance(body, dict) else {}
+            self.requests.append(
+                RecordedRequest(
+                    "unknown", request.path, None, None, recorded_body, headers, None, request.query
+                )
+            )
+            api = guess_api(request.path, request.headers)
+            if r is None:
+                message = f"Not found: {request.method} {request.path}"
+                return await _reply(writer, request, replies.plain_error(api, 404, message, number))
+            message = "The request body is not a JSON object."
+            return await _reply(writer, request, replies.plain_error(api, 400, message, number))
+
+        call = parse_call(r, body)
+        workstream = detect_workstream(call.text)
+        rule = self._faults.take(call.model, workstream)
+        fault = rule.kind if rule else None
+        self.requests.append(
+            RecordedRequest(
+                call.api, request.path, call.model, workstream, body, headers, fault, request.query
+            )
+        )
+        if rule is not None and rule.kind == "stall_before_headers":
+            await _until_client_leaves(reader)
+            return False
+        if rule is not None and rule.kind in HTTP_ERROR_KINDS:
+            kind = cast(HttpErrorKind, rule.kind)
+            reply = replies.error_reply(
+                call.api,
+                kind,
+                model=call.model,
+                retry_after=rule.retry_after,
+                request_number=number,
+            )
+            return await _reply(writer, request, reply)
+        if not call.streaming:
+            message = "The simulator only serves streaming requests."
+            return await _reply(
+                writer, request, replies.plain_error(call.api, 400, message, number)
+            )
+        return await self._stream(call, body, workstream, rule, number, request, reader, writer)
+
+    async def _stream(
+        self,
+        call: ApiCall,
+        body: dict[str, Any],
+        workstream: str | None,
+        rule: FaultRule | None,
+        number: int,
+        request: HttpRequest,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
+        script = script_for(workstream, call.text)
+        segments: list[pacing.Segment] = []
+        if call.thinking:
+            segments.append(("thinking", script.thinking))
+        segments.append(("text", script.answer))
+        if rule is not None:
+            segments = pacing.clip(segments, rule.after_chars)
+
+        ctx = wire.StreamContext(call.model, pacing.tokens(call.text), number)
+        encoder = wire.encoder_for(call.api, ctx, body, call.include_usage)
+        response = ChunkedResponse(writer)
+        await response.start(
+            {"content-type": encoder.media_type, **wire.stream_headers(call.api, number)},
+            keep_alive=request.keep_alive,
+        )
+        for event in encoder.opening():
+            await response.send(event)
+        cps = pacing.chars_per_s(call.model, self.speed, self.tokens_per_s)
+        first_token_s = 0.0 if math.isinf(cps) else pacing.FIRST_TOKEN_S / self.speed
+        streamed: dict[str, str] = {"thinking": "", "text": ""}
+        async for channel, piece in pacing.paced(segments, cps, first_token_s):
+            streamed[channel] += piece
+            for event in encoder.delta(channel, piece):
+                await response.send(event)
+
+        if rule is None:
+            usage = wire.TokenCounts(
+                ctx.input_tokens,
+                pacing.tokens(streamed["thinking"]),
+                pacing.tokens(streamed["text"]),
+            )
+            for event in encoder.closing(usage):
+                await response.send(event)
+            await response.end()
+            return request.keep_alive
+        if rule.kind == "stall":
+            await _until_client_leaves(reader)
+            return False
+        if rule.kind == "drop":
+            return False  # closing now leaves the chunked body incomplete
+        if rule.kind == "in_stream_error":
+            for event in encoder.error():
+                await response.send(event)
+        await response.end()  # truncate: a clean end without the terminal event
+        return request.keep_alive
+
+
+async def _reply(
+    writer: asyncio.StreamWriter, request: HttpRequest, reply: replies.ErrorReply
+) -> bool:
+    await write_response(
+        writer, reply.status, reply.headers, reply.body, keep_alive=request.keep_alive
+    )
+    return request.keep_alive
+
+
+async def _until_client_leaves(reader: asyncio.StreamReader) -> None:
+    """Holds the connection open, sending nothing, until the client closes it (or stop())."""
+    with contextlib.suppress(ConnectionError):
+        while await reader.read(65536):
+            pass

@@ -1,0 +1,494 @@
+"""The bytes each imitated API streams: SSE events, one per HTTP chunk.
+
+Formats follow ``reference/providers.md`` section 3, as the SDKs accepted them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from mao_tui.simulator.pacing import Channel
+from mao_tui.simulator.routes import Api
+
+CREATED_AT = 1760000000
+
+
+@dataclass(frozen=True, slots=True)
+class StreamContext:
+    model: str
+    input_tokens: int
+    request_number: int  # makes ids unique per simulator
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCounts:
+    input: int
+    thinking: int
+    text: int
+
+    @property
+    def output(self) -> int:
+        return self.thinking + self.text
+
+
+class StreamEncoder(Protocol):
+    media_type: str
+
+    def opening(self) -> list[bytes]: ...
+
+    def delta(self, channel: Channel, text: str) -> list[bytes]: ...
+
+    def closing(self, usage: TokenCounts) -> list[bytes]: ...
+
+    def error(self) -> list[bytes]: ...
+
+
+def dumps(obj: object) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def _sse(event: str | None, data: object, newline: str = "\n") -> bytes:
+    payload = data if isinstance(data, str) else dumps(data)
+    head = f"event: {event}{newline}" if event else ""
+    return f"{head}data: {payload}{newline}{newline}".encode()
+
+
+def _signature(seed: str) -> str:
+    return base64.b64encode(hashlib.sha256(seed.encode()).digest() * 2).decode()
+
+
+class AnthropicEncoder:
+    """``event:`` lines are required: the SDK skips events without one."""
+
+    media_type = "text/event-stream; charset=utf-8"
+
+    def __init__(self, ctx: StreamContext) -> None:
+        self._ctx = ctx
+        self._block: Channel | None = None
+        self._index = -1
+
+    def _event(self, data: dict[str, Any]) -> bytes:
+        return _sse(str(data["type"]), data)
+
+    def opening(self) -> list[bytes]:
+        message: dict[str, Any] = {
+            "id": f"msg_sim_{self._ctx.request_number:04d}",
+            "type": "message",
+            "role": "assistant",
+            "model": self._ctx.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": self._ctx.input_tokens,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": 1,
+            },
+        }
+        return [
+            self._event({"type": "message_start", "message": message}),
+            self._event({"type": "ping"}),
+        ]
+
+    def _close_block(self) -> list[bytes]:
+        if self._block is None:
+            return []
+        out = []
+        if self._block == "thinking":
+            signature = _signature(f"anthropic-{self._ctx.request_number}")
+            delta = {"type": "signature_delta", "signature": signature}
+            out.append(self._delta_event(delta))
+        out.append(self._event({"type": "content_block_stop", "index": self._index}))
+        self._block = None
+        return out
+
+    def _delta_event(self, delta: dict[str, Any]) -> bytes:
+        return self._event({"type": "content_block_delta", "index": self._index, "delta": delta})
+
+    def delta(self, channel: Channel, text: str) -> list[bytes]:
+        out: list[bytes] = []
+        if self._block != channel:
+            out += self._close_block()
+            self._index += 1
+            self._block = channel
+            block = (
+                {"type": "thinking", "thinking": "", "signature": ""}
+                if channel == "thinking"
+                else {"type": "text", "text": ""}
+            )
+            out.append(
+                self._event(
+                    {"type": "content_block_start", "index": self._index, "content_block": block}
+                )
+            )
+        if channel == "thinking":
+            out.append(self._delta_event({"type": "thinking_delta", "thinking": text}))
+        else:
+            out.append(self._delta_event({"type": "text_delta", "text": text}))
+        return out
+
+    def closing(self, usage: TokenCounts) -> list[bytes]:
+        message_delta = {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {
+                "output_tokens": usage.output,
+                "output_tokens_details": {"thinking_tokens": usage.thinking},
+            },
+        }
+        return [
+            *self._close_block(),
+            self._event(message_delta),
+            self._event({"type": "message_stop"}),
+        ]
+
+    def error(self) -> list[bytes]:
+        body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+        return [_sse("error", body)]
+
+
+class ResponsesEncoder:
+    """OpenAI Responses: a reasoning summary item, then a message item, then ``completed``."""
+
+    media_type = "text/event-stream; charset=utf-8"
+
+    def __init__(self, ctx: StreamContext, reasoning: dict[str, Any] | None) -> None:
+        self._ctx = ctx
+        self._reasoning = reasoning
+        self._seq = 0
+        self._item: Channel | None = None
+        self._output: list[dict[str, Any]] = []
+        self._text = ""
+        n = ctx.request_number
+        self._ids = {"thinking": f"rs_sim_{n:04d}", "text": f"msg_sim_{n:04d}"}
+
+    def _event(self, data: dict[str, Any]) -> bytes:
+        data = {"type": data["type"], "sequence_number": self._seq, **data}
+        self._seq += 1
+        return _sse(str(data["type"]), data)
+
+    def _response(self, status: str, usage: dict[str, Any] | None) -> dict[str, Any]:
+        return {
+            "id": f"resp_sim_{self._ctx.request_number:04d}",
+            "object": "response",
+            "created_at": CREATED_AT,
+            "status": status,
+            "background": False,
+            "error": None,
+            "incomplete_details": None,
+            "instructions": None,
+            "max_output_tokens": None,
+            "model": self._ctx.model,
+            "output": list(self._output),
+            "parallel_tool_calls": True,
+            "previous_response_id": None,
+            "reasoning": self._reasoning,
+            "service_tier": "default",
+            "store": True,
+            "temperature": 1.0,
+            "text": {"format": {"type": "text"}},
+            "tool_choice": "auto",
+            "tools": [],
+            "top_p": 1.0,
+            "truncation": "disabled",
+            "usage": usage,
+            "metadata": {},
+        }
+
+    def opening(self) -> list[bytes]:
+        return [
+            self._event(
+                {"type": "response.created", "response": self._response("in_progress", None)}
+            ),
+            self._event(
+                {"type": "response.in_progress", "response": self._response("in_progress", None)}
+            ),
+        ]
+
+    def _open_item(self, channel: Channel) -> list[bytes]:
+        index = len(self._output)
+        item_id = self._ids[channel]
+        self._item, self._text = channel, ""
+        if channel == "thinking":
+            item: dict[str, Any] = {"id": item_id, "type": "reasoning", "summary": []}
+            part: dict[str, Any] = {"type": "summary_text", "text": ""}
+            part_event = "response.reasoning_summary_part.added"
+            where: dict[str, Any] = {"summary_index": 0}
+        else:
+            item = {
+                "id": item_id,
+                "type": "message",
+                "status": "in_progress",
+                "role": "assistant",
+                "content": [],
+            }
+            part = {"type": "output_text", "text": "", "annotations": []}
+            part_event = "response.content_part.added"
+            where = {"content_index": 0}
+        return [
+            self._event(
+                {"type": "response.output_item.added", "output_index": index, "item": item}
+            ),
+            self._event(
+                {
+                    "type": part_event,
+                    "item_id": item_id,
+                    "output_index": index,
+                    **where,
+                    "part": part,
+                }
+            ),
+        ]
+
+    def _close_item(self) -> list[bytes]:
+        if self._item is None:
+            return []
+        index = len(self._output)
+        item_id = self._ids[self._item]
+        text = self._text
+        ids = {"item_id": item_id, "output_index": index}
+        if self._item == "thinking":
+            part: dict[str, Any] = {"type": "summary_text", "text": text}
+            item: dict[str, Any] = {"id": item_id, "type": "reasoning", "summary": [part]}
+            events = [
+                self._event(
+                    {
+                        "type": "response.reasoning_summary_text.done",
+                        **ids,
+                        "summary_index": 0,
+                        "text": text,
+                    }
+                ),
+                self._event(
+                    {
+                        "type": "response.reasoning_summary_part.done",
+                        **ids,
+                        "summary_index": 0,
+                        "part": part,
+                    }
+                ),
+            ]
+        else:
+            part = {"type": "output_text", "text": text, "annotations": []}
+            item = {
+                "id": item_id,
+                "type": "message",
+                "status": "completed",
+                "role": "assistant",
+                "content": [part],
+            }
+            events = [
+                self._event(
+                    {
+                        "type": "response.output_text.done",
+                        **ids,
+                        "content_index": 0,
+                        "text": text,
+                        "logprobs": [],
+                    }
+                ),
+                self._event(
+                    {"type": "response.content_part.done", **ids, "content_index": 0, "part": part}
+                ),
+            ]
+        events.append(
+            self._event({"type": "response.output_item.done", "output_index": index, "item": item})
+        )
+        self._output.append(item)
+        self._item = None
+        return events
+
+    def delta(self, channel: Channel, text: str) -> list[bytes]:
+        out: list[bytes] = []
+        if self._item != channel:
+            out += self._close_item()
+            out += self._open_item(channel)
+        self._text += text
+        ids = {"item_id": self._ids[channel], "output_index": len(self._output)}
+        if channel == "thinking":
+            event = {
+                "type": "response.reasoning_summary_text.delta",
+                **ids,
+                "summary_index": 0,
+                "delta": text,
+            }
+        else:
+            event = {
+                "type": "response.output_text.delta",
+                **ids,
+                "content_index": 0,
+                "delta": text,
+                "logprobs": [],
+            }
+        out.append(self._event(event))
+        return out
+
+    def closing(self, usage: TokenCounts) -> list[bytes]:
+        closing = self._close_item()
+        totals = {
+            "input_tokens": usage.input,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": usage.output,
+            "output_tokens_details": {"reasoning_tokens": usage.thinking},
+            "total_tokens": usage.input + usage.output,
+        }
+        done = {"type": "response.completed", "response": self._response("completed", totals)}
+        return [*closing, self._event(done)]
+
+    def error(self) -> list[bytes]:
+        return [
+            self._event(
+                {
+                    "type": "error",
+                    "code": "server_error",
+                    "message": "The server had an error while processing your request.",
+                    "param": None,
+                }
+            )
+        ]
+
+
+class ChatEncoder:
+    """OpenAI-compatible chat completions, as vLLM and Ollama stream them."""
+
+    media_type = "text/event-stream; charset=utf-8"
+
+    def __init__(self, ctx: StreamContext, include_usage: bool) -> None:
+        self._ctx = ctx
+        self._include_usage = include_usage
+        self._reasoning_deltas = 0
+
+    def _chunk(self, choices: list[dict[str, Any]], **extra: Any) -> bytes:
+        chunk = {
+            "id": f"chatcmpl-sim{self._ctx.request_number:04d}",
+            "object": "chat.completion.chunk",
+            "created": CREATED_AT,
+            "model": self._ctx.model,
+            "choices": choices,
+            **extra,
+        }
+        return _sse(None, chunk)
+
+    def _choice(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        return {"index": 0, "delta": delta, "finish_reason": finish_reason}
+
+    def opening(self) -> list[bytes]:
+        return [self._chunk([self._choice({"role": "assistant", "content": ""})])]
+
+    def delta(self, channel: Channel, text: str) -> list[bytes]:
+        if channel == "text":
+            return [self._chunk([self._choice({"content": text})])]
+        # Servers differ: older vLLM sends reasoning_content, newer vLLM and Ollama send reasoning.
+        field = "reasoning_content" if self._reasoning_deltas % 2 == 0 else "reasoning"
+        self._reasoning_deltas += 1
+        return [self._chunk([self._choice({field: text})])]
+
+    def closing(self, usage: TokenCounts) -> list[bytes]:
+        out = [self._chunk([self._choice({}, "stop")])]
+        if self._include_usage:
+            totals = {
+                "prompt_tokens": usage.input,
+                "completion_tokens": usage.output,
+                "total_tokens": usage.input + usage.output,
+                "completion_tokens_details": {"reasoning_tokens": usage.thinking},
+            }
+            out.append(self._chunk([], usage=totals))
+        out.append(_sse(None, "[DONE]"))
+        return out
+
+    def error(self) -> list[bytes]:
+        body = {
+            "error": {
+                "message": "The server had an error while streaming.",
+                "type": "server_error",
+                "code": None,
+            }
+        }
+        return [_sse(None, body)]
+
+
+class GeminiEncoder:
+    """``data: `` with a space (the SDK requires it), CRLF lines, no event names, no [DONE]."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, ctx: StreamContext) -> None:
+        self._ctx = ctx
+        self._thought = False
+        self._signed = False
+
+    def _chunk(self, part: dict[str, Any], finish: str | None, usage: dict[str, int]) -> bytes:
+        candidate: dict[str, Any] = {"content": {"parts": [part], "role": "model"}, "index": 0}
+        if finish:
+            candidate["finishReason"] = finish
+        chunk = {
+            "candidates": [candidate],
+            "usageMetadata": usage,
+            "modelVersion": self._ctx.model,
+            "responseId": f"sim-resp-{self._ctx.request_number:04d}",
+        }
+        return _sse(None, chunk, "\r\n")
+
+    def _prompt_usage(self) -> dict[str, int]:
+        n = self._ctx.input_tokens
+        return {"promptTokenCount": n, "totalTokenCount": n}
+
+    def opening(self) -> list[bytes]:
+        return []
+
+    def delta(self, channel: Channel, text: str) -> list[bytes]:
+        part: dict[str, Any] = {"text": text}
+        if channel == "thinking":
+            part["thought"] = True
+            self._thought = True
+        elif self._thought and not self._signed:
+            part["thoughtSignature"] = _signature(f"gemini-{self._ctx.request_number}")
+            self._signed = True
+        return [self._chunk(part, None, self._prompt_usage())]
+
+    def closing(self, usage: TokenCounts) -> list[bytes]:
+        totals = {
+            "promptTokenCount": usage.input,
+            "candidatesTokenCount": usage.text,
+            "totalTokenCount": usage.input + usage.output,
+        }
+        if usage.thinking:
+            totals["thoughtsTokenCount"] = usage.thinking
+        return [self._chunk({"text": ""}, "STOP", totals)]
+
+    def error(self) -> list[bytes]:
+        body = {
+            "error": {
+                "code": 503,
+                "message": "The model is overloaded. Please try again later.",
+                "status": "UNAVAILABLE",
+            }
+        }
+        return [_sse(None, body, "\r\n")]
+
+
+def encoder_for(
+    api: Api, ctx: StreamContext, body: dict[str, Any], include_usage: bool
+) -> StreamEncoder:
+    if api == "anthropic":
+        return AnthropicEncoder(ctx)
+    if api == "openai_responses":
+        reasoning = body.get("reasoning")
+        return ResponsesEncoder(ctx, reasoning if isinstance(reasoning, dict) else None)
+    if api == "openai_chat":
+        return ChatEncoder(ctx, include_usage)
+    return GeminiEncoder(ctx)
+
+
+def stream_headers(api: Api, request_number: int) -> dict[str, str]:
+    headers = {"cache-control": "no-cache"}
+    if api == "anthropic":
+        headers["request-id"] = f"req_sim_{request_number:04d}"
+    elif api in ("openai_responses", "openai_chat"):
+        headers["x-request-id"] = f"req_sim_{request_number:04d}"
+    return headers
