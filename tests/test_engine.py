@@ -1,0 +1,198 @@
+"""The engine against the simulator through the real SDKs: overlap, fallback, persistence."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from mao_tui.domain import (
+    AttemptFinished,
+    AttemptStarted,
+    Delta,
+    EngineEvent,
+    FallbackEvent,
+    PlanReady,
+    SessionFinished,
+    SessionStarted,
+    SynthesisFinished,
+    WorkstreamFinished,
+)
+from mao_tui.engine.planner import rule_based_plan
+from mao_tui.engine.pool import ProviderPool
+from mao_tui.engine.session import SessionEngine, SessionRequest
+from mao_tui.settings.loader import load_settings, shipped_config_dir
+from mao_tui.settings.schema import Settings
+from mao_tui.simulator.faults import FaultRule
+from mao_tui.simulator.server import Simulator
+from mao_tui.store import Store
+from mao_tui.wiring import simulator_env, simulator_overlay
+
+TASK = "Build the snippet store."
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[EngineEvent] = []
+
+    async def __call__(self, event: EngineEvent) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type[EngineEvent]) -> list[EngineEvent]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+async def _start(faults: list[FaultRule]) -> Simulator:
+    sim = Simulator(speed=math.inf, faults=faults)
+    await sim.start()
+    return sim
+
+
+def _settings_for(sim: Simulator) -> Settings:
+    base = load_settings([shipped_config_dir()])
+    return load_settings([shipped_config_dir()], simulator_overlay(base, sim.base_url))
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    simulator = await _start([])
+    yield simulator
+    await simulator.stop()
+
+
+async def _run(
+    settings: Settings, env: dict[str, str], *sinks: Recorder | object
+) -> tuple[Recorder, SessionFinished]:
+    rec = Recorder()
+    pool = ProviderPool(settings, env)
+    engine = SessionEngine(settings, pool, [rec, *sinks])  # type: ignore[list-item]
+    try:
+        finished = await engine.run(
+            SessionRequest(command="develop", playbook="develop", task=TASK, simulated=True),
+            rule_based_plan(settings, "develop"),
+        )
+    finally:
+        await pool.aclose()
+    return rec, finished
+
+
+async def test_workstreams_run_in_parallel_and_synthesis_merges_them(sim: Simulator) -> None:
+    settings = _settings_for(sim)
+    rec, finished = await _run(settings, simulator_env(settings))
+
+    assert finished.status == "done"
+    kinds = [type(e) for e in rec.events]
+    assert kinds[0] is SessionStarted and kinds[1] is PlanReady and kinds[-1] is SessionFinished
+    starts = {e.workstream: rec.events.index(e) for e in rec.of(AttemptStarted)}
+    ends = {e.workstream: rec.events.index(e) for e in rec.of(WorkstreamFinished)}
+    assert set(ends) == {"schemas", "storage", "core_logic", "implementation", "tests"}
+    # Every workstream started before any finished: their lifetimes all overlap.
+    assert max(starts[k] for k in ends) < min(ends.values())
+    # Synthesis starts only after every workstream has finished.
+    assert starts["synthesis"] > max(ends.values())
+    used = {e.workstream: e.model for e in rec.of(WorkstreamFinished)}
+    assert used == {
+        "schemas": "gemini-3-pro", "storage": "gpt-5.2-codex", "core_logic": "gpt-5.2",
+        "implementation": "sonnet-4.5", "tests": "gpt-5.2-codex",
+    }  # fmt: skip
+    deltas = rec.of(Delta)
+    for key in [*used, "synthesis"]:
+        assert any(d.workstream == key and d.channel == "thinking" for d in deltas), key
+        assert any(d.workstream == key and d.channel == "text" for d in deltas), key
+    (synth,) = rec.of(SynthesisFinished)
+    assert synth.model == "opus-4.5" and len(synth.text) > 200
+    assert finished.totals.output_tokens > 0 and finished.totals.thinking_tokens > 0
+    assert finished.totals.cost_complete and finished.totals.cost_usd > 0
+    # The synthesis prompt carried every workstream's output, attributed to its model.
+    (synth_req,) = [r for r in sim.requests if r.workstream == "synthesis"]
+    body = str(synth_req.body)
+    for title in ("Schemas (by Gemini 3 Pro)", "Storage (by GPT-5.2-Codex)", "Tests (by GPT-5.2"):
+        assert title in body
+
+
+async def test_a_failing_primary_falls_back_and_its_output_is_used() -> None:
+    sim = await _start([FaultRule(kind="server_error", model="gemini-3-pro-preview")])
+    try:
+        settings = _settings_for(sim)
+        rec, finished = await _run(settings, simulator_env(settings))
+    finally:
+        await sim.stop()
+    assert finished.status == "done"
+    (fb,) = rec.of(FallbackEvent)
+    assert (fb.workstream, fb.from_model, fb.to_model, fb.reason) == (
+        "schemas", "gemini-3-pro", "sonnet-4.5", "server",
+    )  # fmt: skip
+    assert fb.line == "Schemas: fallback from gemini-3-pro to sonnet-4.5 (server)"
+    failed = [e for e in rec.of(AttemptFinished) if e.status == "failed"]
+    assert [(e.workstream, e.model, e.error_kind) for e in failed] == [
+        ("schemas", "gemini-3-pro", "server")
+    ]
+    (schemas,) = [e for e in rec.of(WorkstreamFinished) if e.workstream == "schemas"]
+    assert schemas.model == "sonnet-4.5"
+    sonnet_text = "".join(
+        d.text for d in rec.of(Delta)
+        if d.workstream == "schemas" and d.channel == "text"
+    )  # fmt: skip
+    (synth_req,) = [r for r in sim.requests if r.workstream == "synthesis"]
+    assert "Schemas (by Claude Sonnet 4.5)" in str(synth_req.body)
+    assert sonnet_text.strip()[:80] in str(synth_req.body).replace("\\n", "\n")
+
+
+async def test_a_provider_without_a_key_is_skipped_and_logged(sim: Simulator) -> None:
+    settings = _settings_for(sim)
+    env = simulator_env(settings)
+    del env["OPENAI_API_KEY"]
+    rec, finished = await _run(settings, env)
+    assert finished.status == "done"
+    skips = [e for e in rec.of(FallbackEvent) if e.reason == "no API key"]
+    assert {(e.workstream, e.from_model, e.to_model) for e in skips} == {
+        ("storage", "gpt-5.2-codex", "sonnet-4.5"),
+        ("core_logic", "gpt-5.2", "opus-4.5"),
+        ("tests", "gpt-5.2-codex", "sonnet-4.5"),
+    }
+    assert all("OPENAI_API_KEY" in e.detail for e in skips)
+    assert not any(r.api == "openai_responses" for r in sim.requests)
+
+
+async def test_when_every_model_fails_the_session_fails() -> None:
+    sim = await _start([FaultRule(kind="auth", times=None)])
+    try:
+        settings = _settings_for(sim)
+        rec, finished = await _run(settings, simulator_env(settings))
+    finally:
+        await sim.stop()
+    assert finished.status == "failed"
+    assert all(e.status == "failed" for e in rec.of(WorkstreamFinished))
+    (synth,) = rec.of(SynthesisFinished)
+    assert synth.status == "failed" and synth.model is None
+    exhausted = [e for e in rec.of(FallbackEvent) if e.to_model is None]
+    assert len(exhausted) == 5  # one per workstream; synthesis never ran without inputs
+
+
+async def test_a_finished_session_reads_back_from_the_store(sim: Simulator, db_path: Path) -> None:
+    settings = _settings_for(sim)
+    store = await Store.open(db_path)
+    sink = store.sink()
+    try:
+        rec, finished = await _run(settings, simulator_env(settings), sink)
+        await sink.aclose()
+        detail = await store.get_session(finished.session_id)
+    finally:
+        await store.close()
+    assert detail is not None
+    assert detail.status == "done" and detail.simulated
+    assert [w.key for w in detail.workstreams] == [
+        "schemas", "storage", "core_logic", "implementation", "tests",
+    ]  # fmt: skip
+    assert len(detail.attempts) == 6
+    for attempt in detail.attempts:
+        streamed = "".join(
+            d.text for d in rec.of(Delta)
+            if d.attempt_id == attempt.id and d.channel == "text"
+        )  # fmt: skip
+        assert attempt.output_text == streamed and streamed
+        assert attempt.thinking_text
+    assert detail.synthesis is not None and detail.synthesis.model == "opus-4.5"
+    assert detail.output_tokens == finished.totals.output_tokens
