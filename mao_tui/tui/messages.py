@@ -1,0 +1,87 @@
+"""Textual messages: one small class per engine event, posted by the session sink.
+
+Workers never touch widgets; the sink turns each :data:`~mao_tui.domain.EngineEvent` into one of
+these and posts it to the dashboard screen, whose ``@on`` handlers own every state change.
+Lifecycle messages bubble on to the app (which tracks the exit code); the hot ``Delta`` does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from mao_tui import domain
+
+
+class EngineMessage(Message):
+    """Base class of every message carrying an engine event."""
+
+
+@dataclass
+class SessionStarted(EngineMessage):
+    event: domain.SessionStarted
+
+
+@dataclass
+class PlanReady(EngineMessage):
+    event: domain.PlanReady
+
+
+@dataclass
+class AttemptStarted(EngineMessage):
+    event: domain.AttemptStarted
+
+
+@dataclass
+class Delta(EngineMessage, bubble=False):
+    event: domain.Delta
+
+
+@dataclass
+class AttemptFinished(EngineMessage):
+    event: domain.AttemptFinished
+
+
+@dataclass
+class Fallback(EngineMessage):
+    event: domain.FallbackEvent
+
+
+@dataclass
+class WorkstreamFinished(EngineMessage):
+    event: domain.WorkstreamFinished
+
+
+@dataclass
+class SynthesisFinished(EngineMessage):
+    event: domain.SynthesisFinished
+
+
+@dataclass
+class SessionFinished(EngineMessage):
+    event: domain.SessionFinished
+
+
+def to_message(event: domain.EngineEvent) -> EngineMessage:
+    """The message for one engine event."""
+    match event:
+        case domain.Delta():
+            return Delta(event)
+        case domain.SessionStarted():
+            return SessionStarted(event)
+        case domain.PlanReady():
+            return PlanReady(event)
+        case domain.AttemptStarted():
+            return AttemptStarted(event)
+        case domain.AttemptFinished():
+            return AttemptFinished(event)
+        case domain.FallbackEvent():
+            return Fallback(event)
+        case domain.WorkstreamFinished():
+            return WorkstreamFinished(event)
+        case domain.SynthesisFinished():
+            return SynthesisFinished(event)
+        case domain.SessionFinished():
+            return SessionFinished(event)
+    raise TypeError(f"not an engine event: {event!r}")

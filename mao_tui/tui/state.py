@@ -1,0 +1,188 @@
+"""The dashboard's view of a session, derived from engine events only (no Textual here).
+
+Every value that is final comes from event timestamps (``event.at``) and engine-reported usage,
+so a replayed session renders identically every time. Values still running tick on a
+:class:`SessionClock`, which follows event time and advances with wall time between events.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from mao_tui.domain import (
+    SYNTHESIS_KEY,
+    AttemptFinished,
+    AttemptStarted,
+    AttemptStatus,
+    PlannedWorkstream,
+    TokenTotals,
+    WorkstreamStatus,
+)
+
+CHARS_PER_TOKEN = 4  # only for the live "~" estimate before the provider reports usage
+
+Phase = Literal["waiting", "thinking", "writing", "finished"]
+
+
+class SessionClock:
+    """Event time, advanced by monotonic wall time since the latest event; frozen at the end."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._last_at: datetime | None = None
+        self._last_mono = 0.0
+        self.frozen = False
+
+    def observe(self, at: datetime) -> None:
+        if self._last_at is None or at >= self._last_at:
+            self._last_at = at
+            self._last_mono = self._monotonic()
+
+    def now(self) -> datetime | None:
+        if self._last_at is None or self.frozen:
+            return self._last_at
+        return self._last_at + timedelta(seconds=self._monotonic() - self._last_mono)
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max((end - start).total_seconds(), 0.0)
+
+
+@dataclass
+class Lane:
+    """One row of the plan and one model panel: a workstream, or the synthesis."""
+
+    key: str
+    title: str
+    chain: list[str]
+    synthesis: bool = False
+    model: str = ""
+    provider: str = ""
+    status: WorkstreamStatus = WorkstreamStatus.PENDING
+    phase: Phase = "waiting"
+    attempts: int = 0
+    attempt_id: str | None = None
+    thinking: bool = False
+    first_started_at: datetime | None = None
+    attempt_started_at: datetime | None = None
+    finished_at: datetime | None = None
+    usage: TokenTotals = field(default_factory=TokenTotals)
+    live_chars: int = 0
+    last_rate: float | None = None  # tokens/s of the latest finished attempt, from usage
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_plan(cls, planned: PlannedWorkstream, *, synthesis: bool = False) -> Lane:
+        """Synthesis deltas arrive keyed ``SYNTHESIS_KEY`` whatever the plan calls it."""
+        return cls(
+            key=SYNTHESIS_KEY if synthesis else planned.key,
+            title=planned.title or ("Synthesis" if synthesis else planned.key),
+            chain=list(planned.chain),
+            synthesis=synthesis,
+            model=planned.chain[0] if planned.chain else "?",
+        )
+
+    @property
+    def running(self) -> bool:
+        return self.status is WorkstreamStatus.RUNNING
+
+    def start_attempt(self, event: AttemptStarted) -> None:
+        self.status = WorkstreamStatus.RUNNING
+        self.phase = "thinking" if event.thinking else "writing"
+        self.attempts = max(self.attempts + 1, event.attempt_no)
+        self.attempt_id = event.attempt_id
+        self.model = event.model
+        self.provider = event.provider
+        self.thinking = event.thinking
+        self.attempt_started_at = event.at
+        self.first_started_at = self.first_started_at or event.at
+        self.live_chars = 0
+
+    def receive(self, channel: str, text: str) -> bool:
+        """Count a delta; True when it moved the lane from thinking to writing."""
+        self.live_chars += len(text)
+        if channel == "text" and self.phase == "thinking":
+            self.phase = "writing"
+            return True
+        return False
+
+    def finish_attempt(self, event: AttemptFinished) -> str | None:
+        """Fold in an attempt's usage; returns a note when the attempt failed."""
+        self.usage.add(event.usage)
+        self.live_chars = 0
+        if event.elapsed_s > 0 and event.usage.output_tokens:
+            self.last_rate = event.usage.output_tokens / event.elapsed_s
+        if event.status is AttemptStatus.OK:
+            return None
+        reason = event.error_kind or event.status.value
+        note = f"✗ attempt {self.attempts} on {event.model} {event.status.value}: {reason}"
+        self.notes.append(note)
+        return note
+
+    def finish(
+        self,
+        status: WorkstreamStatus,
+        at: datetime,
+        model: str | None,
+        usage: TokenTotals | None,
+    ) -> None:
+        self.status = status
+        self.phase = "finished"
+        self.finished_at = at
+        if model:
+            self.model = model
+        if usage is not None and (usage.input_tokens or usage.output_tokens or usage.cost_usd):
+            self.usage = usage.model_copy()
+
+    def elapsed(self, now: datetime | None) -> float | None:
+        end = self.finished_at or (now if self.running else None)
+        return seconds_between(self.first_started_at, end)
+
+    def rate(self, now: datetime | None) -> tuple[float | None, bool]:
+        """Tokens per second and whether it is a live estimate."""
+        if self.running and self.live_chars:
+            spent = seconds_between(self.attempt_started_at, now)
+            if spent:
+                return self.live_chars / CHARS_PER_TOKEN / spent, True
+        return self.last_rate, False
+
+    def status_text(self) -> str:
+        if self.status is WorkstreamStatus.PENDING:
+            return "waiting"
+        if self.status is WorkstreamStatus.RUNNING:
+            return f"running ({self.attempts})"
+        if self.attempts > 1:
+            return f"{self.status.value} ({self.attempts})"
+        return self.status.value
+
+    def phase_text(self) -> str:
+        """The panel's status word: finer-grained than the table's while running."""
+        if self.status is WorkstreamStatus.RUNNING:
+            word = "thinking…" if self.phase == "thinking" else "writing…"
+            return word if self.attempts == 1 else f"{word} attempt {self.attempts}"
+        return self.status_text()
+
+
+@dataclass
+class SessionView:
+    command: str = ""
+    task: str = ""
+    simulated: bool = False
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    final_elapsed: float | None = None
+    status: str = "starting"
+    error: str | None = None
+    totals: TokenTotals = field(default_factory=TokenTotals)
+    fallbacks: int = 0
+
+    def elapsed(self, now: datetime | None) -> float | None:
+        if self.final_elapsed is not None:
+            return self.final_elapsed
+        return seconds_between(self.started_at, now)

@@ -1,0 +1,80 @@
+"""The one-line bars: the title (with the SIMULATED badge) and the session status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Static
+
+from mao_tui.tui import fmt
+from mao_tui.tui.state import Lane, SessionView
+
+
+class TitleBar(Horizontal):
+    """``mao · develop · <task>`` and, for a simulated run, a badge that cannot be missed."""
+
+    def __init__(self, app_title: str) -> None:
+        super().__init__(id="title-bar")
+        self._app_title = app_title
+        self.title = Static(Content(f"{app_title} · starting…"), id="title", markup=False)
+        self.badge = Static(Content(" SIMULATED "), id="badge", markup=False)
+
+    def compose(self) -> ComposeResult:
+        yield self.title
+        yield self.badge
+
+    def show(self, command: str, task: str, simulated: bool) -> None:
+        parts = [self._app_title]
+        if command and not self._app_title.endswith(command):  # title="mao · develop" is fine
+            parts.append(command)
+        if task:
+            parts.append(" ".join(task.split()))
+        self.title.update(Content(" · ".join(parts)))
+        self.set_class(simulated, "-simulated")
+
+
+class StatusBar(Static):
+    """Elapsed time, token totals, cost and progress of the whole session."""
+
+    def __init__(self) -> None:
+        super().__init__(Content("starting…"), id="status-bar", markup=False)
+
+    def show(self, session: SessionView, lanes: list[Lane], now: datetime | None) -> None:
+        totals = session.totals
+        finished = sum(1 for lane in lanes if lane.phase == "finished")
+        cost = fmt.cost(totals.cost_usd)
+        if not totals.cost_complete:
+            cost += " + cost unknown"
+        pieces: list[Content] = [
+            Content.styled(f" {session.status} ", _STATUS_STYLE.get(session.status, "bold"))
+        ]
+        if session.simulated:
+            pieces.append(Content.styled(" SIMULATED", "bold $warning"))
+        facts = [
+            fmt.duration(session.elapsed(now)),
+            cost,
+            f"in {fmt.count(totals.input_tokens)}",
+            f"out {fmt.count(totals.output_tokens)}",
+            f"thinking {fmt.count(totals.thinking_tokens)}",
+        ]
+        if lanes:
+            facts.append(f"{finished}/{len(lanes)} finished")
+        facts.append(f"{session.fallbacks} fallback{'' if session.fallbacks == 1 else 's'}")
+        pieces.append(Content("  " + " · ".join(facts)))
+        if session.error:
+            pieces.append(Content.styled(f" · {session.error}", "$error"))
+        self.update(Content.assemble(*pieces))
+
+
+_STATUS_STYLE = {
+    "starting": "bold $text-muted",
+    "running": "bold $background on $accent",
+    "done": "bold $background on $success",
+    "failed": "bold $background on $error",
+    "cancelled": "bold $background on $warning",
+    "interrupted": "bold $background on $warning",
+    "cancelling": "bold $background on $warning",
+}

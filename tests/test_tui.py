@@ -1,0 +1,468 @@
+"""The dashboard: behaviour with App.run_test + Pilot, and the look with SVG snapshots.
+
+A recorded develop session (tests/fixtures/develop_session.py) is replayed into the app's sink.
+Nothing here sleeps on wall-clock time: tests await ``MaoApp.session_done`` or an event set by
+the runner. ``asyncio.wait_for`` bounds only how long a broken app may hang a test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from fixtures.develop_session import (
+    ANSWER_MARKERS,
+    ANSWERS,
+    FALLBACK_LINE,
+    FINAL_MODEL,
+    SESSION_ID,
+    T0,
+    TASK,
+    THINKING,
+    WORKSTREAMS,
+    recorded_events,
+    replay_runner,
+)
+from textual.pilot import Pilot
+from textual.widgets import Input, Markdown, TextArea
+
+from mao_tui.domain import (
+    SYNTHESIS_KEY,
+    Delta,
+    EngineEvent,
+    EventSink,
+    SessionFinished,
+    SessionStatus,
+    TokenTotals,
+)
+from mao_tui.tui import MaoApp
+from mao_tui.tui.dashboard import DashboardScreen
+from mao_tui.tui.help import HelpScreen
+from mao_tui.tui.widgets import panel as panel_module
+
+LANE_KEYS = [*WORKSTREAMS, SYNTHESIS_KEY]
+GUARD_S = 30.0  # fail instead of hanging if the app never gets there
+
+
+async def finished(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    assert isinstance(app, MaoApp)
+    await asyncio.wait_for(app.session_done.wait(), GUARD_S)
+    await pilot.pause()
+
+
+def dashboard(app: MaoApp) -> DashboardScreen:
+    assert isinstance(app.screen, DashboardScreen)
+    return app.screen
+
+
+def plain(value: object) -> str:
+    return str(getattr(value, "plain", value))
+
+
+def cell(screen: DashboardScreen, row: str, column: str) -> str:
+    return plain(screen.plan_table.get_cell(row, column))
+
+
+def static_text(widget: Any) -> str:
+    return plain(widget.content)
+
+
+@pytest.fixture(autouse=True)
+def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(Input.cursor_blink, "_default", False)
+    monkeypatch.setattr(TextArea.cursor_blink, "_default", False)
+    yield
+
+
+class Gate:
+    """A runner that replays events, pausing before each index in ``stops`` until released.
+
+    ``reached[i]`` is set when it pauses at ``stops[i]``; set ``release[i]`` to go on. After the
+    last event it waits (forever, unless released too), so a test can look at a live session.
+    """
+
+    def __init__(self, events: list[EngineEvent], *stops: int) -> None:
+        self.events = events
+        self.stops = [*stops, len(events)]
+        self.reached = [asyncio.Event() for _ in self.stops]
+        self.release = [asyncio.Event() for _ in self.stops]
+        self.cancelled = False
+
+    async def pause(self, number: int) -> None:
+        self.reached[number].set()
+        await self.release[number].wait()
+
+    async def __call__(self, sink: EventSink) -> SessionFinished:
+        result: SessionFinished | None = None
+        try:
+            for index, event in enumerate(self.events):
+                if index in self.stops:
+                    await self.pause(self.stops.index(index))
+                await sink(event)
+                await asyncio.sleep(0)
+                if isinstance(event, SessionFinished):
+                    result = event
+            await self.pause(len(self.stops) - 1)
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        assert result is not None
+        return result
+
+
+def text_delta_indexes(events: list[EngineEvent], workstream: str) -> list[int]:
+    return [
+        index
+        for index, event in enumerate(events)
+        if isinstance(event, Delta) and event.workstream == workstream and event.channel == "text"
+    ]
+
+
+# -- a whole session -----------------------------------------------------------------------
+
+
+async def test_finished_session_shows_plan_panels_fallback_and_synthesis() -> None:
+    app = MaoApp(replay_runner(), simulated=True)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await finished(pilot)
+        screen = dashboard(app)
+
+        # title and the SIMULATED badge
+        assert static_text(screen.title_bar.title) == f"mao · develop · {TASK}"
+        assert screen.title_bar.has_class("-simulated")
+        badge = screen.title_bar.badge
+        assert static_text(badge).strip() == "SIMULATED"
+        assert badge.region.width >= len("SIMULATED")
+        assert "SIMULATED" in static_text(screen.status_bar)
+
+        # the plan table: one row per workstream, synthesis last
+        table = screen.plan_table
+        assert [row.key.value for row in table.ordered_rows] == LANE_KEYS
+        for key in LANE_KEYS:
+            assert cell(screen, key, "model") == FINAL_MODEL[key]
+        assert cell(screen, "schemas", "status") == "done (2)"
+        assert cell(screen, "schemas", "provider") == "anthropic"
+        for key in LANE_KEYS[1:]:
+            assert cell(screen, key, "status") == "done"
+        assert cell(screen, "storage", "elapsed") == "18.1s"  # from event timestamps
+        assert cell(screen, "storage", "tokens") == "2.1k→1.6k"
+        assert cell(screen, "storage", "rate") == "90"  # 1620 tokens / 18.0 s
+        assert cell(screen, SYNTHESIS_KEY, "cost") == "$0.1005"
+
+        # one panel per lane, each with its model, its answer and its thinking
+        for key in LANE_KEYS:
+            panel = screen.panels[key]
+            assert FINAL_MODEL[key] in plain(panel.border_title)
+            assert "⚡" in plain(panel.border_title)
+            assert panel.answer.source == ANSWERS[key]
+            assert ANSWER_MARKERS[key] in panel.answer.source
+            assert panel.answer.children, "the answer Markdown has rendered blocks"
+            assert panel.thinking_text == THINKING[key]
+            assert panel.thinking.collapsed  # folded away once the answer began
+            assert f"{len(THINKING[key]):,} chars" in plain(panel.thinking.title)
+            panel.thinking.collapsed = False  # rendered when shown
+            await pilot.pause()
+            assert static_text(panel.thinking.text) == THINKING[key]
+            assert panel.thinking.text.styles.text_style.italic
+            assert panel.thinking.text.has_class("thinking-text")
+            assert "done" in plain(panel.border_subtitle)
+
+        # thinking is distinct from the answer: dim italic, in a collapsible folded by the answer
+        answer_style = screen.panels["storage"].answer.query("MarkdownParagraph").first()
+        assert not answer_style.styles.text_style.italic
+        thinking_color = screen.panels["storage"].thinking.text.styles.color
+        assert thinking_color != answer_style.styles.color
+
+        # the fallback is in the log and on the panel, never hidden
+        assert screen.fallback_log.lines == [FALLBACK_LINE]
+        row = [plain(value) for value in screen.fallback_log.get_row_at(0)]
+        assert row == ["+00:31", "Schemas", "gemini-3-pro → sonnet-4.5", "timeout"]
+        notes = static_text(screen.panels["schemas"].notes)
+        assert "gemini-3-pro → sonnet-4.5 (timeout)" in notes
+        assert "attempt 1 on gemini-3-pro failed: timeout" in notes
+
+        # the synthesis pane
+        synthesis = screen.panels[SYNTHESIS_KEY]
+        assert synthesis.has_class("-synthesis")
+        assert "Synthesis" in plain(synthesis.border_title)
+        assert ANSWER_MARKERS[SYNTHESIS_KEY] in synthesis.answer.source
+
+        # totals
+        status = static_text(screen.status_bar)
+        assert status.startswith(" done ")
+        for part in ("1m 10s", "$0.2514", "in 21.6k", "out 10.8k", "thinking 6.0k", "6/6"):
+            assert part in status
+        assert "1 fallback" in status
+
+        assert app.session_result is not None
+        assert app.session_result.session_id == SESSION_ID
+        await pilot.press("q")
+    assert app.return_value == 0
+
+
+async def test_a_title_that_already_names_the_command_is_not_repeated() -> None:
+    app = MaoApp(replay_runner(), simulated=True, title="mao · develop")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await finished(pilot)
+        assert static_text(dashboard(app).title_bar.title) == f"mao · develop · {TASK}"
+
+
+async def test_unknown_cost_is_said_so() -> None:
+    events = recorded_events()
+    last = events[-1]
+    assert isinstance(last, SessionFinished)
+    totals = TokenTotals(**{**last.totals.model_dump(), "cost_complete": False})
+    events[-1] = last.model_copy(update={"totals": totals})
+    app = MaoApp(replay_runner(events), simulated=True)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await finished(pilot)
+        assert "$0.2514 + cost unknown" in static_text(dashboard(app).status_bar)
+
+
+async def test_not_simulated_has_no_badge() -> None:
+    events = [
+        event.model_copy(update={"simulated": False}) if event.type == "session_started" else event
+        for event in recorded_events()
+    ]
+    app = MaoApp(replay_runner(events), simulated=False)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await finished(pilot)
+        screen = dashboard(app)
+        assert not screen.title_bar.has_class("-simulated")
+        assert screen.title_bar.badge.region.width == 0
+        assert "SIMULATED" not in static_text(screen.status_bar)
+
+
+# -- streaming ------------------------------------------------------------------------------
+
+
+async def test_answers_stream_by_append_and_render_whole_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[str, str]] = []
+    original_append = Markdown.append
+    original_update = Markdown.update
+
+    def owner(widget: Markdown) -> str:
+        return str(widget.parent.id if widget.parent is not None else "")
+
+    def append(self: Markdown, markdown: str) -> Any:
+        calls.append(("append", owner(self)))
+        return original_append(self, markdown)
+
+    def update(self: Markdown, markdown: str) -> Any:
+        if markdown:  # Markdown clears itself with update("") when mounted
+            calls.append(("update", owner(self)))
+        return original_update(self, markdown)
+
+    monkeypatch.setattr(Markdown, "append", append)
+    monkeypatch.setattr(Markdown, "update", update)
+
+    events = recorded_events()
+    storage_text = text_delta_indexes(events, "storage")
+    gate = Gate(events, storage_text[len(storage_text) // 2])
+    app = MaoApp(gate, simulated=True)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await asyncio.wait_for(gate.reached[0].wait(), GUARD_S)
+        screen = dashboard(app)
+        screen.flush()
+        await screen.settle()
+        partial = screen.panels["storage"].answer.source
+        assert partial and ANSWERS["storage"].startswith(partial)
+        assert len(partial) < len(ANSWERS["storage"])
+        assert ("update", "panel-storage") not in calls  # streaming is appends only
+        assert screen.panels["storage"].thinking.collapsed  # folded once the answer began
+        assert "writing" in plain(screen.panels["storage"].border_subtitle)
+        assert cell(screen, "storage", "status") == "running (1)"
+
+        gate.release[0].set()
+        await finished(pilot)
+        screen.flush()
+        await screen.settle()
+        assert screen.panels["storage"].answer.source == ANSWERS["storage"]
+        deltas = sum(1 for e in events if isinstance(e, Delta) and e.workstream == "storage")
+        appends = calls.count(("append", "panel-storage"))
+        assert 1 <= appends < deltas  # coalesced, never one render per delta
+        assert calls.count(("update", "panel-storage")) == 1  # whole once, when it ended
+        await pilot.press("q")
+    assert app.return_value == 0
+
+
+async def test_a_long_live_answer_keeps_only_its_last_blocks_mounted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(panel_module, "LIVE_MAX_BLOCKS", 2)
+    monkeypatch.setattr(panel_module, "LIVE_KEEP_BLOCKS", 1)
+    events = recorded_events()
+    schemas_text = text_delta_indexes(events, "schemas")
+    gate = Gate(events, schemas_text[len(schemas_text) // 2], schemas_text[-1])
+    app = MaoApp(gate, simulated=True)
+    async with app.run_test(size=(200, 60)) as pilot:
+        screen = dashboard(app)
+        for number in (0, 1):
+            await asyncio.wait_for(gate.reached[number].wait(), GUARD_S)
+            panel = screen.panels["schemas"]
+            screen.flush()
+            await screen.settle()
+            await pilot.pause()
+            gate.release[number].set()
+        panel = screen.panels["schemas"]
+        shown = panel.answer.source
+        assert len(shown) < len(panel.answer_text)  # the earlier blocks were let go
+        assert panel.answer_text.endswith(shown)
+        assert "characters above" in static_text(panel.window_note)
+        assert panel.window_note.region.height == 1
+        await finished(pilot)
+        assert panel.answer.source == ANSWERS["schemas"]  # whole again once complete
+        assert panel.window_note.region.height == 0
+
+
+# -- keys -------------------------------------------------------------------------------------
+
+
+async def test_selecting_a_plan_row_focuses_its_panel_and_f_maximizes_it() -> None:
+    app = MaoApp(replay_runner(), simulated=True)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await finished(pilot)
+        screen = dashboard(app)
+        screen.plan_table.focus()
+        await pilot.press("down", "down", "enter")
+        assert screen.focused is screen.panels["core_logic"]
+        await pilot.press("f")
+        assert screen.maximized is screen.panels["core_logic"]
+        await pilot.press("f")
+        assert screen.maximized is None
+        screen.plan_table.focus()
+        await pilot.pause()
+        assert screen.focused is screen.plan_table
+        await pilot.press("down", "down", "down")
+        assert screen.plan_table.cursor_row == len(LANE_KEYS) - 1
+        await pilot.press("f")  # from the table: the highlighted row's panel
+        assert screen.maximized is screen.panels[SYNTHESIS_KEY]
+
+
+async def test_t_hides_and_shows_all_thinking() -> None:
+    app = MaoApp(replay_runner(), simulated=True)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await finished(pilot)
+        screen = dashboard(app)
+
+        def shown() -> list[bool]:
+            return [panel.thinking.region.height > 0 for panel in screen.panels.values()]
+
+        assert all(shown())
+        await pilot.press("t")
+        await pilot.pause()
+        assert not screen.thinking_visible
+        assert not any(shown())
+        await pilot.press("t")
+        await pilot.pause()
+        assert all(shown())
+
+
+async def test_help_lists_the_bindings_and_closes() -> None:
+    app = MaoApp(replay_runner(), simulated=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await finished(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = static_text(app.screen.query_one("#help-keys"))
+        for description in ("Quit", "Thinking", "Maximize", "Help"):
+            assert description in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)
+
+
+def test_every_binding_has_an_id_a_description_and_a_palette_command() -> None:
+    bindings = [*MaoApp.BINDINGS, *DashboardScreen.BINDINGS]
+    for binding in bindings:
+        assert not isinstance(binding, tuple)
+        assert binding.id and binding.description
+    app = MaoApp(replay_runner(), simulated=True)
+    titles = {command.title for command in app.get_system_commands(app.dashboard)}
+    assert {"Quit", "Toggle thinking", "Maximize panel", "Help"} <= titles
+
+
+# -- exit codes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+async def test_quitting_while_running_cancels_the_runner_and_exits_130(key: str) -> None:
+    gate = Gate(recorded_events(), 40)
+    app = MaoApp(gate, simulated=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(gate.reached[0].wait(), GUARD_S)
+        assert app.running
+        await pilot.press(key)
+    assert gate.cancelled
+    assert app.return_value == 130
+
+
+async def test_failed_session_exits_1() -> None:
+    events = recorded_events()
+    last = events[-1]
+    assert isinstance(last, SessionFinished)
+    events[-1] = last.model_copy(update={"status": SessionStatus.FAILED, "error": "boom"})
+    app = MaoApp(replay_runner(events), simulated=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await finished(pilot)
+        assert static_text(dashboard(app).status_bar).startswith(" failed ")
+        await pilot.press("q")
+    assert app.return_value == 1
+
+
+async def test_a_crashing_runner_is_shown_as_failed_and_exits_1() -> None:
+    async def crash(sink: EventSink) -> SessionFinished:
+        for event in recorded_events()[:10]:
+            await sink(event)
+        raise RuntimeError("provider exploded")
+
+    app = MaoApp(crash, simulated=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await finished(pilot)
+        status = static_text(dashboard(app).status_bar)
+        assert status.startswith(" failed ") and "provider exploded" in status
+        await pilot.press("q")
+    assert app.return_value == 1
+
+
+async def test_runner_that_returns_without_emitting_the_end_still_finishes() -> None:
+    events = recorded_events()
+    end = events.pop()
+    assert isinstance(end, SessionFinished)
+
+    async def quiet(sink: EventSink) -> SessionFinished:
+        for event in events:
+            await sink(event)
+        return end
+
+    app = MaoApp(quiet, simulated=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await finished(pilot)
+        await pilot.press("q")
+    assert app.return_value == 0
+
+
+# -- the look -------------------------------------------------------------------------------
+
+
+SnapCompare = Callable[..., bool]
+
+
+def _finished_app() -> MaoApp:
+    return MaoApp(replay_runner(), simulated=True)
+
+
+def test_snapshot_dashboard_200x60(snap_compare: SnapCompare) -> None:
+    assert snap_compare(_finished_app(), terminal_size=(200, 60), run_before=finished)
+
+
+def test_snapshot_dashboard_80x24(snap_compare: SnapCompare) -> None:
+    assert snap_compare(_finished_app(), terminal_size=(80, 24), run_before=finished)
+
+
+_: Callable[[Pilot[Any]], Awaitable[None]] = finished
+assert T0.tzinfo is not None
