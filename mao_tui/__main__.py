@@ -1,0 +1,3 @@
+from mao_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""Headless consumers of the event stream: human progress on stderr, or JSON lines on stdout."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from mao_tui.domain import (
+    AttemptFinished,
+    AttemptStarted,
+    AttemptStatus,
+    EngineEvent,
+    FallbackEvent,
+    PlanReady,
+    SessionFinished,
+    SessionStarted,
+    SynthesisFinished,
+    TokenTotals,
+    WorkstreamFinished,
+)
+
+
+def format_cost(totals: TokenTotals) -> str:
+    if totals.cost_usd == 0 and not totals.cost_complete:
+        return "cost unknown"
+    text = f"${totals.cost_usd:.4f}"
+    return text if totals.cost_complete else f"{text} + unknown (a model has no price)"
+
+
+def format_tokens(totals: TokenTotals) -> str:
+    return (
+        f"{totals.input_tokens:,} in / {totals.output_tokens:,} out "
+        f"({totals.thinking_tokens:,} thinking)"
+    )
+
+
+class JsonLinesSink:
+    """One JSON object per event on ``out``, each with its ``type``."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    async def __call__(self, event: EngineEvent) -> None:
+        self._out.write(event.model_dump_json() + "\n")
+        self._out.flush()
+
+
+class ProgressSink:
+    """Readable progress lines; the synthesized output itself goes to stdout at the end."""
+
+    def __init__(self, err: TextIO) -> None:
+        self._err = err
+        self._titles: dict[str, str] = {}
+
+    def _say(self, line: str) -> None:
+        self._err.write(line + "\n")
+        self._err.flush()
+
+    async def __call__(self, event: EngineEvent) -> None:
+        if isinstance(event, SessionStarted):
+            label = " [SIMULATED]" if event.simulated else ""
+            self._say(f"mao {event.command}{label}: session {event.session_id}")
+        elif isinstance(event, PlanReady):
+            plan = event.plan
+            self._say(f"plan ({plan.source}): {len(plan.workstreams)} workstreams + synthesis")
+            for ws in [*plan.workstreams, plan.synthesis]:
+                self._titles[ws.key] = ws.title
+                self._say(f"  {ws.title:<16} {' → '.join(ws.chain)}")
+        elif isinstance(event, AttemptStarted):
+            self._say(
+                f"▶ {self._titles.get(event.workstream, event.workstream)}: "
+                f"{event.model} (attempt {event.attempt_no})"
+            )
+        elif isinstance(event, AttemptFinished) and event.status == AttemptStatus.FAILED:
+            self._say(
+                f"✗ {self._titles.get(event.workstream, event.workstream)}: {event.model} "
+                f"failed ({event.error_kind}: {event.error_message})"
+            )
+        elif isinstance(event, FallbackEvent):
+            self._say(f"↪ {event.line}")
+        elif isinstance(event, WorkstreamFinished):
+            mark = "✓" if event.model else "✗"
+            self._say(
+                f"{mark} {self._titles.get(event.workstream, event.workstream)}: "
+                f"{event.status} on {event.model or 'no model'}, "
+                f"{format_tokens(event.usage)}"
+            )
+        elif isinstance(event, SynthesisFinished):
+            self._say(
+                f"{'✓' if event.model else '✗'} Synthesis: {event.status} "
+                f"on {event.model or 'no model'}, {format_tokens(event.usage)}"
+            )
+        elif isinstance(event, SessionFinished):
+            self._say(
+                f"session {event.status} in {event.elapsed_s:.1f}s: "
+                f"{format_tokens(event.totals)}, {format_cost(event.totals)}"
+                + (f" — {event.error}" if event.error else "")
+            )

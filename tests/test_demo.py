@@ -1,0 +1,221 @@
+"""`mao demo` and `mao develop` end to end: the dashboard, headless, JSON lines, exit statuses.
+
+These run the real thing: simulator on 127.0.0.1, real SDKs, engine, store. The demo's scripted
+Gemini stall falls back after the simulated providers' read timeout (wiring.SIM_TIMEOUT_S).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mao_tui.cli import main
+from mao_tui.domain import EventSink, SessionFinished
+from mao_tui.engine.session import SessionRequest
+from mao_tui.samples import DEMO_TASK, demo_spec
+from mao_tui.tui import MaoApp
+from mao_tui.tui.dashboard import DashboardScreen
+from mao_tui.wiring import Launch, run_session
+
+FAST = "40"  # simulator speed for tests: streams are quick, the stall still waits for its timeout
+FALLBACK = "Schemas: fallback from gemini-3-pro to sonnet-4.5 (timeout)"
+LANES = ["schemas", "storage", "core_logic", "implementation", "tests", "synthesis"]
+
+
+def _plain(value: object) -> str:
+    return str(getattr(value, "plain", value))
+
+
+def _stored(db: Path) -> list[tuple[str, str, int]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT id, status, simulated FROM sessions").fetchall()
+
+
+async def test_the_dashboard_runs_the_demo_to_completion(db_path: Path, tmp_path: Path) -> None:
+    launch = Launch(
+        project_dir=tmp_path, config_dir=None, db_path=db_path, simulate=True, speed=float(FAST)
+    )
+    req = SessionRequest(
+        command="develop",
+        playbook="develop",
+        task=DEMO_TASK,
+        spec_text=demo_spec(),
+        simulated=True,
+        project_dir=tmp_path,
+    )
+
+    async def runner(sink: EventSink) -> SessionFinished:
+        return await run_session(launch, req, [sink])
+
+    app = MaoApp(runner, simulated=True)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await asyncio.wait_for(app.session_done.wait(), 60)
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        assert "SIMULATED" in _plain(screen.title_bar.badge.content)
+        table = screen.plan_table
+        assert [row.key.value for row in table.ordered_rows] == LANES
+        models = {k: _plain(table.get_cell(k, "model")) for k in LANES}
+        assert models == {
+            "schemas": "sonnet-4.5", "storage": "gpt-5.2-codex", "core_logic": "gpt-5.2",
+            "implementation": "sonnet-4.5", "tests": "gpt-5.2-codex", "synthesis": "opus-4.5",
+        }  # fmt: skip
+        assert _plain(table.get_cell("schemas", "status")) == "done (2)"
+        for key in LANES[1:]:
+            assert _plain(table.get_cell(key, "status")) == "done"
+        assert screen.fallback_log.lines == [FALLBACK]
+        for key in LANES:
+            panel = screen.panels[key]
+            assert models[key] in _plain(panel.border_title)
+            assert len(panel.answer.source) > 500, key
+            assert panel.thinking_text, key
+        assert "snippet" in screen.panels["synthesis"].answer.source.lower()
+        await pilot.press("q")
+    assert app.return_value == 0
+    ((_, status, simulated),) = _stored(db_path)
+    assert (status, simulated) == ("done", 1)
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_demo_headless_json_prints_the_events_a_script_needs(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--json", "--speed", FAST, "--db", str(db_path)]) == 0
+    events = _json_lines(capsys.readouterr().out)
+    types = {e["type"] for e in events}
+    assert {
+        "session_started", "plan", "attempt_started", "fallback", "workstream_finished",
+        "synthesis_finished", "session_finished",
+    } <= types  # fmt: skip
+    assert events[0]["type"] == "session_started" and events[0]["simulated"] is True
+    (fb,) = [e for e in events if e["type"] == "fallback"]
+    assert (fb["workstream"], fb["from_model"], fb["to_model"], fb["reason"]) == (
+        "schemas", "gemini-3-pro", "sonnet-4.5", "timeout",
+    )  # fmt: skip
+    started = [e for e in events if e["type"] == "attempt_started"]
+    assert all({"workstream", "model", "attempt_no"} <= e.keys() for e in started)
+    finished = [e for e in events if e["type"] == "workstream_finished"]
+    assert {e["workstream"]: e["status"] for e in finished} == dict.fromkeys(LANES[:5], "done")
+    last = events[-1]
+    assert last["type"] == "session_finished" and last["status"] == "done"
+    assert last["totals"]["output_tokens"] > 0 and last["totals"]["input_tokens"] > 0
+    assert [(sid, status) for sid, status, _ in _stored(db_path)] == [(last["session_id"], "done")]
+
+
+def test_demo_headless_prints_progress_on_stderr_and_the_synthesis_on_stdout(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--headless", "--speed", FAST, "--db", str(db_path)]) == 0
+    captured = capsys.readouterr()
+    assert "[SIMULATED]" in captured.err
+    assert f"↪ {FALLBACK}" in captured.err
+    assert "session done" in captured.err
+    assert captured.out.startswith("# Snippets")
+    assert "fallback" not in captured.out
+
+
+def test_sessions_lists_and_shows_a_stored_session(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--json", "--speed", FAST, "--db", str(db_path)]) == 0
+    session_id = _json_lines(capsys.readouterr().out)[0]["session_id"]
+    assert main(["sessions", "--db", str(db_path)]) == 0
+    listing = capsys.readouterr().out
+    assert session_id in listing and "done*" in listing and "gemini-3-pro" in listing
+    assert main(["sessions", "show", session_id[:12], "--db", str(db_path)]) == 0
+    shown = capsys.readouterr().out
+    assert f"# Session {session_id}  [SIMULATED]" in shown
+    assert f"- {FALLBACK}" in shown
+    assert "schemas #1 gemini-3-pro: failed (timeout" in shown
+    assert "## Synthesis\n\nby opus-4.5 (done)" in shown
+    assert main(["sessions", "show", "ZZZZ", "--db", str(db_path)]) == 2
+    assert "no session matches 'ZZZZ'" in capsys.readouterr().err
+
+
+def test_develop_without_any_key_skips_every_model_and_fails(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["develop", "Add search", "--headless", "--db", str(db_path)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Schemas: fallback from gemini-3-pro to sonnet-4.5 (no API key)" in captured.err
+    assert "session failed" in captured.err
+    ((_, status, simulated),) = _stored(db_path)
+    assert (status, simulated) == ("failed", 0)
+
+
+def test_develop_simulate_runs_the_playbook_without_faults(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "PRD.md"
+    spec.write_text("# PRD\n\n## 1. Search\nFind snippets by word.\n", encoding="utf-8")
+    code = main(
+        [
+            "develop",
+            "Add search",
+            "--spec",
+            str(spec),
+            "--simulate",
+            "--json",
+            "--speed",
+            FAST,
+            "--db",
+            str(db_path),
+        ]
+    )
+    assert code == 0
+    events = _json_lines(capsys.readouterr().out)
+    assert not [e for e in events if e["type"] == "fallback"]
+    assert events[0]["task"] == "Add search"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["develop", "   "], "the task is empty"),
+        (["develop", "x", "--spec", "missing.md"], "missing.md: spec file not found"),
+        (["develop", "x", "--spec", "binary.md"], "binary.md: looks binary"),
+        (["develop", "x", "--spec", "latin1.md"], "latin1.md: not UTF-8 text"),
+        (["develop", "x", "--config", "nowhere"], "nowhere: --config expects a directory"),
+    ],
+)
+def test_bad_usage_exits_2_with_a_clear_message(
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "binary.md").write_bytes(b"\x00\x01PNG")
+    (tmp_path / "latin1.md").write_bytes("café".encode("latin-1"))
+    assert main([*argv, "--headless", "--db", str(tmp_path / "db.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mao: error: ") and message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "db.sqlite").exists()
+
+
+def test_help_is_instant_because_nothing_heavy_is_imported() -> None:
+    probe = (
+        "import sys; from mao_tui.cli import build_parser; build_parser();"
+        "heavy = [m for m in ('textual', 'anthropic', 'openai', 'google.genai', 'aiosqlite')"
+        " if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    help_run = subprocess.run(
+        [sys.executable, "-m", "mao_tui", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "demo" in help_run.stdout and "develop" in help_run.stdout
