@@ -40,6 +40,12 @@ class SessionStatus(StrEnum):
     INTERRUPTED = "interrupted"
 
 
+def fallback_line(title: str, from_model: str, to_model: str | None, reason: str) -> str:
+    """The fallback log's sentence, live and in review alike."""
+    target = to_model or "nothing (chain exhausted)"
+    return f"{title}: fallback from {from_model} to {target} ({reason})"
+
+
 class WorkstreamStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
@@ -152,10 +158,7 @@ class FallbackEvent(_Event):
 
     @property
     def line(self) -> str:
-        target = self.to_model or "nothing (chain exhausted)"
-        return (
-            f"{self.workstream_title}: fallback from {self.from_model} to {target} ({self.reason})"
-        )
+        return fallback_line(self.workstream_title, self.from_model, self.to_model, self.reason)
 
 
 class WorkstreamFinished(_Event):

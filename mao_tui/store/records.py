@@ -12,6 +12,7 @@ from mao_tui.domain import (
     SessionStatus,
     TokenTotals,
     WorkstreamStatus,
+    fallback_line,
 )
 
 
@@ -95,10 +96,7 @@ class FallbackRecord(_Record):
     @property
     def line(self) -> str:
         """The same sentence the live fallback log shows (``FallbackEvent.line``)."""
-        target = self.to_model or "nothing (chain exhausted)"
-        return (
-            f"{self.workstream_title}: fallback from {self.from_model} to {target} ({self.reason})"
-        )
+        return fallback_line(self.workstream_title, self.from_model, self.to_model, self.reason)
 
 
 class SynthesisRecord(_Usage):
