@@ -66,7 +66,9 @@ def _load(key: str) -> Script:
     thinking, sep, answer = text.partition(_ANSWER_MARKER)
     if not sep:
         raise ValueError(f"content/{key}.md has no {_ANSWER_MARKER.strip()} separator")
-    return Script(thinking.strip() + "\n", answer)
+    # The files are wrapped for reading; models stream thinking as unwrapped paragraphs.
+    paragraphs = (" ".join(p.split()) for p in thinking.strip().split("\n\n"))
+    return Script("\n\n".join(paragraphs) + "\n", answer)
 
 
 def _contributions(request_text: str) -> str:
