@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
+
+FIXED_TODAY = date(2026, 11, 26)  # the day the provider reference was verified
 
 _LEAKY_ENV = (
     "ANTHROPIC_API_KEY",
@@ -32,6 +35,13 @@ def _isolated_env(
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     yield
+
+
+@pytest.fixture(autouse=True)
+def _fixed_calendar(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retirement dates are checked against this day, not the wall clock: Sonnet 4.5 (in the
+    shipped routes) retires on 2026-11-30, and no test may change meaning on that day."""
+    monkeypatch.setattr("mao_tui.engine.policy.today", lambda: FIXED_TODAY)
 
 
 @pytest.fixture

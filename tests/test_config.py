@@ -25,6 +25,7 @@ def test_shipped_defaults_have_the_spec_roster_and_routing() -> None:
     assert set(s.registry.models) == {
         "opus-4.5", "sonnet-4.5", "haiku-4.5", "gpt-5.2", "gpt-5.2-codex",
         "gemini-3-pro", "gemini-3-flash",
+        "claude-cli-sonnet", "codex-cli", "gemini-cli-pro",  # the same, through the CLI tools
     }  # fmt: skip
     assert s.chain("schemas") == ["gemini-3-pro", "sonnet-4.5", "opus-4.5"]
     assert s.chain("storage") == ["gpt-5.2-codex", "sonnet-4.5", "opus-4.5"]

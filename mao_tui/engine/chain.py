@@ -1,29 +1,43 @@
-"""One workstream through its model chain: attempts, fallbacks, and the events for each.
+"""One workstream through its model chain: attempts, retries, fallbacks, and the events for each.
 
-The policy (what to do after each kind of failure) lives here; the session only asks for an
-:class:`Outcome` per workstream.
+What to do after a failure is decided in :mod:`mao_tui.engine.policy`; this module carries it out:
+it waits out backoffs and provider cooldowns, lowers the thinking once when a provider rejects
+it, watches every stream with the first-event, idle and total timeouts, and holds each request
+to its provider's concurrency limit. The session only asks for an :class:`Outcome`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Literal
 
 from mao_tui.domain import (
     AttemptFinished,
     AttemptStarted,
     AttemptStatus,
+    CooldownWait,
     Delta,
     EngineEvent,
     EventSink,
     FallbackEvent,
     PlannedWorkstream,
+    ProviderCooldown,
+    RetryScheduled,
+    ThinkingDowngraded,
     TokenTotals,
     WorkstreamFinished,
     WorkstreamStatus,
     new_id,
+    now,
 )
+from mao_tui.engine import policy
+from mao_tui.engine.policy import Action, Failure
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.pricing import totals_for
 from mao_tui.providers.base import (
@@ -31,11 +45,19 @@ from mao_tui.providers.base import (
     Finished,
     ModelRequest,
     ProviderError,
+    StreamEvent,
     TextDelta,
     ThinkingDelta,
+    ThinkingSettings,
     Usage,
 )
-from mao_tui.settings.schema import Settings
+from mao_tui.settings.schema import ResolvedTimeouts, Settings
+
+NO_KEY_REASON = "no API key"
+RETIRED_REASON = "retired"
+COOLDOWN_REASON = "cooldown"
+
+Channel = Literal["thinking", "text"]
 
 
 @dataclass
@@ -52,7 +74,18 @@ class Outcome:
 class _AttemptResult:
     text: str
     usage: TokenTotals
-    error: tuple[str, str] | None = None  # (kind, message) when the attempt failed
+    failure: Failure | None = None
+
+
+@dataclass
+class _Chain:
+    """One run of a chain: who it is for, and what it has spent so far."""
+
+    session_id: str
+    ws: PlannedWorkstream
+    prompts: tuple[str, str]
+    attempt_no: int = 0
+    usage: TokenTotals = field(default_factory=TokenTotals)
 
 
 class Fanout:
@@ -67,12 +100,29 @@ class Fanout:
 
 
 class ChainRunner:
-    """Runs one workstream's prompt through its chain until a model succeeds or none is left."""
+    """Runs one workstream's prompt through its chain until a model succeeds or none is left.
 
-    def __init__(self, settings: Settings, pool: ProviderPool, emit: EventSink) -> None:
+    ``sleep``, ``today`` and ``random`` are the policy's clock, calendar (default
+    :func:`policy.today`) and jitter; tests replace them to check delays and retirement dates
+    without waiting for either.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        pool: ProviderPool,
+        emit: EventSink,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        today: Callable[[], date] | None = None,
+        random: Callable[[], float] = random.random,
+    ) -> None:
         self._settings = settings
         self._pool = pool
         self._emit = emit
+        self._sleep = sleep
+        self._today = today
+        self._random = random
 
     async def run_chain(
         self,
@@ -84,29 +134,25 @@ class ChainRunner:
     ) -> Outcome:
         """Try each model of ``ws.chain`` in turn; every failure becomes a fallback event.
         ``announce`` emits WorkstreamFinished at the end (synthesis reports itself instead)."""
-        usage = TokenTotals()
-        attempt_no = 0
-        outcome = Outcome(WorkstreamStatus.FAILED, usage=usage)
+        run = _Chain(session_id, ws, prompts)
+        outcome = Outcome(WorkstreamStatus.FAILED, usage=run.usage)
         for i, model_id in enumerate(ws.chain):
             nxt = ws.chain[i + 1] if i + 1 < len(ws.chain) else None
-            provider_id = self._settings.model(model_id).provider
-            if not self._pool.has_key(provider_id):
-                await self._fallback(
-                    session_id,
-                    ws,
-                    model_id,
-                    nxt,
-                    "no API key",
-                    f"no key in {self._key_names(provider_id)}",
-                )
+            model = self._settings.model(model_id)
+            if model.retired((self._today or policy.today)()):
+                assert model.retires is not None
+                detail = f"{model.api_model} retired on {model.retires.isoformat()}"
+                await self._fallback(run, model_id, nxt, RETIRED_REASON, detail)
                 continue
-            attempt_no += 1
-            result = await self._attempt(session_id, ws, model_id, attempt_no, prompts)
-            usage.add(result.usage)
-            if result.error is None:
-                outcome = Outcome(WorkstreamStatus.DONE, model_id, result.text, usage)
+            if not self._pool.has_key(model.provider):
+                detail = f"no key in {self._key_names(model.provider)}"
+                await self._fallback(run, model_id, nxt, NO_KEY_REASON, detail)
+                continue
+            result, reason, detail = await self._run_model(run, model_id)
+            if result is not None and result.failure is None:
+                outcome = Outcome(WorkstreamStatus.DONE, model_id, result.text, run.usage)
                 break
-            await self._fallback(session_id, ws, model_id, nxt, result.error[0], result.error[1])
+            await self._fallback(run, model_id, nxt, reason, detail)
         if announce:
             await self._emit(
                 WorkstreamFinished(
@@ -114,7 +160,7 @@ class ChainRunner:
                     workstream=ws.key,
                     model=outcome.model,
                     status=outcome.status,
-                    usage=usage,
+                    usage=run.usage,
                 )
             )
         return outcome
@@ -122,20 +168,125 @@ class ChainRunner:
     def _key_names(self, provider_id: str) -> str:
         return " or ".join(self._settings.registry.providers[provider_id].api_key_env)
 
+    async def _run_model(
+        self, run: _Chain, model_id: str
+    ) -> tuple[_AttemptResult | None, str, str]:
+        """Attempts on one model until it succeeds or the policy moves on.
+
+        Returns the last attempt (None when none was made) and, if the chain must move on,
+        the fallback's reason and detail.
+        """
+        model = self._settings.model(model_id)
+        provider_id = model.provider
+        rules = self._settings.retry_policy(provider_id)
+        thinking = model.thinking
+        retries, lowered, waited = 0, False, False
+        last: _AttemptResult | None = None
+        while True:
+            remaining = 0.0 if waited else self._pool.cooldown_remaining(provider_id)
+            if remaining > rules.retry_after_cap_s:
+                detail = (
+                    f"{provider_id} is cooling down for {remaining:.0f}s more, over the "
+                    f"{rules.retry_after_cap_s:g}s cap"
+                )
+                return last, COOLDOWN_REASON, detail
+            if remaining > 0:
+                await self._emit(
+                    CooldownWait(
+                        session_id=run.session_id,
+                        workstream=run.ws.key,
+                        workstream_title=run.ws.title,
+                        model=model_id,
+                        provider=provider_id,
+                        delay_s=remaining,
+                    )
+                )
+                await self._sleep(remaining)
+            waited = False
+            run.attempt_no += 1
+            last = await self._attempt(run, model_id, thinking)
+            run.usage.add(last.usage)
+            failure = last.failure
+            if failure is None:
+                return last, "", ""
+            if policy.starts_cooldown(failure):
+                await self._cool_down(run, model_id, policy.cooldown_seconds(failure, rules))
+            decision = policy.decide(
+                failure,
+                policy=rules,
+                retries=retries,
+                thinking=thinking,
+                lowered=lowered,
+                downgrade=model.thinking_downgrade,
+                random=self._random,
+            )
+            if decision.action is Action.LOWER_THINKING:
+                assert thinking is not None and decision.thinking is not None
+                before, after = policy.describe_change(thinking, decision.thinking)
+                await self._emit(
+                    ThinkingDowngraded(
+                        session_id=run.session_id,
+                        workstream=run.ws.key,
+                        workstream_title=run.ws.title,
+                        model=model_id,
+                        from_setting=before,
+                        to_setting=after,
+                        detail=failure.message,
+                    )
+                )
+                thinking, lowered = decision.thinking, True
+                continue
+            if decision.action is Action.RETRY:
+                delay = max(decision.delay_s, self._pool.cooldown_remaining(provider_id))
+                if delay > rules.retry_after_cap_s:
+                    detail = f"{provider_id} is cooling down for {delay:.0f}s: {failure.message}"
+                    return last, failure.kind, detail
+                retries += 1
+                await self._emit(
+                    RetryScheduled(
+                        session_id=run.session_id,
+                        workstream=run.ws.key,
+                        workstream_title=run.ws.title,
+                        model=model_id,
+                        provider=provider_id,
+                        reason=failure.kind,
+                        retry_no=retries,
+                        max_retries=rules.max_retries,
+                        delay_s=delay,
+                        detail=failure.message,
+                    )
+                )
+                await self._sleep(delay)
+                waited = True
+                continue
+            return last, failure.kind, decision.detail
+
+    async def _cool_down(self, run: _Chain, model_id: str, seconds: float) -> None:
+        provider_id = self._settings.model(model_id).provider
+        if not self._pool.start_cooldown(provider_id, seconds):
+            return  # already held at least this long
+        at = now()
+        await self._emit(
+            ProviderCooldown(
+                session_id=run.session_id,
+                at=at,
+                provider=provider_id,
+                seconds=seconds,
+                until=at + timedelta(seconds=seconds),
+                workstream=run.ws.key,
+                workstream_title=run.ws.title,
+                model=model_id,
+            )
+        )
+
     async def _fallback(
-        self,
-        session_id: str,
-        ws: PlannedWorkstream,
-        from_model: str,
-        to_model: str | None,
-        reason: str,
-        detail: str,
+        self, run: _Chain, from_model: str, to_model: str | None, reason: str, detail: str
     ) -> None:
         await self._emit(
             FallbackEvent(
-                session_id=session_id,
-                workstream=ws.key,
-                workstream_title=ws.title,
+                session_id=run.session_id,
+                workstream=run.ws.key,
+                workstream_title=run.ws.title,
                 from_model=from_model,
                 to_model=to_model,
                 reason=reason,
@@ -144,102 +295,146 @@ class ChainRunner:
         )
 
     async def _attempt(
-        self,
-        session_id: str,
-        ws: PlannedWorkstream,
-        model_id: str,
-        attempt_no: int,
-        prompts: tuple[str, str],
+        self, run: _Chain, model_id: str, thinking: ThinkingSettings | None
     ) -> _AttemptResult:
-        """One model call, from AttemptStarted to AttemptFinished."""
+        """One model call, from AttemptStarted to AttemptFinished, inside the provider's
+        concurrency limit (the wait for a slot comes before the attempt starts)."""
         model = self._settings.model(model_id)
         provider, limit = self._pool.get(model.provider)
-        cfg = self._settings.registry.providers[model.provider]
+        timeouts = self._settings.timeouts_for(model_id)
         request = ModelRequest(
             model_id=model_id,
             api_model=model.api_model,
-            system=prompts[0],
-            prompt=prompts[1],
+            system=run.prompts[0],
+            prompt=run.prompts[1],
             max_output_tokens=model.max_output_tokens,
-            thinking=model.thinking,
-            timeout_s=cfg.timeout_s,
+            thinking=thinking,
+            timeout_s=timeouts.read_s,
+            connect_timeout_s=timeouts.connect_s,
+            deadline_s=timeouts.total_s,
         )
         attempt_id = new_id()
-        sid = session_id
-        await self._emit(
-            AttemptStarted(
-                session_id=sid,
-                attempt_id=attempt_id,
-                workstream=ws.key,
-                model=model_id,
-                provider=model.provider,
-                api_model=model.api_model,
-                attempt_no=attempt_no,
-                thinking=model.thinking is not None,
-            )
-        )
-        started = time.monotonic()
+        sid, key = run.session_id, run.ws.key
         text: list[str] = []
         usage = Usage()
-        finished = False
+        streamed = False
 
         async def end(status: AttemptStatus, kind: str | None, message: str | None) -> None:
-            totals = totals_for(usage, model.prices)
             await self._emit(
                 AttemptFinished(
                     session_id=sid,
                     attempt_id=attempt_id,
-                    workstream=ws.key,
+                    workstream=key,
                     model=model_id,
                     status=status,
                     error_kind=kind,
                     error_message=message,
-                    usage=totals,
+                    usage=totals_for(usage, model.prices),
                     elapsed_s=time.monotonic() - started,
                 )
             )
 
-        try:
-            async with limit:
-                async for ev in provider.stream(request):
-                    if isinstance(ev, ThinkingDelta):
-                        await self._emit(
-                            Delta(
-                                session_id=sid,
-                                attempt_id=attempt_id,
-                                workstream=ws.key,
-                                channel="thinking",
-                                text=ev.text,
-                            )
-                        )
-                    elif isinstance(ev, TextDelta):
-                        text.append(ev.text)
-                        await self._emit(
-                            Delta(
-                                session_id=sid,
-                                attempt_id=attempt_id,
-                                workstream=ws.key,
-                                channel="text",
-                                text=ev.text,
-                            )
-                        )
-                    elif isinstance(ev, Usage):
-                        usage = ev
-                    elif isinstance(ev, Finished):
-                        finished = True
-            if not finished:
-                raise ProviderError(ErrorKind.TRUNCATED, "stream ended without a finish event")
-        except ProviderError as exc:
-            await end(AttemptStatus.FAILED, exc.kind.value, exc.message)
-            return _AttemptResult(
-                "", totals_for(usage, model.prices), (exc.kind.value, exc.message)
+        async with limit:
+            await self._emit(
+                AttemptStarted(
+                    session_id=sid,
+                    attempt_id=attempt_id,
+                    workstream=key,
+                    model=model_id,
+                    provider=model.provider,
+                    api_model=model.api_model,
+                    attempt_no=run.attempt_no,
+                    thinking=thinking is not None,
+                )
             )
-        except asyncio.CancelledError:
-            await asyncio.shield(end(AttemptStatus.FAILED, ErrorKind.CANCELLED.value, "cancelled"))
-            raise
-        except Exception as exc:  # an unmapped failure must still end the attempt and fall back
-            message = f"{type(exc).__name__}: {exc}"
-            await end(AttemptStatus.FAILED, "internal", message)
-            return _AttemptResult("", totals_for(usage, model.prices), ("internal", message))
-        await end(AttemptStatus.OK, None, None)
+            started = time.monotonic()
+            finished = False
+            try:
+                watch = watched(provider.stream(request), timeouts)
+                async with contextlib.aclosing(watch) as events:
+                    async for ev in events:
+                        if isinstance(ev, ThinkingDelta | TextDelta):
+                            streamed = True
+                            channel: Channel = (
+                                "thinking" if isinstance(ev, ThinkingDelta) else "text"
+                            )
+                            if channel == "text":
+                                text.append(ev.text)
+                            await self._emit(
+                                Delta(
+                                    session_id=sid,
+                                    attempt_id=attempt_id,
+                                    workstream=key,
+                                    channel=channel,
+                                    text=ev.text,
+                                )
+                            )
+                        elif isinstance(ev, Usage):
+                            usage = ev
+                        elif isinstance(ev, Finished):
+                            finished = True
+                if not finished:
+                    raise ProviderError(ErrorKind.TRUNCATED, "stream ended without a finish event")
+            except ProviderError as exc:
+                await end(AttemptStatus.FAILED, exc.kind.value, exc.message)
+                failure = Failure(
+                    exc.kind.value,
+                    exc.message,
+                    retry_after=exc.retry_after,
+                    thinking_rejected=exc.thinking_rejected,
+                    streamed=streamed,
+                )
+                return _AttemptResult("", totals_for(usage, model.prices), failure)
+            except asyncio.CancelledError:
+                await asyncio.shield(
+                    end(AttemptStatus.FAILED, ErrorKind.CANCELLED.value, "cancelled")
+                )
+                raise
+            except Exception as exc:  # an unmapped failure must still end the attempt
+                message = f"{type(exc).__name__}: {exc}"
+                await end(AttemptStatus.FAILED, "internal", message)
+                failure = Failure("internal", message, streamed=streamed)
+                return _AttemptResult("", totals_for(usage, model.prices), failure)
+            await end(AttemptStatus.OK, None, None)
         return _AttemptResult("".join(text), totals_for(usage, model.prices))
+
+
+async def watched(
+    stream: AsyncIterator[StreamEvent], timeouts: ResolvedTimeouts
+) -> AsyncGenerator[StreamEvent, None]:
+    """``stream`` under the first-event, idle-gap and total timeouts (a TIMEOUT error).
+
+    Every event counts as a sign of life, heartbeats included; the SDK's own read timeout
+    sits just behind these as a safety net.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeouts.total_s
+    first = True
+    try:
+        while True:
+            gap = timeouts.first_event_s if first else timeouts.idle_s
+            left = deadline - loop.time()
+            budget = min(gap, left)
+            waiting = asyncio.timeout(budget)
+            try:
+                async with waiting:
+                    event = await anext(stream)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                if not waiting.expired():
+                    raise
+                if left <= gap:
+                    message = f"the call ran past its {timeouts.total_s:g}s total timeout"
+                elif first:
+                    message = f"no stream event within {gap:g}s of the request (first event)"
+                else:
+                    message = f"no stream event for {gap:g}s (idle)"
+                raise ProviderError(ErrorKind.TIMEOUT, message) from None
+            first = False
+            yield event
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()

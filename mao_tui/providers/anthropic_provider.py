@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from mao_tui.providers.base import (
     ErrorKind,
     Finished,
+    Heartbeat,
     ModelRequest,
     ProviderError,
     StreamEvent,
@@ -15,6 +16,7 @@ from mao_tui.providers.base import (
     ThinkingDelta,
     ThinkingSettings,
     Usage,
+    request_timeout,
 )
 from mao_tui.providers.errors import classified, error
 
@@ -75,21 +77,28 @@ class AnthropicProvider:
             system=request.system,
             messages=[{"role": "user", "content": request.prompt}],
             stream=True,
-            timeout=request.timeout_s,
+            timeout=request_timeout(request),
             **thinking_params(request.thinking),
         )
-        input_tokens = output_tokens = thinking_tokens = 0
+        input_tokens = output_tokens = thinking_tokens = cached_tokens = 0
         stop_reason: str | None = None
         stopped = False
         async with raw:
             async for event in raw:
-                if isinstance(event, RawContentBlockDeltaEvent):
+                # The SDK builds an event of a type it does not know as RawMessageStartEvent
+                # (the first of its union), so the type string decides, never the class alone.
+                if (
+                    isinstance(event, RawContentBlockDeltaEvent)
+                    and event.type == "content_block_delta"
+                ):
                     delta = event.delta
                     if delta.type == "thinking_delta" and delta.thinking:
                         yield ThinkingDelta(delta.thinking)
-                    elif delta.type == "text_delta" and delta.text:
+                        continue
+                    if delta.type == "text_delta" and delta.text:
                         yield TextDelta(delta.text)
-                elif isinstance(event, RawMessageStartEvent):
+                        continue
+                elif isinstance(event, RawMessageStartEvent) and event.type == "message_start":
                     u = event.message.usage
                     # Cache reads and writes are input too; they are billed at other rates.
                     input_tokens = (
@@ -97,7 +106,8 @@ class AnthropicProvider:
                         + (u.cache_creation_input_tokens or 0)
                         + (u.cache_read_input_tokens or 0)
                     )
-                elif isinstance(event, RawMessageDeltaEvent):
+                    cached_tokens = u.cache_read_input_tokens or 0
+                elif isinstance(event, RawMessageDeltaEvent) and event.type == "message_delta":
                     stop_reason = event.delta.stop_reason or stop_reason
                     output_tokens = event.usage.output_tokens  # cumulative, thinking included
                     details = event.usage.output_tokens_details
@@ -109,8 +119,10 @@ class AnthropicProvider:
                             + (event.usage.cache_creation_input_tokens or 0)
                             + (event.usage.cache_read_input_tokens or 0)
                         )
-                elif isinstance(event, RawMessageStopEvent):
+                        cached_tokens = event.usage.cache_read_input_tokens or cached_tokens
+                elif isinstance(event, RawMessageStopEvent) and event.type == "message_stop":
                     stopped = True
+                yield Heartbeat()  # any other event, known or not, only shows the stream is alive
         if not stopped or stop_reason is None:
             raise ProviderError(
                 ErrorKind.TRUNCATED,
@@ -120,5 +132,5 @@ class AnthropicProvider:
             )
         if stop_reason == "refusal":
             raise error(ErrorKind.CONTENT_POLICY, "Claude declined to answer (stop_reason=refusal)")
-        yield Usage(input_tokens, output_tokens, thinking_tokens)
+        yield Usage(input_tokens, output_tokens, thinking_tokens, cached_tokens)
         yield Finished(stop_reason)

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    import httpx2
 
 
 class ErrorKind(StrEnum):
@@ -42,12 +45,15 @@ class ProviderError(Exception):
         *,
         status_code: int | None = None,
         retry_after: float | None = None,
+        thinking_rejected: bool = False,
     ) -> None:
         super().__init__(f"{kind.value}: {message}")
         self.kind = kind
         self.message = message
         self.status_code = status_code
         self.retry_after = retry_after
+        # A 400 that names a thinking parameter or value: the engine retries one level lower.
+        self.thinking_rejected = thinking_rejected
 
 
 class ThinkingSettings(BaseModel):
@@ -73,7 +79,19 @@ class ModelRequest(BaseModel):
     prompt: str
     max_output_tokens: int
     thinking: ThinkingSettings | None
-    timeout_s: float
+    timeout_s: float  # the SDK's read timeout: the longest wait for the next bytes
+    connect_timeout_s: float | None = None  # None: the SDK's own (Gemini takes one timeout)
+    # The whole call's deadline, for an SDK that tells the server (Gemini's X-Server-Timeout)
+    deadline_s: float | None = None
+
+
+def request_timeout(request: ModelRequest) -> httpx2.Timeout | float:
+    """The SDK timeout: the read timeout, with the connect timeout apart when one is set."""
+    if request.connect_timeout_s is None:
+        return request.timeout_s
+    import httpx2
+
+    return httpx2.Timeout(request.timeout_s, connect=request.connect_timeout_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +106,11 @@ class TextDelta:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    input_tokens: int = 0
+    input_tokens: int = 0  # all input, cached included
     output_tokens: int = 0  # includes thinking tokens, as providers bill them
     thinking_tokens: int = 0
+    cached_input_tokens: int = 0  # the part of input_tokens read from the provider's cache
+    cost_usd: float | None = None  # the provider's own figure, when it reports one (CLI tools)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +118,16 @@ class Finished:
     stop_reason: str
 
 
-StreamEvent = ThinkingDelta | TextDelta | Usage | Finished
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """A wire event carrying no content (message_start, response.created, an empty chunk).
+
+    It proves the stream is alive, so the engine's first-event and idle timers see it; it is
+    not a token, so it does not count as output having started.
+    """
+
+
+StreamEvent = ThinkingDelta | TextDelta | Usage | Finished | Heartbeat
 
 
 class Provider(Protocol):

@@ -49,6 +49,10 @@ _BAD_KEY = re.compile(
     r"api[ _-]?key (not valid|invalid)|invalid api[ _-]?key|API_KEY_INVALID", re.I
 )
 _DAILY = re.compile(r"per ?day|PerDay|daily", re.I)
+# A bad request naming one of these rejected the thinking setting, not the prompt.
+_THINKING_PARAM = re.compile(
+    r"thinking|reasoning|\beffort\b|budget_tokens|output_config|include_thoughts", re.I
+)
 _SECRETISH = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,})|([?&]key=)[^&\s'\"]+")
 
 _BY_CODE: dict[str, ErrorKind] = {
@@ -113,8 +117,17 @@ def error(
     retry_after: float | None = None,
 ) -> ProviderError:
     return ProviderError(
-        kind, redact(message, secrets), status_code=status_code, retry_after=retry_after
+        kind,
+        redact(message, secrets),
+        status_code=status_code,
+        retry_after=retry_after,
+        thinking_rejected=rejects_thinking(kind, message),
     )
+
+
+def rejects_thinking(kind: ErrorKind, message: str) -> bool:
+    """True for a bad request whose message names a thinking parameter or value."""
+    return kind is ErrorKind.BAD_REQUEST and _THINKING_PARAM.search(message) is not None
 
 
 def classify(exc: BaseException, *, secrets: Iterable[str] = ()) -> ProviderError | None:
@@ -279,6 +292,8 @@ def _openai(exc: Exception) -> _Found | None:
             kind = from_error_fields(code=code, message=exc.message, default=kind)
         retry_after = retry_after_from_headers(_headers_of(exc))
         label = code or type_ or name
+        if exc.param:
+            label = f"{label} (param {exc.param})"
         return kind, f"HTTP {status} {label}: {_body_message(exc)}", status, retry_after
     if isinstance(exc, sdk.APIResponseValidationError):
         return ErrorKind.SERVER, f"{name}: {exc.message}", exc.status_code, None

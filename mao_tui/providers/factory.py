@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Protocol
 
 from mao_tui.providers.base import Provider
@@ -14,8 +17,21 @@ class _ProviderClass(Protocol):
     ) -> Provider: ...
 
 
-def build_provider(config: ProviderConfig, api_key: str) -> Provider:
+def build_provider(
+    config: ProviderConfig,
+    api_key: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    workdir: Path | None = None,
+) -> Provider:
+    """``env`` and ``workdir`` are for a CLI tool: the environment its allowed variables come
+    from (default: mao's own) and the directory it runs in (default: the current one)."""
     cls: _ProviderClass
+    if config.kind == "cli":
+        from mao_tui.providers.cli_bridge import CliProvider
+
+        assert config.cli is not None  # the schema requires it for kind cli
+        return CliProvider(config.cli, env=os.environ if env is None else env, workdir=workdir)
     if config.kind == "anthropic":
         from mao_tui.providers.anthropic_provider import AnthropicProvider as cls
     elif config.kind == "openai":
@@ -29,6 +45,6 @@ def build_provider(config: ProviderConfig, api_key: str) -> Provider:
     return cls(
         api_key=api_key,
         base_url=config.base_url,
-        timeout_s=config.timeout_s,
+        timeout_s=config.resolved_timeouts().read_s,  # each request sets its own as well
         api_version=config.api_version,
     )

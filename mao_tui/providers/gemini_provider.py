@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from mao_tui.providers.base import (
     ErrorKind,
     Finished,
+    Heartbeat,
     ModelRequest,
     ProviderError,
     StreamEvent,
@@ -97,7 +98,12 @@ class GeminiProvider:
             system_instruction=request.system or None,
             max_output_tokens=request.max_output_tokens,
             thinking_config=thinking_config(request.thinking),
-            http_options=types.HttpOptions(timeout=_milliseconds(request.timeout_s)),
+            # One number here is both the per-read timeout and the X-Server-Timeout deadline
+            # sent to Google: the deadline must not cut a long stream, and stalls are the
+            # engine's watchdog's job (see engine/chain.py).
+            http_options=types.HttpOptions(
+                timeout=_milliseconds(max(request.deadline_s or 0.0, request.timeout_s))
+            ),
         )
         chunks = await self._client.aio.models.generate_content_stream(
             model=request.api_model, contents=request.prompt, config=config
@@ -118,15 +124,20 @@ class GeminiProvider:
                         # candidates exclude thoughts here; Usage.output_tokens includes them
                         (meta.candidates_token_count or 0) + thoughts,
                         thoughts,
+                        meta.cached_content_token_count or 0,
                     )
+                content = False
                 for candidate in chunk.candidates or []:
                     parts = candidate.content.parts if candidate.content else None
                     for part in parts or []:
                         if not part.text:
                             continue
+                        content = True
                         yield ThinkingDelta(part.text) if part.thought else TextDelta(part.text)
                     if candidate.finish_reason is not None:
                         finish_reason = _name(candidate.finish_reason)
+                if not content:
+                    yield Heartbeat()
         finally:
             # An async generator: close it now so an abandoned stream frees its connection.
             aclose = getattr(chunks, "aclose", None)

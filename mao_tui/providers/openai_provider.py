@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from mao_tui.providers.base import (
     ErrorKind,
     Finished,
+    Heartbeat,
     ModelRequest,
     ProviderError,
     StreamEvent,
@@ -15,6 +16,7 @@ from mao_tui.providers.base import (
     ThinkingDelta,
     ThinkingSettings,
     Usage,
+    request_timeout,
 )
 from mao_tui.providers.errors import classified, error, from_error_fields
 
@@ -22,6 +24,21 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletionMessageParam
     from openai.types.shared_params import Reasoning, ReasoningEffort
+
+
+# The Responses events this provider acts on; any other is only a sign of life.
+_RESPONSE_EVENT_TYPES = frozenset(
+    {
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_text.delta",
+        "response.output_text.delta",
+        "response.refusal.delta",
+        "error",
+        "response.failed",
+        "response.completed",
+        "response.incomplete",
+    }
+)
 
 
 def reasoning_param(thinking: ThinkingSettings | None) -> Reasoning | None:
@@ -79,7 +96,7 @@ class OpenAIResponsesProvider:
             input=request.prompt,
             max_output_tokens=request.max_output_tokens,
             stream=True,
-            timeout=request.timeout_s,
+            timeout=request_timeout(request),
             reasoning=reasoning if reasoning is not None else omit,
         )
         summary_part: tuple[str, int] | None = None
@@ -88,6 +105,11 @@ class OpenAIResponsesProvider:
         finished: Finished | None = None
         async with raw:
             async for event in raw:
+                # The SDK builds an event of a type it does not know as the first class of its
+                # union (an audio delta today): only a known type string is dispatched on.
+                if event.type not in _RESPONSE_EVENT_TYPES:
+                    yield Heartbeat()
+                    continue
                 if isinstance(event, ResponseReasoningSummaryTextDeltaEvent):
                     part = (event.item_id, event.summary_index)
                     if summary_part is not None and part != summary_part:
@@ -95,12 +117,15 @@ class OpenAIResponsesProvider:
                     summary_part = part
                     if event.delta:
                         yield ThinkingDelta(event.delta)
+                        continue
                 elif isinstance(event, ResponseReasoningTextDeltaEvent):
                     if event.delta:
                         yield ThinkingDelta(event.delta)
+                        continue
                 elif isinstance(event, ResponseTextDeltaEvent):
                     if event.delta:
                         yield TextDelta(event.delta)
+                        continue
                 elif isinstance(event, ResponseRefusalDeltaEvent):
                     refusal += event.delta
                 elif isinstance(event, ResponseErrorEvent):
@@ -127,11 +152,13 @@ class OpenAIResponsesProvider:
                             u.input_tokens,
                             u.output_tokens,
                             u.output_tokens_details.reasoning_tokens,
+                            u.input_tokens_details.cached_tokens,
                         )
                         if u is not None
                         else Usage()
                     )
                     finished = Finished(reason or str(response.status or "completed"))
+                yield Heartbeat()  # any other event, known or not, only shows the stream is alive
         if finished is None:
             raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without response.completed")
         yield usage
@@ -179,29 +206,38 @@ class OpenAIChatProvider:
             max_completion_tokens=request.max_output_tokens,
             stream=True,
             stream_options={"include_usage": True},
-            timeout=request.timeout_s,
+            timeout=request_timeout(request),
             reasoning_effort=cast("ReasoningEffort", effort) if effort else omit,
         )
         finish_reason: str | None = None
         usage = Usage()
         async with raw:
             async for chunk in raw:
+                content = False
                 if chunk.usage is not None:
                     u = chunk.usage
                     details = u.completion_tokens_details
                     reasoning_tokens = (details.reasoning_tokens if details else None) or 0
-                    usage = Usage(u.prompt_tokens, u.completion_tokens, reasoning_tokens)
-                for choice in chunk.choices:
+                    prompt_details = u.prompt_tokens_details
+                    cached = (prompt_details.cached_tokens if prompt_details else None) or 0
+                    usage = Usage(u.prompt_tokens, u.completion_tokens, reasoning_tokens, cached)
+                for choice in chunk.choices or []:
+                    if choice.delta is None:
+                        continue
                     extra_fields = choice.delta.model_extra or {}
                     reasoning = extra_fields.get("reasoning") or extra_fields.get(
                         "reasoning_content"
                     )
                     if isinstance(reasoning, str) and reasoning:
+                        content = True
                         yield ThinkingDelta(reasoning)
                     if choice.delta.content:
+                        content = True
                         yield TextDelta(choice.delta.content)
                     if choice.finish_reason:
                         finish_reason = choice.finish_reason
+                if not content:
+                    yield Heartbeat()
         if finish_reason is None:
             raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without a finish_reason")
         if finish_reason == "content_filter":

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mao_tui.providers.base import ThinkingSettings
+from mao_tui.providers.cli_config import CliSettings
 
-ProviderKind = Literal["anthropic", "openai", "openai_chat", "gemini"]
+ProviderKind = Literal["anthropic", "openai", "openai_chat", "gemini", "cli"]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
@@ -17,20 +19,130 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Provider kinds whose API always needs a key (an openai_chat server may not).
+KEYED_KINDS = frozenset({"anthropic", "openai", "gemini"})
+RetryableKind = Literal[
+    "rate_limited", "overloaded", "server", "connection", "timeout", "truncated"
+]
+DEFAULT_RETRY_ON: tuple[RetryableKind, ...] = (
+    "rate_limited",
+    "overloaded",
+    "server",
+    "connection",
+    "timeout",
+)
+
+
+class Timeouts(Strict):
+    """Seconds; any left unset comes from the provider, then from :data:`DEFAULT_TIMEOUTS`."""
+
+    connect_s: float | None = Field(default=None, gt=0)  # TCP and TLS (Gemini: see README)
+    first_event_s: float | None = Field(default=None, gt=0)  # request sent → first stream event
+    idle_s: float | None = Field(default=None, gt=0)  # longest silence between two events
+    total_s: float | None = Field(default=None, gt=0)  # the whole call, first byte to last
+
+
+class ResolvedTimeouts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    connect_s: float
+    first_event_s: float
+    idle_s: float
+    total_s: float
+
+    @property
+    def read_s(self) -> float:
+        """The SDK's read timeout: a safety net just behind the engine's own watchdog."""
+        return max(self.first_event_s, self.idle_s) + SDK_TIMEOUT_GRACE_S
+
+
+# Max-thinking calls can think for minutes between events, so the idle gap is generous; a
+# request that never starts streaming is caught much sooner by the first-event timeout.
+DEFAULT_TIMEOUTS = ResolvedTimeouts(connect_s=10, first_event_s=120, idle_s=300, total_s=3600)
+SDK_TIMEOUT_GRACE_S = 1.0
+
+
+class RetryPolicy(Strict):
+    """The engine's answer to a failure before the first token (``global.retry``, and
+    ``providers.<id>.retry`` for the keys it sets). Kinds not in ``retry_on``, and any failure
+    after the first token, fall back to the next model at once."""
+
+    retry_on: list[RetryableKind] = Field(default_factory=lambda: list(DEFAULT_RETRY_ON))
+    max_retries: int = Field(default=2, ge=0, le=10)  # of the same model, per model in the chain
+    backoff_initial_s: float = Field(default=1.0, ge=0)
+    backoff_multiplier: float = Field(default=2.0, ge=1)
+    backoff_max_s: float = Field(default=30.0, ge=0)
+    jitter: float = Field(default=0.25, ge=0, le=1)  # up to this fraction of the delay is added
+    retry_after_cap_s: float = Field(default=60.0, ge=0)  # a longer retry-after: fall back now
+    cooldown_s: float = Field(default=10.0, ge=0)  # a 429 pauses the provider at least this long
+
+
 class ProviderConfig(Strict):
     kind: ProviderKind
-    api_key_env: list[str] = Field(min_length=1)
+    # Empty means no key is needed (a local openai_chat server); the other kinds need one.
+    api_key_env: list[str] = Field(default_factory=list)
     base_url: str | None = None
     api_version: str | None = None  # gemini only: v1 (SDK default), v1beta, v1alpha
-    timeout_s: float = Field(default=600.0, gt=0)
+    # Shorthand: sets first_event_s and idle_s over ``timeouts`` (a model's own still win).
+    timeout_s: float | None = Field(default=None, gt=0)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
     max_concurrency: int = Field(default=4, ge=1)
+    retry: RetryPolicy | None = None
+    cli: CliSettings | None = None  # kind cli only: the tool, its argv and environment
+
+    @model_validator(mode="after")
+    def _cli_section_matches_kind(self) -> ProviderConfig:
+        if self.kind != "cli":
+            if self.cli is not None:
+                raise ValueError(f"cli: applies to kind 'cli' only, not {self.kind!r}")
+            return self
+        if self.cli is None:
+            raise ValueError("kind 'cli' needs a cli: section (driver, argv)")
+        stray = [n for n in ("api_key_env", "base_url", "api_version") if getattr(self, n)]
+        if stray:
+            raise ValueError(
+                f"{', '.join(stray)}: not used by kind 'cli' (the tool signs in by itself; "
+                "pass it variables with cli.env_pass or cli.env)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _keyed_kinds_name_a_key(self) -> ProviderConfig:
+        if self.kind in KEYED_KINDS and not self.api_key_env:
+            raise ValueError(
+                f"api_key_env: kind {self.kind!r} needs at least one environment variable name"
+            )
+        return self
+
+    def resolved_timeouts(self, model: Timeouts | None = None) -> ResolvedTimeouts:
+        """The model's value, else the provider's, else the default, for each timeout."""
+        values: dict[str, float] = {}
+        for name in Timeouts.model_fields:
+            own = getattr(model, name) if model is not None else None
+            mine = getattr(self.timeouts, name)
+            if self.timeout_s is not None and name in ("first_event_s", "idle_s"):
+                mine = self.timeout_s
+            values[name] = own or mine or getattr(DEFAULT_TIMEOUTS, name)
+        return ResolvedTimeouts.model_validate(values)
+
+
+class PriceTier(Strict):
+    """Prices for a request whose input is above ``above_input_tokens`` (the whole request)."""
+
+    above_input_tokens: int = Field(gt=0)
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
 
 
 class Prices(Strict):
-    """US dollars per million tokens. Thinking tokens are billed as output."""
+    """US dollars per million tokens. Thinking tokens are billed as output; ``cached_input``
+    is the price of input read from the provider's cache (unset: those tokens cost unknown)."""
 
     input: float = Field(ge=0)
     output: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+    long_context: PriceTier | None = None
 
 
 class ModelConfig(Strict):
@@ -42,23 +154,44 @@ class ModelConfig(Strict):
     context_window: int = Field(gt=0)
     max_output_tokens: int = Field(gt=0)
     thinking: ThinkingSettings | None = None
+    # The setting to retry with when the provider rejects ``thinking`` (a 400 naming it);
+    # unset: one step down the effort/level ladder, or half the budget (engine/policy.py).
+    thinking_downgrade: ThinkingSettings | None = None
+    timeouts: Timeouts | None = None
     prices: Prices | None = None
-    deprecated: bool = False
-    retires: str | None = None
+    deprecated: bool | date = False  # true, or the date the provider announced it
+    retires: date | None = None  # from this day on the model is skipped (reason `retired`)
+
+    def retired(self, today: date) -> bool:
+        return self.retires is not None and today >= self.retires
+
+    def lifecycle(self, today: date) -> str:
+        """``active``, ``deprecated``, ``retires YYYY-MM-DD (in N days)`` or ``retired``."""
+        if self.retires is not None:
+            if self.retired(today):
+                return f"retired {self.retires.isoformat()}"
+            days = (self.retires - today).days
+            return f"retires {self.retires.isoformat()} (in {days} day{'s' if days != 1 else ''})"
+        if self.deprecated:
+            return "deprecated"
+        return "active"
 
     @model_validator(mode="after")
     def _budget_below_max(self) -> ModelConfig:
-        budget = self.thinking.budget_tokens if self.thinking else None
-        if budget is not None and budget >= self.max_output_tokens:
-            raise ValueError(
-                f"thinking.budget_tokens ({budget}) must be below max_output_tokens "
-                f"({self.max_output_tokens})"
-            )
+        for name in ("thinking", "thinking_downgrade"):
+            setting: ThinkingSettings | None = getattr(self, name)
+            budget = setting.budget_tokens if setting else None
+            if budget is not None and budget >= self.max_output_tokens:
+                raise ValueError(
+                    f"{name}.budget_tokens ({budget}) must be below max_output_tokens "
+                    f"({self.max_output_tokens})"
+                )
         return self
 
 
 class Global(Strict):
     thinking_always_on: bool = True
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
 
 
 class Route(Strict):
@@ -105,13 +238,13 @@ class Playbook(Strict):
                 raise ValueError(
                     f"workstream {ws.key!r} depends on unknown workstream(s): {', '.join(unknown)}"
                 )
-        cycle = _find_cycle({w.key: w.depends_on for w in self.workstreams})
+        cycle = find_cycle({w.key: w.depends_on for w in self.workstreams})
         if cycle:
             raise ValueError("depends_on has a cycle: " + " → ".join(cycle))
         return self
 
 
-def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
     state: dict[str, int] = {}
     stack: list[str] = []
 
@@ -157,12 +290,26 @@ class Settings(BaseModel):
     routing: RoutingConfig
     playbooks: dict[str, Playbook]
     prompts: dict[str, str]  # relative path under prompts/ → template text
+    keybindings: dict[str, str] = Field(default_factory=dict)  # keys.yaml: binding id → keys
 
     def model(self, model_id: str) -> ModelConfig:
         return self.registry.models[model_id]
 
     def provider_of(self, model_id: str) -> ProviderConfig:
         return self.registry.providers[self.registry.models[model_id].provider]
+
+    def timeouts_for(self, model_id: str) -> ResolvedTimeouts:
+        return self.provider_of(model_id).resolved_timeouts(self.model(model_id).timeouts)
+
+    def retry_policy(self, provider_id: str) -> RetryPolicy:
+        """``global.retry`` with the provider's own ``retry`` keys over it."""
+        base = self.registry.global_.retry
+        override = self.registry.providers[provider_id].retry
+        if override is None:
+            return base
+        return base.model_copy(
+            update={name: getattr(override, name) for name in override.model_fields_set}
+        )
 
     def chain(self, route: str) -> list[str]:
         """Primary, fallbacks, then the universal fallback; each model once."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -18,16 +18,30 @@ FaultKind = Literal[
     "auth",
     "not_found",
     "context_length",
+    "thinking_rejected",  # a 400 naming the thinking parameter (see `when_thinking`)
+    "malformed",  # a chunk that is not JSON, after `after_chars`
+    "unknown_events",  # event types no SDK knows, between the real ones; the stream completes
+    "slow",  # the whole answer in `pieces` events `gap_s` apart; the stream completes
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 
 # Kinds answered with an HTTP error status instead of a stream.
 HttpErrorKind = Literal[
-    "rate_limit", "server_error", "overloaded", "auth", "not_found", "context_length"
+    "rate_limit",
+    "server_error",
+    "overloaded",
+    "auth",
+    "not_found",
+    "context_length",
+    "thinking_rejected",
 ]
 HTTP_ERROR_KINDS: frozenset[str] = frozenset(get_args(HttpErrorKind))
 # Kinds that stream `after_chars` characters of content first.
-MID_STREAM_KINDS: frozenset[str] = frozenset({"stall", "drop", "truncate", "in_stream_error"})
+MID_STREAM_KINDS: frozenset[str] = frozenset(
+    {"stall", "drop", "truncate", "in_stream_error", "malformed"}
+)
+# Kinds that change how a stream is sent but still end it properly.
+COMPLETING_KINDS: frozenset[str] = frozenset({"unknown_events", "slow"})
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,12 @@ class FaultRule:
     times: int | None = 1  # how many matching requests it fires for (None = always)
     after_chars: int = 200  # for mid-stream faults: stream this many characters first
     retry_after: float = 0.5  # for rate_limit (sent as retry-after header)
+    status: int | None = None  # for HTTP error kinds: another status, same body (503, 529)
+    # thinking_rejected: only requests asking for this thinking value (effort, level or
+    # budget, e.g. "xhigh"); None: any request that asks for thinking
+    when_thinking: str | None = None
+    gap_s: float = 0.05  # slow: the pause between two events
+    pieces: int = 20  # slow: how many content events
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -46,11 +66,29 @@ class FaultRule:
             raise ValueError("times must be >= 0 or None")
         if self.after_chars < 0:
             raise ValueError("after_chars must be >= 0")
+        if self.status is not None and self.kind not in HTTP_ERROR_KINDS:
+            raise ValueError(f"status applies to HTTP error kinds only, not {self.kind!r}")
+        if self.gap_s < 0 or self.pieces < 1:
+            raise ValueError("gap_s must be >= 0 and pieces >= 1")
 
-    def matches(self, model: str | None, workstream: str | None) -> bool:
+    def matches(
+        self,
+        model: str | None,
+        workstream: str | None,
+        thinking: Mapping[str, str] | None = None,
+    ) -> bool:
+        if self.kind == "thinking_rejected" and self.rejected_param(thinking or {}) is None:
+            return False
         return (self.model is None or self.model == model) and (
             self.workstream is None or self.workstream == workstream
         )
+
+    def rejected_param(self, thinking: Mapping[str, str]) -> str | None:
+        """thinking_rejected: the parameter (of those the request set) it objects to."""
+        for param, value in thinking.items():
+            if self.when_thinking is None or self.when_thinking.lower() == value.lower():
+                return param
+        return None
 
 
 class FaultBook:
@@ -60,10 +98,15 @@ class FaultBook:
         self._rules = tuple(rules)
         self._fired = [0] * len(self._rules)
 
-    def take(self, model: str | None, workstream: str | None) -> FaultRule | None:
+    def take(
+        self,
+        model: str | None,
+        workstream: str | None,
+        thinking: Mapping[str, str] | None = None,
+    ) -> FaultRule | None:
         for i, rule in enumerate(self._rules):
             live = rule.times is None or self._fired[i] < rule.times
-            if live and rule.matches(model, workstream):
+            if live and rule.matches(model, workstream, thinking):
                 self._fired[i] += 1
                 return rule
         return None

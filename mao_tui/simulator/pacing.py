@@ -81,3 +81,14 @@ async def paced(
             sent += len(piece)
             yield channel, piece
             await asyncio.sleep(TICK_S)
+
+
+async def evenly(segments: Sequence[Segment], pieces: int, gap_s: float) -> AsyncIterator[Segment]:
+    """The segments in about ``pieces`` events, ``gap_s`` apart: a slow stream that never
+    pauses long (each gap is short, the whole is long)."""
+    total = sum(len(text) for _, text in segments)
+    size = max(1, math.ceil(total / pieces))
+    for channel, text in segments:
+        for i in range(0, len(text), size):
+            await asyncio.sleep(gap_s)
+            yield channel, text[i : i + size]

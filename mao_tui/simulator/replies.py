@@ -97,8 +97,35 @@ _GEMINI_ERRORS: dict[str, tuple[int, str, str]] = {
 }
 
 
+def thinking_rejected_reply(api: Api, param: str, value: str, request_number: int) -> ErrorReply:
+    """A 400 naming the thinking parameter and value, as each API phrases an unsupported one."""
+    if api == "anthropic":
+        message = f"{param}: {value!r} is not supported by this model"
+        return anthropic_error(400, "invalid_request_error", message, request_number)
+    if api == "gemini":
+        message = f"Invalid value at '{param}' ({value}): not supported by this model."
+        return gemini_error(400, "INVALID_ARGUMENT", message)
+    message = f"Unsupported value: '{param}' does not support '{value}' with this model."
+    return openai_error(400, "invalid_request_error", "unsupported_value", message, param=param)
+
+
 def error_reply(
-    api: Api, kind: HttpErrorKind, *, model: str, retry_after: float, request_number: int
+    api: Api,
+    kind: HttpErrorKind,
+    *,
+    model: str,
+    retry_after: float,
+    request_number: int,
+    status: int | None = None,
+) -> ErrorReply:
+    """The reply for an HTTP error fault; ``status`` replaces the usual one (e.g. 503 or 529
+    for ``overloaded``) with the body unchanged."""
+    reply = _error_reply(api, kind, model, retry_after, request_number)
+    return reply if status is None else ErrorReply(status, reply.headers, reply.body)
+
+
+def _error_reply(
+    api: Api, kind: HttpErrorKind, model: str, retry_after: float, request_number: int
 ) -> ErrorReply:
     headers = {"content-type": "application/json"}
     if kind == "rate_limit":
@@ -139,9 +166,14 @@ def anthropic_error(
 
 
 def openai_error(
-    status: int, type_: str, code: str | None, message: str, headers: dict[str, str] | None = None
+    status: int,
+    type_: str,
+    code: str | None,
+    message: str,
+    headers: dict[str, str] | None = None,
+    param: str | None = None,
 ) -> ErrorReply:
-    body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
     return ErrorReply(status, headers or {"content-type": "application/json"}, dumps(body).encode())
 
 

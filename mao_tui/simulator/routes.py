@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Api = Literal["anthropic", "openai_responses", "openai_chat", "gemini"]
@@ -32,6 +32,8 @@ class ApiCall:
     streaming: bool
     thinking: bool  # whether the request asks to see thinking
     include_usage: bool  # chat: stream_options.include_usage
+    # The thinking parameters the request set, by their wire path: {"reasoning.effort": "xhigh"}
+    thinking_values: dict[str, str] = field(default_factory=dict)
 
 
 def route(method: str, path: str) -> Route | None:
@@ -58,7 +60,38 @@ def guess_api(path: str, headers: dict[str, str]) -> Api:
     return "openai_chat"
 
 
+def thinking_values(api: Api, body: dict[str, Any]) -> dict[str, str]:
+    """Every thinking parameter the request set, as ``{wire path: value}``."""
+    found: dict[str, object] = {}
+    if api == "anthropic":
+        thinking = body.get("thinking") or {}
+        found["output_config.effort"] = (body.get("output_config") or {}).get("effort")
+        found["thinking.budget_tokens"] = thinking.get("budget_tokens")
+        if thinking.get("type") == "adaptive":
+            found["thinking.type"] = "adaptive"
+    elif api == "openai_responses":
+        found["reasoning.effort"] = (body.get("reasoning") or {}).get("effort")
+    elif api == "openai_chat":
+        found["reasoning_effort"] = body.get("reasoning_effort")
+        found["reasoning.effort"] = (body.get("reasoning") or {}).get("effort")
+    else:
+        config = (body.get("generationConfig") or {}).get("thinkingConfig") or {}
+        for snake, camel in (
+            ("thinking_level", "thinkingLevel"),
+            ("thinking_budget", "thinkingBudget"),
+        ):
+            found[f"generation_config.thinking_config.{snake}"] = config.get(
+                snake, config.get(camel)
+            )
+    return {path: str(value) for path, value in found.items() if value not in (None, "")}
+
+
 def parse_call(r: Route, body: dict[str, Any]) -> ApiCall:
+    call = _parse_call(r, body)
+    return replace(call, thinking_values=thinking_values(r.api, body))
+
+
+def _parse_call(r: Route, body: dict[str, Any]) -> ApiCall:
     if r.api == "anthropic":
         thinking = body.get("thinking") or {}
         return ApiCall(

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from mao_tui.simulator.planning import plan_reply, preflight_reply
+
 WORKSTREAM_KEY = re.compile(r"\(key: ([A-Za-z0-9_.-]+)\)")
 SCRIPTED_KEYS = ("schemas", "storage", "core_logic", "implementation", "tests", "synthesis")
 GENERIC = "generic"
@@ -34,6 +36,9 @@ _CONTRIBUTION_BY_TITLE = {
 }
 
 
+_PLANNING = {"orchestrator": plan_reply, "dependency_check": preflight_reply}
+
+
 @dataclass(frozen=True, slots=True)
 class Script:
     thinking: str
@@ -52,7 +57,10 @@ def script_for(workstream: str | None, request_text: str = "") -> Script:
     The synthesis answer names the models that produced each workstream when the request labels
     them as ``### Title (by Model)``.
     """
-    key = workstream if workstream in SCRIPTED_KEYS else GENERIC
+    if workstream in _PLANNING:
+        return Script(*_PLANNING[workstream](request_text))
+    base = workstream.rsplit(".", 1)[-1] if workstream else None  # section keys: s2.schemas
+    key = base if base in SCRIPTED_KEYS else GENERIC
     script = _load(key)
     if _CONTRIBUTIONS in script.answer:
         answer = script.answer.replace(_CONTRIBUTIONS, _contributions(request_text))

@@ -14,7 +14,14 @@ from types import TracebackType
 from typing import Any, Literal, Self, cast
 
 from mao_tui.simulator import pacing, replies, wire
-from mao_tui.simulator.faults import HTTP_ERROR_KINDS, FaultBook, FaultRule, HttpErrorKind
+from mao_tui.simulator.faults import (
+    COMPLETING_KINDS,
+    HTTP_ERROR_KINDS,
+    MID_STREAM_KINDS,
+    FaultBook,
+    FaultRule,
+    HttpErrorKind,
+)
 from mao_tui.simulator.http11 import (
     BadRequest,
     ChunkedResponse,
@@ -46,6 +53,7 @@ class Simulator:
 
     ``speed`` multiplies every model's tokens/s; ``math.inf`` or ``<= 0`` turns pacing off.
     ``tokens_per_s`` overrides the per-model defaults (keys match as substrings of the API name).
+    ``cached_tokens`` of every prompt are reported as read from the provider's cache.
     """
 
     def __init__(
@@ -54,8 +62,10 @@ class Simulator:
         speed: float = 1.0,
         faults: Sequence[FaultRule] = (),
         tokens_per_s: Mapping[str, float] | None = None,
+        cached_tokens: int = 0,
     ) -> None:
         self.speed = speed
+        self.cached_tokens = cached_tokens  # reported as read from a cache, up to all the input
         self.tokens_per_s = dict(tokens_per_s or {})
         self.requests: list[RecordedRequest] = []
         self._faults = FaultBook(faults)
@@ -163,7 +173,7 @@ class Simulator:
 
         call = parse_call(r, body)
         workstream = detect_workstream(call.text)
-        rule = self._faults.take(call.model, workstream)
+        rule = self._faults.take(call.model, workstream, call.thinking_values)
         fault = rule.kind if rule else None
         self.requests.append(
             RecordedRequest(
@@ -173,6 +183,11 @@ class Simulator:
         if rule is not None and rule.kind == "stall_before_headers":
             await _until_client_leaves(reader)
             return False
+        if rule is not None and rule.kind == "thinking_rejected":
+            param = rule.rejected_param(call.thinking_values) or "thinking"
+            value = call.thinking_values.get(param, "")
+            reply = replies.thinking_rejected_reply(call.api, param, value, number)
+            return await _reply(writer, request, reply)
         if rule is not None and rule.kind in HTTP_ERROR_KINDS:
             kind = cast(HttpErrorKind, rule.kind)
             reply = replies.error_reply(
@@ -181,6 +196,7 @@ class Simulator:
                 model=call.model,
                 retry_after=rule.retry_after,
                 request_number=number,
+                status=rule.status,
             )
             return await _reply(writer, request, reply)
         if not call.streaming:
@@ -206,27 +222,41 @@ class Simulator:
         if call.thinking:
             segments.append(("thinking", script.thinking))
         segments.append(("text", script.answer))
-        if rule is not None:
+        if rule is not None and rule.kind in MID_STREAM_KINDS:
             segments = pacing.clip(segments, rule.after_chars)
 
-        ctx = wire.StreamContext(call.model, pacing.tokens(call.text), number)
+        prompt_tokens = pacing.tokens(call.text)
+        cached = min(self.cached_tokens, prompt_tokens)
+        ctx = wire.StreamContext(call.model, prompt_tokens, number, cached)
         encoder = wire.encoder_for(call.api, ctx, body, call.include_usage)
         response = ChunkedResponse(writer)
         await response.start(
             {"content-type": encoder.media_type, **wire.stream_headers(call.api, number)},
             keep_alive=request.keep_alive,
         )
+        unknown = rule is not None and rule.kind == "unknown_events"
         for event in encoder.opening():
             await response.send(event)
+        if unknown:
+            for event in encoder.unknown():
+                await response.send(event)
         cps = pacing.chars_per_s(call.model, self.speed, self.tokens_per_s)
         first_token_s = 0.0 if math.isinf(cps) else pacing.FIRST_TOKEN_S / self.speed
+        pieces = (
+            pacing.evenly(segments, rule.pieces, rule.gap_s)
+            if rule is not None and rule.kind == "slow"
+            else pacing.paced(segments, cps, first_token_s)
+        )
         streamed: dict[str, str] = {"thinking": "", "text": ""}
-        async for channel, piece in pacing.paced(segments, cps, first_token_s):
+        async for channel, piece in pieces:
             streamed[channel] += piece
             for event in encoder.delta(channel, piece):
                 await response.send(event)
+            if unknown:
+                for event in encoder.unknown():
+                    await response.send(event)
 
-        if rule is None:
+        if rule is None or rule.kind in COMPLETING_KINDS:
             usage = wire.TokenCounts(
                 ctx.input_tokens,
                 pacing.tokens(streamed["thinking"]),
@@ -244,6 +274,8 @@ class Simulator:
         if rule.kind == "in_stream_error":
             for event in encoder.error():
                 await response.send(event)
+        if rule.kind == "malformed":
+            await response.send(encoder.malformed())
         await response.end()  # truncate: a clean end without the terminal event
         return request.keep_alive
 

@@ -20,8 +20,9 @@ CREATED_AT = 1760000000
 @dataclass(frozen=True, slots=True)
 class StreamContext:
     model: str
-    input_tokens: int
+    input_tokens: int  # all of the prompt, cached included
     request_number: int  # makes ids unique per simulator
+    cached_tokens: int = 0  # the part of input_tokens served from the provider's cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,14 @@ class StreamEncoder(Protocol):
     def closing(self, usage: TokenCounts) -> list[bytes]: ...
 
     def error(self) -> list[bytes]: ...
+
+    def unknown(self) -> list[bytes]:
+        """Events of a type the SDKs do not know (a newer API version): to be ignored."""
+        ...
+
+    def malformed(self) -> bytes:
+        """One event whose data is not valid JSON."""
+        ...
 
 
 def dumps(obj: object) -> str:
@@ -84,9 +93,10 @@ class AnthropicEncoder:
             "stop_reason": None,
             "stop_sequence": None,
             "usage": {
-                "input_tokens": self._ctx.input_tokens,
+                # Anthropic counts cache reads apart from input_tokens.
+                "input_tokens": self._ctx.input_tokens - self._ctx.cached_tokens,
                 "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0,
+                "cache_read_input_tokens": self._ctx.cached_tokens,
                 "output_tokens": 1,
             },
         }
@@ -150,6 +160,15 @@ class AnthropicEncoder:
     def error(self) -> list[bytes]:
         body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
         return [_sse("error", body)]
+
+    def unknown(self) -> list[bytes]:
+        return [
+            self._event({"type": "content_block_annotation", "index": self._index, "note": "x"}),
+            self._event({"type": "message_progress", "progress": {"phase": "thinking"}}),
+        ]
+
+    def malformed(self) -> bytes:
+        return b'event: content_block_delta\ndata: {"type": "content_block_delta", "ind\n\n'
 
 
 class ResponsesEncoder:
@@ -332,7 +351,7 @@ class ResponsesEncoder:
         closing = self._close_item()
         totals = {
             "input_tokens": usage.input,
-            "input_tokens_details": {"cached_tokens": 0},
+            "input_tokens_details": {"cached_tokens": self._ctx.cached_tokens},
             "output_tokens": usage.output,
             "output_tokens_details": {"reasoning_tokens": usage.thinking},
             "total_tokens": usage.input + usage.output,
@@ -351,6 +370,15 @@ class ResponsesEncoder:
                 }
             )
         ]
+
+    def unknown(self) -> list[bytes]:
+        return [
+            self._event({"type": "response.progress", "output_index": 0, "phase": "reasoning"}),
+            self._event({"type": "response.audit_note.added", "note": {"id": "n1"}}),
+        ]
+
+    def malformed(self) -> bytes:
+        return b'event: response.output_text.delta\ndata: {"type": "response.output_te\n\n'
 
 
 class ChatEncoder:
@@ -396,6 +424,7 @@ class ChatEncoder:
                 "completion_tokens": usage.output,
                 "total_tokens": usage.input + usage.output,
                 "completion_tokens_details": {"reasoning_tokens": usage.thinking},
+                "prompt_tokens_details": {"cached_tokens": self._ctx.cached_tokens},
             }
             out.append(self._chunk([], usage=totals))
         out.append(_sse(None, "[DONE]"))
@@ -410,6 +439,13 @@ class ChatEncoder:
             }
         }
         return [_sse(None, body)]
+
+    def unknown(self) -> list[bytes]:
+        # A server extension: an unknown delta field and an unknown top-level field.
+        return [self._chunk([self._choice({"annotations": [{"kind": "x"}]})], x_progress=0.5)]
+
+    def malformed(self) -> bytes:
+        return b'data: {"id": "chatcmpl-sim", "choices": [{"delta": {"cont\n\n'
 
 
 class GeminiEncoder:
@@ -459,6 +495,8 @@ class GeminiEncoder:
         }
         if usage.thinking:
             totals["thoughtsTokenCount"] = usage.thinking
+        if self._ctx.cached_tokens:
+            totals["cachedContentTokenCount"] = self._ctx.cached_tokens
         return [self._chunk({"text": ""}, "STOP", totals)]
 
     def error(self) -> list[bytes]:
@@ -470,6 +508,20 @@ class GeminiEncoder:
             }
         }
         return [_sse(None, body, "\r\n")]
+
+    def unknown(self) -> list[bytes]:
+        # A part of a kind the SDK does not know, and unknown top-level fields.
+        candidate = {"content": {"parts": [{"futurePart": {"a": 1}}], "role": "model"}, "index": 0}
+        chunk = {
+            "candidates": [candidate],
+            "usageMetadata": self._prompt_usage(),
+            "modelVersion": self._ctx.model,
+            "futureField": {"phase": "thinking"},
+        }
+        return [_sse(None, chunk, "\r\n")]
+
+    def malformed(self) -> bytes:
+        return b'data: {"candidates": [{"content": {"par\r\n\r\n'
 
 
 def encoder_for(

@@ -1,0 +1,112 @@
+"""`mao models` and the warnings of `mao config check`: the registry as a reader needs it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from mao_tui.engine.policy import thinking_label
+from mao_tui.engine.pool import find_key
+from mao_tui.settings.schema import ModelConfig, Prices, Settings
+
+_HEADER = ("MODEL", "PROVIDER", "KEY", "THINKING", "$/M IN", "CACHED", "OUT", "STATUS")
+
+
+def key_status(settings: Settings, provider_id: str, env: Mapping[str, str]) -> str:
+    cfg = settings.registry.providers[provider_id]
+    if cfg.kind == "cli":
+        return "CLI tool"
+    if not cfg.api_key_env:
+        return "not needed"
+    found = next((name for name in cfg.api_key_env if find_key([name], env)), None)
+    return f"✓ ${found}" if found else f"✗ {' or '.join(cfg.api_key_env)}"
+
+
+def status(model: ModelConfig, today: date) -> str:
+    """``active``, ``deprecated``, ``deprecated, retires … (in N days)``, ``retired …``."""
+    life = model.lifecycle(today)
+    if model.deprecated and life.startswith("retires"):
+        return f"deprecated, {life}"
+    return life
+
+
+def _price(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value:.2f}" if round(value, 2) == value else f"{value:g}"
+
+
+def _prices(prices: Prices | None) -> tuple[str, str, str]:
+    if prices is None:
+        return "unknown", "unknown", "unknown"
+    return _price(prices.input), _price(prices.cached_input), _price(prices.output)
+
+
+def render_models(settings: Settings, env: Mapping[str, str], today: date) -> str:
+    """Every model: provider, whether its key is set, thinking, prices per million tokens
+    (input, cached input, output; a long-context tier below its row) and lifecycle status."""
+    rows: list[tuple[str, ...]] = [_HEADER]
+    tiers: dict[int, str] = {}
+    for model_id, model in settings.registry.models.items():
+        provider = settings.registry.providers.get(model.provider)
+        kind = provider.kind if provider is not None else "?"
+        rows.append(
+            (
+                model_id,
+                f"{model.provider} ({kind})",
+                key_status(settings, model.provider, env) if provider is not None else "?",
+                thinking_label(model.thinking),
+                *_prices(model.prices),
+                status(model, today),
+            )
+        )
+        tier = model.prices.long_context if model.prices else None
+        if tier is not None:
+            tiers[len(rows) - 1] = (
+                f"above {tier.above_input_tokens:,} input tokens: {_price(tier.input)} in, "
+                f"{_price(tier.cached_input)} cached, {_price(tier.output)} out"
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if index in tiers:
+            lines.append(" " * (sum(widths[:4]) + 8) + tiers[index])
+    lines.append("")
+    lines.append(
+        "Prices are US dollars per million tokens; thinking bills as output. "
+        "A model without prices has an unknown cost."
+    )
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def config_warnings(settings: Settings, today: date) -> list[str]:
+    """What is sound but will bite: retiring and deprecated models, models that cannot think."""
+    routing = settings.routing
+    used_by: dict[str, list[str]] = {}
+    for key, route in routing.routes.items():
+        for model_id in dict.fromkeys([route.primary, *route.fallbacks]):
+            used_by.setdefault(model_id, []).append(key)
+    used_by.setdefault(routing.universal_fallback, []).append("universal_fallback")
+    warnings: list[str] = []
+    for model_id, model in settings.registry.models.items():
+        where = used_by.get(model_id)
+        uses = f"; used by {', '.join(where)}" if where else "; not routed"
+        if model.retires is not None and model.retired(today):
+            warnings.append(
+                f"model {model_id} ({model.api_model}) retired on {model.retires.isoformat()}: "
+                f"it is skipped with reason 'retired'{uses}"
+            )
+        elif model.retires is not None:
+            days = (model.retires - today).days
+            warnings.append(
+                f"model {model_id} ({model.api_model}) retires on {model.retires.isoformat()}, "
+                f"in {days} day{'s' if days != 1 else ''}; from then on it is skipped{uses}"
+            )
+        elif model.deprecated:
+            warnings.append(f"model {model_id} ({model.api_model}) is deprecated{uses}")
+        if model.thinking is None and settings.registry.global_.thinking_always_on:
+            warnings.append(
+                f"model {model_id} has no `thinking` settings: it runs without thinking"
+            )
+    return warnings

@@ -1,0 +1,171 @@
+"""`mao models`, the registry warnings of `mao config check`, the new registry fields, and the
+README's Ollama example, loaded and run against the simulator."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fixtures.chains import Harness
+
+from mao_tui.cli import main
+from mao_tui.domain import FallbackEvent
+from mao_tui.settings.loader import ConfigError, load_settings, shipped_config_dir
+from mao_tui.simulator.server import Simulator
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_models_lists_provider_key_thinking_prices_and_status(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key-123456")
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines() if line and line[0] != " "}
+    assert "MODEL" in rows and "KEY" in rows["MODEL"] and "STATUS" in rows["MODEL"]
+    gpt = rows["gpt-5.2"]
+    assert "openai (openai)" in gpt and "✓ $OPENAI_API_KEY" in gpt and "effort xhigh" in gpt
+    assert re.search(r"1\.75\s+0\.175\s+14\.00\s+active", gpt)
+    assert "✗ ANTHROPIC_API_KEY" in rows["opus-4.5"]
+    assert "deprecated, retires 2026-11-30 (in 4 days)" in rows["sonnet-4.5"]
+    assert "deprecated, retires 2027-01-22 (in 57 days)" in rows["opus-4.5"]
+    assert "level HIGH" in rows["gemini-3-pro"]
+    assert "above 200,000 input tokens: 4.00 in, 0.40 cached, 18.00 out" in out
+    assert "sk-test-not-a-real-key" not in out
+
+
+def test_models_shows_an_unknown_price_and_a_retired_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "models.yaml").write_text(
+        "models:\n"
+        "  haiku-4.5: {retires: 2026-01-15}\n"
+        "  free-form:\n"
+        "    provider: openai\n"
+        "    api_model: some-model\n"
+        "    context_window: 1000\n"
+        "    max_output_tokens: 100\n",
+        encoding="utf-8",
+    )
+    assert main(["models", "--config", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines() if line and line[0] != " "}
+    assert "retired 2026-01-15" in rows["haiku-4.5"]
+    assert re.search(r"off\s+unknown\s+unknown\s+unknown\s+active", rows["free-form"])
+
+
+def test_config_check_warns_about_lifecycle_and_thinking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "models.yaml").write_text(
+        "models:\n"
+        "  haiku-4.5: {retires: 2026-01-15}\n"
+        "  gemini-3-flash: {deprecated: true}\n"
+        "  plain:\n"
+        "    provider: openai\n"
+        "    api_model: plain-1\n"
+        "    context_window: 1000\n"
+        "    max_output_tokens: 100\n",
+        encoding="utf-8",
+    )
+    assert main(["config", "check", "--config", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    warnings = [line.strip() for line in out.splitlines() if line.strip().startswith("warning:")]
+    assert (
+        "warning: model haiku-4.5 (claude-haiku-4-5) retired on 2026-01-15: it is skipped "
+        "with reason 'retired'; used by dependency_check"
+    ) in warnings
+    assert any(w.startswith("warning: model sonnet-4.5 (claude-sonnet-4-5) retires on "
+                            "2026-11-30, in 4 days; from then on it is skipped; used by schemas")
+               for w in warnings)  # fmt: skip
+    assert "warning: model gemini-3-flash (gemini-3-flash-preview) is deprecated; used by " \
+        "dependency_check" in warnings  # fmt: skip
+    assert "warning: model plain has no `thinking` settings: it runs without thinking" in warnings
+    assert out.rstrip().endswith("configuration OK")
+
+
+@pytest.mark.parametrize(
+    ("yaml", "message"),
+    [
+        (
+            "providers:\n  local: {kind: anthropic}\n",
+            "providers.local: Value error, api_key_env: kind 'anthropic' needs at least one",
+        ),
+        ("models:\n  gpt-5.2: {retires: soon}\n", "models.gpt-5.2.retires: Input should be"),
+        (
+            "global:\n  retry: {retry_on: [auth]}\n",
+            "global.retry.retry_on.0: Input should be 'rate_limited'",
+        ),
+        ("providers:\n  openai: {timeouts: {idle_s: 0}}\n", "providers.openai.timeouts.idle_s"),
+        (
+            "models:\n  gpt-5.2: {prices: {input: 1, output: 2, long_context: {input: 1}}}\n",
+            "models.gpt-5.2.prices.long_context.above_input_tokens: required field is missing",
+        ),
+    ],
+)
+def test_bad_policy_fields_name_file_line_and_field(
+    yaml: str, message: str, tmp_path: Path
+) -> None:
+    (tmp_path / "models.yaml").write_text(yaml, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings([shipped_config_dir(), tmp_path])
+    assert any("models.yaml:" in p and message in p for p in info.value.problems), info.value
+
+
+def test_retry_policy_layers_global_then_provider(tmp_path: Path) -> None:
+    (tmp_path / "models.yaml").write_text(
+        "global:\n  retry: {max_retries: 4}\nproviders:\n  google:\n    retry: {cooldown_s: 30}\n",
+        encoding="utf-8",
+    )
+    settings = load_settings([shipped_config_dir(), tmp_path])
+    google, openai = settings.retry_policy("google"), settings.retry_policy("openai")
+    assert (google.max_retries, google.cooldown_s) == (4, 30.0)
+    assert (openai.max_retries, openai.cooldown_s) == (4, 10.0)
+    assert google.retry_after_cap_s == 60.0  # the shipped value, untouched
+
+
+def _readme_yaml(heading: str) -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split(heading, 1)[1].split("\n### ", 1)[0]
+    return re.findall(r"```yaml\n(.*?)```", section, re.S)
+
+
+def test_the_readme_ollama_example_loads_and_routes_tests_to_the_local_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models, routing = _readme_yaml("### Local models")
+    (tmp_path / "models.yaml").write_text(models, encoding="utf-8")
+    (tmp_path / "routing.yaml").write_text(routing, encoding="utf-8")
+    settings = load_settings([shipped_config_dir(), tmp_path])
+    assert settings.chain("tests") == ["qwen3-local", "gpt-5.2-codex", "opus-4.5"]
+    ollama = settings.registry.providers["ollama"]
+    assert ollama.kind == "openai_chat" and ollama.api_key_env == []
+    assert main(["config", "check", "--config", str(tmp_path)]) == 0
+    assert re.search(r"ollama\s+openai_chat\s+no key needed", capsys.readouterr().out)
+
+
+async def test_the_readme_ollama_example_runs_keyless_against_a_chat_server(
+    tmp_path: Path,
+) -> None:
+    example = yaml.safe_load(_readme_yaml("### Local models")[0])
+
+    def layer(sim: Simulator) -> dict[str, Any]:  # the simulator plays the Ollama server
+        ollama = {**example["providers"]["ollama"], "base_url": sim.base_url + "/v1"}
+        return {"providers": {"ollama": ollama}, "models": example["models"]}
+
+    async with Harness(tmp_path / "mao.db", extra=layer) as h:
+        ws = h.workstream("tests", ["qwen3-local"])
+        await h.plan(ws)
+        outcome = await h.run(ws)
+    assert not h.settings.registry.providers["ollama"].api_key_env  # no key needed, none sent
+    assert outcome.model == "qwen3-local" and outcome.text
+    assert outcome.usage.cost_complete and outcome.usage.cost_usd == 0
+    assert h.rec.of(FallbackEvent) == []
+    (request,) = h.sim.requests
+    assert request.path == "/v1/chat/completions" and request.model == "qwen3:32b"
+    assert request.body["reasoning_effort"] == "high"
+    assert request.body["stream_options"] == {"include_usage": True}
