@@ -51,6 +51,7 @@ class WorkstreamStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    BLOCKED = "blocked"  # a dependency failed for good
     CANCELLED = "cancelled"
 
 
@@ -69,6 +70,20 @@ class PlannedWorkstream(BaseModel):
     route: str
     chain: list[str]  # model ids: primary first, universal fallback last
     depends_on: list[str] = Field(default_factory=list)
+    template_key: str | None = None  # the playbook workstream it instantiates (default: key)
+    section: str | None = None  # the spec section it works on, when the user chose sections
+    rationale: str = ""  # why this model, from the orchestrator
+    instructions: str = ""  # extra guidance from the orchestrator, appended to the prompt
+
+
+class Finding(BaseModel):
+    """A pre-flight finding. A blocking one stops the session before any model work."""
+
+    model_config = ConfigDict(frozen=True)
+
+    severity: Literal["info", "warning", "blocking"]
+    message: str
+    source: str = "checks"  # "checks" (code) or the model id that found it
 
 
 class Plan(BaseModel):
@@ -77,15 +92,20 @@ class Plan(BaseModel):
     playbook: str
     workstreams: list[PlannedWorkstream]
     synthesis: PlannedWorkstream
-    source: Literal["rules", "orchestrator"] = "rules"
+    source: Literal["rules", "orchestrator", "file"] = "rules"
+    rationale: str = ""
+    diversity: float | None = None  # see engine/diversity.py for the formula
+    findings: list[Finding] = Field(default_factory=list)
+    sections: list[str] = Field(default_factory=list)
 
 
 class TokenTotals(BaseModel):
-    input_tokens: int = 0
-    output_tokens: int = 0
+    input_tokens: int = 0  # cached input included
+    output_tokens: int = 0  # thinking included
     thinking_tokens: int = 0
     cost_usd: float = 0.0
     cost_complete: bool = True  # False when some model's price is unknown
+    cached_input_tokens: int = 0  # the part of input_tokens read from a provider's cache
 
     def add(self, other: TokenTotals) -> None:
         self.input_tokens += other.input_tokens
@@ -93,6 +113,7 @@ class TokenTotals(BaseModel):
         self.thinking_tokens += other.thinking_tokens
         self.cost_usd += other.cost_usd
         self.cost_complete = self.cost_complete and other.cost_complete
+        self.cached_input_tokens += other.cached_input_tokens
 
 
 class _Event(BaseModel):
@@ -109,6 +130,7 @@ class SessionStarted(_Event):
     task: str
     simulated: bool
     project_dir: str
+    spec_text: str = ""  # the spec as the models saw it (sections and context files included)
 
 
 class PlanReady(_Event):
@@ -161,12 +183,101 @@ class FallbackEvent(_Event):
         return fallback_line(self.workstream_title, self.from_model, self.to_model, self.reason)
 
 
+def _seconds(value: float) -> str:
+    """4.0s, 0.5s; milliseconds under a tenth of a second."""
+    return f"{value:.1f}s" if value >= 0.095 else f"{value * 1000:.0f}ms"
+
+
+class RetryScheduled(_Event):
+    """An attempt failed before its first token: the same model runs again after ``delay_s``."""
+
+    type: Literal["retry"] = "retry"
+    workstream: str
+    workstream_title: str
+    model: str
+    provider: str
+    reason: str  # the ErrorKind value of the failure being retried
+    retry_no: int  # 1-based
+    max_retries: int
+    delay_s: float
+    detail: str = ""
+
+    @property
+    def line(self) -> str:
+        return (
+            f"{self.workstream_title}: retrying {self.model} in {_seconds(self.delay_s)} "
+            f"({self.reason}, retry {self.retry_no} of {self.max_retries})"
+        )
+
+
+class ProviderCooldown(_Event):
+    """A 429: no new request goes to ``provider`` until ``until``, for every workstream."""
+
+    type: Literal["cooldown"] = "cooldown"
+    provider: str
+    seconds: float
+    until: datetime
+    workstream: str  # whose request was refused
+    workstream_title: str
+    model: str
+    detail: str = ""
+
+    @property
+    def line(self) -> str:
+        return (
+            f"{self.provider}: cooldown {_seconds(self.seconds)} after a 429 on {self.model} "
+            f"({self.workstream_title})"
+        )
+
+
+class CooldownWait(_Event):
+    """A workstream holds its next attempt until its provider's cooldown is over."""
+
+    type: Literal["cooldown_wait"] = "cooldown_wait"
+    workstream: str
+    workstream_title: str
+    model: str
+    provider: str
+    delay_s: float
+
+    @property
+    def line(self) -> str:
+        return (
+            f"{self.workstream_title}: waiting {_seconds(self.delay_s)} for {self.provider}'s "
+            f"cooldown before {self.model}"
+        )
+
+
+class ThinkingDowngraded(_Event):
+    """The provider rejected the thinking setting; the same model runs one level lower."""
+
+    type: Literal["thinking_downgraded"] = "thinking_downgraded"
+    workstream: str
+    workstream_title: str
+    model: str
+    from_setting: str  # e.g. "max"
+    to_setting: str  # e.g. "high"
+    detail: str = ""
+
+    @property
+    def line(self) -> str:
+        return (
+            f"{self.workstream_title}: {self.model} thinking downgraded: "
+            f"{self.from_setting} → {self.to_setting}"
+        )
+
+
+# What the engine's retry policy did, besides fallbacks: each has a one-line ``line``.
+PolicyEvent = RetryScheduled | ProviderCooldown | CooldownWait | ThinkingDowngraded
+
+
 class WorkstreamFinished(_Event):
     type: Literal["workstream_finished"] = "workstream_finished"
     workstream: str
     model: str | None  # the model whose output is used
     status: WorkstreamStatus
     usage: TokenTotals = Field(default_factory=TokenTotals)
+    detail: str = ""  # why, when it did not finish (e.g. which dependency blocked it)
 
 
 class SynthesisFinished(_Event):
@@ -185,6 +296,14 @@ class SessionFinished(_Event):
     error: str | None = None
 
 
+class SessionReopened(_Event):
+    """A finished session runs model work again: a rerun, a cancel or a new synthesis follows.
+    Its next ``SessionFinished`` carries the totals of everything, reruns included."""
+
+    type: Literal["session_reopened"] = "session_reopened"
+    reason: str  # e.g. "rerun schemas on gpt-5.2"
+
+
 Event = Annotated[
     SessionStarted
     | PlanReady
@@ -192,9 +311,14 @@ Event = Annotated[
     | Delta
     | AttemptFinished
     | FallbackEvent
+    | RetryScheduled
+    | ProviderCooldown
+    | CooldownWait
+    | ThinkingDowngraded
     | WorkstreamFinished
     | SynthesisFinished
-    | SessionFinished,
+    | SessionFinished
+    | SessionReopened,
     Field(discriminator="type"),
 ]
 
@@ -205,9 +329,14 @@ EngineEvent = (
     | Delta
     | AttemptFinished
     | FallbackEvent
+    | RetryScheduled
+    | ProviderCooldown
+    | CooldownWait
+    | ThinkingDowngraded
     | WorkstreamFinished
     | SynthesisFinished
     | SessionFinished
+    | SessionReopened
 )
 
 # A consumer of the event stream. Sinks must not block: the store buffers, the TUI posts messages.

@@ -8,12 +8,16 @@ from mao_tui.domain import (
     AttemptFinished,
     AttemptStarted,
     AttemptStatus,
+    CooldownWait,
     EngineEvent,
     FallbackEvent,
     PlanReady,
+    ProviderCooldown,
+    RetryScheduled,
     SessionFinished,
     SessionStarted,
     SynthesisFinished,
+    ThinkingDowngraded,
     TokenTotals,
     WorkstreamFinished,
 )
@@ -27,8 +31,9 @@ def format_cost(totals: TokenTotals) -> str:
 
 
 def format_tokens(totals: TokenTotals) -> str:
+    cached = f" ({totals.cached_input_tokens:,} cached)" if totals.cached_input_tokens else ""
     return (
-        f"{totals.input_tokens:,} in / {totals.output_tokens:,} out "
+        f"{totals.input_tokens:,} in{cached} / {totals.output_tokens:,} out "
         f"({totals.thinking_tokens:,} thinking)"
     )
 
@@ -49,7 +54,7 @@ class ProgressSink:
 
     def __init__(self, err: TextIO) -> None:
         self._err = err
-        self._titles: dict[str, str] = {}
+        self._titles: dict[str, str] = {"orchestrator": "Plan", "dependency_check": "Pre-flight"}
 
     def _say(self, line: str) -> None:
         self._err.write(line + "\n")
@@ -61,10 +66,20 @@ class ProgressSink:
             self._say(f"mao {event.command}{label}: session {event.session_id}")
         elif isinstance(event, PlanReady):
             plan = event.plan
-            self._say(f"plan ({plan.source}): {len(plan.workstreams)} workstreams + synthesis")
+            diversity = f", diversity {plan.diversity:.2f}" if plan.diversity is not None else ""
+            self._say(
+                f"plan ({plan.source}): {len(plan.workstreams)} workstreams + synthesis{diversity}"
+            )
+            for finding in plan.findings:
+                self._say(f"  pre-flight {finding.severity}: {finding.message}")
+            if plan.rationale:
+                self._say(f"  rationale: {plan.rationale}")
             for ws in [*plan.workstreams, plan.synthesis]:
                 self._titles[ws.key] = ws.title
-                self._say(f"  {ws.title:<16} {' → '.join(ws.chain)}")
+                after = f"  (after {', '.join(ws.depends_on)})" if ws.depends_on else ""
+                if ws.key == plan.synthesis.key:
+                    after = "  (after all)"
+                self._say(f"  {ws.title:<16} {' → '.join(ws.chain)}{after}")
         elif isinstance(event, AttemptStarted):
             self._say(
                 f"▶ {self._titles.get(event.workstream, event.workstream)}: "
@@ -77,12 +92,16 @@ class ProgressSink:
             )
         elif isinstance(event, FallbackEvent):
             self._say(f"↪ {event.line}")
+        elif isinstance(
+            event, RetryScheduled | ProviderCooldown | CooldownWait | ThinkingDowngraded
+        ):
+            self._say(f"↻ {event.line}")
         elif isinstance(event, WorkstreamFinished):
             mark = "✓" if event.model else "✗"
             self._say(
                 f"{mark} {self._titles.get(event.workstream, event.workstream)}: "
                 f"{event.status} on {event.model or 'no model'}, "
-                f"{format_tokens(event.usage)}"
+                f"{format_tokens(event.usage)}" + (f" — {event.detail}" if event.detail else "")
             )
         elif isinstance(event, SynthesisFinished):
             self._say(

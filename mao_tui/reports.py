@@ -81,10 +81,19 @@ def render_session(d: SessionDetail) -> str:
         "## Plan" + (f" ({d.plan.source})" if d.plan else ""),
         "",
     ]
+    if d.plan is not None:
+        if d.plan.diversity is not None:
+            lines.append(f"diversity {d.plan.diversity:.2f}")
+        if d.plan.rationale:
+            lines.append(f"rationale: {d.plan.rationale}")
+        lines += [f"pre-flight {f.severity}: {f.message} ({f.source})" for f in d.plan.findings]
+        lines.append("")
+    after = {ws.key: ws.depends_on for ws in d.plan.workstreams} if d.plan else {}
     for ws in d.workstreams:
+        deps = f"; after {', '.join(after[ws.key])}" if after.get(ws.key) else ""
         lines.append(
             f"- {ws.title} [{ws.status.value}] on {ws.final_model or '-'}; "
-            f"chain {' → '.join(ws.chain)}"
+            f"chain {' → '.join(ws.chain)}{deps}"
         )
     lines += ["", "## Attempts", ""]
     for a in d.attempts:
@@ -100,6 +109,9 @@ def render_session(d: SessionDetail) -> str:
     lines += [f"- {f.line}" + (f": {f.detail}" if f.detail else "") for f in d.fallbacks] or [
         "- none"
     ]
+    if d.policy_events:
+        lines += ["", "## Retries, cooldowns and thinking downgrades", ""]
+        lines += [f"- {e.line}" for e in d.policy_events]
     lines += ["", "## Synthesis", ""]
     if d.synthesis:
         lines += [

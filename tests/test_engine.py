@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from fixtures.engine import run_engine, settings_for, start_sim
 
 from mao_tui.domain import (
     AttemptFinished,
     AttemptStarted,
     Delta,
-    EngineEvent,
     FallbackEvent,
     PlanReady,
     SessionFinished,
@@ -20,67 +19,22 @@ from mao_tui.domain import (
     SynthesisFinished,
     WorkstreamFinished,
 )
-from mao_tui.engine.planner import rule_based_plan
-from mao_tui.engine.pool import ProviderPool
-from mao_tui.engine.session import SessionEngine, SessionRequest
-from mao_tui.settings.loader import load_settings, shipped_config_dir
-from mao_tui.settings.schema import Settings
 from mao_tui.simulator.faults import FaultRule
 from mao_tui.simulator.server import Simulator
 from mao_tui.store import Store
-from mao_tui.wiring import simulator_env, simulator_overlay
-
-TASK = "Build the snippet store."
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[EngineEvent] = []
-
-    async def __call__(self, event: EngineEvent) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type[EngineEvent]) -> list[EngineEvent]:
-        return [e for e in self.events if isinstance(e, kind)]
-
-
-async def _start(faults: list[FaultRule]) -> Simulator:
-    sim = Simulator(speed=math.inf, faults=faults)
-    await sim.start()
-    return sim
-
-
-def _settings_for(sim: Simulator) -> Settings:
-    base = load_settings([shipped_config_dir()])
-    return load_settings([shipped_config_dir()], simulator_overlay(base, sim.base_url))
+from mao_tui.wiring import simulator_env
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Simulator]:
-    simulator = await _start([])
+    simulator = await start_sim()
     yield simulator
     await simulator.stop()
 
 
-async def _run(
-    settings: Settings, env: dict[str, str], *sinks: Recorder | object
-) -> tuple[Recorder, SessionFinished]:
-    rec = Recorder()
-    pool = ProviderPool(settings, env)
-    engine = SessionEngine(settings, pool, [rec, *sinks])  # type: ignore[list-item]
-    try:
-        finished = await engine.run(
-            SessionRequest(command="develop", playbook="develop", task=TASK, simulated=True),
-            rule_based_plan(settings, "develop"),
-        )
-    finally:
-        await pool.aclose()
-    return rec, finished
-
-
 async def test_workstreams_run_in_parallel_and_synthesis_merges_them(sim: Simulator) -> None:
-    settings = _settings_for(sim)
-    rec, finished = await _run(settings, simulator_env(settings))
+    settings = settings_for(sim)
+    rec, finished = await run_engine(settings)
 
     assert finished.status == "done"
     kinds = [type(e) for e in rec.events]
@@ -113,21 +67,22 @@ async def test_workstreams_run_in_parallel_and_synthesis_merges_them(sim: Simula
 
 
 async def test_a_failing_primary_falls_back_and_its_output_is_used() -> None:
-    sim = await _start([FaultRule(kind="server_error", model="gemini-3-pro-preview")])
+    # not_found falls back at once (a 500 would be retried first: see test_fault_matrix.py)
+    sim = await start_sim([FaultRule(kind="not_found", model="gemini-3-pro-preview")])
     try:
-        settings = _settings_for(sim)
-        rec, finished = await _run(settings, simulator_env(settings))
+        settings = settings_for(sim)
+        rec, finished = await run_engine(settings)
     finally:
         await sim.stop()
     assert finished.status == "done"
     (fb,) = rec.of(FallbackEvent)
     assert (fb.workstream, fb.from_model, fb.to_model, fb.reason) == (
-        "schemas", "gemini-3-pro", "sonnet-4.5", "server",
+        "schemas", "gemini-3-pro", "sonnet-4.5", "not_found",
     )  # fmt: skip
-    assert fb.line == "Schemas: fallback from gemini-3-pro to sonnet-4.5 (server)"
+    assert fb.line == "Schemas: fallback from gemini-3-pro to sonnet-4.5 (not_found)"
     failed = [e for e in rec.of(AttemptFinished) if e.status == "failed"]
     assert [(e.workstream, e.model, e.error_kind) for e in failed] == [
-        ("schemas", "gemini-3-pro", "server")
+        ("schemas", "gemini-3-pro", "not_found")
     ]
     (schemas,) = [e for e in rec.of(WorkstreamFinished) if e.workstream == "schemas"]
     assert schemas.model == "sonnet-4.5"
@@ -141,10 +96,10 @@ async def test_a_failing_primary_falls_back_and_its_output_is_used() -> None:
 
 
 async def test_a_provider_without_a_key_is_skipped_and_logged(sim: Simulator) -> None:
-    settings = _settings_for(sim)
+    settings = settings_for(sim)
     env = simulator_env(settings)
     del env["OPENAI_API_KEY"]
-    rec, finished = await _run(settings, env)
+    rec, finished = await run_engine(settings, env)
     assert finished.status == "done"
     skips = [e for e in rec.of(FallbackEvent) if e.reason == "no API key"]
     assert {(e.workstream, e.from_model, e.to_model) for e in skips} == {
@@ -157,10 +112,10 @@ async def test_a_provider_without_a_key_is_skipped_and_logged(sim: Simulator) ->
 
 
 async def test_when_every_model_fails_the_session_fails() -> None:
-    sim = await _start([FaultRule(kind="auth", times=None)])
+    sim = await start_sim([FaultRule(kind="auth", times=None)])
     try:
-        settings = _settings_for(sim)
-        rec, finished = await _run(settings, simulator_env(settings))
+        settings = settings_for(sim)
+        rec, finished = await run_engine(settings)
     finally:
         await sim.stop()
     assert finished.status == "failed"
@@ -172,11 +127,11 @@ async def test_when_every_model_fails_the_session_fails() -> None:
 
 
 async def test_a_finished_session_reads_back_from_the_store(sim: Simulator, db_path: Path) -> None:
-    settings = _settings_for(sim)
+    settings = settings_for(sim)
     store = await Store.open(db_path)
     sink = store.sink()
     try:
-        rec, finished = await _run(settings, simulator_env(settings), sink)
+        rec, finished = await run_engine(settings, None, sink)
         await sink.aclose()
         detail = await store.get_session(finished.session_id)
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,8 +24,10 @@ from mao_tui.domain import (
     new_id,
 )
 from mao_tui.engine.chain import ChainRunner, Fanout, Outcome
+from mao_tui.engine.planning import Planner
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
+from mao_tui.engine.sections import Section, outline
 from mao_tui.settings.schema import Settings
 
 
@@ -38,15 +40,34 @@ class SessionRequest:
     simulated: bool = False
     project_dir: Path = field(default_factory=Path.cwd)
     session_id: str = field(default_factory=new_id)
+    sections: list[Section] = field(default_factory=list)
+    use_planner: bool = True  # False: the rule-based plan (--no-planner)
+    fixed_plan: Plan | None = None  # a plan the user gave (--plan FILE); no planning at all
+    # Shown the plan before any work: returns it (edited or not), or None to stop (--review-plan).
+    review: Callable[[Plan], Awaitable[Plan | None]] | None = None
+
+    @property
+    def section_texts(self) -> dict[str, str]:
+        return {s.number: s.text for s in self.sections}
 
 
 class SessionEngine:
-    def __init__(self, settings: Settings, pool: ProviderPool, sinks: Sequence[EventSink]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        pool: ProviderPool,
+        sinks: Sequence[EventSink],
+        *,
+        max_parallel: int | None = None,
+    ) -> None:
         self._settings = settings
         self._emit = Fanout(list(sinks))
         self._chains = ChainRunner(settings, pool, self._emit)
+        self._planner = Planner(settings, pool, self._chains, self._emit)
+        self._limit = asyncio.Semaphore(max_parallel) if max_parallel else None
 
-    async def run(self, req: SessionRequest, plan: Plan) -> SessionFinished:
+    async def run(self, req: SessionRequest, draft: Plan) -> SessionFinished:
+        """Pre-flight, planning (unless the request fixes the plan), workstreams, synthesis."""
         sid = req.session_id
         started = time.monotonic()
         totals = TokenTotals()
@@ -58,11 +79,18 @@ class SessionEngine:
                 task=req.task,
                 simulated=req.simulated,
                 project_dir=str(req.project_dir),
+                spec_text=req.spec_text,
             )
         )
-        await self._emit(PlanReady(session_id=sid, plan=plan))
         status, error = SessionStatus.FAILED, None
         try:
+            plan = await self._make_plan(req, draft)
+            totals.add(self._planner.usage)
+            await self._emit(PlanReady(session_id=sid, plan=plan))
+            blocking = [f.message for f in plan.findings if f.severity == "blocking"]
+            if blocking:
+                error = "pre-flight: " + "; ".join(blocking)
+                return await self._finish(sid, SessionStatus.FAILED, totals, started, error)
             outcomes = await self._run_workstreams(req, plan)
             for o in outcomes.values():
                 totals.add(o.usage)
@@ -72,22 +100,72 @@ class SessionEngine:
             if synthesis.status == WorkstreamStatus.DONE and not failed:
                 status = SessionStatus.DONE
             elif failed:
-                error = f"{len(failed)} workstream(s) failed: {', '.join(failed)}"
+                error = f"{len(failed)} workstream(s) did not finish: {', '.join(failed)}"
             else:
                 error = "synthesis failed"
         except asyncio.CancelledError:
             status, error = SessionStatus.CANCELLED, "cancelled"
+            await asyncio.shield(self._finish(sid, status, totals, started, error))
             raise
-        finally:
-            finished = SessionFinished(
-                session_id=sid,
-                status=status,
-                totals=totals,
-                elapsed_s=time.monotonic() - started,
-                error=error,
+        except BaseException as exc:
+            await asyncio.shield(
+                self._finish(sid, SessionStatus.FAILED, totals, started, f"internal error: {exc}")
             )
-            await asyncio.shield(self._emit(finished))
+            raise
+        return await self._finish(sid, status, totals, started, error)
+
+    async def run_workstream(
+        self,
+        session_id: str,
+        ws: PlannedWorkstream,
+        prompts: tuple[str, str],
+        *,
+        announce: bool = True,
+    ) -> Outcome:
+        """Where every workstream and the synthesis run: a controller steers them from here."""
+        return await self._chains.run_chain(session_id, ws, prompts, announce=announce)
+
+    async def _finish(
+        self,
+        sid: str,
+        status: SessionStatus,
+        totals: TokenTotals,
+        started: float,
+        error: str | None,
+    ) -> SessionFinished:
+        finished = SessionFinished(
+            session_id=sid,
+            status=status,
+            totals=totals,
+            elapsed_s=time.monotonic() - started,
+            error=error,
+        )
+        await self._emit(finished)
         return finished
+
+    async def _make_plan(self, req: SessionRequest, draft: Plan) -> Plan:
+        if req.fixed_plan is not None:
+            return req.fixed_plan
+        planner = self._planner
+        findings = await planner.preflight(
+            req.session_id,
+            req.task,
+            req.spec_text,
+            req.sections,
+            req.project_dir,
+            use_model=req.use_planner,
+        )
+        plan = draft
+        blocked = any(f.severity == "blocking" for f in findings)
+        if req.use_planner and not blocked:
+            plan = await planner.plan(req.session_id, req.task, req.spec_text, draft)
+        plan = plan.model_copy(update={"findings": findings})
+        if req.review is not None and not blocked:
+            reviewed = await req.review(plan)
+            if reviewed is None:
+                raise asyncio.CancelledError("the plan was not accepted")
+            plan = reviewed
+        return plan
 
     async def _run_workstreams(self, req: SessionRequest, plan: Plan) -> dict[str, Outcome]:
         tasks: dict[str, asyncio.Task[Outcome]] = {}
@@ -96,20 +174,24 @@ class SessionEngine:
             inputs: list[tuple[PlannedWorkstream, Outcome]] = []
             for dep in ws.depends_on:
                 inputs.append((by_key[dep], await tasks[dep]))
-            if any(o.status != WorkstreamStatus.DONE for _, o in inputs):
-                outcome = Outcome(WorkstreamStatus.FAILED)
+            missing = [d.title for d, o in inputs if o.status != WorkstreamStatus.DONE]
+            if missing:
+                outcome = Outcome(WorkstreamStatus.BLOCKED)
                 await self._emit(
                     WorkstreamFinished(
                         session_id=req.session_id,
                         workstream=ws.key,
                         model=None,
                         status=outcome.status,
+                        detail=f"blocked: {', '.join(missing)} did not finish",
                     )
                 )
                 return outcome
-            return await self._chains.run_chain(
-                req.session_id, ws, self._prompt_for(req, plan, ws, inputs)
-            )
+            prompts = self._prompt_for(req, plan, ws, inputs)
+            if self._limit is None:
+                return await self.run_workstream(req.session_id, ws, prompts)
+            async with self._limit:
+                return await self.run_workstream(req.session_id, ws, prompts)
 
         by_key = {ws.key: ws for ws in plan.workstreams}
         for ws in plan.workstreams:
@@ -131,23 +213,30 @@ class SessionEngine:
         inputs: list[tuple[PlannedWorkstream, Outcome]],
     ) -> tuple[str, str]:
         pb = self._settings.playbooks[plan.playbook]
-        template = next(w.prompt for w in pb.workstreams if w.key == ws.key)
+        template_key = ws.template_key or ws.key
+        template = next(w.prompt for w in pb.workstreams if w.key == template_key)
+        spec = req.section_texts.get(ws.section, "") if ws.section else req.spec_text
         values = {
             "task": req.task,
-            "spec": req.spec_text or "(no spec given)",
+            "spec": spec or "(no spec given)",
+            "outline": outline(req.spec_text),
             "title": ws.title,
             "key": ws.key,
             "inputs": _format_outputs(inputs, self._settings),
         }
-        return render(self._settings, pb.system_prompt, values), render(
-            self._settings, template, values
-        )
+        prompt = render(self._settings, template, values)
+        if inputs and "$inputs" not in self._settings.prompts[template]:
+            prompt += f"\n\n## Outputs this workstream builds on\n\n{values['inputs']}"
+        if ws.instructions:
+            prompt += f"\n\n## Instructions from the orchestrator\n{ws.instructions}\n"
+        return render(self._settings, pb.system_prompt, values), prompt
 
     async def _synthesize(
         self, req: SessionRequest, plan: Plan, outcomes: dict[str, Outcome]
     ) -> Outcome:
         ws = plan.synthesis
         done = [(w, outcomes[w.key]) for w in plan.workstreams]
+        missing = [(w, o) for w, o in done if o.status != WorkstreamStatus.DONE]
         done = [(w, o) for w, o in done if o.status == WorkstreamStatus.DONE]
         if not done:
             outcome = Outcome(WorkstreamStatus.FAILED)
@@ -158,11 +247,11 @@ class SessionEngine:
                 "spec": req.spec_text or "(no spec given)",
                 "title": ws.title,
                 "key": ws.key,
-                "outputs": _format_outputs(done, self._settings),
+                "outputs": _format_outputs(done, self._settings) + _format_missing(missing),
             }
             system = render(self._settings, pb.system_prompt, values)
             prompt = render(self._settings, pb.synthesis.prompt, values)
-            outcome = await self._chains.run_chain(
+            outcome = await self.run_workstream(
                 req.session_id, ws, (system, prompt), announce=False
             )
         await self._emit(
@@ -175,6 +264,16 @@ class SessionEngine:
             )
         )
         return outcome
+
+
+def _format_missing(items: list[tuple[PlannedWorkstream, Outcome]]) -> str:
+    if not items:
+        return ""
+    lines = [f"- {ws.title}: {outcome.status.value}" for ws, outcome in items]
+    return (
+        "\n### Missing parts\n\nThese workstreams produced no output; say what is missing "
+        "because of them:\n" + "\n".join(lines) + "\n"
+    )
 
 
 def _format_outputs(items: list[tuple[PlannedWorkstream, Outcome]], settings: Settings) -> str:

@@ -1,0 +1,148 @@
+"""Plan review (--review-plan): the plan before any work, to accept, re-assign or trim.
+
+Enter accepts; `m` puts another model first for the highlighted workstream (a picker that marks
+models without a key); `d` drops it, or brings it back; Esc stops the session.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from mao_tui.domain import Plan
+from mao_tui.engine.planning import PlanInvalid, edit_plan
+from mao_tui.settings.schema import Settings
+from mao_tui.tui.backend import ModelChoice
+from mao_tui.tui.dialogs import ModelPicker
+
+
+def plan_summary(plan: Plan) -> Text:
+    """Source, diversity, rationale and pre-flight findings, as the plan pane shows them."""
+    text = Text()
+    text.append(f"plan by {plan.source}", style="bold")
+    if plan.diversity is not None:
+        text.append(f" · diversity {plan.diversity:.2f}")
+    if plan.sections:
+        text.append(f" · sections {', '.join(plan.sections)}")
+    if plan.rationale:
+        text.append(f"\n{plan.rationale}", style="italic")
+    styles = {"blocking": "bold red", "warning": "yellow", "info": "dim"}
+    for finding in plan.findings:
+        text.append(f"\n{finding.severity}: ", style=styles[finding.severity])
+        text.append(f"{finding.message}  ({finding.source})", style="dim")
+    return text
+
+
+class PlanReviewScreen(ModalScreen[Plan | None]):
+    CSS_PATH = Path(__file__).with_name("plan_review.tcss")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "accept", "Accept plan", id="review-accept", priority=True),
+        Binding("m", "model", "Change model", id="review-model"),
+        Binding("d", "drop", "Drop / restore", id="review-drop"),
+        Binding("escape", "stop", "Stop session", id="review-stop"),
+    ]
+
+    def __init__(self, plan: Plan, settings: Settings, has_key: dict[str, bool]) -> None:
+        super().__init__()
+        self.plan = plan
+        self._settings = settings
+        self._has_key = has_key
+        self.models: dict[str, str] = {}
+        self.dropped: set[str] = set()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="review") as box:
+            box.border_title = "Review the plan"
+            yield Static(plan_summary(self.plan), id="review-summary")
+            yield DataTable(id="review-table", cursor_type="row", zebra_stripes=True)
+            yield Static(
+                "Enter accepts · m changes the model · d drops or restores · Esc stops",
+                id="review-help",
+            )
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label in (("ws", "Workstream"), ("chain", "Models"), ("after", "After"),
+                           ("why", "Rationale")):  # fmt: skip
+            table.add_column(label, key=key)
+        for ws in self.plan.workstreams:
+            table.add_row(*self._cells(ws.key), key=ws.key)
+        table.focus()
+
+    def _cells(self, key: str) -> tuple[Text, Text, str, str]:
+        ws = next(w for w in self.plan.workstreams if w.key == key)
+        chain = list(ws.chain)
+        if key in self.models:
+            chain = [self.models[key], *[m for m in chain if m != self.models[key]]]
+        dropped = key in self.dropped
+        style = "strike dim" if dropped else ""
+        title = Text(ws.title + ("  (dropped)" if dropped else ""), style=style)
+        models = Text(chain[0], style="bold " + style if key in self.models else style)
+        models.append(" → " + " → ".join(chain[1:]) if len(chain) > 1 else "", style="dim")
+        after = ", ".join(d for d in ws.depends_on if d not in self.dropped) or "—"
+        return title, models, after, ws.rationale or "—"
+
+    def _refresh_row(self, key: str) -> None:
+        table = self.query_one(DataTable)
+        for column, value in zip(("ws", "chain", "after", "why"), self._cells(key), strict=True):
+            table.update_cell(key, column, value)
+        for ws in self.plan.workstreams:  # "After" of others changes when one is dropped
+            if key in ws.depends_on:
+                table.update_cell(ws.key, "after", self._cells(ws.key)[2])
+
+    def _selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def edited(self) -> Plan:
+        return edit_plan(self.plan, self._settings, models=self.models, drop=self.dropped)
+
+    def action_accept(self) -> None:
+        try:
+            plan = self.edited()
+        except PlanInvalid as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.dismiss(plan)
+
+    def action_stop(self) -> None:
+        self.dismiss(None)
+
+    def action_drop(self) -> None:
+        key = self._selected()
+        if key is None:
+            return
+        self.dropped.symmetric_difference_update({key})
+        self._refresh_row(key)
+
+    @work
+    async def action_model(self) -> None:
+        key = self._selected()
+        if key is None:
+            return
+        ws = next(w for w in self.plan.workstreams if w.key == key)
+        current = self.models.get(key, ws.chain[0])
+        choices = [
+            ModelChoice(
+                id=model_id,
+                label=config.display_name or model_id,
+                provider=config.provider,
+                has_key=self._has_key.get(model_id, False),
+                current=model_id == current,
+            )
+            for model_id, config in self._settings.registry.models.items()
+        ]
+        picked = await self.app.push_screen_wait(ModelPicker(ws.title, choices, verb="Assign"))
+        if picked:
+            self.models[key] = picked
+            self._refresh_row(key)

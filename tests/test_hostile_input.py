@@ -1,0 +1,179 @@
+"""Bad input of every kind: a clear message naming the file, line or field, exit 2, never a
+traceback, and nothing created or lost. Each case is a directory of files plus a command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from mao_tui.cli import main
+
+PLAYBOOK_HEAD = "name: develop\nsystem_prompt: develop/system.md\n"
+SYNTH = "synthesis: {route: synthesis, prompt: develop/synthesis.md}\n"
+
+
+def _ws(
+    key: str, route: str = "schemas", prompt: str = "develop/schemas.md", deps: str = ""
+) -> str:
+    depends = f", depends_on: [{deps}]" if deps else ""
+    return f"  - {{key: {key}, title: {key.title()}, route: {route}, prompt: {prompt}{depends}}}\n"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    message: str  # a part of the error that says where and what
+    files: dict[str, str | bytes] = field(default_factory=dict)  # under the --config dir
+    cwd_files: dict[str, str | bytes] = field(default_factory=dict)
+    argv: tuple[str, ...] = ("develop", "Add search", "--headless")
+    env: dict[str, str] = field(default_factory=dict)
+
+
+CASES = [
+    Case("yaml syntax in models", "cfg/models.yaml:3:1: YAML syntax error",
+         {"models.yaml": "models:\n  x: [1,\n"}),
+    Case("yaml syntax in routing", "cfg/routing.yaml:2:1: YAML syntax error",
+         {"routing.yaml": "routes: {a: b\n"}),
+    Case("yaml tab indentation", "YAML syntax error", {"models.yaml": "models:\n\topus: 1\n"}),
+    Case("top level is a list", "expected a mapping at the top level, got list",
+         {"models.yaml": "- a\n- b\n"}),
+    Case("unknown provider key", "providers.anthropic.timeout: unknown key",
+         {"models.yaml": "providers:\n  anthropic:\n    timeout: 5\n"}),
+    Case("unknown model key", "models.opus-4.5.colour: unknown key",
+         {"models.yaml": "models:\n  opus-4.5:\n    colour: red\n"}),
+    Case("wrong type", "models.opus-4.5.context_window: Input should be a valid integer",
+         {"models.yaml": "models:\n  opus-4.5:\n    context_window: big\n"}),
+    Case("negative price", "models.opus-4.5.prices.input: Input should be greater than or equal",
+         {"models.yaml": "models:\n  opus-4.5:\n    prices: {input: -1, output: 1}\n"}),
+    Case("budget over max output", "must be below max_output_tokens",
+         {"models.yaml": "models:\n  opus-4.5:\n    max_output_tokens: 1000\n"}),
+    Case("unknown provider kind", "providers.anthropic.kind: Input should be",
+         {"models.yaml": "providers:\n  anthropic:\n    kind: telepathy\n"}),
+    Case("model on unknown provider", "models.opus-4.5.provider: unknown provider 'acme'",
+         {"models.yaml": "models:\n  opus-4.5:\n    provider: acme\n"}),
+    Case("unknown primary model", "routes.schemas.primary: unknown model 'gemini-9'",
+         {"routing.yaml": "routes:\n  schemas: {primary: gemini-9}\n"}),
+    Case("unknown fallback model", "routes.schemas.fallbacks.0: unknown model 'nope'",
+         {"routing.yaml": "routes:\n  schemas: {primary: opus-4.5, fallbacks: [nope]}\n"}),
+    Case("unknown universal fallback", "universal_fallback: unknown model 'gpt-1'",
+         {"routing.yaml": "universal_fallback: gpt-1\n"}),
+    Case("route not a mapping", "routes.schemas: Input should be a valid dictionary",
+         {"routing.yaml": "routes:\n  schemas: opus-4.5\n"}),
+    Case("cyclic depends_on", "depends_on has a cycle: a → b → a",
+         {"playbooks/develop.yaml": PLAYBOOK_HEAD + "workstreams:\n" + _ws("a", deps="b")
+          + _ws("b", deps="a") + SYNTH}),
+    Case("unknown depends_on", "depends on unknown workstream(s): ghost",
+         {"playbooks/develop.yaml": PLAYBOOK_HEAD + "workstreams:\n" + _ws("a", deps="ghost")
+          + SYNTH}),
+    Case("duplicate workstream keys", "duplicate workstream keys: a",
+         {"playbooks/develop.yaml": PLAYBOOK_HEAD + "workstreams:\n" + _ws("a") + _ws("a")
+          + SYNTH}),
+    Case("missing prompt template", "workstreams.0.prompt: prompt template 'develop/nope.md'",
+         {"playbooks/develop.yaml": PLAYBOOK_HEAD + "workstreams:\n"
+          + _ws("a", prompt="develop/nope.md") + SYNTH}),
+    Case("unknown route in playbook", "workstreams.0.route: unknown route 'dreams'",
+         {"playbooks/develop.yaml": PLAYBOOK_HEAD + "workstreams:\n" + _ws("a", route="dreams")
+          + SYNTH}),
+    Case("playbook name and file differ", "name: 'other' must match the file name 'develop'",
+         {"playbooks/develop.yaml": "name: other\nsystem_prompt: develop/system.md\n"
+          "workstreams:\n" + _ws("a") + SYNTH}),
+    Case("empty workstreams", "workstreams: List should have at least 1 item",
+         {"playbooks/develop.yaml": PLAYBOOK_HEAD + "workstreams: []\n" + SYNTH}),
+    Case("api_key_env not a variable name", "providers.openai.api_key_env.0: 'sk-abc' is not",
+         {"models.yaml": "providers:\n  openai:\n    api_key_env: [sk-abc]\n"}),
+    Case("env var referenced but unset",
+         "providers.openai.base_url: environment variable MAO_TEST_UNSET_HOST is not set",
+         {"models.yaml": "providers:\n  openai:\n    base_url: http://${MAO_TEST_UNSET_HOST}/v1\n"}),
+    Case("non-UTF-8 config", "cfg/models.yaml: not UTF-8 text",
+         {"models.yaml": "models: {}\n# caf\xe9\n".encode("latin-1")}),
+    Case("missing spec", "missing.md: spec file not found",
+         argv=("develop", "x", "--spec", "missing.md", "--headless")),
+    Case("binary spec", "blob.md: looks binary", cwd_files={"blob.md": b"\x89PNG\x00\x01"},
+         argv=("develop", "x", "--spec", "blob.md", "--headless")),
+    Case("non-UTF-8 spec", "latin.md: not UTF-8 text", cwd_files={"latin.md": b"caf\xe9\n"},
+         argv=("develop", "x", "--spec", "latin.md", "--headless")),
+    Case("spec is a directory", "folder: is a directory", cwd_files={"folder/a.md": "x"},
+         argv=("develop", "x", "--spec", "folder", "--headless")),
+    Case("missing section", "PRD.md: no section 7; numbered sections found: 1 One; 2 Two",
+         cwd_files={"PRD.md": "## 1. One\na\n## 2. Two\nb\n"},
+         argv=("develop", "x", "--spec", "PRD.md", "--sections", "2,7", "--headless")),
+    Case("bad section list", "--sections expects section numbers separated by commas",
+         cwd_files={"PRD.md": "## 1. One\n"},
+         argv=("develop", "x", "--spec", "PRD.md", "--sections", "two", "--headless")),
+    Case("sections without a spec", "--sections needs --spec FILE",
+         argv=("develop", "x", "--sections", "2", "--headless")),
+    Case("empty task", "the task is empty", argv=("develop", "  \n ", "--headless")),
+    Case("config is not a directory", "nowhere: --config expects a directory",
+         argv=("develop", "x", "--config", "nowhere", "--headless")),
+    Case("plan file not JSON", "plan.json:1: not JSON", cwd_files={"plan.json": "{oops"},
+         argv=("develop", "x", "--plan", "plan.json", "--headless")),
+    Case("plan file with unknown model", "schemas: unknown model(s) gpt-0",
+         cwd_files={"plan.json": '{"workstreams": [{"key": "schemas", "chain": ["gpt-0"]}]}'},
+         argv=("develop", "x", "--plan", "plan.json", "--headless")),
+    Case("plan file missing", "gone.json: plan file not found",
+         argv=("develop", "x", "--plan", "gone.json", "--headless")),
+    Case("max parallel zero", "--max-parallel expects 1 or more (got 0)",
+         argv=("develop", "x", "--max-parallel", "0", "--headless")),
+    Case("input larger than the smallest context window",
+         "over 160,000: 80% of opus-4.5's 200,000-token context window",
+         cwd_files={"huge.md": "word " * 140_000},
+         argv=("develop", "x", "--spec", "huge.md", "--headless")),
+    Case("unknown session", "no database yet, so no session 'NOPE'",
+         argv=("sessions", "show", "NOPE")),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input_gets_a_clear_error_and_exit_2(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    for name, value in case.env.items():
+        monkeypatch.setenv(name, value)
+    config = tmp_path / "cfg"
+    config.mkdir()
+    for root, files in ((config, case.files), (tmp_path, case.cwd_files)):
+        for name, content in files.items():
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8")
+    db = tmp_path / "data" / "mao.db"
+    argv = [*case.argv, "--db", str(db)]
+    if case.files:
+        argv += ["--config", str(config)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mao: error: ")
+    assert case.message in err, err
+    assert "Traceback" not in err
+    assert not db.exists(), "nothing is created for input that was refused"
+
+
+def test_the_corpus_has_at_least_thirty_cases() -> None:
+    assert len(CASES) >= 30
+    assert len({c.name for c in CASES}) == len(CASES)
+
+
+def test_argparse_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["develop"])
+    assert info.value.code == 2
+    assert "the following arguments are required: task" in capsys.readouterr().err
+
+
+def test_truncate_cuts_an_oversized_spec_to_fit_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "huge.md").write_text("word " * 140_000, encoding="utf-8")
+    argv = ["develop", "x", "--spec", "huge.md", "--truncate", "--simulate", "--no-planner",
+            "--json", "--speed", "1000", "--db", str(tmp_path / "mao.db")]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "--truncate: cutting the spec to fit" in err
