@@ -6,15 +6,20 @@ This is the only place that knows all the layers; the CLI and the TUI call it, n
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mao_tui.domain import EventSink, SessionFinished
 from mao_tui.engine.session import SessionRequest
 from mao_tui.settings.loader import config_layers, load_settings
 from mao_tui.settings.schema import Settings
+
+if TYPE_CHECKING:
+    from mao_tui.engine.pool import ProviderPool
+    from mao_tui.store import Store, StoreSink
 
 SIM_KEY = "sim-key-not-secret"
 # Stream gaps from the simulator are ~50 ms, so a stall is a stall after this long.
@@ -31,25 +36,92 @@ class Launch:
     simulate: bool = False
     speed: float = 1.0
     faults: bool = True  # the demo's scripted failure; off for plain --simulate runs
+    max_parallel: int | None = None  # workstreams running at once (None: all that are ready)
+    _cache: dict[str, Settings] = field(default_factory=dict, compare=False, repr=False)
+    sim_tokens_per_s: dict[str, float] | None = None  # per-model simulator speeds (tests, bench)
 
     def layers(self) -> list[Path]:
         return config_layers(self.project_dir, self.config_dir)
 
     def settings(self, overlay: dict[str, Any] | None = None) -> Settings:
-        return load_settings(self.layers(), overlay)
+        """The validated configuration; without an overlay, read once per Launch."""
+        if overlay is not None:
+            return load_settings(self.layers(), overlay)
+        if "settings" not in self._cache:
+            self._cache["settings"] = load_settings(self.layers())
+        return self._cache["settings"]
 
 
 def simulator_overlay(settings: Settings, base_url: str) -> dict[str, Any]:
     """A configuration layer pointing every provider at the simulator, as a user would a proxy."""
     providers: dict[str, Any] = {}
     for pid, cfg in settings.registry.providers.items():
+        if cfg.kind == "cli":
+            continue  # a CLI tool is no HTTP client; a simulated session gives it no PATH
         url = f"{base_url}/v1" if cfg.kind in ("openai", "openai_chat") else base_url
         providers[pid] = {"base_url": url, "timeout_s": SIM_TIMEOUT_S}
     return {"providers": providers}
 
 
 def simulator_env(settings: Settings) -> dict[str, str]:
-    return {p.api_key_env[0]: SIM_KEY for p in settings.registry.providers.values()}
+    providers = settings.registry.providers.values()
+    return {p.api_key_env[0]: SIM_KEY for p in providers if p.api_key_env}
+
+
+@dataclass
+class Resources:
+    """What one session runs on: the store, its sink, the provider pool, the final settings."""
+
+    settings: Settings
+    store: Store
+    store_sink: StoreSink
+    pool: ProviderPool
+
+
+@asynccontextmanager
+async def session_resources(
+    launch: Launch,
+    project_dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    simulate: bool | None = None,
+    faults: bool | None = None,
+) -> AsyncIterator[Resources]:
+    """Open the store (marking dead sessions interrupted), start the simulator when simulating
+    (pointing every provider at it), build the provider pool; close all of it on every exit."""
+    from mao_tui.engine.pool import ProviderPool
+    from mao_tui.store import Store
+
+    simulate = launch.simulate if simulate is None else simulate
+    faults = launch.faults if faults is None else faults
+    settings = launch.settings()
+    store = await Store.open(launch.db_path)
+    simulator = None
+    pool: ProviderPool | None = None
+    store_sink = store.sink()
+    try:
+        await store.mark_interrupted()
+        if simulate:
+            from mao_tui.simulator.faults import demo_faults
+            from mao_tui.simulator.server import Simulator
+
+            simulator = Simulator(
+                speed=launch.speed,
+                faults=demo_faults() if faults else (),
+                tokens_per_s=launch.sim_tokens_per_s,
+            )
+            await simulator.start()
+            settings = launch.settings(simulator_overlay(settings, simulator.base_url))
+            env = simulator_env(settings)
+        pool = ProviderPool(settings, os.environ if env is None else env, workdir=project_dir)
+        yield Resources(settings, store, store_sink, pool)
+    finally:
+        if pool is not None:
+            await pool.aclose()
+        if simulator is not None:
+            await simulator.stop()
+        await store_sink.aclose()
+        await store.close()
 
 
 async def run_session(
@@ -61,32 +133,10 @@ async def run_session(
 ) -> SessionFinished:
     """Run one session to its end, persisting it as it goes. Cleans up on every exit path."""
     from mao_tui.engine.planner import rule_based_plan
-    from mao_tui.engine.pool import ProviderPool
     from mao_tui.engine.session import SessionEngine
-    from mao_tui.store import Store
 
-    settings = launch.settings()
-    store = await Store.open(launch.db_path)
-    simulator = None
-    pool: ProviderPool | None = None
-    store_sink = store.sink()
-    try:
-        await store.mark_interrupted()
-        if launch.simulate:
-            from mao_tui.simulator.faults import demo_faults
-            from mao_tui.simulator.server import Simulator
-
-            simulator = Simulator(speed=launch.speed, faults=demo_faults() if launch.faults else ())
-            await simulator.start()
-            settings = launch.settings(simulator_overlay(settings, simulator.base_url))
-            env = simulator_env(settings)
-        pool = ProviderPool(settings, os.environ if env is None else env)
-        engine = SessionEngine(settings, pool, [store_sink, *sinks])
-        return await engine.run(req, rule_based_plan(settings, req.playbook))
-    finally:
-        if pool is not None:
-            await pool.aclose()
-        if simulator is not None:
-            await simulator.stop()
-        await store_sink.aclose()
-        await store.close()
+    async with session_resources(launch, req.project_dir, env=env) as res:
+        engine = SessionEngine(
+            res.settings, res.pool, [res.store_sink, *sinks], max_parallel=launch.max_parallel
+        )
+        return await engine.run(req, rule_based_plan(res.settings, req.playbook, req.sections))

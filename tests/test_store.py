@@ -818,7 +818,7 @@ async def test_a_later_migration_upgrades_and_a_failing_one_rolls_back(
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, broken])
     with pytest.raises(sqlite3.OperationalError, match="already exists"):
         await Store.open(db_path)
-    assert user_version(db_path) == 1
+    assert user_version(db_path) == SCHEMA_VERSION
     assert "half_done" not in tables(db_path)
 
     search = """
@@ -828,10 +828,10 @@ async def test_a_later_migration_upgrades_and_a_failing_one_rolls_back(
             INSERT INTO attempts_fts (rowid, output_text) VALUES (new.seq, new.output_text);
         END;
     """
-    monkeypatch.setattr(migrations, "MIGRATIONS", [migrations.MIGRATIONS[0], search])
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS[:SCHEMA_VERSION], search])
     store = await Store.open(db_path)
     await store.close()
-    assert user_version(db_path) == 2
+    assert user_version(db_path) == SCHEMA_VERSION + 1
     assert "attempts_fts" in tables(db_path)
 
 

@@ -26,7 +26,7 @@ from fixtures.develop_session import (
     replay_runner,
 )
 from textual.pilot import Pilot
-from textual.widgets import Input, Markdown, TextArea
+from textual.widgets import Input, TextArea
 
 from mao_tui.domain import (
     SYNTHESIS_KEY,
@@ -39,6 +39,7 @@ from mao_tui.domain import (
 )
 from mao_tui.tui import MaoApp
 from mao_tui.tui.dashboard import DashboardScreen
+from mao_tui.tui.dialogs import Confirm, FallbackDetail
 from mao_tui.tui.help import HelpScreen
 from mao_tui.tui.widgets import panel as panel_module
 
@@ -159,28 +160,28 @@ async def test_finished_session_shows_plan_panels_fallback_and_synthesis() -> No
             assert "⚡" in plain(panel.border_title)
             assert panel.answer.source == ANSWERS[key]
             assert ANSWER_MARKERS[key] in panel.answer.source
-            assert panel.answer.children, "the answer Markdown has rendered blocks"
+            assert panel.final_rendered, "the answer was rendered as Markdown once it ended"
+            assert ANSWER_MARKERS[key] in " ".join(panel.plain_lines)
             assert panel.thinking_text == THINKING[key]
-            assert panel.thinking.collapsed  # folded away once the answer began
-            assert f"{len(THINKING[key]):,} chars" in plain(panel.thinking.title)
-            panel.thinking.collapsed = False  # rendered when shown
+            assert panel.thinking_folded  # folded away once the answer began
+            assert f"▸ Thinking · {len(THINKING[key]):,} chars" in panel.plain_lines
+            panel.fold_thinking(False)  # laid out when shown
             await pilot.pause()
-            assert static_text(panel.thinking.text) == THINKING[key]
-            assert panel.thinking.text.styles.text_style.italic
-            assert panel.thinking.text.has_class("thinking-text")
+            assert panel.shown_thinking == THINKING[key]
+            assert THINKING[key].split()[0] in " ".join(panel.plain_lines)
             assert "done" in plain(panel.border_subtitle)
 
-        # thinking is distinct from the answer: dim italic, in a collapsible folded by the answer
-        answer_style = screen.panels["storage"].answer.query("MarkdownParagraph").first()
-        assert not answer_style.styles.text_style.italic
-        thinking_color = screen.panels["storage"].thinking.text.styles.color
-        assert thinking_color != answer_style.styles.color
+        # thinking is distinct from the answer: dim italic, folded away by the answer
+        storage = screen.panels["storage"]
+        thinking_style = storage.get_component_rich_style("panel--thinking")
+        assert thinking_style.italic
+        assert thinking_style.color != storage.rich_style.color
 
         # the fallback is in the log and on the panel, never hidden
         assert screen.fallback_log.lines == [FALLBACK_LINE]
         row = [plain(value) for value in screen.fallback_log.get_row_at(0)]
         assert row == ["+00:31", "Schemas", "gemini-3-pro → sonnet-4.5", "timeout"]
-        notes = static_text(screen.panels["schemas"].notes)
+        notes = "\n".join(screen.panels["schemas"].plain_lines)
         assert "gemini-3-pro → sonnet-4.5 (timeout)" in notes
         assert "attempt 1 on gemini-3-pro failed: timeout" in notes
 
@@ -239,27 +240,17 @@ async def test_not_simulated_has_no_badge() -> None:
 # -- streaming ------------------------------------------------------------------------------
 
 
-async def test_answers_stream_by_append_and_render_whole_once(
+async def test_answers_stream_at_a_bounded_rate_and_render_whole_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    calls: list[tuple[str, str]] = []
-    original_append = Markdown.append
-    original_update = Markdown.update
+    rendered: list[str] = []
+    original = panel_module.render_markdown
 
-    def owner(widget: Markdown) -> str:
-        return str(widget.parent.id if widget.parent is not None else "")
+    def render_markdown(text: str, width: int, **kw: Any) -> Any:
+        rendered.append(text)
+        return original(text, width, **kw)
 
-    def append(self: Markdown, markdown: str) -> Any:
-        calls.append(("append", owner(self)))
-        return original_append(self, markdown)
-
-    def update(self: Markdown, markdown: str) -> Any:
-        if markdown:  # Markdown clears itself with update("") when mounted
-            calls.append(("update", owner(self)))
-        return original_update(self, markdown)
-
-    monkeypatch.setattr(Markdown, "append", append)
-    monkeypatch.setattr(Markdown, "update", update)
+    monkeypatch.setattr(panel_module, "render_markdown", render_markdown)
 
     events = recorded_events()
     storage_text = text_delta_indexes(events, "storage")
@@ -268,56 +259,48 @@ async def test_answers_stream_by_append_and_render_whole_once(
     async with app.run_test(size=(200, 60)) as pilot:
         await asyncio.wait_for(gate.reached[0].wait(), GUARD_S)
         screen = dashboard(app)
-        screen.flush()
-        await screen.settle()
-        partial = screen.panels["storage"].answer.source
+        await pilot.pause()
+        panel = screen.panels["storage"]
+        panel.flush()
+        partial = panel.shown_answer
         assert partial and ANSWERS["storage"].startswith(partial)
         assert len(partial) < len(ANSWERS["storage"])
-        assert ("update", "panel-storage") not in calls  # streaming is appends only
-        assert screen.panels["storage"].thinking.collapsed  # folded once the answer began
-        assert "writing" in plain(screen.panels["storage"].border_subtitle)
+        assert ANSWERS["storage"] not in rendered  # streaming text is never a Markdown render
+        assert panel.thinking_folded  # folded once the answer began
+        assert "writing" in plain(panel.border_subtitle)
         assert cell(screen, "storage", "status") == "running (1)"
 
         gate.release[0].set()
         await finished(pilot)
-        screen.flush()
-        await screen.settle()
-        assert screen.panels["storage"].answer.source == ANSWERS["storage"]
+        assert panel.answer.source == ANSWERS["storage"]
         deltas = sum(1 for e in events if isinstance(e, Delta) and e.workstream == "storage")
-        appends = calls.count(("append", "panel-storage"))
-        assert 1 <= appends < deltas  # coalesced, never one render per delta
-        assert calls.count(("update", "panel-storage")) == 1  # whole once, when it ended
+        assert 1 <= panel.renders < deltas  # coalesced, never one layout per delta
+        assert rendered.count(ANSWERS["storage"]) == 1  # whole once, when it ended
         await pilot.press("q")
     assert app.return_value == 0
 
 
-async def test_a_long_live_answer_keeps_only_its_last_blocks_mounted(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(panel_module, "LIVE_MAX_BLOCKS", 2)
-    monkeypatch.setattr(panel_module, "LIVE_KEEP_BLOCKS", 1)
+async def test_a_streaming_panel_follows_its_newest_text_without_widgets() -> None:
     events = recorded_events()
     schemas_text = text_delta_indexes(events, "schemas")
-    gate = Gate(events, schemas_text[len(schemas_text) // 2], schemas_text[-1])
+    gate = Gate(events, schemas_text[-1])
     app = MaoApp(gate, simulated=True)
-    async with app.run_test(size=(200, 60)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:  # a small panel: the text overflows it
+        await asyncio.wait_for(gate.reached[0].wait(), GUARD_S)
         screen = dashboard(app)
-        for number in (0, 1):
-            await asyncio.wait_for(gate.reached[number].wait(), GUARD_S)
-            panel = screen.panels["schemas"]
-            screen.flush()
-            await screen.settle()
-            await pilot.pause()
-            gate.release[number].set()
+        await pilot.pause()
+        screen.plan_table.move_cursor(row=0)
+        await pilot.pause()
         panel = screen.panels["schemas"]
-        shown = panel.answer.source
-        assert len(shown) < len(panel.answer_text)  # the earlier blocks were let go
-        assert panel.answer_text.endswith(shown)
-        assert "characters above" in static_text(panel.window_note)
-        assert panel.window_note.region.height == 1
+        panel.flush()
+        await pilot.pause()
+        assert not panel.children  # lines, not widgets: streaming never changes the layout
+        assert panel.max_scroll_y > 0 and panel.scroll_y == panel.max_scroll_y
+        last_line = panel.shown_answer.rstrip("\n").splitlines()[-1].strip()
+        assert last_line.split()[-1] in panel.plain_lines[-1]
+        gate.release[0].set()
         await finished(pilot)
-        assert panel.answer.source == ANSWERS["schemas"]  # whole again once complete
-        assert panel.window_note.region.height == 0
+        assert panel.answer.source == ANSWERS["schemas"]
 
 
 # -- keys -------------------------------------------------------------------------------------
@@ -344,6 +327,25 @@ async def test_selecting_a_plan_row_focuses_its_panel_and_f_maximizes_it() -> No
         assert screen.maximized is screen.panels[SYNTHESIS_KEY]
 
 
+async def test_enter_on_a_fallback_row_shows_the_whole_error() -> None:
+    app = MaoApp(replay_runner(), simulated=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await finished(pilot)
+        screen = dashboard(app)
+        screen.fallback_log.focus()
+        await pilot.press("enter")
+        detail = app.screen
+        assert isinstance(detail, FallbackDetail)
+        facts = static_text(detail.query_one("#facts"))
+        for fact in ("Schemas", "gemini-3-pro", "sonnet-4.5", "timeout", "+00:31"):
+            assert fact in facts
+        error = static_text(detail.query_one("#error-text"))
+        assert error.startswith("no response within 30 s")  # as the engine reported it
+        assert "timeout: no response within 30 s" in error  # and the failed attempt's end
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)
+
+
 async def test_t_hides_and_shows_all_thinking() -> None:
     app = MaoApp(replay_runner(), simulated=True)
     async with app.run_test(size=(200, 60)) as pilot:
@@ -351,7 +353,10 @@ async def test_t_hides_and_shows_all_thinking() -> None:
         screen = dashboard(app)
 
         def shown() -> list[bool]:
-            return [panel.thinking.region.height > 0 for panel in screen.panels.values()]
+            return [
+                any("Thinking" in line for line in panel.plain_lines)
+                for panel in screen.panels.values()
+            ]
 
         assert all(shown())
         await pilot.press("t")
@@ -389,16 +394,38 @@ def test_every_binding_has_an_id_a_description_and_a_palette_command() -> None:
 # -- exit codes ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", ["q", "ctrl+c"])
-async def test_quitting_while_running_cancels_the_runner_and_exits_130(key: str) -> None:
+@pytest.mark.parametrize("keys", [["q", "y"], ["ctrl+c"]])
+async def test_quitting_while_running_cancels_the_runner_and_exits_130(keys: list[str]) -> None:
     gate = Gate(recorded_events(), 40)
     app = MaoApp(gate, simulated=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await asyncio.wait_for(gate.reached[0].wait(), GUARD_S)
         assert app.running
-        await pilot.press(key)
+        await pilot.press(*keys)
+        await asyncio.wait_for(_exited(app), GUARD_S)
     assert gate.cancelled
     assert app.return_value == 130
+
+
+async def test_q_asks_first_while_models_work_and_staying_keeps_them_working() -> None:
+    gate = Gate(recorded_events(), 40)
+    app = MaoApp(gate, simulated=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(gate.reached[0].wait(), GUARD_S)
+        await pilot.press("q")
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("n")
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.running and not gate.cancelled
+        gate.release[0].set()
+        await finished(pilot)
+        await pilot.press("q")  # nothing running any more: no question
+    assert app.return_value == 0
+
+
+async def _exited(app: MaoApp) -> None:
+    while app.is_running:
+        await asyncio.sleep(0.01)
 
 
 async def test_failed_session_exits_1() -> None:

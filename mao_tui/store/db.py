@@ -16,8 +16,13 @@ import aiosqlite
 from mao_tui.domain import SessionStatus
 from mao_tui.store.liveness import pid_alive
 from mao_tui.store.migrations import migrate
-from mao_tui.store.reads import ids_with_prefix, list_summaries, session_detail
-from mao_tui.store.records import SessionDetail, SessionSummary
+from mao_tui.store.reads import (
+    ids_with_prefix,
+    list_summaries,
+    search_sessions,
+    session_detail,
+)
+from mao_tui.store.records import SessionDetail, SessionHit, SessionSummary
 from mao_tui.store.sink import FLUSH_INTERVAL_S, StoreSink
 
 BUSY_TIMEOUT_MS = 5000
@@ -135,6 +140,26 @@ class Store:
         """Newest first."""
         async with self.transaction(write=False) as conn:
             return await list_summaries(conn, limit)
+
+    async def search_sessions(
+        self,
+        text: str = "",
+        *,
+        status: str | None = None,
+        playbook: str | None = None,
+        project_dir: str | None = None,
+        limit: int = 200,
+    ) -> list[SessionHit]:
+        """Full-text search over tasks and outputs (see ``reads.search_sessions``)."""
+        async with self.transaction(write=False) as conn:
+            return await search_sessions(
+                conn,
+                text,
+                status=status,
+                playbook=playbook,
+                project_dir=project_dir,
+                limit=limit,
+            )
 
     async def get_session(self, id_or_prefix: str) -> SessionDetail | None:
         """The session whose id starts with ``id_or_prefix`` (case-insensitive), or ``None``.

@@ -112,7 +112,72 @@ CREATE TABLE syntheses (
 CREATE INDEX syntheses_by_session ON syntheses (session_id);
 """
 
-MIGRATIONS: list[str] = [_V1]
+# v2: cached input tokens next to every usage, and what the retry policy did besides fallbacks
+# (retries, provider cooldowns, waits for a cooldown, thinking downgrades), one line each.
+_V2 = """
+ALTER TABLE sessions ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE workstreams ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attempts ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE syntheses ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE policy_events (
+    id              INTEGER PRIMARY KEY,
+    session_id      TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    at              TEXT NOT NULL,
+    type            TEXT NOT NULL,
+    workstream      TEXT NOT NULL,
+    model           TEXT NOT NULL,
+    provider        TEXT,
+    reason          TEXT,
+    delay_s         REAL,
+    line            TEXT NOT NULL,
+    detail          TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX policy_events_by_session ON policy_events (session_id);
+"""
+
+# v3: the spec each session ran with (reruns need it), and full-text search over tasks and outputs.
+# One `search` row per session (its task), per successful attempt (its output) and per synthesis,
+# kept by triggers; an attempt's text is complete when its status leaves 'running' (the store
+# appends the last streamed text in the same transaction).
+_V3 = """
+ALTER TABLE sessions ADD COLUMN spec_text TEXT NOT NULL DEFAULT '';
+
+CREATE VIRTUAL TABLE search USING fts5(
+    task,
+    output,
+    session_id UNINDEXED,
+    source UNINDEXED,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+
+CREATE TRIGGER search_session_added AFTER INSERT ON sessions BEGIN
+    INSERT INTO search (task, output, session_id, source) VALUES (new.task, '', new.id, 'task');
+END;
+
+CREATE TRIGGER search_attempt_ok AFTER UPDATE OF status ON attempts
+WHEN new.status = 'ok' AND old.status != 'ok' BEGIN
+    INSERT INTO search (task, output, session_id, source)
+    VALUES ('', new.output_text, new.session_id, 'attempt:' || new.id);
+END;
+
+CREATE TRIGGER search_synthesis_added AFTER INSERT ON syntheses WHEN new.text != '' BEGIN
+    INSERT INTO search (task, output, session_id, source)
+    VALUES ('', new.text, new.session_id, 'synthesis:' || new.id);
+END;
+
+CREATE TRIGGER search_session_deleted AFTER DELETE ON sessions BEGIN
+    DELETE FROM search WHERE session_id = old.id;
+END;
+
+INSERT INTO search (task, output, session_id, source) SELECT task, '', id, 'task' FROM sessions;
+INSERT INTO search (task, output, session_id, source)
+    SELECT '', output_text, session_id, 'attempt:' || id FROM attempts WHERE status = 'ok';
+INSERT INTO search (task, output, session_id, source)
+    SELECT '', text, session_id, 'synthesis:' || id FROM syntheses WHERE text != '';
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

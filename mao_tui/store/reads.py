@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from typing import Any
 
 import aiosqlite
 
-from mao_tui.domain import AttemptStatus, Plan
+from mao_tui.domain import AttemptStatus, Plan, WorkstreamStatus
 from mao_tui.store.records import (
+    SNIPPET_CLOSE,
+    SNIPPET_OPEN,
     AttemptRecord,
     FallbackRecord,
+    PolicyEventRecord,
     SessionDetail,
+    SessionHit,
     SessionSummary,
     SynthesisRecord,
     WorkstreamRecord,
 )
 
-_USAGE = "input_tokens, output_tokens, thinking_tokens, cost_usd, cost_complete"
+_USAGE = (
+    "input_tokens, output_tokens, thinking_tokens, cost_usd, cost_complete, cached_input_tokens"
+)
 _SESSION = (
     "id, created_at, finished_at, command, playbook, task, status, simulated, project_dir,"
     f" elapsed_s, error, {_USAGE}"
@@ -49,7 +56,7 @@ async def ids_with_prefix(conn: aiosqlite.Connection, prefix: str, limit: int) -
 async def session_detail(conn: aiosqlite.Connection, session_id: str) -> SessionDetail | None:
     rows = list(
         await conn.execute_fetchall(
-            f"SELECT {_SESSION}, plan_json FROM sessions WHERE id = ?", (session_id,)
+            f"SELECT {_SESSION}, plan_json, spec_text FROM sessions WHERE id = ?", (session_id,)
         )
     )
     if not rows:
@@ -65,7 +72,8 @@ async def session_detail(conn: aiosqlite.Connection, session_id: str) -> Session
             "workstreams": await _workstreams(conn, session_id),
             "attempts": await _attempts(conn, session_id),
             "fallbacks": await _fallbacks(conn, session_id),
-            "synthesis": await _synthesis(conn, session_id),
+            "policy_events": await _policy_events(conn, session_id),
+            **_latest_synthesis(await _syntheses(conn, session_id)),
         }
     )
 
@@ -108,6 +116,15 @@ async def _attempts(conn: aiosqlite.Connection, session_id: str) -> list[Attempt
     return [AttemptRecord.model_validate(_fields(row)) for row in rows]
 
 
+async def _policy_events(conn: aiosqlite.Connection, session_id: str) -> list[PolicyEventRecord]:
+    rows = await conn.execute_fetchall(
+        "SELECT id, at, type, workstream, model, provider, reason, delay_s, line, detail"
+        " FROM policy_events WHERE session_id = ? ORDER BY id",
+        (session_id,),
+    )
+    return [PolicyEventRecord.model_validate(_fields(row)) for row in rows]
+
+
 async def _fallbacks(conn: aiosqlite.Connection, session_id: str) -> list[FallbackRecord]:
     rows = await conn.execute_fetchall(
         "SELECT id, workstream, workstream_title, at, from_model, to_model, reason, detail"
@@ -117,15 +134,77 @@ async def _fallbacks(conn: aiosqlite.Connection, session_id: str) -> list[Fallba
     return [FallbackRecord.model_validate(_fields(row)) for row in rows]
 
 
-async def _synthesis(conn: aiosqlite.Connection, session_id: str) -> SynthesisRecord | None:
-    rows = list(
-        await conn.execute_fetchall(
-            f"SELECT id, model, attempt_id, status, text, created_at, {_USAGE}"
-            " FROM syntheses WHERE session_id = ? ORDER BY id DESC LIMIT 1",
-            (session_id,),
-        )
+async def _syntheses(conn: aiosqlite.Connection, session_id: str) -> list[SynthesisRecord]:
+    rows = await conn.execute_fetchall(
+        f"SELECT id, model, attempt_id, status, text, created_at, {_USAGE}"
+        " FROM syntheses WHERE session_id = ? ORDER BY id",
+        (session_id,),
     )
-    return SynthesisRecord.model_validate(_fields(rows[0])) if rows else None
+    return [SynthesisRecord.model_validate(_fields(row)) for row in rows]
+
+
+def _latest_synthesis(syntheses: list[SynthesisRecord]) -> dict[str, Any]:
+    """A synthesis that was cancelled or failed after a good one does not replace it."""
+    done = [s for s in syntheses if s.status is WorkstreamStatus.DONE]
+    latest = done[-1] if done else (syntheses[-1] if syntheses else None)
+    return {"synthesis": latest, "syntheses": syntheses}
+
+
+async def search_sessions(
+    conn: aiosqlite.Connection,
+    text: str,
+    *,
+    status: str | None = None,
+    playbook: str | None = None,
+    project_dir: str | None = None,
+    limit: int = 200,
+) -> list[SessionHit]:
+    """Sessions matching every word of ``text`` (prefix match on the last) in their task or
+    outputs, best first (a match in the task weighs ten times one in an output); all sessions,
+    newest first, when ``text`` has no words. Filters narrow either."""
+    filters, params = [], []
+    for column, value in (("status", status), ("playbook", playbook), ("project_dir", project_dir)):
+        if value:
+            filters.append(f"s.{column} = ?")
+            params.append(value)
+    where = (" AND " + " AND ".join(filters)) if filters else ""
+    query = match_expression(text)
+    columns = ", ".join(f"s.{c.strip()}" for c in _SESSION.split(","))
+    if query is None:
+        sql = (
+            f"SELECT {columns}, '' AS snippet, '' AS matched FROM sessions s WHERE 1{where}"
+            " ORDER BY s.created_at DESC, s.id DESC LIMIT ?"
+        )
+        rows = list(await conn.execute_fetchall(sql, (*params, limit)))
+    else:
+        sql = (
+            "WITH rows AS MATERIALIZED ("
+            "  SELECT session_id, source, bm25(search, 10.0, 1.0) AS score,"
+            f"  snippet(search, -1, '{SNIPPET_OPEN}', '{SNIPPET_CLOSE}', '…', 12) AS snippet"
+            "  FROM search WHERE search MATCH ?),"
+            " best AS (SELECT session_id, MIN(score) AS score, snippet, source AS matched"
+            "  FROM rows GROUP BY session_id)"
+            f" SELECT {columns}, best.snippet, best.matched FROM best"
+            f" JOIN sessions s ON s.id = best.session_id WHERE 1{where}"
+            " ORDER BY best.score, s.created_at DESC LIMIT ?"
+        )
+        rows = list(await conn.execute_fetchall(sql, (query, *params, limit)))
+    models = await _models(conn, [row["id"] for row in rows])
+    return [
+        SessionHit.model_validate({**_fields(row), "models": models.get(row["id"], [])})
+        for row in rows
+    ]
+
+
+def match_expression(text: str) -> str | None:
+    """An FTS5 query for what a user typed: every word must match, the last as a prefix.
+    Words are quoted, so no character of the input is FTS5 syntax."""
+    words = re.findall(r"\w+", text)
+    if not words:
+        return None
+    quoted = ['"' + word.replace('"', '""') + '"' for word in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
 
 
 def _fields(row: sqlite3.Row) -> dict[str, Any]:

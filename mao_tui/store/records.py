@@ -26,6 +26,7 @@ class _Usage(_Record):
     thinking_tokens: int = 0
     cost_usd: float = 0.0
     cost_complete: bool = True
+    cached_input_tokens: int = 0
 
     @property
     def usage(self) -> TokenTotals:
@@ -35,6 +36,7 @@ class _Usage(_Record):
             thinking_tokens=self.thinking_tokens,
             cost_usd=self.cost_usd,
             cost_complete=self.cost_complete,
+            cached_input_tokens=self.cached_input_tokens,
         )
 
 
@@ -99,6 +101,21 @@ class FallbackRecord(_Record):
         return fallback_line(self.workstream_title, self.from_model, self.to_model, self.reason)
 
 
+class PolicyEventRecord(_Record):
+    """A retry, a provider cooldown, a wait for one, or a thinking downgrade."""
+
+    id: int
+    at: datetime
+    type: str  # the event's type: retry, cooldown, cooldown_wait, thinking_downgraded
+    workstream: str
+    model: str
+    provider: str | None = None
+    reason: str | None = None  # the error kind retried, or "max → high" for a downgrade
+    delay_s: float | None = None
+    line: str  # the same sentence the live fallback log shows
+    detail: str = ""
+
+
 class SynthesisRecord(_Usage):
     id: int
     model: str | None
@@ -108,12 +125,25 @@ class SynthesisRecord(_Usage):
     created_at: datetime
 
 
+SNIPPET_OPEN, SNIPPET_CLOSE = "\x02", "\x03"  # around the matched words in a snippet
+
+
+class SessionHit(SessionSummary):
+    """A session found by a search: the best-matching piece of its task or outputs."""
+
+    snippet: str = ""  # matched words between SNIPPET_OPEN and SNIPPET_CLOSE
+    matched: str = ""  # where: "task", "attempt:<id>" or "synthesis:<id>"
+
+
 class SessionDetail(SessionSummary):
+    spec_text: str = ""  # the spec the models saw (sections and context files included)
     plan: Plan | None
     workstreams: list[WorkstreamRecord]  # plan order
     attempts: list[AttemptRecord]  # start order
     fallbacks: list[FallbackRecord]  # in the order they happened
-    synthesis: SynthesisRecord | None  # the latest one
+    policy_events: list[PolicyEventRecord] = []  # retries, cooldowns, downgrades, in order
+    synthesis: SynthesisRecord | None  # the latest that succeeded, else the latest
+    syntheses: list[SynthesisRecord] = []  # every one, oldest first (re-synthesis adds one)
 
     def attempts_for(self, workstream: str) -> list[AttemptRecord]:
         return [attempt for attempt in self.attempts if attempt.workstream == workstream]

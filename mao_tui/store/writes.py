@@ -14,14 +14,20 @@ from mao_tui.domain import (
     AttemptFinished,
     AttemptStarted,
     AttemptStatus,
+    CooldownWait,
     Delta,
     EngineEvent,
     FallbackEvent,
     PlanReady,
+    PolicyEvent,
+    ProviderCooldown,
+    RetryScheduled,
     SessionFinished,
+    SessionReopened,
     SessionStarted,
     SessionStatus,
     SynthesisFinished,
+    ThinkingDowngraded,
     TokenTotals,
     WorkstreamFinished,
     WorkstreamStatus,
@@ -40,13 +46,15 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _usage(usage: TokenTotals) -> tuple[int, int, int, float, bool]:
+def _usage(usage: TokenTotals) -> tuple[int, int, int, float, bool, int]:
+    """In the order of every usage column list below."""
     return (
         usage.input_tokens,
         usage.output_tokens,
         usage.thinking_tokens,
         usage.cost_usd,
         usage.cost_complete,
+        usage.cached_input_tokens,
     )
 
 
@@ -62,12 +70,16 @@ async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
             await _attempt_finished(conn, event)
         case FallbackEvent():
             await _fallback(conn, event)
+        case RetryScheduled() | ProviderCooldown() | CooldownWait() | ThinkingDowngraded():
+            await _policy_event(conn, event)
         case WorkstreamFinished():
             await _workstream_finished(conn, event)
         case SynthesisFinished():
             await _synthesis_finished(conn, event)
         case SessionFinished():
             await _session_finished(conn, event)
+        case SessionReopened():
+            await _session_reopened(conn, event)
         case Delta():
             raise TypeError("Delta events are buffered and appended with APPEND_TEXT")
 
@@ -75,7 +87,7 @@ async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
 async def _session_started(conn: aiosqlite.Connection, event: SessionStarted) -> None:
     await conn.execute(
         "INSERT INTO sessions (id, created_at, command, playbook, task, status, simulated,"
-        " project_dir, pid, hostname) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " project_dir, pid, hostname, spec_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             event.session_id,
             iso(event.at),
@@ -87,7 +99,16 @@ async def _session_started(conn: aiosqlite.Connection, event: SessionStarted) ->
             event.project_dir,
             os.getpid(),
             socket.gethostname(),
+            event.spec_text,
         ),
+    )
+
+
+async def _session_reopened(conn: aiosqlite.Connection, event: SessionReopened) -> None:
+    """Running again, in this process: if it dies now, the session shows as interrupted."""
+    await conn.execute(
+        "UPDATE sessions SET status = ?, finished_at = NULL, pid = ?, hostname = ? WHERE id = ?",
+        (SessionStatus.RUNNING.value, os.getpid(), socket.gethostname(), event.session_id),
     )
 
 
@@ -157,7 +178,7 @@ async def _attempt_finished(conn: aiosqlite.Connection, event: AttemptFinished) 
     await conn.execute(
         "UPDATE attempts SET finished_at = ?, status = ?, error_kind = ?, error_message = ?,"
         " input_tokens = ?, output_tokens = ?, thinking_tokens = ?, cost_usd = ?,"
-        " cost_complete = ?, elapsed_s = ? WHERE id = ?",
+        " cost_complete = ?, cached_input_tokens = ?, elapsed_s = ? WHERE id = ?",
         (
             iso(event.at),
             event.status.value,
@@ -187,10 +208,48 @@ async def _fallback(conn: aiosqlite.Connection, event: FallbackEvent) -> None:
     )
 
 
+async def _policy_event(conn: aiosqlite.Connection, event: PolicyEvent) -> None:
+    provider: str | None = None
+    reason: str | None = None
+    delay: float | None = None
+    detail = ""
+    match event:
+        case RetryScheduled():
+            provider, reason, delay, detail = (
+                event.provider,
+                event.reason,
+                event.delay_s,
+                event.detail,
+            )
+        case ProviderCooldown():
+            provider, reason, delay, detail = event.provider, "rate_limited", event.seconds, ""
+        case CooldownWait():
+            provider, reason, delay = event.provider, "cooldown", event.delay_s
+        case ThinkingDowngraded():
+            reason, detail = f"{event.from_setting} → {event.to_setting}", event.detail
+    await conn.execute(
+        "INSERT INTO policy_events (session_id, at, type, workstream, model, provider, reason,"
+        " delay_s, line, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.session_id,
+            iso(event.at),
+            event.type,
+            event.workstream,
+            event.model,
+            provider,
+            reason,
+            delay,
+            event.line,
+            detail,
+        ),
+    )
+
+
 async def _workstream_finished(conn: aiosqlite.Connection, event: WorkstreamFinished) -> None:
     await conn.execute(
         "UPDATE workstreams SET status = ?, final_model = ?, finished_at = ?, input_tokens = ?,"
-        " output_tokens = ?, thinking_tokens = ?, cost_usd = ?, cost_complete = ?"
+        " output_tokens = ?, thinking_tokens = ?, cost_usd = ?, cost_complete = ?,"
+        " cached_input_tokens = ?"
         " WHERE session_id = ? AND key = ?",
         (
             event.status.value,
@@ -207,9 +266,10 @@ async def _synthesis_finished(conn: aiosqlite.Connection, event: SynthesisFinish
     # The event names the model, not the attempt: link that model's latest synthesis attempt.
     await conn.execute(
         "INSERT INTO syntheses (session_id, model, attempt_id, status, text, created_at,"
-        " input_tokens, output_tokens, thinking_tokens, cost_usd, cost_complete)"
+        " input_tokens, output_tokens, thinking_tokens, cost_usd, cost_complete,"
+        " cached_input_tokens)"
         " VALUES (?, ?, (SELECT id FROM attempts WHERE session_id = ? AND workstream = ?"
-        " AND model = ? ORDER BY seq DESC LIMIT 1), ?, ?, ?, ?, ?, ?, ?, ?)",
+        " AND model = ? ORDER BY seq DESC LIMIT 1), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             event.session_id,
             event.model,
@@ -227,7 +287,8 @@ async def _synthesis_finished(conn: aiosqlite.Connection, event: SynthesisFinish
 async def _session_finished(conn: aiosqlite.Connection, event: SessionFinished) -> None:
     await conn.execute(
         "UPDATE sessions SET status = ?, finished_at = ?, input_tokens = ?, output_tokens = ?,"
-        " thinking_tokens = ?, cost_usd = ?, cost_complete = ?, elapsed_s = ?, error = ?"
+        " thinking_tokens = ?, cost_usd = ?, cost_complete = ?, cached_input_tokens = ?,"
+        " elapsed_s = ?, error = ?"
         " WHERE id = ?",
         (
             event.status.value,

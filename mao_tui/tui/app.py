@@ -1,203 +1,233 @@
-"""The mao Textual app: runs one session in a worker and shows it on the dashboard.
+"""The mao Textual app: Home, dashboards (live or review), History, Help.
 
-Contract (after harlequin): the worker does the session's I/O and never touches a widget; the
-sink turns each engine event into a message posted to the dashboard screen, whose ``@on``
-handlers own all state changes. Lifecycle messages bubble on to this app, which only tracks the
-outcome (exit code, :attr:`MaoApp.session_done`).
+``MaoApp(runner, simulated=...)`` opens a dashboard on one session at once (``mao demo``,
+``mao develop``); ``MaoApp(backend=...)`` opens Home (``mao`` with no arguments). Each dashboard
+runs its session in its own worker (see :mod:`mao_tui.tui.dashboard`); this app only navigates,
+quits (asking first while models are working) and reports the exit code of the session it was
+started on: 0 done, 1 failed, 130 cancelled.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+import gc
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
-from textual import on
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
 
-from mao_tui.domain import EngineEvent, EventSink, SessionFinished, SessionStatus
-from mao_tui.tui import messages as m
-from mao_tui.tui.dashboard import DashboardScreen
+from mao_tui.domain import SessionFinished
+from mao_tui.tui.backend import Backend, LiveSession, SessionControl, SessionRunner
+from mao_tui.tui.bindings import SPECS, screen_bindings
+from mao_tui.tui.dashboard import EXIT_CANCELLED, EXIT_OK, DashboardScreen
+from mao_tui.tui.startup import watch_first_paint
 
-SessionRunner = Callable[[EventSink], Awaitable[SessionFinished]]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CANCELLED = 130
-
-_EXIT_CODES: dict[SessionStatus, int] = {
-    SessionStatus.DONE: EXIT_OK,
-    SessionStatus.CANCELLED: EXIT_CANCELLED,
-}
-
-
-_FINAL_STATES = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+__all__ = ["MaoApp", "SessionRunner"]
 
 
 class MaoApp(App[int]):
-    """``MaoApp(runner, simulated=...)``: ``run()`` returns 0 done, 1 failed, 130 cancelled."""
+    """``run()`` returns 0 done, 1 failed, 130 cancelled (for the session it opened with)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "q",
-            "quit",
-            "Quit",
-            id="quit",
-            tooltip="Quit; a running session is cancelled first (exit code 130)",
-        ),
-        Binding("ctrl+c", "quit", "Quit", id="quit-ctrl-c", show=False),
-        Binding(
-            "question_mark",
-            "help",
-            "Help",
-            id="help",
-            key_display="?",
-            tooltip="List the key bindings",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = screen_bindings("app")
+    ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, runner: SessionRunner, *, simulated: bool, title: str = "mao") -> None:
+    def __init__(
+        self,
+        runner: SessionRunner | None = None,
+        *,
+        simulated: bool = False,
+        title: str = "mao",
+        control: SessionControl | None = None,
+        backend: Backend | None = None,
+        keymap: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.title = title
         self.simulated = simulated
-        self.session_done = asyncio.Event()
-        """Set once the session's end is on screen (SessionFinished handled and rendered)."""
-        self.session_result: SessionFinished | None = None
-        self._runner = runner
-        self._app_title = title
-        self._dashboard: DashboardScreen | None = None
-        self._worker: Worker[SessionFinished] | None = None
-        self._session_id = ""
-        self._sink_finished = False
+        self.backend = backend
+        self._keymap = dict(keymap or {})
+        self._primary: DashboardScreen | None = None
+        if runner is not None:
+            self._primary = DashboardScreen(
+                runner, control=control, app_title=title, simulated=simulated
+            )
         self._quitting = False
+        self._cancelled_work = False
+
+    # -- the session the app was opened on (tests, exit code) -------------------------------
 
     @property
     def dashboard(self) -> DashboardScreen:
-        if self._dashboard is None:
-            self._dashboard = DashboardScreen(app_title=self._app_title, simulated=self.simulated)
-        return self._dashboard
-
-    def on_mount(self) -> None:
-        self.push_screen(self.dashboard)
-        self._worker = self.run_worker(
-            self._run_session(),
-            name="session",
-            group="session",
-            exclusive=True,
-            exit_on_error=False,
-        )
-
-    # -- the session worker -----------------------------------------------------------------
-
-    async def _run_session(self) -> SessionFinished:
-        return await self._runner(self._sink)
-
-    async def _sink(self, event: EngineEvent) -> None:
-        """The :data:`EventSink` handed to the runner: post, never block, never touch widgets."""
-        if isinstance(event, SessionFinished):
-            self._sink_finished = True
-        self.dashboard.post_message(m.to_message(event))
-
-    @on(Worker.StateChanged)
-    def _worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker is not self._worker or event.state not in _FINAL_STATES:
-            return  # (a late RUNNING may arrive after the worker has already ended)
-        if self._quitting:
-            self.exit(EXIT_CANCELLED)
-            return
-        if event.state is WorkerState.SUCCESS:
-            result = event.worker.result
-            if not self._sink_finished and isinstance(result, SessionFinished):
-                self._sink_finished = True  # the runner returned it without emitting it
-                self.dashboard.post_message(m.SessionFinished(result))
-        elif not self._sink_finished:
-            error = event.worker.error
-            cancelled = event.state is WorkerState.CANCELLED
-            if error is not None:
-                self.notify(
-                    f"{type(error).__name__}: {error}",
-                    title="Session crashed",
-                    severity="error",
-                    timeout=30,
-                )
-            self._sink_finished = True
-            self.dashboard.post_message(
-                m.SessionFinished(
-                    SessionFinished(
-                        session_id=self._session_id or "unknown",
-                        status=SessionStatus.CANCELLED if cancelled else SessionStatus.FAILED,
-                        totals=self.dashboard.session.totals.model_copy(),
-                        elapsed_s=self.dashboard.session.elapsed(self.dashboard.clock.now()) or 0.0,
-                        error=None if error is None else f"{type(error).__name__}: {error}",
-                    )
-                )
-            )
-
-    @on(m.SessionStarted)
-    def _session_started(self, message: m.SessionStarted) -> None:
-        self._session_id = message.event.session_id
-
-    @on(m.SessionFinished)
-    async def _session_finished(self, message: m.SessionFinished) -> None:
-        """Bubbled up from the dashboard once it has shown the end of the session."""
-        self.session_result = message.event
-        await self.dashboard.settle()
-        self.session_done.set()
-
-    # -- outcome ----------------------------------------------------------------------------
+        if self._primary is None:
+            raise LookupError("this app was opened on Home, not on a session")
+        return self._primary
 
     @property
-    def exit_code(self) -> int:
-        if self.session_result is None:
-            return EXIT_CANCELLED if self._quitting else EXIT_FAILED
-        return _EXIT_CODES.get(self.session_result.status, EXIT_FAILED)
+    def session_done(self) -> asyncio.Event:
+        """Set once the first run's end is on screen."""
+        return self.dashboard.session_done
+
+    @property
+    def session_result(self) -> SessionFinished | None:
+        return self.dashboard.session_result
 
     @property
     def running(self) -> bool:
-        return self._worker is not None and not self._worker.is_finished
+        """Model work is in progress in some open dashboard."""
+        return any(d.work_running for d in self.dashboards)
 
-    # -- actions ----------------------------------------------------------------------------
+    @property
+    def dashboards(self) -> list[DashboardScreen]:
+        stack = [s for s in self.screen_stack if isinstance(s, DashboardScreen)]
+        if self._primary is not None and self._primary not in stack:
+            stack.insert(0, self._primary)
+        return stack
 
-    async def action_quit(self) -> None:
-        """Leave when the session is over; otherwise cancel it and leave once it has stopped."""
-        worker = self._worker
-        if worker is None or worker.is_finished or self.session_result is not None:
-            self.exit(self.exit_code)
+    @property
+    def exit_code(self) -> int:
+        if self._primary is not None:
+            return self._primary.exit_code
+        return EXIT_CANCELLED if self._cancelled_work else EXIT_OK
+
+    def on_mount(self) -> None:
+        _tune_gc()
+        if self._keymap:
+            self.set_keymap(self._keymap)
+        if self._primary is not None:
+            self.push_screen(self._primary)
+        elif self.backend is not None:
+            from mao_tui.tui.home import HomeScreen
+
+            self.push_screen(HomeScreen(self.backend))
+        watch_first_paint(self)  # "started in N ms" (mao_tui/tui/startup.py)
+
+    # -- navigation ---------------------------------------------------------------------------
+
+    def open_session(self, session: LiveSession, title: str, *, simulated: bool) -> None:
+        self.push_screen(
+            DashboardScreen(session.run, control=session, app_title=title, simulated=simulated)
+        )
+
+    def open_review(self, session_id: str) -> None:
+        from mao_tui.errors import ControlError
+
+        if self.backend is None:
             return
-        if self._quitting:  # asked twice: do not wait any longer for the runner's cleanup
-            self.exit(EXIT_CANCELLED)
+        try:
+            session = self.backend.review(session_id)
+        except ControlError as exc:
+            self.notify(str(exc), severity="error")
             return
-        self._quitting = True
-        self.dashboard.set_cancelling()
-        self.notify("Cancelling the session… press q again to leave at once.", title="Quit")
-        worker.cancel()
+        self.push_screen(
+            DashboardScreen(
+                session.run, control=session, app_title="mao · review", review=True
+            )
+        )
+
+    def action_history(self) -> None:
+        from mao_tui.tui.history import HistoryScreen
+
+        if self.backend is None:
+            self.notify("History needs the session database (run mao without --headless).")
+            return
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen(self.backend))
+
+    def action_new_session(self) -> None:
+        from mao_tui.tui.home import HomeScreen
+
+        if self.backend is None:
+            self.notify("Start new sessions from Home: run mao with no arguments.")
+            return
+        if not isinstance(self.screen, HomeScreen):
+            self.push_screen(HomeScreen(self.backend))
 
     def action_help(self) -> None:
         from mao_tui.tui.help import HelpScreen
 
-        if isinstance(self.screen, HelpScreen):
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self._keymap))
+
+    # -- quitting -----------------------------------------------------------------------------
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        """Leave; while models are working, ask first (their work would be cancelled)."""
+        from mao_tui.tui.dialogs import Confirm
+
+        if self._quitting:  # asked again while leaving: do not wait for the cleanup
+            self.exit(EXIT_CANCELLED)
             return
-        bindings = [
-            binding
-            for binding in [*self.BINDINGS, *DashboardScreen.BINDINGS]
-            if isinstance(binding, Binding) and binding.show
-        ]
-        self.push_screen(HelpScreen(bindings))
+        if not self.running:
+            self._leave()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._leave()
+
+        self.push_screen(
+            Confirm(
+                "Models are still working. Quit and cancel their work?",
+                yes="Quit",
+                no="Stay",
+            ),
+            answered,
+        )
+
+    def action_quit_now(self) -> None:
+        if self._quitting:
+            self.exit(EXIT_CANCELLED)
+            return
+        self._leave()
+
+    def _leave(self) -> None:
+        self._quitting = True
+        self._cancelled_work = self.running
+        if self._cancelled_work:
+            self.notify("Cancelling… press q again to leave at once.", title="Quit")
+        self.run_worker(self._stop_and_exit(), group="quit", exclusive=True)
+
+    async def _stop_and_exit(self) -> None:
+        for dashboard in self.dashboards:
+            await dashboard.stop_session(cancelling=dashboard.work_running)
+        self.exit(self.exit_code)
+
+    # -- the command palette ----------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        dashboard = self.dashboard
-        yield SystemCommand(
-            "Toggle thinking",
-            "Show or hide every model's thinking",
-            dashboard.action_toggle_thinking,
-        )
-        yield SystemCommand(
-            "Maximize panel",
-            "Maximize the focused model panel (or the selected plan row's); again to restore",
-            dashboard.action_maximize_panel,
-        )
-        yield SystemCommand("Help", "List the key bindings", self.action_help)
+        for spec in SPECS["app"]:
+            action = getattr(self, f"action_{spec.action}")
+            yield SystemCommand(_palette_title(spec.description), spec.tooltip, action)
+        if isinstance(screen, DashboardScreen):
+            for spec in SPECS["dashboard"]:
+                if spec.id != "back":
+                    action = getattr(screen, f"action_{spec.action}")
+                    yield SystemCommand(_palette_title(spec.description), spec.tooltip, action)
+
+
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def _tune_gc() -> None:
+    """Keep the cyclic garbage collector from pausing the event loop for tens of milliseconds.
+
+    Measured (benchmarks/responsiveness.py): with the default thresholds the collector ran ~200
+    times a second while seven panels streamed, with full collections of 30-75 ms. Everything
+    alive at start-up (modules, the DOM) is frozen out of future collections, and collections
+    run less often.
+    """
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def _palette_title(description: str) -> str:
+    return {
+        "New": "New session",
+        "Thinking": "Toggle thinking",
+        "Maximize": "Maximize panel",
+        "Model…": "Rerun on another model",
+        "Synthesize": "Synthesize again",
+    }.get(description, description)

@@ -63,6 +63,18 @@ class SessionFinished(EngineMessage):
     event: domain.SessionFinished
 
 
+@dataclass
+class SessionReopened(EngineMessage):
+    event: domain.SessionReopened
+
+
+@dataclass
+class Policy(EngineMessage):
+    """A retry, a provider cooldown, a wait for one, or a thinking downgrade."""
+
+    event: domain.PolicyEvent
+
+
 def to_message(event: domain.EngineEvent) -> EngineMessage:
     """The message for one engine event."""
     match event:
@@ -84,4 +96,13 @@ def to_message(event: domain.EngineEvent) -> EngineMessage:
             return SynthesisFinished(event)
         case domain.SessionFinished():
             return SessionFinished(event)
+        case domain.SessionReopened():
+            return SessionReopened(event)
+        case (
+            domain.RetryScheduled()
+            | domain.ProviderCooldown()
+            | domain.CooldownWait()
+            | domain.ThinkingDowngraded()
+        ):
+            return Policy(event)
     raise TypeError(f"not an engine event: {event!r}")

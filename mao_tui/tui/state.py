@@ -55,6 +55,48 @@ def seconds_between(start: datetime | None, end: datetime | None) -> float | Non
 
 
 @dataclass
+class AttemptText:
+    """One model call of a lane as the dashboard saw it: the raw streamed text, never a widget's."""
+
+    attempt_id: str
+    attempt_no: int
+    model: str
+    started_at: datetime
+    thinking_parts: list[str] = field(default_factory=list)
+    answer_parts: list[str] = field(default_factory=list)
+    thinking_chars: int = 0
+    answer_chars: int = 0
+    status: AttemptStatus = AttemptStatus.RUNNING
+    error: str | None = None  # "kind: message" when it failed
+    usage: TokenTotals = field(default_factory=TokenTotals)
+    elapsed_s: float | None = None
+
+    @property
+    def thinking_text(self) -> str:
+        return "".join(self.thinking_parts)
+
+    @property
+    def answer_text(self) -> str:
+        return "".join(self.answer_parts)
+
+    @property
+    def over(self) -> bool:
+        return self.status is not AttemptStatus.RUNNING
+
+    def receive(self, channel: str, text: str) -> None:
+        if channel == "thinking":
+            self.thinking_parts.append(text)
+            self.thinking_chars += len(text)
+        else:
+            self.answer_parts.append(text)
+            self.answer_chars += len(text)
+
+    def replace_answer(self, text: str) -> None:
+        self.answer_parts = [text]
+        self.answer_chars = len(text)
+
+
+@dataclass
 class Lane:
     """One row of the plan and one model panel: a workstream, or the synthesis."""
 
@@ -76,6 +118,8 @@ class Lane:
     live_chars: int = 0
     last_rate: float | None = None  # tokens/s of the latest finished attempt, from usage
     notes: list[str] = field(default_factory=list)
+    history: list[AttemptText] = field(default_factory=list)  # every attempt, in start order
+    stale_because: list[str] = field(default_factory=list)  # synthesis: lanes rerun since
 
     @classmethod
     def from_plan(cls, planned: PlannedWorkstream, *, synthesis: bool = False) -> Lane:
@@ -102,10 +146,24 @@ class Lane:
         self.thinking = event.thinking
         self.attempt_started_at = event.at
         self.first_started_at = self.first_started_at or event.at
+        self.finished_at = None
         self.live_chars = 0
+        self.history.append(
+            AttemptText(event.attempt_id, self.attempts, event.model, started_at=event.at)
+        )
+
+    @property
+    def current(self) -> AttemptText | None:
+        """The attempt the panel shows: the latest one."""
+        return self.history[-1] if self.history else None
+
+    def attempt(self, attempt_id: str) -> AttemptText | None:
+        return next((a for a in reversed(self.history) if a.attempt_id == attempt_id), None)
 
     def receive(self, channel: str, text: str) -> bool:
-        """Count a delta; True when it moved the lane from thinking to writing."""
+        """Keep a delta of the current attempt; True when it moved the lane to writing."""
+        if self.history:
+            self.history[-1].receive(channel, text)
         self.live_chars += len(text)
         if channel == "text" and self.phase == "thinking":
             self.phase = "writing"
@@ -115,13 +173,22 @@ class Lane:
     def finish_attempt(self, event: AttemptFinished) -> str | None:
         """Fold in an attempt's usage; returns a note when the attempt failed."""
         self.usage.add(event.usage)
-        self.live_chars = 0
-        if event.elapsed_s > 0 and event.usage.output_tokens:
-            self.last_rate = event.usage.output_tokens / event.elapsed_s
+        attempt = self.attempt(event.attempt_id)
+        if attempt is not None:
+            attempt.status = event.status
+            attempt.usage = event.usage
+            attempt.elapsed_s = event.elapsed_s
+            if event.status is not AttemptStatus.OK:
+                attempt.error = f"{event.error_kind or event.status.value}: {event.error_message}"
+        if event.attempt_id == self.attempt_id:  # not an attempt already replaced by a newer one
+            self.live_chars = 0
+            if event.elapsed_s > 0 and event.usage.output_tokens:
+                self.last_rate = event.usage.output_tokens / event.elapsed_s
         if event.status is AttemptStatus.OK:
             return None
         reason = event.error_kind or event.status.value
-        note = f"✗ attempt {self.attempts} on {event.model} {event.status.value}: {reason}"
+        number = attempt.attempt_no if attempt is not None else self.attempts
+        note = f"✗ attempt {number} on {event.model} {event.status.value}: {reason}"
         self.notes.append(note)
         return note
 
@@ -174,6 +241,9 @@ class SessionView:
     command: str = ""
     task: str = ""
     simulated: bool = False
+    review: bool = False  # replayed from the database
+    diversity: float | None = None  # the plan's diversity score
+    reopened_at: datetime | None = None  # the latest rerun or re-synthesis after the end
     started_at: datetime | None = None
     finished_at: datetime | None = None
     final_elapsed: float | None = None
@@ -183,6 +253,10 @@ class SessionView:
     fallbacks: int = 0
 
     def elapsed(self, now: datetime | None) -> float | None:
+        """Time spent running: the engine's figure once over, plus any rerun in progress."""
+        if self.status == "running" and self.reopened_at is not None:
+            extra = seconds_between(self.reopened_at, now) or 0.0
+            return (self.final_elapsed or 0.0) + extra
         if self.final_elapsed is not None:
             return self.final_elapsed
         return seconds_between(self.started_at, now)

@@ -20,20 +20,23 @@ class TitleBar(Horizontal):
         super().__init__(id="title-bar")
         self._app_title = app_title
         self.title = Static(Content(f"{app_title} · starting…"), id="title", markup=False)
+        self.review_badge = Static(Content(" REVIEW "), id="review-badge", markup=False)
         self.badge = Static(Content(" SIMULATED "), id="badge", markup=False)
 
     def compose(self) -> ComposeResult:
         yield self.title
+        yield self.review_badge
         yield self.badge
 
-    def show(self, command: str, task: str, simulated: bool) -> None:
+    def show(self, command: str, task: str, simulated: bool, *, review: bool = False) -> None:
         parts = [self._app_title]
         if command and not self._app_title.endswith(command):  # title="mao · develop" is fine
             parts.append(command)
         if task:
             parts.append(" ".join(task.split()))
-        self.title.update(Content(" · ".join(parts)))
+        self.title.update(Content(" · ".join(parts)), layout=False)
         self.set_class(simulated, "-simulated")
+        self.set_class(review, "-review")
 
 
 class StatusBar(Static):
@@ -62,11 +65,13 @@ class StatusBar(Static):
         ]
         if lanes:
             facts.append(f"{finished}/{len(lanes)} finished")
+        if session.diversity is not None:
+            facts.append(f"diversity {session.diversity:.2f}")
         facts.append(f"{session.fallbacks} fallback{'' if session.fallbacks == 1 else 's'}")
         pieces.append(Content("  " + " · ".join(facts)))
         if session.error:
             pieces.append(Content.styled(f" · {session.error}", "$error"))
-        self.update(Content.assemble(*pieces))
+        self.update(Content.assemble(*pieces), layout=False)  # one fixed line: no layout
 
 
 _STATUS_STYLE = {

@@ -1,108 +1,145 @@
-"""One model's live output: a header in the border, notes, collapsible thinking, Markdown answer.
+"""One model's panel: header in the border, then notes, thinking and the answer, as lines.
 
-Deltas are only buffered here (plain lists); the screen calls :meth:`ModelPanel.flush` at a
-bounded rate. The answer grows with ``Markdown.append`` (one append in flight at a time, so
-fragments that arrive meanwhile coalesce into the next one) and is re-rendered whole exactly once,
-with ``Markdown.update``, when the attempt ends. While a panel follows a long stream it keeps
-only its last blocks mounted (layout cost grows with the blocks on screen). Thinking is plain dim
-text, rendered only while it is visible, and only its tail while the model is still thinking.
+Why this shape (measured, see benchmarks/responsiveness.py and the README): seven panels of
+Textual ``Markdown`` widgets streaming at once kept the event loop busy re-laying out the screen,
+and key presses waited up to seconds. Here a panel is a single Line-API widget with a fixed size
+(set by the grid): the raw text stays in the lane's model (:class:`~mao_tui.tui.state.AttemptText`),
+the screen calls :meth:`ModelPanel.flush` at a bounded rate, and a flush only wraps the new text and
+repaints this panel's own region, never the layout. When an attempt ends, its answer is rendered
+once as Markdown in a worker thread and swapped in; finished panels then stay frozen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import ClassVar
 
-from textual import on
-from textual.app import ComposeResult
-from textual.await_complete import AwaitComplete
-from textual.containers import VerticalScroll
+from textual import events
 from textual.content import Content
-from textual.widgets import Collapsible, Markdown, Static
-from textual.widgets.markdown import MarkdownBlock
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.worker import Worker
 
 from mao_tui.domain import WorkstreamStatus
 from mao_tui.tui import fmt
-from mao_tui.tui.state import Lane
+from mao_tui.tui.state import AttemptText, Lane
+from mao_tui.tui.widgets.transcript import (
+    Block,
+    LineKind,
+    RenderedBlock,
+    StaticLines,
+    StreamBlock,
+    Styles,
+    render_markdown,
+)
 
-THINKING_TAIL_CHARS = 2000  # while live, only the tail of the thinking is laid out
-LIVE_MAX_BLOCKS = 40  # a following panel keeps at most this many answer blocks mounted ...
-LIVE_KEEP_BLOCKS = 12  # ... dropping all but the last these many when it reaches the maximum
-
-
-class ThinkingView(Collapsible):
-    """A model's thinking: dim italic text in a collapsible section."""
-
-    def __init__(self) -> None:
-        self.text = Static(Content(""), classes="thinking-text", markup=False)
-        self._quiet_toggles = 0
-        super().__init__(self.text, title="Thinking", collapsed=False, classes="thinking -empty")
-
-    def fold(self, collapsed: bool) -> None:
-        """Fold or unfold for the program: unlike a user's toggle, this scrolls nothing."""
-        if self.collapsed == collapsed:
-            return
-        if self.is_mounted:
-            self._quiet_toggles += 1  # Collapsible scrolls itself into view after a toggle
-        self.collapsed = collapsed
-
-    def scroll_visible(self, *args: Any, **kwargs: Any) -> None:
-        if self._quiet_toggles:
-            self._quiet_toggles -= 1
-            return
-        super().scroll_visible(*args, **kwargs)
-
-    def show(self, text: str, *, total: int, live: bool) -> None:
-        if live and len(text) > THINKING_TAIL_CHARS:
-            text = "…" + text[-THINKING_TAIL_CHARS:]
-        self.text.update(Content(text))
-        self.show_count(total, live=live)
-
-    def show_count(self, total: int, *, live: bool) -> None:
-        self.title = f"Thinking{'…' if live else ''} · {total:,} chars"
+_KINDS: tuple[LineKind, ...] = (
+    "heading", "fence", "code", "quote", "thinking", "note", "header", "muted",
+)  # fmt: skip
 
 
-class ModelPanel(VerticalScroll):
+class AnswerView:
+    """A read-only view of a panel's answer."""
+
+    def __init__(self, panel: ModelPanel) -> None:
+        self._panel = panel
+
+    @property
+    def source(self) -> str:
+        return self._panel.shown_answer
+
+
+# One thread renders every final answer, one at a time: several at once would each take the
+# interpreter lock from the event loop in turn, and keys would wait for all of them.
+_RENDERER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mao-markdown")
+
+
+class ModelPanel(ScrollView, can_focus=True):
     """The live panel of one lane (a workstream or the synthesis)."""
 
     ALLOW_MAXIMIZE = True
+    COMPONENT_CLASSES: ClassVar[set[str]] = {f"panel--{kind}" for kind in _KINDS}
 
-    def __init__(self, lane: Lane) -> None:
+    def __init__(self, lane: Lane, *, turn: int = 0) -> None:
         classes = "model-panel -synthesis" if lane.synthesis else "model-panel"
         super().__init__(id=f"panel-{lane.key}", classes=classes)
         self.key = lane.key
-        self.notes = Static(Content(""), classes="notes -empty", markup=False)
-        self.thinking = ThinkingView()
-        self.window_note = Static(Content(""), classes="window-note -empty", markup=False)
-        self.answer = Markdown(classes="answer")
-        self._answer_hidden = 0  # characters of the live answer not mounted (see _live_window)
-        self.thinking_shown = True  # False while the screen hides all thinking
-        self._thinking_parts: list[str] = []
-        self._thinking_chars = 0
-        self._thinking_stale = False  # buffered thinking not yet on screen
-        self._answer_parts: list[str] = []
-        self._answer_sent = 0  # how many parts the Markdown widget has been given
-        self._attempt_over = True  # no attempt streaming: appends stop, the answer is final
-        self._answer_render: AwaitComplete | None = None  # the answer render in flight, if any
-        self._note_lines: list[str] = []
+        self.turn = turn  # the screen lays panels out in turns (see dashboard.FLUSH_TURNS)
+        self.thinking_shown = True  # False while the screen hides all thinking (t)
+        self.thinking_folded = False  # this panel's thinking folded to its header line
+        self._attempt: AttemptText | None = None
+        self._taken = (0, 0)  # (thinking, answer) parts of the attempt already in the blocks
+        self._notes = StaticLines("note")
+        self._header = StaticLines("header")
+        self._thinking = StreamBlock("thinking")
+        self._answer = StreamBlock(markdown=True)
+        self._final: RenderedBlock | None = None
+        self._final_source: str | None = None  # the Markdown rendered (or being rendered)
+        self._final_job: Worker[None] | None = None
+        self._placeholder = StaticLines("muted", ["waiting for the model…"])
+        self._rows: list[Strip] = []
+        self._header_rows = range(0)
+        self._styles: Styles | None = None
         self._status: WorkstreamStatus | None = None
+        self.renders = 0  # how many times new text was laid out (tests: never once per delta)
 
-    def compose(self) -> ComposeResult:
-        yield self.notes
-        yield self.thinking
-        yield self.window_note
-        yield self.answer
+    # -- what is shown --------------------------------------------------------------------
+
+    @property
+    def attempt(self) -> AttemptText | None:
+        return self._attempt
 
     @property
     def thinking_text(self) -> str:
-        """All thinking of the current attempt, rendered or not."""
-        return "".join(self._thinking_parts)
+        """All thinking of the attempt shown, received so far."""
+        return self._attempt.thinking_text if self._attempt else ""
 
     @property
     def answer_text(self) -> str:
-        """The answer of the current attempt as received so far, rendered or not."""
-        return "".join(self._answer_parts)
+        """The answer of the attempt shown, received so far (rendered or not)."""
+        return self._attempt.answer_text if self._attempt else ""
+
+    @property
+    def shown_thinking(self) -> str:
+        """The thinking as laid out in the panel (after the last flush)."""
+        return self._thinking.text
+
+    @property
+    def shown_answer(self) -> str:
+        """The answer as laid out: the final Markdown source once rendered, else the stream."""
+        if self._final is not None and self._final_source is not None:
+            return self._final_source
+        return self._answer.text
+
+    @property
+    def answer(self) -> AnswerView:
+        """The answer as this panel shows it (``answer.source``: its Markdown source)."""
+        return AnswerView(self)
+
+    @property
+    def final_rendered(self) -> bool:
+        return self._final is not None
+
+    @property
+    def pending_chars(self) -> int:
+        """Characters received but not laid out yet."""
+        if self._attempt is None:
+            return 0
+        return (
+            self._attempt.thinking_chars
+            - self._thinking.chars
+            + self._attempt.answer_chars
+            - self._answer.chars
+        )
+
+    @property
+    def plain_lines(self) -> list[str]:
+        """Every line of the panel as plain text, without the padding (tests)."""
+        return [strip.text.rstrip() for strip in self._rows]
 
     # -- header -------------------------------------------------------------------------------
 
@@ -115,170 +152,227 @@ class ModelPanel(VerticalScroll):
         tokens_per_s, estimated = lane.rate(now)
         if tokens_per_s is not None:
             parts.append(f"{fmt.rate(tokens_per_s, estimated)} tok/s")
-        self.border_subtitle = Content(" · ".join(parts))
+        subtitle = Content(" · ".join(parts))
+        if lane.stale_because:
+            subtitle = Content.assemble(Content.styled("STALE", "bold $warning"), " · ", subtitle)
+        self.border_subtitle = subtitle
         if lane.status is not self._status:  # a class change restyles the whole panel: rarely
             if self._status is not None:
                 self.remove_class(f"-{self._status.value}")
             self.add_class(f"-{lane.status.value}")
             self._status = lane.status
 
-    def add_note(self, line: str) -> None:
-        """A failed attempt or a fallback: shown for the rest of the session, never hidden."""
-        self._note_lines.append(line)
-        self.notes.update(Content("\n".join(self._note_lines)))
-        self.notes.remove_class("-empty")
+    def set_notes(self, lines: list[str]) -> None:
+        """Failed attempts, fallbacks, staleness: shown above the output, never hidden."""
+        self._notes.set(lines)
+        self._relayout()
 
     # -- streaming ----------------------------------------------------------------------------
 
-    def begin_attempt(self) -> None:
-        """Clear the previous attempt's output (its failure stays in the notes)."""
-        had_answer = bool(self._answer_parts) or bool(self.answer.source)
-        self._thinking_parts.clear()
-        self._thinking_chars = 0
-        self._thinking_stale = False
-        self._answer_parts.clear()
-        self._answer_sent = 0
-        self._answer_hidden = 0
-        self.window_note.add_class("-empty")
-        self._attempt_over = False
-        self.thinking.add_class("-empty")
-        self.thinking.fold(False)
-        self.thinking.show("", total=0, live=True)
-        if had_answer:
-            self._queue(lambda: self.answer.update(""))
-        self.anchor(False)
-        self.scroll_home(animate=False)
+    def begin_attempt(self, attempt: AttemptText) -> None:
+        """Show a new attempt; the previous one stays in the lane's history."""
+        self._attempt = attempt
+        self._taken = (0, 0)
+        self._thinking = StreamBlock("thinking")
+        self._answer = StreamBlock(markdown=True)
+        self._drop_final()
+        self.thinking_folded = False
+        self._relayout(follow=False)
+        self.scroll_to(y=0, animate=False, immediate=True)
 
-    def receive(self, channel: str, text: str) -> None:
-        """Buffer one delta; nothing is rendered until the next flush."""
-        if self._attempt_over:
-            return
-        if channel == "thinking":
-            self._thinking_parts.append(text)
-            self._thinking_chars += len(text)
-            self._thinking_stale = True
-        else:
-            self._answer_parts.append(text)
-
-    def start_answer(self, collapse_thinking: bool) -> None:
-        """The first answer text of the attempt: fold the thinking away unless asked not to."""
-        if collapse_thinking and self._thinking_chars:
-            self.thinking.fold(True)
+    def start_answer(self) -> None:
+        """The first answer text of the attempt: fold the thinking away."""
+        if self._attempt is not None and self._attempt.thinking_chars:
+            self.thinking_folded = True
 
     def flush(self) -> bool:
-        """Render what arrived since the last flush. True if some of it must wait for later."""
-        self._follow()
-        if self._thinking_stale:
-            self._render_thinking(live=not self._attempt_over)
-        if self._attempt_over or self._answer_sent == len(self._answer_parts):
+        """Lay out the text that arrived since the last flush. False when there was none."""
+        attempt = self._attempt
+        if attempt is None:
             return False
-        if self._answer_render is not None and not self._answer_render.is_done:
-            return True  # the previous append is still running: coalesce into the next one
-        chunk = "".join(self._answer_parts[self._answer_sent :])
-        self._answer_sent = len(self._answer_parts)
-        window = self._live_window()
-        if window is None:
-            self._answer_render = self.answer.append(chunk)
-        else:
-            self._answer_render = self.answer.update(window + chunk)
-        return False
+        took_thinking, took_answer = self._taken
+        if took_thinking == len(attempt.thinking_parts) and took_answer == len(
+            attempt.answer_parts
+        ):
+            return False
+        self._thinking.append("".join(attempt.thinking_parts[took_thinking:]))
+        self._answer.append("".join(attempt.answer_parts[took_answer:]))
+        self._taken = (len(attempt.thinking_parts), len(attempt.answer_parts))
+        self.renders += 1
+        self._relayout()
+        return True
 
-    def _live_window(self) -> str | None:
-        """A shorter source for the streaming answer once it has grown long, else None.
-
-        Layout and render costs grow with the number of Markdown blocks on the screen, so a
-        panel that follows its stream keeps only its last blocks mounted; the whole answer is
-        rendered once when the attempt ends. A reader who scrolled up is never cut short.
-        """
-        blocks = [child for child in self.answer.children if isinstance(child, MarkdownBlock)]
-        if len(blocks) <= LIVE_MAX_BLOCKS or self.scroll_y < self.max_scroll_y - 1:
-            return None
-        source_range = blocks[-LIVE_KEEP_BLOCKS].source_range
-        if source_range is None:
-            return None
-        source = self.answer.source
-        lines = source.splitlines(keepends=True)
-        window = "".join(lines[source_range[0] :])
-        self._answer_hidden += len(source) - len(window)
-        self.window_note.update(
-            Content(f"⋯ {self._answer_hidden:,} characters above; all shown when complete")
-        )
-        self.window_note.remove_class("-empty")
-        return window
-
-    def end_attempt(self, final_text: str | None = None) -> None:
-        """Render the attempt's whole answer once (oterm #308) and its full thinking."""
-        text = "".join(self._answer_parts) if final_text is None else final_text
-        self._attempt_over = True
-        self._answer_hidden = 0
-        self.window_note.add_class("-empty")
-        self._answer_parts = [text]
-        self._answer_sent = 1
-        if text != self.answer.source or self._answer_render is not None:
-            self._queue(lambda: self.answer.update(text))
-        self._render_thinking(live=False)
-        self.anchor(False)
-
-    def set_final_answer(self, text: str) -> None:
-        """The engine's authoritative final text (synthesis), if it differs from the stream."""
-        if text and text != "".join(self._answer_parts):
-            self._answer_parts = [text]
-            self._answer_sent = 1
-            self._queue(lambda: self.answer.update(text))
+    def end_attempt(self) -> None:
+        """The attempt is over: take the rest of its text and render its answer once, whole."""
+        self.flush()
+        attempt = self._attempt
+        if attempt is None:
+            return
+        if attempt.answer_chars and attempt.answer_text != self._answer.text:
+            self._answer = StreamBlock(markdown=True)  # the engine's text replaced the stream
+            self._answer.append(attempt.answer_text)
+            self._taken = (len(attempt.thinking_parts), len(attempt.answer_parts))
+        self._render_final(attempt.answer_text)
+        self._relayout()
 
     async def settle(self) -> None:
-        """Wait until every queued answer render has finished."""
-        while self._answer_render is not None and not self._answer_render.is_done:
-            try:
-                await self._answer_render
-            except Exception as error:  # shown as a log line, never as a crash of the app
-                self.log.error(f"answer render failed: {error!r}")
+        """Wait for the final Markdown render in flight, if any."""
+        job = self._final_job
+        if job is not None and not job.is_finished:
+            await job.wait()
 
     def show_thinking(self, shown: bool) -> None:
-        """Show or hide the thinking section (a class on it, not on an ancestor: cheap)."""
-        self.thinking_shown = shown
-        self.thinking.set_class(not shown, "-hidden")
-        if shown and self._thinking_stale:
-            self._render_thinking(live=not self._attempt_over)
+        """Show or hide the thinking (header included): the screen's ``t``."""
+        if shown != self.thinking_shown:
+            self.thinking_shown = shown
+            self._relayout(follow=False)
 
-    # -- internals ----------------------------------------------------------------------------
+    def fold_thinking(self, folded: bool) -> None:
+        if folded != self.thinking_folded:
+            self.thinking_folded = folded
+            self._relayout(follow=False)
 
-    def _queue(self, render: Callable[[], Awaitable[None]]) -> None:
-        """Run ``render`` after the render in flight: Markdown.update must not overlap an append."""
-        previous = self._answer_render
+    # -- final render -----------------------------------------------------------------------
 
-        async def run_after() -> None:
-            if previous is not None and not previous.is_done:
-                try:
-                    await previous
-                except Exception as error:  # a failed append must not block the final render
-                    self.log.error(f"answer render failed: {error!r}")
-            await render()
+    def _drop_final(self) -> None:
+        if self._final_job is not None and not self._final_job.is_finished:
+            self._final_job.cancel()
+        self._final_job = None
+        self._final = None
+        self._final_source = None
 
-        self._answer_render = AwaitComplete(run_after())
-
-    def _follow(self) -> None:
-        """Keep the newest text in view while streaming, once the panel overflows.
-
-        (Textual's anchor on a panel shorter than its content would push the text to the
-        bottom, so it is set only once there is something to scroll.)
-        """
-        if not self._attempt_over and not self.is_anchored and self.max_scroll_y > 0:
-            self.anchor()
-
-    def _render_thinking(self, *, live: bool) -> None:
-        if not self._thinking_chars:
+    def _render_final(self, source: str) -> None:
+        if not source.strip():
+            self._drop_final()
             return
-        self.thinking.remove_class("-empty")
-        visible = self.thinking_shown and not self.thinking.collapsed
-        if visible:
-            self.thinking.show("".join(self._thinking_parts), total=self._thinking_chars, live=live)
-            self._thinking_stale = False
-        else:
-            self.thinking.show_count(self._thinking_chars, live=live)
+        width = self._text_width()
+        if self._final_source == source and (
+            (self._final is not None and self._final.width == width)
+            or (self._final_job is not None and not self._final_job.is_finished)
+        ):
+            return
+        self._final_source = source
+        self._final_job = self.run_worker(
+            self._render_in_thread(source, width),
+            group=f"final-{self.key}",
+            exclusive=True,
+            exit_on_error=False,
+        )
 
-    @on(Collapsible.Expanded)
-    def _expanded(self, event: Collapsible.Expanded) -> None:
-        event.stop()
-        if self._thinking_stale:
-            self._render_thinking(live=not self._attempt_over)
+    async def _render_in_thread(self, source: str, width: int) -> None:
+        loop = asyncio.get_running_loop()
+        strips = await loop.run_in_executor(_RENDERER, render_markdown, source, width)
+        if source != self._final_source:
+            return  # a newer attempt replaced it meanwhile
+        following = self.scroll_y >= self.max_scroll_y - 1
+        self._final = RenderedBlock(width, strips)
+        self._relayout(follow=False)
+        if following:  # the reader was following the stream: the finished answer from its top
+            self.scroll_to(y=0, animate=False, immediate=True)
+
+    # -- layout of the lines --------------------------------------------------------------
+
+    def _text_width(self) -> int:
+        return max(self.scrollable_content_region.width, 1)
+
+    def _resolve_styles(self) -> Styles:
+        width = self._text_width()
+        if self._styles is None or self._styles.width != width:
+            kinds = {kind: self.get_component_rich_style(f"panel--{kind}") for kind in _KINDS}
+            self._styles = Styles(base=self.rich_style, kinds=kinds, width=width)
+        return self._styles
+
+    def _blocks(self) -> list[tuple[Block, bool]]:
+        """(block, is the thinking header) in display order."""
+        blocks: list[tuple[Block, bool]] = []
+        if self._notes.lines:
+            blocks.append((self._notes, False))
+        attempt = self._attempt
+        thinking = attempt.thinking_chars if attempt else 0
+        if self.thinking_shown and thinking:
+            live = attempt is not None and not attempt.over
+            arrow = "▸" if self.thinking_folded else "▾"
+            self._header.set([f"{arrow} Thinking{'…' if live else ''} · {thinking:,} chars"])
+            blocks.append((self._header, True))
+            if not self.thinking_folded:
+                blocks.append((self._thinking, False))
+        if attempt is None:
+            blocks.append((self._placeholder, False))
+        elif self._final is not None and self._final.width == self._text_width():
+            blocks.append((self._final, False))
+        elif self._answer.chars:
+            blocks.append((self._answer, False))
+        elif attempt.over:
+            self._placeholder.set([f"(no answer{': ' + attempt.error if attempt.error else ''})"])
+            blocks.append((self._placeholder, False))
+        else:
+            self._placeholder.set(["waiting for the model…" if not thinking else ""])
+            if not thinking:
+                blocks.append((self._placeholder, False))
+        return blocks
+
+    def _relayout(self, *, follow: bool = True) -> None:
+        """Rebuild the list of rows; keep following the end if the reader was there."""
+        if not self.is_mounted:
+            return
+        styles = self._resolve_styles()
+        width = styles.width
+        following = follow and self.scroll_y >= self.max_scroll_y - 1
+        rows: list[Strip] = []
+        self._header_rows = range(0)
+        for block, is_header in self._blocks():
+            if isinstance(block, RenderedBlock) and block.width != width:
+                continue
+            strips = block.strips(styles)
+            if is_header:
+                self._header_rows = range(len(rows), len(rows) + len(strips))
+            rows.extend(strips)
+        self._rows = rows
+        size = Size(width, len(rows))
+        if size != self.virtual_size:
+            # Not through the reactive: that would ask the whole screen for a layout.
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)
+        if following and self.max_scroll_y > 0:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        if 0 <= index < len(self._rows):
+            return self._rows[index]  # already styled and padded to the width (Styles.strip)
+        styles = self._resolve_styles()
+        return Strip.blank(styles.width, styles.base)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._relayout(follow=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        del event
+        if self._final_source is not None and self._attempt is not None and self._attempt.over:
+            self._render_final(self._final_source)
+        self._relayout(follow=False)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        old = self._styles
+        if old is None:
+            return
+        self._styles = None
+        if self.is_mounted and self._resolve_styles() == old:
+            return  # a class change that moved no colour (most do not): keep every strip
+        blocks: list[Block] = [self._notes, self._header, self._thinking, self._answer]
+        blocks += [self._placeholder] + ([self._final] if self._final is not None else [])
+        for block in blocks:
+            block.restyle()
+        if self.is_mounted:
+            self._relayout(follow=False)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if self.scroll_offset.y + offset.y in self._header_rows:
+            self.fold_thinking(not self.thinking_folded)

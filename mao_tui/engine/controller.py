@@ -1,0 +1,433 @@
+"""A session that stays alive after its first run: rerun one workstream (on the same model or
+another), cancel one, synthesize again from the latest successful outputs.
+
+Everything it does is engine events, so the store persists it and the dashboard renders it like
+the first run: a rerun is a new attempt (``AttemptStarted`` … ``WorkstreamFinished``), a new
+synthesis a new ``SynthesisFinished``. Work started after the session had finished is framed by
+``SessionReopened`` and a fresh ``SessionFinished`` whose totals include everything.
+
+:class:`SessionController` is the :class:`SessionEngine` whose workstreams run in slots, one per
+workstream: each slot holds the task of the chain running for it, which a cancel stops and a rerun
+replaces. For review, :func:`resume_from` rebuilds the state of a stored session (its latest
+successful outputs, usage and attempt counts) so that the same controller can rerun it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mao_tui.domain import (
+    SYNTHESIS_KEY,
+    AttemptFinished,
+    AttemptStarted,
+    AttemptStatus,
+    EngineEvent,
+    EventSink,
+    Plan,
+    PlannedWorkstream,
+    PlanReady,
+    SessionFinished,
+    SessionReopened,
+    SessionStatus,
+    TokenTotals,
+    WorkstreamFinished,
+    WorkstreamStatus,
+)
+from mao_tui.engine.chain import Fanout, Outcome
+from mao_tui.engine.pool import ProviderPool
+from mao_tui.engine.session import SessionEngine, SessionRequest
+from mao_tui.errors import ControlError
+from mao_tui.settings.schema import Settings
+
+if TYPE_CHECKING:
+    from mao_tui.store.records import SessionDetail
+
+
+@dataclass
+class Resume:
+    """What a controller needs to pick up a stored session."""
+
+    plan: Plan
+    latest: dict[str, Outcome]  # per workstream (and synthesis): its latest successful output
+    status: dict[str, WorkstreamStatus]  # per workstream: how its latest run ended
+    usage: dict[str, TokenTotals]  # per workstream and synthesis: every attempt's usage
+    attempts: dict[str, int]  # per workstream and synthesis: attempts so far
+    last_model: dict[str, str]  # per workstream and synthesis: the model of its latest attempt
+    totals: TokenTotals
+    elapsed_s: float
+
+
+class _Ledger:
+    """The first sink of every event: numbers attempts per workstream across reruns, and keeps
+    each workstream's usage and last model (what WorkstreamFinished and the totals report)."""
+
+    def __init__(self, sinks: Sequence[EventSink]) -> None:
+        self._fanout = Fanout(list(sinks))
+        self.attempts: dict[str, int] = {}
+        self.usage: dict[str, TokenTotals] = {}
+        self.last_model: dict[str, str] = {}
+        self.totals = TokenTotals()
+        self.plan: Plan | None = None
+
+    def load(self, resume: Resume) -> None:
+        self.attempts = dict(resume.attempts)
+        self.usage = {k: v.model_copy() for k, v in resume.usage.items()}
+        self.last_model = dict(resume.last_model)
+        self.totals = resume.totals.model_copy()
+        self.plan = resume.plan
+
+    async def __call__(self, event: EngineEvent) -> None:
+        if isinstance(event, AttemptStarted):
+            number = self.attempts.get(event.workstream, 0) + 1
+            self.attempts[event.workstream] = number
+            self.last_model[event.workstream] = event.model
+            if event.attempt_no != number:  # a rerun: the chain counts from 1 again
+                event = event.model_copy(update={"attempt_no": number})
+        elif isinstance(event, AttemptFinished):
+            self.usage.setdefault(event.workstream, TokenTotals()).add(event.usage)
+            self.totals.add(event.usage)
+        elif isinstance(event, PlanReady):
+            self.plan = event.plan
+        await self._fanout(event)
+
+    def usage_of(self, key: str) -> TokenTotals:
+        return self.usage.get(key, TokenTotals()).model_copy()
+
+
+@dataclass
+class _Slot:
+    """The chain running for one workstream, and what the user asked of it meanwhile."""
+
+    task: asyncio.Task[Outcome] | None = None
+    cancel_requested: bool = False
+    replace_with: list[str | None] = field(default_factory=list)  # [model] when rerun while running
+
+
+class SessionController(SessionEngine):
+    def __init__(
+        self,
+        settings: Settings,
+        pool: ProviderPool,
+        sinks: Sequence[EventSink],
+        req: SessionRequest,
+        *,
+        max_parallel: int | None = None,
+        resume: Resume | None = None,
+    ) -> None:
+        self._ledger = _Ledger(sinks)
+        super().__init__(settings, pool, [self._ledger], max_parallel=max_parallel)
+        self._pool = pool
+        self.req = req
+        self._slots: dict[str, _Slot] = {}
+        self._latest: dict[str, Outcome] = {}
+        self._status: dict[str, WorkstreamStatus] = {}
+        self._model_for: dict[str, str] = {}  # the model the next run of a key must use
+        self._operations: set[asyncio.Task[None]] = set()
+        self._first_run: asyncio.Task[SessionFinished] | None = None
+        self._finished = False  # the session has reported its end (and not reopened since)
+        self._elapsed_s = 0.0
+        self._busy_since: float | None = None
+        self._closed = False
+        if resume is not None:
+            self._ledger.load(resume)
+            self._latest = dict(resume.latest)
+            self._status = dict(resume.status)
+            self._elapsed_s = resume.elapsed_s
+            self._finished = True
+
+    # -- what the UI asks -------------------------------------------------------------------
+
+    @property
+    def plan(self) -> Plan | None:
+        return self._ledger.plan
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def busy(self) -> bool:
+        first = self._first_run is not None and not self._first_run.done()
+        return first or any(not t.done() for t in self._operations)
+
+    def running(self, key: str) -> bool:
+        slot = self._slots.get(key)
+        return slot is not None and slot.task is not None and not slot.task.done()
+
+    def last_model(self, key: str) -> str | None:
+        return self._ledger.last_model.get(key)
+
+    def has_key(self, model_id: str) -> bool:
+        return self._pool.has_key(self._settings.model(model_id).provider)
+
+    async def run_first(self, draft: Plan) -> SessionFinished:
+        """The session's first run (planning, workstreams, synthesis), cancellable as a whole."""
+        self._first_run = asyncio.create_task(self.run(self.req, draft), name="first-run")
+        try:
+            finished = await asyncio.shield(self._first_run)
+        except asyncio.CancelledError:
+            self._first_run.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._first_run
+            raise
+        self._elapsed_s = finished.elapsed_s
+        if any(not t.done() for t in self._operations):
+            self._busy_since = time.monotonic()  # reruns still going: the last one reports
+        else:
+            self._finished = True
+        return finished
+
+    def rerun(self, key: str, model: str | None = None) -> None:
+        """Run workstream ``key`` again on ``model`` (default: the model it last ran on)."""
+        if key == SYNTHESIS_KEY:
+            self.resynthesize(model)
+            return
+        plan = self._require_plan()
+        ws = next((w for w in plan.workstreams if w.key == key), None)
+        if ws is None:
+            raise ControlError(f"no workstream {key!r} in this session's plan")
+        model = model or self.last_model(key) or ws.chain[0]
+        self._check_model(model)
+        slot = self._slots.get(key)
+        if slot is not None and slot.task is not None and not slot.task.done():
+            slot.replace_with.append(model)  # the running chain stops; its slot starts again
+            slot.task.cancel()
+            return
+        if self._first_run_active and key not in self._status:
+            raise ControlError(f"{ws.title} has not started yet: it waits for its inputs")
+        inputs = self._inputs_for(ws)
+        self._model_for[key] = model
+        self._start(self._rerun(ws, inputs), f"rerun {key} on {model}")
+
+    def cancel(self, key: str) -> bool:
+        slot = self._slots.get(key)
+        if slot is None or slot.task is None or slot.task.done():
+            return False
+        slot.cancel_requested = True
+        slot.task.cancel()
+        return True
+
+    def resynthesize(self, model: str | None = None) -> None:
+        """Synthesize again from the latest successful output of every workstream."""
+        plan = self._require_plan()
+        if self._first_run_active and SYNTHESIS_KEY not in self._status:
+            raise ControlError("the workstreams are still running; the synthesis follows them")
+        if not any(self._latest.get(ws.key) for ws in plan.workstreams):
+            raise ControlError("no workstream has an output to synthesize yet")
+        model = model or self.last_model(SYNTHESIS_KEY) or plan.synthesis.chain[0]
+        self._check_model(model)
+        slot = self._slots.get(SYNTHESIS_KEY)
+        if slot is not None and slot.task is not None and not slot.task.done():
+            slot.replace_with.append(model)
+            slot.task.cancel()
+            return
+        self._model_for[SYNTHESIS_KEY] = model
+        self._start(self._resynthesize(plan), f"synthesis on {model}")
+
+    async def aclose(self) -> None:
+        """Cancel everything still running and report the session's end if it had reopened."""
+        self._closed = True
+        tasks = [t for t in self._operations if not t.done()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- the seam of SessionEngine --------------------------------------------------------
+
+    async def run_workstream(
+        self,
+        session_id: str,
+        ws: PlannedWorkstream,
+        prompts: tuple[str, str],
+        *,
+        announce: bool = True,
+    ) -> Outcome:
+        key = ws.key
+        slot = self._slots.setdefault(key, _Slot())
+        model: str | None = self._model_for.pop(key, None)
+        self._status[key] = WorkstreamStatus.RUNNING
+        try:
+            while True:
+                chain = ws if model is None else ws.model_copy(update={"chain": [model]})
+                task = asyncio.create_task(
+                    self._chains.run_chain(session_id, chain, prompts, announce=False),
+                    name=f"ws-{key}",
+                )
+                slot.task, slot.cancel_requested = task, False
+                try:
+                    await asyncio.wait({task})
+                except asyncio.CancelledError:  # the whole session (or this operation) stops
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                    raise
+                if task.cancelled() and slot.replace_with:
+                    model = slot.replace_with.pop()
+                    slot.replace_with.clear()
+                    continue
+                break
+        finally:
+            slot.task = None
+        outcome = Outcome(WorkstreamStatus.CANCELLED) if task.cancelled() else task.result()
+        return await self._settle(session_id, ws, outcome, announce)
+
+    async def _settle(
+        self, session_id: str, ws: PlannedWorkstream, outcome: Outcome, announce: bool
+    ) -> Outcome:
+        key = ws.key
+        self._status[key] = outcome.status
+        if outcome.status is WorkstreamStatus.DONE:
+            self._latest[key] = outcome
+        if key == SYNTHESIS_KEY:
+            return outcome  # SessionEngine reports it with SynthesisFinished, this run's usage
+        usage = self._ledger.usage_of(key)
+        if announce:
+            await self._emit(
+                WorkstreamFinished(
+                    session_id=session_id,
+                    workstream=key,
+                    model=outcome.model,
+                    status=outcome.status,
+                    usage=usage,
+                    detail="cancelled" if outcome.status is WorkstreamStatus.CANCELLED else "",
+                )
+            )
+        return Outcome(outcome.status, outcome.model, outcome.text, usage)
+
+    # -- operations after (or beside) the first run ---------------------------------------
+
+    @property
+    def _first_run_active(self) -> bool:
+        return self._first_run is not None and not self._first_run.done()
+
+    def _require_plan(self) -> Plan:
+        if self._closed:
+            raise ControlError("the session is closing")
+        if self.plan is None:
+            raise ControlError("the plan is not ready yet")
+        return self.plan
+
+    def _check_model(self, model: str) -> None:
+        if model not in self._settings.registry.models:
+            raise ControlError(f"unknown model {model!r}")
+        if not self.has_key(model):
+            provider = self._settings.model(model).provider
+            names = " or ".join(self._settings.registry.providers[provider].api_key_env)
+            raise ControlError(f"{model} has no API key (set {names or 'one'})")
+
+    def _inputs_for(self, ws: PlannedWorkstream) -> list[tuple[PlannedWorkstream, Outcome]]:
+        plan = self._require_plan()
+        by_key = {w.key: w for w in plan.workstreams}
+        inputs = []
+        for dep in ws.depends_on:
+            outcome = self._latest.get(dep)
+            if outcome is None:
+                title = by_key[dep].title if dep in by_key else dep
+                raise ControlError(f"{ws.title} builds on {title}, which has no output yet")
+            inputs.append((by_key[dep], outcome))
+        return inputs
+
+    def _start(self, work: Coroutine[Any, Any, None], reason: str) -> None:
+        task = asyncio.create_task(self._operation(work, reason), name=f"op-{reason}")
+        self._operations.add(task)
+        task.add_done_callback(self._operations.discard)
+
+    async def _operation(self, work: Coroutine[Any, Any, None], reason: str) -> None:
+        """One rerun or synthesis; the first that starts after the end reopens the session,
+        the last that ends reports its end again."""
+        if self._finished:
+            self._finished = False
+            self._busy_since = time.monotonic()
+            await self._emit(SessionReopened(session_id=self.req.session_id, reason=reason))
+        try:
+            await work
+        finally:
+            if not self._first_run_active and not any(
+                not t.done() for t in self._operations if t is not asyncio.current_task()
+            ):
+                await asyncio.shield(self._report_end())
+
+    async def _rerun(
+        self, ws: PlannedWorkstream, inputs: list[tuple[PlannedWorkstream, Outcome]]
+    ) -> None:
+        prompts = self._prompt_for(self.req, self._require_plan(), ws, inputs)
+        await self.run_workstream(self.req.session_id, ws, prompts)
+
+    async def _resynthesize(self, plan: Plan) -> None:
+        outcomes = {
+            ws.key: self._latest.get(ws.key)
+            or Outcome(self._status.get(ws.key, WorkstreamStatus.FAILED))
+            for ws in plan.workstreams
+        }
+        await self._synthesize(self.req, plan, outcomes)
+
+    async def _report_end(self) -> None:
+        if self._finished or self._first_run_active:
+            return
+        if self._busy_since is not None:
+            self._elapsed_s += time.monotonic() - self._busy_since
+            self._busy_since = None
+        self._finished = True
+        plan = self.plan
+        assert plan is not None  # operations start only once there is a plan
+        missing = [ws.title for ws in plan.workstreams if ws.key not in self._latest]
+        synthesized = SYNTHESIS_KEY in self._latest
+        status, error = SessionStatus.DONE, None
+        if missing:
+            status, error = SessionStatus.FAILED, f"no output yet from: {', '.join(missing)}"
+        elif not synthesized:
+            status, error = SessionStatus.FAILED, "no synthesis yet"
+        await self._emit(
+            SessionFinished(
+                session_id=self.req.session_id,
+                status=status,
+                totals=self._ledger.totals.model_copy(),
+                elapsed_s=self._elapsed_s,
+                error=error,
+            )
+        )
+
+
+def resume_from(detail: SessionDetail) -> Resume:
+    """The controller state of a stored session: latest successful outputs, usage, attempts."""
+    if detail.plan is None:
+        raise ControlError(f"session {detail.id} has no plan: nothing to rerun")
+    latest: dict[str, Outcome] = {}
+    attempts: dict[str, int] = {}
+    last_model: dict[str, str] = {}
+    usage: dict[str, TokenTotals] = {}
+    for attempt in detail.attempts:
+        key = attempt.workstream
+        attempts[key] = attempts.get(key, 0) + 1
+        last_model[key] = attempt.model
+        usage.setdefault(key, TokenTotals()).add(attempt.usage)
+        if attempt.status is AttemptStatus.OK:
+            latest[key] = Outcome(
+                WorkstreamStatus.DONE, attempt.model, attempt.output_text, attempt.usage
+            )
+    done_synthesis = [s for s in detail.syntheses if s.status is WorkstreamStatus.DONE]
+    if done_synthesis:
+        last = done_synthesis[-1]
+        latest[SYNTHESIS_KEY] = Outcome(WorkstreamStatus.DONE, last.model, last.text, last.usage)
+    else:
+        latest.pop(SYNTHESIS_KEY, None)
+    status = {ws.key: ws.status for ws in detail.workstreams}
+    if detail.syntheses:
+        status[SYNTHESIS_KEY] = detail.syntheses[-1].status
+    return Resume(
+        plan=detail.plan,
+        latest=latest,
+        status=status,
+        usage=usage,
+        attempts=attempts,
+        last_model=last_model,
+        totals=detail.usage,
+        elapsed_s=detail.elapsed_s or 0.0,
+    )

@@ -1,0 +1,300 @@
+"""The TUI's backend: sessions that stay open for reruns, review from the database, history
+search, export. Implements the protocols of :mod:`mao_tui.tui.backend`; the TUI does no I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mao_tui.domain import EventSink, SessionFinished, SessionStatus
+from mao_tui.engine.session import SessionRequest
+from mao_tui.errors import ControlError, UsageError
+from mao_tui.tui.backend import ExportFormat, HistoryQuery, LiveSession, ModelChoice, NewSession
+from mao_tui.wiring import Launch, session_resources
+
+if TYPE_CHECKING:
+    from mao_tui.engine.controller import SessionController
+    from mao_tui.settings.schema import Settings
+    from mao_tui.store.records import SessionDetail, SessionHit, SessionSummary
+
+
+class OpenSession:
+    """One session for one dashboard: its first run (or its replay, for review), then reruns
+    until the dashboard's worker is cancelled, which cancels whatever still runs."""
+
+    def __init__(
+        self, launch: Launch, req: SessionRequest | None = None, *, review_id: str = ""
+    ) -> None:
+        if req is None and not review_id:
+            raise ValueError("OpenSession needs a request or a session id to review")
+        self._launch = launch
+        self._req = req
+        self._review_id = review_id
+        self._controller: SessionController | None = None
+        self._refusal = "the session is still starting"
+
+    # -- SessionControl -------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self._controller is not None and self._controller.busy
+
+    def running(self, key: str) -> bool:
+        return self._controller is not None and self._controller.running(key)
+
+    def rerun(self, key: str, model: str | None = None) -> None:
+        self._ready().rerun(key, model)
+
+    def cancel(self, key: str) -> bool:
+        return self._controller is not None and self._controller.cancel(key)
+
+    def resynthesize(self, model: str | None = None) -> None:
+        self._ready().resynthesize(model)
+
+    def model_choices(self, key: str) -> list[ModelChoice]:
+        controller = self._ready()
+        registry = controller.settings.registry
+        current = controller.last_model(key)
+        return [
+            ModelChoice(
+                id=model_id,
+                label=config.display_name or model_id,
+                provider=config.provider,
+                has_key=controller.has_key(model_id),
+                current=model_id == current,
+            )
+            for model_id, config in registry.models.items()
+        ]
+
+    def _ready(self) -> SessionController:
+        if self._controller is None:
+            raise ControlError(self._refusal)
+        return self._controller
+
+    # -- the worker -----------------------------------------------------------------------
+
+    async def run(self, sink: EventSink) -> SessionFinished | None:
+        if self._review_id:
+            return await self._review(sink)
+        assert self._req is not None
+        return await self._live(self._req, sink)
+
+    async def _live(self, req: SessionRequest, sink: EventSink) -> SessionFinished | None:
+        from mao_tui.engine.controller import SessionController
+        from mao_tui.engine.planner import rule_based_plan
+
+        launch = self._launch
+        async with session_resources(launch, req.project_dir) as res:
+            controller = SessionController(
+                res.settings,
+                res.pool,
+                [res.store_sink, sink],
+                req,
+                max_parallel=launch.max_parallel,
+            )
+            self._controller = controller
+            try:
+                await warm_sdks(res.settings)
+                await controller.run_first(
+                    rule_based_plan(res.settings, req.playbook, req.sections)
+                )
+                await asyncio.Event().wait()  # open for reruns until the dashboard closes
+            finally:
+                self._refusal = "the session is closed"
+                self._controller = None
+                await controller.aclose()
+        return None
+
+    async def _review(self, sink: EventSink) -> SessionFinished | None:
+        from mao_tui.engine.controller import SessionController, resume_from
+        from mao_tui.store.replay import events_from_detail
+
+        detail = await _load(self._launch.db_path, self._review_id)
+        for event in events_from_detail(detail):
+            await sink(event)
+        if detail.status is SessionStatus.RUNNING:
+            self._refusal = "this session is running in another mao process; review only"
+            await asyncio.Event().wait()  # until the dashboard closes
+            return None
+        req = _request_for(detail)
+        async with session_resources(
+            self._launch, req.project_dir, simulate=detail.simulated, faults=False
+        ) as res:
+            controller = SessionController(
+                res.settings, res.pool, [res.store_sink, sink], req, resume=resume_from(detail)
+            )
+            self._controller = controller
+            try:
+                await asyncio.Event().wait()
+            finally:
+                self._refusal = "the session is closed"
+                self._controller = None
+                await controller.aclose()
+        return None
+
+
+_SDK_MODULES = {
+    "anthropic": ("anthropic", "anthropic.types"),
+    "openai": ("openai", "openai.types.responses"),
+    "openai_chat": ("openai", "openai.types.chat"),
+    "gemini": ("google.genai", "google.genai.types"),
+}
+
+
+async def warm_sdks(settings: Settings) -> None:
+    """Import the provider SDKs in a thread before the first request needs them.
+
+    Imported on the event loop by the first request, they took ~2.5 s here, and the dashboard
+    answered no key meanwhile; in a thread the loop keeps running while they load.
+    """
+    kinds = {provider.kind for provider in settings.registry.providers.values()}
+    modules = [m for kind in sorted(kinds) for m in _SDK_MODULES.get(kind, ())]
+    missing = [m for m in modules if m not in sys.modules]
+    if missing:
+        await asyncio.to_thread(lambda: [importlib.import_module(m) for m in missing])
+
+
+def _request_for(detail: SessionDetail) -> SessionRequest:
+    from mao_tui.engine.sections import SectionError, select_sections
+
+    sections = []
+    if detail.plan is not None and detail.plan.sections:
+        try:
+            sections = select_sections(detail.spec_text, list(detail.plan.sections), "spec")
+        except SectionError:
+            sections = []  # the workstreams then see the whole spec
+    return SessionRequest(
+        command=detail.command,
+        playbook=detail.playbook,
+        task=detail.task,
+        spec_text=detail.spec_text,
+        simulated=detail.simulated,
+        project_dir=Path(detail.project_dir or "."),
+        session_id=detail.id,
+        sections=sections,
+    )
+
+
+async def _load(db_path: Path, session_id: str) -> SessionDetail:
+    from mao_tui.store import Store
+
+    store = await Store.open(db_path)
+    try:
+        detail = await store.get_session(session_id)
+    finally:
+        await store.close()
+    if detail is None:
+        raise ControlError(f"no session {session_id!r} in {db_path}")
+    return detail
+
+
+class AppBackend:
+    """Home and History over one database and configuration (``mao`` with no arguments)."""
+
+    def __init__(self, launch: Launch) -> None:
+        self._launch = launch
+
+    @property
+    def project_dir(self) -> Path:
+        return self._launch.project_dir
+
+    @property
+    def simulate_by_default(self) -> bool:
+        """Simulate when asked to, or when no provider has a key (a first run, say)."""
+        import os
+
+        from mao_tui.engine.pool import find_key
+
+        if self._launch.simulate:
+            return True
+        providers = self._launch.settings().registry.providers.values()
+        return not any(find_key(p.api_key_env, os.environ) for p in providers if p.api_key_env)
+
+    def playbooks(self) -> list[tuple[str, str]]:
+        settings = self._launch.settings()
+        return [(name, pb.description) for name, pb in sorted(settings.playbooks.items())]
+
+    def spec_sections(self, path: Path) -> list[str]:
+        from mao_tui.engine.sections import parse_sections
+        from mao_tui.inputs import read_text
+
+        return [section.label for section in parse_sections(read_text(path))]
+
+    def start(self, form: NewSession) -> tuple[LiveSession, str]:
+        from mao_tui.engine.sections import SectionError, parse_selection, select_sections
+        from mao_tui.inputs import read_text, with_context
+
+        task = form.task.strip()
+        if not task:
+            raise UsageError("the task is empty; say what to build")
+        if form.playbook not in self._launch.settings().playbooks:
+            raise UsageError(f"no playbook named {form.playbook!r}")
+        spec = read_text(form.spec_path) if form.spec_path else ""
+        sections = []
+        if form.sections.strip():
+            if form.spec_path is None:
+                raise UsageError("sections need a spec file: the sections are the spec's")
+            try:
+                sections = select_sections(
+                    spec, parse_selection(form.sections), str(form.spec_path)
+                )
+            except SectionError as exc:
+                raise UsageError(str(exc)) from None
+        context = [
+            (path, read_text(path, "context file", "a context file"))
+            for path in form.context_paths
+        ]
+        launch = replace(self._launch, simulate=form.simulate, faults=False)
+        req = SessionRequest(
+            command=form.playbook,
+            playbook=form.playbook,
+            task=task,
+            spec_text=with_context(spec, context),
+            simulated=form.simulate,
+            project_dir=launch.project_dir,
+            sections=sections,
+        )
+        return OpenSession(launch, req), f"mao · {form.playbook}"
+
+    def review(self, session_id: str) -> LiveSession:
+        return OpenSession(self._launch, review_id=session_id)
+
+    async def search(self, query: HistoryQuery) -> list[SessionHit]:
+        from mao_tui.store import Store
+
+        if not self._launch.db_path.exists():
+            return []
+        store = await Store.open(self._launch.db_path)
+        try:
+            await store.mark_interrupted()
+            return await store.search_sessions(
+                query.text,
+                status=query.status,
+                playbook=query.playbook,
+                project_dir=query.project_dir,
+                limit=query.limit,
+            )
+        finally:
+            await store.close()
+
+    async def recent(self, limit: int) -> list[SessionSummary]:
+        return list(await self.search(HistoryQuery(limit=limit)))
+
+    async def export(self, session_id: str, fmt: ExportFormat, path: Path) -> Path:
+        from mao_tui.export import render
+
+        detail = await _load(self._launch.db_path, session_id)
+        text = render(detail, fmt)
+        target = path if path.is_absolute() else self._launch.project_dir / path
+        await asyncio.to_thread(_write, target, text)
+        return target
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

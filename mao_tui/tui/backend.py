@@ -1,0 +1,123 @@
+"""What the TUI asks of the rest of mao: a session to steer, and the stored sessions to browse.
+
+The TUI does no I/O of its own and imports neither the engine nor the store at run time:
+``mao_tui.wiring`` implements these protocols and hands them to :class:`~mao_tui.tui.app.MaoApp`.
+Refusals (a rerun that cannot run, a bad spec path) raise :class:`mao_tui.errors.ControlError` or
+:class:`mao_tui.errors.UsageError`, whose message is shown to the user as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from mao_tui.domain import EventSink, SessionFinished
+
+if TYPE_CHECKING:
+    from mao_tui.store.records import SessionHit, SessionSummary
+
+SessionRunner = Callable[[EventSink], Awaitable[SessionFinished | None]]
+"""Runs a session into the sink; returns its end (or None when there was nothing to run)."""
+
+ExportFormat = Literal["markdown", "json"]
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model the user may rerun a workstream on."""
+
+    id: str
+    label: str
+    provider: str
+    has_key: bool
+    current: bool = False  # the model the workstream last ran on
+
+
+class SessionControl(Protocol):
+    """Steers a session that stays alive after its first run."""
+
+    @property
+    def busy(self) -> bool:
+        """Some model work is running (the first run, a rerun or a synthesis)."""
+        ...
+
+    def running(self, key: str) -> bool:
+        """This workstream (or ``synthesis``) has work running."""
+        ...
+
+    def rerun(self, key: str, model: str | None = None) -> None:
+        """Run one workstream again, on ``model`` or the model it last ran on."""
+        ...
+
+    def cancel(self, key: str) -> bool:
+        """Cancel the work running for one workstream; False when nothing was running."""
+        ...
+
+    def resynthesize(self, model: str | None = None) -> None:
+        """Synthesize again from the latest successful output of every workstream."""
+        ...
+
+    def model_choices(self, key: str) -> list[ModelChoice]: ...
+
+
+class LiveSession(SessionControl, Protocol):
+    """A session the dashboard runs (``run`` in its worker) and steers."""
+
+    async def run(self, sink: EventSink) -> SessionFinished | None: ...
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """The Home screen's form."""
+
+    task: str
+    playbook: str = "develop"
+    spec_path: Path | None = None
+    sections: str = ""  # "2,3": spec sections to build; empty for the whole spec
+    context_paths: list[Path] = field(default_factory=list)
+    simulate: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    text: str = ""  # full-text search over tasks and outputs
+    status: str | None = None
+    playbook: str | None = None
+    project_dir: str | None = None
+    limit: int = 200
+
+
+class Backend(Protocol):
+    """Everything Home and History need."""
+
+    @property
+    def project_dir(self) -> Path: ...
+
+    @property
+    def simulate_by_default(self) -> bool: ...
+
+    def playbooks(self) -> list[tuple[str, str]]:
+        """(name, description) of every playbook."""
+        ...
+
+    def spec_sections(self, path: Path) -> list[str]:
+        """The numbered sections of a spec file (``2 Storage``), for the Home form's hint."""
+        ...
+
+    def start(self, form: NewSession) -> tuple[LiveSession, str]:
+        """A new session for the form (validated here) and its dashboard title."""
+        ...
+
+    def review(self, session_id: str) -> LiveSession:
+        """A stored session, replayed from the database and open to reruns."""
+        ...
+
+    async def search(self, query: HistoryQuery) -> list[SessionHit]: ...
+
+    async def recent(self, limit: int) -> list[SessionSummary]: ...
+
+    async def export(self, session_id: str, fmt: ExportFormat, path: Path) -> Path:
+        """Write the stored session to ``path``; returns where it went."""
+        ...

@@ -1,0 +1,195 @@
+"""History: every stored session, filtered, and found by any word of its task or outputs.
+
+Typing searches as you go (SQLite FTS5 through the backend, a quarter second after the last key);
+Enter on a row opens the session in review: the same dashboard, rebuilt from the database.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Checkbox, DataTable, Input, Select, Static
+
+from mao_tui.tui import fmt
+from mao_tui.tui.backend import Backend, HistoryQuery
+from mao_tui.tui.bindings import screen_bindings
+from mao_tui.tui.widgets.footer import QuietFooter
+
+if TYPE_CHECKING:
+    from mao_tui.store.records import SessionHit, SessionSummary
+
+SEARCH_DELAY_S = 0.25
+STATUSES = ("done", "failed", "cancelled", "interrupted", "running")
+_MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"  # the store's snippet markers (store.records)
+_STATUS_STYLE = {
+    "done": "green",
+    "failed": "bold red",
+    "cancelled": "yellow",
+    "interrupted": "yellow",
+    "running": "bold cyan",
+}
+COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("when", "When", 16),
+    ("playbook", "Playbook", 8),
+    ("status", "Status", 12),
+    ("task", "Task", 30),
+    ("models", "Models", 20),
+    ("tokens", "Tokens", 11),
+    ("cost", "Cost", 8),
+    ("duration", "Duration", 8),
+    ("project", "Project", None),
+)
+
+
+def summary_cells(s: SessionSummary) -> dict[str, Text]:
+    tokens = f"{fmt.count(s.input_tokens)}→{fmt.count(s.output_tokens)}"
+    status = s.status.value + (" · sim" if s.simulated else "")
+    return {
+        "when": Text(s.created_at.astimezone().strftime("%Y-%m-%d %H:%M"), style="dim"),
+        "playbook": Text(s.playbook),
+        "status": Text(status, style=_STATUS_STYLE.get(s.status.value, "")),
+        "task": Text(" ".join(s.task.split()), no_wrap=True, overflow="ellipsis"),
+        "models": Text(", ".join(s.models) or "—", no_wrap=True, overflow="ellipsis"),
+        "tokens": Text(tokens, justify="right"),
+        "cost": Text(fmt.cost(s.cost_usd, s.cost_complete), justify="right"),
+        "duration": Text(fmt.duration(s.elapsed_s), justify="right"),
+        "project": Text(s.project_dir, style="dim", no_wrap=True, overflow="ellipsis"),
+    }
+
+
+def snippet_content(snippet: str) -> Content:
+    """The store's snippet with its matched words highlighted."""
+    pieces: list[Content] = []
+    for index, part in enumerate(snippet.replace(_MARK_CLOSE, _MARK_OPEN).split(_MARK_OPEN)):
+        text = re.sub(r"\s+", " ", part)
+        pieces.append(Content.styled(text, "bold $accent reverse") if index % 2 else Content(text))
+    return Content.assemble(*pieces)
+
+
+class HistoryScreen(Screen[None]):
+    CSS_PATH = Path(__file__).with_name("history.tcss")
+    BINDINGS: ClassVar[list[BindingType]] = screen_bindings("history")
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__()
+        self.backend = backend
+        self.hits: list[SessionHit] = []
+        self._debounce: Timer | None = None
+        self.searches = 0  # completed searches (tests wait on it)
+
+    def compose(self) -> ComposeResult:
+        playbooks = [name for name, _ in self.backend.playbooks()]
+        yield Static(Content.styled(" mao · history", "bold"), id="history-title")
+        with Horizontal(id="filters"):
+            yield Input(placeholder="search tasks and outputs…  (/)", id="search")
+            yield Select(
+                [(status, status) for status in STATUSES], prompt="any status", id="status"
+            )
+            yield Select([(p, p) for p in playbooks], prompt="any playbook", id="playbook")
+            yield Checkbox("this project", id="this-project")
+        with Vertical(id="results") as results:
+            results.border_title = "Sessions"
+            yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="match")
+        yield QuietFooter()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#sessions", DataTable)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        self.query_one("#search", Input).focus()
+        self.search()
+
+    # -- searching ------------------------------------------------------------------------
+
+    def history_query(self) -> HistoryQuery:
+        status = self.query_one("#status", Select).value
+        playbook = self.query_one("#playbook", Select).value
+        this_project = self.query_one("#this-project", Checkbox).value
+        return HistoryQuery(
+            text=self.query_one("#search", Input).value,
+            status=status if isinstance(status, str) else None,
+            playbook=playbook if isinstance(playbook, str) else None,
+            project_dir=str(self.backend.project_dir) if this_project else None,
+        )
+
+    @on(Input.Changed, "#search")
+    def _typed(self) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(SEARCH_DELAY_S, self.search)
+
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _filtered(self) -> None:
+        self.search()
+
+    @work(exclusive=True, group="search")
+    async def search(self) -> None:
+        query = self.history_query()
+        try:
+            hits = await self.backend.search(query)
+        except Exception as exc:  # a broken database must not take the screen down
+            self.notify(f"{type(exc).__name__}: {exc}", title="Search", severity="error")
+            return
+        self.hits = hits
+        table = self.query_one("#sessions", DataTable)
+        table.clear()
+        for hit in hits:
+            cells = summary_cells(hit)
+            table.add_row(*(cells[key] for key, _, _ in COLUMNS), key=hit.id)
+        found = f"{len(hits)} session{'s' if len(hits) != 1 else ''}"
+        self.query_one("#results").border_title = (
+            f"Sessions matching {query.text.strip()!r}: {found}" if query.text.strip() else found
+        )
+        self._show_match(0)
+        self.searches += 1
+
+    @on(DataTable.RowHighlighted, "#sessions")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_match(event.cursor_row)
+
+    def _show_match(self, row: int) -> None:
+        match = self.query_one("#match", Static)
+        if not (0 <= row < len(self.hits)) or not self.hits[row].snippet:
+            hint = " Enter reviews the session · Esc goes back"
+            match.update(Content.styled(hint, "$text-muted"))
+            return
+        hit = self.hits[row]
+        where = "task" if hit.matched == "task" else "output"
+        label = Content.styled(f" in {where}: ", "$text-muted")
+        match.update(Content.assemble(label, snippet_content(hit.snippet)))
+
+    # -- actions --------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#sessions")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        from mao_tui.tui.app import MaoApp
+
+        app = self.app
+        assert isinstance(app, MaoApp)
+        app.open_review(str(event.row_key.value))
+
+    @on(Input.Submitted, "#search")
+    def _to_results(self) -> None:
+        self.query_one("#sessions", DataTable).focus()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_refresh(self) -> None:
+        self.search()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.dismiss()

@@ -1,0 +1,164 @@
+"""Home: start a session (task, playbook, spec file and sections, context files) or pick a recent
+one to review. ``mao`` with no arguments opens here."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
+
+from mao_tui.errors import ControlError, UsageError
+from mao_tui.tui.backend import Backend, NewSession
+from mao_tui.tui.bindings import screen_bindings
+from mao_tui.tui.history import summary_cells
+from mao_tui.tui.widgets.footer import QuietFooter
+
+RECENT = 8
+
+
+class HomeScreen(Screen[None]):
+    CSS_PATH = Path(__file__).with_name("home.tcss")
+    BINDINGS: ClassVar[list[BindingType]] = screen_bindings("home")
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__()
+        self.backend = backend
+
+    def compose(self) -> ComposeResult:
+        playbooks = self.backend.playbooks()
+        yield Static(Content.styled(" mao · new session", "bold"), id="home-title")
+        with Vertical(id="form") as form:
+            form.border_title = "Start a session"
+            yield Label("Task")
+            yield Input(placeholder="What should the models build? (Enter starts)", id="task")
+            with Horizontal(classes="row"):
+                with Vertical(classes="field"):
+                    yield Label("Playbook")
+                    yield Select(
+                        [(f"{name} — {desc}" if desc else name, name) for name, desc in playbooks],
+                        value=playbooks[0][0] if playbooks else Select.BLANK,
+                        allow_blank=False,
+                        id="playbook",
+                    )
+                with Vertical(classes="field narrow"):
+                    yield Label("Simulate")
+                    yield Checkbox(
+                        "built-in simulator",
+                        value=self.backend.simulate_by_default,
+                        id="simulate",
+                    )
+            with Horizontal(classes="row"):
+                with Vertical(classes="field"):
+                    yield Label("Spec file (Markdown, optional)")
+                    yield Input(placeholder="docs/PRD.md", id="spec")
+                with Vertical(classes="field narrow"):
+                    yield Label("Sections")
+                    yield Input(placeholder="e.g. 2,3", id="sections")
+            yield Static("", id="spec-outline")
+            yield Label("Context files (optional, separated by spaces)")
+            yield Input(placeholder="src/api.py docs/notes.md", id="context")
+            with Horizontal(id="start-row"):
+                yield Button("Start  (Enter / F5)", id="start", variant="primary")
+                yield Static("", id="form-error")
+        with Vertical(id="recent-pane") as recent:
+            recent.border_title = "Recent sessions (Enter reviews · h for all)"
+            yield DataTable(id="recent", cursor_type="row", zebra_stripes=True)
+        yield QuietFooter()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#recent", DataTable)
+        for label, width in (("When", 16), ("Playbook", 9), ("Status", 11), ("Task", None)):
+            table.add_column(label, width=width)
+        self.query_one("#task", Input).focus()
+        self.load_recent()
+
+    @work(exclusive=True, group="recent")
+    async def load_recent(self) -> None:
+        table = self.query_one("#recent", DataTable)
+        try:
+            sessions = await self.backend.recent(RECENT)
+        except Exception as exc:  # a broken database must not take Home down
+            self.notify(f"{type(exc).__name__}: {exc}", title="History", severity="error")
+            return
+        table.clear()
+        for summary in sessions:
+            cells = summary_cells(summary)
+            table.add_row(cells["when"], cells["playbook"], cells["status"], cells["task"],
+                          key=summary.id)  # fmt: skip
+        if not sessions:
+            self.query_one("#recent-pane").border_subtitle = "none yet"
+
+    def action_refresh(self) -> None:
+        self.load_recent()
+
+    # -- the form -----------------------------------------------------------------------------
+
+    @on(Input.Changed, "#spec")
+    def _spec_changed(self, event: Input.Changed) -> None:
+        outline = self.query_one("#spec-outline", Static)
+        path = Path(event.value.strip()).expanduser()
+        if not event.value.strip() or not path.is_file():
+            outline.update("")
+            return
+        try:
+            sections = self.backend.spec_sections(path)
+        except UsageError as exc:
+            outline.update(Content.styled(str(exc), "$error"))
+            return
+        text = "  ·  ".join(sections) if sections else "no numbered sections"
+        outline.update(Content.styled(f"sections: {text}", "$text-muted"))
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#start")
+    def action_start(self) -> None:
+        error = self.query_one("#form-error", Static)
+        try:
+            form = self.form()
+            session, title = self.backend.start(form)
+        except (UsageError, ControlError) as exc:
+            error.update(Content.styled(str(exc), "$error"))
+            return
+        error.update("")
+        from mao_tui.tui.app import MaoApp
+
+        app = self.app
+        assert isinstance(app, MaoApp)
+        app.open_session(session, title, simulated=form.simulate)
+
+    def form(self) -> NewSession:
+        def text(widget_id: str) -> str:
+            return self.query_one(f"#{widget_id}", Input).value.strip()
+
+        playbook = self.query_one("#playbook", Select).value
+        spec = text("spec")
+        try:
+            context = [Path(p).expanduser() for p in shlex.split(text("context"))]
+        except ValueError as exc:
+            raise UsageError(f"context files: {exc}") from None
+        return NewSession(
+            task=text("task"),
+            playbook=str(playbook) if isinstance(playbook, str) else "develop",
+            spec_path=Path(spec).expanduser() if spec else None,
+            sections=text("sections"),
+            context_paths=context,
+            simulate=self.query_one("#simulate", Checkbox).value,
+        )
+
+    @on(DataTable.RowSelected, "#recent")
+    def _review(self, event: DataTable.RowSelected) -> None:
+        from mao_tui.tui.app import MaoApp
+
+        app = self.app
+        assert isinstance(app, MaoApp)
+        app.open_review(str(event.row_key.value))
+
+    def on_screen_resume(self) -> None:
+        self.load_recent()

@@ -1,0 +1,139 @@
+"""Smoke runs of every benchmark (tiny sizes, goals not judged, no timing asserted), so that none
+of them rots, and the results file: written, read back, compared, tabulated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import NAMES, main, run_one
+from benchmarks.figures import (
+    BenchResult,
+    Figure,
+    Goal,
+    Status,
+    compare,
+    markdown_table,
+    read_results,
+    to_json,
+)
+
+EXPECTED = {
+    "startup": {
+        "startup.help_ms",
+        "startup.first_paint_inside_ms",
+        "startup.first_paint_outside_ms",
+        "startup.sdks_before_paint",
+        "startup.paint_imports_ms",
+        "startup.sdk_import_ms",
+    },
+    "responsiveness": {
+        "responsiveness.7x100.key_p99_ms",
+        "responsiveness.7x100.stall_p99_ms",
+        "responsiveness.7x100.cpu_pct",
+        "responsiveness.7x100.backlog_chars",
+    },
+    "throughput": {"throughput.chars_per_s"},
+    "orchestration": {"orchestration.overhead_ms"},
+    "history": {
+        "history.sessions_command_ms",
+        "history.list_query_ms",
+        "history.search_ms",
+        "history.screen_open_ms",
+        "history.persist_cpu_pct",
+    },
+    "memory": {"memory.rss_growth_mb"},
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_smoke_run(name: str) -> None:
+    result = run_one(name, smoke=True)
+    assert result.name == name and result.smoke
+    assert len(result.load_at_start) == 3
+    assert {f.id for f in result.figures} == EXPECTED[name], result.notes
+    for figure in result.figures:
+        assert figure.status in ("smoke", "info", "not built"), figure
+        if figure.status != "not built":
+            assert figure.value is not None, figure
+
+
+def test_startup_hook_reports_the_first_paint() -> None:
+    result = run_one("startup", smoke=True)
+    inside = result.figure("startup.first_paint_inside_ms")
+    assert inside.value is not None and inside.value > 0
+    assert "DashboardScreen" in inside.detail
+
+
+def test_orchestration_ideal_path_follows_the_plan() -> None:
+    from benchmarks.orchestration import LATENCY_S
+
+    result = run_one("orchestration", smoke=True)
+    detail = result.figure("orchestration.overhead_ms").detail
+    # planning, then core_logic → tests (the simulated orchestrator's dependency), then synthesis
+    ideal = 0.05 * (
+        LATENCY_S["dependency_check"]
+        + LATENCY_S["orchestrator"]
+        + max(LATENCY_S["core_logic"] + LATENCY_S["tests"], LATENCY_S["implementation"])
+        + LATENCY_S["synthesis"]
+    )
+    assert f"ideal critical path {ideal:.2f} s" in detail
+    assert "core_logic end → tests start" in detail
+
+
+def _result(value: float, status: Status = "met") -> BenchResult:
+    figure = Figure("x.ms", "x", value, "ms", Goal("<=", 10, "≤ 10 ms"), status=status)
+    return BenchResult("x", "2026-01-01T00:00:00+00:00", [0.1, 0.2, 0.3], figures=[figure])
+
+
+def test_results_file_round_trip_compare_and_table(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    machine = {"cpu": "test cpu", "cores": 2, "packages": {"textual": "8"}}
+    path.write_text(to_json([_result(8.0)], machine, ["x"]))
+    read_machine, results = read_results(path)
+    assert read_machine == machine
+    assert results[0].figures[0].goal == Goal("<=", 10, "≤ 10 ms")
+    later = _result(12.0, "missed")
+    text = compare(results, [later])
+    assert "x.ms: 8 ms → 12 ms (+50%)  worse  [met → missed]" in text
+    table = markdown_table(read_machine, results)
+    assert "| x | 8 ms | ≤ 10 ms | MET | 0.10 |" in table
+    assert "test cpu, 2 cores" in table
+
+
+def test_missed_goal_says_by_how_much() -> None:
+    figure = Figure("x", "x", 340.0, "ms", Goal("<=", 250, "≤ 250 ms"))
+    figure.judge(smoke=False)
+    assert figure.status == "missed"
+    assert figure.goal is not None and figure.goal.miss_by(340.0) == "+90 (1.4x the goal)"
+
+
+def test_cli_json_and_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert main(["orchestration", "--smoke", "--json", str(first)]) == 0
+    data = json.loads(first.read_text())
+    assert data["machine"]["cores"] and "load_at_start" in data["machine"]
+    assert data["benchmarks"]["orchestration"]["figures"][0]["id"] == "orchestration.overhead_ms"
+    assert main(["orchestration", "--smoke", "--json", str(second), "--compare", str(first)]) == 0
+    assert "orchestration.overhead_ms:" in capsys.readouterr().out
+    assert main(["--table", str(second)]) == 0
+    assert "| figure | result | goal | verdict | load |" in capsys.readouterr().out
+
+
+def test_cli_rejects_unknown_names_and_bad_files(tmp_path: Path) -> None:
+    assert main(["nonsense"]) == 2
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(SystemExit, match=r"bad\.json:1: not JSON"):
+        main(["--table", str(bad)])
+
+
+def test_throughput_search_brackets_the_limit() -> None:
+    from benchmarks.throughput import CLOSE_ENOUGH, next_rate
+
+    assert next_rate(700.0, None, 700.0) == 1400.0  # passing: double
+    assert next_rate(None, 700.0, 700.0) == 350.0  # failing: halve
+    assert next_rate(700.0, 1400.0, 1400.0) == pytest.approx(989.95, abs=0.01)
+    assert next_rate(1000.0, 1000.0 * CLOSE_ENOUGH, 1000.0) is None  # close enough: done

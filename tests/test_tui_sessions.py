@@ -1,0 +1,398 @@
+"""The keys that steer a session, end to end: the dashboard on a real session (simulator on
+127.0.0.1, real SDKs, engine, store) — rerun, rerun on another model, cancel, synthesize again,
+earlier attempts, export, quitting while models work; then Home, History and review.
+
+Tests wait for what they expect to be on screen (``DashboardScreen.ended``, or the app settling
+with ``until``); a guard only bounds how long a broken app may hang a test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fixtures.develop_session import recorded_events
+from textual.pilot import Pilot
+from textual.widgets import Checkbox, Input, OptionList, TextArea
+
+from mao_tui.domain import SYNTHESIS_KEY, WorkstreamStatus
+from mao_tui.engine.session import SessionRequest
+from mao_tui.live import AppBackend, OpenSession
+from mao_tui.samples import DEMO_TASK, demo_spec
+from mao_tui.store import Store
+from mao_tui.tui.app import MaoApp
+from mao_tui.tui.backend import ModelChoice
+from mao_tui.tui.dashboard import DashboardScreen
+from mao_tui.tui.dialogs import AttemptsScreen, Confirm, ExportDialog, ModelPicker
+from mao_tui.tui.help import HelpScreen
+from mao_tui.tui.history import HistoryScreen
+from mao_tui.tui.home import HomeScreen
+from mao_tui.wiring import SIM_KEY, Launch, run_session
+
+GUARD_S = 60.0
+FAST = 40.0
+
+
+@pytest.fixture(autouse=True)
+def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(Input.cursor_blink, "_default", False)
+    monkeypatch.setattr(TextArea.cursor_blink, "_default", False)
+    yield
+
+
+def _launch(tmp_path: Path, **kw: Any) -> Launch:
+    options: dict[str, Any] = {"simulate": True, "speed": FAST, "faults": False}
+    options.update(kw)
+    return Launch(project_dir=tmp_path, config_dir=None, db_path=tmp_path / "mao.db", **options)
+
+
+def _request(tmp_path: Path) -> SessionRequest:
+    return SessionRequest(
+        command="develop",
+        playbook="develop",
+        task=DEMO_TASK,
+        spec_text=demo_spec(),
+        simulated=True,
+        project_dir=tmp_path,
+        use_planner=False,
+    )
+
+
+def _app(launch: Launch, req: SessionRequest, **kw: Any) -> tuple[MaoApp, OpenSession]:
+    session = OpenSession(launch, req)
+    app = MaoApp(session.run, control=session, simulated=True, backend=AppBackend(launch), **kw)
+    return app, session
+
+
+async def until(pilot: Pilot[Any], done: Callable[[], bool]) -> None:
+    """Let the app run until ``done()`` holds."""
+
+    async def wait() -> None:
+        while not done():
+            await pilot.pause()
+
+    await asyncio.wait_for(wait(), GUARD_S)
+
+
+async def _first_run(pilot: Pilot[Any]) -> DashboardScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, DashboardScreen)
+    await asyncio.wait_for(screen.ended(1), GUARD_S)
+    await pilot.pause()
+    screen.plan_table.focus()
+    await pilot.pause()
+    return screen
+
+
+async def _select(pilot: Pilot[Any], screen: DashboardScreen, key: str) -> None:
+    screen.plan_table.focus()
+    screen.plan_table.move_cursor(row=list(screen.lanes).index(key))
+    await pilot.pause()
+
+
+def _stored(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+# -- the dashboard's keys ---------------------------------------------------------------------
+
+
+async def test_r_reruns_the_selected_workstream_and_the_synthesis_turns_stale(
+    tmp_path: Path,
+) -> None:
+    launch = _launch(tmp_path)
+    app, _ = _app(launch, _request(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _first_run(pilot)
+        storage = screen.lanes["storage"]
+        first_answer = screen.panels["storage"].answer.source
+        await _select(pilot, screen, "storage")
+        await pilot.press("r")
+        await asyncio.wait_for(screen.ended(2), GUARD_S)
+        await pilot.pause()
+
+        assert storage.attempts == 2 and storage.status is WorkstreamStatus.DONE
+        assert screen.plan_table.get_cell("storage", "status").plain == "done (2)"
+        assert screen.panels["storage"].answer.source  # the new attempt's answer
+        assert storage.history[0].answer_text == first_answer  # kept, viewable
+        synthesis = screen.panels[SYNTHESIS_KEY]
+        assert "STALE" in str(synthesis.border_subtitle)
+        assert any("stale: Storage" in line for line in synthesis.plain_lines)
+
+        await pilot.press("a")  # every attempt of the selected workstream
+        attempts = app.screen
+        assert isinstance(attempts, AttemptsScreen)
+        options = attempts.query_one(OptionList)
+        assert options.option_count == 2
+        options.highlighted = 0
+        await pilot.pause()
+        assert attempts.shown_answer == first_answer
+        await pilot.press("escape")
+        await pilot.press("q")
+    rows = _stored(
+        launch.db_path, "SELECT attempt_no, status FROM attempts WHERE workstream = 'storage'"
+    )
+    assert rows == [(1, "ok"), (2, "ok")]
+    assert _stored(launch.db_path, "SELECT status FROM sessions") == [("done",)]
+
+
+async def test_m_reruns_on_the_model_picked(tmp_path: Path) -> None:
+    launch = _launch(tmp_path)
+    app, session = _app(launch, _request(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _first_run(pilot)
+        await _select(pilot, screen, "tests")
+        await pilot.press("m")
+        picker = app.screen
+        assert isinstance(picker, ModelPicker)
+        choices = session.model_choices("tests")
+        current = next(c for c in choices if c.current)
+        assert current.id == "gpt-5.2-codex"
+        options = picker.query_one(OptionList)
+        assert options.highlighted == choices.index(current)
+        options.highlighted = next(i for i, c in enumerate(choices) if c.id == "sonnet-4.5")
+        await pilot.press("enter")
+        await asyncio.wait_for(screen.ended(2), GUARD_S)
+        await pilot.pause()
+        lane = screen.lanes["tests"]
+        assert [a.model for a in lane.history] == ["gpt-5.2-codex", "sonnet-4.5"]
+        assert screen.plan_table.get_cell("tests", "model").plain == "sonnet-4.5"
+        await pilot.press("q")
+
+
+async def test_the_model_picker_marks_models_without_a_key_and_skips_them() -> None:
+    choices = [
+        ModelChoice("opus-4.5", "Claude Opus 4.5", "anthropic", has_key=True, current=True),
+        ModelChoice("gemini-3-pro", "Gemini 3 Pro", "google", has_key=False),
+        ModelChoice("gpt-5.2", "GPT-5.2", "openai", has_key=True),
+    ]
+
+    class Host(MaoApp):
+        def on_mount(self) -> None:
+            self.push_screen(ModelPicker("Schemas", choices), self.exit)  # type: ignore[arg-type]
+
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        options = app.screen.query_one(OptionList)
+        gemini = options.get_option_at_index(1)
+        assert gemini.disabled and "no key" in str(gemini.prompt)
+        assert "current" in str(options.get_option_at_index(0).prompt)
+        await pilot.press("down", "enter")  # the disabled one is skipped
+    assert app.return_value == "gpt-5.2"
+
+
+async def test_x_cancels_the_selected_workstream_and_the_others_go_on(tmp_path: Path) -> None:
+    launch = _launch(tmp_path, sim_tokens_per_s={"gpt-5.2": 0.5})  # core_logic streams slowly
+    app, session = _app(launch, _request(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        await until(pilot, lambda: "core_logic" in screen.lanes)
+        core = screen.lanes["core_logic"]
+        await until(pilot, lambda: core.live_chars > 0)
+        await _select(pilot, screen, "core_logic")
+        await pilot.press("x")
+        await asyncio.wait_for(screen.ended(1), GUARD_S)
+        await pilot.pause()
+        assert core.status is WorkstreamStatus.CANCELLED
+        assert screen.plan_table.get_cell("core_logic", "status").plain == "cancelled"
+        others = [lane for key, lane in screen.lanes.items() if key != "core_logic"]
+        assert {lane.status for lane in others} == {WorkstreamStatus.DONE}
+        await pilot.press("x")  # nothing runs any more: said so, nothing happens
+        assert not session.busy
+        await pilot.press("q")
+
+
+async def test_s_synthesizes_again_and_the_earlier_synthesis_stays_viewable(
+    tmp_path: Path,
+) -> None:
+    launch = _launch(tmp_path)
+    app, _ = _app(launch, _request(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _first_run(pilot)
+        synthesis = screen.lanes[SYNTHESIS_KEY]
+        old = synthesis.history[0].answer_text
+        await _select(pilot, screen, "implementation")
+        await pilot.press("r")
+        await asyncio.wait_for(screen.ended(2), GUARD_S)
+        assert synthesis.stale_because == ["Implementation"]
+        await pilot.press("s")
+        await asyncio.wait_for(screen.ended(3), GUARD_S)
+        await pilot.pause()
+        assert synthesis.attempts == 2 and not synthesis.stale_because
+        assert "STALE" not in str(screen.panels[SYNTHESIS_KEY].border_subtitle)
+        await _select(pilot, screen, SYNTHESIS_KEY)
+        await pilot.press("a")
+        attempts = app.screen
+        assert isinstance(attempts, AttemptsScreen)
+        attempts.query_one(OptionList).highlighted = 0
+        await pilot.pause()
+        assert attempts.shown_answer == old
+        await pilot.press("escape", "q")
+    assert _stored(launch.db_path, "SELECT count(*) FROM syntheses") == [(2,)]
+
+
+async def test_quitting_while_models_work_asks_then_cancels_and_exits_130(
+    tmp_path: Path,
+) -> None:
+    launch = _launch(tmp_path, sim_tokens_per_s={"gpt-5.2": 0.5})
+    app, _ = _app(launch, _request(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        await until(pilot, lambda: "core_logic" in screen.lanes)
+        await until(pilot, lambda: screen.lanes["core_logic"].live_chars > 0)
+        await pilot.press("q")
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("y")
+        await until(pilot, lambda: not app.is_running)
+    assert app.return_value == 130
+    assert _stored(launch.db_path, "SELECT status FROM sessions") == [("cancelled",)]
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "json"])
+async def test_e_exports_the_session_without_any_key(tmp_path: Path, fmt: str) -> None:
+    launch = _launch(tmp_path)
+    app, _ = _app(launch, _request(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _first_run(pilot)
+        await pilot.press("e")
+        dialog = app.screen
+        assert isinstance(dialog, ExportDialog)
+        if fmt == "json":
+            dialog.query_one("#json").value = True
+            await pilot.pause()
+        target = Path(dialog.query_one("#export-path", Input).value)
+        await pilot.press("enter")
+        await until(pilot, target.exists)
+        await pilot.press("q")
+    text = target.read_text(encoding="utf-8")
+    assert SIM_KEY not in text and "sim-key" not in text
+    if fmt == "json":
+        data = json.loads(text)
+        assert data["format"] == "mao-session/1" and data["id"] == screen.session_id
+        assert data["synthesis"]["text"] == screen.panels[SYNTHESIS_KEY].answer.source
+    else:
+        assert target.suffix == ".md" and text.startswith("# Build the snippet store")
+        assert "## Synthesis" in text and "### Storage" in text
+        assert screen.panels["storage"].answer.source.strip()[:60] in text
+
+
+# -- Home, History, review ------------------------------------------------------------------
+
+
+async def test_home_starts_a_session_from_the_form(tmp_path: Path) -> None:
+    spec = tmp_path / "PRD.md"
+    spec.write_text("# PRD\n\n## 1. Search\nFind snippets.\n\n## 2. Storage\nSQLite.\n")
+    notes = tmp_path / "notes.md"
+    notes.write_text("Keep it small.\n")
+    launch = _launch(tmp_path, simulate=False)
+    app = MaoApp(backend=AppBackend(launch))
+    async with app.run_test(size=(120, 40)) as pilot:
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        assert home.query_one("#simulate", Checkbox).value  # no key set: simulate by default
+        home.query_one("#spec", Input).value = str(tmp_path / "missing.md")
+        home.query_one("#task", Input).value = "Add search"
+        home.query_one("#task", Input).focus()
+        await pilot.press("enter")
+        assert isinstance(app.screen, HomeScreen)
+        assert "missing.md: spec file not found" in str(home.query_one("#form-error").content)
+
+        home.query_one("#spec", Input).value = str(spec)
+        await pilot.pause()
+        assert "1 Search  ·  2 Storage" in str(home.query_one("#spec-outline").content)
+        home.query_one("#sections", Input).value = "9"
+        await pilot.press("enter")
+        assert "9" in str(home.query_one("#form-error").content)
+        home.query_one("#sections", Input).value = ""
+        home.query_one("#context", Input).value = str(notes)
+        await pilot.press("f5")
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        await asyncio.wait_for(screen.ended(1), GUARD_S)
+        assert screen.session_result is not None and screen.session_result.status == "done"
+        await pilot.press("q")
+    store = await Store.open(launch.db_path)
+    try:
+        detail = await store.get_session(screen.session_id)
+    finally:
+        await store.close()
+    assert detail is not None and detail.task == "Add search" and detail.simulated
+    assert "## 2. Storage" in detail.spec_text and "Keep it small." in detail.spec_text
+
+
+async def test_history_finds_a_session_by_a_word_of_its_output_and_reviews_it(
+    tmp_path: Path,
+) -> None:
+    launch = _launch(tmp_path, faults=True)  # the demo: Gemini stalls, Sonnet takes over
+    finished = await run_session(launch, _request(tmp_path), [])
+    store = await Store.open(launch.db_path)  # and another session, about rate limiting
+    sink = store.sink()
+    for event in recorded_events():
+        await sink(event)
+    await sink.aclose()
+    await store.close()
+
+    app = MaoApp(backend=AppBackend(launch))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("tab", "tab", "tab", "tab", "tab", "tab", "tab", "tab")
+        app.action_history()
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+        await until(pilot, lambda: history.searches >= 1)
+        assert len(history.hits) == 2
+        history.query_one("#search", Input).value = "WAL"  # in the demo's outputs only
+        searched = history.searches
+        await until(pilot, lambda: history.searches > searched)
+        assert [hit.id for hit in history.hits] == [finished.session_id]
+        assert "\x02WAL\x03" in history.hits[0].snippet and history.hits[0].matched != "task"
+        await pilot.press("enter", "enter")  # to the results, then open the highlighted one
+
+        review = app.screen
+        assert isinstance(review, DashboardScreen) and review.session.review
+        await asyncio.wait_for(review.ended(1), GUARD_S)
+        await pilot.pause()
+        assert review.title_bar.has_class("-review")
+        assert review.fallback_log.lines == [
+            "Schemas: fallback from gemini-3-pro to sonnet-4.5 (timeout)"
+        ]
+        assert review.plan_table.get_cell("schemas", "status").plain == "done (2)"
+        assert "WAL mode" in review.panels["storage"].answer.source
+
+        await _select(pilot, review, "schemas")  # reruns work in review too
+        await pilot.press("r")
+        await asyncio.wait_for(review.ended(2), GUARD_S)
+        assert review.lanes["schemas"].attempts == 3
+        await pilot.press("escape")
+        assert isinstance(app.screen, HistoryScreen)
+        await pilot.press("q")
+    rows = _stored(
+        launch.db_path,
+        f"SELECT attempt_no, model FROM attempts WHERE session_id = '{finished.session_id}'"
+        " AND workstream = 'schemas'",
+    )
+    assert rows == [(1, "gemini-3-pro"), (2, "sonnet-4.5"), (3, "sonnet-4.5")]
+
+
+@pytest.mark.parametrize("key", ["question_mark", "f1"])
+async def test_help_lists_every_binding_of_every_screen(tmp_path: Path, key: str) -> None:
+    from mao_tui.tui.bindings import all_specs
+
+    app = MaoApp(backend=AppBackend(_launch(tmp_path)))
+    async with app.run_test(size=(120, 50)) as pilot:
+        app.screen.query_one("#recent").focus()
+        await pilot.press(key)
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-keys").content)
+        for _, spec in all_specs():
+            assert spec.description in text and f"[{spec.id}]" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)
