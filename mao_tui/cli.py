@@ -58,7 +58,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="X",
-        help="simulator speed multiplier (with --simulate; default 1.5 for demo)",
+        help="simulator speed multiplier (with --simulate; default 2 for demo)",
     )
     parser.add_argument(
         "--no-planner",
@@ -323,7 +323,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from mao_tui.engine.session import SessionRequest
     from mao_tui.samples import DEMO_TASK, demo_spec
 
-    speed = 1.5 if args.speed is None else args.speed
+    speed = 2.0 if args.speed is None else args.speed
     launch = _launch(args, simulate=True, speed=speed)
     req = SessionRequest(
         command="develop",
