@@ -34,6 +34,11 @@ def plan_summary(plan: Plan) -> Text:
         text.append(f" · sections {', '.join(plan.sections)}")
     if plan.rationale:
         text.append(f"\n{plan.rationale}", style="italic")
+    titles = {ws.key: ws.title for ws in plan.workstreams}
+    for ws in plan.workstreams:
+        if ws.depends_on:
+            after = ", ".join(titles.get(d, d) for d in ws.depends_on)
+            text.append(f"\n{ws.title} waits for {after}")
     styles = {"blocking": "bold red", "warning": "yellow", "info": "dim"}
     for finding in plan.findings:
         text.append(f"\n{finding.severity}: ", style=styles[finding.severity])
