@@ -414,6 +414,8 @@ async def measure(cfg: Config) -> Result:
                     len(p.answer.source) > 0 for p in screen.panels.values()
                 )
             await pilot.press("ctrl+c")
+            while app.is_running:  # its session closes its store and simulator first
+                await pilot.pause(0.05)
     ms = [v * 1000 for v in probes.latencies]
     stalls = [v * 1000 for v in probes.stalls]
     result.keys_pressed, result.keys_answered = probes.pressed, len(ms)
@@ -432,7 +434,9 @@ def _size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(part) for part in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, e.g. 200x60 (got {text!r})")
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT, e.g. 200x60 (got {text!r})"
+        ) from None
     return width, height
 
 

@@ -5,6 +5,7 @@ This is the only place that knows all the layers; the CLI and the TUI call it, n
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -116,12 +117,18 @@ async def session_resources(
         pool = ProviderPool(settings, os.environ if env is None else env, workdir=project_dir)
         yield Resources(settings, store, store_sink, pool)
     finally:
-        if pool is not None:
-            await pool.aclose()
-        if simulator is not None:
-            await simulator.stop()
-        await store_sink.aclose()
-        await store.close()
+
+        async def close() -> None:
+            if pool is not None:
+                await pool.aclose()
+            if simulator is not None:
+                await simulator.stop()
+            await store_sink.aclose()
+            await store.close()
+
+        # Shielded: a second cancellation (an app shutting down) must not leave the database
+        # open with its streamed text unwritten.
+        await asyncio.shield(close())
 
 
 async def run_session(

@@ -396,3 +396,42 @@ async def test_help_lists_every_binding_of_every_screen(tmp_path: Path, key: str
             assert spec.description in text and f"[{spec.id}]" in text
         await pilot.press("escape")
         assert isinstance(app.screen, HomeScreen)
+
+
+async def test_h_and_n_open_history_and_home_over_a_dashboard(tmp_path: Path) -> None:
+    launch = _launch(tmp_path)
+    app, _ = _app(launch, _request(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _first_run(pilot)
+        await pilot.press("h")
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+        await until(pilot, lambda: history.searches >= 1)
+        assert [hit.id for hit in history.hits] == [screen.session_id]
+        await pilot.press("escape")
+        assert app.screen is screen
+        await pilot.press("n")
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("escape")  # back to the dashboard: the session is still there
+        assert app.screen is screen
+        await pilot.press("q")
+
+
+def test_mao_without_a_command_opens_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mao_tui import cli
+
+    opened: list[MaoApp] = []
+
+    def run(self: MaoApp) -> int:
+        opened.append(self)
+        return 0
+
+    monkeypatch.setattr(MaoApp, "run", run)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["--db", str(tmp_path / "x.db")]) == 0
+    (app,) = opened
+    assert app.backend is not None and app.backend.project_dir == tmp_path
+    with pytest.raises(LookupError):
+        _ = app.dashboard  # Home, not a session

@@ -83,6 +83,7 @@ SPECS: dict[Place, tuple[KeySpec, ...]] = {
     "home": (
         KeySpec("start", "start", "Start", "Start the session (or press Enter in the task)"),
         KeySpec("refresh", "refresh", "Refresh", "Reload the recent sessions", show=False),
+        KeySpec("back", "back", "Back", "Back to the previous screen", show=False),
     ),
     "history": (
         KeySpec("search", "focus_search", "Search", "Search tasks and outputs"),

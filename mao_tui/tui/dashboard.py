@@ -240,21 +240,31 @@ class DashboardScreen(Screen[None]):
                 continue  # off screen: its text waits in the model until it is shown
             if not every and panel is not focused and (panel.turn + self._turn) % FLUSH_TURNS:
                 continue
-            self._dirty.discard(panel)
-            panel.flush()
+            self._lay_out(panel)
+
+    def _lay_out(self, panel: ModelPanel) -> None:
+        self._dirty.discard(panel)
+        lane = self.lanes.get(panel.key)
+        if lane is not None:  # the panel repaints anyway: its live rate comes along
+            panel.show_lane(lane, self.clock.now())
+        panel.flush()
 
     def _tick(self) -> None:
+        """Running clocks in the plan and the status bar. A streaming panel's live rate is
+        updated when it is laid out (:meth:`flush`), not here: a border change repaints a whole
+        panel, and doing all of them in one tick made the slowest screen updates of all."""
         now = self.clock.now()
         for lane in self.lanes.values():
             if lane.running:
-                self._show_lane(lane, now)
+                self.plan_table.show_lane(lane, now)
+                if not lane.live_chars:  # nothing streams yet, so no flush carries it
+                    self.panels[lane.key].show_lane(lane, now)
         self._show_status(now)
 
     async def settle(self) -> None:
         """Lay out everything now and wait for every final render (tests, screenshots)."""
         for panel in self.panels.values():
-            panel.flush()
-        self._dirty.clear()
+            self._lay_out(panel)
         for panel in self.panels.values():
             await panel.settle()
 
@@ -435,7 +445,7 @@ class DashboardScreen(Screen[None]):
         self._show_status()
 
     @on(m.SessionFinished)
-    async def _session_finished(self, message: m.SessionFinished) -> None:
+    def _session_finished(self, message: m.SessionFinished) -> None:
         event = message.event
         self.clock.observe(event.at)
         self.clock.frozen = True
@@ -454,6 +464,11 @@ class DashboardScreen(Screen[None]):
                     self._show_lane(lane)
         self._show_status()
         self.session_result = event
+        # Not awaited here: this screen's queue (its screen updates too) must keep moving while
+        # the final answers render.
+        self.run_worker(self._end_shown_after_settle(), group="end", exit_on_error=False)
+
+    async def _end_shown_after_settle(self) -> None:
         await self.settle()
         self.ends += 1
         self.session_done.set()

@@ -162,3 +162,7 @@ class HomeScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.load_recent()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:  # opened over a dashboard: back to it
+            self.dismiss()

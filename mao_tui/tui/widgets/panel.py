@@ -12,8 +12,10 @@ once as Markdown in a worker thread and swapped in; finished panels then stay fr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import ClassVar
 
 from textual import events
@@ -22,7 +24,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.worker import Worker
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from mao_tui.domain import WorkstreamStatus
 from mao_tui.tui import fmt
@@ -80,11 +82,14 @@ class ModelPanel(ScrollView, can_focus=True):
         self._final: RenderedBlock | None = None
         self._final_source: str | None = None  # the Markdown rendered (or being rendered)
         self._final_job: Worker[None] | None = None
+        self._final_job_width = 0
         self._placeholder = StaticLines("muted", ["waiting for the model…"])
         self._rows: list[Strip] = []
         self._header_rows = range(0)
         self._styles: Styles | None = None
         self._status: WorkstreamStatus | None = None
+        self._shown_title: Content | None = None
+        self._shown_subtitle: Content | None = None
         self.renders = 0  # how many times new text was laid out (tests: never once per delta)
 
     # -- what is shown --------------------------------------------------------------------
@@ -144,10 +149,11 @@ class ModelPanel(ScrollView, can_focus=True):
     # -- header -------------------------------------------------------------------------------
 
     def show_lane(self, lane: Lane, now: datetime | None) -> None:
+        """The header in the border. Setting a border repaints the whole panel: only on change."""
         bolt = Content.styled(" ⚡", "$warning") if lane.thinking else Content("")
-        self.border_title = Content.assemble(
-            Content.styled(lane.title, "bold"), " · ", lane.model, bolt
-        )
+        title = Content.assemble(Content.styled(lane.title, "bold"), " · ", lane.model, bolt)
+        if title != self._shown_title:
+            self.border_title = self._shown_title = title
         parts = [lane.phase_text()]
         tokens_per_s, estimated = lane.rate(now)
         if tokens_per_s is not None:
@@ -155,7 +161,8 @@ class ModelPanel(ScrollView, can_focus=True):
         subtitle = Content(" · ".join(parts))
         if lane.stale_because:
             subtitle = Content.assemble(Content.styled("STALE", "bold $warning"), " · ", subtitle)
-        self.border_subtitle = subtitle
+        if subtitle != self._shown_subtitle:
+            self.border_subtitle = self._shown_subtitle = subtitle
         if lane.status is not self._status:  # a class change restyles the whole panel: rarely
             if self._status is not None:
                 self.remove_class(f"-{self._status.value}")
@@ -216,10 +223,10 @@ class ModelPanel(ScrollView, can_focus=True):
         self._relayout()
 
     async def settle(self) -> None:
-        """Wait for the final Markdown render in flight, if any."""
-        job = self._final_job
-        if job is not None and not job.is_finished:
-            await job.wait()
+        """Wait for the final Markdown render in flight, if any (and any that replaced it)."""
+        while (job := self._final_job) is not None and not job.is_finished:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await job.wait()
 
     def show_thinking(self, shown: bool) -> None:
         """Show or hide the thinking (header included): the screen's ``t``."""
@@ -242,16 +249,25 @@ class ModelPanel(ScrollView, can_focus=True):
         self._final_source = None
 
     def _render_final(self, source: str) -> None:
+        """Render ``source`` as Markdown for the current width, unless that is done or under
+        way. A panel not laid out yet (or hidden) renders when it gets a size (``on_resize``)."""
         if not source.strip():
             self._drop_final()
             return
         width = self._text_width()
         if self._final_source == source and (
             (self._final is not None and self._final.width == width)
-            or (self._final_job is not None and not self._final_job.is_finished)
+            or (
+                self._final_job is not None
+                and not self._final_job.is_finished
+                and self._final_job_width == width
+            )
         ):
             return
         self._final_source = source
+        if self.size.width <= 0:
+            return
+        self._final_job_width = width
         self._final_job = self.run_worker(
             self._render_in_thread(source, width),
             group=f"final-{self.key}",
@@ -261,11 +277,13 @@ class ModelPanel(ScrollView, can_focus=True):
 
     async def _render_in_thread(self, source: str, width: int) -> None:
         loop = asyncio.get_running_loop()
-        strips = await loop.run_in_executor(_RENDERER, render_markdown, source, width)
+        styles = self._resolve_styles()
+        render = partial(render_markdown, source, width, styles=styles)
+        strips = await loop.run_in_executor(_RENDERER, render)
         if source != self._final_source:
             return  # a newer attempt replaced it meanwhile
         following = self.scroll_y >= self.max_scroll_y - 1
-        self._final = RenderedBlock(width, strips)
+        self._final = RenderedBlock(width, strips, finished=styles)
         self._relayout(follow=False)
         if following:  # the reader was following the stream: the finished answer from its top
             self.scroll_to(y=0, animate=False, immediate=True)

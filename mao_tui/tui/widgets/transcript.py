@@ -212,16 +212,21 @@ class StreamBlock(Block):
 
 
 class RenderedBlock(Block):
-    """Lines rendered elsewhere (the final Markdown) for one width."""
+    """Lines rendered elsewhere (the final Markdown) for one width; ``finished`` when they were
+    already put on the panel's styles (see :func:`render_markdown`)."""
 
-    def __init__(self, width: int, strips: list[Strip]) -> None:
+    def __init__(self, width: int, strips: list[Strip], finished: Styles | None = None) -> None:
         self.width = width
         self._rendered = strips
-        self._finished: list[Strip] | None = None
+        self._finished: list[Strip] | None = strips if finished is not None else None
+        self._finished_for = finished
 
     def strips(self, styles: Styles) -> list[Strip]:
-        if self._finished is None:
+        if self._finished is None or (
+            self._finished_for is not None and self._finished_for != styles
+        ):
             self._finished = [styles.finish(strip) for strip in self._rendered]
+            self._finished_for = styles
         return self._finished
 
     def restyle(self) -> None:
@@ -232,8 +237,11 @@ class RenderedBlock(Block):
 _MARKDOWN_THEME = Theme({"markdown.code": "bold cyan"})
 
 
-def render_markdown(text: str, width: int, *, code_theme: str = "ansi_dark") -> list[Strip]:
-    """``text`` as Rich Markdown in ``width`` cells: CPU-bound, meant for a worker thread."""
+def render_markdown(
+    text: str, width: int, *, styles: Styles | None = None, code_theme: str = "ansi_dark"
+) -> list[Strip]:
+    """``text`` as Rich Markdown in ``width`` cells, finished on ``styles`` when given:
+    CPU-bound, meant for a worker thread (the event loop then only swaps the lines in)."""
     console = Console(
         width=max(width, 1),
         color_system="truecolor",
@@ -248,4 +256,5 @@ def render_markdown(text: str, width: int, *, code_theme: str = "ansi_dark") -> 
         console.options.update_width(max(width, 1)),
         pad=False,
     )
-    return [Strip(line).simplify() for line in lines]
+    strips = [Strip(line).simplify() for line in lines]
+    return strips if styles is None else [styles.finish(strip) for strip in strips]
