@@ -198,6 +198,13 @@ class AppBackend:
 
     def __init__(self, launch: Launch) -> None:
         self._launch = launch
+        self._settings: Settings | None = None
+
+    def settings(self) -> Settings:
+        """Loaded once: Home and History ask for the playbooks every time they open."""
+        if self._settings is None:
+            self._settings = self._launch.settings()
+        return self._settings
 
     @property
     def project_dir(self) -> Path:
@@ -212,12 +219,12 @@ class AppBackend:
 
         if self._launch.simulate:
             return True
-        providers = self._launch.settings().registry.providers.values()
+        providers = self.settings().registry.providers.values()
         return not any(find_key(p.api_key_env, os.environ) for p in providers if p.api_key_env)
 
     def playbooks(self) -> list[tuple[str, str]]:
-        settings = self._launch.settings()
-        return [(name, pb.description) for name, pb in sorted(settings.playbooks.items())]
+        playbooks = self.settings().playbooks
+        return [(name, pb.description) for name, pb in sorted(playbooks.items())]
 
     def spec_sections(self, path: Path) -> list[str]:
         from mao_tui.engine.sections import parse_sections
@@ -232,7 +239,7 @@ class AppBackend:
         task = form.task.strip()
         if not task:
             raise UsageError("the task is empty; say what to build")
-        if form.playbook not in self._launch.settings().playbooks:
+        if form.playbook not in self.settings().playbooks:
             raise UsageError(f"no playbook named {form.playbook!r}")
         spec = read_text(form.spec_path) if form.spec_path else ""
         sections = []
@@ -279,6 +286,15 @@ class AppBackend:
                 project_dir=query.project_dir,
                 limit=query.limit,
             )
+        finally:
+            await store.close()
+
+    async def snippet(self, session_id: str, text: str) -> str:
+        from mao_tui.store import Store
+
+        store = await Store.open(self._launch.db_path)
+        try:
+            return await store.session_snippet(session_id, text)
         finally:
             await store.close()
 

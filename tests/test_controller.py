@@ -141,13 +141,14 @@ async def test_a_rerun_on_another_model_and_a_model_without_a_key(sim: Simulator
     await controller.aclose()
 
 
-def _slow_core_logic() -> Simulator:
-    """Every model fast, but gpt-5.2 (core_logic's) slow enough to be caught mid-stream."""
-    return Simulator(speed=40.0, tokens_per_s={"gpt-5.2": 0.5})
+CoreLogicStreaming = tuple[SessionController, Watch, "asyncio.Task[SessionFinished]"]
 
 
-async def test_cancelling_one_workstream_leaves_the_others_running() -> None:
-    sim = _slow_core_logic()
+@pytest.fixture
+async def core_logic_streaming() -> AsyncIterator[CoreLogicStreaming]:
+    """A first run under way, core_logic streaming: every model is fast but gpt-5.2 (core
+    logic's), slow enough to be caught mid-stream."""
+    sim = Simulator(speed=40.0, tokens_per_s={"gpt-5.2": 0.5})
     await sim.start()
     try:
         settings = settings_for(sim)
@@ -157,11 +158,18 @@ async def test_cancelling_one_workstream_leaves_the_others_running() -> None:
         await watch.until(
             lambda: any(isinstance(e, Delta) and e.workstream == "core_logic" for e in watch.events)
         )
-        assert controller.running("core_logic")
-        assert controller.cancel("core_logic")
-        finished = await asyncio.wait_for(first, 120)
+        yield controller, watch, first
     finally:
         await sim.stop()
+
+
+async def test_cancelling_one_workstream_leaves_the_others_running(
+    core_logic_streaming: CoreLogicStreaming,
+) -> None:
+    controller, watch, first = core_logic_streaming
+    assert controller.running("core_logic")
+    assert controller.cancel("core_logic")
+    finished = await asyncio.wait_for(first, GUARD_S)
     (cancelled,) = [e for e in watch.of(AttemptFinished) if e.workstream == "core_logic"]
     assert (cancelled.status, cancelled.error_kind) == ("failed", "cancelled")
     core = [e for e in watch.of(WorkstreamFinished) if e.workstream == "core_logic"]
@@ -254,21 +262,12 @@ async def test_a_stored_session_is_picked_up_again_for_review(
     assert end.elapsed_s >= (detail.elapsed_s or 0)
 
 
-async def test_a_rerun_while_running_replaces_the_running_chain() -> None:
-    sim = _slow_core_logic()
-    await sim.start()
-    try:
-        settings = settings_for(sim)
-        watch = Watch()
-        controller = _controller(settings, watch)
-        first = asyncio.create_task(_first_run(controller, settings))
-        await watch.until(
-            lambda: any(isinstance(e, Delta) and e.workstream == "core_logic" for e in watch.events)
-        )
-        controller.rerun("core_logic", "sonnet-4.5")
-        finished = await asyncio.wait_for(first, 120)
-    finally:
-        await sim.stop()
+async def test_a_rerun_while_running_replaces_the_running_chain(
+    core_logic_streaming: CoreLogicStreaming,
+) -> None:
+    controller, watch, first = core_logic_streaming
+    controller.rerun("core_logic", "sonnet-4.5")
+    finished = await asyncio.wait_for(first, GUARD_S)
     core = [e for e in watch.of(AttemptStarted) if e.workstream == "core_logic"]
     assert [(e.model, e.attempt_no) for e in core] == [("gpt-5.2", 1), ("sonnet-4.5", 2)]
     replaced = next(e for e in watch.of(AttemptFinished) if e.workstream == "core_logic")

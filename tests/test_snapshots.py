@@ -144,6 +144,8 @@ def test_snapshot_history(snap_compare: SnapCompare, backend: AppBackend) -> Non
         history.query_one("#search", Input).value = "bucket"
         history.search()
         await app.workers.wait_for_complete()
+        while not history.snippet:  # the highlighted session's match, read after the list
+            await pilot.pause()
         await pilot.pause()
 
     app = MaoApp(backend=backend)

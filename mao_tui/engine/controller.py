@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ from mao_tui.settings.schema import Settings
 
 if TYPE_CHECKING:
     from mao_tui.store.records import SessionDetail
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -348,6 +351,8 @@ class SessionController(SessionEngine):
             await self._emit(SessionReopened(session_id=self.req.session_id, reason=reason))
         try:
             await work
+        except Exception:  # a bug must not take the session down: it is logged, the end shown
+            log.exception("%s failed", reason)
         finally:
             if not self._first_run_active and not any(
                 not t.done() for t in self._operations if t is not asyncio.current_task()

@@ -21,6 +21,7 @@ from mao_tui.store.reads import (
     list_summaries,
     search_sessions,
     session_detail,
+    session_snippet,
 )
 from mao_tui.store.records import SessionDetail, SessionHit, SessionSummary
 from mao_tui.store.sink import FLUSH_INTERVAL_S, StoreSink
@@ -160,6 +161,11 @@ class Store:
                 project_dir=project_dir,
                 limit=limit,
             )
+
+    async def session_snippet(self, session_id: str, text: str) -> str:
+        """Where ``text`` matches in one session (see ``reads.session_snippet``)."""
+        async with self.transaction(write=False) as conn:
+            return await session_snippet(conn, session_id, text)
 
     async def get_session(self, id_or_prefix: str) -> SessionDetail | None:
         """The session whose id starts with ``id_or_prefix`` (case-insensitive), or ``None``.

@@ -159,9 +159,14 @@ async def search_sessions(
     project_dir: str | None = None,
     limit: int = 200,
 ) -> list[SessionHit]:
-    """Sessions matching every word of ``text`` (prefix match on the last) in their task or
-    outputs, best first (a match in the task weighs ten times one in an output); all sessions,
-    newest first, when ``text`` has no words. Filters narrow either."""
+    """Sessions matching every word of ``text`` (prefix match on the last): those whose task
+    matches first, then those whose outputs do, newest first within each; all sessions, newest
+    first, when ``text`` has no words. Filters narrow either. Snippets: :func:`session_snippet`.
+
+    Ordered by the index's rowid (creation order) rather than by bm25: FTS5 then streams the
+    newest matches and stops at ``limit``. A word found in every one of 10,000 sessions took
+    ~20 ms so, against 100-300 ms ranked (and 4 s with a row per output and all snippets).
+    """
     filters, params = [], []
     for column, value in (("status", status), ("playbook", playbook), ("project_dir", project_dir)):
         if value:
@@ -172,28 +177,45 @@ async def search_sessions(
     columns = ", ".join(f"s.{c.strip()}" for c in _SESSION.split(","))
     if query is None:
         sql = (
-            f"SELECT {columns}, '' AS snippet, '' AS matched FROM sessions s WHERE 1{where}"
+            f"SELECT {columns} FROM sessions s WHERE 1{where}"
             " ORDER BY s.created_at DESC, s.id DESC LIMIT ?"
         )
-        rows = list(await conn.execute_fetchall(sql, (*params, limit)))
+        found = [(row, "") for row in await conn.execute_fetchall(sql, (*params, limit))]
     else:
         sql = (
-            "WITH rows AS MATERIALIZED ("
-            "  SELECT session_id, source, bm25(search, 10.0, 1.0) AS score,"
-            f"  snippet(search, -1, '{SNIPPET_OPEN}', '{SNIPPET_CLOSE}', '…', 12) AS snippet"
-            "  FROM search WHERE search MATCH ?),"
-            " best AS (SELECT session_id, MIN(score) AS score, snippet, source AS matched"
-            "  FROM rows GROUP BY session_id)"
-            f" SELECT {columns}, best.snippet, best.matched FROM best"
-            f" JOIN sessions s ON s.id = best.session_id WHERE 1{where}"
-            " ORDER BY best.score, s.created_at DESC LIMIT ?"
+            f"SELECT {columns} FROM search JOIN sessions s ON s.search_row = search.rowid"
+            f" WHERE search MATCH ?{where} ORDER BY search.rowid DESC LIMIT ?"
         )
-        rows = list(await conn.execute_fetchall(sql, (query, *params, limit)))
-    models = await _models(conn, [row["id"] for row in rows])
+        in_task = list(await conn.execute_fetchall(sql, (f"task : ({query})", *params, limit)))
+        anywhere = await conn.execute_fetchall(sql, (query, *params, limit + len(in_task)))
+        seen = {row["id"] for row in in_task}
+        found = [(row, "task") for row in in_task]
+        found += [(row, "output") for row in anywhere if row["id"] not in seen]
+        found = found[:limit]
+    models = await _models(conn, [row["id"] for row, _ in found])
     return [
-        SessionHit.model_validate({**_fields(row), "models": models.get(row["id"], [])})
-        for row in rows
+        SessionHit.model_validate(
+            {**_fields(row), "models": models.get(row["id"], []), "matched": matched}
+        )
+        for row, matched in found
     ]
+
+
+async def session_snippet(conn: aiosqlite.Connection, session_id: str, text: str) -> str:
+    """The best-matching piece of one session's task or outputs, the words between
+    ``SNIPPET_OPEN`` and ``SNIPPET_CLOSE``; empty when nothing matches."""
+    query = match_expression(text)
+    if query is None:
+        return ""
+    rows = list(
+        await conn.execute_fetchall(
+            f"SELECT snippet(search, -1, '{SNIPPET_OPEN}', '{SNIPPET_CLOSE}', '…', 12)"
+            " FROM search WHERE search MATCH ?"
+            " AND rowid = (SELECT search_row FROM sessions WHERE id = ?)",
+            (query, session_id),
+        )
+    )
+    return str(rows[0][0]) if rows else ""
 
 
 def match_expression(text: str) -> str | None:

@@ -129,10 +129,9 @@ SNIPPET_OPEN, SNIPPET_CLOSE = "\x02", "\x03"  # around the matched words in a sn
 
 
 class SessionHit(SessionSummary):
-    """A session found by a search: the best-matching piece of its task or outputs."""
+    """A session found by a search, and where: in its ``task``, or only in an ``output``."""
 
-    snippet: str = ""  # matched words between SNIPPET_OPEN and SNIPPET_CLOSE
-    matched: str = ""  # where: "task", "attempt:<id>" or "synthesis:<id>"
+    matched: str = ""  # "task", "output", or "" when listed without a search
 
 
 class SessionDetail(SessionSummary):

@@ -116,6 +116,10 @@ class Backend(Protocol):
 
     async def search(self, query: HistoryQuery) -> list[SessionHit]: ...
 
+    async def snippet(self, session_id: str, text: str) -> str:
+        """Where ``text`` matches in one session, the words marked (``store.records``)."""
+        ...
+
     async def recent(self, limit: int) -> list[SessionSummary]: ...
 
     async def export(self, session_id: str, fmt: ExportFormat, path: Path) -> Path:

@@ -33,6 +33,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from mao_tui.domain import (
     SYNTHESIS_KEY,
+    Delta,
     EngineEvent,
     Plan,
     SessionFinished,
@@ -103,6 +104,7 @@ class DashboardScreen(Screen[None]):
         self._runner = runner
         self._worker: Worker[SessionFinished | None] | None = None
         self._sink_finished = False
+        self._batch: list[Delta] | None = None  # deltas posted in one message, still open
         self._cancelled_by_user = False
         self._dirty: set[ModelPanel] = set()
         self._current_key = ""
@@ -153,7 +155,18 @@ class DashboardScreen(Screen[None]):
         return await self._runner(self._sink)
 
     async def _sink(self, event: EngineEvent) -> None:
-        """The :data:`EventSink` handed to the runner: post, never block, never touch widgets."""
+        """The :data:`EventSink` handed to the runner: post, never block, never touch widgets.
+
+        Deltas that follow each other share one message: the first opens a batch and posts
+        it, the next ones join it until it is handled or another event closes it (so every
+        event is handled in the order it came)."""
+        if isinstance(event, Delta):
+            if self._batch is None:
+                self._batch = []
+                self.post_message(m.Deltas(self._batch))
+            self._batch.append(event)
+            return
+        self._batch = None
         if isinstance(event, SessionFinished):
             self._sink_finished = True
         self.post_message(m.to_message(event))
@@ -352,9 +365,18 @@ class DashboardScreen(Screen[None]):
         self._show_lane(lane)
         self._show_status()
 
+    @on(m.Deltas)
+    def _deltas(self, message: m.Deltas) -> None:
+        if message.events is self._batch:
+            self._batch = None  # handled: the next delta starts a new batch
+        for event in message.events:
+            self._delta(event)
+
     @on(m.Delta)
-    def _delta(self, message: m.Delta) -> None:
-        event = message.event
+    def _one_delta(self, message: m.Delta) -> None:
+        self._delta(message.event)
+
+    def _delta(self, event: Delta) -> None:
         lane = self.lanes.get(event.workstream)
         if lane is None or event.attempt_id != lane.attempt_id:
             return  # a late delta of an attempt that has already been replaced

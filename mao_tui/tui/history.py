@@ -86,6 +86,7 @@ class HistoryScreen(Screen[None]):
         self.hits: list[SessionHit] = []
         self._debounce: Timer | None = None
         self.searches = 0  # completed searches (tests wait on it)
+        self.snippet = ""  # the highlighted session's matched words, once shown
 
     def compose(self) -> ComposeResult:
         playbooks = [name for name, _ in self.backend.playbooks()]
@@ -161,14 +162,22 @@ class HistoryScreen(Screen[None]):
 
     def _show_match(self, row: int) -> None:
         match = self.query_one("#match", Static)
-        if not (0 <= row < len(self.hits)) or not self.hits[row].snippet:
+        text = self.query_one("#search", Input).value
+        if not (0 <= row < len(self.hits)) or not self.hits[row].matched:
             hint = " Enter reviews the session · Esc goes back"
             match.update(Content.styled(hint, "$text-muted"))
             return
-        hit = self.hits[row]
+        self.show_snippet(self.hits[row], text)
+
+    @work(exclusive=True, group="snippet")
+    async def show_snippet(self, hit: SessionHit, text: str) -> None:
+        """The matched words of the highlighted session only: a snippet costs a read of its
+        text, so the list itself comes without them."""
+        snippet = await self.backend.snippet(hit.id, text)
         where = "task" if hit.matched == "task" else "output"
         label = Content.styled(f" in {where}: ", "$text-muted")
-        match.update(Content.assemble(label, snippet_content(hit.snippet)))
+        self.query_one("#match", Static).update(Content.assemble(label, snippet_content(snippet)))
+        self.snippet = snippet
 
     # -- actions --------------------------------------------------------------------------
 

@@ -39,6 +39,14 @@ class Delta(EngineMessage, bubble=False):
 
 
 @dataclass
+class Deltas(EngineMessage, bubble=False):
+    """Consecutive deltas, one message for all of them (see ``DashboardScreen._sink``): a
+    message per delta cost more in dispatch than the rendering it led to."""
+
+    events: list[domain.Delta]
+
+
+@dataclass
 class AttemptFinished(EngineMessage):
     event: domain.AttemptFinished
 

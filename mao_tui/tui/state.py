@@ -54,6 +54,44 @@ def seconds_between(start: datetime | None, end: datetime | None) -> float | Non
     return max((end - start).total_seconds(), 0.0)
 
 
+class TextBuffer:
+    """Streamed text, kept compact: deltas are joined into chunks of about a kilobyte (a list
+    of tiny strings cost four times the text in memory)."""
+
+    __slots__ = ("_chunks", "_recent", "chars")
+    JOIN_EVERY = 64  # deltas
+
+    def __init__(self, text: str = "") -> None:
+        self._chunks: list[str] = [text] if text else []
+        self._recent: list[str] = []
+        self.chars = len(text)
+
+    def append(self, text: str) -> None:
+        self._recent.append(text)
+        self.chars += len(text)
+        if len(self._recent) >= self.JOIN_EVERY:
+            self._chunks.append("".join(self._recent))
+            self._recent.clear()
+
+    @property
+    def text(self) -> str:
+        return "".join(self._chunks) + "".join(self._recent)
+
+    def since(self, offset: int) -> str:
+        """The text from character ``offset`` on (cheap when it is near the end)."""
+        if offset >= self.chars:
+            return ""
+        tail: list[str] = []
+        position = self.chars
+        for piece in reversed([*self._chunks, *self._recent]):
+            position -= len(piece)
+            if position <= offset:
+                tail.append(piece[offset - position :])
+                break
+            tail.append(piece)
+        return "".join(reversed(tail))
+
+
 @dataclass
 class AttemptText:
     """One model call of a lane as the dashboard saw it: the raw streamed text, never a widget's."""
@@ -62,10 +100,8 @@ class AttemptText:
     attempt_no: int
     model: str
     started_at: datetime
-    thinking_parts: list[str] = field(default_factory=list)
-    answer_parts: list[str] = field(default_factory=list)
-    thinking_chars: int = 0
-    answer_chars: int = 0
+    thinking: TextBuffer = field(default_factory=TextBuffer)
+    answer: TextBuffer = field(default_factory=TextBuffer)
     status: AttemptStatus = AttemptStatus.RUNNING
     error: str | None = None  # "kind: message" when it failed
     usage: TokenTotals = field(default_factory=TokenTotals)
@@ -73,27 +109,29 @@ class AttemptText:
 
     @property
     def thinking_text(self) -> str:
-        return "".join(self.thinking_parts)
+        return self.thinking.text
 
     @property
     def answer_text(self) -> str:
-        return "".join(self.answer_parts)
+        return self.answer.text
+
+    @property
+    def thinking_chars(self) -> int:
+        return self.thinking.chars
+
+    @property
+    def answer_chars(self) -> int:
+        return self.answer.chars
 
     @property
     def over(self) -> bool:
         return self.status is not AttemptStatus.RUNNING
 
     def receive(self, channel: str, text: str) -> None:
-        if channel == "thinking":
-            self.thinking_parts.append(text)
-            self.thinking_chars += len(text)
-        else:
-            self.answer_parts.append(text)
-            self.answer_chars += len(text)
+        (self.thinking if channel == "thinking" else self.answer).append(text)
 
     def replace_answer(self, text: str) -> None:
-        self.answer_parts = [text]
-        self.answer_chars = len(text)
+        self.answer = TextBuffer(text)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from functools import partial
 from typing import ClassVar
 
 from textual import events
+from textual.cache import LRUCache
 from textual.content import Content
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
@@ -33,6 +34,7 @@ from mao_tui.tui.widgets.transcript import (
     Block,
     LineKind,
     RenderedBlock,
+    Row,
     StaticLines,
     StreamBlock,
     Styles,
@@ -42,6 +44,11 @@ from mao_tui.tui.widgets.transcript import (
 _KINDS: tuple[LineKind, ...] = (
     "heading", "fence", "code", "quote", "thinking", "note", "header", "muted",
 )  # fmt: skip
+
+
+PAINTED_LINES = 512  # strips kept per panel: what is on screen and what scrolled by recently
+FINAL_MARKDOWN_MAX_CHARS = 200_000  # above, rendering Markdown takes seconds and ~100x the text
+#                                   in memory (measured: 1 MB answers, ~8 s each); not worth it
 
 
 class AnswerView:
@@ -74,7 +81,7 @@ class ModelPanel(ScrollView, can_focus=True):
         self.thinking_shown = True  # False while the screen hides all thinking (t)
         self.thinking_folded = False  # this panel's thinking folded to its header line
         self._attempt: AttemptText | None = None
-        self._taken = (0, 0)  # (thinking, answer) parts of the attempt already in the blocks
+        self._taken = (0, 0)  # (thinking, answer) characters of the attempt already in the blocks
         self._notes = StaticLines("note")
         self._header = StaticLines("header")
         self._thinking = StreamBlock("thinking")
@@ -84,9 +91,10 @@ class ModelPanel(ScrollView, can_focus=True):
         self._final_job: Worker[None] | None = None
         self._final_job_width = 0
         self._placeholder = StaticLines("muted", ["waiting for the model…"])
-        self._rows: list[Strip] = []
+        self._rows: list[Row] = []
         self._header_rows = range(0)
         self._styles: Styles | None = None
+        self._painted: LRUCache[Row, Strip] = LRUCache(PAINTED_LINES)
         self._status: WorkstreamStatus | None = None
         self._shown_title: Content | None = None
         self._shown_subtitle: Content | None = None
@@ -144,7 +152,7 @@ class ModelPanel(ScrollView, can_focus=True):
     @property
     def plain_lines(self) -> list[str]:
         """Every line of the panel as plain text, without the padding (tests)."""
-        return [strip.text.rstrip() for strip in self._rows]
+        return [(row[0] if isinstance(row, tuple) else row.text).rstrip() for row in self._rows]
 
     # -- header -------------------------------------------------------------------------------
 
@@ -198,13 +206,11 @@ class ModelPanel(ScrollView, can_focus=True):
         if attempt is None:
             return False
         took_thinking, took_answer = self._taken
-        if took_thinking == len(attempt.thinking_parts) and took_answer == len(
-            attempt.answer_parts
-        ):
+        if took_thinking == attempt.thinking_chars and took_answer == attempt.answer_chars:
             return False
-        self._thinking.append("".join(attempt.thinking_parts[took_thinking:]))
-        self._answer.append("".join(attempt.answer_parts[took_answer:]))
-        self._taken = (len(attempt.thinking_parts), len(attempt.answer_parts))
+        self._thinking.append(attempt.thinking.since(took_thinking))
+        self._answer.append(attempt.answer.since(took_answer))
+        self._taken = (attempt.thinking_chars, attempt.answer_chars)
         self.renders += 1
         self._relayout()
         return True
@@ -218,7 +224,7 @@ class ModelPanel(ScrollView, can_focus=True):
         if attempt.answer_chars and attempt.answer_text != self._answer.text:
             self._answer = StreamBlock(markdown=True)  # the engine's text replaced the stream
             self._answer.append(attempt.answer_text)
-            self._taken = (len(attempt.thinking_parts), len(attempt.answer_parts))
+            self._taken = (attempt.thinking_chars, attempt.answer_chars)
         self._render_final(attempt.answer_text)
         self._relayout()
 
@@ -251,8 +257,8 @@ class ModelPanel(ScrollView, can_focus=True):
     def _render_final(self, source: str) -> None:
         """Render ``source`` as Markdown for the current width, unless that is done or under
         way. A panel not laid out yet (or hidden) renders when it gets a size (``on_resize``)."""
-        if not source.strip():
-            self._drop_final()
+        if not source.strip() or len(source) > FINAL_MARKDOWN_MAX_CHARS:
+            self._drop_final()  # a huge answer stays as the styled text it streamed as
             return
         width = self._text_width()
         if self._final_source == source and (
@@ -298,6 +304,7 @@ class ModelPanel(ScrollView, can_focus=True):
         if self._styles is None or self._styles.width != width:
             kinds = {kind: self.get_component_rich_style(f"panel--{kind}") for kind in _KINDS}
             self._styles = Styles(base=self.rich_style, kinds=kinds, width=width)
+            self._painted.clear()
         return self._styles
 
     def _blocks(self) -> list[tuple[Block, bool]]:
@@ -336,15 +343,15 @@ class ModelPanel(ScrollView, can_focus=True):
         styles = self._resolve_styles()
         width = styles.width
         following = follow and self.scroll_y >= self.max_scroll_y - 1
-        rows: list[Strip] = []
+        rows: list[Row] = []
         self._header_rows = range(0)
         for block, is_header in self._blocks():
             if isinstance(block, RenderedBlock) and block.width != width:
                 continue
-            strips = block.strips(styles)
+            block_rows = block.rows(styles)
             if is_header:
-                self._header_rows = range(len(rows), len(rows) + len(strips))
-            rows.extend(strips)
+                self._header_rows = range(len(rows), len(rows) + len(block_rows))
+            rows.extend(block_rows)
         self._rows = rows
         size = Size(width, len(rows))
         if size != self.virtual_size:
@@ -357,10 +364,16 @@ class ModelPanel(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
-        if 0 <= index < len(self._rows):
-            return self._rows[index]  # already styled and padded to the width (Styles.strip)
-        styles = self._resolve_styles()
-        return Strip.blank(styles.width, styles.base)
+        styles = self._styles or self._resolve_styles()
+        if not 0 <= index < len(self._rows):
+            return Strip.blank(styles.width, styles.base)
+        row = self._rows[index]
+        if not isinstance(row, tuple):
+            return row
+        strip = self._painted.get(row)
+        if strip is None:  # a line scrolling by is painted once, not at every repaint
+            strip = self._painted[row] = styles.paint(row)
+        return strip
 
     # -- events ---------------------------------------------------------------------------
 
@@ -379,6 +392,7 @@ class ModelPanel(ScrollView, can_focus=True):
         if old is None:
             return
         self._styles = None
+        self._painted.clear()
         if self.is_mounted and self._resolve_styles() == old:
             return  # a class change that moved no colour (most do not): keep every strip
         blocks: list[Block] = [self._notes, self._header, self._thinking, self._answer]

@@ -120,15 +120,24 @@ class Styles:
         """A strip rendered elsewhere, put on the panel's style and padded to the width."""
         return strip.apply_style(self.base).crop_extend(0, self.width, self.base)
 
+    def paint(self, row: Row) -> Strip:
+        return self.strip(*row) if isinstance(row, tuple) else row
+
+
+Row = tuple[str, LineKind] | Strip
+"""One line of a panel: plain text and its kind (styled when painted), or a rendered strip."""
+
 
 class Block:
-    """A run of lines for a given width; subclasses decide where the lines come from."""
+    """A run of rows for a width; subclasses decide where they come from. Text rows hold only
+    the string and its kind: a panel makes a strip of a row when it paints it, so a long stream
+    costs memory in proportion to its text, not to Textual's strips and their caches."""
 
-    def strips(self, styles: Styles) -> list[Strip]:
+    def rows(self, styles: Styles) -> list[Row]:
         raise NotImplementedError
 
     def restyle(self) -> None:
-        """Forget strips rendered with the old styles."""
+        """Forget anything rendered with the old styles."""
 
 
 @dataclass
@@ -137,21 +146,18 @@ class StaticLines(Block):
 
     kind: LineKind
     lines: list[str] = field(default_factory=list)
-    _cache: tuple[int, list[Strip]] | None = None
+    _cache: tuple[int, list[Row]] | None = None
 
     def set(self, lines: list[str]) -> None:
         if lines != self.lines:
             self.lines = list(lines)
             self._cache = None
 
-    def strips(self, styles: Styles) -> list[Strip]:
+    def rows(self, styles: Styles) -> list[Row]:
         if self._cache is None or self._cache[0] != styles.width:
             wrapped = [piece for line in self.lines for piece in wrap(line, styles.width)]
-            self._cache = (styles.width, [styles.strip(piece, self.kind) for piece in wrapped])
+            self._cache = (styles.width, [(piece, self.kind) for piece in wrapped])
         return self._cache[1]
-
-    def restyle(self) -> None:
-        self._cache = None
 
 
 class StreamBlock(Block):
@@ -169,7 +175,7 @@ class StreamBlock(Block):
         self._in_fence = False
         self._tail = ""  # the logical line still growing
         self._width = -1
-        self._wrapped: list[Strip] = []  # strips of self._lines[: self._done]
+        self._wrapped: list[Row] = []  # rows of self._lines[: self._done]
         self._done = 0
         self.chars = 0
 
@@ -191,16 +197,13 @@ class StreamBlock(Block):
                 kind = self.kind
             self._kinds.append(kind)
 
-    def restyle(self) -> None:
-        self._width = -1
-
-    def strips(self, styles: Styles) -> list[Strip]:
+    def rows(self, styles: Styles) -> list[Row]:
         width = styles.width
         if width != self._width:
             self._width, self._wrapped, self._done = width, [], 0
         wrapped = self._wrapped
         for line, kind in zip(self._lines[self._done :], self._kinds[self._done :], strict=True):
-            wrapped.extend(styles.strip(piece, kind) for piece in wrap(line, width))
+            wrapped.extend((piece, kind) for piece in wrap(line, width))
         self._done = len(self._lines)
         if not self._tail:
             return wrapped
@@ -208,7 +211,7 @@ class StreamBlock(Block):
             kind, _ = classify(self._tail, self._in_fence)
         else:
             kind = self.kind
-        return wrapped + [styles.strip(piece, kind) for piece in wrap(self._tail, width)]
+        return wrapped + [(piece, kind) for piece in wrap(self._tail, width)]
 
 
 class RenderedBlock(Block):
@@ -221,13 +224,13 @@ class RenderedBlock(Block):
         self._finished: list[Strip] | None = strips if finished is not None else None
         self._finished_for = finished
 
-    def strips(self, styles: Styles) -> list[Strip]:
+    def rows(self, styles: Styles) -> list[Row]:
         if self._finished is None or (
             self._finished_for is not None and self._finished_for != styles
         ):
             self._finished = [styles.finish(strip) for strip in self._rendered]
             self._finished_for = styles
-        return self._finished
+        return list(self._finished)
 
     def restyle(self) -> None:
         self._finished = None
