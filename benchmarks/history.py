@@ -384,7 +384,10 @@ def search_profile(db: Path, word: str) -> list[str]:
     query = f'"{word}"*'
     parts = {
         "rows matched (count)": "SELECT count(*) FROM search WHERE search MATCH ?",
-        "session_id of every matching row": "SELECT session_id FROM search WHERE search MATCH ?",
+        "session id of every matching row": (
+            "SELECT s.id FROM search JOIN sessions s ON s.search_row = search.rowid"
+            " WHERE search MATCH ?"
+        ),
         "bm25() of every matching row": (
             "SELECT bm25(search, 10.0, 1.0) FROM search WHERE search MATCH ?"
         ),
@@ -392,7 +395,8 @@ def search_profile(db: Path, word: str) -> list[str]:
             "SELECT snippet(search, -1, '[', ']', '…', 12) FROM search WHERE search MATCH ?"
         ),
         "for comparison, the best 200 rows by rank, snippets for those only": (
-            "SELECT session_id, snippet(search, -1, '[', ']', '…', 12) FROM search"
+            "SELECT s.id, snippet(search, -1, '[', ']', '…', 12) FROM search"
+            " JOIN sessions s ON s.search_row = search.rowid"
             " WHERE search MATCH ? ORDER BY rank LIMIT 200"
         ),
     }

@@ -124,6 +124,9 @@ class TimedPool(ProviderPool):
     def get(self, provider_id: str) -> tuple[Provider, asyncio.Semaphore]:
         return self._provider, self.limit(provider_id)
 
+    async def warm(self) -> None:
+        """No SDK is used here: what is measured is the engine's own overhead."""
+
 
 def critical_path_s(plan: Plan, log: CallLog) -> float:
     """Planning calls in sequence, the longest dependency path, then the synthesis."""

@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mao_tui.qa_records import QaReport
+
 SYNTHESIS_KEY = "synthesis"
 
 
@@ -167,6 +169,7 @@ class AttemptFinished(_Event):
     error_message: str | None = None
     usage: TokenTotals = Field(default_factory=TokenTotals)
     elapsed_s: float = 0.0
+    continuation_id: str | None = None  # the backend's thread, for a rerun to continue (PAL)
 
 
 class FallbackEvent(_Event):
@@ -304,6 +307,162 @@ class SessionReopened(_Event):
     reason: str  # e.g. "rerun schemas on gpt-5.2"
 
 
+class OutputWritten(_Event):
+    """What the playbook's output kind made of a successful synthesis besides storing it (a
+    journal entry in a file), or why it could not (``error``)."""
+
+    type: Literal["output_written"] = "output_written"
+    kind: str  # the playbook's output kind, e.g. "journal"
+    path: str | None = None  # the file written
+    error: str | None = None
+
+    @property
+    def line(self) -> str:
+        if self.error:
+            return f"{self.kind}: not written ({self.error})"
+        return f"{self.kind} written to {self.path}"
+
+
+
+class FileChangeView(BaseModel):
+    """One file of a synthesis as it would change the workspace (shown before applying)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    kind: Literal["create", "modify", "unchanged", "refused"]
+    diff: str = ""  # unified diff against the workspace; empty when unchanged or refused
+    reason: str = ""  # why it is refused
+
+
+class ApplyProposal(BaseModel):
+    """What applying the latest synthesis would do: per-file changes, or why there is nothing
+    to apply (``error``: no files found, an invalid manifest)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    round: int  # 0: the first synthesis; n: after fix round n
+    workspace: str
+    source: Literal["manifest", "fenced", "none"] = "none"
+    changes: list[FileChangeView] = Field(default_factory=list)
+    error: str = ""
+
+    @property
+    def writable(self) -> list[FileChangeView]:
+        return [c for c in self.changes if c.kind in ("create", "modify")]
+
+
+class AppliedFile(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    status: Literal["written", "unchanged", "refused", "failed"]
+    change: Literal["create", "modify", "unchanged", "refused"]
+    backup: str | None = None  # where the earlier content was saved
+    reason: str = ""  # why refused or failed
+
+
+class FilesApplied(_Event):
+    """A synthesis's files written into the workspace (or refused, each with its reason)."""
+
+    type: Literal["files_applied"] = "files_applied"
+    round: int
+    workspace: str
+    files: list[AppliedFile]
+
+    @property
+    def line(self) -> str:
+        written = sum(f.status == "written" for f in self.files)
+        refused = sum(f.status in ("refused", "failed") for f in self.files)
+        same = sum(f.status == "unchanged" for f in self.files)
+        return f"applied: {written} written, {same} unchanged, {refused} refused"
+
+
+class VerificationStarted(_Event):
+    type: Literal["verification_started"] = "verification_started"
+    round: int
+    name: str
+    argv: list[str]
+
+
+class VerificationOutput(_Event):
+    """One line a verification command printed (stdout and stderr together)."""
+
+    type: Literal["verification_output"] = "verification_output"
+    round: int
+    name: str
+    line: str
+
+
+class VerificationFinished(_Event):
+    type: Literal["verification_finished"] = "verification_finished"
+    round: int
+    name: str
+    argv: list[str]
+    exit_code: int | None  # None: timed out or could not start
+    timed_out: bool = False
+    elapsed_s: float
+    output_tail: str = ""  # the last lines of its output
+    error: str = ""  # why it could not start
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0
+
+    @property
+    def outcome(self) -> str:
+        if self.error:
+            return self.error
+        if self.timed_out:
+            return "timed out"
+        return "passed" if self.passed else f"failed (exit {self.exit_code})"
+
+
+class VerificationDone(_Event):
+    """Every verification command of one round has run (or none is configured)."""
+
+    type: Literal["verification_done"] = "verification_done"
+    round: int
+    passed: bool
+    failed: list[str] = Field(default_factory=list)  # names of the failed commands
+    fix_rounds_left: int = 0
+    detail: str = ""  # e.g. "no verification commands configured"
+
+
+class FixRoundDone(_Event):
+    """A fix round's workstream and new synthesis have ended: ``ok`` when its files are ready."""
+
+    type: Literal["fix_round_done"] = "fix_round_done"
+    round: int
+    ok: bool
+    detail: str = ""
+
+
+# Applying a synthesis's files and verifying them (engine/fix_loop.py): the Verification pane's.
+WorkspaceEvent = (
+    FilesApplied
+    | VerificationStarted
+    | VerificationOutput
+    | VerificationFinished
+    | VerificationDone
+    | FixRoundDone
+)
+
+
+class QaReportReady(_Event):
+    """Output kind ``qa_report``: the weighted score and the de-duplicated, categorized
+    findings, built by code from the reviewers' JSON and the synthesis's categories."""
+
+    type: Literal["qa_report"] = "qa_report"
+    report: QaReport
+
+    @property
+    def line(self) -> str:
+        score = self.report.score
+        value = f"{score.value:g}/100" if score.value is not None else "no score"
+        return f"QA: {value}, {len(self.report.findings)} findings ({score.note})"
+
+
 Event = Annotated[
     SessionStarted
     | PlanReady
@@ -318,7 +477,15 @@ Event = Annotated[
     | WorkstreamFinished
     | SynthesisFinished
     | SessionFinished
-    | SessionReopened,
+    | SessionReopened
+    | QaReportReady
+    | OutputWritten
+    | FilesApplied
+    | VerificationStarted
+    | VerificationOutput
+    | VerificationFinished
+    | VerificationDone
+    | FixRoundDone,
     Field(discriminator="type"),
 ]
 
@@ -337,6 +504,14 @@ EngineEvent = (
     | SynthesisFinished
     | SessionFinished
     | SessionReopened
+    | QaReportReady
+    | OutputWritten
+    | FilesApplied
+    | VerificationStarted
+    | VerificationOutput
+    | VerificationFinished
+    | VerificationDone
+    | FixRoundDone
 )
 
 # A consumer of the event stream. Sinks must not block: the store buffers, the TUI posts messages.

@@ -52,6 +52,8 @@ def to_markdown(detail: SessionDetail) -> str:
                 f"{(record.final_model if record else None) or '-'} |"
             )
         lines.append("")
+    if d.qa_report is not None:  # output kind qa_report: the report built by code
+        lines += [_demoted(d.qa_report.markdown).rstrip(), ""]
     lines += ["## Synthesis", ""]
     if d.synthesis is not None:
         lines += [
@@ -91,6 +93,20 @@ def to_markdown(detail: SessionDetail) -> str:
         lines += ["## Spec", "", "<details><summary>The spec the models saw</summary>", ""]
         lines += [d.spec_text.rstrip(), "", "</details>", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _demoted(markdown: str) -> str:
+    """Every heading one level down (outside code fences), to nest a document in this one."""
+    out, fence = [], ""
+    for line in markdown.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith(("```", "~~~")):
+            marker = stripped[:3]
+            fence = "" if fence == marker else fence or marker
+        elif not fence and line.startswith("#"):
+            line = "#" + line
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def _attempt(a: AttemptRecord) -> list[str]:

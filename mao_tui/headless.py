@@ -11,14 +11,22 @@ from mao_tui.domain import (
     CooldownWait,
     EngineEvent,
     FallbackEvent,
+    FilesApplied,
+    FixRoundDone,
+    OutputWritten,
     PlanReady,
     ProviderCooldown,
+    QaReportReady,
     RetryScheduled,
     SessionFinished,
     SessionStarted,
     SynthesisFinished,
     ThinkingDowngraded,
     TokenTotals,
+    VerificationFinished,
+    VerificationOutput,
+    VerificationStarted,
+    WorkspaceEvent,
     WorkstreamFinished,
 )
 
@@ -64,6 +72,16 @@ class ProgressSink:
         if isinstance(event, SessionStarted):
             label = " [SIMULATED]" if event.simulated else ""
             self._say(f"mao {event.command}{label}: session {event.session_id}")
+        elif isinstance(event, PlanReady) and self._titles.keys() & {
+            ws.key for ws in event.plan.workstreams
+        }:  # the plan grew after the first run (a fix round): only what is new
+            for ws in event.plan.workstreams:
+                if ws.key not in self._titles:
+                    self._titles[ws.key] = ws.title
+                    self._say(f"+ {ws.title:<16} {' → '.join(ws.chain)}")
+        elif isinstance(event, WorkspaceEvent):
+            for line in workspace_lines(event):
+                self._say(line)
         elif isinstance(event, PlanReady):
             plan = event.plan
             diversity = f", diversity {plan.diversity:.2f}" if plan.diversity is not None else ""
@@ -108,9 +126,42 @@ class ProgressSink:
                 f"{'✓' if event.model else '✗'} Synthesis: {event.status} "
                 f"on {event.model or 'no model'}, {format_tokens(event.usage)}"
             )
+        elif isinstance(event, OutputWritten):
+            self._say(f"{'✗' if event.error else '✓'} {event.line}")
+        elif isinstance(event, QaReportReady):
+            self._say(f"✓ {event.line}")
         elif isinstance(event, SessionFinished):
             self._say(
                 f"session {event.status} in {event.elapsed_s:.1f}s: "
                 f"{format_tokens(event.totals)}, {format_cost(event.totals)}"
                 + (f" — {event.error}" if event.error else "")
             )
+
+
+def workspace_lines(event: WorkspaceEvent) -> list[str]:
+    """Progress lines for applying files and verifying them."""
+    if isinstance(event, FilesApplied):
+        marks = {"create": "+", "modify": "~", "unchanged": "=", "refused": "✗"}
+        lines = [f"✓ round {event.round}: {event.line} in {event.workspace}"]
+        for f in event.files:
+            mark = "✗" if f.status in ("refused", "failed") else marks[f.change]
+            note = f" ({f.status}: {f.reason})" if f.reason else ""
+            if f.backup:
+                note += f" (backup: {f.backup})"
+            lines.append(f"  {mark} {f.path}{note}")
+        return lines
+    if isinstance(event, VerificationStarted):
+        return [f"▶ verify {event.name}: {' '.join(event.argv)}"]
+    if isinstance(event, VerificationOutput):
+        return [f"  │ {event.line}"]
+    if isinstance(event, FixRoundDone):
+        if event.ok:
+            return [f"✓ fix round {event.round}: a new synthesis is ready to apply"]
+        return [f"✗ fix round {event.round}: {event.detail}"]
+    if isinstance(event, VerificationFinished):
+        mark = "✓" if event.passed else "✗"
+        return [f"{mark} verify {event.name}: {event.outcome} in {event.elapsed_s:.1f}s"]
+    detail = f" — {event.detail}" if event.detail else ""
+    if event.passed:
+        return [f"✓ verification passed (round {event.round}){detail}"]
+    return [f"✗ verification failed (round {event.round}): {', '.join(event.failed)}{detail}"]

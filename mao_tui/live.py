@@ -5,8 +5,8 @@ search, export. Implements the protocols of :mod:`mao_tui.tui.backend`; the TUI 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import sys
+import contextlib
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,8 +17,15 @@ from mao_tui.errors import ControlError, UsageError
 from mao_tui.tui.backend import ExportFormat, HistoryQuery, LiveSession, ModelChoice, NewSession
 from mao_tui.wiring import Launch, session_resources
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+    from typing import Any
+
+    from mao_tui.domain import ApplyProposal
     from mao_tui.engine.controller import SessionController
+    from mao_tui.engine.fix_loop import Workbench
     from mao_tui.settings.schema import Settings
     from mao_tui.store.records import SessionDetail, SessionHit, SessionSummary
 
@@ -36,12 +43,17 @@ class OpenSession:
         self._req = req
         self._review_id = review_id
         self._controller: SessionController | None = None
+        self._bench: Workbench | None = None
+        self._bench_of: SessionController | None = None
+        self._bench_task: asyncio.Task[None] | None = None
         self._refusal = "the session is still starting"
 
     # -- SessionControl -------------------------------------------------------------------
 
     @property
     def busy(self) -> bool:
+        if self._bench is not None and self._bench.busy:
+            return True  # verifying or fixing
         return self._controller is not None and self._controller.busy
 
     def running(self, key: str) -> bool:
@@ -71,6 +83,72 @@ class OpenSession:
             for model_id, config in registry.models.items()
         ]
 
+    # -- WorkspaceControl: apply, verify, fix ---------------------------------------------
+
+    def propose_apply(self) -> ApplyProposal:
+        return self._workbench().propose()
+
+    def apply(self, proposal: ApplyProposal) -> None:
+        bench = self._workbench()
+        bench.check(proposal)
+
+        async def apply_and_verify() -> None:
+            await bench.apply(proposal)
+            await bench.verify()
+
+        self._start_bench(apply_and_verify(), "apply")
+
+    def fix(self) -> None:
+        bench = self._workbench()
+        if bench.verified is None or bench.verified.passed:
+            raise ControlError("nothing to fix: apply (a) and verify first; fix follows a failure")
+        if not bench.rounds_left:
+            raise ControlError(
+                f"no fix rounds left ({bench.round} of {bench.max_rounds} used); "
+                "--fix-rounds N allows more"
+            )
+        self._start_bench(bench.fix(), "fix")
+
+    def _workbench(self) -> Workbench:
+        from mao_tui.engine.fix_loop import Workbench
+
+        controller = self._ready()
+        if self._bench is not None and self._bench.busy:
+            raise ControlError("files are being verified, or a fix round runs; wait")
+        if controller.busy:
+            raise ControlError("models are still working; wait for them to finish")
+        if self._bench is None or self._bench_of is not controller:
+            settings = controller.settings
+            playbook = settings.playbooks[controller.req.playbook]
+            if playbook.output != "files":
+                raise ControlError(
+                    f"playbook {playbook.name!r} has output {playbook.output!r}: no files to apply"
+                )
+            rounds = self._launch.fix_rounds
+            if rounds is None:
+                rounds = playbook.fix.max_rounds if playbook.fix is not None else 0
+            workspace = self._launch.workspace or controller.req.project_dir
+            commands = settings.verification_for(playbook.name)
+            self._bench = Workbench(controller, workspace, commands, rounds)
+            self._bench_of = controller
+        return self._bench
+
+    def _start_bench(self, work: Coroutine[Any, Any, object], name: str) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception:  # its events show how far it got; a bug must not end the session
+                log.exception("%s failed", name)
+
+        self._bench_task = asyncio.create_task(run(), name=f"workbench-{name}")
+
+    async def _stop_bench(self) -> None:
+        task, self._bench_task = self._bench_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     def _ready(self) -> SessionController:
         if self._controller is None:
             raise ControlError(self._refusal)
@@ -85,12 +163,12 @@ class OpenSession:
         return await self._live(self._req, sink)
 
     async def _live(self, req: SessionRequest, sink: EventSink) -> SessionFinished | None:
-        from mao_tui.engine.controller import SessionController
         from mao_tui.engine.planner import rule_based_plan
+        from mao_tui.playbooks.qa_engine import controller_class
 
         launch = self._launch
         async with session_resources(launch, req.project_dir) as res:
-            controller = SessionController(
+            controller = controller_class(res.settings, req.playbook)(
                 res.settings,
                 res.pool,
                 [res.store_sink, sink],
@@ -99,7 +177,6 @@ class OpenSession:
             )
             self._controller = controller
             try:
-                await warm_sdks(res.settings)
                 await controller.run_first(
                     rule_based_plan(res.settings, req.playbook, req.sections)
                 )
@@ -107,11 +184,14 @@ class OpenSession:
             finally:
                 self._refusal = "the session is closed"
                 self._controller = None
+                await self._stop_bench()
                 await controller.aclose()
         return None
 
     async def _review(self, sink: EventSink) -> SessionFinished | None:
-        from mao_tui.engine.controller import SessionController, resume_from
+        from mao_tui.engine.controller import resume_from
+        from mao_tui.playbooks.qa_engine import controller_class
+        from mao_tui.playbooks.runner import deliverer_for
         from mao_tui.store.replay import events_from_detail
 
         detail = await _load(self._launch.db_path, self._review_id)
@@ -125,38 +205,23 @@ class OpenSession:
         async with session_resources(
             self._launch, req.project_dir, simulate=detail.simulated, faults=False
         ) as res:
-            controller = SessionController(
+            # A new synthesis of a journal session writes a new entry, as the first one did.
+            req = replace(
+                req, deliver=deliverer_for(res.settings, req.playbook, req.project_dir, req.task)
+            )
+            controller = controller_class(res.settings, req.playbook)(
                 res.settings, res.pool, [res.store_sink, sink], req, resume=resume_from(detail)
             )
             self._controller = controller
             try:
+                await res.pool.warm()  # before a rerun needs them
                 await asyncio.Event().wait()
             finally:
                 self._refusal = "the session is closed"
                 self._controller = None
+                await self._stop_bench()
                 await controller.aclose()
         return None
-
-
-_SDK_MODULES = {
-    "anthropic": ("anthropic", "anthropic.types"),
-    "openai": ("openai", "openai.types.responses"),
-    "openai_chat": ("openai", "openai.types.chat"),
-    "gemini": ("google.genai", "google.genai.types"),
-}
-
-
-async def warm_sdks(settings: Settings) -> None:
-    """Import the provider SDKs in a thread before the first request needs them.
-
-    Imported on the event loop by the first request, they took ~2.5 s here, and the dashboard
-    answered no key meanwhile; in a thread the loop keeps running while they load.
-    """
-    kinds = {provider.kind for provider in settings.registry.providers.values()}
-    modules = [m for kind in sorted(kinds) for m in _SDK_MODULES.get(kind, ())]
-    missing = [m for m in modules if m not in sys.modules]
-    if missing:
-        await asyncio.to_thread(lambda: [importlib.import_module(m) for m in missing])
 
 
 def _request_for(detail: SessionDetail) -> SessionRequest:
@@ -235,6 +300,7 @@ class AppBackend:
     def start(self, form: NewSession) -> tuple[LiveSession, str]:
         from mao_tui.engine.sections import SectionError, parse_selection, select_sections
         from mao_tui.inputs import read_text, with_context
+        from mao_tui.playbooks.runner import deliverer_for
 
         task = form.task.strip()
         if not task:
@@ -265,6 +331,7 @@ class AppBackend:
             simulated=form.simulate,
             project_dir=launch.project_dir,
             sections=sections,
+            deliver=deliverer_for(self.settings(), form.playbook, launch.project_dir, task),
         )
         return OpenSession(launch, req), f"mao · {form.playbook}"
 

@@ -121,4 +121,17 @@ def render_session(d: SessionDetail) -> str:
         ]
     else:
         lines.append("none")
+    if d.qa_report is not None:  # mao qa: the report built by code from the reviews
+        lines += ["", d.qa_report.markdown.rstrip()]
+    if d.outputs:
+        lines += ["", "## Written", ""]
+        lines += [
+            f"- {o.kind}: {o.path}" if o.path else f"- {o.kind}: not written ({o.error})"
+            for o in d.outputs
+        ]
+    if d.workspace:  # output kind files: what --apply / `a` wrote, and the verification
+        from mao_tui.headless import workspace_lines
+
+        lines += ["", "## Applied and verified", ""]
+        lines += [line for event in d.workspace for line in workspace_lines(event)]
     return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from mao_tui.settings.schema import Settings
 
 if TYPE_CHECKING:
     from mao_tui.engine.pool import ProviderPool
+    from mao_tui.simulator.faults import FaultRule
     from mao_tui.store import Store, StoreSink
 
 SIM_KEY = "sim-key-not-secret"
@@ -40,6 +41,14 @@ class Launch:
     max_parallel: int | None = None  # workstreams running at once (None: all that are ready)
     _cache: dict[str, Settings] = field(default_factory=dict, compare=False, repr=False)
     sim_tokens_per_s: dict[str, float] | None = None  # per-model simulator speeds (tests, bench)
+    sim_failing_first: bool = False  # the simulated first synthesis fails its tests (fix loop)
+    workspace: Path | None = None  # where files are applied and verified (None: project_dir)
+    fix_rounds: int | None = None  # the fix loop's bound (None: the playbook's fix.max_rounds)
+    sim_faults: tuple[FaultRule, ...] | None = None  # with faults on: these, not the demo's
+
+    @property
+    def workspace_dir(self) -> Path:
+        return self.workspace if self.workspace is not None else self.project_dir
 
     def layers(self) -> list[Path]:
         return config_layers(self.project_dir, self.config_dir)
@@ -57,8 +66,9 @@ def simulator_overlay(settings: Settings, base_url: str) -> dict[str, Any]:
     """A configuration layer pointing every provider at the simulator, as a user would a proxy."""
     providers: dict[str, Any] = {}
     for pid, cfg in settings.registry.providers.items():
-        if cfg.kind == "cli":
-            continue  # a CLI tool is no HTTP client; a simulated session gives it no PATH
+        if cfg.kind in ("cli", "pal"):
+            continue  # a CLI tool or PAL is no HTTP client of ours; a simulated session
+            # gives a CLI tool no PATH, and PAL keeps the endpoints its own configuration names
         url = f"{base_url}/v1" if cfg.kind in ("openai", "openai_chat") else base_url
         providers[pid] = {"base_url": url, "timeout_s": SIM_TIMEOUT_S}
     return {"providers": providers}
@@ -106,10 +116,12 @@ async def session_resources(
             from mao_tui.simulator.faults import demo_faults
             from mao_tui.simulator.server import Simulator
 
+            rules = demo_faults() if launch.sim_faults is None else launch.sim_faults
             simulator = Simulator(
                 speed=launch.speed,
-                faults=demo_faults() if faults else (),
+                faults=rules if faults else (),
                 tokens_per_s=launch.sim_tokens_per_s,
+                failing_first=launch.sim_failing_first,
             )
             await simulator.start()
             settings = launch.settings(simulator_overlay(settings, simulator.base_url))
@@ -140,10 +152,10 @@ async def run_session(
 ) -> SessionFinished:
     """Run one session to its end, persisting it as it goes. Cleans up on every exit path."""
     from mao_tui.engine.planner import rule_based_plan
-    from mao_tui.engine.session import SessionEngine
+    from mao_tui.playbooks.qa_engine import engine_class
 
     async with session_resources(launch, req.project_dir, env=env) as res:
-        engine = SessionEngine(
+        engine = engine_class(res.settings, req.playbook)(
             res.settings, res.pool, [res.store_sink, *sinks], max_parallel=launch.max_parallel
         )
         return await engine.run(req, rule_based_plan(res.settings, req.playbook, req.sections))

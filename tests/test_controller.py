@@ -6,8 +6,10 @@ Nothing sleeps: tests wait for the events they expect (``Watch.until``), bounded
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fixtures.engine import TASK, Recorder, settings_for, start_sim
@@ -275,3 +277,30 @@ async def test_a_rerun_while_running_replaces_the_running_chain(
     ends = [e for e in watch.of(WorkstreamFinished) if e.workstream == "core_logic"]
     assert [(e.status, e.model) for e in ends] == [(WorkstreamStatus.DONE, "sonnet-4.5")]
     assert finished.status == "done"
+
+
+
+async def test_prebuild_builds_keyed_sdk_clients_off_the_loop_and_get_reuses_them(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mao_tui.providers import factory
+
+    settings = settings_for(sim)
+    env = simulator_env(settings)
+    del env["GEMINI_API_KEY"]
+    pool = ProviderPool(settings, env)
+    built: list[tuple[str, int]] = []
+    real = factory.build_provider
+
+    def spy(cfg: Any, key: str, **kwargs: Any) -> Any:
+        built.append((cfg.kind, threading.get_ident()))
+        return real(cfg, key, **kwargs)
+
+    monkeypatch.setattr(factory, "build_provider", spy)
+    await pool.prebuild(frozenset({"anthropic", "openai", "gemini"}))
+    assert sorted(kind for kind, _ in built) == ["anthropic", "openai"]  # gemini has no key
+    assert all(thread != threading.get_ident() for _, thread in built)
+    client, _ = pool.get("anthropic")
+    assert pool.get("anthropic")[0] is client
+    assert len(built) == 2  # get() reused the prebuilt clients
+    await pool.aclose()

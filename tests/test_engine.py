@@ -39,7 +39,9 @@ async def test_workstreams_run_in_parallel_and_synthesis_merges_them(sim: Simula
     assert finished.status == "done"
     kinds = [type(e) for e in rec.events]
     assert kinds[0] is SessionStarted and kinds[1] is PlanReady and kinds[-1] is SessionFinished
-    starts = {e.workstream: rec.events.index(e) for e in rec.of(AttemptStarted)}
+    starts: dict[str, int] = {}
+    for e in rec.of(AttemptStarted):  # a retried workstream counts from its first attempt
+        starts.setdefault(e.workstream, rec.events.index(e))
     ends = {e.workstream: rec.events.index(e) for e in rec.of(WorkstreamFinished)}
     assert set(ends) == {"schemas", "storage", "core_logic", "implementation", "tests"}
     # Every workstream started before any finished: their lifetimes all overlap.

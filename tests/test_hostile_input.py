@@ -12,6 +12,21 @@ from mao_tui.cli import main
 
 PLAYBOOK_HEAD = "name: develop\nsystem_prompt: develop/system.md\n"
 SYNTH = "synthesis: {route: synthesis, prompt: develop/synthesis.md}\n"
+QA_PLAYBOOK = """name: qa
+system_prompt: qa/system.md
+output: qa_report
+workstreams:
+  - {key: prd_compliance, title: PRD, route: prd_compliance, prompt: qa/prd_compliance.md}
+  - {key: error_handling, title: Errors, route: error_handling, prompt: qa/error_handling.md}
+  - {key: type_safety, title: Types, route: type_safety, prompt: qa/type_safety.md}
+  - {key: architecture, title: Architecture, route: architecture, prompt: qa/architecture.md}
+  - {key: security, title: Security, route: security, prompt: qa/security.md}
+synthesis: {route: synthesis, prompt: qa/synthesis.md}
+qa:
+  weights: {prd_compliance: 30, error_handling: 25, type_safety: 20, architecture: 15, security: 10}
+  fixes: {prd_compliance: fix_requirements, error_handling: fix_error_handling,
+          type_safety: fix_types, architecture: fix_architecture, security: fix_security}
+"""
 
 
 def _ws(
@@ -122,6 +137,82 @@ CASES = [
          argv=("develop", "x", "--spec", "huge.md", "--headless")),
     Case("unknown session", "no database yet, so no session 'NOPE'",
          argv=("sessions", "show", "NOPE")),
+    # playbooks: prompt variants, user playbooks (.mao/playbooks/) and `mao run`, the journal
+    Case("unknown prompt variant key",
+         "workstreams.0.variants.gemni: 'gemni' is no model id, model family, provider",
+         {"playbooks/develop.yaml": PLAYBOOK_HEAD + "workstreams:\n"
+          + _ws("a", prompt="develop/schemas.md, variants: {gemni: develop/schemas.md}")
+          + SYNTH}),
+    Case("missing prompt variant template",
+         "develop.yaml:4: workstreams.0.variants.gemini: prompt template 'develop/nope.md' not",
+         {"playbooks/develop.yaml": PLAYBOOK_HEAD + "workstreams:\n"
+          + _ws("a", prompt="develop/schemas.md, variants: {gemini: develop/nope.md}") + SYNTH}),
+    Case("user playbook with an unknown route",
+         ".mao/playbooks/mine.yaml:2: workstreams.0.route: unknown route 'dreams'",
+         cwd_files={".mao/playbooks/mine.yaml": "workstreams:\n" + _ws("a", route="dreams")
+                    + "system_prompt: develop/system.md\n" + SYNTH},
+         argv=("run", "mine", "x", "--headless")),
+    Case("user playbook with an unknown key", ".mao/playbooks/mine.yaml:1: colour: unknown key",
+         cwd_files={".mao/playbooks/mine.yaml": "colour: red\nsystem_prompt: develop/system.md\n"
+                    "workstreams:\n" + _ws("a") + SYNTH},
+         argv=("run", "mine", "x", "--headless")),
+    Case("user playbook without a synthesis", "mine.yaml:1: synthesis: required field is missing",
+         cwd_files={".mao/playbooks/mine.yaml": "system_prompt: develop/system.md\n"
+                    "workstreams:\n" + _ws("a")},
+         argv=("run", "mine", "x", "--headless")),
+    Case("user playbook naming a prompt nobody wrote",
+         "mine.yaml:3: workstreams.0.prompt: prompt template 'mine/a.md' not found",
+         cwd_files={".mao/playbooks/mine.yaml": "system_prompt: develop/system.md\n"
+                    "workstreams:\n" + _ws("a", prompt="mine/a.md") + SYNTH,
+                    ".mao/prompts/mine/b.md": "a prompt under another name\n"},
+         argv=("run", "mine", "x", "--headless")),
+    Case("user playbook that is not a mapping", "mine.yaml:1: expected a mapping at the top level",
+         cwd_files={".mao/playbooks/mine.yaml": "- develop\n"},
+         argv=("run", "mine", "x", "--headless")),
+    Case("mao run with an unknown playbook", "no playbook named 'nope'; known playbooks: develop",
+         argv=("run", "nope", "x", "--headless")),
+    Case("mao run with an empty task", "the task is empty", argv=("run", "develop", " ", "--json")),
+    Case("journal folder empty", "journal.folder: String should have at least 1 character",
+         {"playbooks/journal.yaml": "journal: {folder: ''}\nsystem_prompt: develop/system.md\n"
+          "workstreams:\n" + _ws("a") + SYNTH},
+         argv=("journal", "--headless")),
+    Case("journal with no stored session", "no database yet, so no session to write about",
+         argv=("journal", "--headless")),
+    Case("journal --since outside a git repository", "not inside a git repository",
+         argv=("journal", "--since", "2026-01-01", "--headless")),
+    Case("journal --since with an empty date", "--since expects a date",
+         argv=("journal", "--since", " ", "--headless")),
+    Case("journal with a playbook that is no journal", "not 'journal'; journal playbooks: journal",
+         argv=("journal", "--playbook", "develop", "--headless")),
+    Case("qa weights not summing to 100",
+         "qa: Value error, weights must sum to 100, got 95 (prd_compliance 30 + error_handling 25",
+         {"playbooks/qa.yaml": QA_PLAYBOOK.replace("security: 10", "security: 5")},
+         cwd_files={"a.py": "x = 1\n"}, argv=("qa", "a.py", "--headless")),
+    Case("qa weight for no reviewer", "weights name unknown workstream(s): style",
+         {"playbooks/qa.yaml": QA_PLAYBOOK.replace("security: 10", "security: 5, style: 5")},
+         cwd_files={"a.py": "x = 1\n"}, argv=("qa", "a.py", "--headless")),
+    Case("qa fix route unknown", "qa.fixes.security: unknown route 'fix_nothing'",
+         {"playbooks/qa.yaml": QA_PLAYBOOK.replace("security: fix_security",
+                                                   "security: fix_nothing")},
+         cwd_files={"a.py": "x = 1\n"}, argv=("qa", "a.py", "--headless")),
+    Case("qa target missing", "gone.py: no such file or directory",
+         argv=("qa", "gone.py", "--headless")),
+    Case("qa glob matching nothing", "*.rs: the pattern matches no file",
+         argv=("qa", "*.rs", "--headless")),
+    Case("qa without targets", "nothing to review: name files, globs or directories",
+         argv=("qa", "--headless")),
+    Case("qa with --truncate", "--truncate does not apply to mao qa",
+         cwd_files={"a.py": "x = 1\n"}, argv=("qa", "a.py", "--truncate", "--headless")),
+    Case("qa of binary files only", "every target was skipped", cwd_files={"b.bin": b"\0\1"},
+         argv=("qa", "b.bin", "--headless")),
+    Case("qa --diff outside a git repository", "is not inside a git work tree",
+         argv=("qa", "--diff", "HEAD", "--headless")),
+    Case("qa with a playbook of another output", "mao qa needs qa_report",
+         cwd_files={"a.py": "x = 1\n"}, argv=("qa", "a.py", "--playbook", "develop")),
+    Case("qa input larger than the smallest context window",
+         "the code to review is about 200,",
+         cwd_files={f"big/{n}.py": "word " * 40_000 for n in "abcd"},
+         argv=("qa", "big", "--headless")),
 ]
 
 

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
-from mao_tui.cli import _plan_reviewer
+from mao_tui.cli.running import _plan_reviewer
 from mao_tui.domain import Plan
 from mao_tui.engine.session import SessionRequest
 from mao_tui.live import AppBackend, OpenSession

@@ -361,11 +361,12 @@ async def test_recorded_requests_hide_secrets(sim: Simulator) -> None:
 # --- content -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", [*SCRIPTED_KEYS, None])
+# The synthesis delivers its files as a mao-files manifest: tests/test_apply_fix.py.
+@pytest.mark.parametrize("key", [*(k for k in SCRIPTED_KEYS if k != "synthesis"), None])
 def test_scripts_are_plausible_markdown_with_path_named_code(key: str | None) -> None:
     script = script_for(key)
     assert 400 <= len(script.thinking) <= 900
-    assert 1500 <= len(script.answer) <= 3700
+    assert 1200 <= len(script.answer) <= 3700
     assert script.answer.lstrip().startswith("#")
     blocks = re.findall(r"```python\n(.*?)```", script.answer, re.S)
     assert blocks, "an answer has at least one Python block"
@@ -381,7 +382,7 @@ def test_each_workstream_has_its_own_content() -> None:
     assert "# snippets/search.py" in answers["core_logic"]
     assert "# snippets/api.py" in answers["implementation"]
     assert "# tests/test_snippets.py" in answers["tests"]
-    assert script_for("prd_compliance") == script_for(None)
+    assert script_for("no_such_workstream") == script_for(None)
 
 
 def test_synthesis_report_names_the_models_from_the_request() -> None:

@@ -148,7 +148,7 @@ async def test_finished_session_shows_plan_panels_fallback_and_synthesis() -> No
         assert cell(screen, "schemas", "provider") == "anthropic"
         for key in LANE_KEYS[1:]:
             assert cell(screen, key, "status") == "done"
-        assert cell(screen, "storage", "elapsed") == "18.1s"  # from event timestamps
+        assert cell(screen, "storage", "elapsed") == "18.0s"  # its attempt, from event timestamps
         assert cell(screen, "storage", "tokens") == "2.1k→1.6k"
         assert cell(screen, "storage", "rate") == "90"  # 1620 tokens / 18.0 s
         assert cell(screen, SYNTHESIS_KEY, "cost") == "$0.1005"

@@ -127,7 +127,7 @@ async def test_r_reruns_the_selected_workstream_and_the_synthesis_turns_stale(
         assert "STALE" in str(synthesis.border_subtitle)
         assert any("stale: Storage" in line for line in synthesis.plain_lines)
 
-        await pilot.press("a")  # every attempt of the selected workstream
+        await pilot.press("A")  # every attempt of the selected workstream
         attempts = app.screen
         assert isinstance(attempts, AttemptsScreen)
         options = attempts.query_one(OptionList)
@@ -230,7 +230,7 @@ async def test_s_synthesizes_again_and_the_earlier_synthesis_stays_viewable(
         assert synthesis.attempts == 2 and not synthesis.stale_because
         assert "STALE" not in str(screen.panels[SYNTHESIS_KEY].border_subtitle)
         await _select(pilot, screen, SYNTHESIS_KEY)
-        await pilot.press("a")
+        await pilot.press("A")
         attempts = app.screen
         assert isinstance(attempts, AttemptsScreen)
         attempts.query_one(OptionList).highlighted = 0
@@ -344,8 +344,8 @@ async def test_history_finds_a_session_by_a_word_of_its_output_and_reviews_it(
 
     app = MaoApp(backend=AppBackend(launch))
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("tab", "tab", "tab", "tab", "tab", "tab", "tab", "tab")
-        app.action_history()
+        assert isinstance(app.focused, Input)  # Home's task field: "h" would be typed there
+        await pilot.press("f3")
         history = app.screen
         assert isinstance(history, HistoryScreen)
         await until(pilot, lambda: history.searches >= 1)
@@ -356,7 +356,7 @@ async def test_history_finds_a_session_by_a_word_of_its_output_and_reviews_it(
         assert [hit.id for hit in history.hits] == [finished.session_id]
         assert history.hits[0].matched == "output"
         await until(pilot, lambda: "\x02WAL\x03" in history.snippet)  # the highlighted one's
-        await pilot.press("enter", "enter")  # to the results, then open the highlighted one
+        await pilot.press("down", "enter")  # to the results, then open the highlighted one
 
         review = app.screen
         assert isinstance(review, DashboardScreen) and review.session.review

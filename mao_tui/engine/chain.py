@@ -41,9 +41,11 @@ from mao_tui.engine.policy import Action, Failure
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.pricing import totals_for
 from mao_tui.providers.base import (
+    Continuation,
     ErrorKind,
     Finished,
     ModelRequest,
+    Progress,
     ProviderError,
     StreamEvent,
     TextDelta,
@@ -51,6 +53,7 @@ from mao_tui.providers.base import (
     ThinkingSettings,
     Usage,
 )
+from mao_tui.sanitize import clean
 from mao_tui.settings.schema import ResolvedTimeouts, Settings
 
 NO_KEY_REASON = "no API key"
@@ -58,6 +61,9 @@ RETIRED_REASON = "retired"
 COOLDOWN_REASON = "cooldown"
 
 Channel = Literal["thinking", "text"]
+# (system, prompt), or what each model of the chain gets: a playbook's prompt variants are
+# chosen by the model that actually runs the attempt, a fallback model included.
+Prompts = tuple[str, str] | Callable[[str], tuple[str, str]]
 
 
 @dataclass
@@ -83,7 +89,7 @@ class _Chain:
 
     session_id: str
     ws: PlannedWorkstream
-    prompts: tuple[str, str]
+    prompts: Prompts
     attempt_no: int = 0
     usage: TokenTotals = field(default_factory=TokenTotals)
 
@@ -123,12 +129,15 @@ class ChainRunner:
         self._sleep = sleep
         self._today = today
         self._random = random
+        # (session, workstream, model) -> the backend's thread (PAL's continuation_id), so a
+        # rerun of the workstream on the same model continues the same conversation.
+        self._threads: dict[tuple[str, str, str], str] = {}
 
     async def run_chain(
         self,
         session_id: str,
         ws: PlannedWorkstream,
-        prompts: tuple[str, str],
+        prompts: Prompts,
         *,
         announce: bool = True,
     ) -> Outcome:
@@ -302,19 +311,22 @@ class ChainRunner:
         model = self._settings.model(model_id)
         provider, limit = self._pool.get(model.provider)
         timeouts = self._settings.timeouts_for(model_id)
+        system, prompt = run.prompts(model_id) if callable(run.prompts) else run.prompts
         request = ModelRequest(
             model_id=model_id,
             api_model=model.api_model,
-            system=run.prompts[0],
-            prompt=run.prompts[1],
+            system=system,
+            prompt=prompt,
             max_output_tokens=model.max_output_tokens,
             thinking=thinking,
             timeout_s=timeouts.read_s,
             connect_timeout_s=timeouts.connect_s,
             deadline_s=timeouts.total_s,
+            continuation_id=self._threads.get((run.session_id, run.ws.key, model_id)),
         )
         attempt_id = new_id()
         sid, key = run.session_id, run.ws.key
+        thread: str | None = None
         text: list[str] = []
         usage = Usage()
         streamed = False
@@ -331,6 +343,7 @@ class ChainRunner:
                     error_message=message,
                     usage=totals_for(usage, model.prices),
                     elapsed_s=time.monotonic() - started,
+                    continuation_id=thread,
                 )
             )
 
@@ -353,33 +366,38 @@ class ChainRunner:
                 watch = watched(provider.stream(request), timeouts)
                 async with contextlib.aclosing(watch) as events:
                     async for ev in events:
-                        if isinstance(ev, ThinkingDelta | TextDelta):
-                            streamed = True
+                        if isinstance(ev, ThinkingDelta | TextDelta | Progress):
+                            streamed = streamed or not isinstance(ev, Progress)
                             channel: Channel = (
-                                "thinking" if isinstance(ev, ThinkingDelta) else "text"
+                                "text" if isinstance(ev, TextDelta) else "thinking"
                             )
+                            piece = clean(ev.text)  # model output is untrusted: see sanitize.py
                             if channel == "text":
-                                text.append(ev.text)
+                                text.append(piece)
                             await self._emit(
                                 Delta(
                                     session_id=sid,
                                     attempt_id=attempt_id,
                                     workstream=key,
                                     channel=channel,
-                                    text=ev.text,
+                                    text=piece,
                                 )
                             )
                         elif isinstance(ev, Usage):
                             usage = ev
+                        elif isinstance(ev, Continuation):
+                            thread = ev.continuation_id
+                            self._threads[(sid, key, model_id)] = thread
                         elif isinstance(ev, Finished):
                             finished = True
                 if not finished:
                     raise ProviderError(ErrorKind.TRUNCATED, "stream ended without a finish event")
             except ProviderError as exc:
-                await end(AttemptStatus.FAILED, exc.kind.value, exc.message)
+                message = clean(exc.message)
+                await end(AttemptStatus.FAILED, exc.kind.value, message)
                 failure = Failure(
                     exc.kind.value,
-                    exc.message,
+                    message,
                     retry_after=exc.retry_after,
                     thinking_rejected=exc.thinking_rejected,
                     streamed=streamed,
@@ -391,7 +409,7 @@ class ChainRunner:
                 )
                 raise
             except Exception as exc:  # an unmapped failure must still end the attempt
-                message = f"{type(exc).__name__}: {exc}"
+                message = clean(f"{type(exc).__name__}: {exc}")
                 await end(AttemptStatus.FAILED, "internal", message)
                 failure = Failure("internal", message, streamed=streamed)
                 return _AttemptResult("", totals_for(usage, model.prices), failure)

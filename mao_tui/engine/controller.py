@@ -39,7 +39,7 @@ from mao_tui.domain import (
     WorkstreamFinished,
     WorkstreamStatus,
 )
-from mao_tui.engine.chain import Fanout, Outcome
+from mao_tui.engine.chain import Fanout, Outcome, Prompts
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.session import SessionEngine, SessionRequest
 from mao_tui.errors import ControlError
@@ -49,6 +49,9 @@ if TYPE_CHECKING:
     from mao_tui.store.records import SessionDetail
 
 log = logging.getLogger(__name__)
+
+# The template_key of a workstream added after planning (a fix round): not rerun by ``r``.
+FOLLOW_UP_TEMPLATE = "fix"
 
 
 @dataclass
@@ -194,6 +197,8 @@ class SessionController(SessionEngine):
         ws = next((w for w in plan.workstreams if w.key == key), None)
         if ws is None:
             raise ControlError(f"no workstream {key!r} in this session's plan")
+        if ws.template_key == FOLLOW_UP_TEMPLATE:
+            raise ControlError(f"{ws.title} is not rerun: F runs another fix round")
         model = model or self.last_model(key) or ws.chain[0]
         self._check_model(model)
         slot = self._slots.get(key)
@@ -232,6 +237,55 @@ class SessionController(SessionEngine):
         self._model_for[SYNTHESIS_KEY] = model
         self._start(self._resynthesize(plan), f"synthesis on {model}")
 
+    # -- follow-up work: the fix loop (engine/fix_loop.py) ---------------------------------
+
+    def latest_text(self, key: str) -> str | None:
+        """The latest successful output of a workstream (or ``synthesis``)."""
+        outcome = self._latest.get(key)
+        return outcome.text if outcome is not None else None
+
+    async def publish(self, event: EngineEvent) -> None:
+        """An event of work done beside the models (files applied, verification), to every sink."""
+        await self._emit(event)
+
+    async def follow_up(self, ws: PlannedWorkstream, prompts: Prompts) -> Outcome:
+        """Add ``ws`` to the plan (a fix round), run it, then synthesize again over the latest
+        output of every workstream, its own included. Returns the new synthesis's outcome, or
+        the workstream's when it did not finish. Framed like a rerun (``SessionReopened`` ...
+        ``SessionFinished``); ``ws.template_key`` should be :data:`FOLLOW_UP_TEMPLATE`."""
+        plan = self._require_plan()
+        if self.busy:
+            raise ControlError("models are still working; wait for them to finish")
+        if any(w.key == ws.key for w in plan.workstreams):
+            raise ControlError(f"the plan already has a workstream {ws.key!r}")
+        grown = plan.model_copy(update={"workstreams": [*plan.workstreams, ws]})
+        await self._emit(PlanReady(session_id=self.req.session_id, plan=grown))
+        result: list[Outcome] = []
+
+        async def work() -> None:
+            outcome = await self.run_workstream(self.req.session_id, ws, prompts)
+            if outcome.status is WorkstreamStatus.DONE:
+                self._model_for.pop(SYNTHESIS_KEY, None)
+                outcomes = {
+                    w.key: self._latest.get(w.key)
+                    or Outcome(self._status.get(w.key, WorkstreamStatus.FAILED))
+                    for w in grown.workstreams
+                }
+                outcome = await self._synthesize(self.req, grown, outcomes)
+            result.append(outcome)
+
+        task = asyncio.create_task(self._operation(work(), ws.title), name=f"op-{ws.key}")
+        self._operations.add(task)
+        task.add_done_callback(self._operations.discard)
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise
+        return result[0] if result else Outcome(WorkstreamStatus.FAILED)
+
     async def aclose(self) -> None:
         """Cancel everything still running and report the session's end if it had reopened."""
         self._closed = True
@@ -248,7 +302,7 @@ class SessionController(SessionEngine):
         self,
         session_id: str,
         ws: PlannedWorkstream,
-        prompts: tuple[str, str],
+        prompts: Prompts,
         *,
         announce: bool = True,
     ) -> Outcome:
@@ -341,6 +395,9 @@ class SessionController(SessionEngine):
         task = asyncio.create_task(self._operation(work, reason), name=f"op-{reason}")
         self._operations.add(task)
         task.add_done_callback(self._operations.discard)
+        # Cancelled before it awaited ``work`` (a dashboard closed right after a rerun): close
+        # it, or Python warns that a coroutine was never awaited.
+        task.add_done_callback(lambda _: work.close())
 
     async def _operation(self, work: Coroutine[Any, Any, None], reason: str) -> None:
         """One rerun or synthesis; the first that starts after the end reopens the session,

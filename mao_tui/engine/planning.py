@@ -26,6 +26,7 @@ from mao_tui.engine.diversity import diversity_score
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
 from mao_tui.engine.sections import Section, outline
+from mao_tui.sanitize import clean_json
 from mao_tui.settings.schema import Settings, find_cycle
 
 PLAN_KEY = "orchestrator"
@@ -73,7 +74,7 @@ def extract_json(text: str) -> object:
     if not candidate.strip():
         raise ValueError("no JSON object in the reply")
     try:
-        return json.loads(candidate)
+        return clean_json(json.loads(candidate))  # model output: see sanitize.py
     except json.JSONDecodeError as exc:
         raise ValueError(f"the JSON does not parse: {exc.msg} at line {exc.lineno}") from None
 

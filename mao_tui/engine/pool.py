@@ -4,6 +4,8 @@ with each provider's concurrency limit and its 429 cooldown, shared by every wor
 from __future__ import annotations
 
 import asyncio
+import importlib
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -14,6 +16,15 @@ from mao_tui.settings.schema import Settings
 # Sent to a keyless OpenAI-compatible server (the SDK refuses an empty key), so that a real
 # OPENAI_API_KEY in the environment is never sent to a local server.
 NO_KEY = "no-key-needed"
+
+
+# What each provider kind's first request imports; loaded in a thread by ProviderPool.warm.
+SDK_MODULES: dict[str, tuple[str, ...]] = {
+    "anthropic": ("anthropic", "anthropic.types"),
+    "openai": ("openai", "openai.types.responses"),
+    "openai_chat": ("openai", "openai.types.chat"),
+    "gemini": ("google.genai", "google.genai.types"),
+}
 
 
 def find_key(env_names: list[str], env: Mapping[str, str]) -> str | None:
@@ -53,16 +64,49 @@ class ProviderPool:
     def get(self, provider_id: str) -> tuple[Provider, asyncio.Semaphore]:
         """The client and its concurrency limit. Call only when ``has_key`` is true."""
         if provider_id not in self._clients:
-            from mao_tui.providers.factory import build_provider
-
-            cfg = self._settings.registry.providers[provider_id]
-            key = find_key(cfg.api_key_env, self._env) if cfg.api_key_env else NO_KEY
-            if key is None:
-                raise LookupError(f"provider {provider_id!r} has no API key")
-            self._clients[provider_id] = build_provider(
-                cfg, key, env=self._env, workdir=self._workdir
-            )
+            self._clients[provider_id] = self._build(provider_id)
         return self._clients[provider_id], self.limit(provider_id)
+
+    def _build(self, provider_id: str) -> Provider:
+        from mao_tui.providers.factory import build_provider
+
+        cfg = self._settings.registry.providers[provider_id]
+        key = find_key(cfg.api_key_env, self._env) if cfg.api_key_env else NO_KEY
+        if key is None:
+            raise LookupError(f"provider {provider_id!r} has no API key")
+        return build_provider(cfg, key, env=self._env, workdir=self._workdir)
+
+    async def warm(self) -> None:
+        """Import the provider SDKs and build the keyed clients in a thread, before any request.
+
+        Done on the event loop by the first requests, the imports took ~2.5 s here: the
+        dashboard answered no key meanwhile, and under load other requests' first-event
+        timeouts ran out while the loop was blocked.
+        """
+        kinds = {p.kind for p in self._settings.registry.providers.values()}
+        modules = [m for kind in sorted(kinds) for m in SDK_MODULES.get(kind, ())]
+        missing = [m for m in modules if m not in sys.modules]
+        if missing:
+            await asyncio.to_thread(lambda: [importlib.import_module(m) for m in missing])
+        await self.prebuild(frozenset(SDK_MODULES))
+
+    async def prebuild(self, kinds: frozenset[str]) -> None:
+        """Build the clients of every keyed provider of these kinds in a thread, before any
+        request: an SDK client's construction (SSL context, HTTP pool) took 30–130 ms each here,
+        time the dashboard would not answer keys if it happened on the event loop."""
+        wanted = [
+            pid
+            for pid, cfg in self._settings.registry.providers.items()
+            if cfg.kind in kinds and pid not in self._clients and self.has_key(pid)
+        ]
+        if not wanted:
+            return
+        built = await asyncio.to_thread(lambda: {pid: self._build(pid) for pid in wanted})
+        for pid, client in built.items():
+            if pid in self._clients:  # built meanwhile by a request on the loop
+                await client.aclose()
+            else:
+                self._clients[pid] = client
 
     def limit(self, provider_id: str) -> asyncio.Semaphore:
         """At most ``max_concurrency`` requests in flight to the provider; others queue."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mao_tui.domain import (
     EventSink,
+    OutputWritten,
     Plan,
     PlannedWorkstream,
     PlanReady,
@@ -23,12 +24,16 @@ from mao_tui.domain import (
     WorkstreamStatus,
     new_id,
 )
-from mao_tui.engine.chain import ChainRunner, Fanout, Outcome
+from mao_tui.engine.chain import ChainRunner, Fanout, Outcome, Prompts
 from mao_tui.engine.planning import Planner
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
 from mao_tui.engine.sections import Section, outline
-from mao_tui.settings.schema import Settings
+from mao_tui.settings.schema import PromptChoice, Settings
+
+# What the playbook's output kind does with a successful synthesis (session id, its text),
+# beyond storing it: the journal writes its entry file. Set by the playbook runner.
+Deliver = Callable[[str, str], Awaitable[OutputWritten]]
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class SessionRequest:
     fixed_plan: Plan | None = None  # a plan the user gave (--plan FILE); no planning at all
     # Shown the plan before any work: returns it (edited or not), or None to stop (--review-plan).
     review: Callable[[Plan], Awaitable[Plan | None]] | None = None
+    deliver: Deliver | None = None
 
     @property
     def section_texts(self) -> dict[str, str]:
@@ -61,10 +67,12 @@ class SessionEngine:
         max_parallel: int | None = None,
     ) -> None:
         self._settings = settings
+        self._pool = pool
         self._emit = Fanout(list(sinks))
         self._chains = ChainRunner(settings, pool, self._emit)
         self._planner = Planner(settings, pool, self._chains, self._emit)
         self._limit = asyncio.Semaphore(max_parallel) if max_parallel else None
+        self._undelivered: str | None = None  # why the last synthesis's output was not written
 
     async def run(self, req: SessionRequest, draft: Plan) -> SessionFinished:
         """Pre-flight, planning (unless the request fixes the plan), workstreams, synthesis."""
@@ -84,6 +92,7 @@ class SessionEngine:
         )
         status, error = SessionStatus.FAILED, None
         try:
+            await self._pool.warm()
             plan = await self._make_plan(req, draft)
             totals.add(self._planner.usage)
             await self._emit(PlanReady(session_id=sid, plan=plan))
@@ -102,7 +111,7 @@ class SessionEngine:
             elif failed:
                 error = f"{len(failed)} workstream(s) did not finish: {', '.join(failed)}"
             else:
-                error = "synthesis failed"
+                error = self._undelivered or "synthesis failed"
         except asyncio.CancelledError:
             status, error = SessionStatus.CANCELLED, "cancelled"
             await asyncio.shield(self._finish(sid, status, totals, started, error))
@@ -118,7 +127,7 @@ class SessionEngine:
         self,
         session_id: str,
         ws: PlannedWorkstream,
-        prompts: tuple[str, str],
+        prompts: Prompts,
         *,
         announce: bool = True,
     ) -> Outcome:
@@ -147,17 +156,19 @@ class SessionEngine:
         if req.fixed_plan is not None:
             return req.fixed_plan
         planner = self._planner
+        playbook = self._settings.playbooks.get(req.playbook)
+        use_planner = req.use_planner and (playbook is None or playbook.planner)
         findings = await planner.preflight(
             req.session_id,
             req.task,
             req.spec_text,
             req.sections,
             req.project_dir,
-            use_model=req.use_planner,
+            use_model=use_planner,
         )
         plan = draft
         blocked = any(f.severity == "blocking" for f in findings)
-        if req.use_planner and not blocked:
+        if use_planner and not blocked:
             plan = await planner.plan(req.session_id, req.task, req.spec_text, draft)
         plan = plan.model_copy(update={"findings": findings})
         if req.review is not None and not blocked:
@@ -211,10 +222,12 @@ class SessionEngine:
         plan: Plan,
         ws: PlannedWorkstream,
         inputs: list[tuple[PlannedWorkstream, Outcome]],
-    ) -> tuple[str, str]:
-        pb = self._settings.playbooks[plan.playbook]
+    ) -> Prompts:
+        """The workstream's prompts for whichever model of its chain runs the attempt."""
+        settings = self._settings
+        pb = settings.playbooks[plan.playbook]
         template_key = ws.template_key or ws.key
-        template = next(w.prompt for w in pb.workstreams if w.key == template_key)
+        choice = next(w for w in pb.workstreams if w.key == template_key)
         spec = req.section_texts.get(ws.section, "") if ws.section else req.spec_text
         values = {
             "task": req.task,
@@ -222,14 +235,25 @@ class SessionEngine:
             "outline": outline(req.spec_text),
             "title": ws.title,
             "key": ws.key,
-            "inputs": _format_outputs(inputs, self._settings),
+            "inputs": _format_outputs(inputs, settings),
         }
-        prompt = render(self._settings, template, values)
-        if inputs and "$inputs" not in self._settings.prompts[template]:
-            prompt += f"\n\n## Outputs this workstream builds on\n\n{values['inputs']}"
-        if ws.instructions:
-            prompt += f"\n\n## Instructions from the orchestrator\n{ws.instructions}\n"
-        return render(self._settings, pb.system_prompt, values), prompt
+        system = render(settings, pb.system_prompt, values)
+
+        def for_model(model_id: str) -> tuple[str, str]:
+            template = settings.template_for(choice, model_id)
+            prompt = render(settings, template, values)
+            if inputs and "$inputs" not in settings.prompts[template]:
+                prompt += f"\n\n## Outputs this workstream builds on\n\n{values['inputs']}"
+            if ws.instructions:
+                prompt += f"\n\n## Instructions from the orchestrator\n{ws.instructions}\n"
+            return system, prompt
+
+        return for_model
+
+    def synthesis_values(self) -> dict[str, str]:
+        """More ``$placeholders`` for the synthesis template: an output kind's own (qa's merged
+        findings and scores, see playbooks/qa_engine.py)."""
+        return {}
 
     async def _synthesize(
         self, req: SessionRequest, plan: Plan, outcomes: dict[str, Outcome]
@@ -248,11 +272,14 @@ class SessionEngine:
                 "title": ws.title,
                 "key": ws.key,
                 "outputs": _format_outputs(done, self._settings) + _format_missing(missing),
+                **self.synthesis_values(),
             }
             system = render(self._settings, pb.system_prompt, values)
-            prompt = render(self._settings, pb.synthesis.prompt, values)
             outcome = await self.run_workstream(
-                req.session_id, ws, (system, prompt), announce=False
+                req.session_id,
+                ws,
+                _rendered(self._settings, pb.synthesis, system, values),
+                announce=False,
             )
         await self._emit(
             SynthesisFinished(
@@ -263,7 +290,23 @@ class SessionEngine:
                 usage=outcome.usage,
             )
         )
+        if outcome.status is WorkstreamStatus.DONE and req.deliver is not None:
+            written = await req.deliver(req.session_id, outcome.text)
+            await self._emit(written)
+            self._undelivered = None
+            if written.error:
+                self._undelivered = f"{written.kind} not written: {written.error}"
+                return Outcome(WorkstreamStatus.FAILED, outcome.model, outcome.text, outcome.usage)
         return outcome
+
+
+def _rendered(
+    settings: Settings, choice: PromptChoice, system: str, values: dict[str, str]
+) -> Prompts:
+    def for_model(model_id: str) -> tuple[str, str]:
+        return system, render(settings, settings.template_for(choice, model_id), values)
+
+    return for_model
 
 
 def _format_missing(items: list[tuple[PlannedWorkstream, Outcome]]) -> str:

@@ -8,10 +8,13 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mao_tui.sanitize import clean
+
+TAIL_LINES = 60  # lines of output stored per command and sent to a fix round
 MAX_KEPT_OUTPUT = 200_000  # characters of output kept per command; the rest is counted, not held
 
 
@@ -28,6 +31,11 @@ class CommandResult:
     def ok(self) -> bool:
         return self.exit_code == 0
 
+    def tail(self, lines: int = TAIL_LINES) -> str:
+        """The last ``lines`` lines of output: what is stored and what a fix round is shown."""
+        kept = self.output.splitlines()
+        return "\n".join(kept[-lines:])
+
 
 OnLine = Callable[[str], Awaitable[None]]
 
@@ -38,13 +46,19 @@ def _kill_group(proc: asyncio.subprocess.Process) -> None:
 
 
 async def run_command(
-    argv: list[str], cwd: Path, timeout_s: float, on_line: OnLine
+    argv: list[str],
+    cwd: Path,
+    timeout_s: float,
+    on_line: OnLine,
+    env: Mapping[str, str] | None = None,
 ) -> CommandResult:
+    """Run ``argv`` in ``cwd`` with ``env`` over this process's environment."""
     started = time.monotonic()
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=cwd,
+            env={**os.environ, **env} if env else None,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -62,7 +76,8 @@ async def run_command(
         nonlocal size, dropped
         assert proc.stdout is not None
         async for raw in proc.stdout:
-            line = raw.decode("utf-8", errors="replace").rstrip("\n")
+            # It runs code a model wrote: its output is untrusted too (see sanitize.py).
+            line = clean(raw.decode("utf-8", errors="replace").rstrip("\n"))
             if size < MAX_KEPT_OUTPUT:
                 kept.append(line)
                 size += len(line) + 1

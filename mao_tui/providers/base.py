@@ -83,6 +83,9 @@ class ModelRequest(BaseModel):
     connect_timeout_s: float | None = None  # None: the SDK's own (Gemini takes one timeout)
     # The whole call's deadline, for an SDK that tells the server (Gemini's X-Server-Timeout)
     deadline_s: float | None = None
+    # The conversation to continue, for a backend that keeps threads (PAL's continuation_id):
+    # what an earlier attempt of the same workstream on the same model reported.
+    continuation_id: str | None = None
 
 
 def request_timeout(request: ModelRequest) -> httpx2.Timeout | float:
@@ -127,7 +130,26 @@ class Heartbeat:
     """
 
 
-StreamEvent = ThinkingDelta | TextDelta | Usage | Finished | Heartbeat
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A status line from a backend that does not stream (PAL's MCP progress notifications).
+
+    Shown on the thinking channel and kept with the attempt, but it is not model output: a
+    failure after it is still a failure before the first token.
+    """
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Continuation:
+    """The thread a backend keeps for this conversation (PAL's ``continuation_id``); the
+    engine passes it back in :attr:`ModelRequest.continuation_id` when the workstream reruns."""
+
+    continuation_id: str
+
+
+StreamEvent = ThinkingDelta | TextDelta | Usage | Finished | Heartbeat | Progress | Continuation
 
 
 class Provider(Protocol):

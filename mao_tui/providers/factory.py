@@ -32,6 +32,13 @@ def build_provider(
 
         assert config.cli is not None  # the schema requires it for kind cli
         return CliProvider(config.cli, env=os.environ if env is None else env, workdir=workdir)
+    if config.kind == "pal":
+        from mao_tui.providers.pal_config import PalSettings
+        from mao_tui.providers.pal_provider import PalProvider
+
+        return PalProvider(
+            config.pal or PalSettings(), env=os.environ if env is None else env, workdir=workdir
+        )
     if config.kind == "anthropic":
         from mao_tui.providers.anthropic_provider import AnthropicProvider as cls
     elif config.kind == "openai":

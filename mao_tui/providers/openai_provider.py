@@ -58,7 +58,9 @@ def _client(api_key: str, base_url: str | None, timeout_s: float) -> AsyncOpenAI
     return AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
 
 
-class OpenAIResponsesProvider:
+class _OpenAIClientProvider:
+    """What both OpenAI APIs share: one SDK client, error classification with the key masked."""
+
     def __init__(
         self,
         *,
@@ -76,6 +78,11 @@ class OpenAIResponsesProvider:
     async def aclose(self) -> None:
         await self._client.close()
 
+    def _events(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
+        raise NotImplementedError
+
+
+class OpenAIResponsesProvider(_OpenAIClientProvider):
     async def _events(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
         from openai import omit
         from openai.types.responses import (
@@ -172,29 +179,12 @@ def chat_messages(request: ModelRequest) -> list[ChatCompletionMessageParam]:
     return messages
 
 
-class OpenAIChatProvider:
+class OpenAIChatProvider(_OpenAIClientProvider):
     """Chat Completions for vLLM, Ollama and other OpenAI-compatible servers.
 
     Reasoning arrives in a field the SDK does not declare: ``reasoning`` (current vLLM, Ollama)
     or ``reasoning_content`` (older vLLM); some servers send both with the same text.
     """
-
-    def __init__(
-        self,
-        *,
-        api_key: str,
-        base_url: str | None,
-        timeout_s: float,
-        api_version: str | None = None,  # unused: the version is part of base_url (/v1)
-    ) -> None:
-        self._api_key = api_key
-        self._client = _client(api_key, base_url, timeout_s)
-
-    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
-        return classified(self._events(request), secrets=(self._api_key,))
-
-    async def aclose(self) -> None:
-        await self._client.close()
 
     async def _events(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
         from openai import omit

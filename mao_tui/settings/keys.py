@@ -18,8 +18,8 @@ DEFAULT_KEYS: dict[str, str] = {
     "quit": "q",
     "quit-now": "ctrl+c",
     "help": "question_mark,f1",
-    "history": "h",
-    "new-session": "n",
+    "history": "h,f3",  # F3 and F4 also work while typing in a field
+    "new-session": "n,f4",
     # the dashboard
     "rerun": "r",
     "rerun-model": "m",
@@ -27,8 +27,11 @@ DEFAULT_KEYS: dict[str, str] = {
     "resynthesize": "s",
     "toggle-thinking": "t",
     "maximize-panel": "f",
-    "attempts": "a",
+    "attempts": "A",  # shift+a: `a` applies the synthesis's files
     "export": "e",
+    "apply": "a",
+    "fix": "F",
+    "qa-report": "g",
     "back": "escape",
     # home and history
     "start": "f5",

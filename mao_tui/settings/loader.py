@@ -75,6 +75,7 @@ class _Collected:
     models: list[_Source] = field(default_factory=list)
     routing: list[_Source] = field(default_factory=list)
     keys: list[_Source] = field(default_factory=list)
+    verify: list[_Source] = field(default_factory=list)  # verify.yaml
     playbooks: dict[str, list[_Source]] = field(default_factory=dict)
     prompts: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -154,6 +155,7 @@ def _collect(layers: list[Path]) -> _Collected:
             ("models.yaml", out.models),
             ("routing.yaml", out.routing),
             ("keys.yaml", out.keys),
+            ("verify.yaml", out.verify),
         ):
             f = layer / name
             if f.is_file() and (src := _parse(f, out.problems)):
@@ -264,6 +266,20 @@ def _validate(
         return None
 
 
+def _verification(
+    sources: list[_Source], playbooks: list[str], problems: list[str]
+) -> dict[str, Any]:
+    """verify.yaml of every layer, merged playbook by playbook (a later list replaces)."""
+    from mao_tui.settings.verify_file import VerifyFile, unknown_playbooks
+
+    checked = _validate(VerifyFile, _merge_models(sources), sources, problems)
+    if checked is None:
+        return {}
+    for loc, message in unknown_playbooks(checked.root, playbooks):
+        problems.append(f"{_where(sources, loc)}: {_field(loc)}: {message}")
+    return dict(checked.root)
+
+
 def load_settings(layers: list[Path], overlay: dict[str, Any] | None = None) -> Settings:
     """Read, merge, validate and cross-check every layer; ConfigError lists every problem."""
     found = _collect(layers)
@@ -284,7 +300,9 @@ def load_settings(layers: list[Path], overlay: dict[str, Any] | None = None) -> 
     routing = _validate(RoutingConfig, _merge_routing(found.routing), found.routing, problems)
     playbooks: dict[str, Playbook] = {}
     for name, sources in found.playbooks.items():
-        pb = _validate(Playbook, sources[-1].data, sources[-1:], problems)
+        # ``name`` may be left out: it is the file's name (.mao/playbooks/NAME.yaml).
+        data = {"name": name, **sources[-1].data}
+        pb = _validate(Playbook, data, sources[-1:], problems)
         if pb is not None:
             if pb.name != name:
                 problems.append(
@@ -296,6 +314,7 @@ def load_settings(layers: list[Path], overlay: dict[str, Any] | None = None) -> 
     if keys is not None:
         for key_loc, message in keymap_problems(keys.keybindings):
             problems.append(f"{_where(found.keys, key_loc)}: {_field(key_loc)}: {message}")
+    verification = _verification(found.verify, list(playbooks), problems)
     if problems:
         raise ConfigError(problems)
 
@@ -305,6 +324,7 @@ def load_settings(layers: list[Path], overlay: dict[str, Any] | None = None) -> 
         playbooks=playbooks,
         prompts=found.prompts,
         keybindings=keys.keybindings,
+        verification=verification,
     )
     for loc, section, message in cross_check(settings):
         if section == "models":

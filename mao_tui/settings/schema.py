@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mao_tui.providers.base import ThinkingSettings
 from mao_tui.providers.cli_config import CliSettings
+from mao_tui.providers.pal_config import PalSettings
 
-ProviderKind = Literal["anthropic", "openai", "openai_chat", "gemini", "cli"]
+ProviderKind = Literal["anthropic", "openai", "openai_chat", "gemini", "cli", "pal"]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
@@ -89,6 +90,21 @@ class ProviderConfig(Strict):
     max_concurrency: int = Field(default=4, ge=1)
     retry: RetryPolicy | None = None
     cli: CliSettings | None = None  # kind cli only: the tool, its argv and environment
+    pal: PalSettings | None = None  # kind pal only (optional): how to start the PAL MCP server
+
+    @model_validator(mode="after")
+    def _pal_section_matches_kind(self) -> ProviderConfig:
+        if self.kind != "pal":
+            if self.pal is not None:
+                raise ValueError(f"pal: applies to kind 'pal' only, not {self.kind!r}")
+            return self
+        stray = [n for n in ("api_key_env", "base_url", "api_version") if getattr(self, n)]
+        if stray:
+            raise ValueError(
+                f"{', '.join(stray)}: not used by kind 'pal' (PAL reads its own keys; pass "
+                "them with pal.env_pass or pal.env)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _cli_section_matches_kind(self) -> ProviderConfig:
@@ -153,6 +169,8 @@ class ModelConfig(Strict):
     capabilities: list[str] = Field(default_factory=list)
     context_window: int = Field(gt=0)
     max_output_tokens: int = Field(gt=0)
+    # What playbook prompt variants are keyed by besides the model id: claude, gpt, codex, ...
+    family: Identifier | None = None
     thinking: ThinkingSettings | None = None
     # The setting to retry with when the provider rejects ``thinking`` (a 400 naming it);
     # unset: one step down the effort/level ladder, or half the budget (engine/policy.py).
@@ -204,17 +222,74 @@ class RoutingConfig(Strict):
     universal_fallback: Identifier
 
 
-class PlaybookWorkstream(Strict):
+class PromptChoice(Strict):
+    """A prompt template and its variants: ``variants`` maps a model id, model family, provider
+    id or provider kind to another template, used when the attempt's model matches (in that
+    order of precedence); ``prompt`` serves every other model."""
+
+    prompt: str = Field(min_length=1)
+    variants: dict[Identifier, str] = Field(default_factory=dict)
+
+
+class PlaybookWorkstream(PromptChoice):
     key: Identifier
     title: str = Field(min_length=1)
     route: Identifier
-    prompt: str = Field(min_length=1)
     depends_on: list[Identifier] = Field(default_factory=list)
 
 
-class PlaybookSynthesis(Strict):
+class PlaybookSynthesis(PromptChoice):
+    route: Identifier
+
+
+class JournalOutput(Strict):
+    """Where output kind ``journal`` writes its entries: ``folder`` relative to the project
+    directory (``~`` and absolute paths allowed), one ``DATE-slug.md`` file per entry."""
+
+    folder: str = Field(default="journal", min_length=1)
+
+
+class QaConfig(Strict):
+    """Output kind ``qa_report``: each reviewer's weight in the score (percent, summing to 100),
+    who fixes each kind of finding, and how much of the weight must be reviewed for a score."""
+
+    weights: dict[Identifier, float] = Field(min_length=1)  # workstream key → percent
+    fixes: dict[Identifier, Identifier] = Field(min_length=1)  # fix kind → route in routing.yaml
+    # When reviewers fail, the score is renormalized over those that did, if they hold at least
+    # this percent of the weight; below it there is no score (refused), only the findings.
+    min_coverage: float = Field(default=50.0, gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _weights_sum_to_100(self) -> QaConfig:
+        negative = sorted(k for k, w in self.weights.items() if w <= 0)
+        if negative:
+            raise ValueError(f"weights must be above 0: {', '.join(negative)}")
+        total = sum(self.weights.values())
+        if abs(total - 100) > 1e-6:
+            listed = " + ".join(f"{k} {w:g}" for k, w in self.weights.items())
+            raise ValueError(f"weights must sum to 100, got {total:g} ({listed})")
+        return self
+
+
+class VerificationCommand(Strict):
+    """A command run in the workspace after applying files: argv without a shell (never from
+    model output), a timeout after which its whole process group is killed, extra environment."""
+
+    name: str = Field(min_length=1)
+    argv: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    timeout_s: float = Field(default=300.0, gt=0, le=86_400)
+    env: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
+        default_factory=dict
+    )
+
+
+class PlaybookFix(Strict):
+    """The fix loop: failed verifications go to ``route``'s model with ``prompt``, then the
+    synthesis runs again; at most ``max_rounds`` rounds (``--fix-rounds N`` overrides it)."""
+
     route: Identifier
     prompt: str = Field(min_length=1)
+    max_rounds: int = Field(default=2, ge=0, le=20)
 
 
 class Playbook(Strict):
@@ -224,6 +299,14 @@ class Playbook(Strict):
     workstreams: list[PlaybookWorkstream] = Field(min_length=1)
     synthesis: PlaybookSynthesis
     output: Literal["markdown", "files", "qa_report", "journal"] = "markdown"
+    # False: the rule-based plan from routing.yaml, no orchestrator or pre-flight model call
+    # (as --no-planner); the pre-flight checks by code still run.
+    planner: bool = True
+    journal: JournalOutput = Field(default_factory=JournalOutput)
+    qa: QaConfig | None = None  # output kind qa_report only, and required there
+    # Output kind files: run after applying, in order; a project's verify.yaml replaces them.
+    verification: list[VerificationCommand] = Field(default_factory=list)
+    fix: PlaybookFix | None = None  # output kind files: how a failed verification is fixed
 
     @model_validator(mode="after")
     def _graph_is_sound(self) -> Playbook:
@@ -241,6 +324,30 @@ class Playbook(Strict):
         cycle = find_cycle({w.key: w.depends_on for w in self.workstreams})
         if cycle:
             raise ValueError("depends_on has a cycle: " + " → ".join(cycle))
+        return self
+
+    @model_validator(mode="after")
+    def _qa_matches_output(self) -> Playbook:
+        if self.output != "qa_report":
+            if self.qa is not None:
+                raise ValueError(f"qa: applies to output qa_report only, not {self.output!r}")
+            return self
+        if self.qa is None:
+            raise ValueError("output qa_report needs a qa: section (weights, fixes)")
+        keys = [w.key for w in self.workstreams]
+        unweighted = [k for k in keys if k not in self.qa.weights]
+        unknown = [k for k in self.qa.weights if k not in keys]
+        if unweighted or unknown:
+            parts = [f"no weight for workstream(s): {', '.join(unweighted)}"] if unweighted else []
+            if unknown:
+                parts.append(f"weights name unknown workstream(s): {', '.join(unknown)}")
+            raise ValueError("qa.weights: " + "; ".join(parts))
+        unfixed = [k for k in keys if k not in self.qa.fixes]
+        if unfixed:
+            raise ValueError(
+                f"qa.fixes: no fix kind for reviewer(s) {', '.join(unfixed)} (a finding left "
+                "uncategorized is fixed as its reviewer's kind)"
+            )
         return self
 
 
@@ -291,6 +398,15 @@ class Settings(BaseModel):
     playbooks: dict[str, Playbook]
     prompts: dict[str, str]  # relative path under prompts/ → template text
     keybindings: dict[str, str] = Field(default_factory=dict)  # keys.yaml: binding id → keys
+    # verify.yaml: per playbook, the commands that replace its own ``verification``
+    verification: dict[str, list[VerificationCommand]] = Field(default_factory=dict)
+
+    def verification_for(self, playbook: str) -> list[VerificationCommand]:
+        """The project's commands (verify.yaml) when it names the playbook, else its own."""
+        if playbook in self.verification:
+            return self.verification[playbook]
+        pb = self.playbooks.get(playbook)
+        return list(pb.verification) if pb is not None else []
 
     def model(self, model_id: str) -> ModelConfig:
         return self.registry.models[model_id]
@@ -310,6 +426,20 @@ class Settings(BaseModel):
         return base.model_copy(
             update={name: getattr(override, name) for name in override.model_fields_set}
         )
+
+    def variant_keys(self, model_id: str) -> list[str]:
+        """What a prompt variant may be keyed by for this model, most specific first."""
+        model = self.model(model_id)
+        keys = [model_id, model.family, model.provider, self.provider_of(model_id).kind]
+        return list(dict.fromkeys(k for k in keys if k))
+
+    def template_for(self, choice: PromptChoice, model_id: str) -> str:
+        """The template ``choice`` gives ``model_id``: its variant when one matches."""
+        if choice.variants and model_id in self.registry.models:
+            for key in self.variant_keys(model_id):
+                if key in choice.variants:
+                    return choice.variants[key]
+        return choice.prompt
 
     def chain(self, route: str) -> list[str]:
         """Primary, fallbacks, then the universal fallback; each model once."""
@@ -364,6 +494,8 @@ def cross_check(settings: Settings) -> list[tuple[tuple[str | int, ...], str, st
                 f"unknown model {routing.universal_fallback!r}; known models: {', '.join(known)}",
             )
         )
+    variant_keys = {*reg.models, *reg.providers, *get_args(ProviderKind)}
+    variant_keys |= {m.family for m in reg.models.values() if m.family}
     for name, pb in settings.playbooks.items():
         routes: list[tuple[tuple[str | int, ...], str]] = [
             (("workstreams", i, "route"), w.route) for i, w in enumerate(pb.workstreams)
@@ -376,6 +508,28 @@ def cross_check(settings: Settings) -> list[tuple[tuple[str | int, ...], str, st
             (("synthesis", "prompt"), pb.synthesis.prompt),
             (("system_prompt",), pb.system_prompt),
         ]
+        choices: list[tuple[tuple[str | int, ...], PromptChoice]] = [
+            (("workstreams", i), w) for i, w in enumerate(pb.workstreams)
+        ]
+        choices.append((("synthesis",), pb.synthesis))
+        for base, choice in choices:
+            for variant, path in choice.variants.items():
+                loc = (*base, "variants", variant)
+                prompts.append((loc, path))
+                if variant not in variant_keys:
+                    problems.append(
+                        (
+                            loc,
+                            f"playbook:{name}",
+                            f"{variant!r} is no model id, model family, provider or provider "
+                            f"kind; expected one of: {', '.join(sorted(variant_keys))}",
+                        )
+                    )
+        if pb.fix is not None:
+            routes.append((("fix", "route"), pb.fix.route))
+            prompts.append((("fix", "prompt"), pb.fix.prompt))
+        if pb.qa is not None:
+            routes += [(("qa", "fixes", kind), route) for kind, route in pb.qa.fixes.items()]
         for loc, route_key in routes:
             if route_key not in routing.routes:
                 problems.append(

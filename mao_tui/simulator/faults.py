@@ -22,6 +22,8 @@ FaultKind = Literal[
     "malformed",  # a chunk that is not JSON, after `after_chars`
     "unknown_events",  # event types no SDK knows, between the real ones; the stream completes
     "slow",  # the whole answer in `pieces` events `gap_s` apart; the stream completes
+    "escapes",  # terminal escape sequences (HOSTILE_TEXT) in thinking and answer; completes
+    "bad_json",  # the answer's JSON made invalid (simulator/qa.py break_json); completes
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 
@@ -41,7 +43,28 @@ MID_STREAM_KINDS: frozenset[str] = frozenset(
     {"stall", "drop", "truncate", "in_stream_error", "malformed"}
 )
 # Kinds that change how a stream is sent but still end it properly.
-COMPLETING_KINDS: frozenset[str] = frozenset({"unknown_events", "slow"})
+COMPLETING_KINDS: frozenset[str] = frozenset(
+    {"unknown_events", "slow", "escapes", "bad_json"}
+)
+
+# What a hostile model (or server) might send a terminal: CSI (colour, clear screen, cursor
+# home), OSC 52 (set the clipboard), OSC 8 (a link whose text hides its target), OSC 0 (window
+# title), BEL, BS, CR over a line, DEL, a C1 CSI (0x9b) and a C1 OSC (0x9d), and a Markdown
+# link. The escapes fault puts it at the start and in the middle of every streamed segment.
+HOSTILE_TEXT = (
+    "\x1b[31mred\x1b[0m \x1b[2J\x1b[H"
+    "\x1b]52;c;cm0gLXJmIH4=\x07"
+    "\x1b]8;;https://evil.example/x\x1b\\innocent link\x1b]8;;\x1b\\ "
+    "\x1b]0;pwned\x07\x07\x08\x08 fake\rreal \x7f"
+    "\x9b31m\x9d0;c1\x9c "
+    "[a link](https://evil.example/md)\n"
+)
+
+
+def with_escapes(text: str) -> str:
+    """``text`` with HOSTILE_TEXT before it and in its middle (the escapes fault)."""
+    middle = len(text) // 2
+    return HOSTILE_TEXT + text[:middle] + HOSTILE_TEXT + text[middle:]
 
 
 @dataclass(frozen=True)
@@ -58,6 +81,8 @@ class FaultRule:
     when_thinking: str | None = None
     gap_s: float = 0.05  # slow: the pause between two events
     pieces: int = 20  # slow: how many content events
+    # auth: the error message repeats the credential headers it got, as a careless proxy might
+    echo_credentials: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -68,6 +93,8 @@ class FaultRule:
             raise ValueError("after_chars must be >= 0")
         if self.status is not None and self.kind not in HTTP_ERROR_KINDS:
             raise ValueError(f"status applies to HTTP error kinds only, not {self.kind!r}")
+        if self.echo_credentials and self.kind != "auth":
+            raise ValueError(f"echo_credentials applies to auth only, not {self.kind!r}")
         if self.gap_s < 0 or self.pieces < 1:
             raise ValueError("gap_s must be >= 0 and pieces >= 1")
 

@@ -19,7 +19,21 @@ _WHY = {
     "core_logic": "the deepest reasoner on the roster, for ranking rules and their edge cases",
     "implementation": "balanced quality for the glue between layers",
     "tests": "code-specialised; sees the cases implementations forget",
+    # qa reviewers
+    "prd_compliance": "reads long documents whole, so it can trace every requirement",
+    "error_handling": "balanced review of failure paths",
+    "type_safety": "code-specialised, strong on type systems",
+    "architecture": "sees high-level patterns across the codebase",
+    "security": "deep reasoning about how an attacker would use each input",
 }
+_QA_KEYS = frozenset(
+    {"prd_compliance", "error_handling", "type_safety", "architecture", "security"}
+)
+_QA_RATIONALE = (
+    "The five QA dimensions are independent, so every reviewer starts at once on the same code; "
+    "each sits on the model the routing names for its dimension, over three providers, so the "
+    "perspectives differ. The synthesis waits for all five."
+)
 _FOCUS = {
     "schemas": "Lead with the invariants; storage and the API depend on them.",
     "storage": "Keep writes atomic; give the core logic a repository interface to depend on.",
@@ -51,8 +65,11 @@ def plan_reply(request_text: str) -> tuple[str, str]:
                 "instructions": _FOCUS.get(base, ""),
             }
         )
+    qa_only = bool(keys) and all(k.split(".")[-1] in _QA_KEYS for k in keys)
     plan = {
-        "rationale": (
+        "rationale": _QA_RATIONALE
+        if qa_only
+        else (
             "Schemas, storage, core logic and implementation are independent enough to run in "
             "parallel against the spec; tests wait for the core logic so they can check its "
             "ranking rules. Five workstreams over three providers keeps the perspectives diverse."

@@ -97,6 +97,16 @@ _GEMINI_ERRORS: dict[str, tuple[int, str, str]] = {
 }
 
 
+def credentials_echo_reply(api: Api, credentials: str, request_number: int) -> ErrorReply:
+    """A 401 whose message repeats the credentials the request carried (``echo_credentials``)."""
+    message = f"invalid credentials: {credentials}"
+    if api == "anthropic":
+        return anthropic_error(401, "authentication_error", message, request_number)
+    if api == "gemini":
+        return gemini_error(401, "UNAUTHENTICATED", message)
+    return openai_error(401, "invalid_request_error", "invalid_api_key", message)
+
+
 def thinking_rejected_reply(api: Api, param: str, value: str, request_number: int) -> ErrorReply:
     """A 400 naming the thinking parameter and value, as each API phrases an unsupported one."""
     if api == "anthropic":

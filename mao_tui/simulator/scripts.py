@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from mao_tui.simulator import journal, qa
 from mao_tui.simulator.planning import plan_reply, preflight_reply
 
 WORKSTREAM_KEY = re.compile(r"\(key: ([A-Za-z0-9_.-]+)\)")
-SCRIPTED_KEYS = ("schemas", "storage", "core_logic", "implementation", "tests", "synthesis")
+SCRIPTED_KEYS = ("schemas", "storage", "core_logic", "implementation", "tests", "synthesis", "fix")
 GENERIC = "generic"
 
 _ANSWER_MARKER = "<!-- answer -->\n"
 _CONTRIBUTIONS = "{{contributions}}"
+_MANIFEST = "{{manifest}}"
+_FILE = re.compile(r"\{\{file (?P<path>[^}]+)\}\}")
+_PROJECT_FILE = re.compile(r"^## (?P<path>\S+)\n\n```\w*\n(?P<body>.*?)\n```$", re.M | re.S)
+# A fix round's output in the synthesis prompt (engine/fix_loop.py titles it so).
+_FIX_OUTPUT = re.compile(r"^#{2,4} Fix round \d+ \(by ", re.M)
+# The scripted bug of a failing first synthesis (Simulator(failing_first=True)): recency sorted
+# oldest first, which the project's ranking test catches; the fix round's answer corrects it.
+BUG = ("snippets/search.py", "-pair[1].updated_at.timestamp()", "pair[1].updated_at.timestamp()")
 # How the engine labels each workstream output inside the synthesis prompt.
 _OUTPUT_HEADING = re.compile(r"^#{2,4} (?P<title>[^\n(]+?) \(by (?P<model>[^)\n]+)\)\s*$", re.M)
 
@@ -51,21 +61,69 @@ def detect_workstream(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def script_for(workstream: str | None, request_text: str = "") -> Script:
+def script_for(
+    workstream: str | None, request_text: str = "", *, failing_first: bool = False
+) -> Script:
     """The script for a workstream; unknown or missing keys get the generic one.
 
     The synthesis answer names the models that produced each workstream when the request labels
-    them as ``### Title (by Model)``.
+    them as ``### Title (by Model)``, and carries the demo project as its files manifest: with
+    ``failing_first``, a project with :data:`BUG` in it until a fix round's output is among the
+    synthesis's inputs. Fix rounds (keys ``fix1``, ``fix2``...) answer with the corrected file.
     """
     if workstream in _PLANNING:
         return Script(*_PLANNING[workstream](request_text))
     base = workstream.rsplit(".", 1)[-1] if workstream else None  # section keys: s2.schemas
+    if journal_script := _journal(base, request_text):
+        return journal_script
+    if base in qa.REVIEWER_KEYS:
+        return Script(*qa.review(base, request_text))
+    if base == "synthesis" and qa.is_qa_synthesis(request_text):
+        return Script(*qa.synthesis(request_text))
+    if base and re.fullmatch(r"fix\d+", base):
+        base = "fix"
     key = base if base in SCRIPTED_KEYS else GENERIC
     script = _load(key)
-    if _CONTRIBUTIONS in script.answer:
-        answer = script.answer.replace(_CONTRIBUTIONS, _contributions(request_text))
-        script = Script(script.thinking, answer)
-    return script
+    answer = script.answer
+    if _CONTRIBUTIONS in answer:
+        answer = answer.replace(_CONTRIBUTIONS, _contributions(request_text))
+    if _MANIFEST in answer:
+        broken = failing_first and not _FIX_OUTPUT.search(request_text)
+        answer = answer.replace(_MANIFEST, _manifest(broken))
+    answer = _FILE.sub(lambda m: project_files(False)[m["path"]].rstrip("\n"), answer)
+    return Script(script.thinking, answer)
+
+
+def _journal(base: str | None, request_text: str) -> Script | None:
+    """A journal perspective, or the journal's synthesis (told by its perspectives' headings),
+    filled in from the request's source material; None for any other workstream."""
+    if base in journal.JOURNAL_KEYS:
+        name = base
+    elif base == "synthesis" and journal.is_journal_synthesis(request_text):
+        name = journal.SYNTHESIS_SCRIPT
+    else:
+        return None
+    script, values = _load(name), journal.facts(request_text)
+    return Script(journal.fill(script.thinking, values), journal.fill(script.answer, values))
+
+
+@cache
+def project_files(broken: bool) -> dict[str, str]:
+    """The demo project (content/project.md): path → content, with :data:`BUG` if broken."""
+    text = resources.files("mao_tui.simulator").joinpath("content", "project.md").read_text("utf-8")
+    files = {m["path"]: m["body"] + "\n" for m in _PROJECT_FILE.finditer(text)}
+    if broken:
+        path, good, bad = BUG
+        if good not in files[path]:
+            raise ValueError(f"content/project.md: {path} no longer contains {good!r}")
+        files[path] = files[path].replace(good, bad)
+    return files
+
+
+def _manifest(broken: bool) -> str:
+    files = [{"path": path, "content": body} for path, body in project_files(broken).items()]
+    body = json.dumps({"files": files}, indent=1, ensure_ascii=False)
+    return f"```json mao-files\n{body}\n```\n"
 
 
 @cache

@@ -21,6 +21,7 @@ from mao_tui.simulator.faults import (
     FaultBook,
     FaultRule,
     HttpErrorKind,
+    with_escapes,
 )
 from mao_tui.simulator.http11 import (
     BadRequest,
@@ -29,8 +30,9 @@ from mao_tui.simulator.http11 import (
     read_request,
     write_response,
 )
+from mao_tui.simulator.qa import break_json
 from mao_tui.simulator.routes import ApiCall, guess_api, parse_call, route
-from mao_tui.simulator.scripts import detect_workstream, script_for
+from mao_tui.simulator.scripts import Script, detect_workstream, script_for
 
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
 REDACTED = "<redacted>"
@@ -63,8 +65,11 @@ class Simulator:
         faults: Sequence[FaultRule] = (),
         tokens_per_s: Mapping[str, float] | None = None,
         cached_tokens: int = 0,
+        failing_first: bool = False,
     ) -> None:
         self.speed = speed
+        # The first synthesis's files fail their tests until a fix round (scripts.BUG).
+        self.failing_first = failing_first
         self.cached_tokens = cached_tokens  # reported as read from a cache, up to all the input
         self.tokens_per_s = dict(tokens_per_s or {})
         self.requests: list[RecordedRequest] = []
@@ -93,6 +98,11 @@ class Simulator:
     @property
     def faults_fired(self) -> list[tuple[FaultRule, int]]:
         return self._faults.fired()
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections being served now (a client that closed its own is not counted)."""
+        return len(self._connections)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -188,6 +198,16 @@ class Simulator:
             value = call.thinking_values.get(param, "")
             reply = replies.thinking_rejected_reply(call.api, param, value, number)
             return await _reply(writer, request, reply)
+        if rule is not None and rule.echo_credentials:
+            credentials = "; ".join(
+                f"{name}: {value}"
+                for name, value in request.headers.items()
+                if name in _SECRET_HEADERS
+            )
+            query = "&".join(f"{k}={v[0]}" for k, v in request.query.items() if v)
+            echoed = f"{credentials}; query: {query}" if query else credentials
+            reply = replies.credentials_echo_reply(call.api, echoed, number)
+            return await _reply(writer, request, reply)
         if rule is not None and rule.kind in HTTP_ERROR_KINDS:
             kind = cast(HttpErrorKind, rule.kind)
             reply = replies.error_reply(
@@ -199,12 +219,36 @@ class Simulator:
                 status=rule.status,
             )
             return await _reply(writer, request, reply)
+        if not call.streaming and call.api == "openai_chat":
+            return await self._whole_chat(call, workstream, number, request, writer)
         if not call.streaming:
             message = "The simulator only serves streaming requests."
             return await _reply(
                 writer, request, replies.plain_error(call.api, 400, message, number)
             )
         return await self._stream(call, body, workstream, rule, number, request, reader, writer)
+
+    async def _whole_chat(
+        self,
+        call: ApiCall,
+        workstream: str | None,
+        number: int,
+        request: HttpRequest,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
+        """A Chat Completions request without ``stream``: the script's answer in one JSON body."""
+        script = script_for(workstream, call.text, failing_first=self.failing_first)
+        thinking = script.thinking if call.thinking else ""
+        prompt_tokens = pacing.tokens(call.text)
+        cached = min(self.cached_tokens, prompt_tokens)
+        ctx = wire.StreamContext(call.model, prompt_tokens, number, cached)
+        usage = wire.TokenCounts(
+            prompt_tokens, pacing.tokens(thinking), pacing.tokens(script.answer)
+        )
+        body = wire.chat_completion(ctx, thinking, script.answer, usage)
+        headers = {"content-type": "application/json", **wire.stream_headers(call.api, number)}
+        await write_response(writer, 200, headers, body, keep_alive=request.keep_alive)
+        return request.keep_alive
 
     async def _stream(
         self,
@@ -217,11 +261,15 @@ class Simulator:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
     ) -> bool:
-        script = script_for(workstream, call.text)
+        script = script_for(workstream, call.text, failing_first=self.failing_first)
+        if rule is not None and rule.kind == "bad_json":
+            script = Script(script.thinking, break_json(script.answer))
         segments: list[pacing.Segment] = []
         if call.thinking:
             segments.append(("thinking", script.thinking))
         segments.append(("text", script.answer))
+        if rule is not None and rule.kind == "escapes":
+            segments = [(channel, with_escapes(text)) for channel, text in segments]
         if rule is not None and rule.kind in MID_STREAM_KINDS:
             segments = pacing.clip(segments, rule.after_chars)
 

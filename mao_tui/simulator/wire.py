@@ -537,6 +537,29 @@ def encoder_for(
     return GeminiEncoder(ctx)
 
 
+def chat_completion(ctx: StreamContext, thinking: str, text: str, usage: TokenCounts) -> bytes:
+    """A whole Chat Completions response (``stream: false``), as PAL's OpenAI-compatible
+    providers ask for it."""
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if thinking:
+        message["reasoning_content"] = thinking
+    body = {
+        "id": f"chatcmpl-sim{ctx.request_number:04d}",
+        "object": "chat.completion",
+        "created": CREATED_AT,
+        "model": ctx.model,
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": usage.input,
+            "completion_tokens": usage.output,
+            "total_tokens": usage.input + usage.output,
+            "completion_tokens_details": {"reasoning_tokens": usage.thinking},
+            "prompt_tokens_details": {"cached_tokens": ctx.cached_tokens},
+        },
+    }
+    return json.dumps(body).encode()
+
+
 def stream_headers(api: Api, request_number: int) -> dict[str, str]:
     headers = {"cache-control": "no-cache"}
     if api == "anthropic":

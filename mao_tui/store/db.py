@@ -16,6 +16,7 @@ import aiosqlite
 from mao_tui.domain import SessionStatus
 from mao_tui.store.liveness import pid_alive
 from mao_tui.store.migrations import migrate
+from mao_tui.store.paths import create_private
 from mao_tui.store.reads import (
     ids_with_prefix,
     list_summaries,
@@ -57,7 +58,7 @@ class Store:
 
     @classmethod
     async def open(cls, path: Path) -> Store:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(path)
         conn = await aiosqlite.connect(path, isolation_level=None)
         try:
             conn.row_factory = aiosqlite.Row

@@ -233,7 +233,114 @@ INSERT INTO search (rowid, task, output)
     FROM sessions s;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+# Outputs: what a playbook's output kind made of a synthesis besides its text (a journal entry
+# written to a file), or why it could not.
+_OUTPUTS = """
+CREATE TABLE outputs (
+    id          INTEGER PRIMARY KEY,
+    session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    kind        TEXT NOT NULL,
+    path        TEXT,
+    error       TEXT,
+    at          TEXT NOT NULL
+);
+CREATE INDEX outputs_by_session ON outputs (session_id);
+"""
+
+# The thread a backend keeps for an attempt's conversation (PAL's continuation_id).
+_PAL_THREADS = """
+ALTER TABLE attempts ADD COLUMN continuation_id TEXT;
+"""
+
+# QA reports (output kind qa_report): the report whole, and one row per reviewer score and
+# per finding so they can be queried (store/qa.py writes them).
+_QA_REPORTS = """
+CREATE TABLE qa_reports (
+    id          INTEGER PRIMARY KEY,
+    session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    at          TEXT NOT NULL,
+    score       REAL,              -- NULL: refused (too little of the weight reviewed)
+    coverage    REAL NOT NULL,     -- percent of the weight with a valid review
+    note        TEXT NOT NULL,
+    report_json TEXT NOT NULL,
+    markdown    TEXT NOT NULL
+);
+CREATE INDEX qa_reports_by_session ON qa_reports (session_id);
+
+CREATE TABLE qa_scores (
+    report_id   INTEGER NOT NULL REFERENCES qa_reports (id) ON DELETE CASCADE,
+    reviewer    TEXT NOT NULL,
+    model       TEXT,
+    weight      REAL NOT NULL,
+    score       REAL,
+    status      TEXT NOT NULL,     -- ok, repaired, invalid, failed
+    error       TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (report_id, reviewer)
+);
+
+CREATE TABLE qa_findings (
+    report_id      INTEGER NOT NULL REFERENCES qa_reports (id) ON DELETE CASCADE,
+    seq            INTEGER NOT NULL,
+    finding_id     TEXT NOT NULL,  -- F1, F2, ...
+    severity       TEXT NOT NULL,
+    file           TEXT,
+    line           INTEGER,
+    location       TEXT NOT NULL,  -- file:line as shown
+    title          TEXT NOT NULL,
+    detail         TEXT NOT NULL,
+    suggested_fix  TEXT NOT NULL,
+    reviewers      TEXT NOT NULL,  -- comma-separated reviewer keys
+    category       TEXT NOT NULL,
+    fix_kind       TEXT NOT NULL,
+    assigned_model TEXT,
+    PRIMARY KEY (report_id, seq)
+);
+CREATE INDEX qa_findings_by_severity ON qa_findings (severity);
+"""
+
+# Apply and verify (develop's files): every file of every apply, every verification command's
+# result with the tail of its output, and each round's outcome (store/workspace.py).
+_APPLY_VERIFY = """
+CREATE TABLE applied_files (
+    id          INTEGER PRIMARY KEY,
+    session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    round       INTEGER NOT NULL,
+    workspace   TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    change      TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    backup      TEXT,
+    reason      TEXT NOT NULL DEFAULT '',
+    at          TEXT NOT NULL
+);
+CREATE INDEX applied_files_by_session ON applied_files (session_id);
+CREATE TABLE verifications (
+    id          INTEGER PRIMARY KEY,
+    session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    round       INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    argv_json   TEXT NOT NULL,
+    exit_code   INTEGER,
+    timed_out   INTEGER NOT NULL DEFAULT 0,
+    elapsed_s   REAL NOT NULL,
+    output_tail TEXT NOT NULL DEFAULT '',
+    error       TEXT NOT NULL DEFAULT '',
+    at          TEXT NOT NULL
+);
+CREATE INDEX verifications_by_session ON verifications (session_id);
+CREATE TABLE verification_rounds (
+    id          INTEGER PRIMARY KEY,
+    session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    round       INTEGER NOT NULL,
+    passed      INTEGER NOT NULL,
+    failed_json TEXT NOT NULL DEFAULT '[]',
+    detail      TEXT NOT NULL DEFAULT '',
+    at          TEXT NOT NULL
+);
+CREATE INDEX verification_rounds_by_session ON verification_rounds (session_id);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _OUTPUTS, _PAL_THREADS, _QA_REPORTS, _APPLY_VERIFY]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -10,11 +10,13 @@ from typing import Any
 import aiosqlite
 
 from mao_tui.domain import AttemptStatus, Plan, WorkstreamStatus
+from mao_tui.store.qa import latest_qa_report
 from mao_tui.store.records import (
     SNIPPET_CLOSE,
     SNIPPET_OPEN,
     AttemptRecord,
     FallbackRecord,
+    OutputRecord,
     PolicyEventRecord,
     SessionDetail,
     SessionHit,
@@ -22,6 +24,7 @@ from mao_tui.store.records import (
     SynthesisRecord,
     WorkstreamRecord,
 )
+from mao_tui.store.workspace import workspace_events
 
 _USAGE = (
     "input_tokens, output_tokens, thinking_tokens, cost_usd, cost_complete, cached_input_tokens"
@@ -73,6 +76,9 @@ async def session_detail(conn: aiosqlite.Connection, session_id: str) -> Session
             "attempts": await _attempts(conn, session_id),
             "fallbacks": await _fallbacks(conn, session_id),
             "policy_events": await _policy_events(conn, session_id),
+            "outputs": await _outputs(conn, session_id),
+            "qa_report": await latest_qa_report(conn, session_id),
+            "workspace": await workspace_events(conn, session_id),
             **_latest_synthesis(await _syntheses(conn, session_id)),
         }
     )
@@ -123,6 +129,14 @@ async def _policy_events(conn: aiosqlite.Connection, session_id: str) -> list[Po
         (session_id,),
     )
     return [PolicyEventRecord.model_validate(_fields(row)) for row in rows]
+
+
+async def _outputs(conn: aiosqlite.Connection, session_id: str) -> list[OutputRecord]:
+    rows = await conn.execute_fetchall(
+        "SELECT id, kind, path, error, at FROM outputs WHERE session_id = ? ORDER BY id",
+        (session_id,),
+    )
+    return [OutputRecord.model_validate(_fields(row)) for row in rows]
 
 
 async def _fallbacks(conn: aiosqlite.Connection, session_id: str) -> list[FallbackRecord]:

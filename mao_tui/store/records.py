@@ -8,12 +8,16 @@ from pydantic import BaseModel, ConfigDict
 
 from mao_tui.domain import (
     AttemptStatus,
+    FilesApplied,
     Plan,
     SessionStatus,
     TokenTotals,
+    VerificationDone,
+    VerificationFinished,
     WorkstreamStatus,
     fallback_line,
 )
+from mao_tui.qa_records import QaReport
 
 
 class _Record(BaseModel):
@@ -125,6 +129,16 @@ class SynthesisRecord(_Usage):
     created_at: datetime
 
 
+class OutputRecord(_Record):
+    """A journal entry written to a file (or why it was not): see ``OutputWritten``."""
+
+    id: int
+    kind: str
+    path: str | None = None
+    error: str | None = None
+    at: datetime
+
+
 SNIPPET_OPEN, SNIPPET_CLOSE = "\x02", "\x03"  # around the matched words in a snippet
 
 
@@ -143,6 +157,10 @@ class SessionDetail(SessionSummary):
     policy_events: list[PolicyEventRecord] = []  # retries, cooldowns, downgrades, in order
     synthesis: SynthesisRecord | None  # the latest that succeeded, else the latest
     syntheses: list[SynthesisRecord] = []  # every one, oldest first (re-synthesis adds one)
+    outputs: list[OutputRecord] = []  # files the output kind wrote (a journal entry), in order
+    qa_report: QaReport | None = None  # output kind qa_report: the latest report
+    # output kind files: every apply, verification command and round, oldest first
+    workspace: list[FilesApplied | VerificationFinished | VerificationDone] = []
 
     def attempts_for(self, workstream: str) -> list[AttemptRecord]:
         return [attempt for attempt in self.attempts if attempt.workstream == workstream]

@@ -19,8 +19,10 @@ from mao_tui.domain import (
     Delta,
     EngineEvent,
     FallbackEvent,
+    OutputWritten,
     PlanReady,
     ProviderCooldown,
+    QaReportReady,
     RetryScheduled,
     SessionFinished,
     SessionStarted,
@@ -46,6 +48,11 @@ _ORDER = {
     "fallback": 6,
     "workstream_finished": 7,
     "synthesis_finished": 8,
+    "output_written": 8,
+    "qa_report": 8,
+    "files_applied": 8,
+    "verification_finished": 8,
+    "verification_done": 8,
     "session_finished": 9,
 }
 
@@ -150,6 +157,16 @@ def events_from_detail(detail: SessionDetail) -> list[EngineEvent]:
                 usage=synthesis.usage,
             )
         )
+    events += [
+        OutputWritten(
+            session_id=sid, at=out.at, kind=out.kind, path=out.path, error=out.error
+        )
+        for out in detail.outputs
+    ]
+    if detail.qa_report is not None:  # after the synthesis it was built from
+        at = detail.syntheses[-1].created_at if detail.syntheses else end
+        events.append(QaReportReady(session_id=sid, at=at, report=detail.qa_report))
+    events += detail.workspace  # applies and verifications, after the synthesis they applied
     session_status = detail.status
     if session_status is SessionStatus.RUNNING:  # running in another process: shown as it is now
         session_status = SessionStatus.INTERRUPTED

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 
 import aiosqlite
 
-from mao_tui.domain import AttemptFinished, Delta, EngineEvent, SessionFinished
+from mao_tui.domain import (
+    AttemptFinished,
+    Delta,
+    EngineEvent,
+    SessionFinished,
+    VerificationOutput,
+)
 from mao_tui.store.writes import APPEND_TEXT, write_event
 
 if TYPE_CHECKING:
@@ -47,6 +53,8 @@ class StoreSink:
         if isinstance(event, Delta):
             self._buffer_delta(event)
             return
+        if isinstance(event, VerificationOutput):
+            return  # live only: VerificationFinished stores the tail of the output
         flush_all = isinstance(event, SessionFinished)
         attempt = event.attempt_id if isinstance(event, AttemptFinished) else None
         async with self._transaction(flush_all=flush_all, flush_attempt=attempt) as conn:

@@ -18,9 +18,13 @@ from mao_tui.domain import (
     Delta,
     EngineEvent,
     FallbackEvent,
+    FilesApplied,
+    FixRoundDone,
+    OutputWritten,
     PlanReady,
     PolicyEvent,
     ProviderCooldown,
+    QaReportReady,
     RetryScheduled,
     SessionFinished,
     SessionReopened,
@@ -29,9 +33,15 @@ from mao_tui.domain import (
     SynthesisFinished,
     ThinkingDowngraded,
     TokenTotals,
+    VerificationDone,
+    VerificationFinished,
+    VerificationOutput,
+    VerificationStarted,
     WorkstreamFinished,
     WorkstreamStatus,
 )
+from mao_tui.store.qa import write_qa_report
+from mao_tui.store.workspace import write_workspace_event
 
 APPEND_TEXT = (
     "UPDATE attempts SET thinking_text = thinking_text || ?, output_text = output_text || ? "
@@ -80,6 +90,22 @@ async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
             await _session_finished(conn, event)
         case SessionReopened():
             await _session_reopened(conn, event)
+        case OutputWritten():
+            await conn.execute(
+                "INSERT INTO outputs (session_id, kind, path, error, at) VALUES (?, ?, ?, ?, ?)",
+                (event.session_id, event.kind, event.path, event.error, iso(event.at)),
+            )
+        case QaReportReady():
+            await write_qa_report(conn, event, iso(event.at))
+        case (
+            FilesApplied()
+            | VerificationStarted()
+            | VerificationOutput()
+            | VerificationFinished()
+            | VerificationDone()
+            | FixRoundDone()
+        ):
+            await write_workspace_event(conn, event, iso(event.at))
         case Delta():
             raise TypeError("Delta events are buffered and appended with APPEND_TEXT")
 
@@ -178,7 +204,8 @@ async def _attempt_finished(conn: aiosqlite.Connection, event: AttemptFinished) 
     await conn.execute(
         "UPDATE attempts SET finished_at = ?, status = ?, error_kind = ?, error_message = ?,"
         " input_tokens = ?, output_tokens = ?, thinking_tokens = ?, cost_usd = ?,"
-        " cost_complete = ?, cached_input_tokens = ?, elapsed_s = ? WHERE id = ?",
+        " cost_complete = ?, cached_input_tokens = ?, elapsed_s = ?, continuation_id = ?"
+        " WHERE id = ?",
         (
             iso(event.at),
             event.status.value,
@@ -186,6 +213,7 @@ async def _attempt_finished(conn: aiosqlite.Connection, event: AttemptFinished) 
             event.error_message,
             *_usage(event.usage),
             event.elapsed_s,
+            event.continuation_id,
             event.attempt_id,
         ),
     )

@@ -10,6 +10,7 @@ started on: 0 done, 1 failed, 130 cancelled.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 from collections.abc import Iterable, Mapping
 from typing import ClassVar
@@ -93,6 +94,7 @@ class MaoApp(App[int]):
 
     def on_mount(self) -> None:
         _tune_gc()
+        _quit_on_sigterm(self)
         if self._keymap:
             self.set_keymap(self._keymap)
         if self._primary is not None:
@@ -209,6 +211,18 @@ class MaoApp(App[int]):
 
 
 GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def _quit_on_sigterm(app: MaoApp) -> None:
+    """SIGTERM quits as ctrl+c does: work cancelled, the session stored, the terminal restored
+    (by default it would kill the process with the terminal still in the app's mode)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may handle signals
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, app.action_quit_now)
 
 
 def _tune_gc() -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from mao_tui.domain import EventSink, SessionFinished
+from mao_tui.domain import ApplyProposal, EventSink, SessionFinished
 
 if TYPE_CHECKING:
     from mao_tui.store.records import SessionHit, SessionSummary
@@ -60,6 +60,26 @@ class SessionControl(Protocol):
         ...
 
     def model_choices(self, key: str) -> list[ModelChoice]: ...
+
+
+@runtime_checkable
+class WorkspaceControl(Protocol):
+    """Applies a session's synthesized files (output kind ``files``), verifies them, fixes.
+
+    Each starts work in the background and returns at once; what happens arrives as engine
+    events (files applied, verification output and results, a fix round's workstream)."""
+
+    def propose_apply(self) -> ApplyProposal:
+        """What applying the latest synthesis would change, file by file."""
+        ...
+
+    def apply(self, proposal: ApplyProposal) -> None:
+        """Write the files ``proposal`` showed, then run the verification commands."""
+        ...
+
+    def fix(self) -> None:
+        """Send the last verification's failures to the fix model and synthesize again."""
+        ...
 
 
 class LiveSession(SessionControl, Protocol):

@@ -64,20 +64,46 @@ SPECS: dict[Place, tuple[KeySpec, ...]] = {
             "Synthesize",
             "Synthesize again from the latest successful outputs",
         ),
-        KeySpec("toggle-thinking", "toggle_thinking", "Thinking", "Show or hide all thinking"),
+        KeySpec(
+            "toggle-thinking",
+            "toggle_thinking",
+            "Thinking",
+            "Show or hide all thinking",
+            show=False,  # the footer keeps to the steering keys; help and ctrl+p list all
+        ),
         KeySpec(
             "maximize-panel",
             "maximize_panel",
             "Maximize",
             "Maximize the selected panel; again to restore",
+            show=False,
         ),
         KeySpec(
             "attempts",
             "attempts",
             "Attempts",
             "Every attempt of the selected workstream (earlier syntheses too)",
+            show=False,
         ),
         KeySpec("export", "export", "Export", "Export the session as Markdown or JSON"),
+        KeySpec(
+            "apply",
+            "apply_files",
+            "Apply",
+            "Show the synthesis's files as diffs against the workspace; write them and verify",
+        ),
+        KeySpec(
+            "fix",
+            "fix_round",
+            "Fix",
+            "Send the failed verification to the implementation model, synthesize, apply again",
+        ),
+        KeySpec(
+            "qa-report",
+            "qa_report",
+            "QA report",
+            "The QA report of a qa session: score, findings table, report",
+        ),
         KeySpec("back", "back", "Back", "Back to the previous screen", show=False),
     ),
     "home": (

@@ -41,7 +41,9 @@ from mao_tui.domain import (
     WorkstreamStatus,
 )
 from mao_tui.errors import ControlError, UsageError
+from mao_tui.qa_records import QaReport
 from mao_tui.tui import messages as m
+from mao_tui.tui.apply_actions import ApplyActions
 from mao_tui.tui.backend import Backend, ExportFormat, SessionControl, SessionRunner
 from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.plan_review import plan_summary
@@ -51,6 +53,7 @@ from mao_tui.tui.widgets.fallback_log import FallbackLog
 from mao_tui.tui.widgets.footer import QuietFooter
 from mao_tui.tui.widgets.panel import ModelPanel
 from mao_tui.tui.widgets.plan_table import PlanTable
+from mao_tui.tui.widgets.verification import VerificationPane
 
 PLANNING_STEPS = {
     "dependency_check": "Pre-flight: {model} checks that the work can start…",
@@ -69,7 +72,7 @@ EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
 _EXIT_CODES = {SessionStatus.DONE: EXIT_OK, SessionStatus.CANCELLED: EXIT_CANCELLED}
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(ApplyActions, Screen[None]):
     CSS_PATH = Path(__file__).with_name("dashboard.tcss")
     HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (Textual declares it oddly for mypy)
         (0, "-narrow"),
@@ -98,6 +101,7 @@ class DashboardScreen(Screen[None]):
         self.session_done = asyncio.Event()
         """Set once the end of the (first) run is on screen."""
         self.session_result: SessionFinished | None = None
+        self.qa_report: QaReport | None = None  # output kind qa_report: the latest report
         self.session_id = ""
         self.ends = 0  # SessionFinished shown: the first run's, then one per rerun's end
         self._end_shown = asyncio.Event()
@@ -115,6 +119,7 @@ class DashboardScreen(Screen[None]):
         self.plan_table = PlanTable()
         self.fallback_log = FallbackLog()
         self.status_bar = StatusBar()
+        self.verification = VerificationPane()
 
     def compose(self) -> ComposeResult:
         yield self.title_bar
@@ -128,6 +133,7 @@ class DashboardScreen(Screen[None]):
                     yield self.fallback_log
             with Vertical(id="panels"):
                 yield Static("Waiting for the plan…", id="panels-placeholder")
+            yield self.verification
         yield self.status_bar
         yield QuietFooter()
 
@@ -303,6 +309,9 @@ class DashboardScreen(Screen[None]):
         event = message.event
         self.clock.observe(event.at)
         plan = event.plan
+        if self.lanes and set(self.lanes) - {SYNTHESIS_KEY} <= {w.key for w in plan.workstreams}:
+            await self._plan_grew(plan)  # a fix round joined the plan: the others stay as they are
+            return
         self.session.diversity = plan.diversity
         lanes = [Lane.from_plan(ws) for ws in plan.workstreams]
         lanes.append(Lane.from_plan(plan.synthesis, synthesis=True))
@@ -318,6 +327,24 @@ class DashboardScreen(Screen[None]):
             self.panels[lane.key].show_lane(lane, now)
             self.panels[lane.key].show_thinking(self.thinking_visible)
         self._select(lanes[0].key)
+        self._show_current()
+        self._show_status(now)
+
+    async def _plan_grew(self, plan: Plan) -> None:
+        new = [Lane.from_plan(ws) for ws in plan.workstreams if ws.key not in self.lanes]
+        if not new:
+            return
+        synthesis = self.lanes.pop(SYNTHESIS_KEY)
+        self.lanes.update({lane.key: lane for lane in new})
+        self.lanes[SYNTHESIS_KEY] = synthesis  # the synthesis row stays last
+        now = self.clock.now()
+        self.plan_table.show_lanes(list(self.lanes.values()), now)
+        container = self.query_one("#panels", Vertical)
+        for lane in new:
+            panel = self.panels[lane.key] = ModelPanel(lane, turn=len(self.panels))
+            await container.mount(panel, before=self.panels[SYNTHESIS_KEY])
+            panel.show_lane(lane, now)
+            panel.show_thinking(self.thinking_visible)
         self._show_current()
         self._show_status(now)
 
@@ -448,13 +475,62 @@ class DashboardScreen(Screen[None]):
         lane = self.lanes.get(SYNTHESIS_KEY)
         if lane is None:
             return
-        lane.finish(event.status, event.at, event.model, event.usage)
+        # The event carries this run's usage; the row shows every synthesis run's, like the
+        # workstream rows, so it keeps what the attempts already added up.
+        lane.finish(event.status, event.at, event.model, None if lane.history else event.usage)
         current = lane.current
         if current is not None and event.text and event.text != current.answer_text:
             current.replace_answer(event.text)  # the engine's authoritative text
             self.panels[lane.key].end_attempt()
         self._show_lane(lane)
         self._show_status()
+
+    @on(m.Workspace)
+    def _workspace(self, message: m.Workspace) -> None:
+        """Files applied, verification output and results: the Verification pane's."""
+        self.show_workspace_event(message.event)
+
+    @on(m.OutputWritten)
+    def _output_written(self, message: m.OutputWritten) -> None:
+        """A journal entry written to its file: said under the synthesis and as a toast."""
+        event = message.event
+        lane = self.lanes.get(SYNTHESIS_KEY)
+        if lane is not None:
+            lane.notes.append(f"{'✗' if event.error else '✓'} {event.line}")
+            self._show_notes(lane)
+        self.notify(event.line, severity="error" if event.error else "information")
+
+    @on(m.QaReport)
+    def _qa_report(self, message: m.QaReport) -> None:
+        """A qa session's report: said under the synthesis; opened once by itself, live."""
+        event = message.event
+        first = self.qa_report is None
+        self.qa_report = event.report
+        lane = self.lanes.get(SYNTHESIS_KEY)
+        if lane is not None:
+            lane.notes.append(f"✓ {event.line} (g: the report)")
+            self._show_notes(lane)
+        self.refresh_bindings()
+        if first and not self.session.review and self.app.screen is self:
+            self.action_qa_report()
+        else:
+            self.notify(event.line, title="QA report")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "qa_report":
+            return self.qa_report is not None  # hidden until a qa session has its report
+        if action == "fix_round":  # shown once a verification failed with a round left
+            result = self.verification.result
+            return result is not None and not result.passed and result.fix_rounds_left > 0
+        return True
+
+    def action_qa_report(self) -> None:
+        from mao_tui.tui.qa_report import QaReportScreen
+
+        if self.qa_report is None:
+            self.notify("This session has no QA report (mao qa makes one).", title="QA report")
+            return
+        self.app.push_screen(QaReportScreen(self.qa_report, self.session_id))
 
     @on(m.SessionReopened)
     def _session_reopened(self, message: m.SessionReopened) -> None:

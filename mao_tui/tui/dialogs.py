@@ -24,6 +24,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from mao_tui.sanitize import clean
 from mao_tui.tui import fmt
 from mao_tui.tui.backend import ExportFormat, ModelChoice
 from mao_tui.tui.state import AttemptText, Lane
@@ -49,6 +50,9 @@ class ModelPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         options = []
+        id_w = max((len(c.id) for c in self._choices), default=0)
+        label_w = max((len(c.label) for c in self._choices), default=0)
+        provider_w = max((len(c.provider) for c in self._choices), default=0)
         for choice in self._choices:
             marks = []
             if choice.current:
@@ -56,8 +60,8 @@ class ModelPicker(ModalScreen[str | None]):
             if not choice.has_key:
                 marks.append(Content.styled("no key", "$error"))
             label = Content.assemble(
-                Content.styled(f"{choice.id:<18}", "bold"),
-                f" {choice.label:<20} {choice.provider:<10} ",
+                Content.styled(f"{choice.id:<{id_w}}", "bold"),
+                f"  {choice.label:<{label_w}}  {choice.provider:<{provider_w}}  ",
                 *[Content.assemble(mark, " ") for mark in marks],
             )
             options.append(Option(label, id=choice.id, disabled=not choice.has_key))
@@ -184,7 +188,8 @@ class AttemptsScreen(ModalScreen[None]):
                 yield Collapsible(
                     Static("", id="attempt-thinking"), title="Thinking", collapsed=True
                 )
-                yield Markdown("", id="attempt-answer")
+                # A link in model output is shown, never opened: a click only names it.
+                yield Markdown("", id="attempt-answer", open_links=False)
             yield Static("↑↓ choose an attempt · Esc closes", classes="hint")
 
     def on_mount(self) -> None:
@@ -209,6 +214,14 @@ class AttemptsScreen(ModalScreen[None]):
     @property
     def shown_answer(self) -> str:
         return self.query_one("#attempt-answer", Markdown).source
+
+    @on(Markdown.LinkClicked)
+    def _link_clicked(self, event: Markdown.LinkClicked) -> None:
+        event.stop()
+        # href is percent-decoded, so it may hold raw controls again.
+        self.notify(
+            clean(f"Link (not opened): {event.href}"), title="Link in model output", markup=False
+        )
 
     def action_dismiss(self, result: object = None) -> None:  # type: ignore[override]
         self.dismiss(None)

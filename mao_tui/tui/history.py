@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -192,6 +192,12 @@ class HistoryScreen(Screen[None]):
     @on(Input.Submitted, "#search")
     def _to_results(self) -> None:
         self.query_one("#sessions", DataTable).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Down from the search box goes to the results, as Enter does."""
+        if event.key == "down" and self.focused is self.query_one("#search", Input):
+            event.stop()
+            self._to_results()
 
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()

@@ -69,7 +69,7 @@ class HomeScreen(Screen[None]):
                 yield Button("Start  (Enter / F5)", id="start", variant="primary")
                 yield Static("", id="form-error")
         with Vertical(id="recent-pane") as recent:
-            recent.border_title = "Recent sessions (Enter reviews · h for all)"
+            recent.border_title = "Recent sessions (Enter reviews · h or F3 for all)"
             yield DataTable(id="recent", cursor_type="row", zebra_stripes=True)
         yield QuietFooter()
 

@@ -77,6 +77,28 @@ class SessionReopened(EngineMessage):
 
 
 @dataclass
+class OutputWritten(EngineMessage):
+    """A journal entry written to a file (or why it was not)."""
+
+    event: domain.OutputWritten
+
+
+@dataclass
+class Workspace(EngineMessage, bubble=False):
+    """Files applied, a verification command's start, output line or end, a round's result,
+    a fix round's end."""
+
+    event: domain.WorkspaceEvent
+
+
+@dataclass
+class QaReport(EngineMessage):
+    """Output kind qa_report: the weighted score and the merged, categorized findings."""
+
+    event: domain.QaReportReady
+
+
+@dataclass
 class Policy(EngineMessage):
     """A retry, a provider cooldown, a wait for one, or a thinking downgrade."""
 
@@ -106,6 +128,19 @@ def to_message(event: domain.EngineEvent) -> EngineMessage:
             return SessionFinished(event)
         case domain.SessionReopened():
             return SessionReopened(event)
+        case domain.QaReportReady():
+            return QaReport(event)
+        case domain.OutputWritten():
+            return OutputWritten(event)
+        case (
+            domain.FilesApplied()
+            | domain.VerificationStarted()
+            | domain.VerificationOutput()
+            | domain.VerificationFinished()
+            | domain.VerificationDone()
+            | domain.FixRoundDone()
+        ):
+            return Workspace(event)
         case (
             domain.RetryScheduled()
             | domain.ProviderCooldown()

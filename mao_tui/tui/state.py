@@ -106,6 +106,7 @@ class AttemptText:
     error: str | None = None  # "kind: message" when it failed
     usage: TokenTotals = field(default_factory=TokenTotals)
     elapsed_s: float | None = None
+    ended_at: datetime | None = None
 
     @property
     def thinking_text(self) -> str:
@@ -216,6 +217,7 @@ class Lane:
             attempt.status = event.status
             attempt.usage = event.usage
             attempt.elapsed_s = event.elapsed_s
+            attempt.ended_at = event.at
             if event.status is not AttemptStatus.OK:
                 attempt.error = f"{event.error_kind or event.status.value}: {event.error_message}"
         if event.attempt_id == self.attempt_id:  # not an attempt already replaced by a newer one
@@ -246,8 +248,13 @@ class Lane:
             self.usage = usage.model_copy()
 
     def elapsed(self, now: datetime | None) -> float | None:
-        end = self.finished_at or (now if self.running else None)
-        return seconds_between(self.first_started_at, end)
+        """Time spent in attempts, reruns included, but not the idle time between reruns."""
+        spans = [
+            seconds_between(a.started_at, a.ended_at or (now if not a.over else None))
+            for a in self.history
+        ]
+        known = [span for span in spans if span is not None]
+        return sum(known) if known else None
 
     def rate(self, now: datetime | None) -> tuple[float | None, bool]:
         """Tokens per second and whether it is a live estimate."""

@@ -75,7 +75,8 @@ class ModelPanel(ScrollView, can_focus=True):
 
     def __init__(self, lane: Lane, *, turn: int = 0) -> None:
         classes = "model-panel -synthesis" if lane.synthesis else "model-panel"
-        super().__init__(id=f"panel-{lane.key}", classes=classes)
+        # A section's keys (s2.schemas) hold dots, which a Textual id may not.
+        super().__init__(id=f"panel-{lane.key.replace('.', '-')}", classes=classes)
         self.key = lane.key
         self.turn = turn  # the screen lays panels out in turns (see dashboard.FLUSH_TURNS)
         self.thinking_shown = True  # False while the screen hides all thinking (t)

@@ -1,0 +1,87 @@
+"""The commands that read: `sessions`, `config check`, `models`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TYPE_CHECKING
+
+from mao_tui.errors import UsageError
+
+if TYPE_CHECKING:
+    pass
+
+from mao_tui.cli.running import EXIT_OK, _launch
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from mao_tui.reports import print_session, print_sessions
+
+    launch = _launch(args, simulate=False, speed=1.0)
+    if args.sessions_command == "show":
+        return asyncio.run(print_session(launch.db_path, args.session_id, sys.stdout))
+    return asyncio.run(print_sessions(launch.db_path, args.limit, sys.stdout))
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    import os
+
+    from mao_tui.engine.pool import find_key
+    from mao_tui.settings.loader import ConfigError
+
+    launch = _launch(args, simulate=False, speed=1.0)
+    try:
+        settings = launch.settings()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    out = sys.stdout
+    out.write("configuration layers (later wins):\n")
+    for layer in launch.layers():
+        out.write(f"  {'✓' if layer.is_dir() else '·'} {layer}\n")
+    reg = settings.registry
+    out.write(
+        f"\n{len(reg.models)} models, {len(settings.routing.routes)} routes, "
+        f"playbooks: {', '.join(sorted(settings.playbooks))}\n\nproviders:\n"
+    )
+    for pid, cfg in reg.providers.items():
+        if cfg.cli is not None:  # a CLI tool: is it there, which version, are its flags known
+            from mao_tui.providers.cli_bridge import probe
+
+            key = probe(cfg.cli, os.environ).summary
+        elif cfg.kind == "pal":
+            from mao_tui.providers.pal_config import PalSettings
+
+            key = (cfg.pal or PalSettings()).summary(os.environ)
+        else:
+            found = next((n for n in cfg.api_key_env if find_key([n], os.environ)), None)
+            key = f"key from ${found}" if found else f"no key (set {' or '.join(cfg.api_key_env)})"
+            if not cfg.api_key_env:
+                key = "no key needed"
+        models = ", ".join(m for m, mc in reg.models.items() if mc.provider == pid)
+        out.write(f"  {pid:<10} {cfg.kind:<12} {key}\n             models: {models}\n")
+    from mao_tui.engine import policy
+    from mao_tui.registry_report import config_warnings
+
+    warnings = config_warnings(settings, policy.today())
+    if warnings:
+        out.write(f"\n{len(warnings)} warning{'s' if len(warnings) != 1 else ''}:\n")
+        out.writelines(f"  warning: {line}\n" for line in warnings)
+    out.write("\nconfiguration OK\n")
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    import os
+
+    from mao_tui.engine import policy
+    from mao_tui.registry_report import render_models
+    from mao_tui.settings.loader import ConfigError
+
+    launch = _launch(args, simulate=False, speed=1.0)
+    try:
+        settings = launch.settings()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    sys.stdout.write(render_models(settings, os.environ, policy.today()))
+    return EXIT_OK

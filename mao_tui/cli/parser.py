@@ -1,0 +1,271 @@
+"""The argument parser: every command and option of `mao`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mao_tui import __version__
+
+if TYPE_CHECKING:
+    pass
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: a nested subcommand's default must not overwrite a value given before it.
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="a configuration directory layered over all others",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the SQLite database (default: $MAO_DB, else the user data dir)",
+    )
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="no dashboard: progress on stderr, the synthesized output on stdout",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="headless, one JSON object per event on stdout"
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        metavar="X",
+        help="simulator speed multiplier (with --simulate; default 2 for demo)",
+    )
+    parser.add_argument(
+        "--no-planner",
+        action="store_true",
+        help="skip the orchestrator: use the plan from the playbook and routing rules",
+    )
+    parser.add_argument(
+        "--plan",
+        type=Path,
+        metavar="FILE",
+        help="run this plan instead of planning (JSON as the orchestrator writes it, "
+        "or a `plan` event line from --json)",
+    )
+    parser.add_argument(
+        "--review-plan",
+        action="store_true",
+        help="show the plan before any work: accept, change a model, or drop a workstream",
+    )
+    parser.add_argument(
+        "--truncate",
+        action="store_true",
+        help="cut a spec that does not fit the smallest context window in the plan, "
+        "instead of refusing it",
+    )
+    parser.add_argument(
+        "--max-parallel",
+        type=int,
+        metavar="N",
+        help="at most N workstreams at once (default: all that are ready)",
+    )
+
+
+def _apply_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("applying the synthesized files (output kind files)")
+    group.add_argument(
+        "--apply",
+        action="store_true",
+        help="headless (implies --headless): write the synthesis's files into the workspace, "
+        "then run the verification commands; asks first on a terminal",
+    )
+    group.add_argument("--yes", action="store_true", help="with --apply: do not ask")
+    group.add_argument(
+        "--workspace",
+        type=Path,
+        metavar="DIR",
+        help="where files are written and verified (default: the current directory)",
+    )
+    group.add_argument(
+        "--fix-rounds",
+        type=int,
+        metavar="N",
+        help="when verification fails, send the failures back and re-synthesize up to N times "
+        "(default: the playbook's fix.max_rounds; 0: never)",
+    )
+    group.add_argument(
+        "--sim-failing-tests",
+        action="store_true",
+        help="(simulator) the first synthesis's tests fail and a fix round repairs them",
+    )
+
+
+def _input_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--spec", type=Path, metavar="FILE", help="a spec or PRD in Markdown")
+    parser.add_argument(
+        "--sections",
+        metavar="N,M",
+        help="spec sections to work on, e.g. 2,3: one group of workstreams per section",
+    )
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="run against the built-in simulator instead of the real providers",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mao",
+        description="Orchestrate several frontier models on one piece of software work. "
+        "With no command, open Home: start a session, or find and review a stored one.",
+    )
+    parser.add_argument("--version", action="version", version=f"mao {__version__}")
+    _common(parser)  # `mao` alone opens Home on this configuration and database
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run a develop session on the built-in simulator (no keys)")
+    _common(demo)
+    _run_options(demo)
+    _apply_options(demo)
+
+    develop = sub.add_parser("develop", help="build a feature with several models in parallel")
+    develop.add_argument("task", help="what to build")
+    develop.add_argument("--spec", type=Path, metavar="FILE", help="a spec or PRD in Markdown")
+    develop.add_argument(
+        "--sections",
+        metavar="N,M",
+        help="spec sections to build, e.g. 2,3: one group of workstreams per section",
+    )
+    develop.add_argument(
+        "--simulate",
+        action="store_true",
+        help="run against the built-in simulator instead of the real providers",
+    )
+    _common(develop)
+    _run_options(develop)
+    _apply_options(develop)
+
+    run = sub.add_parser(
+        "run", help="run any playbook by name, yours included (.mao/playbooks/NAME.yaml)"
+    )
+    run.add_argument("playbook", metavar="NAME", help="the playbook, e.g. develop or your own")
+    run.add_argument("task", help="what to do")
+    _input_options(run)
+    _common(run)
+    _run_options(run)
+
+    qa = sub.add_parser(
+        "qa", help="review code on five dimensions: a weighted score and one merged report"
+    )
+    qa.add_argument(
+        "targets", nargs="*", metavar="TARGET", help="files, globs or directories to review"
+    )
+    qa.add_argument(
+        "--diff",
+        metavar="REV",
+        help="review the changes since REV (git diff REV; TARGETs, if any, limit the paths)",
+    )
+    qa.add_argument("--spec", type=Path, metavar="FILE", help="the PRD to check compliance with")
+    qa.add_argument(
+        "--task", metavar="TEXT", help="what the review is about (default: the targets)"
+    )
+    qa.add_argument(
+        "--playbook", default="qa", metavar="NAME", help="a playbook with output: qa_report"
+    )
+    qa.add_argument(
+        "--simulate",
+        action="store_true",
+        help="run against the built-in simulator instead of the real providers",
+    )
+    _common(qa)
+    _run_options(qa)
+
+    journal = sub.add_parser(
+        "journal", help="write a journal entry about a stored session or recent git history"
+    )
+    source = journal.add_mutually_exclusive_group()
+    source.add_argument(
+        "--session",
+        metavar="ID",
+        help="the stored session to write about (an id prefix is enough; default: the latest)",
+    )
+    source.add_argument(
+        "--since",
+        metavar="DATE",
+        help="write about this git repository's commits since DATE (e.g. 2026-11-01, "
+        "'2 weeks ago') instead of a session",
+    )
+    journal.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="the folder for the entry (default: the playbook's journal.folder, journal/)",
+    )
+    journal.add_argument(
+        "--playbook",
+        default="journal",
+        metavar="NAME",
+        help="a playbook with output: journal (default: journal)",
+    )
+    journal.add_argument(
+        "--simulate",
+        action="store_true",
+        help="run against the built-in simulator instead of the real providers",
+    )
+    _common(journal)
+    _run_options(journal)
+
+    sessions = sub.add_parser("sessions", help="list stored sessions, or show one")
+    _common(sessions)
+    sessions.add_argument("--limit", type=int, default=30, help="how many to list (default 30)")
+    sessions_sub = sessions.add_subparsers(dest="sessions_command", metavar="SUBCOMMAND")
+    show = sessions_sub.add_parser("show", help="print one session in full")
+    show.add_argument("session_id", help="a session id or a unique prefix of one")
+    _common(show)
+
+    models = sub.add_parser(
+        "models", help="list every model: provider, key, thinking, prices and status"
+    )
+    _common(models)
+
+    mcp = sub.add_parser("mcp", help="MCP: the project's .mcp.json, and mao as an MCP server")
+    mcp_sub = mcp.add_subparsers(dest="mcp_command", metavar="SUBCOMMAND")
+    mcp_config = mcp_sub.add_parser(
+        "config", help="write ./.mcp.json (pal, context7), merge into it, or --check it"
+    )
+    mcp_config.add_argument(
+        "--file", type=Path, default=Path(".mcp.json"), metavar="PATH", help="default ./.mcp.json"
+    )
+    mcp_config.add_argument(
+        "--check", action="store_true", help="only validate the file; change nothing"
+    )
+    mcp_config.add_argument(
+        "--with-mao", action="store_true", help="add mao itself too (`mao mcp serve`)"
+    )
+    mcp_config.add_argument(
+        "--dry-run", action="store_true", help="print the merged file instead of writing it"
+    )
+    mcp_serve = mcp_sub.add_parser(
+        "serve", help="mao as an MCP server on stdio: tools develop, qa, journal, session"
+    )
+    mcp_serve.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="simulator speed for tool calls with simulate: true (0: no pacing)",
+    )
+    _common(mcp_serve)
+
+    config = sub.add_parser("config", help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
+    check = config_sub.add_parser("check", help="validate the configuration and show provider keys")
+    _common(check)
+    return parser

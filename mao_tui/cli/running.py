@@ -1,0 +1,341 @@
+"""Running one session from the command line: the launch, the input checks, headless or the
+dashboard, apply and verification, and the exit status."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from mao_tui.errors import UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from mao_tui.domain import Plan
+    from mao_tui.engine.sections import Section
+    from mao_tui.engine.session import SessionRequest
+    from mao_tui.settings.schema import Settings
+    from mao_tui.tui.app import MaoApp
+    from mao_tui.wiring import Launch
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+T = TypeVar("T")
+
+
+def _launch(args: argparse.Namespace, *, simulate: bool, speed: float) -> Launch:
+    import os
+
+    from mao_tui.wiring import Launch
+
+    db_arg: Path | None = getattr(args, "db", None)
+    if db_arg is not None:
+        db = db_arg
+    elif os.environ.get("MAO_DB"):
+        db = Path(os.environ["MAO_DB"])
+    else:
+        from mao_tui.store import default_db_path
+
+        db = default_db_path()
+    return Launch(
+        project_dir=Path.cwd(),
+        config_dir=getattr(args, "config", None),
+        db_path=db,
+        simulate=simulate,
+        speed=speed,
+        max_parallel=getattr(args, "max_parallel", None),
+    )
+
+
+def _read_spec(path: Path) -> str:
+    from mao_tui.inputs import read_text
+
+    return read_text(path)
+
+
+def _spec_and_sections(args: argparse.Namespace) -> tuple[str, list[Section]]:
+    """The ``--spec`` file's text and the ``--sections`` chosen from it."""
+    spec = _read_spec(args.spec) if args.spec else ""
+    if args.sections is None:
+        return spec, []
+    from mao_tui.engine.sections import SectionError, parse_selection, select_sections
+
+    if not args.spec:
+        raise UsageError("--sections needs --spec FILE: the sections are the spec's")
+    try:
+        return spec, select_sections(spec, parse_selection(args.sections), str(args.spec))
+    except SectionError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _settings_of(launch: Launch) -> Settings:
+    from mao_tui.settings.loader import ConfigError
+
+    try:
+        return launch.settings()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
+    from mao_tui.settings.loader import ConfigError
+
+    try:
+        launch.settings()  # validate before any UI or model work
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    settings = launch.settings()
+    if req.playbook not in settings.playbooks:
+        from mao_tui.playbooks.runner import require_playbook
+
+        require_playbook(settings, req.playbook)
+    req = _fit_input(args, settings, req)
+    launch = _with_apply_options(args, settings, launch, req)
+    if getattr(args, "apply", False):
+        return _run_apply(args, launch, req)
+    if args.json or args.headless:
+        if getattr(args, "review_plan", False):
+            raise UsageError(
+                "--review-plan needs the dashboard; headless, save a plan (a `plan` line of "
+                "--json output), edit it, and pass --plan FILE"
+            )
+        return _run_headless(launch, req, as_json=args.json)
+    return _run_tui(launch, req, review_plan=getattr(args, "review_plan", False))
+
+
+def _with_apply_options(
+    args: argparse.Namespace, settings: Settings, launch: Launch, req: SessionRequest
+) -> Launch:
+    """--apply, --yes, --workspace, --fix-rounds and --sim-failing-tests, checked up front."""
+    from dataclasses import replace
+
+    if not hasattr(args, "apply"):
+        return launch
+    if args.yes and not args.apply:
+        raise UsageError("--yes goes with --apply (it skips the question before writing files)")
+    if args.fix_rounds is not None and args.fix_rounds < 0:
+        raise UsageError(f"--fix-rounds expects 0 or more (got {args.fix_rounds})")
+    if args.sim_failing_tests and not launch.simulate:
+        raise UsageError("--sim-failing-tests shapes the simulator's answers; add --simulate")
+    playbook = settings.playbooks[req.playbook]
+    if args.apply and playbook.output != "files":
+        raise UsageError(
+            f"--apply writes files, and playbook {req.playbook!r} has output "
+            f"{playbook.output!r}, not 'files'"
+        )
+    if args.apply and getattr(args, "review_plan", False):
+        raise UsageError("--review-plan needs the dashboard; --apply runs headless")
+    if args.apply and not args.yes and not sys.stdin.isatty():
+        raise UsageError(
+            "--apply asks before writing files, and there is no terminal to ask on; "
+            "pass --yes to apply without asking"
+        )
+    workspace = None
+    if args.workspace is not None:
+        workspace = args.workspace.expanduser().resolve()
+        if not workspace.is_dir():
+            raise UsageError(f"--workspace {args.workspace}: not a directory")
+    return replace(
+        launch,
+        workspace=workspace,
+        fix_rounds=args.fix_rounds,
+        sim_failing_first=args.sim_failing_tests,
+    )
+
+
+def _run_apply(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
+    """--apply: the session headless, then apply, verify and fix (mao_tui.headless_apply)."""
+    from mao_tui.domain import EventSink, SessionStatus
+    from mao_tui.headless import JsonLinesSink, ProgressSink
+    from mao_tui.headless_apply import auto_confirm, run_and_apply, terminal_confirm
+
+    sink: EventSink = JsonLinesSink(sys.stdout) if args.json else ProgressSink(sys.stderr)
+    confirm = auto_confirm(None)  # FilesApplied lists every file anyway
+    if not args.yes:
+        confirm = terminal_confirm(sys.stderr)
+    try:
+        outcome = asyncio.run(_cancelled_by_sigterm(run_and_apply(launch, req, [sink], confirm)))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return EXIT_INTERRUPTED
+    if not args.json:
+        sys.stderr.write(f"mao: {outcome.summary}\n")
+    if outcome.session is not None and outcome.session.status is not SessionStatus.DONE:
+        return _exit_code(outcome.session.status)
+    return EXIT_OK if outcome.ok else EXIT_FAILED
+
+
+def _fit_input(args: argparse.Namespace, settings: Settings, req: SessionRequest) -> SessionRequest:
+    """Refuse input larger than the smallest context window in the plan, with the numbers;
+    cut the spec to fit only when the user asked to (--truncate)."""
+    from dataclasses import replace
+
+    from mao_tui.engine.budget import check_fit, truncate_to_fit
+    from mao_tui.engine.planner import rule_based_plan
+
+    plan = req.fixed_plan or rule_based_plan(settings, req.playbook, req.sections)
+    spec = "".join(s.text for s in req.sections) if req.sections else req.spec_text
+    fit = check_fit(settings, plan, req.task + spec)
+    if fit.fits:
+        return req
+    numbers = (
+        f"the task and spec are about {fit.estimated_tokens:,} tokens (4 characters per token), "
+        f"over {fit.limit_tokens:,}: 80% of {fit.model}'s {fit.smallest_window:,}-token context "
+        "window, the smallest in the plan"
+    )
+    if req.sections:
+        raise UsageError(f"{numbers}; choose fewer --sections")
+    if not getattr(args, "truncate", False):
+        raise UsageError(f"{numbers}; choose --sections, shorten the spec, or pass --truncate")
+    sys.stderr.write(f"mao: {numbers}; --truncate: cutting the spec to fit\n")
+    return replace(req, spec_text=truncate_to_fit(req.spec_text, fit, len(req.task)))
+
+
+def _exit_code(status: str) -> int:
+    return {"done": EXIT_OK, "cancelled": EXIT_INTERRUPTED}.get(status, EXIT_FAILED)
+
+
+def _run_headless(launch: Launch, req: SessionRequest, *, as_json: bool) -> int:
+    from mao_tui.domain import EventSink
+    from mao_tui.headless import JsonLinesSink, ProgressSink
+    from mao_tui.wiring import run_session
+
+    sink: EventSink = JsonLinesSink(sys.stdout) if as_json else ProgressSink(sys.stderr)
+    try:
+        finished = asyncio.run(_cancelled_by_sigterm(run_session(launch, req, [sink])))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return EXIT_INTERRUPTED
+    if not as_json:
+        synthesis = _last_synthesis_text(launch, req.session_id)
+        if synthesis:
+            sys.stdout.write(synthesis.rstrip() + "\n")
+    return _exit_code(finished.status)
+
+
+async def _cancelled_by_sigterm(work: Awaitable[T]) -> T:
+    """``work``, cancelled like Ctrl+C cancels it when SIGTERM arrives: the session ends
+    ``cancelled``, streamed text is written and every connection and subprocess is closed."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    try:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+        return await work
+    try:
+        return await work
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _last_synthesis_text(launch: Launch, session_id: str) -> str:
+    from mao_tui.store import Store
+
+    async def read() -> str:
+        store = await Store.open(launch.db_path)
+        try:
+            detail = await store.get_session(session_id)
+        finally:
+            await store.close()
+        if detail and detail.qa_report:  # output kind qa_report: the score and the report
+            return detail.qa_report.markdown
+        return detail.synthesis.text if detail and detail.synthesis else ""
+
+    return asyncio.run(read())
+
+
+def _run_tui(launch: Launch, req: SessionRequest, *, review_plan: bool = False) -> int:
+    """The dashboard on this session; it stays open for reruns until the user quits."""
+    from dataclasses import replace
+
+    from mao_tui.live import AppBackend, OpenSession
+    from mao_tui.tui.app import MaoApp
+
+    app_ref: list[MaoApp] = []
+    if review_plan:
+        req = replace(req, review=_plan_reviewer(launch, app_ref))
+    session = OpenSession(launch, req)
+    app = MaoApp(
+        session.run,
+        control=session,
+        simulated=launch.simulate,
+        title=f"mao · {req.command}",
+        backend=AppBackend(launch),
+        keymap=launch.settings().keybindings,
+    )
+    app_ref.append(app)
+    code = app.run()
+    return EXIT_INTERRUPTED if code is None else code
+
+
+def _plan_reviewer(
+    launch: Launch, app_ref: list[MaoApp]
+) -> Callable[[Plan], Awaitable[Plan | None]]:
+    """--review-plan: the plan review screen, shown from the session's worker."""
+    import os
+
+    from mao_tui.engine.pool import find_key
+    from mao_tui.tui.plan_review import PlanReviewScreen
+
+    settings = launch.settings()
+    providers = settings.registry.providers
+    has_key = {
+        model_id: providers[m.provider].kind != "cli"
+        and (
+            launch.simulate
+            or not providers[m.provider].api_key_env
+            or find_key(providers[m.provider].api_key_env, os.environ) is not None
+        )
+        for model_id, m in settings.registry.models.items()
+    }
+
+    async def review(plan: Plan) -> Plan | None:
+        return await app_ref[0].push_screen_wait(PlanReviewScreen(plan, settings, has_key))
+
+    return review
+
+
+def _with_plan_options(
+    args: argparse.Namespace, launch: Launch, req: SessionRequest
+) -> SessionRequest:
+    """--no-planner, --plan FILE and --max-parallel, checked before anything runs."""
+    import json
+    from dataclasses import replace
+
+    from mao_tui.engine.planner import rule_based_plan
+    from mao_tui.engine.planning import PlanInvalid, apply_proposal
+    from mao_tui.settings.loader import ConfigError
+
+    if args.max_parallel is not None and args.max_parallel < 1:
+        raise UsageError(f"--max-parallel expects 1 or more (got {args.max_parallel})")
+    req = replace(req, use_planner=not args.no_planner)
+    if args.plan is None:
+        return req
+    try:
+        settings = launch.settings()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        raw = json.loads(args.plan.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{args.plan}: plan file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{args.plan}: cannot read the plan ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{args.plan}:{exc.lineno}: not JSON ({exc.msg})") from None
+    if isinstance(raw, dict) and raw.get("type") == "plan" and isinstance(raw.get("plan"), dict):
+        event_plan = raw["plan"]
+        raw = {
+            "rationale": event_plan.get("rationale", ""),
+            "workstreams": event_plan.get("workstreams", []),
+            "synthesis_chain": (event_plan.get("synthesis") or {}).get("chain"),
+        }
+    draft = rule_based_plan(settings, req.playbook, req.sections)
+    try:
+        plan = apply_proposal(raw, draft, settings, "file")
+    except PlanInvalid as exc:
+        raise UsageError(f"{args.plan}: the plan cannot be used: {exc}") from None
+    return replace(req, fixed_plan=plan)

@@ -1,0 +1,161 @@
+"""The commands that run a session: `mao` (Home), `demo`, `develop`, `run`, `qa`, `journal`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TYPE_CHECKING
+
+from mao_tui.errors import UsageError
+
+if TYPE_CHECKING:
+    pass
+
+from mao_tui.cli.running import (
+    EXIT_OK,
+    _launch,
+    _run,
+    _settings_of,
+    _spec_and_sections,
+    _with_plan_options,
+)
+
+
+def cmd_home(args: argparse.Namespace) -> int:
+    """``mao`` with no command: Home, to start a session or review one."""
+    from mao_tui.live import AppBackend
+    from mao_tui.settings.loader import ConfigError
+    from mao_tui.tui.app import MaoApp
+
+    launch = _launch(args, simulate=False, speed=1.0)
+    try:
+        settings = launch.settings()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    code = MaoApp(backend=AppBackend(launch), keymap=settings.keybindings).run()
+    return EXIT_OK if code is None else code
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mao_tui.engine.session import SessionRequest
+    from mao_tui.samples import DEMO_TASK, demo_spec
+
+    speed = 2.0 if args.speed is None else args.speed
+    launch = _launch(args, simulate=True, speed=speed)
+    req = SessionRequest(
+        command="develop",
+        playbook="develop",
+        task=DEMO_TASK,
+        spec_text=demo_spec(),
+        simulated=True,
+        project_dir=launch.project_dir,
+    )
+    return _run(args, launch, _with_plan_options(args, launch, req))
+
+
+def cmd_develop(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from mao_tui.engine.session import SessionRequest
+
+    task = args.task.strip()
+    if not task:
+        raise UsageError('the task is empty; say what to build, e.g. mao develop "add search"')
+    spec, sections = _spec_and_sections(args)
+    launch = _launch(args, simulate=args.simulate, speed=args.speed or 1.0)
+    launch = replace(launch, faults=False)
+    req = SessionRequest(
+        command="develop",
+        playbook="develop",
+        task=task,
+        spec_text=spec,
+        simulated=args.simulate,
+        project_dir=launch.project_dir,
+        sections=sections,
+    )
+    return _run(args, launch, _with_plan_options(args, launch, req))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``mao run NAME "task"``: any playbook, the shipped ones and the user's own."""
+    from dataclasses import replace
+
+    from mao_tui.engine.session import SessionRequest
+    from mao_tui.playbooks.runner import deliverer_for, require_playbook
+
+    task = args.task.strip()
+    if not task:
+        raise UsageError(f'the task is empty; say what to do, e.g. mao run {args.playbook} "..."')
+    spec, sections = _spec_and_sections(args)
+    launch = replace(_launch(args, simulate=args.simulate, speed=args.speed or 1.0), faults=False)
+    settings = _settings_of(launch)
+    name = require_playbook(settings, args.playbook).name
+    req = SessionRequest(
+        command=name,
+        playbook=name,
+        task=task,
+        spec_text=spec,
+        simulated=args.simulate,
+        project_dir=launch.project_dir,
+        sections=sections,
+        deliver=deliverer_for(settings, name, launch.project_dir, task),
+    )
+    return _run(args, launch, _with_plan_options(args, launch, req))
+
+
+def cmd_qa(args: argparse.Namespace) -> int:
+    """``mao qa TARGET...``: five reviewers, a weighted score by code, one merged report."""
+    from dataclasses import replace
+
+    from mao_tui.engine.session import SessionRequest
+    from mao_tui.playbooks.qa_command import prepare
+
+    if args.truncate:
+        raise UsageError(
+            "--truncate does not apply to mao qa: code cut mid-file would mislead the reviewers; "
+            "review fewer files (a narrower directory or glob, or --diff)"
+        )
+    launch = replace(_launch(args, simulate=args.simulate, speed=args.speed or 1.0), faults=False)
+    settings = _settings_of(launch)
+    qa_input = prepare(
+        settings,
+        args.playbook,
+        args.targets,
+        root=launch.project_dir,
+        diff=args.diff,
+        prd=args.spec,
+        task=args.task,
+        err=sys.stderr,
+    )
+    req = SessionRequest(
+        command="qa",
+        playbook=args.playbook,
+        task=qa_input.task,
+        spec_text=qa_input.listing,
+        simulated=args.simulate,
+        project_dir=launch.project_dir,
+    )
+    return _run(args, launch, _with_plan_options(args, launch, req))
+
+
+def cmd_journal(args: argparse.Namespace) -> int:
+    """``mao journal``: three perspectives on a stored session (or git history), one entry."""
+    from dataclasses import replace
+
+    from mao_tui.playbooks.journal import journal_request
+
+    launch = replace(_launch(args, simulate=args.simulate, speed=args.speed or 1.0), faults=False)
+    req = asyncio.run(
+        journal_request(
+            _settings_of(launch),
+            db_path=launch.db_path,
+            project_dir=launch.project_dir,
+            session=args.session,
+            since=args.since,
+            out=args.out,
+            playbook=args.playbook,
+            simulated=args.simulate,
+        )
+    )
+    return _run(args, launch, _with_plan_options(args, launch, req))

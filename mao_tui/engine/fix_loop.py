@@ -1,0 +1,303 @@
+"""Apply a session's synthesized files to the workspace, verify them, and fix what fails.
+
+One :class:`Workbench` per session, over its :class:`SessionController`:
+
+1. :meth:`Workbench.propose` reads the latest synthesis's files (its ``mao-files`` manifest, or
+   fenced blocks naming their paths) and diffs each against the workspace, refusing what may not
+   be written (absolute, ``..``, ``.git/``, ``.mao/``, symlinks that escape);
+2. :meth:`Workbench.apply` writes the proposal the user confirmed (backups under
+   ``.mao/backups/SESSION/rROUND/``, one atomic replace per file) and reports ``FilesApplied``;
+3. :meth:`Workbench.verify` runs the configured verification commands in the workspace, streaming
+   their output as events, and reports each result and the round's;
+4. :meth:`Workbench.fix` sends the failures to the fix route's model as a new workstream
+   (``fix1``, ``fix2``... a new plan row) and synthesizes again; at most ``max_rounds`` times.
+
+The commands come from configuration only (the playbook's ``verification``, or the project's
+``verify.yaml``); nothing a model writes is ever run except through them (the tests it wrote).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from mao_tui.domain import (
+    SYNTHESIS_KEY,
+    AppliedFile,
+    ApplyProposal,
+    FileChangeView,
+    FilesApplied,
+    FixRoundDone,
+    PlannedWorkstream,
+    VerificationDone,
+    VerificationFinished,
+    VerificationOutput,
+    VerificationStarted,
+    WorkstreamStatus,
+)
+from mao_tui.engine.apply import Change, apply_all, plan_changes
+from mao_tui.engine.controller import FOLLOW_UP_TEMPLATE, SessionController
+from mao_tui.engine.files import synthesis_files
+from mao_tui.engine.prompts import render
+from mao_tui.engine.verify import run_command
+from mao_tui.errors import ControlError
+from mao_tui.settings.schema import VerificationCommand
+
+BACKUPS = Path(".mao") / "backups"
+
+
+@dataclass(frozen=True)
+class FixResult:
+    """How one fix round ended: ``ok`` when a new synthesis is ready to apply."""
+
+    round: int
+    ok: bool
+    detail: str = ""
+
+
+class Workbench:
+    def __init__(
+        self,
+        controller: SessionController,
+        workspace: Path,
+        commands: list[VerificationCommand],
+        max_rounds: int,
+    ) -> None:
+        self._controller = controller
+        self.workspace = workspace.resolve()
+        self.commands = list(commands)
+        self.max_rounds = max_rounds
+        plan = controller.plan  # a reviewed session may have had fix rounds already
+        done = [w for w in plan.workstreams if w.template_key == FOLLOW_UP_TEMPLATE] if plan else []
+        self.round = len(done)  # fix rounds run so far; the files on offer are this round's
+        self.failures: list[VerificationFinished] = []  # the last verification's failures
+        self.verified: VerificationDone | None = None  # the last round's result
+        self._proposed: tuple[ApplyProposal, list[Change]] | None = None
+        self._applied: list[Change] = []
+        self.busy = False  # verifying or fixing (applying never awaits before it is done)
+
+    @property
+    def session_id(self) -> str:
+        return self._controller.req.session_id
+
+    @property
+    def rounds_left(self) -> int:
+        return max(self.max_rounds - self.round, 0)
+
+    # -- 1. what applying would do -----------------------------------------------------------
+
+    def propose(self) -> ApplyProposal:
+        text = self._controller.latest_text(SYNTHESIS_KEY)
+        if text is None:
+            raise ControlError("there is no successful synthesis to apply yet")
+        found = synthesis_files(text)
+        changes = plan_changes(self.workspace, found.files) if found.files else []
+        proposal = ApplyProposal(
+            round=self.round,
+            workspace=str(self.workspace),
+            source=found.source,
+            changes=[
+                FileChangeView(path=c.path, kind=c.kind, diff=c.diff, reason=c.reason)
+                for c in changes
+            ],
+            error=found.error,
+        )
+        self._proposed = (proposal, changes)
+        return proposal
+
+    # -- 2. writing it -------------------------------------------------------------------------
+
+    def check(self, proposal: ApplyProposal) -> list[Change]:
+        """The changes ``proposal`` showed; ControlError unless it is the latest one proposed."""
+        if self._proposed is None or self._proposed[0] is not proposal:
+            raise ControlError("the files changed since they were shown; look at them again")
+        if proposal.error:
+            raise ControlError(f"nothing to apply: {proposal.error}")
+        return self._proposed[1]
+
+    async def apply(self, proposal: ApplyProposal) -> FilesApplied:
+        """Write exactly the changes ``proposal`` showed (it must be the latest one proposed)."""
+        changes = self.check(proposal)
+        self._proposed = None
+        backups = _fresh(self.workspace / BACKUPS / self.session_id / f"r{proposal.round}")
+        results = apply_all(self.workspace, changes, backups)  # no await: nothing interleaves
+        self._applied = [c for c in changes if c.kind != "refused"]
+        event = FilesApplied(
+            session_id=self.session_id,
+            round=proposal.round,
+            workspace=str(self.workspace),
+            files=[
+                AppliedFile(
+                    path=r.path,
+                    status=r.status,
+                    change=r.change,
+                    backup=str(r.backup) if r.backup is not None else None,
+                    reason=r.reason,
+                )
+                for r in results
+            ],
+        )
+        await self._controller.publish(event)
+        return event
+
+    # -- 3. verifying it -----------------------------------------------------------------------
+
+    async def verify(self) -> VerificationDone:
+        """Run every command in order (all of them, whatever fails) and report the round."""
+        self._enter()
+        try:
+            done = await self._verify()
+        finally:
+            self.busy = False
+        self.verified = done
+        await self._controller.publish(done)  # once not busy: F may follow at once
+        return done
+
+    async def _verify(self) -> VerificationDone:
+        sid, number = self.session_id, self.round
+        results: list[VerificationFinished] = []
+        for command in self.commands:
+            await self._controller.publish(
+                VerificationStarted(
+                    session_id=sid, round=number, name=command.name, argv=command.argv
+                )
+            )
+
+            async def on_line(line: str, name: str = command.name) -> None:
+                await self._controller.publish(
+                    VerificationOutput(session_id=sid, round=number, name=name, line=line)
+                )
+
+            result = await run_command(
+                command.argv, self.workspace, command.timeout_s, on_line, command.env
+            )
+            finished = VerificationFinished(
+                session_id=sid,
+                round=number,
+                name=command.name,
+                argv=command.argv,
+                exit_code=result.exit_code,
+                timed_out=result.timed_out,
+                elapsed_s=result.elapsed_s,
+                output_tail=result.tail(),
+                error=result.error,
+            )
+            results.append(finished)
+            await self._controller.publish(finished)
+        self.failures = [r for r in results if not r.passed]
+        passed = not self.failures
+        detail = "" if self.commands else "no verification commands configured"
+        if not passed:
+            if self.rounds_left:
+                detail = f"{self.rounds_left} fix round(s) left"
+            else:
+                detail = f"verification still fails after {self.round} fix round(s); stopping"
+        return VerificationDone(
+            session_id=sid,
+            round=number,
+            passed=passed,
+            failed=[r.name for r in self.failures],
+            fix_rounds_left=self.rounds_left,
+            detail=detail,
+        )
+
+    # -- 4. fixing it --------------------------------------------------------------------------
+
+    async def fix(self) -> FixResult:
+        """One fix round: the failures to the fix route's model, then a new synthesis; ends
+        with ``FixRoundDone``. The next round needs the new files applied and verified."""
+        controller = self._controller
+        settings = controller.settings
+        plan = controller.plan
+        if plan is None:
+            raise ControlError("the plan is not ready yet")
+        playbook = settings.playbooks[plan.playbook]
+        if playbook.fix is None:
+            raise ControlError(f"playbook {plan.playbook!r} has no fix: section")
+        if not self.failures:
+            raise ControlError("nothing to fix: the last verification did not fail")
+        if not self.rounds_left:
+            raise ControlError(
+                f"no fix rounds left ({self.round} of {self.max_rounds} used); "
+                "--fix-rounds N allows more"
+            )
+        number = self.round + 1
+        ws = PlannedWorkstream(
+            key=f"fix{number}",
+            title=f"Fix round {number}",
+            route=playbook.fix.route,
+            chain=settings.chain(playbook.fix.route),
+            template_key=FOLLOW_UP_TEMPLATE,
+        )
+        req = controller.req
+        values = {
+            "task": req.task,
+            "spec": req.spec_text or "(no spec given)",
+            "title": ws.title,
+            "key": ws.key,
+            "failures": format_failures(self.failures),
+            "files": format_files(self._applied),
+        }
+        system = render(settings, playbook.system_prompt, values)
+        prompt = render(settings, playbook.fix.prompt, values)
+        self._enter()
+        try:
+            self.round = number
+            self.failures, self.verified = [], None
+            outcome = await controller.follow_up(ws, (system, prompt))
+        finally:
+            self.busy = False
+        result = FixResult(number, True)
+        if outcome.status is not WorkstreamStatus.DONE:
+            result = FixResult(number, False, f"fix round {number} ended {outcome.status.value}")
+        await controller.publish(
+            FixRoundDone(
+                session_id=self.session_id, round=number, ok=result.ok, detail=result.detail
+            )
+        )
+        return result
+
+    def _enter(self) -> None:
+        if self.busy:
+            raise ControlError("files are being applied or verified, or a fix round runs; wait")
+        self.busy = True
+
+
+def format_failures(failures: list[VerificationFinished]) -> str:
+    parts = []
+    for failure in failures:
+        tail = failure.output_tail.rstrip() or "(no output)"
+        fence = _fence(tail)
+        parts.append(
+            f"### {failure.name}: `{' '.join(failure.argv)}` {failure.outcome}\n\n"
+            f"{fence}text\n{tail}\n{fence}\n"
+        )
+    return "\n".join(parts)
+
+
+def format_files(changes: list[Change]) -> str:
+    if not changes:
+        return "(no files were written)"
+    blocks = []
+    for change in changes:
+        body = change.content.rstrip()
+        fence = _fence(body)
+        blocks.append(f"{fence}\n# {change.path}\n{body}\n{fence}\n")
+    return "\n".join(blocks)
+
+
+def _fence(text: str) -> str:
+    """A backtick fence longer than any run of backticks in ``text``."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _fresh(folder: Path) -> Path:
+    """``folder``, or ``folder.2``, ``folder.3``...: a second apply of the same round (after a
+    new synthesis, say) must not overwrite the backups of the first."""
+    candidate, n = folder, 1
+    while candidate.exists():
+        n += 1
+        candidate = folder.with_name(f"{folder.name}.{n}")
+    return candidate

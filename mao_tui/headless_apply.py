@@ -1,0 +1,136 @@
+"""``--apply`` headless: run the session, then apply its files, verify, and fix up to N rounds.
+
+Every apply is confirmed by ``confirm`` (a prompt on a terminal, or ``--yes``); the fix rounds'
+syntheses are applied under the same rule. Progress and results are engine events, so the
+store keeps them and ``--json`` prints them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from mao_tui.domain import ApplyProposal, EventSink, SessionFinished, SessionStatus
+from mao_tui.engine.controller import SessionController
+from mao_tui.engine.fix_loop import Workbench
+from mao_tui.engine.planner import rule_based_plan
+from mao_tui.engine.session import SessionRequest
+from mao_tui.wiring import Launch, session_resources
+
+Confirm = Callable[[ApplyProposal], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    """How ``--apply`` ended: ``ok`` when the files were written and every command passed."""
+
+    ok: bool
+    summary: str
+    session: SessionFinished | None = None
+
+
+async def run_and_apply(
+    launch: Launch, req: SessionRequest, sinks: Sequence[EventSink], confirm: Confirm
+) -> ApplyOutcome:
+    ends: list[SessionFinished] = []
+
+    async def last_end(event: object) -> None:
+        if isinstance(event, SessionFinished):
+            ends.append(event)
+
+    async with session_resources(launch, req.project_dir) as res:
+        controller = SessionController(
+            res.settings,
+            res.pool,
+            [res.store_sink, *sinks, last_end],
+            req,
+            max_parallel=launch.max_parallel,
+        )
+        try:
+            first = await controller.run_first(
+                rule_based_plan(res.settings, req.playbook, req.sections)
+            )
+            if first.status is not SessionStatus.DONE:
+                return ApplyOutcome(False, "nothing applied: the session did not finish", first)
+            playbook = res.settings.playbooks[req.playbook]
+            rounds = launch.fix_rounds
+            if rounds is None:
+                rounds = playbook.fix.max_rounds if playbook.fix is not None else 0
+            bench = Workbench(
+                controller,
+                launch.workspace_dir,
+                res.settings.verification_for(req.playbook),
+                rounds,
+            )
+            outcome = await _loop(bench, confirm)
+        finally:
+            await controller.aclose()
+    return ApplyOutcome(outcome.ok, outcome.summary, ends[-1] if ends else None)
+
+
+async def _loop(bench: Workbench, confirm: Confirm) -> ApplyOutcome:
+    while True:
+        proposal = bench.propose()
+        if proposal.error:
+            return ApplyOutcome(False, f"nothing applied: {proposal.error}")
+        if not proposal.writable and not any(c.kind == "unchanged" for c in proposal.changes):
+            return ApplyOutcome(False, "nothing applied: every file was refused")
+        if not await confirm(proposal):
+            return ApplyOutcome(False, "not applied: declined")
+        await bench.apply(proposal)
+        done = await bench.verify()
+        if done.passed:
+            after = f" after {bench.round} fix round(s)" if bench.round else ""
+            return ApplyOutcome(True, f"applied; verification passed{after}")
+        if not bench.rounds_left:
+            return ApplyOutcome(
+                False,
+                f"applied; verification failed ({', '.join(done.failed)}) "
+                f"after {bench.round} fix round(s) of {bench.max_rounds}",
+            )
+        fixed = await bench.fix()
+        if not fixed.ok:
+            return ApplyOutcome(False, f"applied; verification failed and {fixed.detail}")
+
+
+def describe(proposal: ApplyProposal, *, diffs: bool) -> str:
+    """The proposal as text: one line per file, and the unified diffs when asked."""
+    marks = {"create": "+", "modify": "~", "unchanged": "=", "refused": "✗"}
+    lines = [f"files of round {proposal.round} ({proposal.source}) for {proposal.workspace}:"]
+    for change in proposal.changes:
+        note = f"  refused: {change.reason}" if change.kind == "refused" else f"  ({change.kind})"
+        lines.append(f"  {marks[change.kind]} {change.path}{note}")
+    text = "\n".join(lines) + "\n"
+    if diffs:
+        text += "".join(c.diff for c in proposal.changes if c.diff)
+    return text
+
+
+def terminal_confirm(err: TextIO) -> Confirm:
+    """Show the diffs on ``err`` and ask on the terminal; anything but y/yes declines."""
+
+    async def confirm(proposal: ApplyProposal) -> bool:
+        err.write(describe(proposal, diffs=True))
+        count = len(proposal.writable)
+        question = f"Write {count} file(s) into {proposal.workspace}? [y/N] "
+        err.write(question)
+        err.flush()
+        answer = await asyncio.to_thread(sys.stdin.readline)
+        return answer.strip().lower() in ("y", "yes")
+
+    return confirm
+
+
+def auto_confirm(err: TextIO | None) -> Confirm:
+    """``--yes``: every apply confirmed; the file list is still shown on ``err``."""
+
+    async def confirm(proposal: ApplyProposal) -> bool:
+        if err is not None:
+            err.write(describe(proposal, diffs=False))
+            err.flush()
+        return True
+
+    return confirm

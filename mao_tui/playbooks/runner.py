@@ -1,0 +1,52 @@
+"""Any playbook by name: the shipped ones and the user's own (``.mao/playbooks/NAME.yaml``, found
+by the layered loader like every other configuration file), and what its output kind does with
+a finished synthesis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mao_tui.engine.session import Deliver
+from mao_tui.errors import UsageError
+from mao_tui.playbooks.journal_entry import JournalWriter
+from mao_tui.settings.schema import Playbook, Settings
+
+USER_PLAYBOOKS = ".mao/playbooks/NAME.yaml"
+
+
+def known_playbooks(settings: Settings) -> str:
+    return ", ".join(sorted(settings.playbooks)) or "none"
+
+
+def require_playbook(settings: Settings, name: str) -> Playbook:
+    """The playbook called ``name``, or a UsageError that lists the known ones."""
+    playbook = settings.playbooks.get(name)
+    if playbook is None:
+        raise UsageError(
+            f"no playbook named {name!r}; known playbooks: {known_playbooks(settings)} "
+            f"(add your own as {USER_PLAYBOOKS}, its prompts under .mao/prompts/)"
+        )
+    return playbook
+
+
+def journal_folder(playbook: Playbook, project_dir: Path, override: Path | None = None) -> Path:
+    """Where the playbook's journal entries go: ``override`` (``--out``), else its
+    ``journal.folder``; relative to the project directory."""
+    folder = (override or Path(playbook.journal.folder)).expanduser()
+    return folder if folder.is_absolute() else project_dir / folder
+
+
+def deliverer_for(
+    settings: Settings,
+    name: str,
+    project_dir: Path,
+    about: str,
+    *,
+    folder: Path | None = None,
+) -> Deliver | None:
+    """What playbook ``name``'s output kind does after a successful synthesis (None: nothing
+    beyond storing it). ``about`` is what the output is about: the session's task."""
+    playbook = settings.playbooks.get(name)
+    if playbook is None or playbook.output != "journal":
+        return None
+    return JournalWriter(journal_folder(playbook, project_dir, folder), about)

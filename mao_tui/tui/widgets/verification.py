@@ -1,0 +1,116 @@
+"""The Verification pane: files applied, each verification command's output as it streams, and
+the result of every command and round. Hidden until the first apply of the session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import RichLog
+
+from mao_tui.domain import (
+    FilesApplied,
+    FixRoundDone,
+    VerificationDone,
+    VerificationFinished,
+    VerificationOutput,
+    VerificationStarted,
+    WorkspaceEvent,
+)
+
+MAX_LINES = 5_000  # lines kept on screen; the store keeps each command's tail
+_MARKS = {"create": "+", "modify": "~", "unchanged": "=", "refused": "✗"}
+
+
+class VerificationPane(Vertical):
+    DEFAULT_CSS = """
+    VerificationPane {
+        display: none;
+        height: 35%;
+        min-height: 7;
+        max-height: 16;
+        border: round $primary 50%;
+        border-title-color: $text;
+        border-title-style: bold;
+        border-subtitle-align: right;
+    }
+    VerificationPane.-shown { display: block; }
+    VerificationPane.-running { border: round $accent; }
+    VerificationPane.-passed { border: round $success 70%; }
+    VerificationPane.-failed { border: round $error 70%; }
+    VerificationPane RichLog { height: 1fr; background: $background; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="verification")
+        self.border_title = "Verification"
+        self.plain_lines: list[str] = []  # what was written, as text (tests, screenshots)
+        self.result: VerificationDone | None = None
+
+    def compose(self) -> ComposeResult:
+        yield RichLog(max_lines=MAX_LINES, wrap=True, markup=False, highlight=False)
+
+    def show_event(self, event: WorkspaceEvent) -> None:
+        self.add_class("-shown")
+        if isinstance(event, FilesApplied):
+            self._state("-running", f"round {event.round}: applied", event.round)
+            self._write(Text(f"── round {event.round}: {event.line} in {event.workspace}", "bold"))
+            for f in event.files:
+                failed = f.status in ("refused", "failed")
+                mark = "✗" if failed else _MARKS[f.change]
+                line = Text(f"  {mark} {f.path}", "red" if failed else "")
+                if f.reason:
+                    line.append(f"  {f.status}: {f.reason}", "red")
+                if f.backup:
+                    line.append(f"  backup: {_relative(f.backup, event.workspace)}", "dim")
+                self._write(line)
+        elif isinstance(event, VerificationStarted):
+            self._state("-running", f"running {event.name}…", event.round)
+            self._write(Text(f"▶ {event.name}: {' '.join(event.argv)}", "bold"))
+        elif isinstance(event, VerificationOutput):
+            self._write(Text.from_ansi(event.line))  # colours kept, other sequences dropped
+        elif isinstance(event, VerificationFinished):
+            style = "bold green" if event.passed else "bold red"
+            mark = "✓" if event.passed else "✗"
+            took = f"{event.elapsed_s:.1f}s"
+            self._write(Text(f"{mark} {event.name}: {event.outcome} in {took}", style))
+        elif isinstance(event, FixRoundDone):
+            if event.ok:
+                self._state("-running", f"fix round {event.round}: a new synthesis", event.round)
+                self._write(Text(f"── fix round {event.round}: the new synthesis is ready", "bold"))
+            else:
+                self._write(Text(f"✗ fix round {event.round}: {event.detail}", "bold red"))
+        else:
+            self.result = event
+            if event.passed:
+                self._state("-passed", "✓ passed", event.round)
+                self._write(Text(f"✓ verification passed (round {event.round})", "bold green"))
+            else:
+                hint = "F: fix round" if event.fix_rounds_left else "no fix rounds left"
+                summary = f"✗ {', '.join(event.failed)} failed · {hint}"
+                self._state("-failed", summary, event.round)
+                detail = f" — {event.detail}" if event.detail else ""
+                message = f"✗ verification failed (round {event.round}){detail}"
+                self._write(Text(message, "bold red"))
+
+    def _state(self, state: str, subtitle: str, round_no: int) -> None:
+        self.set_class(state == "-running", "-running")
+        self.set_class(state == "-passed", "-passed")
+        self.set_class(state == "-failed", "-failed")
+        self.border_title = f"Verification · round {round_no}"
+        self.border_subtitle = subtitle
+
+    def _write(self, line: Text) -> None:
+        self.plain_lines.append(line.plain)
+        del self.plain_lines[:-MAX_LINES]
+        self.query_one(RichLog).write(line, expand=True)  # wrap at the pane's width
+
+
+def _relative(path: str, root: str) -> str:
+    """A backup's path inside the workspace, as the user would type it there."""
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path

@@ -1,0 +1,592 @@
+"""develop's files, end to end: the synthesis's manifest, applying it confined to the workspace
+(through the Workbench the TUI and --apply use), verification with a real command, the fix loop
+and its bound, headless --apply on the simulator, and `a` / `F` in the dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from mao_tui.cli import main
+from mao_tui.domain import (
+    SYNTHESIS_KEY,
+    EngineEvent,
+    FilesApplied,
+    TokenTotals,
+    VerificationFinished,
+    VerificationOutput,
+    WorkstreamStatus,
+)
+from mao_tui.engine.chain import Outcome
+from mao_tui.engine.controller import Resume, SessionController
+from mao_tui.engine.files import FileBlock, manifest_block, synthesis_files
+from mao_tui.engine.fix_loop import Workbench
+from mao_tui.engine.planner import rule_based_plan
+from mao_tui.engine.pool import ProviderPool
+from mao_tui.engine.session import SessionRequest
+from mao_tui.errors import ControlError
+from mao_tui.live import AppBackend, OpenSession
+from mao_tui.samples import DEMO_TASK, demo_spec
+from mao_tui.settings.loader import ConfigError, config_layers, load_settings
+from mao_tui.settings.schema import VerificationCommand
+from mao_tui.simulator.scripts import BUG, project_files, script_for
+from mao_tui.tui.app import MaoApp
+from mao_tui.tui.apply_screen import ApplyScreen
+from mao_tui.tui.dashboard import DashboardScreen
+from mao_tui.wiring import Launch
+
+GUARD_S = 60.0
+PYTEST = VerificationCommand(
+    name="tests", argv=[sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+)
+
+
+@pytest.fixture
+def python_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped command is `python -m pytest -q`: `python` must be this one, with pytest."""
+    bin_dir = str(Path(sys.executable).parent)
+    monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
+
+
+def _git_repo(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / ".git").mkdir()
+    (path / ".git" / "config").write_text("[core]\n")
+    return path
+
+
+# -- the manifest -------------------------------------------------------------------------
+
+
+def test_the_manifest_is_read_validated_and_fenced_code_is_the_fallback() -> None:
+    files = [FileBlock("pkg/a.py", "a = 1\n"), FileBlock("README.md", "```\nnested fence\n```\n")]
+    found = synthesis_files("Merged.\n\n" + manifest_block(files) + "\nReport.\n")
+    assert (found.source, found.files, found.error) == ("manifest", files, "")
+
+    fenced = synthesis_files("```python\n# pkg/b.py\nb = 2\n```\n")
+    assert (fenced.source, [f.path for f in fenced.files]) == ("fenced", ["pkg/b.py"])
+
+    bad_json = synthesis_files('text\n```json mao-files\n{"files": [\n```\n')
+    assert bad_json.files == [] and "block at line 2 is not JSON" in bad_json.error
+    twice = {"files": [{"path": "a.py", "content": ""}, {"path": "a.py", "content": "x"}]}
+    dupes = synthesis_files(f"```json mao-files\n{json.dumps(twice)}\n```\n")
+    assert "repeated: a.py" in dupes.error
+    missing = synthesis_files('```json mao-files\n{"files": [{"path": "a.py"}]}\n```\n')
+    assert "files.0.content: Field required" in missing.error
+    assert synthesis_files("no code at all").source == "none"
+
+
+def test_the_simulated_synthesis_carries_the_project_and_the_scripted_bug() -> None:
+    good = synthesis_files(script_for("synthesis", "").answer)
+    assert {f.path: f.content for f in good.files} == project_files(False)
+    broken = synthesis_files(script_for("synthesis", "", failing_first=True).answer)
+    search = {f.path: f.content for f in broken.files}[BUG[0]]
+    assert BUG[2] in search and BUG[1] not in search
+    after_fix = script_for("synthesis", "### Fix round 1 (by GPT-5.2)\n\n...", failing_first=True)
+    assert {f.path: f.content for f in synthesis_files(after_fix.answer).files} == project_files(
+        False
+    )
+
+
+# -- the Workbench over a session whose synthesis is given -------------------------------
+
+
+def _bench(
+    root: Path,
+    synthesis: str,
+    commands: list[VerificationCommand] | None = None,
+    rounds: int = 0,
+) -> tuple[Workbench, list[EngineEvent]]:
+    events: list[EngineEvent] = []
+
+    async def sink(event: EngineEvent) -> None:
+        events.append(event)
+
+    settings = load_settings(config_layers(root))
+    resume = Resume(
+        plan=rule_based_plan(settings, "develop", []),
+        latest={SYNTHESIS_KEY: Outcome(WorkstreamStatus.DONE, "opus-4.5", synthesis)},
+        status={},
+        usage={},
+        attempts={},
+        last_model={},
+        totals=TokenTotals(),
+        elapsed_s=0.0,
+    )
+    req = SessionRequest(command="develop", playbook="develop", task="t", project_dir=root)
+    controller = SessionController(settings, ProviderPool(settings, {}), [sink], req, resume=resume)
+    return Workbench(controller, root, commands or [], rounds), events
+
+
+async def test_confinement_through_the_real_apply_path(tmp_path: Path) -> None:
+    root = _git_repo(tmp_path / "ws")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "escape").symlink_to(outside)
+    hostile = [
+        FileBlock("/etc/mao-test", "x\n"),
+        FileBlock("../outside/up.py", "x\n"),
+        FileBlock("escape/evil.py", "x\n"),
+        FileBlock(".git/hooks/pre-commit", "x\n"),
+        FileBlock(".mao/verify.yaml", "develop: [{name: x, argv: [rm, -rf, /]}]\n"),
+        FileBlock("ok/fine.py", "fine = True\n"),
+    ]
+    bench, events = _bench(root, manifest_block(hostile))
+    proposal = bench.propose()
+    reasons = {c.path: c.reason for c in proposal.changes if c.kind == "refused"}
+    assert reasons == {
+        "/etc/mao-test": "is absolute",
+        "../outside/up.py": "climbs out with ..",
+        "escape/evil.py": "leaves the workspace through a symlink",
+        ".git/hooks/pre-commit": "is inside .git/",
+        ".mao/verify.yaml": "is inside .mao/ (mao's own configuration)",
+    }
+    applied = await bench.apply(proposal)
+    assert {f.path: f.status for f in applied.files} == {
+        **{path: "refused" for path in reasons},
+        "ok/fine.py": "written",
+    }
+    assert [e for e in events if isinstance(e, FilesApplied)] == [applied]
+    assert list(outside.iterdir()) == []
+    assert not (root / ".git" / "hooks").exists() and not (root / ".mao" / "verify.yaml").exists()
+    assert (root / "ok" / "fine.py").read_text() == "fine = True\n"
+
+
+async def test_backup_and_one_atomic_replace_per_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _git_repo(tmp_path / "ws")
+    (root / "keep.py").write_text("old = 1\n")
+    os.chmod(root / "keep.py", 0o640)
+    (root / "broken.py").write_text("before\n")
+    files = [FileBlock("keep.py", "new = 2\n"), FileBlock("broken.py", "after\n")]
+    bench, _ = _bench(root, manifest_block(files))
+    proposal = bench.propose()
+    assert [c.kind for c in proposal.changes] == ["modify", "modify"]
+    assert "-old = 1\n+new = 2\n" in proposal.changes[0].diff
+
+    real_replace = os.replace
+
+    def replace(src: str, dst: str | Path) -> None:
+        if str(dst).endswith("broken.py"):
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr("mao_tui.engine.apply.os.replace", replace)
+    applied = await bench.apply(proposal)
+    keep, broken = applied.files
+    assert (keep.status, broken.status) == ("written", "failed")
+    assert broken.reason == "No space left on device"
+    assert (root / "keep.py").read_text() == "new = 2\n"
+    assert (root / "keep.py").stat().st_mode & 0o777 == 0o640
+    assert (root / "broken.py").read_text() == "before\n"  # untouched: never half-written
+    assert keep.backup is not None and Path(keep.backup).read_text() == "old = 1\n"
+    assert Path(keep.backup).is_relative_to(root / ".mao" / "backups")
+    assert not [p for p in root.rglob("*.mao") if p.is_file()]  # no temporary file left
+    with pytest.raises(ControlError, match="changed since they were shown"):
+        await bench.apply(proposal)  # a proposal is applied once
+
+
+async def test_verification_passes_and_fails_with_a_real_pytest(tmp_path: Path) -> None:
+    good = [FileBlock(p, c) for p, c in project_files(False).items()]
+    bench, events = _bench(_git_repo(tmp_path / "good"), manifest_block(good), [PYTEST])
+    await bench.apply(bench.propose())
+    done = await bench.verify()
+    assert done.passed and done.failed == []
+    (finished,) = [e for e in events if isinstance(e, VerificationFinished)]
+    assert finished.exit_code == 0 and "3 passed" in finished.output_tail
+    streamed = [e.line for e in events if isinstance(e, VerificationOutput)]
+    assert any("3 passed" in line for line in streamed)
+
+    broken = [FileBlock(p, c) for p, c in project_files(True).items()]
+    bench, events = _bench(_git_repo(tmp_path / "bad"), manifest_block(broken), [PYTEST], rounds=0)
+    await bench.apply(bench.propose())
+    done = await bench.verify()
+    assert (done.passed, done.failed, done.fix_rounds_left) == (False, ["tests"], 0)
+    assert "still fails after 0 fix round(s)" in done.detail
+    (finished,) = [e for e in events if isinstance(e, VerificationFinished)]
+    assert finished.exit_code == 1 and "1 failed, 2 passed" in finished.output_tail
+    with pytest.raises(ControlError, match="no fix rounds left"):
+        await bench.fix()
+
+
+async def test_a_command_that_cannot_start_or_times_out_is_a_failure(tmp_path: Path) -> None:
+    root = _git_repo(tmp_path / "ws")
+    commands = [
+        VerificationCommand(name="missing", argv=["no-such-tool-xyz"]),
+        VerificationCommand(
+            name="slow",
+            argv=[sys.executable, "-c", "import time; print('going', flush=True); time.sleep(60)"],
+            timeout_s=1.0,
+        ),
+        VerificationCommand(
+            name="env",
+            argv=[sys.executable, "-c", "import os, sys; sys.exit(os.environ['MAO_T'] != '7')"],
+            env={"MAO_T": "7"},
+        ),
+    ]
+    bench, events = _bench(root, manifest_block([FileBlock("a.py", "a = 1\n")]), commands)
+    await bench.apply(bench.propose())
+    done = await bench.verify()
+    assert done.failed == ["missing", "slow"]
+    results = {e.name: e for e in events if isinstance(e, VerificationFinished)}
+    assert "cannot run 'no-such-tool-xyz'" in results["missing"].outcome
+    assert results["slow"].timed_out and results["slow"].outcome == "timed out"
+    assert results["env"].passed
+
+
+# -- configuration -----------------------------------------------------------------------
+
+
+def test_a_project_verify_yaml_replaces_the_playbook_commands(tmp_path: Path) -> None:
+    settings = load_settings(config_layers(tmp_path))
+    assert [c.argv for c in settings.verification_for("develop")] == [
+        ["python", "-m", "pytest", "-q"]
+    ]
+    (tmp_path / ".mao").mkdir()
+    (tmp_path / ".mao" / "verify.yaml").write_text(
+        "develop:\n  - {name: types, argv: [npx, tsc, --noEmit], timeout_s: 120}\n"
+        "  - {name: build, argv: [npm, run, build], env: {CI: '1'}}\n"
+    )
+    settings = load_settings(config_layers(tmp_path))
+    assert [(c.name, c.argv, c.env) for c in settings.verification_for("develop")] == [
+        ("types", ["npx", "tsc", "--noEmit"], {}),
+        ("build", ["npm", "run", "build"], {"CI": "1"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("develop:\n  - {name: t, argv: []}\n", ".mao/verify.yaml:2: develop.0.argv: List should"),
+        (
+            "develop:\n  - name: t\n    argv: [x]\n    timeout_s: -1\n",
+            "verify.yaml:4: develop.0.timeout_s",
+        ),
+        (
+            "develop:\n  - {name: t, argv: [x], shell: true}\n",
+            "verify.yaml:2: develop.0.shell: unknown key",
+        ),
+        ("dvelop:\n  - {name: t, argv: [x]}\n", "verify.yaml:2: dvelop: unknown playbook 'dvelop'"),
+    ],
+)
+def test_a_bad_verify_yaml_names_file_line_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".mao").mkdir()
+    (tmp_path / ".mao" / "verify.yaml").write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_settings(config_layers(tmp_path))
+    assert expected in str(error.value)
+
+
+# -- headless --apply on the simulator ---------------------------------------------------
+
+
+def _develop(*extra: str) -> list[str]:
+    return ["develop", "Build the snippet store", "--simulate", "--speed", "inf", "--no-planner",
+            *extra]  # fmt: skip
+
+
+def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute(sql))
+
+
+def test_apply_yes_writes_the_files_and_the_verification_passes(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    python_on_path: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo = _git_repo(tmp_path / "repo")
+    monkeypatch.chdir(repo)
+    db = tmp_path / "mao.db"
+    assert main([*_develop("--apply", "--yes"), "--db", str(db)]) == 0
+    err = capsys.readouterr().err
+    assert "✓ verify tests: passed" in err and "mao: applied; verification passed" in err
+    assert sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*.py")) == sorted(
+        project_files(False)
+    )
+    assert _rows(db, "SELECT name, argv_json, exit_code FROM verifications") == [
+        ("tests", '["python", "-m", "pytest", "-q"]', 0)
+    ]
+    assert _rows(db, "SELECT count(*), min(status) FROM applied_files") == [(5, "written")]
+    (tail,) = _rows(db, "SELECT output_tail FROM verifications")[0]
+    assert "3 passed" in tail
+
+
+def test_failing_tests_get_a_fix_round_then_pass_json_events(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    python_on_path: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo = _git_repo(tmp_path / "repo")
+    monkeypatch.chdir(repo)
+    db = tmp_path / "mao.db"
+    args = _develop("--apply", "--yes", "--json", "--sim-failing-tests", "--fix-rounds", "2")
+    assert main([*args, "--db", str(db)]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    rounds = [(e["round"], e["passed"]) for e in events if e["type"] == "verification_done"]
+    assert rounds == [(0, False), (1, True)]  # one fix round was enough; the bound was 2
+    grown = [e for e in events if e["type"] == "plan"][-1]["plan"]
+    assert [w["key"] for w in grown["workstreams"]][-1] == "fix1"
+    fix_attempts = [
+        e for e in events if e["type"] == "attempt_started" and e["workstream"] == "fix1"
+    ]
+    assert len(fix_attempts) == 1
+    applied = [e for e in events if e["type"] == "files_applied"]
+    changed = [(f["path"], f["change"]) for f in applied[1]["files"] if f["status"] == "written"]
+    assert changed == [("snippets/search.py", "modify")]
+    assert (repo / "snippets" / "search.py").read_text() == project_files(False)[BUG[0]]
+    assert _rows(db, "SELECT round, exit_code FROM verifications ORDER BY id") == [(0, 1), (1, 0)]
+    assert _rows(db, "SELECT key FROM workstreams WHERE key = 'fix1'") == [("fix1",)]
+
+
+def test_the_fix_loop_stops_after_n_rounds_with_a_clear_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _git_repo(tmp_path / "repo")
+    (repo / ".mao").mkdir()
+    (repo / ".mao" / "verify.yaml").write_text(
+        f"develop:\n  - {{name: always-red, argv: [{sys.executable}, -c, 'raise SystemExit(3)']}}\n"
+    )
+    monkeypatch.chdir(repo)
+    db = tmp_path / "mao.db"
+    assert main([*_develop("--apply", "--yes", "--fix-rounds", "2"), "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "mao: applied; verification failed (always-red) after 2 fix round(s) of 2" in err
+    assert _rows(db, "SELECT round, exit_code FROM verifications ORDER BY id") == [
+        (0, 3),
+        (1, 3),
+        (2, 3),
+    ]
+    keys = [k for (k,) in _rows(db, "SELECT key FROM workstreams ORDER BY position")]
+    assert [k for k in keys if k.startswith("fix")] == ["fix1", "fix2"]
+    assert _rows(db, "SELECT detail FROM verification_rounds ORDER BY id")[-1] == (
+        "verification still fails after 2 fix round(s); stopping",
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--apply"], "there is no terminal to ask on; pass --yes"),
+        (["--yes"], "--yes goes with --apply"),
+        (["--apply", "--yes", "--workspace", "nowhere"], "--workspace nowhere: not a directory"),
+        (["--apply", "--yes", "--fix-rounds", "-1"], "--fix-rounds expects 0 or more"),
+    ],
+)
+def test_apply_options_are_checked_before_any_work(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main([*_develop(*extra), "--db", str(tmp_path / "mao.db")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "mao.db").exists()  # refused before a session started
+
+
+def test_demo_applies_nothing_unless_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["demo", "--headless", "--speed", "inf", "--no-planner", "--db", str(tmp_path / "m.db")]
+    assert main(args) == 0
+    assert not list(tmp_path.rglob("*.py")) and not (tmp_path / ".mao").exists()
+    assert "verify" not in capsys.readouterr().err
+
+
+# -- the dashboard: a, then F ------------------------------------------------------------
+
+
+def _app(tmp_path: Path, **launch: Any) -> MaoApp:
+    options: dict[str, Any] = {"simulate": True, "speed": math.inf, "faults": False}
+    launch_ = Launch(
+        project_dir=tmp_path, config_dir=None, db_path=tmp_path / "mao.db", **options, **launch
+    )
+    req = SessionRequest(
+        command="develop",
+        playbook="develop",
+        task=DEMO_TASK,
+        spec_text=demo_spec(),
+        simulated=True,
+        project_dir=tmp_path,
+        use_planner=False,
+    )
+    session = OpenSession(launch_, req)
+    return MaoApp(session.run, control=session, simulated=True, backend=AppBackend(launch_))
+
+
+async def _until(pilot: Pilot[Any], done: Any) -> None:
+    async def wait() -> None:
+        while not done():
+            await pilot.pause()
+
+    await asyncio.wait_for(wait(), GUARD_S)
+
+
+async def _ended(pilot: Pilot[Any]) -> DashboardScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, DashboardScreen)
+    await asyncio.wait_for(screen.ended(1), GUARD_S)
+    await pilot.pause()
+    return screen
+
+
+async def test_a_shows_the_diff_and_applies_on_confirmation(
+    tmp_path: Path, python_on_path: None
+) -> None:
+    repo = _git_repo(tmp_path / "repo")
+    (repo / "snippets").mkdir()
+    (repo / "snippets" / "__init__.py").write_text('"""An older package."""\n')
+    app = _app(repo)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _ended(pilot)
+        assert not screen.verification.display  # no pane before the first apply
+        await pilot.press("a")
+        await _until(pilot, lambda: isinstance(app.screen, ApplyScreen))
+        dialog = app.screen
+        assert isinstance(dialog, ApplyScreen)
+        kinds = {c.path: c.kind for c in dialog.proposal.changes}
+        assert kinds["snippets/__init__.py"] == "modify"
+        assert kinds["tests/test_snippets.py"] == "create"
+        assert '-"""An older package."""\n' in dialog.shown  # the first file's diff
+        await pilot.press("escape")  # cancel: nothing written
+        await pilot.pause()
+        assert not (repo / "tests").exists()
+        await pilot.press("a")
+        await _until(pilot, lambda: isinstance(app.screen, ApplyScreen))
+        await pilot.press("y")
+        pane = screen.verification
+        await _until(pilot, lambda: pane.result is not None)
+        assert pane.result is not None and pane.result.passed
+        assert pane.display and "-passed" in pane.classes
+        assert any("3 passed" in line for line in pane.plain_lines)
+        assert (repo / "tests" / "test_snippets.py").exists()
+        await pilot.press("F")  # nothing failed: nothing to fix, said so
+        await pilot.pause()
+        assert not screen.fix_pending
+        await pilot.press("q")
+    assert _rows(repo / "mao.db", "SELECT exit_code FROM verifications") == [(0,)]
+
+
+async def test_f_runs_a_fix_round_and_offers_the_new_files(
+    tmp_path: Path, python_on_path: None
+) -> None:
+    repo = _git_repo(tmp_path / "repo")
+    app = _app(repo, sim_failing_first=True, fix_rounds=1)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _ended(pilot)
+        await pilot.press("a")
+        await _until(pilot, lambda: isinstance(app.screen, ApplyScreen))
+        await pilot.press("y")
+        pane = screen.verification
+        await _until(pilot, lambda: pane.result is not None)
+        assert pane.result is not None and not pane.result.passed
+        assert "F: fix round" in str(pane.border_subtitle)
+        await pilot.press("F")
+        await _until(pilot, lambda: isinstance(app.screen, ApplyScreen))  # offered when ready
+        assert "fix1" in screen.lanes and screen.lanes["fix1"].status is WorkstreamStatus.DONE
+        dialog = app.screen
+        assert isinstance(dialog, ApplyScreen) and dialog.proposal.round == 1
+        writable = [(c.path, c.kind) for c in dialog.proposal.writable]
+        assert writable == [("snippets/search.py", "modify")]
+        await pilot.press("y")
+        await _until(pilot, lambda: pane.result is not None and pane.result.round == 1)
+        assert pane.result is not None and pane.result.passed
+        await pilot.press("F")  # the bound: one round, used
+        await pilot.pause()
+        assert not screen.fix_pending
+        await pilot.press("q")
+    assert _rows(repo / "mao.db", "SELECT round, exit_code FROM verifications ORDER BY id") == [
+        (0, 1),
+        (1, 0),
+    ]
+
+
+def test_apply_and_fix_have_remappable_ids(tmp_path: Path) -> None:
+    from mao_tui.settings.keys import DEFAULT_KEYS
+
+    assert (DEFAULT_KEYS["apply"], DEFAULT_KEYS["fix"], DEFAULT_KEYS["attempts"]) == ("a", "F", "A")
+    (tmp_path / "keys.yaml").write_text("keybindings:\n  apply: ctrl+a\n  fix: f9\n")
+    settings = load_settings([*config_layers(tmp_path), tmp_path])
+    assert settings.keybindings == {"apply": "ctrl+a", "fix": "f9"}
+
+
+async def test_help_lists_apply_and_fix_with_the_keys_in_effect() -> None:
+    from textual.app import App
+    from textual.widgets import Static
+
+    from mao_tui.tui.help import HelpScreen
+
+    app: App[None] = App()
+    async with app.run_test(size=(140, 60)) as pilot:
+        await app.push_screen(HelpScreen({"fix": "f9"}))
+        await pilot.pause()
+        lines = str(app.screen.query_one("#help-keys", Static).render()).splitlines()
+    apply_line = next(line for line in lines if line.endswith("[apply]"))
+    fix_line = next(line for line in lines if line.endswith("[fix]"))
+    assert apply_line.split()[:2] == ["a", "Apply"]
+    assert fix_line.split()[:2] == ["f9", "Fix"]
+
+
+async def test_a_second_apply_of_a_round_keeps_the_first_backups(tmp_path: Path) -> None:
+    root = _git_repo(tmp_path / "ws")
+    (root / "a.py").write_text("original\n")
+    bench, _ = _bench(root, manifest_block([FileBlock("a.py", "first\n")]))
+    first = (await bench.apply(bench.propose())).files[0].backup
+    (root / "a.py").write_text("edited by hand\n")
+    second = (await bench.apply(bench.propose())).files[0].backup
+    assert first is not None and second is not None and first != second
+    assert Path(first).read_text() == "original\n"
+    assert Path(second).read_text() == "edited by hand\n"
+
+
+class _Terminal:
+    """stdin as a terminal where the user types ``answer``."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        return self.answer
+
+
+@pytest.mark.parametrize(("answer", "code"), [("n\n", 1), ("yes\n", 0)])
+def test_apply_asks_on_a_terminal_and_no_writes_nothing(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    python_on_path: None,
+    capsys: pytest.CaptureFixture[str],
+    answer: str,
+    code: int,
+) -> None:
+    repo = _git_repo(tmp_path / "repo")
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(sys, "stdin", _Terminal(answer))
+    assert main([*_develop("--apply"), "--db", str(tmp_path / "mao.db")]) == code
+    err = capsys.readouterr().err
+    assert "Write 5 file(s) into" in err and "+++ b/snippets/search.py" in err  # the diffs
+    if code:
+        assert "mao: not applied: declined" in err
+        assert not (repo / "snippets").exists()
+    else:
+        assert (repo / "snippets" / "search.py").exists()

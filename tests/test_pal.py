@@ -1,0 +1,518 @@
+"""Provider kind ``pal``: the real PAL MCP server (pal-mcp-server, in its own virtual environment)
+over stdio, with its custom OpenAI-compatible endpoint pointed at the simulator.
+
+``.ci/run`` installs PAL into its own venv and exports ``MAO_PAL_SERVER``; PAL installs top-level
+modules named ``providers``, ``config``, ``conf`` and ``clink``, so it must never share mao's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mao_tui.domain import (
+    AttemptFinished,
+    Delta,
+    EngineEvent,
+    FallbackEvent,
+    PlannedWorkstream,
+    WorkstreamFinished,
+)
+from mao_tui.engine.chain import ChainRunner
+from mao_tui.engine.pool import ProviderPool
+from mao_tui.engine.session import SessionRequest
+from mao_tui.providers.base import (
+    Continuation,
+    ErrorKind,
+    Finished,
+    ModelRequest,
+    Progress,
+    ProviderError,
+    StreamEvent,
+    TextDelta,
+    ThinkingSettings,
+    Usage,
+)
+from mao_tui.providers.pal_config import PalSettings, clink_target
+from mao_tui.providers.pal_errors import classify_message, pal_error
+from mao_tui.providers.pal_provider import PalProvider, thinking_mode
+from mao_tui.settings.loader import ConfigError, load_settings, shipped_config_dir
+from mao_tui.settings.schema import Settings
+from mao_tui.simulator.faults import FaultRule
+from mao_tui.simulator.server import Simulator
+from mao_tui.store import Store
+from mao_tui.wiring import SIM_KEY, Launch, run_session, simulator_overlay
+
+PAL_ENV = "MAO_PAL_SERVER"
+PAL_MODEL = "qwen3-sim"  # the name PAL's custom endpoint is asked for, and the simulator serves
+API_FALLBACK = "gpt-5.2"
+SHIPPED = load_settings([shipped_config_dir()])
+
+
+def find_pal() -> str | None:
+    """The pal-mcp-server executable: $MAO_PAL_SERVER (set by .ci/run), the venv .ci/run
+    makes, or one on PATH."""
+    named = os.environ.get(PAL_ENV)
+    if named:
+        return named
+    default = Path(os.environ.get("TMPDIR", "/tmp")) / "mao-pal-venv" / "bin" / "pal-mcp-server"
+    if default.exists():
+        return str(default)
+    return shutil.which("pal-mcp-server")
+
+
+@pytest.fixture(scope="module")
+def pal_server() -> str:
+    found = find_pal()
+    if found is None:
+        reason = (
+            f"pal-mcp-server is not installed (set ${PAL_ENV}, or run .ci/run, which installs "
+            "it into its own virtual environment)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return found
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    async with Simulator(speed=math.inf) as simulator:
+        yield simulator
+
+
+def custom_models(tmp_path: Path) -> Path:
+    """PAL's registry file for its custom endpoint: the one model the tests ask it for."""
+    path = tmp_path / "custom_models.json"
+    model = {
+        "model_name": PAL_MODEL,
+        "aliases": [],
+        "context_window": 128000,
+        "max_output_tokens": 16000,
+        "supports_extended_thinking": False,
+        "description": "the mao simulator",
+        "intelligence_score": 5,
+    }
+    path.write_text(json.dumps({"models": [model]}), encoding="utf-8")
+    return path
+
+
+def pal_section(pal_server: str, sim: Simulator, tmp_path: Path) -> dict[str, Any]:
+    return {
+        "command": [pal_server],
+        "env_pass": [],  # no real key reaches PAL: only its custom endpoint is configured
+        "env": {
+            "CUSTOM_API_URL": f"{sim.base_url}/v1",
+            "CUSTOM_MODELS_CONFIG_PATH": str(custom_models(tmp_path)),
+            "LOG_LEVEL": "WARNING",
+        },
+    }
+
+
+def pal_layer(pal_server: str, sim: Simulator, tmp_path: Path) -> Path:
+    """A configuration layer: every API provider on the simulator, a `pal` provider, and the
+    Schemas workstream routed to a PAL model with a direct-API fallback."""
+    layer = tmp_path / "layer"
+    layer.mkdir(exist_ok=True)
+    providers = simulator_overlay(SHIPPED, sim.base_url)["providers"]
+    providers["pal"] = {"kind": "pal", "pal": pal_section(pal_server, sim, tmp_path)}
+    models = {
+        "global": {"retry": {"max_retries": 0}},
+        "providers": providers,
+        "models": {
+            "qwen-pal": {
+                "provider": "pal",
+                "api_model": PAL_MODEL,
+                "display_name": "Qwen3 via PAL",
+                "context_window": 128000,
+                "max_output_tokens": 16000,
+                "thinking": {"effort": "high"},
+                "prices": {"input": 0, "cached_input": 0, "output": 0},
+            }
+        },
+    }
+    (layer / "models.yaml").write_text(yaml.safe_dump(models), encoding="utf-8")
+    routes = {"schemas": {"primary": "qwen-pal", "fallbacks": [API_FALLBACK]}}
+    (layer / "routing.yaml").write_text(yaml.safe_dump({"routes": routes}), encoding="utf-8")
+    return layer
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[EngineEvent] = []
+
+    async def __call__(self, event: EngineEvent) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type[EngineEvent]) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+async def run(
+    pal_server: str, sim: Simulator, tmp_path: Path, db_path: Path
+) -> tuple[Recorder, Any, Any]:
+    layer = pal_layer(pal_server, sim, tmp_path)
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    launch = Launch(project_dir=workspace, config_dir=layer, db_path=db_path)
+    req = SessionRequest(command="develop", playbook="develop", task="Build the snippet store.",
+                         project_dir=workspace, use_planner=False)  # fmt: skip
+    env = {n: SIM_KEY for n in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY")}
+    rec = Recorder()
+    finished = await run_session(launch, req, [rec], env=env)
+    store = await Store.open(db_path)
+    try:
+        detail = await store.get_session(finished.session_id)
+    finally:
+        await store.close()
+    return rec, finished, detail
+
+
+async def test_a_workstream_goes_through_pal_to_the_simulator_and_back(
+    pal_server: str, sim: Simulator, tmp_path: Path, db_path: Path
+) -> None:
+    rec, finished, detail = await run(pal_server, sim, tmp_path, db_path)
+    assert finished.status == "done"
+    used = {e.workstream: e.model for e in rec.of(WorkstreamFinished)}
+    assert used["schemas"] == "qwen-pal"
+    assert not rec.of(FallbackEvent)
+    # PAL called the simulator's Chat Completions, unstreamed, for the model we passed through,
+    # with the Schemas workstream's prompt inside its own.
+    (call,) = [r for r in sim.requests if r.model == PAL_MODEL]
+    assert call.path == "/v1/chat/completions" and call.body["stream"] is False
+    assert call.workstream == "schemas"
+    (attempt,) = detail.attempts_for("schemas")
+    assert attempt.status == "ok" and attempt.model == "qwen-pal"
+    answer = call_answer(sim, call)
+    assert attempt.output_text == answer  # the whole answer, without PAL's hand-off trailer
+    assert "AGENT'S TURN" not in attempt.output_text
+    # PAL's progress notifications were shown while the call ran, and kept with the attempt.
+    assert f"chat · {PAL_MODEL} · thinking" in attempt.thinking_text
+    assert re.search(r"^PAL \d+\.\d+\.\d+ ready: \d+ tools$", attempt.thinking_text, re.MULTILINE)
+    text_deltas = [d for d in rec.of(Delta) if d.attempt_id == attempt.id and d.channel == "text"]
+    assert len(text_deltas) == 1  # PAL does not stream
+    assert attempt.input_tokens > 0 and attempt.output_tokens > 0
+    # PAL's thread is stored with the attempt, for a rerun to continue.
+    (finish,) = [e for e in rec.of(AttemptFinished) if e.attempt_id == attempt.id]
+    assert finish.continuation_id
+    with sqlite3.connect(db_path) as conn:
+        (stored,) = conn.execute(
+            "SELECT continuation_id FROM attempts WHERE id = ?", (attempt.id,)
+        ).fetchone()
+    assert stored == finish.continuation_id
+    # Its output went into the synthesis like any other workstream's.
+    (synth,) = [r for r in sim.requests if r.workstream == "synthesis"]
+    assert answer[:60] in json.dumps(synth.body, ensure_ascii=False).replace("\\n", "\n")
+
+
+def call_answer(sim: Simulator, call: Any) -> str:
+    """What the simulator answered to ``call`` (its script for the detected workstream)."""
+    from mao_tui.simulator.scripts import script_for
+
+    messages = call.body["messages"]
+    text = "\n".join(str(m.get("content", "")) for m in messages)
+    return script_for(call.workstream, text).answer.strip()
+
+
+async def test_a_pal_failure_falls_back_to_a_direct_provider(
+    pal_server: str, tmp_path: Path, db_path: Path
+) -> None:
+    # The simulator refuses PAL's request (401): PAL does not retry it, mao falls back.
+    async with Simulator(speed=math.inf, faults=[FaultRule("auth", model=PAL_MODEL)]) as sim:
+        _, finished, detail = await run(pal_server, sim, tmp_path, db_path)
+    assert finished.status == "done"
+    (fb,) = detail.fallbacks
+    assert fb.line == f"Schemas: fallback from qwen-pal to {API_FALLBACK} (auth)"
+    assert "PAL:" in fb.detail and "401" in fb.detail
+    failed, ok = detail.attempts_for("schemas")
+    assert (failed.model, failed.status, failed.error_kind) == ("qwen-pal", "failed", "auth")
+    assert (ok.model, ok.status) == (API_FALLBACK, "ok") and ok.output_text
+    assert [r.model for r in sim.requests if r.model == PAL_MODEL] == [PAL_MODEL]
+
+
+def chain_settings(pal_server: str, sim: Simulator, tmp_path: Path) -> Settings:
+    layer = pal_layer(pal_server, sim, tmp_path)
+    return load_settings([shipped_config_dir(), layer])
+
+
+async def test_a_rerun_continues_the_same_pal_thread(
+    pal_server: str, sim: Simulator, tmp_path: Path
+) -> None:
+    settings = chain_settings(pal_server, sim, tmp_path)
+    rec = Recorder()
+    pool = ProviderPool(settings, {}, workdir=tmp_path)
+    runner = ChainRunner(settings, pool, rec)
+    ws = PlannedWorkstream(key="schemas", title="Schemas", route="schemas", chain=["qwen-pal"])
+    prompts = ("You own the Schemas workstream.", "## Workstream: Schemas\nDesign them.")
+    try:
+        first = await runner.run_chain("S-1", ws, prompts)
+        second = await runner.run_chain("S-1", ws, prompts)
+    finally:
+        await pool.aclose()
+    assert first.status == second.status == "done"
+    one, two = rec.of(AttemptFinished)
+    assert one.continuation_id and two.continuation_id == one.continuation_id
+    # The second request to the model carries the first exchange: PAL continued the thread.
+    calls = [r for r in sim.requests if r.model == PAL_MODEL]
+    assert len(calls) == 2
+    assert first.text[:40] not in json.dumps(calls[0].body)
+    assert first.text[:40] in json.dumps(calls[1].body, ensure_ascii=False).replace("\\n", "\n")
+
+
+def request(**changes: Any) -> ModelRequest:
+    fields: dict[str, Any] = {
+        "model_id": "qwen-pal",
+        "api_model": PAL_MODEL,
+        "system": "Be brief.",
+        "prompt": "## Workstream: Storage\nPlan the storage.",
+        "max_output_tokens": 1000,
+        "thinking": ThinkingSettings(effort="xhigh"),
+        "timeout_s": 30,
+    }
+    return ModelRequest.model_validate({**fields, **changes})
+
+
+async def collect(provider: PalProvider, req: ModelRequest) -> list[StreamEvent]:
+    return [event async for event in provider.stream(req)]
+
+
+async def test_the_provider_lists_tools_passes_the_model_and_thinking_and_ends_cleanly(
+    pal_server: str, sim: Simulator, tmp_path: Path
+) -> None:
+    settings = PalSettings.model_validate(pal_section(pal_server, sim, tmp_path))
+    provider = PalProvider(settings, env={}, workdir=tmp_path)
+    try:
+        events = await collect(provider, request())
+        info = provider.connection.info
+        assert info is not None and info.name == "PAL"
+        assert {"chat", "clink", "listmodels"} <= set(info.tools)
+        # The chat tool's schema is what we send: these fields and no others.
+        chat = info.tools["chat"]
+        assert chat["additionalProperties"] is False
+        assert {"prompt", "model", "working_directory_absolute_path", "thinking_mode",
+                "continuation_id"} <= set(chat["properties"])  # fmt: skip
+        assert PAL_MODEL in await provider.list_models()
+        # A thread PAL no longer holds (a new server process): it starts a new one.
+        stale = await collect(
+            provider, request(continuation_id="0" * 8 + "-0000-0000-0000-" + "0" * 12)
+        )
+    finally:
+        await provider.aclose()
+    assert isinstance(events[-1], Finished) and isinstance(events[-2], Usage)
+    assert sum(isinstance(e, TextDelta) for e in events) == 1
+    assert any(isinstance(e, Progress) for e in events)
+    assert any(isinstance(e, Continuation) for e in events)
+    (call, *_) = [r for r in sim.requests if r.model == PAL_MODEL]
+    assert call.body["stream"] is False
+    assert any(isinstance(e, TextDelta) for e in stale)
+    assert any(isinstance(e, Progress) and "no longer holds" in e.text for e in stale)
+
+
+async def test_large_prompts_unknown_models_and_clink_clients_through_the_real_pal(
+    pal_server: str, sim: Simulator, tmp_path: Path
+) -> None:
+    settings = PalSettings.model_validate(pal_section(pal_server, sim, tmp_path))
+    provider = PalProvider(settings, env={}, workdir=tmp_path)
+    big = "## Workstream: Storage\n" + "Keep every snippet. " * 5000  # 100,000 characters
+    try:
+        events = await collect(provider, request(prompt=big))
+        errors: dict[str, ProviderError] = {}
+        for model in ("gpt-9-nope", "clink:nosuch"):
+            with pytest.raises(ProviderError) as caught:
+                await collect(provider, request(api_model=model))
+            errors[model] = caught.value
+    finally:
+        await provider.aclose()
+    # Over PAL's default 60,000-character MCP limit, which mao lifts for the server it starts.
+    assert isinstance(events[-1], Finished)
+    (call,) = [r for r in sim.requests if r.model == PAL_MODEL]
+    assert big in "\n".join(str(m["content"]) for m in call.body["messages"])
+    assert errors["gpt-9-nope"].kind is ErrorKind.NOT_FOUND
+    assert "'gpt-9-nope' is not available" in errors["gpt-9-nope"].message
+    assert errors["clink:nosuch"].kind is ErrorKind.NOT_FOUND
+    assert "CLI 'nosuch' is not configured" in errors["clink:nosuch"].message
+
+
+def pal_children() -> list[int]:
+    """This process's pal-mcp-server children (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == os.getpid() and b"pal-mcp-server" in command:
+            found.append(int(entry.name))
+    return found
+
+
+async def test_a_pal_that_dies_is_a_connection_error_and_the_next_call_starts_a_new_one(
+    pal_server: str, sim: Simulator, tmp_path: Path
+) -> None:
+    settings = PalSettings.model_validate(pal_section(pal_server, sim, tmp_path))
+    provider = PalProvider(settings, env={}, workdir=tmp_path)
+    try:
+        await collect(provider, request())
+        (first,) = pal_children()
+        os.kill(first, signal.SIGKILL)
+        with pytest.raises(ProviderError) as caught:
+            await collect(provider, request())
+        again = await collect(provider, request())
+        (second,) = pal_children()
+    finally:
+        await provider.aclose()
+    assert caught.value.kind is ErrorKind.CONNECTION
+    assert isinstance(again[-1], Finished) and second != first
+    assert any(isinstance(e, Progress) and e.text.startswith("starting PAL") for e in again)
+    assert pal_children() == []  # closing the provider ends its server
+
+
+async def test_a_pal_that_cannot_start_is_not_found_with_the_reason(tmp_path: Path) -> None:
+    settings = PalSettings(command=[str(tmp_path / "no-such-pal")], env_pass=[])
+    provider = PalProvider(settings, env={}, workdir=tmp_path)
+    with pytest.raises(ProviderError) as caught:
+        await collect(provider, request())
+    await provider.aclose()
+    assert caught.value.kind is ErrorKind.NOT_FOUND
+    assert "no-such-pal" in caught.value.message and "pal.command" in caught.value.message
+
+
+# --- PAL's error replies and the configuration, without a server ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        ("Error in chat: Custom API API error for model m after 4 attempts: Error code: 429 - "
+         "{'error': {'message': 'Rate limit reached', 'type': 'requests'}}",
+         ErrorKind.RATE_LIMITED),
+        ("Error in chat: OpenAI API error for model m after 1 attempt: Error code: 429 - "
+         "{'error': {'code': 'insufficient_quota', 'message': 'You exceeded your current quota'}}",
+         ErrorKind.QUOTA),
+        ("Error in chat: Gemini API error for model m after 1 attempt: Error code: 401 - bad key",
+         ErrorKind.AUTH),
+        ("Error in chat: X API error for model m after 4 attempts: Error code: 503 - busy",
+         ErrorKind.OVERLOADED),
+        ("Error in chat: X API error after 4 attempts: Error code: 500 - oops", ErrorKind.SERVER),
+        ("Model 'gpt-9' is not available with current API keys. Available models: a, b.",
+         ErrorKind.NOT_FOUND),
+        ("CLI 'gemini' execution failed: Executable 'gemini' not found in PATH for CLI 'gemini'.",
+         ErrorKind.NOT_FOUND),
+        ("CLI 'nosuch' is not configured. Available clients: claude, codex, gemini",
+         ErrorKind.NOT_FOUND),
+        ("At least one API configuration is required. Please set either:\n- GEMINI_API_KEY",
+         ErrorKind.NO_KEY),
+        ("Your request was blocked by the content safety policy. Please try modifying your "
+         "prompt.", ErrorKind.CONTENT_POLICY),
+        ("Response blocked or incomplete. Finish reason: length", ErrorKind.TRUNCATED),
+        ("Error in chat: X API error for model m after 4 attempts: Request timed out.",
+         ErrorKind.TIMEOUT),
+        ("Error in chat: X API error for model m after 4 attempts: Connection error.",
+         ErrorKind.CONNECTION),
+        ("Error: 'working_directory_absolute_path' must be an absolute path (you may use '~' "
+         "which will be expanded). Received: rel", ErrorKind.BAD_REQUEST),
+        ("something nobody expected", ErrorKind.SERVER),
+    ],
+)  # fmt: skip
+def test_pal_error_messages_map_to_the_common_kinds(content: str, kind: ErrorKind) -> None:
+    assert classify_message(content) is kind
+    payload = json.dumps({"status": "error", "content": content, "content_type": "text"})
+    error = pal_error(payload)
+    assert error.kind is kind and error.message == f"PAL: {content}"
+
+
+def test_pal_error_replies_never_carry_a_key() -> None:
+    payload = json.dumps(
+        {"status": "error", "content": "Error code: 401 - key sk-abcdef0123456789abcdef rejected"}
+    )
+    error = pal_error(payload, secrets=["sk-abcdef0123456789abcdef"])
+    assert "sk-abcdef0123456789abcdef" not in error.message and error.kind is ErrorKind.AUTH
+    assert pal_error("a bare message, not JSON").message == "PAL: a bare message, not JSON"
+
+
+def test_thinking_modes_and_clink_targets() -> None:
+    assert thinking_mode(ThinkingSettings(effort="xhigh")) == "max"
+    assert thinking_mode(ThinkingSettings(level="HIGH")) == "high"
+    assert thinking_mode(ThinkingSettings(budget_tokens=32000)) == "max"
+    assert thinking_mode(None) is None
+    assert clink_target("clink:gemini/planner") == ("gemini", "planner")
+    assert clink_target("clink:codex") == ("codex", None)
+    assert clink_target("gpt-5.2") is None
+
+
+def test_the_server_gets_only_the_named_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = PalSettings(env={"LOG_LEVEL": "WARNING"}, env_pass=["GEMINI_API_KEY", "UNSET"])
+    environ = {"GEMINI_API_KEY": "g-1", "ANTHROPIC_API_KEY": "a-1"}
+    assert settings.server_env(environ) == {
+        "GEMINI_API_KEY": "g-1", "LOG_LEVEL": "WARNING",
+        "MAX_MCP_OUTPUT_TOKENS": "1000000", "PAL_PROGRESS_HEARTBEAT_SECONDS": "15",
+    }  # fmt: skip
+    assert PalSettings().command == ["uvx", "pal-mcp-server"]
+    # In models.yaml, ${NAME} is filled when the configuration loads, as anywhere in it.
+    monkeypatch.setenv("MY_OPENROUTER", "or-1")
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    models = {"providers": {"pal": {"kind": "pal", "pal": {"env": {
+        "OPENROUTER_API_KEY": "${MY_OPENROUTER}"}}}}}  # fmt: skip
+    (layer / "models.yaml").write_text(yaml.safe_dump(models), encoding="utf-8")
+    pal = load_settings([shipped_config_dir(), layer]).registry.providers["pal"].pal
+    assert pal is not None and pal.server_env({})["OPENROUTER_API_KEY"] == "or-1"
+
+
+def test_a_pal_provider_is_configured_in_models_yaml_with_clear_errors(tmp_path: Path) -> None:
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    good = {"providers": {"pal": {"kind": "pal"}}, "models": {"via-pal": {
+        "provider": "pal", "api_model": "auto", "context_window": 1000, "max_output_tokens": 100,
+    }}}  # fmt: skip
+    (layer / "models.yaml").write_text(yaml.safe_dump(good), encoding="utf-8")
+    settings = load_settings([shipped_config_dir(), layer])
+    assert settings.registry.providers["pal"].kind == "pal"
+    bad = {"providers": {"pal": {"kind": "pal", "api_key_env": ["OPENAI_API_KEY"]}}}
+    (layer / "models.yaml").write_text(yaml.safe_dump(bad), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"models.yaml:\d+: .*not used by kind 'pal'"):
+        load_settings([shipped_config_dir(), layer])
+    wrong = {"providers": {"x": {"kind": "openai_chat", "pal": {"command": ["p"]}}}}
+    (layer / "models.yaml").write_text(yaml.safe_dump(wrong), encoding="utf-8")
+    with pytest.raises(ConfigError, match="pal: applies to kind 'pal' only"):
+        load_settings([shipped_config_dir(), layer])
+
+
+async def test_the_simulator_answers_an_unstreamed_chat_completion_as_pal_asks(
+    sim: Simulator,
+) -> None:
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(api_key=SIM_KEY, base_url=f"{sim.base_url}/v1", max_retries=0)
+    try:
+        reply = await client.chat.completions.create(
+            model=PAL_MODEL,
+            messages=[{"role": "user", "content": "## Workstream: Storage\nPlan the storage."}],
+            stream=False,
+        )
+    finally:
+        await client.close()
+    from mao_tui.simulator.scripts import script_for
+
+    (recorded,) = sim.requests
+    assert recorded.path == "/v1/chat/completions" and recorded.body["stream"] is False
+    expected = script_for(recorded.workstream, "## Workstream: Storage\nPlan the storage.")
+    assert reply.choices[0].message.content == expected.answer and expected.answer
+    assert reply.choices[0].finish_reason == "stop"
+    assert reply.usage is not None and reply.usage.completion_tokens > 0
