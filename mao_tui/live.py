@@ -318,22 +318,46 @@ class AppBackend:
                 )
             except SectionError as exc:
                 raise UsageError(str(exc)) from None
-        context = [
-            (path, read_text(path, "context file", "a context file"))
-            for path in form.context_paths
-        ]
         launch = replace(self._launch, simulate=form.simulate, faults=False)
+        if self.settings().playbooks[form.playbook].output == "qa_report":
+            spec_text = self._qa_listing(form, launch.project_dir, task)
+        else:
+            context = [
+                (path, read_text(path, "context file", "a context file"))
+                for path in form.context_paths
+            ]
+            spec_text = with_context(spec, context)
         req = SessionRequest(
             command=form.playbook,
             playbook=form.playbook,
             task=task,
-            spec_text=with_context(spec, context),
+            spec_text=spec_text,
             simulated=form.simulate,
             project_dir=launch.project_dir,
             sections=sections,
             deliver=deliverer_for(self.settings(), form.playbook, launch.project_dir, task),
         )
         return OpenSession(launch, req), f"mao · {form.playbook}"
+
+    def _qa_listing(self, form: NewSession, project_dir: Path, task: str) -> str:
+        """A qa session from Home reviews its context files (files, globs or directories) as
+        `mao qa` does its targets, against the spec file as the requirements."""
+        from mao_tui.playbooks.qa_command import prepare
+
+        if not form.context_paths:
+            raise UsageError(
+                "a qa session reviews code: name files, globs or directories in Context files"
+            )
+        targets = [str(path) for path in form.context_paths]
+        found = prepare(
+            self.settings(),
+            form.playbook,
+            targets,
+            root=project_dir,
+            prd=form.spec_path,
+            task=task,
+        )
+        return found.listing
 
     def review(self, session_id: str) -> LiveSession:
         return OpenSession(self._launch, review_id=session_id)

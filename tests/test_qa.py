@@ -562,3 +562,41 @@ async def test_a_stored_qa_session_reviewed_has_its_report_on_g(
         assert isinstance(app.screen, QaReportScreen)
         assert app.screen.findings.row_count == len(_report(events).findings)
         await pilot.press("escape", "q")
+
+
+async def test_home_starts_a_qa_session_that_reviews_its_context_files(
+    db_path: Path, tmp_path: Path
+) -> None:
+    from textual.widgets import Input, Select
+
+    from mao_tui.live import AppBackend
+    from mao_tui.tui import MaoApp
+    from mao_tui.tui.home import HomeScreen
+    from mao_tui.tui.qa_report import QaReportScreen
+
+    _project(tmp_path)
+    app = MaoApp(backend=AppBackend(_launch(tmp_path, db_path)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        home.query_one("#playbook", Select).value = "qa"
+        home.query_one("#task", Input).value = "Review the app"
+        await pilot.press("f5")
+        assert isinstance(app.screen, HomeScreen)  # nothing to review yet: said so
+        assert "Context files" in str(home.query_one("#form-error").content)
+
+        home.query_one("#context", Input).value = "src"
+        await pilot.press("f5")
+
+        async def report_shown() -> None:
+            while not isinstance(app.screen, QaReportScreen):
+                await pilot.pause()
+
+        await asyncio.wait_for(report_shown(), 60)
+        screen = app.screen
+        assert isinstance(screen, QaReportScreen)
+        files = {finding.file for finding in screen.report.findings}
+        assert files and files <= {"src/app.py", "src/util.py"}
+        await pilot.press("escape")
+        await asyncio.wait_for(app.screen.ended(1), 60)  # type: ignore[attr-defined]
+        await pilot.press("q")
