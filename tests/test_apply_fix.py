@@ -9,6 +9,7 @@ import json
 import math
 import os
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,12 @@ async def test_backup_and_one_atomic_replace_per_file(
     assert keep.backup is not None and Path(keep.backup).read_text() == "old = 1\n"
     assert Path(keep.backup).is_relative_to(root / ".mao" / "backups")
     assert not [p for p in root.rglob("*.mao") if p.is_file()]  # no temporary file left
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)  # a real one, for git status
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=root, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert ".mao/backups" not in status  # the backups stay out of git
     with pytest.raises(ControlError, match="changed since they were shown"):
         await bench.apply(proposal)  # a proposal is applied once
 

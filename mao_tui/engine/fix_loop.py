@@ -122,6 +122,8 @@ class Workbench:
         self._proposed = None
         backups = _fresh(self.workspace / BACKUPS / self.session_id / f"r{proposal.round}")
         results = apply_all(self.workspace, changes, backups)  # no await: nothing interleaves
+        if any(r.backup is not None for r in results):
+            _keep_out_of_git(self.workspace / BACKUPS)
         self._applied = [c for c in changes if c.kind != "refused"]
         event = FilesApplied(
             session_id=self.session_id,
@@ -291,6 +293,14 @@ def _fence(text: str) -> str:
     """A backtick fence longer than any run of backticks in ``text``."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     return "`" * max(3, longest + 1)
+
+
+def _keep_out_of_git(folder: Path) -> None:
+    """Backups are copies of the user's own files: a ``.gitignore`` of ``*`` keeps them out of
+    ``git status`` and commits. A file the user already put there is left as it is."""
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# mao's backups of files it replaced; see README\n*\n", encoding="utf-8")
 
 
 def _fresh(folder: Path) -> Path:

@@ -15,6 +15,7 @@ import gc
 from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
@@ -24,6 +25,7 @@ from mao_tui.tui.backend import Backend, LiveSession, SessionControl, SessionRun
 from mao_tui.tui.bindings import SPECS, screen_bindings
 from mao_tui.tui.dashboard import EXIT_CANCELLED, EXIT_OK, DashboardScreen
 from mao_tui.tui.startup import watch_first_paint
+from mao_tui.tui.widgets.panel import note_input
 
 __all__ = ["MaoApp", "SessionRunner"]
 
@@ -91,6 +93,11 @@ class MaoApp(App[int]):
         if self._primary is not None:
             return self._primary.exit_code
         return EXIT_CANCELLED if self._cancelled_work else EXIT_OK
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            note_input()  # final Markdown renders wait until the user pauses
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         _tune_gc()
