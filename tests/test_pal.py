@@ -11,9 +11,11 @@ import json
 import math
 import os
 import re
+import runpy
 import shutil
 import signal
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -108,7 +110,9 @@ def custom_models(tmp_path: Path) -> Path:
     return path
 
 
-def pal_section(pal_server: str, sim: Simulator, tmp_path: Path) -> dict[str, Any]:
+def pal_section(
+    pal_server: str, sim: Simulator, tmp_path: Path, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "command": [pal_server],
         "env_pass": [],  # no real key reaches PAL: only its custom endpoint is configured
@@ -116,24 +120,31 @@ def pal_section(pal_server: str, sim: Simulator, tmp_path: Path) -> dict[str, An
             "CUSTOM_API_URL": f"{sim.base_url}/v1",
             "CUSTOM_MODELS_CONFIG_PATH": str(custom_models(tmp_path)),
             "LOG_LEVEL": "WARNING",
+            **(env or {}),
         },
     }
 
 
-def pal_layer(pal_server: str, sim: Simulator, tmp_path: Path) -> Path:
+def pal_layer(
+    pal_server: str,
+    sim: Simulator,
+    tmp_path: Path,
+    api_model: str = PAL_MODEL,
+    env: dict[str, str] | None = None,
+) -> Path:
     """A configuration layer: every API provider on the simulator, a `pal` provider, and the
-    Schemas workstream routed to a PAL model with a direct-API fallback."""
+    Schemas workstream routed to a PAL model (``api_model``) with a direct-API fallback."""
     layer = tmp_path / "layer"
     layer.mkdir(exist_ok=True)
     providers = simulator_overlay(SHIPPED, sim.base_url)["providers"]
-    providers["pal"] = {"kind": "pal", "pal": pal_section(pal_server, sim, tmp_path)}
+    providers["pal"] = {"kind": "pal", "pal": pal_section(pal_server, sim, tmp_path, env)}
     models = {
         "global": {"retry": {"max_retries": 0}},
         "providers": providers,
         "models": {
             "qwen-pal": {
                 "provider": "pal",
-                "api_model": PAL_MODEL,
+                "api_model": api_model,
                 "display_name": "Qwen3 via PAL",
                 "context_window": 128000,
                 "max_output_tokens": 16000,
@@ -160,9 +171,14 @@ class Recorder:
 
 
 async def run(
-    pal_server: str, sim: Simulator, tmp_path: Path, db_path: Path
+    pal_server: str,
+    sim: Simulator,
+    tmp_path: Path,
+    db_path: Path,
+    api_model: str = PAL_MODEL,
+    env: dict[str, str] | None = None,
 ) -> tuple[Recorder, Any, Any]:
-    layer = pal_layer(pal_server, sim, tmp_path)
+    layer = pal_layer(pal_server, sim, tmp_path, api_model, env)
     workspace = tmp_path / "project"
     workspace.mkdir()
     launch = Launch(project_dir=workspace, config_dir=layer, db_path=db_path)
@@ -223,6 +239,60 @@ def call_answer(sim: Simulator, call: Any) -> str:
     messages = call.body["messages"]
     text = "\n".join(str(m.get("content", "")) for m in messages)
     return script_for(call.workstream, text).answer.strip()
+
+
+FAKE_CLI = Path(__file__).parent / "fake_clis" / "fake_cli.py"
+
+
+def install_fake_codex(bin_dir: Path, log_dir: Path) -> None:
+    """A `codex` on ``bin_dir`` running tests/fake_clis/fake_cli.py, whose `codex exec --json`
+    JSONL is what PAL's codex_jsonl parser reads. The log directory is set in the wrapper:
+    clink hands the CLI only an allowlist of variables (PATH, HOME, OPENAI_*, CODEX_*, ...)."""
+    wrapper = bin_dir / "codex"
+    wrapper.write_text(
+        f"#!{sys.executable} -I\n"
+        "import os, runpy\n"
+        f"os.environ['FAKE_CLI_LOG'] = {str(log_dir)!r}\n"
+        f"runpy.run_path({str(FAKE_CLI)!r}, init_globals={{'TOOL': 'codex'}}, "
+        "run_name='__main__')\n",
+        encoding="utf-8",
+    )
+    wrapper.chmod(0o755)
+
+
+async def test_a_clink_model_runs_the_cli_through_pal_and_its_answer_is_the_output(
+    pal_server: str, sim: Simulator, tmp_path: Path, db_path: Path
+) -> None:
+    bin_dir, log_dir, home = (tmp_path / name for name in ("bin", "log", "home"))
+    for directory in (bin_dir, log_dir, home):
+        directory.mkdir()
+    install_fake_codex(bin_dir, log_dir)
+    # The fake first on PATH; a HOME of its own, so no ~/.pal/cli_clients override applies.
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "HOME": str(home)}
+    rec, finished, detail = await run(
+        pal_server, sim, tmp_path, db_path, api_model="clink:codex", env=env
+    )
+    assert finished.status == "done"
+    assert not rec.of(FallbackEvent)
+    # PAL ran the fake `codex exec --json ...` once, with mao's Schemas prompt inside its own.
+    ran = json.loads((log_dir / "codex-run.json").read_text(encoding="utf-8"))
+    assert ran["argv"][:2] == ["exec", "--json"]
+    stdin: str = ran["stdin"]
+    assert "you own the **Schemas** workstream" in stdin and "Build the snippet store." in stdin
+    fake = runpy.run_path(str(FAKE_CLI), init_globals={"TOOL": "codex"}, run_name="fake_cli")
+    answer: str = fake["answer_text"](stdin).strip()
+    assert "FAKE-CODEX-ANSWER" in answer
+    (attempt,) = detail.attempts_for("schemas")
+    assert attempt.status == "ok" and attempt.model == "qwen-pal"
+    assert attempt.output_text == answer  # the CLI's reply, without PAL's hand-off trailer
+    assert "clink · codex CLI · default · exited 0 in " in attempt.thinking_text
+    usage = attempt.usage  # the CLI's own counts, passed on by clink's metadata
+    assert (usage.input_tokens, usage.cached_input_tokens, usage.output_tokens) == (2000, 500, 600)
+    # The simulator never saw the Schemas workstream: its answer came only through clink.
+    assert [r for r in sim.requests if r.workstream == "schemas"] == []
+    assert [r for r in sim.requests if r.model == PAL_MODEL] == []
+    (synth,) = [r for r in sim.requests if r.workstream == "synthesis"]
+    assert answer[:60] in json.dumps(synth.body, ensure_ascii=False).replace("\\n", "\n")
 
 
 async def test_a_pal_failure_falls_back_to_a_direct_provider(
@@ -516,3 +586,34 @@ async def test_the_simulator_answers_an_unstreamed_chat_completion_as_pal_asks(
     assert reply.choices[0].message.content == expected.answer and expected.answer
     assert reply.choices[0].finish_reason == "stop"
     assert reply.usage is not None and reply.usage.completion_tokens > 0
+
+
+@pytest.mark.parametrize(
+    ("meta", "expected"),
+    [
+        ({"input_tokens": 12, "output_tokens": 3}, (12, 3, 0, 0)),  # chat
+        (  # clink + claude: cache reads and writes are apart from input_tokens
+            {
+                "usage": {
+                    "input_tokens": 1200,
+                    "cache_creation_input_tokens": 100,
+                    "cache_read_input_tokens": 300,
+                    "output_tokens": 420,
+                }
+            },
+            (1600, 420, 0, 300),
+        ),
+        (  # clink + gemini's stats: output is candidates plus thoughts
+            {"token_usage": {"prompt": 900, "candidates": 200, "thoughts": 50, "cached": 100}},
+            (900, 250, 50, 100),
+        ),
+        ({"model_used": "x"}, (0, 0, 0, 0)),
+    ],
+)
+def test_usage_is_read_from_chat_and_from_each_clink_cli(
+    meta: dict[str, Any], expected: tuple[int, int, int, int]
+) -> None:
+    from mao_tui.providers.pal_provider import usage_of
+
+    u = usage_of(meta)
+    assert (u.input_tokens, u.output_tokens, u.thinking_tokens, u.cached_input_tokens) == expected

@@ -127,7 +127,6 @@ class SessionController(SessionEngine):
     ) -> None:
         self._ledger = _Ledger(sinks)
         super().__init__(settings, pool, [self._ledger], max_parallel=max_parallel)
-        self._pool = pool
         self.req = req
         self._slots: dict[str, _Slot] = {}
         self._latest: dict[str, Outcome] = {}

@@ -76,7 +76,9 @@ def extract_json(text: str) -> object:
     try:
         return clean_json(json.loads(candidate))  # model output: see sanitize.py
     except json.JSONDecodeError as exc:
-        raise ValueError(f"the JSON does not parse: {exc.msg} at line {exc.lineno}") from None
+        raise ValueError(
+            f"the JSON does not parse: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
 
 
 def _with_universal(chain: list[str], settings: Settings) -> list[str]:

@@ -14,6 +14,7 @@ from difflib import SequenceMatcher
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mao_tui.engine.planning import extract_json
 from mao_tui.qa_records import (
     SEVERITY_RANK,
     QaReport,
@@ -47,20 +48,6 @@ def normalize_path(path: str | None) -> str | None:
     return path or None
 
 
-def _json_object(text: str) -> object:
-    """The last fenced ```json block, else the outermost {...}; ValueError when none parses."""
-    blocks = [m["body"] for m in _JSON_BLOCK.finditer(text)]
-    candidate = blocks[-1] if blocks else text[text.find("{") : text.rfind("}") + 1]
-    if not candidate.strip():
-        raise ValueError("no JSON object in the reply")
-    try:
-        return clean_json(json.loads(candidate))  # model output: see sanitize.py
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"the JSON does not parse: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-
-
 def _pydantic_problems(exc: ValidationError) -> list[str]:
     problems = []
     for err in exc.errors():
@@ -77,7 +64,7 @@ def parse_review(text: str, files: Mapping[str, int]) -> tuple[Review | None, li
     Beyond the schema, each finding must name a reviewed file (or none) and a line inside it.
     """
     try:
-        raw = _json_object(text)
+        raw = extract_json(text)
     except ValueError as exc:
         return None, [str(exc)]
     try:

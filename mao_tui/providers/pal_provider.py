@@ -256,11 +256,7 @@ class PalProvider:
             yield Continuation(reply.continuation_id)
         if answer:
             yield TextDelta(answer)
-        meta = reply.metadata
-        yield Usage(
-            input_tokens=_int(meta.get("input_tokens")),
-            output_tokens=_int(meta.get("output_tokens")),
-        )
+        yield usage_of(reply.metadata)
         yield Finished("end_turn")
 
     def _arguments(self, request: ModelRequest) -> tuple[str, dict[str, Any]]:
@@ -346,6 +342,32 @@ def thinking_mode(thinking: ThinkingSettings | None) -> str | None:
 
 def _text_of(result: CallToolResult) -> str:
     return "".join(getattr(block, "text", "") for block in result.content)
+
+
+def usage_of(meta: dict[str, Any]) -> Usage:
+    """Token counts from a PAL reply's metadata: ``chat`` puts them at the top; ``clink`` passes
+    on the CLI's own, as ``usage`` (codex, claude) or ``token_usage`` (gemini's ``stats``)."""
+    if _int(meta.get("input_tokens")) or _int(meta.get("output_tokens")):
+        return Usage(_int(meta.get("input_tokens")), _int(meta.get("output_tokens")))
+    usage = meta.get("usage")
+    if isinstance(usage, dict):  # claude counts cache reads and writes apart from input_tokens
+        read = _int(usage.get("cache_read_input_tokens"))
+        written = _int(usage.get("cache_creation_input_tokens"))
+        return Usage(
+            input_tokens=_int(usage.get("input_tokens")) + read + written,
+            output_tokens=_int(usage.get("output_tokens")),
+            cached_input_tokens=_int(usage.get("cached_input_tokens")) or read,
+        )
+    tokens = meta.get("token_usage")
+    if isinstance(tokens, dict):  # gemini: prompt (cached included), candidates, thoughts
+        thoughts = _int(tokens.get("thoughts"))
+        return Usage(
+            input_tokens=_int(tokens.get("prompt")),
+            output_tokens=_int(tokens.get("candidates")) + thoughts,
+            thinking_tokens=thoughts,
+            cached_input_tokens=_int(tokens.get("cached")),
+        )
+    return Usage()
 
 
 def _int(value: object) -> int:
