@@ -70,7 +70,7 @@ class VerificationPane(Vertical):
             self._state("-running", f"running {event.name}…", event.round)
             self._write(Text(f"▶ {event.name}: {' '.join(event.argv)}", "bold"))
         elif isinstance(event, VerificationOutput):
-            self._write(Text.from_ansi(event.line))  # colours kept, other sequences dropped
+            self._write(Text(event.line))  # already cleaned of control sequences (verify.py)
         elif isinstance(event, VerificationFinished):
             style = "bold green" if event.passed else "bold red"
             mark = "✓" if event.passed else "✗"
