@@ -1,3 +1,3 @@
 """Benchmarks for mao: start-up, responsiveness while streaming, throughput, orchestration
 overhead, history at scale and memory. Run ``python -m benchmarks --help``; the figures and their
-goals are in the README's "Benchmarks" section."""
+goals are in docs/benchmarks.md."""

@@ -98,7 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare", type=Path, metavar="FILE", help="compare with the results in FILE"
     )
     parser.add_argument(
-        "--table", type=Path, metavar="FILE", help="print the README table of FILE and exit"
+        "--table",
+        type=Path,
+        metavar="FILE",
+        help="print the table of docs/benchmarks.md from FILE, and exit",
     )
     parser.add_argument(
         "--wait-quiet",

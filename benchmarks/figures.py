@@ -344,7 +344,7 @@ def compare(old: list[BenchResult], new: list[BenchResult]) -> str:
 
 
 def markdown_table(machine_info: dict[str, Any], results: list[BenchResult]) -> str:
-    """The README table: one row per figure."""
+    """The table of docs/benchmarks.md: one row per figure."""
     rows = ["| figure | result | goal | verdict | load |", "|---|---|---|---|---|"]
     for r in results:
         load = f"{r.load_at_start[0]:.2f}" if r.load_at_start else "?"

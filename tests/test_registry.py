@@ -1,5 +1,5 @@
 """`mao models`, the registry warnings of `mao config check`, the new registry fields, and the
-README's Ollama example, loaded and run against the simulator."""
+Ollama example of docs/local-models.md, loaded and run against the simulator."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from mao_tui.domain import FallbackEvent
 from mao_tui.settings.loader import ConfigError, load_settings, shipped_config_dir
 from mao_tui.simulator.server import Simulator
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+LOCAL_MODELS_DOC = Path(__file__).resolve().parents[1] / "docs" / "local-models.md"
 
 
 def test_models_lists_provider_key_thinking_prices_and_status(
@@ -128,16 +128,15 @@ def test_retry_policy_layers_global_then_provider(tmp_path: Path) -> None:
     assert google.retry_after_cap_s == 60.0  # the shipped value, untouched
 
 
-def _readme_yaml(heading: str) -> list[str]:
-    text = README.read_text(encoding="utf-8")
-    section = text.split(heading, 1)[1].split("\n### ", 1)[0]
-    return re.findall(r"```yaml\n(.*?)```", section, re.S)
+def _local_models_yaml() -> list[str]:
+    text = LOCAL_MODELS_DOC.read_text(encoding="utf-8")
+    return re.findall(r"```yaml\n(.*?)```", text, re.S)
 
 
-def test_the_readme_ollama_example_loads_and_routes_tests_to_the_local_model(
+def test_the_documented_ollama_example_loads_and_routes_tests_to_the_local_model(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    models, routing = _readme_yaml("### Local models")
+    models, routing = _local_models_yaml()
     (tmp_path / "models.yaml").write_text(models, encoding="utf-8")
     (tmp_path / "routing.yaml").write_text(routing, encoding="utf-8")
     settings = load_settings([shipped_config_dir(), tmp_path])
@@ -148,10 +147,10 @@ def test_the_readme_ollama_example_loads_and_routes_tests_to_the_local_model(
     assert re.search(r"ollama\s+openai_chat\s+no key needed", capsys.readouterr().out)
 
 
-async def test_the_readme_ollama_example_runs_keyless_against_a_chat_server(
+async def test_the_documented_ollama_example_runs_keyless_against_a_chat_server(
     tmp_path: Path,
 ) -> None:
-    example = yaml.safe_load(_readme_yaml("### Local models")[0])
+    example = yaml.safe_load(_local_models_yaml()[0])
 
     def layer(sim: Simulator) -> dict[str, Any]:  # the simulator plays the Ollama server
         ollama = {**example["providers"]["ollama"], "base_url": sim.base_url + "/v1"}

@@ -300,7 +300,8 @@ def _keep_out_of_git(folder: Path) -> None:
     ``git status`` and commits. A file the user already put there is left as it is."""
     ignore = folder / ".gitignore"
     if not ignore.exists():
-        ignore.write_text("# mao's backups of files it replaced; see README\n*\n", encoding="utf-8")
+        note = "# mao's backups of files it replaced; see docs/apply-verify-fix.md\n*\n"
+        ignore.write_text(note, encoding="utf-8")
 
 
 def _fresh(folder: Path) -> Path:

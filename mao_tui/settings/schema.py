@@ -37,7 +37,7 @@ DEFAULT_RETRY_ON: tuple[RetryableKind, ...] = (
 class Timeouts(Strict):
     """Seconds; any left unset comes from the provider, then from :data:`DEFAULT_TIMEOUTS`."""
 
-    connect_s: float | None = Field(default=None, gt=0)  # TCP and TLS (Gemini: see README)
+    connect_s: float | None = Field(default=None, gt=0)  # TCP and TLS (Gemini: docs, Timeouts)
     first_event_s: float | None = Field(default=None, gt=0)  # request sent → first stream event
     idle_s: float | None = Field(default=None, gt=0)  # longest silence between two events
     total_s: float | None = Field(default=None, gt=0)  # the whole call, first byte to last

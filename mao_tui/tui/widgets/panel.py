@@ -1,6 +1,6 @@
 """One model's panel: header in the border, then notes, thinking and the answer, as lines.
 
-Why this shape (measured, see benchmarks/responsiveness.py and the README): seven panels of
+Why this shape (measured, see benchmarks/responsiveness.py and docs/benchmarks.md): seven panels of
 Textual ``Markdown`` widgets streaming at once kept the event loop busy re-laying out the screen,
 and key presses waited up to seconds. Here a panel is a single Line-API widget with a fixed size
 (set by the grid): the raw text stays in the lane's model (:class:`~mao_tui.tui.state.AttemptText`),
