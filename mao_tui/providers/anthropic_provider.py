@@ -19,9 +19,14 @@ from mao_tui.providers.base import (
     request_timeout,
 )
 from mao_tui.providers.errors import classified, error
+from mao_tui.providers.usage import count
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
+
+
+# Stop reasons of an answer that did not end on its own: the output or context limit hit it.
+CUT_OFF_STOP_REASONS = frozenset({"max_tokens", "model_context_window_exceeded"})
 
 
 def thinking_params(thinking: ThinkingSettings | None) -> dict[str, Any]:
@@ -38,6 +43,14 @@ def thinking_params(thinking: ThinkingSettings | None) -> dict[str, Any]:
     if thinking.effort:
         params["output_config"] = {"effort": thinking.effort}
     return params
+
+
+def _input_total(usage: object) -> int:
+    return (
+        count(usage, "input_tokens")
+        + count(usage, "cache_creation_input_tokens")
+        + count(usage, "cache_read_input_tokens")
+    )
 
 
 class AnthropicProvider:
@@ -99,27 +112,22 @@ class AnthropicProvider:
                         yield TextDelta(delta.text)
                         continue
                 elif isinstance(event, RawMessageStartEvent) and event.type == "message_start":
-                    u = event.message.usage
+                    u = getattr(event.message, "usage", None)
                     # Cache reads and writes are input too; they are billed at other rates.
-                    input_tokens = (
-                        u.input_tokens
-                        + (u.cache_creation_input_tokens or 0)
-                        + (u.cache_read_input_tokens or 0)
-                    )
-                    cached_tokens = u.cache_read_input_tokens or 0
+                    input_tokens = _input_total(u) or input_tokens
+                    cached_tokens = count(u, "cache_read_input_tokens")
                 elif isinstance(event, RawMessageDeltaEvent) and event.type == "message_delta":
                     stop_reason = event.delta.stop_reason or stop_reason
-                    output_tokens = event.usage.output_tokens  # cumulative, thinking included
-                    details = event.usage.output_tokens_details
-                    if details is not None and details.thinking_tokens is not None:
-                        thinking_tokens = details.thinking_tokens
-                    if event.usage.input_tokens is not None:
-                        input_tokens = (
-                            event.usage.input_tokens
-                            + (event.usage.cache_creation_input_tokens or 0)
-                            + (event.usage.cache_read_input_tokens or 0)
-                        )
-                        cached_tokens = event.usage.cache_read_input_tokens or cached_tokens
+                    u = getattr(event, "usage", None)
+                    # cumulative, thinking included
+                    output_tokens = count(u, "output_tokens") or output_tokens
+                    thinking_tokens = (
+                        count(getattr(u, "output_tokens_details", None), "thinking_tokens")
+                        or thinking_tokens
+                    )
+                    if count(u, "input_tokens"):
+                        input_tokens = _input_total(u)
+                        cached_tokens = count(u, "cache_read_input_tokens") or cached_tokens
                 elif isinstance(event, RawMessageStopEvent) and event.type == "message_stop":
                     stopped = True
                 yield Heartbeat()  # any other event, known or not, only shows the stream is alive
@@ -130,7 +138,14 @@ class AnthropicProvider:
                 if not stopped
                 else "the stream ended without a stop_reason",
             )
+        # A cut-off or declined answer is billed too: its usage comes before the error.
+        yield Usage(input_tokens, output_tokens, thinking_tokens, cached_tokens)
+        if stop_reason in CUT_OFF_STOP_REASONS:
+            raise error(
+                ErrorKind.TRUNCATED,
+                f"the answer was cut off at the output limit (stop_reason={stop_reason}, "
+                f"max_tokens={request.max_output_tokens})",
+            )
         if stop_reason == "refusal":
             raise error(ErrorKind.CONTENT_POLICY, "Claude declined to answer (stop_reason=refusal)")
-        yield Usage(input_tokens, output_tokens, thinking_tokens, cached_tokens)
         yield Finished(stop_reason)

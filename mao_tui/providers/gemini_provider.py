@@ -18,6 +18,7 @@ from mao_tui.providers.base import (
     Usage,
 )
 from mao_tui.providers.errors import classified, error
+from mao_tui.providers.usage import count
 
 if TYPE_CHECKING:
     from google.genai import Client
@@ -57,6 +58,21 @@ def thinking_config(thinking: ThinkingSettings | None) -> ThinkingConfig | None:
 def _name(value: object) -> str:
     """An SDK enum's wire value; values newer than the SDK may arrive as plain strings."""
     return str(getattr(value, "value", value))
+
+
+def _usage(meta: object) -> Usage:
+    """Usage from ``usage_metadata``, any of whose counts may be missing."""
+    prompt = count(meta, "prompt_token_count")
+    thoughts = count(meta, "thoughts_token_count")
+    # candidates exclude thoughts here; Usage.output_tokens includes them
+    output = count(meta, "candidates_token_count") + thoughts
+    if getattr(meta, "candidates_token_count", None) is None:
+        # Only the total given: the rest of it is output (tool-use prompts aside).
+        rest = (
+            count(meta, "total_token_count") - prompt - count(meta, "tool_use_prompt_token_count")
+        )
+        output = max(output, rest)
+    return Usage(prompt, output, thoughts, count(meta, "cached_content_token_count"))
 
 
 def _milliseconds(seconds: float) -> int:
@@ -116,16 +132,9 @@ class GeminiProvider:
                 if feedback is not None and feedback.block_reason is not None:
                     why = feedback.block_reason_message or _name(feedback.block_reason)
                     raise error(ErrorKind.CONTENT_POLICY, f"prompt blocked: {why}")
-                meta = chunk.usage_metadata
+                meta = getattr(chunk, "usage_metadata", None)
                 if meta is not None:
-                    thoughts = meta.thoughts_token_count or 0
-                    usage = Usage(
-                        meta.prompt_token_count or 0,
-                        # candidates exclude thoughts here; Usage.output_tokens includes them
-                        (meta.candidates_token_count or 0) + thoughts,
-                        thoughts,
-                        meta.cached_content_token_count or 0,
-                    )
+                    usage = _usage(meta)
                 content = False
                 for candidate in chunk.candidates or []:
                     parts = candidate.content.parts if candidate.content else None
@@ -145,7 +154,14 @@ class GeminiProvider:
                 await aclose()
         if finish_reason is None:
             raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without a finishReason")
+        # A cut-off or withheld answer is billed too: its usage comes before the error.
+        yield usage
         if finish_reason in POLICY_FINISH_REASONS:
             raise error(ErrorKind.CONTENT_POLICY, f"answer withheld (finishReason={finish_reason})")
-        yield usage
+        if finish_reason == "MAX_TOKENS":
+            raise error(
+                ErrorKind.TRUNCATED,
+                "the answer was cut off at the output limit (finishReason=MAX_TOKENS, "
+                f"maxOutputTokens={request.max_output_tokens})",
+            )
         yield Finished(finish_reason)

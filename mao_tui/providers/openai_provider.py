@@ -19,6 +19,7 @@ from mao_tui.providers.base import (
     request_timeout,
 )
 from mao_tui.providers.errors import classified, error, from_error_fields
+from mao_tui.providers.usage import count
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -146,29 +147,35 @@ class OpenAIResponsesProvider(_OpenAIClientProvider):
                     kind = from_error_fields(code=code, message=message)
                     raise error(kind, f"response.failed {code or ''}: {message}".replace(" :", ":"))
                 elif isinstance(event, (ResponseCompletedEvent, ResponseIncompleteEvent)):
-                    if refusal:
-                        raise error(ErrorKind.CONTENT_POLICY, f"refused: {refusal}")
                     response = event.response
-                    details = response.incomplete_details
-                    reason = details.reason if details else None
-                    if reason == "content_filter":
-                        raise error(ErrorKind.CONTENT_POLICY, "response stopped by content filter")
-                    u = response.usage
-                    usage = (
-                        Usage(
-                            u.input_tokens,
-                            u.output_tokens,
-                            u.output_tokens_details.reasoning_tokens,
-                            u.input_tokens_details.cached_tokens,
-                        )
-                        if u is not None
-                        else Usage()
+                    details = getattr(response, "incomplete_details", None)
+                    reason = getattr(details, "reason", None)
+                    u = getattr(response, "usage", None)
+                    usage = Usage(
+                        count(u, "input_tokens"),
+                        count(u, "output_tokens"),
+                        count(u, "output_tokens_details", "reasoning_tokens"),
+                        count(u, "input_tokens_details", "cached_tokens"),
                     )
-                    finished = Finished(reason or str(response.status or "completed"))
+                    status = getattr(response, "status", None)
+                    finished = Finished(str(reason or status or "completed"))
                 yield Heartbeat()  # any other event, known or not, only shows the stream is alive
         if finished is None:
             raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without response.completed")
+        # A cut-off or refused answer is billed too: its usage comes before the error.
         yield usage
+        if refusal:
+            raise error(ErrorKind.CONTENT_POLICY, f"refused: {refusal}")
+        if finished.stop_reason == "content_filter":
+            raise error(ErrorKind.CONTENT_POLICY, "response stopped by content filter")
+        if finished.stop_reason == "max_output_tokens":
+            raise error(
+                ErrorKind.TRUNCATED,
+                "the answer was cut off at the output limit (response.incomplete, "
+                f"max_output_tokens={request.max_output_tokens})",
+            )
+        if finished.stop_reason == "incomplete":  # incomplete for a reason it did not give
+            raise error(ErrorKind.TRUNCATED, "the response ended incomplete")
         yield finished
 
 
@@ -200,17 +207,19 @@ class OpenAIChatProvider(_OpenAIClientProvider):
             reasoning_effort=cast("ReasoningEffort", effort) if effort else omit,
         )
         finish_reason: str | None = None
+        refusal = ""
         usage = Usage()
         async with raw:
             async for chunk in raw:
                 content = False
-                if chunk.usage is not None:
-                    u = chunk.usage
-                    details = u.completion_tokens_details
-                    reasoning_tokens = (details.reasoning_tokens if details else None) or 0
-                    prompt_details = u.prompt_tokens_details
-                    cached = (prompt_details.cached_tokens if prompt_details else None) or 0
-                    usage = Usage(u.prompt_tokens, u.completion_tokens, reasoning_tokens, cached)
+                u = getattr(chunk, "usage", None)
+                if u is not None:
+                    usage = Usage(
+                        count(u, "prompt_tokens"),
+                        count(u, "completion_tokens"),
+                        count(u, "completion_tokens_details", "reasoning_tokens"),
+                        count(u, "prompt_tokens_details", "cached_tokens"),
+                    )
                 for choice in chunk.choices or []:
                     if choice.delta is None:
                         continue
@@ -224,13 +233,24 @@ class OpenAIChatProvider(_OpenAIClientProvider):
                     if choice.delta.content:
                         content = True
                         yield TextDelta(choice.delta.content)
+                    if isinstance(getattr(choice.delta, "refusal", None), str):
+                        refusal += str(choice.delta.refusal)
                     if choice.finish_reason:
                         finish_reason = choice.finish_reason
                 if not content:
                     yield Heartbeat()
         if finish_reason is None:
             raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without a finish_reason")
+        # A cut-off or refused answer is billed too: its usage comes before the error.
+        yield usage
+        if refusal:
+            raise error(ErrorKind.CONTENT_POLICY, f"refused: {refusal}")
         if finish_reason == "content_filter":
             raise error(ErrorKind.CONTENT_POLICY, "response stopped by content filter")
-        yield usage
+        if finish_reason == "length":
+            raise error(
+                ErrorKind.TRUNCATED,
+                "the answer was cut off at the output limit (finish_reason=length, "
+                f"max_completion_tokens={request.max_output_tokens})",
+            )
         yield Finished(finish_reason)

@@ -24,6 +24,14 @@ FaultKind = Literal[
     "slow",  # the whole answer in `pieces` events `gap_s` apart; the stream completes
     "escapes",  # terminal escape sequences (HOSTILE_TEXT) in thinking and answer; completes
     "bad_json",  # the answer's JSON made invalid (simulator/qa.py break_json); completes
+    # The provider's own ending for an answer cut off at the output limit, after `after_chars`
+    # (Anthropic stop_reason max_tokens, Responses response.incomplete max_output_tokens, chat
+    # finish_reason length, Gemini finishReason MAX_TOKENS); usage is billed as for any answer
+    "max_tokens",
+    # The provider's own refusal, after `after_chars` of thinking (Anthropic stop_reason
+    # refusal, a Responses refusal content part, a chat delta.refusal, Gemini SAFETY)
+    "refusal",
+    "minimal_usage",  # usage with only the fields every API requires; the stream completes
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 
@@ -40,12 +48,17 @@ HttpErrorKind = Literal[
 HTTP_ERROR_KINDS: frozenset[str] = frozenset(get_args(HttpErrorKind))
 # Kinds that stream `after_chars` characters of content first.
 MID_STREAM_KINDS: frozenset[str] = frozenset(
-    {"stall", "drop", "truncate", "in_stream_error", "malformed"}
+    {"stall", "drop", "truncate", "in_stream_error", "malformed", "max_tokens", "refusal"}
 )
+# Kinds that stop early but end the stream the provider's own way, usage included.
+ENDING_KINDS: frozenset[str] = frozenset({"max_tokens", "refusal"})
 # Kinds that change how a stream is sent but still end it properly.
 COMPLETING_KINDS: frozenset[str] = frozenset(
-    {"unknown_events", "slow", "escapes", "bad_json"}
+    {"unknown_events", "slow", "escapes", "bad_json", "minimal_usage"}
 )
+
+# What a refusing model says (OpenAI's refusal text, Claude's is alike).
+REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
 
 # What a hostile model (or server) might send a terminal: CSI (colour, clear screen, cursor
 # home), OSC 52 (set the clipboard), OSC 8 (a link whose text hides its target), OSC 0 (window

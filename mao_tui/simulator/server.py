@@ -16,6 +16,7 @@ from typing import Any, Literal, Self, cast
 from mao_tui.simulator import pacing, replies, wire
 from mao_tui.simulator.faults import (
     COMPLETING_KINDS,
+    ENDING_KINDS,
     HTTP_ERROR_KINDS,
     MID_STREAM_KINDS,
     FaultBook,
@@ -270,12 +271,15 @@ class Simulator:
         segments.append(("text", script.answer))
         if rule is not None and rule.kind == "escapes":
             segments = [(channel, with_escapes(text)) for channel, text in segments]
+        if rule is not None and rule.kind == "refusal":  # it thinks, then declines
+            segments = [(c, t) for c, t in segments if c == "thinking"]
         if rule is not None and rule.kind in MID_STREAM_KINDS:
             segments = pacing.clip(segments, rule.after_chars)
 
         prompt_tokens = pacing.tokens(call.text)
         cached = min(self.cached_tokens, prompt_tokens)
-        ctx = wire.StreamContext(call.model, prompt_tokens, number, cached)
+        minimal = rule is not None and rule.kind == "minimal_usage"
+        ctx = wire.StreamContext(call.model, prompt_tokens, number, cached, minimal)
         encoder = wire.encoder_for(call.api, ctx, body, call.include_usage)
         response = ChunkedResponse(writer)
         await response.start(
@@ -304,13 +308,16 @@ class Simulator:
                 for event in encoder.unknown():
                     await response.send(event)
 
-        if rule is None or rule.kind in COMPLETING_KINDS:
+        if rule is None or rule.kind in COMPLETING_KINDS or rule.kind in ENDING_KINDS:
             usage = wire.TokenCounts(
                 ctx.input_tokens,
                 pacing.tokens(streamed["thinking"]),
                 pacing.tokens(streamed["text"]),
             )
-            for event in encoder.closing(usage):
+            ending: wire.Ending = "stop"
+            if rule is not None and rule.kind in ENDING_KINDS:
+                ending = "refusal" if rule.kind == "refusal" else "max_tokens"
+            for event in encoder.closing(usage, ending):
                 await response.send(event)
             await response.end()
             return request.keep_alive

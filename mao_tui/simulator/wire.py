@@ -9,12 +9,15 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from mao_tui.simulator.pacing import Channel
+from mao_tui.simulator.faults import REFUSAL_TEXT
+from mao_tui.simulator.pacing import Channel, tokens
 from mao_tui.simulator.routes import Api
 
 CREATED_AT = 1760000000
+# How a stream ends: a whole answer, one cut off at the output limit, or a refusal.
+Ending = Literal["stop", "max_tokens", "refusal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,7 @@ class StreamContext:
     input_tokens: int  # all of the prompt, cached included
     request_number: int  # makes ids unique per simulator
     cached_tokens: int = 0  # the part of input_tokens served from the provider's cache
+    minimal_usage: bool = False  # usage with only the fields every API requires
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +47,9 @@ class StreamEncoder(Protocol):
 
     def delta(self, channel: Channel, text: str) -> list[bytes]: ...
 
-    def closing(self, usage: TokenCounts) -> list[bytes]: ...
+    def closing(self, usage: TokenCounts, ending: Ending = "stop") -> list[bytes]:
+        """The end of the stream; a refusal also sends its text (``REFUSAL_TEXT``)."""
+        ...
 
     def error(self) -> list[bytes]: ...
 
@@ -100,6 +106,8 @@ class AnthropicEncoder:
                 "output_tokens": 1,
             },
         }
+        if self._ctx.minimal_usage:
+            message["usage"] = {"input_tokens": self._ctx.input_tokens, "output_tokens": 1}
         return [
             self._event({"type": "message_start", "message": message}),
             self._event({"type": "ping"}),
@@ -142,17 +150,19 @@ class AnthropicEncoder:
             out.append(self._delta_event({"type": "text_delta", "text": text}))
         return out
 
-    def closing(self, usage: TokenCounts) -> list[bytes]:
+    def closing(self, usage: TokenCounts, ending: Ending = "stop") -> list[bytes]:
+        out = self._close_block()  # a refusal sends no text of its own: the stop_reason says it
+        stop_reason = {"stop": "end_turn", "max_tokens": "max_tokens", "refusal": "refusal"}
+        totals: dict[str, Any] = {"output_tokens": usage.output}
+        if not self._ctx.minimal_usage:
+            totals["output_tokens_details"] = {"thinking_tokens": usage.thinking}
         message_delta = {
             "type": "message_delta",
-            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-            "usage": {
-                "output_tokens": usage.output,
-                "output_tokens_details": {"thinking_tokens": usage.thinking},
-            },
+            "delta": {"stop_reason": stop_reason[ending], "stop_sequence": None},
+            "usage": totals,
         }
         return [
-            *self._close_block(),
+            *out,
             self._event(message_delta),
             self._event({"type": "message_stop"}),
         ]
@@ -264,7 +274,7 @@ class ResponsesEncoder:
             ),
         ]
 
-    def _close_item(self) -> list[bytes]:
+    def _close_item(self, status: str = "completed") -> list[bytes]:
         if self._item is None:
             return []
         index = len(self._output)
@@ -297,7 +307,7 @@ class ResponsesEncoder:
             item = {
                 "id": item_id,
                 "type": "message",
-                "status": "completed",
+                "status": status,
                 "role": "assistant",
                 "content": [part],
             }
@@ -347,17 +357,57 @@ class ResponsesEncoder:
         out.append(self._event(event))
         return out
 
-    def closing(self, usage: TokenCounts) -> list[bytes]:
-        closing = self._close_item()
-        totals = {
+    def _refusal_item(self) -> list[bytes]:
+        """A message item whose one content part is a refusal, as the API streams it."""
+        index = len(self._output)
+        item_id = self._ids["text"]
+        ids = {"item_id": item_id, "output_index": index, "content_index": 0}
+        item: dict[str, Any] = {
+            "id": item_id,
+            "type": "message",
+            "status": "in_progress",
+            "role": "assistant",
+            "content": [],
+        }
+        part = {"type": "refusal", "refusal": REFUSAL_TEXT}
+        events = [
+            self._event(
+                {"type": "response.output_item.added", "output_index": index, "item": item}
+            ),
+            self._event(
+                {"type": "response.content_part.added", **ids, "part": {**part, "refusal": ""}}
+            ),
+            self._event({"type": "response.refusal.delta", **ids, "delta": REFUSAL_TEXT}),
+            self._event({"type": "response.refusal.done", **ids, "refusal": REFUSAL_TEXT}),
+            self._event({"type": "response.content_part.done", **ids, "part": part}),
+        ]
+        item = {**item, "status": "completed", "content": [part]}
+        events.append(
+            self._event({"type": "response.output_item.done", "output_index": index, "item": item})
+        )
+        self._output.append(item)
+        return events
+
+    def closing(self, usage: TokenCounts, ending: Ending = "stop") -> list[bytes]:
+        out = self._close_item("incomplete" if ending == "max_tokens" else "completed")
+        if ending == "refusal":
+            out += self._refusal_item()
+            usage = TokenCounts(usage.input, usage.thinking, usage.text + tokens(REFUSAL_TEXT))
+        totals: dict[str, Any] = {
             "input_tokens": usage.input,
             "input_tokens_details": {"cached_tokens": self._ctx.cached_tokens},
             "output_tokens": usage.output,
             "output_tokens_details": {"reasoning_tokens": usage.thinking},
             "total_tokens": usage.input + usage.output,
         }
+        if self._ctx.minimal_usage:
+            del totals["input_tokens_details"], totals["output_tokens_details"]
+        if ending == "max_tokens":
+            response = self._response("incomplete", totals)
+            response["incomplete_details"] = {"reason": "max_output_tokens"}
+            return [*out, self._event({"type": "response.incomplete", "response": response})]
         done = {"type": "response.completed", "response": self._response("completed", totals)}
-        return [*closing, self._event(done)]
+        return [*out, self._event(done)]
 
     def error(self) -> list[bytes]:
         return [
@@ -416,16 +466,22 @@ class ChatEncoder:
         self._reasoning_deltas += 1
         return [self._chunk([self._choice({field: text})])]
 
-    def closing(self, usage: TokenCounts) -> list[bytes]:
-        out = [self._chunk([self._choice({}, "stop")])]
+    def closing(self, usage: TokenCounts, ending: Ending = "stop") -> list[bytes]:
+        out: list[bytes] = []
+        if ending == "refusal":
+            out.append(self._chunk([self._choice({"content": None, "refusal": REFUSAL_TEXT})]))
+            usage = TokenCounts(usage.input, usage.thinking, usage.text + tokens(REFUSAL_TEXT))
+        out.append(self._chunk([self._choice({}, "length" if ending == "max_tokens" else "stop")]))
         if self._include_usage:
-            totals = {
+            totals: dict[str, Any] = {
                 "prompt_tokens": usage.input,
                 "completion_tokens": usage.output,
                 "total_tokens": usage.input + usage.output,
                 "completion_tokens_details": {"reasoning_tokens": usage.thinking},
                 "prompt_tokens_details": {"cached_tokens": self._ctx.cached_tokens},
             }
+            if self._ctx.minimal_usage:
+                del totals["completion_tokens_details"], totals["prompt_tokens_details"]
             out.append(self._chunk([], usage=totals))
         out.append(_sse(None, "[DONE]"))
         return out
@@ -458,19 +514,30 @@ class GeminiEncoder:
         self._thought = False
         self._signed = False
 
-    def _chunk(self, part: dict[str, Any], finish: str | None, usage: dict[str, int]) -> bytes:
-        candidate: dict[str, Any] = {"content": {"parts": [part], "role": "model"}, "index": 0}
+    def _chunk(
+        self, part: dict[str, Any] | None, finish: str | None, usage: dict[str, int] | None
+    ) -> bytes:
+        candidate: dict[str, Any] = {"index": 0}
+        if part is not None:
+            candidate["content"] = {"parts": [part], "role": "model"}
         if finish:
             candidate["finishReason"] = finish
-        chunk = {
-            "candidates": [candidate],
-            "usageMetadata": usage,
-            "modelVersion": self._ctx.model,
-            "responseId": f"sim-resp-{self._ctx.request_number:04d}",
-        }
+        if finish == "SAFETY":  # the candidate is withheld: no content, the blocking rating
+            candidate["safetyRatings"] = [
+                {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH",
+                 "blocked": True},
+                {"category": "HARM_CATEGORY_HARASSMENT", "probability": "NEGLIGIBLE"},
+            ]  # fmt: skip
+        chunk: dict[str, Any] = {"candidates": [candidate]}
+        if usage is not None:
+            chunk["usageMetadata"] = usage
+        chunk["modelVersion"] = self._ctx.model
+        chunk["responseId"] = f"sim-resp-{self._ctx.request_number:04d}"
         return _sse(None, chunk, "\r\n")
 
-    def _prompt_usage(self) -> dict[str, int]:
+    def _prompt_usage(self) -> dict[str, int] | None:
+        if self._ctx.minimal_usage:
+            return None  # usageMetadata is optional on every chunk but the last
         n = self._ctx.input_tokens
         return {"promptTokenCount": n, "totalTokenCount": n}
 
@@ -487,7 +554,7 @@ class GeminiEncoder:
             self._signed = True
         return [self._chunk(part, None, self._prompt_usage())]
 
-    def closing(self, usage: TokenCounts) -> list[bytes]:
+    def closing(self, usage: TokenCounts, ending: Ending = "stop") -> list[bytes]:
         totals = {
             "promptTokenCount": usage.input,
             "candidatesTokenCount": usage.text,
@@ -497,7 +564,13 @@ class GeminiEncoder:
             totals["thoughtsTokenCount"] = usage.thinking
         if self._ctx.cached_tokens:
             totals["cachedContentTokenCount"] = self._ctx.cached_tokens
-        return [self._chunk({"text": ""}, "STOP", totals)]
+        if self._ctx.minimal_usage:
+            totals = {"promptTokenCount": usage.input, "totalTokenCount": totals["totalTokenCount"]}
+        if ending == "refusal":
+            totals.pop("candidatesTokenCount", None)
+            return [self._chunk(None, "SAFETY", totals)]
+        finish = "MAX_TOKENS" if ending == "max_tokens" else "STOP"
+        return [self._chunk({"text": ""}, finish, totals)]
 
     def error(self) -> list[bytes]:
         body = {
