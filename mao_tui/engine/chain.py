@@ -36,7 +36,8 @@ from mao_tui.domain import (
     new_id,
     now,
 )
-from mao_tui.engine import policy
+from mao_tui.engine import continuity, policy
+from mao_tui.engine.continuity import CutOff
 from mao_tui.engine.policy import Action, Failure
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.pricing import totals_for
@@ -74,6 +75,7 @@ class Outcome:
     model: str | None = None
     text: str = ""
     usage: TokenTotals = field(default_factory=TokenTotals)
+    reason: str = ""  # a failed chain: why its last model was left (a fallback reason)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class _AttemptResult:
     text: str
     usage: TokenTotals
     failure: Failure | None = None
+    partial: str = ""  # a failed attempt: the answer text it had streamed
 
 
 @dataclass
@@ -92,6 +95,7 @@ class _Chain:
     prompts: Prompts
     attempt_no: int = 0
     usage: TokenTotals = field(default_factory=TokenTotals)
+    cut_off: CutOff | None = None  # the latest failed attempt's partial answer, for the next
 
 
 class Fanout:
@@ -145,6 +149,7 @@ class ChainRunner:
         ``announce`` emits WorkstreamFinished at the end (synthesis reports itself instead)."""
         run = _Chain(session_id, ws, prompts)
         outcome = Outcome(WorkstreamStatus.FAILED, usage=run.usage)
+        reason = ""
         for i, model_id in enumerate(ws.chain):
             nxt = ws.chain[i + 1] if i + 1 < len(ws.chain) else None
             model = self._settings.model(model_id)
@@ -161,7 +166,12 @@ class ChainRunner:
             if result is not None and result.failure is None:
                 outcome = Outcome(WorkstreamStatus.DONE, model_id, result.text, run.usage)
                 break
+            if result is not None and result.failure is not None and result.partial.strip():
+                name = model.display_name or model_id
+                run.cut_off = CutOff(name, result.failure.kind, result.partial)
             await self._fallback(run, model_id, nxt, reason, detail)
+        if outcome.status is not WorkstreamStatus.DONE:
+            outcome.reason = reason
         if announce:
             await self._emit(
                 WorkstreamFinished(
@@ -312,6 +322,8 @@ class ChainRunner:
         provider, limit = self._pool.get(model.provider)
         timeouts = self._settings.timeouts_for(model_id)
         system, prompt = run.prompts(model_id) if callable(run.prompts) else run.prompts
+        if run.cut_off is not None:
+            prompt += continuity.section(run.cut_off)
         request = ModelRequest(
             model_id=model_id,
             api_model=model.api_model,
@@ -368,9 +380,7 @@ class ChainRunner:
                     async for ev in events:
                         if isinstance(ev, ThinkingDelta | TextDelta | Progress):
                             streamed = streamed or not isinstance(ev, Progress)
-                            channel: Channel = (
-                                "text" if isinstance(ev, TextDelta) else "thinking"
-                            )
+                            channel: Channel = "text" if isinstance(ev, TextDelta) else "thinking"
                             piece = clean(ev.text)  # model output is untrusted: see sanitize.py
                             if channel == "text":
                                 text.append(piece)
@@ -402,7 +412,9 @@ class ChainRunner:
                     thinking_rejected=exc.thinking_rejected,
                     streamed=streamed,
                 )
-                return _AttemptResult("", totals_for(usage, model.prices), failure)
+                return _AttemptResult(
+                    "", totals_for(usage, model.prices), failure, partial="".join(text)
+                )
             except asyncio.CancelledError:
                 await asyncio.shield(
                     end(AttemptStatus.FAILED, ErrorKind.CANCELLED.value, "cancelled")
@@ -412,7 +424,9 @@ class ChainRunner:
                 message = clean(f"{type(exc).__name__}: {exc}")
                 await end(AttemptStatus.FAILED, "internal", message)
                 failure = Failure("internal", message, streamed=streamed)
-                return _AttemptResult("", totals_for(usage, model.prices), failure)
+                return _AttemptResult(
+                    "", totals_for(usage, model.prices), failure, partial="".join(text)
+                )
             await end(AttemptStatus.OK, None, None)
         return _AttemptResult("".join(text), totals_for(usage, model.prices))
 

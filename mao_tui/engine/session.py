@@ -309,10 +309,21 @@ def _rendered(
     return for_model
 
 
+# A missing part's last failure, in words for the synthesis model.
+_WHY = {
+    "truncated": "every answer was cut off before it ended; none of it is used here",
+    "content_policy": "the model declined to answer",
+}
+
+
 def _format_missing(items: list[tuple[PlannedWorkstream, Outcome]]) -> str:
     if not items:
         return ""
-    lines = [f"- {ws.title}: {outcome.status.value}" for ws, outcome in items]
+    lines = [
+        f"- {ws.title}: {outcome.status.value}"
+        + (f" ({_WHY.get(outcome.reason, outcome.reason)})" if outcome.reason else "")
+        for ws, outcome in items
+    ]
     return (
         "\n### Missing parts\n\nThese workstreams produced no output; say what is missing "
         "because of them:\n" + "\n".join(lines) + "\n"
