@@ -67,11 +67,13 @@ CASES: dict[str, Case] = {
     "in-stream error event": Case("in_stream_error", "*", 1, "fell back", partial=True),
     "connection drop mid-stream": Case("drop", "connection", 1, "fell back", partial=True),
     "clean early end": Case("truncate", "truncated", 1, "fell back", partial=True),
+    "cut off at the output limit": Case("max_tokens", "truncated", 1, "fell back", partial=True),
     "stall before headers": Case("stall_before_headers", "timeout", 2, "retried"),
     "stall mid-stream": Case("stall", "timeout", 1, "fell back", partial=True),
     "slow but alive": Case("slow", None, 1, "done"),
     "malformed chunk": Case("malformed", "server", 1, "fell back", partial=True),
     "unknown event types": Case("unknown_events", None, 1, "done"),
+    "usage without optional fields": Case("minimal_usage", None, 1, "done"),
 }
 
 
