@@ -28,6 +28,8 @@ from mao_tui.domain import (
     EngineEvent,
     FallbackEvent,
     PlannedWorkstream,
+    RetryScheduled,
+    ThinkingDowngraded,
     WorkstreamFinished,
 )
 from mao_tui.engine.chain import ChainRunner
@@ -352,6 +354,19 @@ FAILURES: list[tuple[str, str, dict[str, Any], ErrorKind, list[str]]] = [
     ("gemini", "exit41", {}, ErrorKind.AUTH, ["status 41", "Please set an Auth method"]),
     ("gemini", "plain_text", {}, ErrorKind.BAD_REQUEST, ["Loaded cached credentials."]),
     ("gemini", "signal", {}, ErrorKind.SERVER, ["killed by SIGSEGV"]),
+    # API failures as each tool really reports them (reference/cli-bridges.md)
+    ("claude", "api_429", {}, ErrorKind.RATE_LIMITED, ["API Error: 429", "rate limit"]),
+    ("claude", "api_401", {}, ErrorKind.AUTH, ["API Error: 401", "invalid x-api-key"]),
+    ("claude", "api_529", {}, ErrorKind.OVERLOADED, ["API Error: 529", "Overloaded"]),
+    ("claude", "api_500", {}, ErrorKind.SERVER, ["API Error: 500", "Internal server error"]),
+    ("claude", "plain_thinking", {}, ErrorKind.BAD_REQUEST, ["printed plain text", "Thinking"]),
+    ("gemini", "api_429", {}, ErrorKind.RATE_LIMITED,
+     ['status 1: [API Error: {"error":{"code":429,', "RESOURCE_EXHAUSTED"]),
+    ("gemini", "api_429_daily", {}, ErrorKind.QUOTA, ["PerDay", "limit: 50"]),
+    ("gemini", "api_capacity", {}, ErrorKind.QUOTA,
+     ["status 1: [API Error: You have exhausted your capacity on this model."]),
+    ("gemini", "api_500", {}, ErrorKind.SERVER, ['"code":500', "Internal error encountered."]),
+    ("gemini", "api_503", {}, ErrorKind.OVERLOADED, ['"code":503', "overloaded"]),
 ]  # fmt: skip
 
 
@@ -409,6 +424,45 @@ async def test_a_failed_claude_call_still_reports_its_cost(fakes: Fakes) -> None
     assert [e for e in events if isinstance(e, Usage)] == [
         Usage(input_tokens=90, output_tokens=0, cost_usd=0.0007)
     ]
+
+
+@pytest.mark.parametrize("partial", [True, False])
+@pytest.mark.parametrize("scenario", ["api_429", "api_401", "api_529", "api_500"])
+async def test_claude_api_error_placeholder_text_is_never_streamed_as_the_answer(
+    fakes: Fakes, scenario: str, partial: bool
+) -> None:
+    argv = SHIPPED.registry.providers["claude-cli"].cli.argv  # type: ignore[union-attr]
+    if not partial:
+        argv = [a for a in argv if a != "--include-partial-messages"]
+    events, exc = await collect_error(fakes.provider("claude", scenario, argv=argv),
+                                      request("claude"))  # fmt: skip
+    assert text_of(events, TextDelta) == "" and text_of(events, ThinkingDelta) == ""
+    assert exc.message.startswith("claude: API Error: ") and not exc.thinking_rejected
+
+
+@pytest.mark.parametrize(
+    ("scenario", "kept"),
+    [
+        ("api_429", 'gemini exited with status 1: [API Error: {"error":{"code":429,"message":'
+                    '"Resource has been exhausted (e.g. check quota).","status":'
+                    '"RESOURCE_EXHAUSTED"}}]'),
+        ("api_capacity", "gemini exited with status 1: [API Error: You have exhausted your "
+                         "capacity on this model. Your quota will reset after 2h52m39s.]"),
+    ],
+)  # fmt: skip
+async def test_gemini_error_detail_is_the_error_line_without_colours_or_noise(
+    fakes: Fakes, scenario: str, kept: str
+) -> None:
+    _, exc = await collect_error(fakes.provider("gemini", scenario), request("gemini"))
+    assert exc.message == kept
+
+
+async def test_plain_text_mentioning_thinking_is_not_a_thinking_rejection(fakes: Fakes) -> None:
+    _, exc = await collect_error(fakes.provider("claude", "plain_thinking"), request("claude"))
+    assert (
+        exc.kind is ErrorKind.BAD_REQUEST and "Thinking about the reasoning effort" in exc.message
+    )
+    assert not exc.thinking_rejected
 
 
 async def test_a_codex_error_event_followed_by_a_completed_turn_succeeds(fakes: Fakes) -> None:
@@ -702,6 +756,40 @@ async def test_every_failure_mode_falls_back_to_an_api_model_with_its_reason(
     assert fb.line == f"Schemas: fallback from {model_id} to {API_FALLBACK} ({kind.value})"
     failed = [e for e in rec.of(AttemptFinished) if e.status == "failed"]
     assert [(e.model, e.error_kind) for e in failed] == [(model_id, kind.value)]
+
+
+async def test_a_claude_cli_429_is_retried_per_policy_before_falling_back(
+    sim: Simulator, fakes: Fakes
+) -> None:
+    model_id = TOOLS["claude"][1]
+    overlay = simulator_overlay(SHIPPED, sim.base_url)
+    overlay["providers"].update(cli_overlay(fakes, {"claude": "api_429"}))
+    overlay["global"] = {"retry": {"max_retries": 2, "backoff_initial_s": 0.01,
+                                   "backoff_max_s": 0.02, "jitter": 0, "cooldown_s": 0.01}}  # fmt: skip
+    settings = load_settings([shipped_config_dir()], overlay)
+    rec, outcome = await run_chain(settings, fakes, model_id)
+    assert outcome.model == API_FALLBACK
+    failed = [e for e in rec.of(AttemptFinished) if e.model == model_id]
+    assert [e.error_kind for e in failed] == ["rate_limited"] * 3
+    retries = rec.of(RetryScheduled)
+    assert [(r.model, r.reason, r.retry_no) for r in retries] == [
+        (model_id, "rate_limited", 1), (model_id, "rate_limited", 2),
+    ]  # fmt: skip
+    assert not [d for d in rec.of(Delta) if "API Error" in d.text]
+    (fb,) = rec.of(FallbackEvent)
+    assert fb.reason == "rate_limited" and "still failing after 2 retries" in fb.detail
+
+
+async def test_plain_text_about_thinking_falls_back_without_lowering_the_thinking(
+    sim: Simulator, fakes: Fakes
+) -> None:
+    model_id = TOOLS["claude"][1]
+    settings = engine_settings(sim, fakes, {"claude": "plain_thinking"})
+    rec, outcome = await run_chain(settings, fakes, model_id)
+    assert outcome.model == API_FALLBACK
+    assert rec.of(ThinkingDowngraded) == []
+    (fb,) = rec.of(FallbackEvent)
+    assert fb.reason == "bad_request"
 
 
 async def _session(

@@ -115,13 +115,18 @@ def error(
     secrets: Iterable[str] = (),
     status_code: int | None = None,
     retry_after: float | None = None,
+    thinking_rejected: bool | None = None,
 ) -> ProviderError:
+    """A classified error; ``thinking_rejected`` None reads it from the message (see
+    :func:`rejects_thinking`), which only an error message from the provider may decide."""
+    if thinking_rejected is None:
+        thinking_rejected = rejects_thinking(kind, message)
     return ProviderError(
         kind,
         redact(message, secrets),
         status_code=status_code,
         retry_after=retry_after,
-        thinking_rejected=rejects_thinking(kind, message),
+        thinking_rejected=thinking_rejected,
     )
 
 

@@ -123,6 +123,9 @@ def claude(prompt: str) -> int:
     if SCENARIO == "plain_text":
         print("Sure! Here is the answer, in plain text.")
         return 0
+    if SCENARIO == "plain_thinking":  # output that talks about thinking, in the wrong format
+        print("Thinking about the reasoning effort this needs...\nHere is the answer.")
+        return 0
     partial = "--include-partial-messages" in ARGS
     out({"type": "system", "subtype": "init", "session_id": "s-1", "model": "claude-sonnet-4-5",
          "tools": ["Read", "Grep"]})  # fmt: skip
@@ -135,6 +138,8 @@ def claude(prompt: str) -> int:
                        '"message":"Overloaded"}}',
              "usage": {"input_tokens": 90, "output_tokens": 0}})  # fmt: skip
         return 2
+    if SCENARIO in CLAUDE_API_ERRORS:
+        return claude_api_error(*CLAUDE_API_ERRORS[SCENARIO])
     if SCENARIO == "not_logged_in":
         out({"type": "result", "subtype": "success", "is_error": True, "session_id": "s-1",
              "result": "Invalid API key · Please run /login", "total_cost_usd": 0})  # fmt: skip
@@ -179,6 +184,34 @@ def claude(prompt: str) -> int:
          "modelUsage": {"claude-sonnet-4-5-20250929": {"inputTokens": 1600,
                                                        "outputTokens": 420}}})  # fmt: skip
     return 0
+
+
+# An API failure as Claude Code reports it: an assistant message with a top-level `error` and
+# placeholder text (model "<synthetic>"), then a result with is_error and api_error_status.
+CLAUDE_API_ERRORS: dict[str, tuple[int, str, str]] = {
+    "api_429": (429, "rate_limit", 'API Error: 429 {"type":"error","error":{"type":'
+                '"rate_limit_error","message":"This request would exceed the rate limit for your '
+                'organization of 30,000 input tokens per minute."}}'),
+    "api_401": (401, "authentication_failed", 'API Error: 401 {"type":"error","error":{"type":'
+                '"authentication_error","message":"invalid x-api-key"}} · Please run /login'),
+    "api_529": (529, "unknown", 'API Error: 529 {"type":"error","error":{"type":'
+                '"overloaded_error","message":"Overloaded"}}'),
+    "api_500": (500, "server_error", 'API Error: 500 {"type":"error","error":{"type":'
+                '"api_error","message":"Internal server error"}}'),
+}  # fmt: skip
+
+
+def claude_api_error(status: int, code: str, text: str) -> int:
+    out({"type": "assistant", "parent_tool_use_id": None, "session_id": "s-1", "error": code,
+         "message": {"id": "msg_err", "type": "message", "role": "assistant",
+                     "model": "<synthetic>", "content": [{"type": "text", "text": text}],
+                     "stop_reason": "stop_sequence",
+                     "usage": {"input_tokens": 0, "output_tokens": 0}}})  # fmt: skip
+    out({"type": "result", "subtype": "success", "is_error": True, "duration_ms": 640,
+         "num_turns": 1, "session_id": "s-1", "total_cost_usd": 0, "result": text,
+         "api_error_status": status,
+         "usage": {"input_tokens": 0, "output_tokens": 0}})  # fmt: skip
+    return 1
 
 
 # --- codex -----------------------------------------------------------------------------------
@@ -259,6 +292,9 @@ def gemini(prompt: str) -> int:
                        "on this model. Your quota will reset after 2h52m39s.]"},
              "stats": {"total_tokens": 0, "input_tokens": 0, "output_tokens": 0}})  # fmt: skip
         return 1
+    if SCENARIO in GEMINI_API_ERRORS:  # never a JSON event: text on stderr, exit 1
+        err(GEMINI_NOISE + GEMINI_API_ERRORS[SCENARIO])
+        return 1
     if SCENARIO == "exit41":
         err("Please set an Auth method in your settings.json or specify GEMINI_API_KEY\n")
         return 41
@@ -292,6 +328,37 @@ def gemini(prompt: str) -> int:
                    "cached": 200, "input": 1600, "duration_ms": 1234,
                    "tool_calls": 1}})  # fmt: skip
     return 0
+
+
+# What gemini prints on stderr before an API error: coloured warnings and status lines.
+GEMINI_NOISE = (
+    "\x1b[33m[WARN] Skipping extension in /home/u/.gemini/extensions/old: missing "
+    "gemini-extension.json\x1b[0m\n"
+    "Loaded cached credentials.\n"
+    "Error when talking to Gemini API Full report available at: "
+    "/tmp/gemini-client-error-Turn.run-sendMessageStream-2026-11-26T10-00-00-000Z.json\n"
+)
+GEMINI_API_ERRORS = {
+    # A per-minute limit: Google's text says "check quota", the status says 429.
+    "api_429": '\x1b[31m[API Error: {"error":{"code":429,"message":"Resource has been exhausted '
+               '(e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}]\x1b[0m\n',
+    # The per-day quota: retrying today will not help.
+    "api_429_daily": '[API Error: {"error":{"code":429,"message":"You exceeded your current '
+                     'quota, please check your plan and billing details. Quota exceeded for '
+                     'metric: generativelanguage.googleapis.com/generate_content_free_tier_'
+                     'requests, limit: 50, model: gemini-2.5-pro","status":"RESOURCE_EXHAUSTED",'
+                     '"details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure",'
+                     '"violations":[{"quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier"'
+                     '}]}]}}]\n',
+    # The plan's allowance spent (TerminalQuotaError), then a generic last line.
+    "api_capacity": "[API Error: You have exhausted your capacity on this model. Your quota will "
+                    "reset after 2h52m39s.]\n"
+                    "An unexpected critical error occurred:[object Object]\n",
+    "api_500": '[API Error: {"error":{"code":500,"message":"Internal error encountered.",'
+               '"status":"INTERNAL"}}]\n',
+    "api_503": '[API Error: {"error":{"code":503,"message":"The model is overloaded. Please try '
+               'again later.","status":"UNAVAILABLE"}}]\n',
+}  # fmt: skip
 
 
 # --- shared ----------------------------------------------------------------------------------

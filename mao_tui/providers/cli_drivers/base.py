@@ -24,10 +24,11 @@ from mao_tui.providers.base import (
 )
 from mao_tui.providers.cli_drivers.failures import (
     describe_json_error,
+    error_detail,
     json_error_in,
     kind_from_text,
-    last_lines,
     signal_name,
+    strip_ansi,
 )
 from mao_tui.providers.errors import error
 
@@ -140,13 +141,16 @@ class LineParser:
         if returncode != 0:
             return self._exit_error(returncode, stderr)
         if self.json_lines == 0 and self.plain_lines:
+            # The text is the tool's output, not an error message: "Thinking…" in it is no
+            # rejection of the thinking setting.
             return error(
                 ErrorKind.BAD_REQUEST,
                 f"{tool} printed plain text, not JSON events (flag or format drift? check its "
                 f"argv in models.yaml): {' | '.join(self.plain_sample)}",
+                thinking_rejected=False,
             )
         if self.json_lines == 0:
-            detail = last_lines(stderr)
+            detail = error_detail(stderr)
             return error(
                 ErrorKind.TRUNCATED,
                 f"{tool} exited without any output" + (f"; stderr: {detail}" if detail else ""),
@@ -155,14 +159,20 @@ class LineParser:
 
     def _exit_error(self, returncode: int, stderr: str) -> ProviderError:
         tool = self.tool
+        stderr = strip_ansi(stderr)
         found = json_error_in(stderr)
+        from_stdout = False
         if found is not None:
             type_, message, code = describe_json_error(found)
             detail = f"{type_}: {message}" if type_ else message
             text = f"{type_} {message} {code or ''}"
         else:
-            detail = last_lines(stderr) or " | ".join(self.plain_sample) or "no error message"
-            text = detail
+            detail = error_detail(stderr)
+            if not detail:  # nothing on stderr: what it printed is output, not an error
+                from_stdout = bool(self.plain_sample)
+                detail = " | ".join(self.plain_sample) or "no error message"
+            text = "" if from_stdout else detail
         kind = self.exit_kinds.get(returncode) or kind_from_text(text) or ErrorKind.SERVER
         after = " after its result" if self.done else ""
-        return error(kind, f"{tool} exited with status {returncode}{after}: {detail}")
+        message = f"{tool} exited with status {returncode}{after}: {detail}"
+        return error(kind, message, thinking_rejected=False if from_stdout else None)

@@ -6,6 +6,12 @@ as they come; the ``assistant`` line that repeats a streamed message is then ski
 The ``result`` line ends the call: its ``is_error`` decides, it carries usage and
 ``total_cost_usd``, and with ``is_error`` the exit status is non-zero (2 has been seen) while the
 JSON is still on stdout.
+
+An API failure arrives as an ``assistant`` line with a top-level ``error`` (``rate_limit``,
+``authentication_failed``, ...) whose content is placeholder text ("API Error: 429 ..."), then a
+``result`` with ``is_error`` and ``api_error_status``. The placeholder is never streamed as an
+answer; the status decides the kind (a 429 is a rate limit, retried as such), then the ``error``
+code, then the text.
 """
 
 from __future__ import annotations
@@ -14,11 +20,19 @@ from typing import Any
 
 from mao_tui.providers.base import ErrorKind, StreamEvent, Usage
 from mao_tui.providers.cli_drivers.base import LineParser, as_int, tool_note
-from mao_tui.providers.cli_drivers.failures import kind_from_text
+from mao_tui.providers.cli_drivers.failures import kind_for_stated_status, kind_from_text
 
 _SUBTYPE_KINDS = {
     "error_max_turns": ErrorKind.TRUNCATED,
     "error_max_budget_usd": ErrorKind.QUOTA,
+}
+# The assistant message's ``error`` (claude-agent-sdk's AssistantMessageError).
+_API_ERROR_KINDS = {
+    "authentication_failed": ErrorKind.AUTH,
+    "billing_error": ErrorKind.QUOTA,
+    "rate_limit": ErrorKind.RATE_LIMITED,
+    "invalid_request": ErrorKind.BAD_REQUEST,
+    "server_error": ErrorKind.SERVER,
 }
 
 
@@ -27,6 +41,7 @@ class ClaudeParser(LineParser):
         super().__init__(tool)
         self._streamed: set[str] = set()  # message ids whose content came as deltas
         self._current: str = ""  # the message id of the latest message_start
+        self._api_error: tuple[str, str] | None = None  # (error code, placeholder text)
 
     def on_event(self, obj: dict[str, Any]) -> list[StreamEvent]:
         kind = obj.get("type")
@@ -35,7 +50,15 @@ class ClaudeParser(LineParser):
             return self._stream_event(event) if isinstance(event, dict) else []
         if kind == "assistant":
             message = obj.get("message")
-            return self._assistant(message) if isinstance(message, dict) else []
+            if not isinstance(message, dict):
+                return []
+            if obj.get("error"):
+                code, text = str(obj["error"]), _placeholder(message)
+                self._api_error = (code, text)
+                kind = _API_ERROR_KINDS.get(code) or kind_from_text(text) or ErrorKind.SERVER
+                self.failure = (kind, text or code)  # until the result says more
+                return []  # its text is "API Error: ...", not an answer
+            return self._assistant(message)
         if kind == "result":
             return self._result(obj)
         return []  # system/init, user (tool results), rate_limit_event, and whatever comes next
@@ -96,15 +119,36 @@ class ClaudeParser(LineParser):
         result = obj.get("result")
         text = result if isinstance(result, str) else ""
         if obj.get("is_error") or subtype.startswith("error"):
-            detail = text or subtype or "is_error without a message"
-            kind = _SUBTYPE_KINDS.get(subtype) or kind_from_text(detail) or ErrorKind.SERVER
+            code, placeholder = self._api_error or ("", "")
+            detail = text or placeholder or subtype or "is_error without a message"
+            status = obj.get("api_error_status")
+            if isinstance(status, int) and not isinstance(status, bool):
+                kind = kind_for_stated_status(status, f"{code} {detail}")
+            else:
+                kind = (
+                    _SUBTYPE_KINDS.get(subtype)
+                    or _API_ERROR_KINDS.get(code)
+                    or kind_from_text(detail)
+                    or ErrorKind.SERVER
+                )
             self.failure = (kind, detail)
             return []
         self.done = True
+        self.failure = None  # an API error the tool recovered from itself
         self.stop_reason = str(obj.get("stop_reason") or subtype or "end_turn")
         if not self.text_emitted and text:
             return self.text(text, "result")
         return []
+
+
+def _placeholder(message: dict[str, Any]) -> str:
+    blocks = message.get("content")
+    texts = [
+        str(b.get("text") or "")
+        for b in (blocks if isinstance(blocks, list) else [])
+        if isinstance(b, dict) and b.get("type") == "text"
+    ]
+    return " ".join(t for t in texts if t)
 
 
 def _cost(value: object) -> float | None:
