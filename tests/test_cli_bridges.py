@@ -764,8 +764,8 @@ async def test_a_claude_cli_429_is_retried_per_policy_before_falling_back(
     model_id = TOOLS["claude"][1]
     overlay = simulator_overlay(SHIPPED, sim.base_url)
     overlay["providers"].update(cli_overlay(fakes, {"claude": "api_429"}))
-    overlay["global"] = {"retry": {"max_retries": 2, "backoff_initial_s": 0.01,
-                                   "backoff_max_s": 0.02, "jitter": 0, "cooldown_s": 0.01}}  # fmt: skip
+    fast = {"backoff_initial_s": 0.01, "backoff_max_s": 0.02, "jitter": 0, "cooldown_s": 0.01}
+    overlay["global"] = {"retry": {"max_retries": 2, **fast}}
     settings = load_settings([shipped_config_dir()], overlay)
     rec, outcome = await run_chain(settings, fakes, model_id)
     assert outcome.model == API_FALLBACK

@@ -228,6 +228,7 @@ def test_develop_fails_visibly_when_every_model_of_a_workstream_is_cut_off(
     finished = [e for e in events if e["type"] == "workstream_finished"]
     (schemas,) = [e for e in finished if e["workstream"] == "schemas"]
     assert schemas["status"] == "failed"
+    assert schemas["detail"] == "no model finished (the last: truncated)"
     failed = [e for e in events if e["type"] == "attempt_finished" and e["status"] == "failed"]
     assert failed and {e["error_kind"] for e in failed} == {"truncated"}
     (session,) = [e for e in events if e["type"] == "session_finished"]

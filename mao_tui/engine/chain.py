@@ -170,8 +170,10 @@ class ChainRunner:
                 name = model.display_name or model_id
                 run.cut_off = CutOff(name, result.failure.kind, result.partial)
             await self._fallback(run, model_id, nxt, reason, detail)
+        detail = ""
         if outcome.status is not WorkstreamStatus.DONE:
             outcome.reason = reason
+            detail = f"no model finished (the last: {reason})" if reason else ""
         if announce:
             await self._emit(
                 WorkstreamFinished(
@@ -180,6 +182,7 @@ class ChainRunner:
                     model=outcome.model,
                     status=outcome.status,
                     usage=run.usage,
+                    detail=detail,
                 )
             )
         return outcome
