@@ -360,6 +360,8 @@ FAILURES: list[tuple[str, str, dict[str, Any], ErrorKind, list[str]]] = [
     ("claude", "api_529", {}, ErrorKind.OVERLOADED, ["API Error: 529", "Overloaded"]),
     ("claude", "api_500", {}, ErrorKind.SERVER, ["API Error: 500", "Internal server error"]),
     ("claude", "plain_thinking", {}, ErrorKind.BAD_REQUEST, ["printed plain text", "Thinking"]),
+    ("claude", "max_tokens", {}, ErrorKind.TRUNCATED,
+     ["cut off at the output limit (stop_reason=max_tokens)"]),
     ("gemini", "api_429", {}, ErrorKind.RATE_LIMITED,
      ['status 1: [API Error: {"error":{"code":429,', "RESOURCE_EXHAUSTED"]),
     ("gemini", "api_429_daily", {}, ErrorKind.QUOTA, ["PerDay", "limit: 50"]),

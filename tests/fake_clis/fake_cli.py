@@ -176,7 +176,9 @@ def claude(prompt: str) -> int:
         if SCENARIO == "truncated":
             return 0
     out({"type": "rate_limit_event", "rate_limit_info": {"status": "allowed"}})
+    stop = "max_tokens" if SCENARIO == "max_tokens" else "end_turn"
     out({"type": "result", "subtype": "success", "is_error": False, "duration_ms": 2310,
+         "stop_reason": stop,
          "duration_api_ms": 2200, "num_turns": 2, "result": answer_text(prompt),
          "session_id": "s-1", "total_cost_usd": 0.0123,
          "usage": {"input_tokens": 1200, "cache_creation_input_tokens": 100,

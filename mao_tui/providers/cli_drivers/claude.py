@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mao_tui.providers.anthropic_provider import CUT_OFF_STOP_REASONS
 from mao_tui.providers.base import ErrorKind, StreamEvent, Usage
 from mao_tui.providers.cli_drivers.base import LineParser, as_int, tool_note
 from mao_tui.providers.cli_drivers.failures import kind_for_stated_status, kind_from_text
@@ -42,6 +43,7 @@ class ClaudeParser(LineParser):
         self._streamed: set[str] = set()  # message ids whose content came as deltas
         self._current: str = ""  # the message id of the latest message_start
         self._api_error: tuple[str, str] | None = None  # (error code, placeholder text)
+        self._last_stop = ""  # the latest assistant message's stop_reason, when it gives one
 
     def on_event(self, obj: dict[str, Any]) -> list[StreamEvent]:
         kind = obj.get("type")
@@ -82,6 +84,8 @@ class ClaudeParser(LineParser):
         return []
 
     def _assistant(self, message: dict[str, Any]) -> list[StreamEvent]:
+        if message.get("stop_reason"):
+            self._last_stop = str(message["stop_reason"])
         mid = str(message.get("id") or "")
         streamed = mid in self._streamed
         out: list[StreamEvent] = []
@@ -135,7 +139,12 @@ class ClaudeParser(LineParser):
             return []
         self.done = True
         self.failure = None  # an API error the tool recovered from itself
-        self.stop_reason = str(obj.get("stop_reason") or subtype or "end_turn")
+        self.stop_reason = str(obj.get("stop_reason") or self._last_stop or subtype or "end_turn")
+        if self.stop_reason in CUT_OFF_STOP_REASONS:  # not a whole answer, however it ended
+            self.failure = (
+                ErrorKind.TRUNCATED,
+                f"the answer was cut off at the output limit (stop_reason={self.stop_reason})",
+            )
         if not self.text_emitted and text:
             return self.text(text, "result")
         return []
