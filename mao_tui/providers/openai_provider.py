@@ -111,6 +111,7 @@ class OpenAIResponsesProvider(_OpenAIClientProvider):
         refusal = ""
         usage = Usage()
         finished: Finished | None = None
+        incomplete = False
         async with raw:
             async for event in raw:
                 # The SDK builds an event of a type it does not know as the first class of its
@@ -158,6 +159,7 @@ class OpenAIResponsesProvider(_OpenAIClientProvider):
                         count(u, "input_tokens_details", "cached_tokens"),
                     )
                     status = getattr(response, "status", None)
+                    incomplete = event.type == "response.incomplete" or status == "incomplete"
                     finished = Finished(str(reason or status or "completed"))
                 yield Heartbeat()  # any other event, known or not, only shows the stream is alive
         if finished is None:
@@ -174,8 +176,9 @@ class OpenAIResponsesProvider(_OpenAIClientProvider):
                 "the answer was cut off at the output limit (response.incomplete, "
                 f"max_output_tokens={request.max_output_tokens})",
             )
-        if finished.stop_reason == "incomplete":  # incomplete for a reason it did not give
-            raise error(ErrorKind.TRUNCATED, "the response ended incomplete")
+        if incomplete:  # for a reason this code does not know: still not a whole answer
+            why = finished.stop_reason
+            raise error(ErrorKind.TRUNCATED, f"the response ended incomplete ({why})")
         yield finished
 
 
