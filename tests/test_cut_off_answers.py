@@ -22,6 +22,15 @@ import pytest
 from fixtures.chains import API_MODEL, FALLBACK, KINDS, PRIMARY, run_chain
 from fixtures.sim_thread import FAKE_KEYS, ThreadedSimulator, write_sim_config
 from test_providers import collect, collect_until_error, make_provider, make_request, text_of
+from test_simulator import (
+    ANTHROPIC_BODY,
+    CHAT_BODY,
+    GEMINI_BODY,
+    GEMINI_PATH,
+    RESPONSES_BODY,
+    one_event,
+    post,
+)
 
 from mao_tui import cli
 from mao_tui.domain import AttemptStatus, FallbackEvent, WorkstreamStatus
@@ -61,6 +70,62 @@ def _sent(after_chars: int = AFTER_CHARS) -> tuple[str, str]:
     script = script_for("schemas")
     segments = dict(clip([("thinking", script.thinking), ("text", script.answer)], after_chars))
     return segments.get("thinking", ""), segments.get("text", "")
+
+
+# --- the simulator's bytes ---------------------------------------------------------------------
+
+
+def _events(reply_chunks: list[bytes]) -> list[dict[str, Any]]:
+    return [one_event(c).json() for c in reply_chunks if not c.startswith(b"data: [DONE]")]
+
+
+async def test_the_simulator_ends_each_stream_the_providers_own_way() -> None:
+    rules = [FaultRule(kind="max_tokens", times=4), FaultRule(kind="refusal", times=4)]
+    async with Simulator(speed=math.inf, faults=rules) as sim:
+        cut = [
+            _events((await post(sim, path, body)).chunks)
+            for path, body in (
+                ("/v1/messages", ANTHROPIC_BODY),
+                ("/v1/responses", RESPONSES_BODY),
+                ("/v1/chat/completions", CHAT_BODY),
+                (GEMINI_PATH, GEMINI_BODY),
+            )
+        ]
+        refused = [
+            _events((await post(sim, path, body)).chunks)
+            for path, body in (
+                ("/v1/messages", ANTHROPIC_BODY),
+                ("/v1/responses", RESPONSES_BODY),
+                ("/v1/chat/completions", CHAT_BODY),
+                (GEMINI_PATH, GEMINI_BODY),
+            )
+        ]
+    anthropic, responses, chat, gemini = cut
+    delta = next(e for e in anthropic if e["type"] == "message_delta")
+    assert delta["delta"]["stop_reason"] == "max_tokens" and delta["usage"]["output_tokens"] > 0
+    assert anthropic[-1] == {"type": "message_stop"}
+    last = responses[-1]
+    assert last["type"] == "response.incomplete"
+    assert last["response"]["status"] == "incomplete"
+    assert last["response"]["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert last["response"]["usage"]["output_tokens"] > 0
+    assert [c["finish_reason"] for e in chat for c in e["choices"] if c["finish_reason"]] == [
+        "length"
+    ]
+    assert gemini[-1]["candidates"][0]["finishReason"] == "MAX_TOKENS"
+
+    anthropic, responses, chat, gemini = refused
+    delta = next(e for e in anthropic if e["type"] == "message_delta")
+    assert delta["delta"]["stop_reason"] == "refusal"
+    assert not any(e.get("content_block", {}).get("type") == "text" for e in anthropic)
+    parts = [e["part"] for e in responses if e["type"] == "response.content_part.done"]
+    assert parts == [{"type": "refusal", "refusal": REFUSAL_TEXT}]
+    assert responses[-1]["type"] == "response.completed"
+    assert [c["delta"].get("refusal") for e in chat for c in e["choices"] if "refusal" in
+            c["delta"]] == [REFUSAL_TEXT]  # fmt: skip
+    final = gemini[-1]["candidates"][0]
+    assert final["finishReason"] == "SAFETY" and "content" not in final
+    assert any(r.get("blocked") for r in final["safetyRatings"])
 
 
 # --- providers, through the SDKs --------------------------------------------------------------
