@@ -8,8 +8,12 @@ UTC, the session clock stopped at the latest event, no cursor blink. After an in
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +23,35 @@ from test_tui import Gate, text_delta_indexes
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
-from mao_tui.domain import AttemptFinished, AttemptStarted, Delta, EngineEvent, SessionStarted
-from mao_tui.live import AppBackend
+from mao_tui.cli.running import _plan_reviewer
+from mao_tui.domain import (
+    AttemptFinished,
+    AttemptStarted,
+    Delta,
+    EngineEvent,
+    SessionStarted,
+    SynthesisFinished,
+)
+from mao_tui.engine import policy
+from mao_tui.engine.session import SessionRequest
+from mao_tui.errors import ControlError
+from mao_tui.live import AppBackend, OpenSession
+from mao_tui.samples import DEMO_TASK, demo_spec
+from mao_tui.simulator.faults import FaultRule
+from mao_tui.simulator.scripts import project_files
 from mao_tui.store import Store
 from mao_tui.tui import MaoApp
+from mao_tui.tui.apply_screen import ApplyScreen
 from mao_tui.tui.dashboard import DashboardScreen
+from mao_tui.tui.dialogs import AttemptsScreen, ExportDialog, ModelPicker
 from mao_tui.tui.history import HistoryScreen
+from mao_tui.tui.plan_review import PlanReviewScreen
+from mao_tui.tui.qa_report import QaReportScreen
 from mao_tui.tui.state import SessionClock
 from mao_tui.wiring import Launch
 
 SIZE = (140, 42)
+TODAY = date(2026, 12, 1)  # Sonnet 4.5 retired (2026-11-30), Opus 4.5 not yet (2027-01-22)
 GUARD_S = 30.0
 SnapCompare = Callable[..., bool]
 
@@ -38,6 +61,7 @@ def deterministic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(Input.cursor_blink, "_default", False)
     monkeypatch.setattr(TextArea.cursor_blink, "_default", False)
     monkeypatch.setattr(SessionClock, "now", lambda self: self._last_at)
+    monkeypatch.setattr(policy, "today", lambda: TODAY)  # retirements as of a fixed day
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     yield
@@ -170,3 +194,158 @@ def test_snapshot_review(snap_compare: SnapCompare, backend: AppBackend) -> None
 def test_snapshot_help(snap_compare: SnapCompare) -> None:
     app = MaoApp(replay_runner(), simulated=True)
     assert snap_compare(app, terminal_size=SIZE, run_before=_finished, press=["question_mark"])
+
+
+# -- the dialogs and screens opened from the dashboard ------------------------------------------
+
+EXAMPLE_DIR = Path("/work/example")  # the recorded session's project: never created, never written
+
+
+def _manifest() -> str:
+    files = [{"path": p, "content": body} for p, body in project_files(broken=False).items()]
+    return "The merged package.\n\n```json mao-files\n" + json.dumps({"files": files}) + "\n```\n"
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> AppBackend:
+    """The recorded session, its synthesis the simulator's files manifest, in a database of its
+    own; the project directory is the recorded one, so every path on screen is fixed."""
+    db = tmp_path / "mao.db"
+
+    async def fill() -> None:
+        store = await Store.open(db)
+        sink = store.sink()
+        for event in recorded_events():
+            if isinstance(event, SynthesisFinished):
+                event = event.model_copy(update={"text": _manifest()})
+            await sink(event)
+        await sink.aclose()
+        await store.close()
+
+    asyncio.run(fill())
+    return AppBackend(Launch(project_dir=EXAMPLE_DIR, config_dir=None, db_path=db))
+
+
+async def _review_steerable(pilot: Pilot[Any], key: str) -> DashboardScreen:
+    """The stored session in review, its controller ready for steering, ``key``'s row selected."""
+    app = pilot.app
+    assert isinstance(app, MaoApp)
+    app.open_review(SESSION_ID)
+    await pilot.pause()
+    review = app.screen
+    assert isinstance(review, DashboardScreen)
+    await asyncio.wait_for(review.ended(1), GUARD_S)
+    control = review.control
+    assert control is not None
+
+    async def steerable() -> None:
+        while True:
+            try:
+                control.model_choices(key)
+            except ControlError:
+                await pilot.pause()
+            else:
+                return
+
+    await asyncio.wait_for(steerable(), GUARD_S)
+    review.plan_table.focus()
+    review.plan_table.move_cursor(row=list(review.lanes).index(key))
+    await pilot.pause()
+    return review
+
+
+def test_snapshot_attempts(snap_compare: SnapCompare, stored: AppBackend) -> None:
+    """`A` on Schemas: the timed-out Gemini attempt and Sonnet's, the latest shown."""
+
+    async def attempts(pilot: Pilot[Any]) -> None:
+        await _review_steerable(pilot, "schemas")
+        await pilot.press("A")
+        attempts = pilot.app.screen
+        assert isinstance(attempts, AttemptsScreen)
+        while not attempts.shown_answer:  # the latest attempt's answer, rendered
+            await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(MaoApp(backend=stored), terminal_size=SIZE, run_before=attempts)
+
+
+def test_snapshot_model_picker(snap_compare: SnapCompare, stored: AppBackend) -> None:
+    """`m` on Schemas: every model of the registry, the current one marked."""
+
+    async def picker(pilot: Pilot[Any]) -> None:
+        await _review_steerable(pilot, "schemas")
+        await pilot.press("m")
+        assert isinstance(pilot.app.screen, ModelPicker)
+        await pilot.pause()
+
+    assert snap_compare(MaoApp(backend=stored), terminal_size=SIZE, run_before=picker)
+
+
+def test_snapshot_export(snap_compare: SnapCompare, stored: AppBackend) -> None:
+    """`e`: the format and the file to write."""
+
+    async def export(pilot: Pilot[Any]) -> None:
+        await _review_steerable(pilot, "schemas")
+        await pilot.press("e")
+        assert isinstance(pilot.app.screen, ExportDialog)
+        await pilot.pause()
+
+    assert snap_compare(MaoApp(backend=stored), terminal_size=SIZE, run_before=export)
+
+
+def test_snapshot_apply_diff(snap_compare: SnapCompare, stored: AppBackend) -> None:
+    """`a`: the synthesis's files against the (empty) workspace, the first one's diff shown."""
+
+    async def apply(pilot: Pilot[Any]) -> None:
+        await _review_steerable(pilot, "schemas")
+        await pilot.press("a")
+        assert isinstance(pilot.app.screen, ApplyScreen)
+        await pilot.pause()
+
+    assert snap_compare(MaoApp(backend=stored), terminal_size=SIZE, run_before=apply)
+
+
+def test_snapshot_qa_report(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    """`mao qa src --simulate`: the report screen that opens by itself when the report is ready;
+    the security reviewer's first answer is invalid JSON, so it went through the repair round."""
+    from test_qa import _launch, _project, _request
+
+    _project(tmp_path)
+    faults = (FaultRule(kind="bad_json", workstream="security", times=1),)
+    launch = _launch(tmp_path, tmp_path / "mao.db", faults)
+    session = OpenSession(launch, _request(launch, ["src"]))
+    app = MaoApp(session.run, control=session, simulated=True, backend=AppBackend(launch))
+
+    async def report(pilot: Pilot[Any]) -> None:
+        while not isinstance(pilot.app.screen, QaReportScreen):
+            await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=report)
+
+
+def test_snapshot_plan_review(
+    snap_compare: SnapCompare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mao demo --review-plan`: the orchestrator's plan, before any workstream runs."""
+
+    def first_event_only(clock: SessionClock, at: datetime) -> None:
+        if clock._last_at is None:  # the status bar's elapsed time: not how long planning took
+            clock._last_at = at
+
+    monkeypatch.setattr(SessionClock, "observe", first_event_only)
+    launch = Launch(project_dir=tmp_path, config_dir=None, db_path=tmp_path / "mao.db",
+                    simulate=True, speed=math.inf, faults=False)  # fmt: skip
+    req = SessionRequest(command="develop", playbook="develop", task=DEMO_TASK,
+                         spec_text=demo_spec(), simulated=True, project_dir=tmp_path)  # fmt: skip
+    app_ref: list[MaoApp] = []
+    session = OpenSession(launch, replace(req, review=_plan_reviewer(launch, app_ref)))
+    app = MaoApp(session.run, control=session, simulated=True, backend=AppBackend(launch))
+    app_ref.append(app)
+
+    async def reviewing(pilot: Pilot[Any]) -> None:
+        while not isinstance(pilot.app.screen, PlanReviewScreen):
+            await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=reviewing)
