@@ -6,6 +6,7 @@ dashboard, and a real `python -m pytest -q` in a fresh git repository).
 The simulator's first synthesis has a failing test (`--sim-failing-tests`): `a` applies it and
 the tests fail; `F` runs a fix round; the diff the fix round's synthesis proposes is shot
 (`apply-diff.svg`), then, once applied and verified, the Verification pane (`verification.svg`).
+Every screenshot at once: ``python scripts/screenshots.py``.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
     python scripts/demo_screenshots.py   # screenshots/demo-live.svg and demo-finished.svg
 
-The live shot is taken once the scripted Gemini stall has fallen back and Sonnet has streamed a
-little of its answer, while the other workstreams are still writing.
+The live shot is taken once the scripted Gemini stall on Schemas has fallen back and the next
+model that can run has streamed a little of its answer, while the other workstreams are still
+writing. Every screenshot at once: ``python scripts/screenshots.py``.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ async def main() -> None:
 
         def watch(event: EngineEvent) -> None:
             nonlocal fell_back, after
-            if isinstance(event, FallbackEvent):
-                fell_back = True
+            if isinstance(event, FallbackEvent) and event.workstream == "schemas":
+                fell_back = True  # other workstreams may fall back too (a retired model)
             elif fell_back and isinstance(event, Delta) and event.workstream == "schemas":
                 after += 1
                 if after >= 12:

@@ -7,6 +7,7 @@ First a `mao demo` session runs headless (its scripted Gemini stall falls back t
 perspectives (Gemini 3 Pro, Sonnet 4.5, GPT-5.2) and Opus 4.5's synthesis into one entry. The
 shot is the finished dashboard, the synthesis panel maximized (`f`) to show the entry and the
 line saying where it was written.
+Every screenshot at once: ``python scripts/screenshots.py``.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@
 A small project with a few planted defects is reviewed as `mao qa src --simulate` would do it;
 the simulated security reviewer sends invalid JSON once, so its review goes through the repair
 round. The shot is the QA report screen that opens when the report is ready.
+Every screenshot at once: ``python scripts/screenshots.py``.
 """
 
 from __future__ import annotations
