@@ -59,3 +59,29 @@ def clean_json(value: object) -> object:
     if isinstance(value, dict):
         return {clean(str(k)): clean_json(v) for k, v in value.items()}
     return value
+
+
+# Invisible characters that change how text reads without being seen: bidi embeddings,
+# overrides and isolates (Trojan Source, CVE-2021-42574), marks, and zero-width characters.
+# They are kept in the text (an Arabic string may need its marks, an emoji its joiner) and in
+# files written on the model's behalf, and shown as ⟨U+XXXX⟩ wherever mao displays text.
+INVISIBLE = frozenset(
+    [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C,
+     *range(0x200B, 0x200E), 0x2060, 0xFEFF]
+)  # fmt: skip
+_INVISIBLE_TABLE = {code: f"⟨U+{code:04X}⟩" for code in INVISIBLE}
+
+
+def shown(text: str) -> str:
+    """``text`` as mao displays it: :func:`clean`, and every bidi control and zero-width
+    character made visible as ``⟨U+202E⟩``."""
+    return clean(text).translate(_INVISIBLE_TABLE)
+
+
+def has_invisible(text: str) -> bool:
+    return any(ord(ch) in INVISIBLE for ch in text)
+
+
+def clean_keeping_crlf(text: str) -> str:
+    """:func:`clean`, except that CR LF line endings stay (a file's content keeps them)."""
+    return "\r\n".join(clean(part) for part in text.split("\r\n"))

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mao_tui.sanitize import clean_json
+from mao_tui.sanitize import INVISIBLE, clean_keeping_crlf
 
 _FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")
 _PATH = r"(?P<path>[\w.@+-]+(?:/[\w.@+-]+)*\.[\w]+|[\w.@+-]+(?:/[\w.@+-]+)+|Makefile|Dockerfile)"
@@ -40,6 +41,7 @@ _HEADER_PATH = re.compile(
 class FileBlock:
     path: str
     content: str
+    problem: str = ""  # why it may not be written, found before its path was made visible
 
 
 def extract_files(markdown: str) -> list[FileBlock]:
@@ -71,21 +73,76 @@ def extract_files(markdown: str) -> list[FileBlock]:
     return [FileBlock(p, c) for p, c in found.items()]
 
 
+_GIT_NAMES = frozenset({".git", "git~1", ".mao", "mao~1"})
+NAME_MAX = 255  # bytes in one file name: ext4, XFS, btrfs, APFS, NTFS (in UTF-16 units)
+PATH_MAX = 4096  # bytes in a whole path (Linux); macOS allows 1024
+
+
+def _unsafe_char(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") or ord(ch) in INVISIBLE
+
+
+def path_shown(path: str) -> str:
+    """``path`` as it may be displayed: every control, bidi, zero-width or format character as
+    a visible mark (a newline cannot forge a line of the summary)."""
+    out = []
+    for ch in path:
+        code = ord(ch)
+        if code < 0x20:
+            out.append(chr(0x2400 + code))
+        elif code == 0x7F:
+            out.append("\u2421")
+        elif _unsafe_char(ch):
+            out.append(f"⟨U+{code:04X}⟩")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def git_alias(part: str) -> str | None:
+    """The protected name ``part`` stands for on some file system, or None: case-insensitive
+    (APFS, NTFS), trailing dots and spaces dropped and ``::$DATA`` streams (Windows), 8.3 short
+    names (``GIT~1``)."""
+    name = part.split(":", 1)[0].rstrip(". ").casefold()
+    if name in _GIT_NAMES:
+        return ".git" if "git" in name else ".mao"
+    return None
+
+
 def path_problem(path: str) -> str | None:
     """Why a model-proposed path may not be written, or None. Symlinks are checked on disk."""
-    if "\0" in path or "\\" in path:
-        return "contains a backslash or NUL"
+    bad = next((ch for ch in path if _unsafe_char(ch)), None)
+    if bad is not None:
+        name = unicodedata.name(bad, "a control character")
+        return f"contains U+{ord(bad):04X} ({name.lower()}); paths may hold no control characters"
+    if "\\" in path:
+        return "contains a backslash"
+    for picture in ("\u2400", "\ufffd"):  # a NUL or C1 control made visible by clean()
+        if picture in path:
+            return f"contains U+{ord(picture):04X} (a control character made visible)"
     pure = PurePosixPath(path)
     if pure.is_absolute() or re.match(r"^[A-Za-z]:", path):
         return "is absolute"
     if ".." in pure.parts:
         return "climbs out with .."
-    if pure.parts and pure.parts[0] == ".git":
-        return "is inside .git/"
-    if pure.parts and pure.parts[0] == ".mao":  # its verify.yaml names the commands mao runs
-        return "is inside .mao/ (mao's own configuration)"
+    for i, part in enumerate(pure.parts):
+        alias = git_alias(part)
+        spelled = "" if part == alias else f" (spelled {part!r})"
+        if alias == ".git" and i == len(pure.parts) - 1:
+            return f"is a file named .git{spelled}: it would point git at another directory"
+        if alias == ".git":
+            return f"is inside .git/{spelled}"
+        if alias == ".mao":  # its verify.yaml names the commands mao runs
+            return f"is inside .mao/{spelled} (mao's own configuration)"
     if not pure.parts or path.endswith("/"):
         return "names no file"
+    for part in pure.parts:
+        size = len(part.encode("utf-8"))
+        if size > NAME_MAX:
+            return (
+                f"has a name of {size:,} bytes, over the file system's limit of {NAME_MAX} "
+                f"({part[:24]}...)"
+            )
     return None
 
 
@@ -147,8 +204,19 @@ def _manifest_problem(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        parts.append(f"{where}: {err['msg']}")
+        parts.append(path_shown(f"{where}: {err['msg']}"))
     return "; ".join(parts)
+
+
+def _manifest_file(entry: ManifestFile) -> FileBlock:
+    """A manifest entry as a file to write: a path with a control character is refused and
+    kept only in a visible form; the content is cleaned (see sanitize.py) but keeps its CR LF
+    line endings and its bidi and zero-width characters (every diff shows those visibly)."""
+    content = clean_keeping_crlf(entry.content)
+    problem = path_problem(entry.path)
+    if problem and any(_unsafe_char(ch) for ch in entry.path):
+        return FileBlock(path_shown(entry.path), content, problem)
+    return FileBlock(entry.path, content)
 
 
 def synthesis_files(markdown: str) -> SynthesisFiles:
@@ -158,7 +226,7 @@ def synthesis_files(markdown: str) -> SynthesisFiles:
     if blocks:
         line, body = blocks[-1]
         try:
-            raw = clean_json(json.loads(body))  # model output: see sanitize.py
+            raw = json.loads(body)  # model output: cleaned below, see sanitize.py
         except json.JSONDecodeError as exc:
             return SynthesisFiles(
                 [],
@@ -175,7 +243,7 @@ def synthesis_files(markdown: str) -> SynthesisFiles:
                 f"the {MANIFEST_TAG} block at line {line} is not a valid manifest: "
                 + _manifest_problem(exc),
             )
-        return SynthesisFiles([FileBlock(f.path, f.content) for f in manifest.files], "manifest")
+        return SynthesisFiles([_manifest_file(f) for f in manifest.files], "manifest")
     fenced = extract_files(markdown)
     if fenced:
         return SynthesisFiles(fenced, "fenced")

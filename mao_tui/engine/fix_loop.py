@@ -92,7 +92,8 @@ class Workbench:
         if text is None:
             raise ControlError("there is no successful synthesis to apply yet")
         found = synthesis_files(text)
-        changes = plan_changes(self.workspace, found.files) if found.files else []
+        limits = self._controller.settings.registry.global_.limits
+        changes = plan_changes(self.workspace, found.files, limits) if found.files else []
         proposal = ApplyProposal(
             round=self.round,
             workspace=str(self.workspace),

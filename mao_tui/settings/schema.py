@@ -207,9 +207,19 @@ class ModelConfig(Strict):
         return self
 
 
+class Limits(Strict):
+    """Bounds on input mao reads: a model's files manifest and the files a user hands it."""
+
+    max_files: int = Field(default=500, ge=1)  # files in one synthesis's manifest
+    max_file_bytes: int = Field(default=2_000_000, ge=1)  # one file of the manifest
+    max_total_bytes: int = Field(default=20_000_000, ge=1)  # all files of one apply
+    max_input_bytes: int = Field(default=10_000_000, ge=1)  # --spec, --plan, a context file
+
+
 class Global(Strict):
     thinking_always_on: bool = True
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    limits: Limits = Field(default_factory=Limits)
 
 
 class Route(Strict):
