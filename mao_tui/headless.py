@@ -29,6 +29,7 @@ from mao_tui.domain import (
     WorkspaceEvent,
     WorkstreamFinished,
 )
+from mao_tui.sanitize import shown
 
 
 def format_cost(totals: TokenTotals) -> str:
@@ -65,7 +66,7 @@ class ProgressSink:
         self._titles: dict[str, str] = {"orchestrator": "Plan", "dependency_check": "Pre-flight"}
 
     def _say(self, line: str) -> None:
-        self._err.write(line + "\n")
+        self._err.write(shown(line) + "\n")  # bidi and zero-width characters visible
         self._err.flush()
 
     async def __call__(self, event: EngineEvent) -> None:

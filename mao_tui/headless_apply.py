@@ -18,6 +18,7 @@ from mao_tui.engine.controller import SessionController
 from mao_tui.engine.fix_loop import Workbench
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.session import SessionRequest
+from mao_tui.sanitize import shown
 from mao_tui.wiring import Launch, session_resources
 
 Confirm = Callable[[ApplyProposal], Awaitable[bool]]
@@ -77,6 +78,7 @@ async def _loop(bench: Workbench, confirm: Confirm) -> ApplyOutcome:
         if proposal.error:
             return ApplyOutcome(False, f"nothing applied: {proposal.error}")
         if not proposal.writable and not any(c.kind == "unchanged" for c in proposal.changes):
+            await bench.apply(proposal)  # writes nothing; reports (and stores) every refusal
             return ApplyOutcome(False, "nothing applied: every file was refused")
         if not await confirm(proposal):
             return ApplyOutcome(False, "not applied: declined")
@@ -104,9 +106,9 @@ def describe(proposal: ApplyProposal, *, diffs: bool) -> str:
         note = f"  refused: {change.reason}" if change.kind == "refused" else f"  ({change.kind})"
         lines.append(f"  {marks[change.kind]} {change.path}{note}")
     text = "\n".join(lines) + "\n"
-    if diffs:
+    if diffs:  # made fit to show by engine/apply.py: every line ended, invisibles visible
         text += "".join(c.diff for c in proposal.changes if c.diff)
-    return text
+    return shown(text)
 
 
 def terminal_confirm(err: TextIO) -> Confirm:

@@ -209,7 +209,9 @@ def _run_headless(launch: Launch, req: SessionRequest, *, as_json: bool) -> int:
     if not as_json:
         synthesis = _last_synthesis_text(launch, req.session_id)
         if synthesis:
-            sys.stdout.write(synthesis.rstrip() + "\n")
+            from mao_tui.sanitize import shown
+
+            sys.stdout.write(shown(synthesis.rstrip()) + "\n")
     return _exit_code(finished.status)
 
 
