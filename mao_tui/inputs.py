@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from mao_tui.errors import UsageError
+from mao_tui.settings.schema import Limits
+
+DEFAULT_MAX_INPUT_BYTES = Limits().max_input_bytes
 
 
-def read_text(path: Path, what: str = "spec file", option: str = "--spec") -> str:
-    """The UTF-8 text of ``path``; a :class:`UsageError` naming the file and the problem."""
+def read_text(
+    path: Path,
+    what: str = "spec file",
+    option: str = "--spec",
+    limit: int = DEFAULT_MAX_INPUT_BYTES,
+    kind: str = "Markdown text",
+) -> str:
+    """The UTF-8 text of ``path``; a :class:`UsageError` naming the file and the problem.
+    At most ``limit`` bytes are read (``/dev/zero`` or a FIFO cannot make this hang)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+            size = os.fstat(handle.fileno()).st_size
     except FileNotFoundError:
         raise UsageError(f"{path}: {what} not found") from None
     except IsADirectoryError:
         raise UsageError(f"{path}: is a directory; {option} expects a Markdown file") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read {what} ({exc.strerror})") from None
+    if len(data) > limit:
+        amount = f"{size:,} bytes" if size > limit else f"more than {limit:,} bytes"
+        raise UsageError(
+            f"{path}: the {what} is {amount}, over the limit of {limit:,} "
+            "(limits.max_input_bytes in models.yaml's global: section)"
+        )
     if b"\0" in data:
-        raise UsageError(f"{path}: looks binary (NUL byte); {option} expects Markdown text")
+        raise UsageError(f"{path}: looks binary (NUL byte); {option} expects {kind}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -295,7 +295,8 @@ class AppBackend:
         from mao_tui.engine.sections import parse_sections
         from mao_tui.inputs import read_text
 
-        return [section.label for section in parse_sections(read_text(path))]
+        limit = self.settings().registry.global_.limits.max_input_bytes
+        return [section.label for section in parse_sections(read_text(path, limit=limit))]
 
     def start(self, form: NewSession) -> tuple[LiveSession, str]:
         from mao_tui.engine.sections import SectionError, parse_selection, select_sections
@@ -307,7 +308,8 @@ class AppBackend:
             raise UsageError("the task is empty; say what to build")
         if form.playbook not in self.settings().playbooks:
             raise UsageError(f"no playbook named {form.playbook!r}")
-        spec = read_text(form.spec_path) if form.spec_path else ""
+        limit = self.settings().registry.global_.limits.max_input_bytes
+        spec = read_text(form.spec_path, limit=limit) if form.spec_path else ""
         sections = []
         if form.sections.strip():
             if form.spec_path is None:
@@ -323,7 +325,7 @@ class AppBackend:
             spec_text = self._qa_listing(form, launch.project_dir, task)
         else:
             context = [
-                (path, read_text(path, "context file", "a context file"))
+                (path, read_text(path, "context file", "a context file", limit))
                 for path in form.context_paths
             ]
             spec_text = with_context(spec, context)

@@ -129,8 +129,22 @@ CASES = [
          argv=("develop", "x", "--plan", "plan.json", "--headless")),
     Case("plan file missing", "gone.json: plan file not found",
          argv=("develop", "x", "--plan", "gone.json", "--headless")),
-    Case("max parallel zero", "--max-parallel expects 1 or more (got 0)",
-         argv=("develop", "x", "--max-parallel", "0", "--headless")),
+    # bounded input (issue 15): a file over limits.max_input_bytes is refused, never read whole
+    Case("spec over the input limit",
+         "big.md: the spec file is 200 bytes, over the limit of 100 (limits.max_input_bytes",
+         {"models.yaml": "global:\n  limits: {max_input_bytes: 100}\n"},
+         cwd_files={"big.md": "x" * 200}, argv=("develop", "x", "--spec", "big.md", "--headless")),
+    Case("spec that never ends", "/dev/zero: the spec file is more than 10,000,000 bytes, over",
+         argv=("develop", "x", "--spec", "/dev/zero", "--headless")),
+    Case("plan over the input limit", "plan.json: the plan file is 300 bytes, over the limit of",
+         {"models.yaml": "global:\n  limits: {max_input_bytes: 100}\n"},
+         cwd_files={"plan.json": " " * 300}, argv=("develop", "x", "--plan", "plan.json")),
+    Case("PRD over the input limit", "prd.md: the PRD file is 300 bytes, over the limit of 100",
+         {"models.yaml": "global:\n  limits: {max_input_bytes: 100}\n"},
+         cwd_files={"a.py": "x = 1\n", "prd.md": "p" * 300},
+         argv=("qa", "a.py", "--spec", "prd.md", "--headless")),
+    Case("a limit of zero", "global.limits.max_files: Input should be greater than or equal to 1",
+         {"models.yaml": "global:\n  limits: {max_files: 0}\n"}),
     Case("input larger than the smallest context window",
          "over 160,000: 80% of opus-4.5's 200,000-token context window",
          cwd_files={"huge.md": "word " * 140_000},
@@ -256,6 +270,30 @@ def test_argparse_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> Non
         main(["develop"])
     assert info.value.code == 2
     assert "the following arguments are required: task" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["sessions", "--limit", "-1"], "argument --limit: expects 1 or more (got -1)"),
+        (["sessions", "--limit", "ten"], "argument --limit: expects a whole number, 1 or more"),
+        (["develop", "x", "--speed", "0"], "argument --speed: expects a number above 0, e.g. 2"),
+        (["develop", "x", "--speed", "-3"], "argument --speed: expects a number above 0"),
+        (["develop", "x", "--speed", "nan"], "argument --speed: expects a number above 0"),
+        (["demo", "--speed", "fast"], "argument --speed: expects a number above 0"),
+        (["develop", "x", "--max-parallel", "0"], "argument --max-parallel: expects 1 or more"),
+        (["develop", "x", "--apply", "--fix-rounds", "-1"],
+         "argument --fix-rounds: expects 0 or more (got -1)"),
+        (["mcp", "serve", "--speed", "-1"], "argument --speed: expects a number 0 or more"),
+    ],
+)
+def test_numeric_options_are_checked_by_the_parser(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_truncate_cuts_an_oversized_spec_to_fit_and_says_so(

@@ -3,13 +3,49 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mao_tui import __version__
 
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Callable
+
+
+def _count(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``least``, with a message that says so."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expects a whole number, {least} or more (got {text!r})"
+            ) from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"expects {least} or more (got {value})")
+        return value
+
+    return parse
+
+
+def _speed(zero_ok: bool) -> Callable[[str], float]:
+    """An argparse type: a speed multiplier above 0 (or 0 where it means "no pacing")."""
+    least = "0 or more" if zero_ok else "above 0"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if math.isnan(value) or value < 0 or (value == 0 and not zero_ok):
+            raise argparse.ArgumentTypeError(
+                f"expects a number {least}, e.g. 2 or inf (got {text!r})"
+            )
+        return value
+
+    return parse
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +77,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--speed",
-        type=float,
+        type=_speed(zero_ok=False),
         default=None,
         metavar="X",
         help="simulator speed multiplier (with --simulate; default 2 for demo)",
@@ -71,7 +107,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-parallel",
-        type=int,
+        type=_count(1),
         metavar="N",
         help="at most N workstreams at once (default: all that are ready)",
     )
@@ -94,7 +130,7 @@ def _apply_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--fix-rounds",
-        type=int,
+        type=_count(0),
         metavar="N",
         help="when verification fails, send the failures back and re-synthesize up to N times "
         "(default: the playbook's fix.max_rounds; 0: never)",
@@ -224,7 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sessions = sub.add_parser("sessions", help="list stored sessions, or show one")
     _common(sessions)
-    sessions.add_argument("--limit", type=int, default=30, help="how many to list (default 30)")
+    sessions.add_argument(
+        "--limit", type=_count(1), default=30, help="how many to list (default 30)"
+    )
     sessions_sub = sessions.add_subparsers(dest="sessions_command", metavar="SUBCOMMAND")
     show = sessions_sub.add_parser("show", help="print one session in full")
     show.add_argument("session_id", help="a session id or a unique prefix of one")
@@ -257,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mcp_serve.add_argument(
         "--speed",
-        type=float,
+        type=_speed(zero_ok=True),
         default=1.0,
         metavar="X",
         help="simulator speed for tool calls with simulate: true (0: no pacing)",

@@ -49,15 +49,16 @@ def _launch(args: argparse.Namespace, *, simulate: bool, speed: float) -> Launch
     )
 
 
-def _read_spec(path: Path) -> str:
+def _max_input_bytes(launch: Launch) -> int:
+    return _settings_of(launch).registry.global_.limits.max_input_bytes
+
+
+def _spec_and_sections(args: argparse.Namespace, launch: Launch) -> tuple[str, list[Section]]:
+    """The ``--spec`` file's text (bounded by limits.max_input_bytes) and the ``--sections``
+    chosen from it."""
     from mao_tui.inputs import read_text
 
-    return read_text(path)
-
-
-def _spec_and_sections(args: argparse.Namespace) -> tuple[str, list[Section]]:
-    """The ``--spec`` file's text and the ``--sections`` chosen from it."""
-    spec = _read_spec(args.spec) if args.spec else ""
+    spec = read_text(args.spec, limit=_max_input_bytes(launch)) if args.spec else ""
     if args.sections is None:
         return spec, []
     from mao_tui.engine.sections import SectionError, parse_selection, select_sections
@@ -115,8 +116,6 @@ def _with_apply_options(
         return launch
     if args.yes and not args.apply:
         raise UsageError("--yes goes with --apply (it skips the question before writing files)")
-    if args.fix_rounds is not None and args.fix_rounds < 0:
-        raise UsageError(f"--fix-rounds expects 0 or more (got {args.fix_rounds})")
     if args.sim_failing_tests and not launch.simulate:
         raise UsageError("--sim-failing-tests shapes the simulator's answers; add --simulate")
     playbook = settings.playbooks[req.playbook]
@@ -311,8 +310,6 @@ def _with_plan_options(
     from mao_tui.engine.planning import PlanInvalid, apply_proposal
     from mao_tui.settings.loader import ConfigError
 
-    if args.max_parallel is not None and args.max_parallel < 1:
-        raise UsageError(f"--max-parallel expects 1 or more (got {args.max_parallel})")
     req = replace(req, use_planner=not args.no_planner)
     if args.plan is None:
         return req
@@ -320,12 +317,11 @@ def _with_plan_options(
         settings = launch.settings()
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    from mao_tui.inputs import read_text
+
+    text = read_text(args.plan, "plan file", "--plan", _max_input_bytes(launch), "JSON")
     try:
-        raw = json.loads(args.plan.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{args.plan}: plan file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{args.plan}: cannot read the plan ({exc})") from None
+        raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{args.plan}:{exc.lineno}: not JSON ({exc.msg})") from None
     if isinstance(raw, dict) and raw.get("type") == "plan" and isinstance(raw.get("plan"), dict):

@@ -62,9 +62,9 @@ def cmd_develop(args: argparse.Namespace) -> int:
     task = args.task.strip()
     if not task:
         raise UsageError('the task is empty; say what to build, e.g. mao develop "add search"')
-    spec, sections = _spec_and_sections(args)
     launch = _launch(args, simulate=args.simulate, speed=args.speed or 1.0)
     launch = replace(launch, faults=False)
+    spec, sections = _spec_and_sections(args, launch)
     req = SessionRequest(
         command="develop",
         playbook="develop",
@@ -87,8 +87,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     task = args.task.strip()
     if not task:
         raise UsageError(f'the task is empty; say what to do, e.g. mao run {args.playbook} "..."')
-    spec, sections = _spec_and_sections(args)
     launch = replace(_launch(args, simulate=args.simulate, speed=args.speed or 1.0), faults=False)
+    spec, sections = _spec_and_sections(args, launch)
     settings = _settings_of(launch)
     name = require_playbook(settings, args.playbook).name
     req = SessionRequest(

@@ -206,7 +206,8 @@ def develop_request(
         spec_path = Path(spec_file)
         if not spec_path.is_absolute():
             spec_path = launch.project_dir / spec_path
-        spec = read_text(spec_path, option="spec_file")
+        limit = launch.settings().registry.global_.limits.max_input_bytes
+        spec = read_text(spec_path, option="spec_file", limit=limit)
     chosen = []
     if sections:
         if spec_path is None:
