@@ -78,6 +78,11 @@ def shown(text: str) -> str:
     return clean(text).translate(_INVISIBLE_TABLE)
 
 
+def mark_invisible(text: str) -> str:
+    """Only the bidi and zero-width part of :func:`shown`, for text already cleaned."""
+    return text.translate(_INVISIBLE_TABLE)
+
+
 def has_invisible(text: str) -> bool:
     return any(ord(ch) in INVISIBLE for ch in text)
 

@@ -6,7 +6,9 @@ every input is bounded."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 import os
 import sqlite3
 import subprocess
@@ -17,6 +19,12 @@ import pytest
 
 from mao_tui.cli import main
 from mao_tui.engine.files import FileBlock, manifest_block
+from mao_tui.engine.session import SessionRequest
+from mao_tui.live import AppBackend, OpenSession
+from mao_tui.tui.app import MaoApp
+from mao_tui.tui.apply_screen import ApplyScreen
+from mao_tui.tui.dashboard import DashboardScreen
+from mao_tui.wiring import Launch
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -274,3 +282,45 @@ def test_a_json_manifest_event_keeps_the_refusals(
     assert applied["files"] == [{"path": "sub/.git/config", "status": "refused",
                                  "change": "refused", "backup": None,
                                  "reason": "is inside .git/"}]  # fmt: skip
+
+
+def _screen_text(app: MaoApp) -> str:
+    update = app.screen._compositor.render_update(full=True)
+    return "\n".join("".join(seg.text for seg in strip) for strip in update.strips)
+
+
+async def test_the_dashboard_and_its_apply_dialog_show_bidi_characters_visibly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trojan = 'if role != "user\u202e \u2066// admins only\u2069 \u2066":  # zero\u200bwidth\n'
+    text = f"Check `user\u202e\u2066` first.\n\n{manifest_block([FileBlock('trojan.py', trojan)])}"
+    monkeypatch.setattr("mao_tui.simulator.scripts._manifest", lambda broken: text)
+    launch = Launch(project_dir=tmp_path, config_dir=None, db_path=tmp_path / "mao.db",
+                    simulate=True, speed=math.inf, faults=False)  # fmt: skip
+    req = SessionRequest(command="develop", playbook="develop", task="Build it",
+                         simulated=True, project_dir=tmp_path, use_planner=False)  # fmt: skip
+    session = OpenSession(launch, req)
+    app = MaoApp(session.run, control=session, simulated=True, backend=AppBackend(launch))
+    async with app.run_test(size=(200, 60)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        await asyncio.wait_for(screen.ended(1), 60)
+        for _ in range(3):
+            await pilot.pause()
+        shown = _screen_text(app)
+        assert "user⟨U+202E⟩⟨U+2066⟩" in shown
+        assert not any(ch in shown for ch in "\u202e\u2066\u2069\u200b")
+        await pilot.press("a")
+        while not isinstance(app.screen, ApplyScreen):
+            await pilot.pause()
+        dialog = app.screen
+        await pilot.pause()
+        assert "⟨U+202E⟩" in dialog.shown and "⟨U+200B⟩" in dialog.shown
+        shown = _screen_text(app)
+        assert "⟨U+2066⟩" in shown and not any(ch in shown for ch in "\u202e\u2066\u200b")
+        await pilot.press("y")
+        while not (tmp_path / "trojan.py").exists():
+            await pilot.pause()
+        await pilot.press("escape")
+        await pilot.press("ctrl+c")
+    assert (tmp_path / "trojan.py").read_text(encoding="utf-8") == trojan  # the model's bytes

@@ -24,7 +24,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from mao_tui.sanitize import clean
+from mao_tui.sanitize import clean, mark_invisible
 from mao_tui.tui import fmt
 from mao_tui.tui.backend import ExportFormat, ModelChoice
 from mao_tui.tui.state import AttemptText, Lane
@@ -205,10 +205,10 @@ class AttemptsScreen(ModalScreen[None]):
             facts += f"\n{attempt.error}"
         self.query_one("#attempt-facts", Static).update(Content(facts))
         self.query_one("#attempt-thinking", Static).update(
-            Content(attempt.thinking_text or "(no thinking)")
+            Content(mark_invisible(attempt.thinking_text) or "(no thinking)")
         )
         await self.query_one("#attempt-answer", Markdown).update(
-            attempt.answer_text or "*(no answer)*"
+            mark_invisible(attempt.answer_text) or "*(no answer)*"
         )
 
     @property

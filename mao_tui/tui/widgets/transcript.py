@@ -25,6 +25,8 @@ from rich.style import Style
 from rich.theme import Theme
 from textual.strip import Strip
 
+from mao_tui.sanitize import mark_invisible
+
 LineKind = Literal[
     "text", "heading", "fence", "code", "quote", "thinking", "note", "header", "muted"
 ]
@@ -187,7 +189,7 @@ class StreamBlock(Block):
         if not text:
             return
         self.chars += len(text)
-        pieces = (self._tail + text).split("\n")
+        pieces = (self._tail + mark_invisible(text)).split("\n")
         self._tail = pieces.pop()
         for line in pieces:
             self._lines.append(line)
@@ -255,7 +257,7 @@ def render_markdown(
         theme=_MARKDOWN_THEME,
     )
     lines = console.render_lines(
-        Markdown(text, code_theme=code_theme, hyperlinks=False),
+        Markdown(mark_invisible(text), code_theme=code_theme, hyperlinks=False),
         console.options.update_width(max(width, 1)),
         pad=False,
     )
