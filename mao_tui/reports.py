@@ -7,6 +7,7 @@ from typing import TextIO
 
 from mao_tui.errors import UsageError
 from mao_tui.headless import format_cost, format_tokens
+from mao_tui.sanitize import shown
 from mao_tui.store import Store
 from mao_tui.store.records import SessionDetail, SessionSummary
 
@@ -42,7 +43,7 @@ async def print_sessions(db_path: Path, limit: int, out: TextIO) -> int:
         status = s.status.value + ("*" if s.simulated else "")
         out.write(
             f"{s.id:<26}  {_when(s):<16}  {s.command:<8}  {status:<11}  {tokens:>9,}  "
-            f"{_one_line(', '.join(s.models), 40):<40}  {_one_line(s.task, 60)}\n"
+            f"{_one_line(', '.join(s.models), 40):<40}  {shown(_one_line(s.task, 60))}\n"
         )
     if any(s.simulated for s in rows):
         out.write("* simulated (built-in simulator, no real model calls)\n")
@@ -62,7 +63,7 @@ async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
         await store.close()
     if detail is None:
         raise UsageError(f"no session matches {session_id!r}; `mao sessions` lists them")
-    out.write(render_session(detail))
+    out.write(shown(render_session(detail)))  # bidi and zero-width characters visible
     return 0
 
 

@@ -225,6 +225,11 @@ def test_headless_output_shows_bidi_and_zero_width_characters(
     out = capsys.readouterr().out
     assert "user⟨U+202E⟩⟨U+2066⟩" in out and "a⟨U+200D⟩join" in out
     assert not any(ch in out for ch in "\u202e\u2066\u200d")
+    with sqlite3.connect(tmp_path / "mao.db") as conn:
+        (session_id,) = conn.execute("SELECT id FROM sessions").fetchone()
+    assert main(["sessions", "show", session_id, "--db", str(tmp_path / "mao.db")]) == 0
+    out = capsys.readouterr().out
+    assert "user⟨U+202E⟩⟨U+2066⟩" in out and not any(ch in out for ch in "\u202e\u2066")
 
 
 @pytest.mark.parametrize(
