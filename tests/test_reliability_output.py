@@ -95,7 +95,7 @@ def _demo(
     *flags: str,
 ) -> tuple[int, str, str]:
     monkeypatch.setattr("mao_tui.simulator.faults.demo_faults", lambda: list(ESCAPES))
-    code = cli.main(["demo", "--speed", "0", "--no-planner", "--db", str(db), *flags])
+    code = cli.main(["demo", "--speed", "inf", "--no-planner", "--db", str(db), *flags])
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -80,7 +80,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         type=_speed(zero_ok=False),
         default=None,
         metavar="X",
-        help="simulator speed multiplier (with --simulate; default 2 for demo)",
+        help="simulator speed multiplier, above 0 (with --simulate; default 2 for demo; "
+        "inf: no pacing)",
     )
     parser.add_argument(
         "--no-planner",
