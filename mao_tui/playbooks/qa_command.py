@@ -47,14 +47,8 @@ def prepare(
     found = collect_diff(diff, root, targets) if diff is not None else collect(targets, root)
     if not found.files:
         raise UsageError("nothing to review: every target was skipped (" + found.summary() + ")")
-    prd_text = (
-        (
-            str(prd),
-            read_text(prd, "PRD file", limit=settings.registry.global_.limits.max_input_bytes),
-        )
-        if prd is not None
-        else None
-    )
+    limit = settings.registry.global_.limits.max_input_bytes
+    prd_text = (str(prd), read_text(prd, "PRD file", limit=limit)) if prd is not None else None
     listing = render_listing(found, prd_text)
     if task is None or not task.strip():
         what = f"the changes since {diff}" if diff is not None else ", ".join(targets)
