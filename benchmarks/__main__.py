@@ -31,7 +31,15 @@ from benchmarks.figures import (
     warn,
 )
 
-NAMES = ("startup", "responsiveness", "throughput", "orchestration", "history", "memory")
+NAMES = (
+    "startup",
+    "keys",
+    "responsiveness",
+    "throughput",
+    "orchestration",
+    "history",
+    "memory",
+)
 # benchmarks/responsiveness.py is the dashboard work's harness; streaming.py turns it into figures.
 MODULES = {name: f"benchmarks.{name}" for name in NAMES} | {
     "responsiveness": "benchmarks.streaming"

@@ -330,13 +330,20 @@ def _backlog(screen: DashboardScreen) -> tuple[int, int]:
 
 async def _simulator_runner(cfg: Config, tmp: Path) -> tuple[Callable[..., Any], list[str]]:
     """The real engine on the simulator, with a playbook of ``cfg.streams`` workstreams."""
+    session, _launch, keys = simulator_session(cfg, tmp)
+    return session.run, keys  # the dashboard's own path: `mao demo`'s
+
+
+def simulator_session(cfg: Config, tmp: Path) -> tuple[Any, Any, list[str]]:
+    """(OpenSession, Launch, workstream keys) of ``cfg.streams`` workstreams on the simulator,
+    every model at ``cfg.tokens_per_s``, no scripted faults."""
     from mao_tui.engine.session import SessionRequest
     from mao_tui.live import OpenSession
     from mao_tui.wiring import Launch
 
     config = tmp / "config"
     (config / "playbooks").mkdir(parents=True)
-    base = [k for k in SCRIPTED_KEYS if k != SYNTHESIS_KEY]
+    base = [k for k in SCRIPTED_KEYS if k not in (SYNTHESIS_KEY, "fix")]  # fix: no route
     pairs = [(base[i % len(base)], i) for i in range(cfg.streams)]
     keys = [b if i < len(base) else f"{b}_{i}" for b, i in pairs]
     lines = [
@@ -361,7 +368,7 @@ async def _simulator_runner(cfg: Config, tmp: Path) -> tuple[Callable[..., Any],
         command="develop", playbook="bench", task="benchmark", simulated=True, use_planner=False
     )
 
-    return OpenSession(launch, req).run, keys  # the dashboard's own path: `mao demo`'s
+    return OpenSession(launch, req), launch, keys
 
 
 async def measure(cfg: Config) -> Result:

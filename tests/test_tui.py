@@ -327,6 +327,34 @@ async def test_selecting_a_plan_row_focuses_its_panel_and_f_maximizes_it() -> No
         assert screen.maximized is screen.panels[SYNTHESIS_KEY]
 
 
+async def test_maximize_and_restore_keep_the_plan_row_and_its_focus() -> None:
+    """f from the plan table maximizes the highlighted row's panel; f again gives the focus back
+    to the table on the same row, so the next keys act on that row (they went to the synthesis:
+    Textual moved the focus of the hidden table to the last panel)."""
+    app = MaoApp(replay_runner(), simulated=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await finished(pilot)
+        screen = dashboard(app)
+        screen.plan_table.focus()
+        await pilot.press("down")
+        await pilot.press("f")
+        assert screen.maximized is screen.panels[LANE_KEYS[1]]
+        assert screen.focused is screen.panels[LANE_KEYS[1]]
+        assert screen.plan_table.cursor_row == 1
+        await pilot.press("f")
+        await pilot.pause()
+        assert screen.maximized is None
+        assert screen.focused is screen.plan_table
+        assert screen.plan_table.cursor_row == 1
+        await pilot.press("down")
+        assert screen.plan_table.cursor_row == 2
+        await pilot.press("f", "escape")  # Esc restores too
+        await pilot.pause()
+        assert screen.maximized is None
+        assert screen.focused is screen.plan_table
+        assert screen.plan_table.cursor_row == 2
+
+
 async def test_enter_on_a_fallback_row_shows_the_whole_error() -> None:
     app = MaoApp(replay_runner(), simulated=True)
     async with app.run_test(size=(160, 48)) as pilot:

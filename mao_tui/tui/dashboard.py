@@ -28,6 +28,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
@@ -115,6 +116,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
         self._turn = 0
         self._narrow = False
         self._tick_timer: Timer | None = None
+        self._focus_before_maximize: Widget | None = None
         self.title_bar = TitleBar(app_title)
         self.plan_table = PlanTable()
         self.fallback_log = FallbackLog()
@@ -617,15 +619,32 @@ class DashboardScreen(ApplyActions, Screen[None]):
 
     def action_maximize_panel(self) -> None:
         if self.maximized is not None:
-            self.minimize()
-            self.flush()
+            self._restore()
             return
         panel = self._panel_for_focus()
         if panel is not None:
+            # The plan table is hidden while a panel is maximized, and Textual would hand its
+            # focus to the last panel (moving the plan's cursor to the synthesis): keys pressed
+            # after the restore went to that row. The maximized panel takes the focus instead,
+            # and the restore gives it back.
+            self._focus_before_maximize = self.focused
             self.maximize(panel, container=False)
+            self.set_focus(panel, scroll_visible=False)
             panel.flush()
         elif self.focused is not None:
+            self._focus_before_maximize = self.focused
             self.maximize(self.focused)
+
+    def _restore(self) -> None:
+        self.minimize()
+        self.flush()
+
+    def minimize(self) -> None:
+        """Every panel back, the focus where it was before ``f`` (Esc comes here too)."""
+        before, self._focus_before_maximize = self._focus_before_maximize, None
+        super().minimize()
+        if before is not None and before.is_attached and before is not self.focused:
+            self.set_focus(before, scroll_visible=False)
 
     def action_rerun(self) -> None:
         lane = self._selected_lane()
@@ -705,7 +724,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
         from mao_tui.tui.dialogs import Confirm
 
         if self.maximized is not None:
-            self.minimize()
+            self._restore()
             return
         if len(self.app.screen_stack) <= 2:
             return  # the first screen of the app: q quits

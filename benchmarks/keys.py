@@ -1,0 +1,380 @@
+"""First paint and key-to-screen latency measured from outside the process, in tmux.
+
+Needs ``tmux`` (3.0 or later) on PATH; the benchmark reports "not built" figures without it.
+Every app runs in a tmux session of 160x48 on a private tmux server (``tmux -L``). The clock
+runs in this process: from just before ``tmux new-session`` (first paint) or ``tmux send-keys``
+(keys) to the first ``tmux capture-pane`` that shows the expected change. The same is measured
+on a bare Textual app (a Static and a Footer, ``python -m benchmarks.tty_apps bare``) in the same
+run, interleaved, and every figure is given as a ratio to it as well as in ms: this machine's
+absolute times vary by ±50% between runs.
+
+- First paint: spawn → first non-empty screen, for the bare app, ``mao`` (Home) and
+  ``mao demo``, interleaved, median of N.
+- Keys: ``python -m benchmarks.tty_apps stream`` (the real app, engine, SDKs and store on the
+  simulator; seven workstream panels at 100 tokens/s, then the synthesis), pressing in turn
+  ``f`` (maximize, restore), ``t`` (hide, show thinking), down/up in the plan (checking the
+  cursor lands on the expected row), ``m`` (the model picker; Esc), ``?`` (help; Esc) and Enter
+  (focuses the row's panel; shift+tab twice back to the plan), while it streams and once it is
+  done. A key with no visible effect within :data:`BOUND_S` is *lost*; a row move that lands on
+  another row than the expected one is *misapplied*.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.figures import BenchResult, Figure, Goal, median, percentile
+from benchmarks.tty_apps import BARE_TEXT
+
+SIZE = (160, 48)
+BOUND_S = 5.0  # a key with no visible effect within this long is lost
+PAINT_TIMEOUT_S = 30.0
+KEY_GOAL = Goal("<=", 50, "≤ 50 ms p99")
+PAINT_GOAL = Goal("<=", 250, "≤ 250 ms median")
+LOST_GOAL = Goal("==", 0, "none")
+GAP_S = 0.05  # between one key's effect and the next key
+FINISHED_CYCLES = 4  # key cycles on the finished dashboard, per run
+PLAN_TITLE = "╭─ Plan"
+_ROW = re.compile(r"^│ (\S+)")
+_STYLE = re.compile(r"(?:\x1b\[[\d;]*m)*")
+
+Screen = Callable[[str], bool]
+
+
+def tmux_available() -> bool:
+    return shutil.which("tmux") is not None
+
+
+class Tmux:
+    """A private tmux server; its environment (from ``env``) is every app's."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.socket = f"mao-bench-{os.getpid()}"
+        self.env = env
+        self.count = 0
+        self.run("new-session", "-d", "-s", "idle", "-x", "20", "-y", "5", "sleep 86400")
+
+    def run(self, *args: str) -> str:
+        out = subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return out.stdout
+
+    def spawn(self, argv: list[str], cwd: Path) -> tuple[str, float]:
+        """Start ``argv`` in a new session; (its name, the perf_counter just before)."""
+        self.count += 1
+        name = f"app{self.count}"
+        t0 = time.perf_counter()
+        self.run(
+            "new-session", "-d", "-s", name, "-x", str(SIZE[0]), "-y", str(SIZE[1]),
+            "-c", str(cwd), " ".join(_quote(a) for a in argv),
+        )  # fmt: skip
+        return name, t0
+
+    def screen(self, name: str, *, escapes: bool = False) -> str:
+        return self.run("capture-pane", "-p", *(["-e"] if escapes else []), "-t", name)
+
+    def keys(self, name: str, *keys: str) -> None:
+        self.run("send-keys", "-t", name, *keys)
+
+    def kill(self, name: str) -> None:
+        self.run("kill-session", "-t", name)
+
+    def close(self) -> None:
+        self.run("kill-server")
+
+
+def _quote(arg: str) -> str:
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
+def wait_for(
+    tmux: Tmux, name: str, check: Screen, t0: float, bound_s: float, *, escapes: bool = False
+) -> float | None:
+    """ms from ``t0`` to the first capture for which ``check`` holds; None past ``bound_s``."""
+    while True:
+        text = tmux.screen(name, escapes=escapes)
+        now = time.perf_counter()
+        if check(text):
+            return (now - t0) * 1000
+        if now - t0 > bound_s:
+            return None
+        time.sleep(0.001)
+
+
+# -- first paint ------------------------------------------------------------------------------
+
+
+def first_paint(tmux: Tmux, argv: list[str], cwd: Path) -> float | None:
+    name, t0 = tmux.spawn(argv, cwd)
+    try:
+        return wait_for(tmux, name, lambda s: bool(s.strip()), t0, PAINT_TIMEOUT_S)
+    finally:
+        tmux.kill(name)
+
+
+# -- keys -------------------------------------------------------------------------------------
+
+
+@dataclass
+class KeyLog:
+    samples: dict[str, list[float | None]] = field(default_factory=dict)  # "phase key" -> ms
+    misapplied: int = 0
+
+    def add(self, phase: str, key: str, ms: float | None) -> None:
+        self.samples.setdefault(f"{phase}\t{key}", []).append(ms)
+
+    def phase(self, phase: str) -> list[float | None]:
+        return [v for k, vs in self.samples.items() if k.startswith(phase + "\t") for v in vs]
+
+
+def press(tmux: Tmux, name: str, key: str, check: Screen, *, escapes: bool = False) -> float | None:
+    t0 = time.perf_counter()
+    tmux.keys(name, key)
+    ms = wait_for(tmux, name, check, t0, BOUND_S, escapes=escapes)
+    time.sleep(GAP_S)
+    return ms
+
+
+def bare_keys(tmux: Tmux, cwd: Path, count: int) -> list[float | None]:
+    name, t0 = tmux.spawn([sys.executable, "-m", "benchmarks.tty_apps", "bare"], cwd)
+    out: list[float | None] = []
+    try:
+        wait_for(tmux, name, lambda s: BARE_TEXT[0] in s, t0, PAINT_TIMEOUT_S)
+        for i in range(count):
+            want = BARE_TEXT[(i + 1) % 2]
+            out.append(press(tmux, name, "f", lambda s, w=want: w in s))  # type: ignore[misc]
+    finally:
+        tmux.kill(name)
+    return out
+
+
+def plan_rows(colored: str) -> tuple[list[str], int | None]:
+    """The plan table's workstream names, and the index of the cursor row (the row whose
+    first colours, after the border, no other row has)."""
+    lines = colored.splitlines()
+    plain = [re.sub(r"\x1b\[[\d;]*m", "", line) for line in lines]
+    start = next((i for i, line in enumerate(plain) if line.startswith(PLAN_TITLE)), None)
+    if start is None:
+        return [], None
+    names: list[str] = []
+    styles: list[str] = []
+    for raw, line in zip(lines[start + 2 :], plain[start + 2 :], strict=False):
+        found = _ROW.match(line)
+        if line.startswith("╰") or found is None:
+            break
+        names.append(found.group(1))
+        after_border = raw.split("│", 1)[1] if "│" in raw else raw
+        styles.append(_STYLE.match(after_border).group(0))  # type: ignore[union-attr]
+    unique = [i for i, style in enumerate(styles) if styles.count(style) == 1]
+    return names, unique[0] if len(unique) == 1 and len(styles) > 2 else None
+
+
+def _status(plain: str) -> str:
+    lines = [line for line in plain.splitlines() if line.strip()]
+    return lines[-2].split()[0] if len(lines) >= 2 else ""
+
+
+def _plan_line(colored: str) -> str:
+    return next((line for line in colored.splitlines() if "Plan" in line), "")
+
+
+def dashboard_cycle(tmux: Tmux, name: str, log: KeyLog, phase: str) -> None:
+    """One round of every key; ``phase`` labels the samples ("streaming" or "finished")."""
+    log.add(phase, "f maximize", press(tmux, name, "f", lambda s: PLAN_TITLE not in s))
+    log.add(phase, "f restore", press(tmux, name, "f", lambda s: PLAN_TITLE in s))
+    if "Thinking" in tmux.screen(name):
+        log.add(phase, "t hide", press(tmux, name, "t", lambda s: "Thinking" not in s))
+        log.add(phase, "t show", press(tmux, name, "t", lambda s: "Thinking" in s))
+    names, row = plan_rows(tmux.screen(name, escapes=True))
+    if row is not None and len(names) > 1:
+        order = ("Down", "Up") if row < len(names) - 1 else ("Up", "Down")
+        for key in order:
+            want = row + 1 if key == "Down" else row - 1
+            seen: list[int | None] = []
+
+            def moved(s: str, seen: list[int | None] = seen, before: int = row) -> bool:
+                seen.append(plan_rows(s)[1])
+                return seen[-1] is not None and seen[-1] != before
+
+            log.add(phase, key.lower(), press(tmux, name, key, moved, escapes=True))
+            if seen and seen[-1] not in (want, row):
+                log.misapplied += 1
+            row = seen[-1] if seen and seen[-1] is not None else row
+    log.add(phase, "m picker", press(tmux, name, "m", lambda s: "Esc cancels" in s))
+    log.add(phase, "esc close", press(tmux, name, "Escape", lambda s: "Esc cancels" not in s))
+    log.add(phase, "? help", press(tmux, name, "?", lambda s: "mao · keys" in s))
+    log.add(phase, "esc close", press(tmux, name, "Escape", lambda s: "mao · keys" not in s))
+    focused = _plan_line(tmux.screen(name, escapes=True))
+    if row is not None and focused:
+        log.add(
+            phase,
+            "enter",
+            press(tmux, name, "Enter", lambda s: _plan_line(s) != focused, escapes=True),
+        )
+        for _ in range(4):  # the row's panel has the focus; back to the plan table
+            if _plan_line(tmux.screen(name, escapes=True)) == focused:
+                break
+            tmux.keys(name, "BTab")
+            time.sleep(GAP_S)
+
+
+def dashboard_keys(tmux: Tmux, cwd: Path, log: KeyLog, streams: int, rate: float) -> None:
+    argv = [sys.executable, "-m", "benchmarks.tty_apps", "stream"]
+    name, t0 = tmux.spawn([*argv, "--streams", str(streams), "--tokens-per-s", str(rate)], cwd)
+    try:
+        if wait_for(tmux, name, lambda s: "writing…" in s, t0, 60) is None:
+            raise RuntimeError("the streaming app never started streaming:\n" + tmux.screen(name))
+        while _status(tmux.screen(name)) == "running":
+            dashboard_cycle(tmux, name, log, "streaming")
+        for _ in range(FINISHED_CYCLES):
+            dashboard_cycle(tmux, name, log, "finished")
+    finally:
+        tmux.kill(name)
+
+
+# -- figures ----------------------------------------------------------------------------------
+
+
+def _stats(values: list[float | None]) -> tuple[list[float], int]:
+    seen = [v for v in values if v is not None]
+    return seen, len(values) - len(seen)
+
+
+def _ratio(value: float, floor: float) -> str:
+    return f"{value / floor:.2f}x the bare app" if floor else "no bare figure"
+
+
+def run(*, smoke: bool = False) -> BenchResult:
+    result = BenchResult("keys", "", [])
+    if not tmux_available():
+        result.notes.append("tmux is not installed (apt-get install tmux): nothing measured")
+        return result
+    paint_runs = 1 if smoke else 7
+    bare_count = 6 if smoke else 40
+    runs = 1 if smoke else 2
+    streams, rate = (5, 400.0) if smoke else (7, 100.0)  # 6+ rows: see plan_rows
+    mao = Path(sys.executable).with_name("mao")
+    mao_argv = [str(mao)] if mao.exists() else [sys.executable, "-m", "mao_tui"]
+    with tempfile.TemporaryDirectory(prefix="mao-bench-keys-") as tmpdir:
+        tmp = Path(tmpdir)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MAO_", "TMUX"))}
+        env.update(
+            XDG_CONFIG_HOME=str(tmp / "config"),
+            XDG_DATA_HOME=str(tmp / "data"),
+            MAO_DB=str(tmp / "mao.db"),
+            PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]), *sys.path[1:2]]),
+        )
+        env.pop("TEXTUAL", None)
+        tmux = Tmux(env)
+        try:
+            apps = {
+                "bare": [sys.executable, "-m", "benchmarks.tty_apps", "bare"],
+                "home": mao_argv,
+                "demo": [*mao_argv, "demo"],
+            }
+            paints: dict[str, list[float | None]] = {k: [] for k in apps}
+            for i in range(paint_runs):
+                order = list(apps)
+                order = order[i % 3 :] + order[: i % 3]  # interleaved, each first in turn
+                for key in order:
+                    paints[key].append(first_paint(tmux, apps[key], tmp))
+            bare: list[float | None] = []
+            log = KeyLog()
+            for _ in range(runs):
+                bare += bare_keys(tmux, tmp, bare_count // runs)
+                dashboard_keys(tmux, tmp, log, streams, rate)
+            bare += bare_keys(tmux, tmp, bare_count // runs)
+        finally:
+            tmux.close()
+    bare_paint = median(v for v in paints["bare"] if v is not None)
+    for key, label in (("home", "`mao` (Home)"), ("demo", "`mao demo`")):
+        seen, lost = _stats(paints[key])
+        value = round(median(seen)) if seen else None
+        result.figures.append(
+            Figure(
+                f"keys.first_paint_{key}_ms",
+                f"first paint of {label} in tmux {SIZE[0]}x{SIZE[1]}, spawn → first non-empty "
+                f"screen, median of {len(seen)}",
+                value,
+                "ms",
+                PAINT_GOAL,
+                detail=(
+                    f"{_ratio(value, bare_paint)} ({bare_paint:.0f} ms, interleaved); "
+                    f"min {min(seen):.0f}, max {max(seen):.0f} ms"
+                    if value is not None
+                    else f"no frame within {PAINT_TIMEOUT_S:.0f} s"
+                ),
+            )
+        )
+    bare_seen, bare_lost = _stats(bare)
+    b50, b99 = percentile(bare_seen, 0.5), percentile(bare_seen, 0.99)
+    result.figures.append(
+        Figure(
+            "keys.bare_p99_ms",
+            f"bare Textual app (Static + Footer): key → screen p99, {len(bare)} keys",
+            round(b99, 1),
+            "ms",
+            detail=f"p50 {b50:.1f} ms, p90 {percentile(bare_seen, 0.9):.1f} ms; "
+            f"first paint {bare_paint:.0f} ms (median); {bare_lost} lost",
+        )
+    )
+    for phase, where in (
+        ("streaming", f"while {streams} panels stream at {rate:g} tok/s, then the synthesis"),
+        ("finished", "on the finished dashboard"),
+    ):
+        seen, lost = _stats(log.phase(phase))
+        p99 = percentile(seen, 0.99)
+        per_key = []
+        for k, vs in log.samples.items():
+            ph, key = k.split("\t")
+            ks, kl = _stats(vs)
+            if ph == phase and ks:
+                per_key.append(
+                    f"{key}: p50 {percentile(ks, 0.5):.0f} / p99 {percentile(ks, 0.99):.0f} ms"
+                    f" ({len(vs)}{f', {kl} lost' if kl else ''})"
+                )
+        result.figures.append(
+            Figure(
+                f"keys.{phase}_p99_ms",
+                f"key → screen p99 {where} (f, t, arrows, m, ?, Esc, Enter)",
+                round(p99, 1) if seen else None,
+                "ms",
+                KEY_GOAL,
+                detail=f"{_ratio(p99, b99)} (p99 {b99:.1f} ms); p50 {percentile(seen, 0.5):.0f}"
+                f" ms ({_ratio(percentile(seen, 0.5), b50)}), p90 {percentile(seen, 0.9):.0f} ms; "
+                f"{len(seen) + lost} keys\n" + "\n".join(per_key),
+            )
+        )
+        result.figures.append(
+            Figure(
+                f"keys.{phase}_lost",
+                f"keys lost (no visible effect within {BOUND_S:g} s) {where}",
+                lost,
+                "",
+                LOST_GOAL,
+            )
+        )
+    result.figures.append(
+        Figure(
+            "keys.misapplied",
+            "row moves that landed on another row than the expected one",
+            log.misapplied,
+            "",
+            LOST_GOAL,
+        )
+    )
+    return result
