@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mao_tui.domain import EventSink, SessionFinished, SessionStatus
-from mao_tui.engine.session import SessionRequest
 from mao_tui.errors import ControlError, UsageError
 from mao_tui.tui.backend import ExportFormat, HistoryQuery, LiveSession, ModelChoice, NewSession
 from mao_tui.wiring import Launch, session_resources
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from mao_tui.domain import ApplyProposal
     from mao_tui.engine.controller import SessionController
     from mao_tui.engine.fix_loop import Workbench
+    from mao_tui.engine.session import SessionRequest
     from mao_tui.settings.schema import Settings
     from mao_tui.store.records import SessionDetail, SessionHit, SessionSummary
 
@@ -226,6 +226,7 @@ class OpenSession:
 
 def _request_for(detail: SessionDetail) -> SessionRequest:
     from mao_tui.engine.sections import SectionError, select_sections
+    from mao_tui.engine.session import SessionRequest
 
     sections = []
     if detail.plan is not None and detail.plan.sections:
@@ -329,6 +330,8 @@ class AppBackend:
                 for path in form.context_paths
             ]
             spec_text = with_context(spec, context)
+        from mao_tui.engine.session import SessionRequest
+
         req = SessionRequest(
             command=form.playbook,
             playbook=form.playbook,

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mao_tui.domain import EventSink, SessionFinished
-from mao_tui.engine.session import SessionRequest
 from mao_tui.settings.loader import config_layers, load_settings
 from mao_tui.settings.schema import Settings
 
 if TYPE_CHECKING:
     from mao_tui.engine.pool import ProviderPool
+    from mao_tui.engine.session import SessionRequest
     from mao_tui.simulator.faults import FaultRule
     from mao_tui.store import Store, StoreSink
 

@@ -47,7 +47,6 @@ from mao_tui.tui import messages as m
 from mao_tui.tui.apply_actions import ApplyActions
 from mao_tui.tui.backend import Backend, ExportFormat, SessionControl, SessionRunner
 from mao_tui.tui.bindings import screen_bindings
-from mao_tui.tui.plan_review import plan_summary
 from mao_tui.tui.state import Lane, SessionClock, SessionView, seconds_between
 from mao_tui.tui.widgets.bars import StatusBar, TitleBar
 from mao_tui.tui.widgets.fallback_log import FallbackLog
@@ -145,6 +144,12 @@ class DashboardScreen(ApplyActions, Screen[None]):
         self.set_interval(1 / FLUSH_HZ, partial(self.flush, every=False), name="flush")
         self._tick_timer = self.set_interval(TICK_S, self._tick, name="tick")
         if self._runner is not None:
+            # After the first frame: the session opens the store, starts the simulator and
+            # imports the engine, none of which that frame needs.
+            self.call_after_refresh(self._start_session)
+
+    def _start_session(self) -> None:
+        if self._worker is None and self.is_attached:
             self._worker = self.run_worker(
                 self._run_session(), name="session", group="session", exit_on_error=False
             )
@@ -361,6 +366,8 @@ class DashboardScreen(ApplyActions, Screen[None]):
             parts.append(f"⚠ {len(warnings)} finding{'s' if len(warnings) > 1 else ''}")
         pane = self.query_one("#plan-pane")
         pane.border_subtitle = " · ".join(parts)
+        from mao_tui.tui.plan_review import plan_summary  # with the engine's planning: later
+
         pane.tooltip = plan_summary(plan)
 
     @on(m.AttemptStarted)

@@ -78,7 +78,6 @@ class HomeScreen(Screen[None]):
         for label, width in (("When", 16), ("Playbook", 9), ("Status", 11), ("Task", None)):
             table.add_column(label, width=width)
         self.query_one("#task", Input).focus()
-        self.load_recent()
 
     @work(exclusive=True, group="recent")
     async def load_recent(self) -> None:
@@ -161,7 +160,8 @@ class HomeScreen(Screen[None]):
         app.open_review(str(event.row_key.value))
 
     def on_screen_resume(self) -> None:
-        self.load_recent()
+        # After the frame: reading the store (its modules, the database) waits for the paint.
+        self.call_after_refresh(self.load_recent)
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:  # opened over a dashboard: back to it
