@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from mao_tui.domain import ApplyProposal
     from mao_tui.engine.controller import SessionController
     from mao_tui.engine.fix_loop import Workbench
-    from mao_tui.engine.session import SessionRequest
+    from mao_tui.engine.request import SessionRequest
     from mao_tui.settings.schema import Settings
     from mao_tui.store.records import SessionDetail, SessionHit, SessionSummary
 
@@ -225,8 +225,8 @@ class OpenSession:
 
 
 def _request_for(detail: SessionDetail) -> SessionRequest:
+    from mao_tui.engine.request import SessionRequest
     from mao_tui.engine.sections import SectionError, select_sections
-    from mao_tui.engine.session import SessionRequest
 
     sections = []
     if detail.plan is not None and detail.plan.sections:
@@ -330,7 +330,7 @@ class AppBackend:
                 for path in form.context_paths
             ]
             spec_text = with_context(spec, context)
-        from mao_tui.engine.session import SessionRequest
+        from mao_tui.engine.request import SessionRequest
 
         req = SessionRequest(
             command=form.playbook,

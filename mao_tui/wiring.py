@@ -19,7 +19,7 @@ from mao_tui.settings.schema import Settings
 
 if TYPE_CHECKING:
     from mao_tui.engine.pool import ProviderPool
-    from mao_tui.engine.session import SessionRequest
+    from mao_tui.engine.request import SessionRequest
     from mao_tui.simulator.faults import FaultRule
     from mao_tui.store import Store, StoreSink
 

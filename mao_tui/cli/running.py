@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from mao_tui.domain import Plan
+    from mao_tui.engine.request import SessionRequest
     from mao_tui.engine.sections import Section
-    from mao_tui.engine.session import SessionRequest
     from mao_tui.settings.schema import Settings
     from mao_tui.tui.app import MaoApp
     from mao_tui.wiring import Launch

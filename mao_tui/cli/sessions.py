@@ -38,7 +38,7 @@ def cmd_home(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from mao_tui.engine.session import SessionRequest
+    from mao_tui.engine.request import SessionRequest
     from mao_tui.samples import DEMO_TASK, demo_spec
 
     speed = 2.0 if args.speed is None else args.speed
@@ -57,7 +57,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_develop(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from mao_tui.engine.session import SessionRequest
+    from mao_tui.engine.request import SessionRequest
 
     task = args.task.strip()
     if not task:
@@ -81,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``mao run NAME "task"``: any playbook, the shipped ones and the user's own."""
     from dataclasses import replace
 
-    from mao_tui.engine.session import SessionRequest
+    from mao_tui.engine.request import SessionRequest
     from mao_tui.playbooks.runner import deliverer_for, require_playbook
 
     task = args.task.strip()
@@ -108,7 +108,7 @@ def cmd_qa(args: argparse.Namespace) -> int:
     """``mao qa TARGET...``: five reviewers, a weighted score by code, one merged report."""
     from dataclasses import replace
 
-    from mao_tui.engine.session import SessionRequest
+    from mao_tui.engine.request import SessionRequest
     from mao_tui.playbooks.qa_command import prepare
 
     if args.truncate:

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
 
 from mao_tui.domain import (
     EventSink,
-    OutputWritten,
     Plan,
     PlannedWorkstream,
     PlanReady,
@@ -22,39 +19,15 @@ from mao_tui.domain import (
     TokenTotals,
     WorkstreamFinished,
     WorkstreamStatus,
-    new_id,
 )
 from mao_tui.engine.chain import ChainRunner, Fanout, Outcome, Prompts
 from mao_tui.engine.planning import Planner
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
-from mao_tui.engine.sections import Section, outline
+from mao_tui.engine.request import Deliver as Deliver  # re-exported: callers import it here
+from mao_tui.engine.request import SessionRequest as SessionRequest
+from mao_tui.engine.sections import outline
 from mao_tui.settings.schema import PromptChoice, Settings
-
-# What the playbook's output kind does with a successful synthesis (session id, its text),
-# beyond storing it: the journal writes its entry file. Set by the playbook runner.
-Deliver = Callable[[str, str], Awaitable[OutputWritten]]
-
-
-@dataclass(frozen=True)
-class SessionRequest:
-    command: str
-    playbook: str
-    task: str
-    spec_text: str = ""
-    simulated: bool = False
-    project_dir: Path = field(default_factory=Path.cwd)
-    session_id: str = field(default_factory=new_id)
-    sections: list[Section] = field(default_factory=list)
-    use_planner: bool = True  # False: the rule-based plan (--no-planner)
-    fixed_plan: Plan | None = None  # a plan the user gave (--plan FILE); no planning at all
-    # Shown the plan before any work: returns it (edited or not), or None to stop (--review-plan).
-    review: Callable[[Plan], Awaitable[Plan | None]] | None = None
-    deliver: Deliver | None = None
-
-    @property
-    def section_texts(self) -> dict[str, str]:
-        return {s.number: s.text for s in self.sections}
 
 
 class SessionEngine:

@@ -19,7 +19,6 @@ from typing import Literal
 
 from rich.cells import cell_len
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.segment import Segment
 from rich.style import Style
 from rich.theme import Theme
@@ -247,6 +246,8 @@ def render_markdown(
 ) -> list[Strip]:
     """``text`` as Rich Markdown in ``width`` cells, finished on ``styles`` when given:
     CPU-bound, meant for a worker thread (the event loop then only swaps the lines in)."""
+    from rich.markdown import Markdown  # at the first final render, not before the first paint
+
     console = Console(
         width=max(width, 1),
         color_system="truecolor",

@@ -1,0 +1,36 @@
+"""What one session is asked to do: a plain record, importable before the first paint without
+the engine (the CLI builds it before the dashboard starts)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mao_tui.domain import OutputWritten, Plan, new_id
+from mao_tui.engine.sections import Section
+
+# What the playbook's output kind does with a successful synthesis (session id, its text),
+# beyond storing it: the journal writes its entry file. Set by the playbook runner.
+Deliver = Callable[[str, str], Awaitable[OutputWritten]]
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    command: str
+    playbook: str
+    task: str
+    spec_text: str = ""
+    simulated: bool = False
+    project_dir: Path = field(default_factory=Path.cwd)
+    session_id: str = field(default_factory=new_id)
+    sections: list[Section] = field(default_factory=list)
+    use_planner: bool = True  # False: the rule-based plan (--no-planner)
+    fixed_plan: Plan | None = None  # a plan the user gave (--plan FILE); no planning at all
+    # Shown the plan before any work: returns it (edited or not), or None to stop (--review-plan).
+    review: Callable[[Plan], Awaitable[Plan | None]] | None = None
+    deliver: Deliver | None = None
+
+    @property
+    def section_texts(self) -> dict[str, str]:
+        return {s.number: s.text for s in self.sections}
