@@ -355,6 +355,41 @@ async def test_maximize_and_restore_keep_the_plan_row_and_its_focus() -> None:
         assert screen.plan_table.cursor_row == 2
 
 
+async def test_restoring_a_maximized_panel_renders_no_markdown_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """f renders the maximized answer for its new width (in the render thread); f again swaps
+    back the render for the old width instead of rendering the document once more."""
+    widths: list[int] = []
+    render = panel_module.render_markdown
+
+    def counting(text: str, width: int, **kwargs: Any) -> Any:
+        widths.append(width)
+        return render(text, width, **kwargs)
+
+    monkeypatch.setattr(panel_module, "render_markdown", counting)
+    monkeypatch.setattr(panel_module, "INPUT_IDLE_S", 0.0)
+    app = MaoApp(replay_runner(), simulated=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await finished(pilot)
+        screen = dashboard(app)
+        await screen.settle()
+        panel = screen.panels[LANE_KEYS[0]]
+        narrow = panel.scrollable_content_region.width
+        screen.plan_table.focus()
+        widths.clear()
+        await pilot.press("f")
+        await pilot.pause()
+        await panel.settle()
+        assert widths == [panel.scrollable_content_region.width] and widths[0] > narrow
+        await pilot.press("f")
+        await pilot.pause()
+        await screen.settle()
+        assert widths == [widths[0]]  # nothing rendered for the restore
+        assert panel.final_rendered
+        assert panel.answer.source == ANSWERS[LANE_KEYS[0]]
+
+
 async def test_enter_on_a_fallback_row_shows_the_whole_error() -> None:
     app = MaoApp(replay_runner(), simulated=True)
     async with app.run_test(size=(160, 48)) as pilot:

@@ -106,6 +106,7 @@ class ModelPanel(ScrollView, can_focus=True):
         self._thinking = StreamBlock("thinking")
         self._answer = StreamBlock(markdown=True)
         self._final: RenderedBlock | None = None
+        self._final_before: RenderedBlock | None = None  # the render for the previous width
         self._final_source: str | None = None  # the Markdown rendered (or being rendered)
         self._final_job: Worker[None] | None = None
         self._final_job_width = 0
@@ -270,7 +271,7 @@ class ModelPanel(ScrollView, can_focus=True):
         if self._final_job is not None and not self._final_job.is_finished:
             self._final_job.cancel()
         self._final_job = None
-        self._final = None
+        self._final = self._final_before = None
         self._final_source = None
 
     def _render_final(self, source: str) -> None:
@@ -288,6 +289,11 @@ class ModelPanel(ScrollView, can_focus=True):
                 and self._final_job_width == width
             )
         ):
+            return
+        before = self._final_before
+        if self._final_source == source and before is not None and before.width == width:
+            # Back to the width of the render before (f, then f again): swap, do not render.
+            self._final, self._final_before = before, self._final
             return
         self._final_source = source
         if self.size.width <= 0:
@@ -311,6 +317,8 @@ class ModelPanel(ScrollView, can_focus=True):
         if source != self._final_source:
             return  # a newer attempt replaced it meanwhile
         following = self.scroll_y >= self.max_scroll_y - 1
+        if self._final is not None and self._final.width != width:
+            self._final_before = self._final
         self._final = RenderedBlock(width, strips, finished=styles)
         self._relayout(follow=False)
         if following:  # the reader was following the stream: the finished answer from its top
@@ -418,7 +426,8 @@ class ModelPanel(ScrollView, can_focus=True):
         if self.is_mounted and self._resolve_styles() == old:
             return  # a class change that moved no colour (most do not): keep every strip
         blocks: list[Block] = [self._notes, self._header, self._thinking, self._answer]
-        blocks += [self._placeholder] + ([self._final] if self._final is not None else [])
+        blocks += [self._placeholder]
+        blocks += [b for b in (self._final, self._final_before) if b is not None]
         for block in blocks:
             block.restyle()
         if self.is_mounted:
