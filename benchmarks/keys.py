@@ -141,10 +141,18 @@ class KeyLog:
         return [v for k, vs in self.samples.items() if k.startswith(phase + "\t") for v in vs]
 
 
+LOST_SCREENS: list[str] = []  # the screen after each lost key (set MAO_BENCH_LOST_DIR to keep)
+
+
 def press(tmux: Tmux, name: str, key: str, check: Screen, *, escapes: bool = False) -> float | None:
     t0 = time.perf_counter()
     tmux.keys(name, key)
     ms = wait_for(tmux, name, check, t0, BOUND_S, escapes=escapes)
+    if ms is None:
+        LOST_SCREENS.append(f"{key}\n{tmux.screen(name)}")
+        where = os.environ.get("MAO_BENCH_LOST_DIR")
+        if where:
+            Path(where, f"lost-{len(LOST_SCREENS)}.txt").write_text(LOST_SCREENS[-1])
     time.sleep(GAP_S)
     return ms
 
@@ -192,6 +200,11 @@ def _plan_line(colored: str) -> str:
     return next((line for line in colored.splitlines() if "Plan" in line), "")
 
 
+def _focus_marks(colored: str) -> list[str]:
+    """The border lines of the screen with their colours: they change when the focus moves."""
+    return [line for line in colored.splitlines() if "╭" in line or "╔" in line]
+
+
 def dashboard_cycle(tmux: Tmux, name: str, log: KeyLog, phase: str) -> None:
     """One round of every key; ``phase`` labels the samples ("streaming" or "finished")."""
     log.add(phase, "f maximize", press(tmux, name, "f", lambda s: PLAN_TITLE not in s))
@@ -225,11 +238,13 @@ def dashboard_cycle(tmux: Tmux, name: str, log: KeyLog, phase: str) -> None:
             "enter",
             press(tmux, name, "Enter", lambda s: _plan_line(s) != focused, escapes=True),
         )
-        for _ in range(4):  # the row's panel has the focus; back to the plan table
+        for _ in range(len(names) + 2):  # the row's panel has the focus; back to the plan
             if _plan_line(tmux.screen(name, escapes=True)) == focused:
                 break
-            tmux.keys(name, "BTab")
-            time.sleep(GAP_S)
+            before = _focus_marks(tmux.screen(name, escapes=True))
+            t0 = time.perf_counter()
+            tmux.keys(name, "BTab")  # one at a time: each waits for the focus to move
+            wait_for(tmux, name, lambda s, b=before: _focus_marks(s) != b, t0, 2.0, escapes=True)  # type: ignore[misc]
 
 
 def dashboard_keys(tmux: Tmux, cwd: Path, log: KeyLog, streams: int, rate: float) -> None:
