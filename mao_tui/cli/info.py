@@ -12,16 +12,16 @@ from mao_tui.errors import UsageError
 if TYPE_CHECKING:
     pass
 
-from mao_tui.cli.running import EXIT_OK, _launch
+from mao_tui.cli.running import EXIT_OK, _db_path, _launch
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
     from mao_tui.reports import print_session, print_sessions
 
-    launch = _launch(args, simulate=False, speed=1.0)
+    db_path = _db_path(args)  # the configuration is not read: listing needs only the store
     if args.sessions_command == "show":
-        return asyncio.run(print_session(launch.db_path, args.session_id, sys.stdout))
-    return asyncio.run(print_sessions(launch.db_path, args.limit, sys.stdout))
+        return asyncio.run(print_session(db_path, args.session_id, sys.stdout))
+    return asyncio.run(print_sessions(db_path, args.limit, sys.stdout))
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
