@@ -247,7 +247,9 @@ def dashboard_cycle(tmux: Tmux, name: str, log: KeyLog, phase: str) -> None:
             wait_for(tmux, name, lambda s, b=before: _focus_marks(s) != b, t0, 2.0, escapes=True)  # type: ignore[misc]
 
 
-def dashboard_keys(tmux: Tmux, cwd: Path, log: KeyLog, streams: int, rate: float) -> None:
+def dashboard_keys(
+    tmux: Tmux, cwd: Path, log: KeyLog, streams: int, rate: float, cycles: int = FINISHED_CYCLES
+) -> None:
     argv = [sys.executable, "-m", "benchmarks.tty_apps", "stream"]
     name, t0 = tmux.spawn([*argv, "--streams", str(streams), "--tokens-per-s", str(rate)], cwd)
     try:
@@ -255,7 +257,7 @@ def dashboard_keys(tmux: Tmux, cwd: Path, log: KeyLog, streams: int, rate: float
             raise RuntimeError("the streaming app never started streaming:\n" + tmux.screen(name))
         while _status(tmux.screen(name)) == "running":
             dashboard_cycle(tmux, name, log, "streaming")
-        for _ in range(FINISHED_CYCLES):
+        for _ in range(cycles):
             dashboard_cycle(tmux, name, log, "finished")
     finally:
         tmux.kill(name)
@@ -311,7 +313,7 @@ def run(*, smoke: bool = False) -> BenchResult:
             log = KeyLog()
             for _ in range(runs):
                 bare += bare_keys(tmux, tmp, bare_count // runs)
-                dashboard_keys(tmux, tmp, log, streams, rate)
+                dashboard_keys(tmux, tmp, log, streams, rate, 1 if smoke else FINISHED_CYCLES)
             bare += bare_keys(tmux, tmp, bare_count // runs)
         finally:
             tmux.close()

@@ -4,6 +4,7 @@ of them rots, and the results file: written, read back, compared, tabulated."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,18 @@ EXPECTED = {
         "startup.paint_imports_ms",
         "startup.sdk_import_ms",
     },
+    "keys": {
+        "keys.first_paint_home_ms",
+        "keys.first_paint_demo_ms",
+        "keys.bare_p99_ms",
+        "keys.streaming_p99_ms",
+        "keys.streaming_lost",
+        "keys.finished_p99_ms",
+        "keys.finished_lost",
+        "keys.misapplied",
+    }
+    if shutil.which("tmux")
+    else set(),  # needs tmux: without it, a note and no figure
     "responsiveness": {
         "responsiveness.7x100.key_p99_ms",
         "responsiveness.7x100.stall_p99_ms",
@@ -137,3 +150,21 @@ def test_throughput_search_brackets_the_limit() -> None:
     assert next_rate(None, 700.0, 700.0) == 350.0  # failing: halve
     assert next_rate(700.0, 1400.0, 1400.0) == pytest.approx(989.95, abs=0.01)
     assert next_rate(1000.0, 1000.0 * CLOSE_ENOUGH, 1000.0) is None  # close enough: done
+
+
+def test_keys_reads_the_plan_cursor_from_the_screen_colours() -> None:
+    from benchmarks.keys import plan_rows
+
+    def row(name: str, style: str) -> str:
+        return f"│{style} {name:<14} gpt-5.2   running \x1b[0m│"
+
+    zebra = ["\x1b[38;5;253m", "\x1b[38;5;253m\x1b[48;5;234m"]
+    names = ["Schemas", "Storage", "Core", "Tests", "Docs", "Synthesis"]
+    for cursor in range(len(names)):
+        rows = [
+            row(n, "\x1b[1m\x1b[38;5;195m\x1b[48;5;32m" if i == cursor else zebra[i % 2])
+            for i, n in enumerate(names)
+        ]
+        screen = "\n".join(["╭─ Plan ──╮", "│ Workstream │", *rows, "╰──────╯", "footer"])
+        assert plan_rows(screen) == (names, cursor)
+    assert plan_rows("no plan here") == ([], None)
