@@ -62,6 +62,7 @@ class Figure:
     detail: str = ""
     status: Status = "info"
     dominated_by: list[str] = field(default_factory=list)  # filled when the goal is missed
+    bare_ratio: float | None = None  # value / the bare Textual app's, measured in the same run
 
     def judge(self, *, smoke: bool) -> None:
         if self.value is None:
@@ -275,7 +276,8 @@ def render(result: BenchResult) -> str:
         verdict = _MARK[f.status]
         if f.missed and f.goal is not None and f.value is not None:
             verdict += f" by {f.goal.miss_by(f.value)} {f.unit}".rstrip()
-        lines.append(f"  {f.label}: {_fmt(f.value, f.unit)}   ({goal}: {verdict})")
+        ratio = f" = {f.bare_ratio:.2f}x the bare app" if f.bare_ratio is not None else ""
+        lines.append(f"  {f.label}: {_fmt(f.value, f.unit)}{ratio}   ({goal}: {verdict})")
         if f.detail:
             lines.extend(f"      {row}" for row in f.detail.splitlines())
         if f.dominated_by:
@@ -345,7 +347,10 @@ def compare(old: list[BenchResult], new: list[BenchResult]) -> str:
 
 def markdown_table(machine_info: dict[str, Any], results: list[BenchResult]) -> str:
     """The table of docs/benchmarks.md: one row per figure."""
-    rows = ["| figure | result | goal | verdict | load |", "|---|---|---|---|---|"]
+    rows = [
+        "| figure | result | × bare app | goal | verdict | load |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         load = f"{r.load_at_start[0]:.2f}" if r.load_at_start else "?"
         for f in r.figures:
@@ -353,7 +358,10 @@ def markdown_table(machine_info: dict[str, Any], results: list[BenchResult]) -> 
             verdict = _MARK[f.status]
             if f.missed and f.goal is not None and f.value is not None:
                 verdict += f" by {f.goal.miss_by(f.value)} {f.unit}".rstrip()
-            rows.append(f"| {f.label} | {_fmt(f.value, f.unit)} | {goal} | {verdict} | {load} |")
+            ratio = f"{f.bare_ratio:.2f}x" if f.bare_ratio is not None else "—"
+            rows.append(
+                f"| {f.label} | {_fmt(f.value, f.unit)} | {ratio} | {goal} | {verdict} | {load} |"
+            )
     m = machine_info
     pkgs = m.get("packages", {})
     rows.append("")
@@ -364,7 +372,11 @@ def markdown_table(machine_info: dict[str, Any], results: list[BenchResult]) -> 
         f"openai {pkgs.get('openai')}, google-genai {pkgs.get('google-genai')}; "
         f"commit {m.get('commit')}."
     )
-    rows.append("*load*: the 1-minute load average when the benchmark started.")
+    rows.append(
+        "*load*: the 1-minute load average when the benchmark started. *× bare app*: the figure "
+        "over the same figure of a bare Textual app (a Static and a Footer) measured in the same "
+        "run, interleaved (`keys`), since absolute times here vary by ±50% from run to run."
+    )
     return "\n".join(rows)
 
 

@@ -33,6 +33,7 @@ EXPECTED = {
     "keys": {
         "keys.first_paint_home_ms",
         "keys.first_paint_demo_ms",
+        "keys.bare_first_paint_ms",
         "keys.bare_p99_ms",
         "keys.streaming_p99_ms",
         "keys.streaming_lost",
@@ -112,7 +113,7 @@ def test_results_file_round_trip_compare_and_table(tmp_path: Path) -> None:
     text = compare(results, [later])
     assert "x.ms: 8 ms → 12 ms (+50%)  worse  [met → missed]" in text
     table = markdown_table(read_machine, results)
-    assert "| x | 8 ms | ≤ 10 ms | MET | 0.10 |" in table
+    assert "| x | 8 ms | — | ≤ 10 ms | MET | 0.10 |" in table
     assert "test cpu, 2 cores" in table
 
 
@@ -132,7 +133,7 @@ def test_cli_json_and_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["orchestration", "--smoke", "--json", str(second), "--compare", str(first)]) == 0
     assert "orchestration.overhead_ms:" in capsys.readouterr().out
     assert main(["--table", str(second)]) == 0
-    assert "| figure | result | goal | verdict | load |" in capsys.readouterr().out
+    assert "| figure | result | × bare app | goal | verdict | load |" in capsys.readouterr().out
 
 
 def test_cli_rejects_unknown_names_and_bad_files(tmp_path: Path) -> None:
