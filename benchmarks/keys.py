@@ -197,7 +197,10 @@ def _status(plain: str) -> str:
 
 
 def _plan_line(colored: str) -> str:
-    return next((line for line in colored.splitlines() if "Plan" in line), "")
+    """The colours of the plan pane's top-left corner: they say whether the plan has the focus
+    (the rest of the line changes as the fallback log fills)."""
+    line = next((line for line in colored.splitlines() if "Plan" in line), "")
+    return line.split("╭", 1)[0] if "╭" in line else ""
 
 
 def _focus_marks(colored: str) -> list[str]:
@@ -244,7 +247,9 @@ def dashboard_cycle(tmux: Tmux, name: str, log: KeyLog, phase: str) -> None:
             before = _focus_marks(tmux.screen(name, escapes=True))
             t0 = time.perf_counter()
             tmux.keys(name, "BTab")  # one at a time: each waits for the focus to move
-            wait_for(tmux, name, lambda s, b=before: _focus_marks(s) != b, t0, 2.0, escapes=True)  # type: ignore[misc]
+            wait_for(
+                tmux, name, lambda s, b=before: _focus_marks(s) != b, t0, BOUND_S, escapes=True
+            )  # type: ignore[misc]
 
 
 def dashboard_keys(
