@@ -169,3 +169,21 @@ def test_keys_reads_the_plan_cursor_from_the_screen_colours() -> None:
         screen = "\n".join(["╭─ Plan ──╮", "│ Workstream │", *rows, "╰──────╯", "footer"])
         assert plan_rows(screen) == (names, cursor)
     assert plan_rows("no plan here") == ([], None)
+
+
+@pytest.mark.parametrize("command", [["demo"], []], ids=["demo", "home"])
+def test_first_paint_comes_before_the_store_and_the_simulator(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """What the first frame does not need waits for it: the modules loaded at the first paint
+    (the app's own MAO_STARTUP_LOG record) hold neither the store nor the simulator."""
+    from benchmarks.startup import _isolated_env, mao_command, paint_once
+
+    log = tmp_path / "startup.jsonl"
+    env = {**_isolated_env(tmp_path), "MAO_STARTUP_LOG": str(log)}
+    paint_once(env, tmp_path, log, [*mao_command(), *command])
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    loaded = set(record["mao_modules"])
+    for module in ("mao_tui.store", "mao_tui.simulator"):
+        assert module not in loaded, f"{module} imported before the first paint"
+    assert record["sdk_modules"] == []

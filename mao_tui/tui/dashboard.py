@@ -146,7 +146,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
         if self._runner is not None:
             # After the first frame: the session opens the store, starts the simulator and
             # imports the engine, none of which that frame needs.
-            self.call_after_refresh(self._start_session)
+            self.app.call_after_refresh(self._start_session)
 
     def _start_session(self) -> None:
         if self._worker is None and self.is_attached:

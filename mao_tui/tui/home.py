@@ -161,7 +161,7 @@ class HomeScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         # After the frame: reading the store (its modules, the database) waits for the paint.
-        self.call_after_refresh(self.load_recent)
+        self.app.call_after_refresh(self.load_recent)
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:  # opened over a dashboard: back to it
