@@ -340,7 +340,22 @@ CREATE TABLE verification_rounds (
 CREATE INDEX verification_rounds_by_session ON verification_rounds (session_id);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _OUTPUTS, _PAL_THREADS, _QA_REPORTS, _APPLY_VERIFY]
+# Whether each verification command ran sandboxed, and why not (engine/sandbox.py).
+_VERIFY_SANDBOX = """
+ALTER TABLE verifications ADD COLUMN sandbox TEXT NOT NULL DEFAULT '';
+"""
+
+MIGRATIONS: list[str] = [
+    _V1,
+    _V2,
+    _V3,
+    _V4,
+    _OUTPUTS,
+    _PAL_THREADS,
+    _QA_REPORTS,
+    _APPLY_VERIFY,
+    _VERIFY_SANDBOX,
+]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
