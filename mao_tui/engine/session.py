@@ -29,6 +29,7 @@ from mao_tui.engine.planning import Planner
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
 from mao_tui.engine.sections import Section, outline
+from mao_tui.errors import StoreUnwritableError
 from mao_tui.settings.schema import PromptChoice, Settings
 
 # What the playbook's output kind does with a successful synthesis (session id, its text),
@@ -117,9 +118,8 @@ class SessionEngine:
             await asyncio.shield(self._finish(sid, status, totals, started, error))
             raise
         except BaseException as exc:
-            await asyncio.shield(
-                self._finish(sid, SessionStatus.FAILED, totals, started, f"internal error: {exc}")
-            )
+            why = str(exc) if isinstance(exc, StoreUnwritableError) else f"internal error: {exc}"
+            await asyncio.shield(self._finish(sid, SessionStatus.FAILED, totals, started, why))
             raise
         return await self._finish(sid, status, totals, started, error)
 

@@ -7,10 +7,13 @@ edit one that has shipped. Tables that full-text search will index (attempts) ca
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
 import aiosqlite
+
+from mao_tui.store.check import SchemaTooNewError
 
 _V1 = """
 CREATE TABLE sessions (
@@ -360,19 +363,6 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class SchemaTooNewError(RuntimeError):
-    """The database was written by a newer mao than this one."""
-
-    def __init__(self, path: Path, found: int, supported: int) -> None:
-        super().__init__(
-            f"{path}: schema version {found} is newer than this mao supports ({supported}); "
-            "upgrade mao, or set MAO_DB to use another database file"
-        )
-        self.path = path
-        self.found = found
-        self.supported = supported
-
-
 def split_statements(script: str) -> list[str]:
     """Split a script into single statements (``execute`` takes one; ``executescript`` commits)."""
     statements: list[str] = []
@@ -409,7 +399,10 @@ async def migrate(conn: aiosqlite.Connection, path: Path) -> int:
             await conn.execute(f"PRAGMA user_version = {version}")
         await conn.execute("COMMIT")
     except BaseException:
-        await conn.execute("ROLLBACK")
+        # A failed write may already have rolled the transaction back (a full disk does):
+        # "cannot rollback" must not hide why.
+        with contextlib.suppress(sqlite3.Error):
+            await conn.execute("ROLLBACK")
         raise
     return target
 
