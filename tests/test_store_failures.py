@@ -113,9 +113,8 @@ def test_an_unusable_database_is_one_line_and_exit_2_and_left_as_it_was(
     project.mkdir()
     (project / "a.py").write_text("x = 1\n")
     monkeypatch.chdir(project)
-    monkeypatch.setattr("sys.stdin", open(os.devnull))  # noqa: SIM115 (closed by pytest)
     assert main([*COMMANDS[command], "--db", str(db)]) == 2
-    out, err = capsys.readouterr()
+    err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"mao: error: {db}"), err
     assert message in err and "Traceback" not in err
     assert _fingerprint(data) == before  # nothing written, moved, deleted or added
