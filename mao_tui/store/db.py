@@ -45,9 +45,16 @@ _WRITE_FAILURES = {
 }
 
 
-def is_write_failure(exc: sqlite3.DatabaseError) -> bool:
+_NOT_A_DATABASE = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def _primary_code(exc: sqlite3.DatabaseError) -> int | None:
     code = getattr(exc, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF in _WRITE_FAILURES
+    return None if code is None else int(code) & 0xFF
+
+
+def is_write_failure(exc: sqlite3.DatabaseError) -> bool:
+    return _primary_code(exc) in _WRITE_FAILURES
 
 
 def unwritable(path: Path, exc: sqlite3.DatabaseError) -> StoreUnwritableError:
@@ -100,9 +107,11 @@ class Store:
             await conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
             await conn.close()
+            if _primary_code(exc) in _NOT_A_DATABASE:  # what the header could not tell
+                raise describe_open_failure(path, exc) from exc
             if is_write_failure(exc):
                 raise unwritable(path, exc) from exc
-            raise describe_open_failure(path, exc) from exc
+            raise
         except BaseException:
             await conn.close()
             raise
