@@ -18,61 +18,12 @@ from typing import Any
 
 import aiosqlite
 import pytest
+from fixtures.bad_databases import BAD_DATABASES
 
 from mao_tui.cli import main
-from mao_tui.store.migrations import SCHEMA_VERSION
 
 # -- item 8: a --db that is no database mao can use ------------------------------------------
 
-
-def _sqlite_file(path: Path, user_version: int = 0, rows: int = 2000) -> bytes:
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE t (x TEXT)")
-        conn.executemany("INSERT INTO t VALUES (?)", [(str(i) * 100,) for i in range(rows)])
-        conn.execute(f"PRAGMA user_version = {user_version}")
-    conn.close()
-    return path.read_bytes()
-
-
-def _directory(tmp: Path) -> Path:
-    (tmp / "folder.db").mkdir()
-    return tmp / "folder.db"
-
-
-def _random_bytes(tmp: Path) -> Path:
-    (tmp / "noise.db").write_bytes(bytes(range(256)) * 40)
-    return tmp / "noise.db"
-
-
-def _truncated(tmp: Path) -> Path:
-    whole = _sqlite_file(tmp / "whole.db")
-    (tmp / "cut.db").write_bytes(whole[: len(whole) // 3])
-    return tmp / "cut.db"
-
-
-def _header_only(tmp: Path) -> Path:
-    (tmp / "stub.db").write_bytes(_sqlite_file(tmp / "whole.db")[:60])
-    return tmp / "stub.db"
-
-
-def _under_a_file(tmp: Path) -> Path:
-    (tmp / "plain.txt").write_text("a file, not a folder\n")
-    return tmp / "plain.txt" / "mao.db"
-
-
-def _newer(tmp: Path) -> Path:
-    _sqlite_file(tmp / "future.db", user_version=SCHEMA_VERSION + 1, rows=1)
-    return tmp / "future.db"
-
-
-BAD_DATABASES: dict[str, tuple[Callable[[Path], Path], str]] = {
-    "directory": (_directory, "folder.db: is a directory, not a database file"),
-    "random bytes": (_random_bytes, "noise.db: not an SQLite database (a 10,240-byte file"),
-    "truncated": (_truncated, "cut.db: the SQLite file is truncated or damaged"),
-    "header only": (_header_only, "stub.db: the SQLite file is truncated (60 bytes"),
-    "under a file": (_under_a_file, "plain.txt is a file, not a folder"),
-    "newer schema": (_newer, f"schema version {SCHEMA_VERSION + 1} is newer than this mao"),
-}
 
 COMMANDS = {
     "home": [],
