@@ -30,6 +30,8 @@ needs_sandbox = pytest.mark.skipif(
     not SANDBOX.active, reason=f"no working sandbox on this machine ({SANDBOX.note})"
 )
 OTHER_SECRET = ("DEPLOY_TOKEN", f"{MARKER}-deploy-5e1a77c2")
+# A name only the registry says is a key (api_key_env), shaped like no secret.
+REGISTRY_KEY = ("LLM_GATEWAY", f"{MARKER}-gateway-0b9d4c31")
 
 # A test "the model wrote": it records what it could see and do, prints its environment, and
 # fails, so that its output goes to the store, the terminal and the fix round's prompt.
@@ -83,7 +85,7 @@ def test_a_model_written_test_sees_no_key_and_no_key_leaves_verification(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for name, key in (*FAKE_KEYS.items(), OTHER_SECRET):
+    for name, key in (*FAKE_KEYS.items(), OTHER_SECRET, REGISTRY_KEY):
         monkeypatch.setenv(name, key)
     monkeypatch.setattr(scripts, "project_files", _with_env_test)
     # Outside the workspace and outside /tmp (which the sandbox replaces with a private one).
@@ -103,7 +105,11 @@ def test_a_model_written_test_sees_no_key_and_no_key_leaves_verification(
     db = tmp_path / "mao.db"
     with ThreadedSimulator() as sim:
         monkeypatch.setenv("SIM_PORT", sim.base_url.rsplit(":", 1)[1])
-        config = write_sim_config(tmp_path / "config", sim.base_url)
+        google = {"base_url": sim.base_url, "timeout_s": 3.0,
+                  "api_key_env": ["GEMINI_API_KEY", REGISTRY_KEY[0]]}  # fmt: skip
+        config = write_sim_config(
+            tmp_path / "config", sim.base_url, extra={"providers": {"google": google}}
+        )
         code = main(
             ["develop", "Build the snippet store", "--no-planner", "--apply", "--yes", "--json",
              "--fix-rounds", "1", "--config", str(config), "--db", str(db)]
@@ -115,7 +121,7 @@ def test_a_model_written_test_sees_no_key_and_no_key_leaves_verification(
     seen = json.loads((repo / "env_seen.json").read_text())
     env = seen["env"]
     assert "ANTHROPIC_API_KEY" not in env and "GEMINI_API_KEY" not in env
-    assert "DEPLOY_TOKEN" not in env
+    assert "DEPLOY_TOKEN" not in env and REGISTRY_KEY[0] not in env
     assert env["OPENAI_API_KEY"] == FAKE_KEYS["OPENAI_API_KEY"]  # env_pass let it through
     assert env["PATH"] == os.environ["PATH"] and "HOME" in env  # the rest is kept
 
@@ -126,7 +132,7 @@ def test_a_model_written_test_sees_no_key_and_no_key_leaves_verification(
     assert fix and "[redacted $OPENAI_API_KEY]" in json.dumps(fix[0].body)
     bodies = json.dumps([r.body for r in requests])
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("mao.db*"))
-    for value in (*FAKE_KEYS.values(), OTHER_SECRET[1]):
+    for value in (*FAKE_KEYS.values(), OTHER_SECRET[1], REGISTRY_KEY[1]):
         assert value not in printed and value not in bodies and value.encode() not in stored
 
     notes = [n for (n,) in _rows(db, "SELECT sandbox FROM verifications")]
@@ -237,20 +243,28 @@ def _env_has(proc: Path, entry: str) -> bool:
 
 async def test_a_cancelled_command_has_its_group_killed(tmp_path: Path) -> None:
     started = asyncio.Event()
+    watched: list[int] = []  # a pidfd of the background sleep
 
     async def on_line(line: str) -> None:
         if line.isdigit():
-            pids.append(int(line))
+            watched.append(os.pidfd_open(int(line)))
             started.set()
 
-    pids: list[int] = []
     argv = ["sh", "-c", "sleep 600 & echo $!; wait"]
     task = asyncio.create_task(run_command(argv, tmp_path, 60, on_line))
     await asyncio.wait_for(started.wait(), 10)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert _ended(pids[0])
+    # A pidfd becomes readable when its process has ended: an event to await, not a sleep.
+    ended = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_reader(watched[0], ended.set)
+    try:
+        await asyncio.wait_for(ended.wait(), 10)
+    finally:
+        loop.remove_reader(watched[0])
+        os.close(watched[0])
 
 
 # -- item 6: output of any shape -------------------------------------------------------
