@@ -73,7 +73,11 @@ def check_database(path: Path, supported_version: int) -> None:
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
-    counted = header[24:28] == header[92:96] and pages > 0
+    # While another connection has it open in WAL mode (a -wal file beside it), a checkpoint
+    # may have written the header's new size before the pages: the size is checked only when
+    # the file is at rest. SQLite's own check on opening still catches damage then.
+    at_rest = not Path(f"{path}-wal").exists()
+    counted = header[24:28] == header[92:96] and pages > 0 and at_rest
     if page_size < 512 or (counted and size < pages * page_size):
         expected = f"{pages * page_size:,} bytes" if counted else "whole pages"
         raise DatabaseUnusableError(
