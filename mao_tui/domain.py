@@ -383,6 +383,7 @@ class VerificationStarted(_Event):
     round: int
     name: str
     argv: list[str]
+    sandbox: str = ""  # "sandboxed: …" or "not sandboxed: <reason>"
 
 
 class VerificationOutput(_Event):
@@ -404,6 +405,7 @@ class VerificationFinished(_Event):
     elapsed_s: float
     output_tail: str = ""  # the last lines of its output
     error: str = ""  # why it could not start
+    sandbox: str = ""  # "sandboxed: …" or "not sandboxed: <reason>"
 
     @property
     def passed(self) -> bool:

@@ -7,3 +7,8 @@ class UsageError(Exception):
 
 class ControlError(Exception):
     """A request to steer a session that cannot be done now (e.g. rerun with no inputs yet)."""
+
+
+class StoreUnwritableError(Exception):
+    """The session database cannot be written (disk full, I/O error, read-only file): the
+    session stops, and on the command line mao says so in one line and exits 1."""

@@ -152,7 +152,8 @@ def workspace_lines(event: WorkspaceEvent) -> list[str]:
             lines.append(f"  {mark} {f.path}{note}")
         return lines
     if isinstance(event, VerificationStarted):
-        return [f"▶ verify {event.name}: {' '.join(event.argv)}"]
+        line = f"▶ verify {event.name}: {' '.join(event.argv)}"
+        return [line + (f" ({event.sandbox})" if event.sandbox else "")]
     if isinstance(event, VerificationOutput):
         return [f"  │ {event.line}"]
     if isinstance(event, FixRoundDone):

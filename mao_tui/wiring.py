@@ -131,12 +131,20 @@ async def session_resources(
     finally:
 
         async def close() -> None:
-            if pool is not None:
-                await pool.aclose()
-            if simulator is not None:
-                await simulator.stop()
-            await store_sink.aclose()
-            await store.close()
+            # Each step runs whatever the one before raised (a full disk fails the last flush):
+            # an open connection's thread would keep the process alive for ever.
+            try:
+                if pool is not None:
+                    await pool.aclose()
+            finally:
+                try:
+                    if simulator is not None:
+                        await simulator.stop()
+                finally:
+                    try:
+                        await store_sink.aclose()
+                    finally:
+                        await store.close()
 
         # Shielded: a second cancellation (an app shutting down) must not leave the database
         # open with its streamed text unwritten.

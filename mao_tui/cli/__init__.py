@@ -4,15 +4,16 @@ them, so `mao --help` stays instant."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 
 from mao_tui.cli.info import cmd_config_check, cmd_models, cmd_sessions
 from mao_tui.cli.mcp_commands import cmd_mcp_config, cmd_mcp_serve
 from mao_tui.cli.parser import build_parser
-from mao_tui.cli.running import EXIT_USAGE
+from mao_tui.cli.running import EXIT_FAILED, EXIT_USAGE, check_db
 from mao_tui.cli.sessions import cmd_demo, cmd_develop, cmd_home, cmd_journal, cmd_qa, cmd_run
-from mao_tui.errors import UsageError
+from mao_tui.errors import StoreUnwritableError, UsageError
 
 __all__ = ["build_parser", "main"]
 
@@ -30,6 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "models": cmd_models,
     }
     try:
+        if _opens_the_database(args):
+            check_db(args)
         if args.command is None:
             return cmd_home(args)
         if args.command == "config" and args.config_command == "check":
@@ -43,5 +46,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"mao: error: {exc}\n")
         return EXIT_USAGE
+    except StoreUnwritableError as exc:
+        sys.stderr.write(f"mao: error: {exc}; the session stopped\n")
+        return EXIT_FAILED
     parser.print_help(sys.stderr)
     return EXIT_USAGE
+
+
+def _opens_the_database(args: argparse.Namespace) -> bool:
+    if args.command in ("config", "models"):
+        return False
+    if args.command == "mcp":
+        return bool(args.mcp_command == "serve")
+    return True  # Home, demo, develop, run, qa, journal, sessions

@@ -5,20 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import TYPE_CHECKING
 
+from mao_tui.cli.running import EXIT_OK, _launch, db_path_of
 from mao_tui.errors import UsageError
-
-if TYPE_CHECKING:
-    pass
-
-from mao_tui.cli.running import EXIT_OK, _db_path, _launch
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
     from mao_tui.reports import print_session, print_sessions
 
-    db_path = _db_path(args)  # the configuration is not read: listing needs only the store
+    db_path = db_path_of(args)  # the configuration is not read: listing needs only the store
     if args.sessions_command == "show":
         return asyncio.run(print_session(db_path, args.session_id, sys.stdout))
     return asyncio.run(print_sessions(db_path, args.limit, sys.stdout))

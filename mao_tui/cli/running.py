@@ -25,8 +25,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 T = TypeVar("T")
 
 
-def _db_path(args: argparse.Namespace) -> Path:
-    """--db, else $MAO_DB, else the user data dir's (no configuration read)."""
+def db_path_of(args: argparse.Namespace) -> Path:
+    """--db, else $MAO_DB, else the user data dir's mao.db."""
     import os
 
     db_arg: Path | None = getattr(args, "db", None)
@@ -39,13 +39,23 @@ def _db_path(args: argparse.Namespace) -> Path:
     return default_db_path()
 
 
+def check_db(args: argparse.Namespace) -> None:
+    """UsageError (exit 2) naming the database and what is wrong with it, before any work:
+    a directory, not SQLite, truncated, under a file, or from a newer mao. Reads its header
+    only; the file is never changed."""
+    from mao_tui.store.check import check_database
+    from mao_tui.store.migrations import SCHEMA_VERSION
+
+    check_database(db_path_of(args), SCHEMA_VERSION)
+
+
 def _launch(args: argparse.Namespace, *, simulate: bool, speed: float) -> Launch:
     from mao_tui.wiring import Launch
 
     return Launch(
         project_dir=Path.cwd(),
         config_dir=getattr(args, "config", None),
-        db_path=_db_path(args),
+        db_path=db_path_of(args),
         simulate=simulate,
         speed=speed,
         max_parallel=getattr(args, "max_parallel", None),

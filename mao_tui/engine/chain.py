@@ -41,6 +41,7 @@ from mao_tui.engine.continuity import CutOff
 from mao_tui.engine.policy import Action, Failure
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.pricing import totals_for
+from mao_tui.errors import StoreUnwritableError
 from mao_tui.providers.base import (
     Continuation,
     ErrorKind,
@@ -105,8 +106,16 @@ class Fanout:
         self._sinks = sinks
 
     async def __call__(self, event: EngineEvent) -> None:
+        """Every sink gets the event even when one fails (a full disk must not hide the end of
+        a session from the terminal); then the first failure is raised."""
+        failure: Exception | None = None
         for sink in self._sinks:
-            await sink(event)
+            try:
+                await sink(event)
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
 
 class ChainRunner:
@@ -423,6 +432,8 @@ class ChainRunner:
                     end(AttemptStatus.FAILED, ErrorKind.CANCELLED.value, "cancelled")
                 )
                 raise
+            except StoreUnwritableError:
+                raise  # the session's record cannot be written: the session stops
             except Exception as exc:  # an unmapped failure must still end the attempt
                 message = clean(f"{type(exc).__name__}: {exc}")
                 await end(AttemptStatus.FAILED, "internal", message)

@@ -18,6 +18,8 @@ The commands come from configuration only (the playbook's ``verification``, or t
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +38,14 @@ from mao_tui.domain import (
     VerificationStarted,
     WorkstreamStatus,
 )
+from mao_tui.engine import sandbox
 from mao_tui.engine.apply import Change, apply_all, plan_changes
 from mao_tui.engine.controller import FOLLOW_UP_TEMPLATE, SessionController
 from mao_tui.engine.files import synthesis_files
 from mao_tui.engine.prompts import render
-from mao_tui.engine.verify import run_command
+from mao_tui.engine.verify import Confinement, run_command
 from mao_tui.errors import ControlError
+from mao_tui.redaction import Redactor
 from mao_tui.settings.schema import VerificationCommand
 
 BACKUPS = Path(".mao") / "backups"
@@ -160,10 +164,23 @@ class Workbench:
     async def _verify(self) -> VerificationDone:
         sid, number = self.session_id, self.round
         results: list[VerificationFinished] = []
+        key_names = self._key_names()
+        machine = await asyncio.to_thread(sandbox.detect) if self.commands else None
         for command in self.commands:
+            confinement = Confinement(
+                environ=dict(os.environ),
+                key_names=key_names,
+                sandbox=machine
+                if command.sandbox and machine is not None
+                else sandbox.unconfined("sandbox: false in this verification command"),
+            )
             await self._controller.publish(
                 VerificationStarted(
-                    session_id=sid, round=number, name=command.name, argv=command.argv
+                    session_id=sid,
+                    round=number,
+                    name=command.name,
+                    argv=command.argv,
+                    sandbox=confinement.sandbox.note,
                 )
             )
 
@@ -173,7 +190,14 @@ class Workbench:
                 )
 
             result = await run_command(
-                command.argv, self.workspace, command.timeout_s, on_line, command.env
+                command.argv,
+                self.workspace,
+                command.timeout_s,
+                on_line,
+                command.env,
+                env_pass=command.env_pass,
+                confinement=confinement,
+                max_output=command.max_output_chars,
             )
             finished = VerificationFinished(
                 session_id=sid,
@@ -185,6 +209,7 @@ class Workbench:
                 elapsed_s=result.elapsed_s,
                 output_tail=result.tail(),
                 error=result.error,
+                sandbox=result.sandbox,
             )
             results.append(finished)
             await self._controller.publish(finished)
@@ -239,7 +264,7 @@ class Workbench:
             "spec": req.spec_text or "(no spec given)",
             "title": ws.title,
             "key": ws.key,
-            "failures": format_failures(self.failures),
+            "failures": format_failures(self.failures, self._redactor()),
             "files": format_files(self._applied),
         }
         system = render(settings, playbook.system_prompt, values)
@@ -261,16 +286,26 @@ class Workbench:
         )
         return result
 
+    def _redactor(self) -> Redactor:
+        """The secret values of this process's environment (every api_key_env, *_TOKEN...)."""
+        return Redactor.of(os.environ, self._key_names())
+
+    def _key_names(self) -> frozenset[str]:
+        providers = self._controller.settings.registry.providers.values()
+        return frozenset(name for provider in providers for name in provider.api_key_env)
+
     def _enter(self) -> None:
         if self.busy:
             raise ControlError("files are being applied or verified, or a fix round runs; wait")
         self.busy = True
 
 
-def format_failures(failures: list[VerificationFinished]) -> str:
+def format_failures(failures: list[VerificationFinished], redactor: Redactor) -> str:
+    """The failures for a fix round's prompt; secret values redacted (again: the output was
+    redacted as it was read, and nothing of them may reach another provider)."""
     parts = []
     for failure in failures:
-        tail = failure.output_tail.rstrip() or "(no output)"
+        tail = redactor.redact(failure.output_tail.rstrip()) or "(no output)"
         fence = _fence(tail)
         parts.append(
             f"### {failure.name}: `{' '.join(failure.argv)}` {failure.outcome}\n\n"

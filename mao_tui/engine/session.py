@@ -27,6 +27,7 @@ from mao_tui.engine.prompts import render
 from mao_tui.engine.request import Deliver as Deliver  # re-exported: callers import it here
 from mao_tui.engine.request import SessionRequest as SessionRequest
 from mao_tui.engine.sections import outline
+from mao_tui.errors import StoreUnwritableError
 from mao_tui.settings.schema import PromptChoice, Settings
 
 
@@ -90,9 +91,8 @@ class SessionEngine:
             await asyncio.shield(self._finish(sid, status, totals, started, error))
             raise
         except BaseException as exc:
-            await asyncio.shield(
-                self._finish(sid, SessionStatus.FAILED, totals, started, f"internal error: {exc}")
-            )
+            why = str(exc) if isinstance(exc, StoreUnwritableError) else f"internal error: {exc}"
+            await asyncio.shield(self._finish(sid, SessionStatus.FAILED, totals, started, why))
             raise
         return await self._finish(sid, status, totals, started, error)
 

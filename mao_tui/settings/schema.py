@@ -283,7 +283,8 @@ class QaConfig(Strict):
 
 class VerificationCommand(Strict):
     """A command run in the workspace after applying files: argv without a shell (never from
-    model output), a timeout after which its whole process group is killed, extra environment."""
+    model output), a timeout after which its whole process group is killed, extra environment,
+    the secrets it may see, sandboxing and how much output is kept."""
 
     name: str = Field(min_length=1)
     argv: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
@@ -291,6 +292,17 @@ class VerificationCommand(Strict):
     env: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
         default_factory=dict
     )
+    # Variables of mao's environment to pass although they look like secrets (mao_tui/redaction.py
+    # removes every api_key_env and *_API_KEY, *_TOKEN, *_SECRET, AWS_*... by default).
+    env_pass: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(
+        default_factory=list
+    )
+    # Run in the machine's sandbox (bubblewrap, sandbox-exec) when it has one: no network,
+    # writes only to the workspace and a private /tmp. False: unconfined (still scrubbed).
+    sandbox: bool = True
+    # Characters of output kept (the end of it) for the store and a fix round; a marker says
+    # how much was cut before them.
+    max_output_chars: int = Field(default=20_000, ge=1_000, le=10_000_000)
 
 
 class PlaybookFix(Strict):

@@ -1,7 +1,8 @@
 """Persistence: every session, its plan, attempts, streamed text and synthesis, in SQLite."""
 
+from mao_tui.store.check import DatabaseUnusableError, SchemaTooNewError
 from mao_tui.store.db import AmbiguousSessionIdError, Store
-from mao_tui.store.migrations import SCHEMA_VERSION, SchemaTooNewError
+from mao_tui.store.migrations import SCHEMA_VERSION
 from mao_tui.store.paths import default_db_path
 from mao_tui.store.records import (
     AttemptRecord,
@@ -18,6 +19,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "AmbiguousSessionIdError",
     "AttemptRecord",
+    "DatabaseUnusableError",
     "FallbackRecord",
     "SchemaTooNewError",
     "SessionDetail",

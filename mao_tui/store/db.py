@@ -14,8 +14,10 @@ from types import TracebackType
 import aiosqlite
 
 from mao_tui.domain import SessionStatus
+from mao_tui.errors import StoreUnwritableError
+from mao_tui.store.check import DatabaseUnusableError, check_database, describe_open_failure
 from mao_tui.store.liveness import pid_alive
-from mao_tui.store.migrations import migrate
+from mao_tui.store.migrations import SCHEMA_VERSION, migrate
 from mao_tui.store.paths import create_private
 from mao_tui.store.reads import (
     ids_with_prefix,
@@ -29,6 +31,34 @@ from mao_tui.store.sink import FLUSH_INTERVAL_S, StoreSink
 
 BUSY_TIMEOUT_MS = 5000
 _AMBIGUOUS_SHOWN = 5
+
+
+# SQLite's primary result codes that mean "this file cannot be written now".
+_WRITE_FAILURES = {
+    3,  # SQLITE_PERM
+    8,  # SQLITE_READONLY
+    10,  # SQLITE_IOERR (a write refused by the file system: EFBIG, EIO...)
+    11,  # SQLITE_CORRUPT
+    13,  # SQLITE_FULL
+    14,  # SQLITE_CANTOPEN
+    26,  # SQLITE_NOTADB
+}
+
+
+_NOT_A_DATABASE = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def _primary_code(exc: sqlite3.DatabaseError) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def is_write_failure(exc: sqlite3.DatabaseError) -> bool:
+    return _primary_code(exc) in _WRITE_FAILURES
+
+
+def unwritable(path: Path, exc: sqlite3.DatabaseError) -> StoreUnwritableError:
+    return StoreUnwritableError(f"disk full / cannot write the database {path} ({exc})")
 
 
 class AmbiguousSessionIdError(LookupError):
@@ -58,7 +88,15 @@ class Store:
 
     @classmethod
     async def open(cls, path: Path) -> Store:
-        create_private(path)
+        """Open (or create) the database at ``path``. DatabaseUnusableError (a UsageError) when
+        it is no database mao can use, before anything touches it; StoreUnwritableError when
+        it cannot be written (a full disk)."""
+        check_database(path, SCHEMA_VERSION)
+        try:
+            create_private(path)
+        except OSError as exc:
+            message = f"{path}: cannot create it ({exc.strerror or exc})"
+            raise DatabaseUnusableError(message) from None
         conn = await aiosqlite.connect(path, isolation_level=None)
         try:
             conn.row_factory = aiosqlite.Row
@@ -67,6 +105,13 @@ class Store:
             await migrate(conn, path)  # first: a file from a newer mao is refused untouched
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            if _primary_code(exc) in _NOT_A_DATABASE:  # what the header could not tell
+                raise describe_open_failure(path, exc) from exc
+            if is_write_failure(exc):
+                raise unwritable(path, exc) from exc
+            raise
         except BaseException:
             await conn.close()
             raise
@@ -107,10 +152,12 @@ class Store:
                 await self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield self._conn
                 await self._conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 # Also reached when BEGIN itself failed or was cancelled after being queued.
-                with contextlib.suppress(sqlite3.OperationalError):
+                with contextlib.suppress(sqlite3.Error):
                     await self._conn.execute("ROLLBACK")
+                if write and isinstance(exc, sqlite3.DatabaseError) and is_write_failure(exc):
+                    raise unwritable(self.path, exc) from exc
                 raise
 
     async def mark_interrupted(self) -> int:

@@ -7,10 +7,13 @@ edit one that has shipped. Tables that full-text search will index (attempts) ca
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
 import aiosqlite
+
+from mao_tui.store.check import SchemaTooNewError
 
 _V1 = """
 CREATE TABLE sessions (
@@ -340,22 +343,24 @@ CREATE TABLE verification_rounds (
 CREATE INDEX verification_rounds_by_session ON verification_rounds (session_id);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _OUTPUTS, _PAL_THREADS, _QA_REPORTS, _APPLY_VERIFY]
+# Whether each verification command ran sandboxed, and why not (engine/sandbox.py).
+_VERIFY_SANDBOX = """
+ALTER TABLE verifications ADD COLUMN sandbox TEXT NOT NULL DEFAULT '';
+"""
+
+MIGRATIONS: list[str] = [
+    _V1,
+    _V2,
+    _V3,
+    _V4,
+    _OUTPUTS,
+    _PAL_THREADS,
+    _QA_REPORTS,
+    _APPLY_VERIFY,
+    _VERIFY_SANDBOX,
+]
 
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-class SchemaTooNewError(RuntimeError):
-    """The database was written by a newer mao than this one."""
-
-    def __init__(self, path: Path, found: int, supported: int) -> None:
-        super().__init__(
-            f"{path}: schema version {found} is newer than this mao supports ({supported}); "
-            "upgrade mao, or set MAO_DB to use another database file"
-        )
-        self.path = path
-        self.found = found
-        self.supported = supported
 
 
 def split_statements(script: str) -> list[str]:
@@ -394,7 +399,10 @@ async def migrate(conn: aiosqlite.Connection, path: Path) -> int:
             await conn.execute(f"PRAGMA user_version = {version}")
         await conn.execute("COMMIT")
     except BaseException:
-        await conn.execute("ROLLBACK")
+        # A failed write may already have rolled the transaction back (a full disk does):
+        # "cannot rollback" must not hide why.
+        with contextlib.suppress(sqlite3.Error):
+            await conn.execute("ROLLBACK")
         raise
     return target
 

@@ -21,8 +21,10 @@ from mao_tui.domain import (
     Delta,
     EngineEvent,
     SessionFinished,
+    SessionStatus,
     VerificationOutput,
 )
+from mao_tui.errors import StoreUnwritableError
 from mao_tui.store.writes import APPEND_TEXT, write_event
 
 if TYPE_CHECKING:
@@ -46,10 +48,15 @@ class StoreSink:
         self._dirty = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
+        self.failure: StoreUnwritableError | None = None  # the write that failed; no more
 
     async def __call__(self, event: EngineEvent) -> None:
         if self._closed:
             raise RuntimeError("StoreSink is closed")
+        if self.failure is not None:
+            if isinstance(event, SessionFinished):
+                await self._last_word(event)
+            raise self.failure
         if isinstance(event, Delta):
             self._buffer_delta(event)
             return
@@ -57,8 +64,35 @@ class StoreSink:
             return  # live only: VerificationFinished stores the tail of the output
         flush_all = isinstance(event, SessionFinished)
         attempt = event.attempt_id if isinstance(event, AttemptFinished) else None
-        async with self._transaction(flush_all=flush_all, flush_attempt=attempt) as conn:
-            await write_event(conn, event)
+        try:
+            async with self._transaction(flush_all=flush_all, flush_attempt=attempt) as conn:
+                await write_event(conn, event)
+        except StoreUnwritableError as exc:
+            self._fail(exc)
+            if isinstance(event, SessionFinished):
+                await self._last_word(event)
+            raise
+
+    def _fail(self, exc: StoreUnwritableError) -> None:
+        """A write failed (a full disk): the session stops; buffered text is given up."""
+        if self.failure is None:
+            self.failure = exc
+        self._buffer.clear()
+        self._dirty.clear()
+
+    async def _last_word(self, event: SessionFinished) -> None:
+        """After a failed write, try to leave the session's row not ``running``: one small
+        update may still fit where the text did not. If not, the next start marks it
+        interrupted (its process is gone by then)."""
+        reason = event.error or (str(self.failure) if self.failure else "")
+        try:
+            async with self._store.transaction() as conn:
+                await conn.execute(
+                    "UPDATE sessions SET status = ?, error = ? WHERE id = ? AND status = ?",
+                    (event.status.value, reason, event.session_id, SessionStatus.RUNNING.value),
+                )
+        except StoreUnwritableError:
+            log.info("could not record the end of session %s either", event.session_id)
 
     @property
     def buffered(self) -> int:
@@ -67,11 +101,17 @@ class StoreSink:
 
     async def flush(self) -> None:
         """Write every buffered fragment now, in one transaction."""
+        if self.failure is not None:
+            raise self.failure
         if not self._buffer:
             self._dirty.clear()
             return
-        async with self._transaction(flush_all=True):
-            pass
+        try:
+            async with self._transaction(flush_all=True):
+                pass
+        except StoreUnwritableError as exc:
+            self._fail(exc)
+            raise
 
     async def aclose(self) -> None:
         """Stop the background flusher and write what is left. Idempotent."""
@@ -105,6 +145,8 @@ class StoreSink:
             await asyncio.sleep(self._interval)
             try:
                 await self.flush()
+            except StoreUnwritableError:
+                return  # the next event the session sends is refused with it: the session stops
             except Exception:
                 log.exception("writing streamed text to the session store failed; will retry")
 

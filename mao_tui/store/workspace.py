@@ -47,7 +47,7 @@ async def write_workspace_event(conn: aiosqlite.Connection, event: WorkspaceEven
     elif isinstance(event, VerificationFinished):
         await conn.execute(
             "INSERT INTO verifications (session_id, round, name, argv_json, exit_code, timed_out,"
-            " elapsed_s, output_tail, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " elapsed_s, output_tail, error, sandbox, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 sid,
                 event.round,
@@ -58,6 +58,7 @@ async def write_workspace_event(conn: aiosqlite.Connection, event: WorkspaceEven
                 event.elapsed_s,
                 event.output_tail,
                 event.error,
+                event.sandbox,
                 at,
             ),
         )
@@ -96,8 +97,8 @@ async def workspace_events(
         )
         events.append((at, 0, event))
     for row in await conn.execute_fetchall(
-        "SELECT round, name, argv_json, exit_code, timed_out, elapsed_s, output_tail, error, at"
-        " FROM verifications WHERE session_id = ? ORDER BY id",
+        "SELECT round, name, argv_json, exit_code, timed_out, elapsed_s, output_tail, error, at,"
+        " sandbox FROM verifications WHERE session_id = ? ORDER BY id",
         (session_id,),
     ):
         finished = VerificationFinished(
@@ -111,6 +112,7 @@ async def workspace_events(
             elapsed_s=row[5],
             output_tail=row[6],
             error=row[7],
+            sandbox=row[9],
         )
         events.append((row[8], 1, finished))
     for row in await conn.execute_fetchall(

@@ -75,7 +75,11 @@ class VerificationPane(Vertical):
             style = "bold green" if event.passed else "bold red"
             mark = "✓" if event.passed else "✗"
             took = f"{event.elapsed_s:.1f}s"
-            self._write(Text(f"{mark} {event.name}: {event.outcome} in {took}", style))
+            line = Text(f"{mark} {event.name}: {event.outcome} in {took}", style)
+            if event.sandbox:  # on the result, which the store keeps, so review shows it too
+                sandboxed = event.sandbox.startswith("sandboxed")
+                line.append(f"  ({event.sandbox})", "dim" if sandboxed else "yellow")
+            self._write(line)
         elif isinstance(event, FixRoundDone):
             if event.ok:
                 self._state("-running", f"fix round {event.round}: a new synthesis", event.round)
