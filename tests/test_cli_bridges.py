@@ -657,7 +657,7 @@ def test_config_check_shows_each_cli_its_version_and_its_flags(
     assert lines["claude-cli"].endswith(
         f"✓ 2.0.73 (Claude Code) at {fakes.bin}/claude; flags accepted"
     )
-    assert lines["codex-cli"].endswith(f"✓ codex-cli 0.66.0 at {fakes.bin}/codex; flags accepted")
+    assert lines["codex-cli"].endswith(f"✓ codex-cli 0.169.1 at {fakes.bin}/codex; flags accepted")
     assert lines["gemini-cli"].endswith("✗ not found on PATH")
 
     assert main(["config", "check", "--config", str(layer)]) == 0
