@@ -211,9 +211,7 @@ def test_a_retired_model_resolves_to_its_successor_with_a_note(shipped: Settings
     )
     # a deprecated model runs until its date, then its successor: no code change needed
     assert roster.resolve_ref(shipped.registry, "opus-4.5", TODAY).model == "opus-4.5"
-    assert roster.resolve_ref(shipped.registry, "opus-4.5", date(2027, 1, 22)).model == (
-        "opus-5.5"
-    )
+    assert roster.resolve_ref(shipped.registry, "opus-4.5", date(2027, 1, 22)).model == ("opus-5.5")
 
 
 def test_successors_are_followed_to_a_model_that_runs(shipped: Settings) -> None:

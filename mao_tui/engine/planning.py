@@ -90,9 +90,14 @@ def _with_universal(
     return resolved_chain(settings, [*chain, settings.routing.universal_fallback])
 
 
-def _chain_update(chain: list[str], settings: Settings) -> dict[str, object]:
+def _chain_update(
+    chain: list[str], settings: Settings, earlier: list[ModelSubstitution]
+) -> dict[str, object]:
+    """A new chain for a workstream, with the notes that still hold: the draft's (its route
+    named a gone model) where the replacement is still in the chain, then the new chain's."""
     resolved, notes = _with_universal(chain, settings)
-    return {"chain": resolved, "substitutions": notes}
+    kept = [n for n in earlier if n.model is None or n.model in resolved]
+    return {"chain": resolved, "substitutions": [*kept, *(n for n in notes if n not in kept)]}
 
 
 def apply_proposal(raw: object, draft: Plan, settings: Settings, source: str) -> Plan:
@@ -137,7 +142,7 @@ def apply_proposal(raw: object, draft: Plan, settings: Settings, source: str) ->
     workstreams = [
         draft_by_key[w.key].model_copy(
             update={
-                **_chain_update(w.chain, settings),
+                **_chain_update(w.chain, settings, draft_by_key[w.key].substitutions),
                 "depends_on": list(dict.fromkeys(w.depends_on)),
                 "rationale": w.rationale.strip(),
                 "instructions": w.instructions.strip(),
@@ -146,7 +151,9 @@ def apply_proposal(raw: object, draft: Plan, settings: Settings, source: str) ->
         for w in proposal.workstreams
     ]
     synthesis_update: dict[str, object] = (
-        _chain_update(proposal.synthesis_chain, settings) if proposal.synthesis_chain else {}
+        _chain_update(proposal.synthesis_chain, settings, draft.synthesis.substitutions)
+        if proposal.synthesis_chain
+        else {}
     )
     synthesis = draft.synthesis.model_copy(
         update={**synthesis_update, "depends_on": [w.key for w in workstreams]}
@@ -341,7 +348,8 @@ def edit_plan(plan: Plan, settings: Settings, *, models: dict[str, str], drop: s
         update: dict[str, object] = {"depends_on": [d for d in ws.depends_on if d not in drop]}
         if ws.key in models:
             chosen = models[ws.key]
-            update |= _chain_update([chosen, *[m for m in ws.chain if m != chosen]], settings)
+            chain = [chosen, *[m for m in ws.chain if m != chosen]]
+            update |= _chain_update(chain, settings, ws.substitutions)
         workstreams.append(ws.model_copy(update=update))
     if not workstreams:
         raise PlanInvalid(["a plan needs at least one workstream"])
