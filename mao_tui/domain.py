@@ -318,7 +318,7 @@ class SessionReopened(_Event):
     Its next ``SessionFinished`` carries the totals of everything, reruns included."""
 
     type: Literal["session_reopened"] = "session_reopened"
-    reason: str  # e.g. "rerun schemas on gpt-5.2"
+    reason: str  # e.g. "rerun schemas on gpt-6.2-astra"
 
 
 class OutputWritten(_Event):
