@@ -33,13 +33,13 @@ SONNET = API_MODEL["anthropic"]
 # Each primary's thinking value as sent, and one step lower (models.yaml, and the ladder).
 THINKING_SENT: dict[ProviderKind, tuple[str, str, str]] = {
     # kind: (wire parameter, value sent first, value sent after the downgrade)
-    "anthropic": ("thinking.budget_tokens", "48000", "24000"),
+    "anthropic": ("output_config.effort", "max", "xhigh"),  # Claude 5.x: adaptive + effort
     "openai": ("reasoning.effort", "xhigh", "high"),
     "openai_chat": ("reasoning_effort", "high", "medium"),
     "gemini": ("generation_config.thinking_config.thinking_level", "HIGH", "MEDIUM"),
 }
 DOWNGRADE_LINE: dict[ProviderKind, str] = {
-    "anthropic": "Schemas: sonnet-5.5 thinking downgraded: budget 48000 → budget 24000",
+    "anthropic": "Schemas: sonnet-5.5 thinking downgraded: max → xhigh",
     "openai": "Schemas: gpt-5.2 thinking downgraded: xhigh → high",
     "openai_chat": "Schemas: qwen3-local thinking downgraded: high → medium",
     "gemini": "Schemas: gemini-4-argon thinking downgraded: HIGH → MEDIUM",
@@ -110,12 +110,28 @@ async def test_rejected_again_after_lowering_falls_back_never_without_thinking(
     assert run.outcome.model == "sonnet-5.5"
 
 
-async def test_a_retired_model_is_skipped_with_reason_retired(tmp_path: Path) -> None:
+async def test_a_retired_model_runs_as_its_successor_before_any_request(tmp_path: Path) -> None:
+    # A chain from an older plan still naming Sonnet 4.5, run on the day it retired
     options = {"runner_options": {"today": lambda: date(2026, 11, 30)}}
-    run = await run_chain(tmp_path / "mao.db", ["sonnet-5.5", "gpt-5.2"], **options)
+    run = await run_chain(tmp_path / "mao.db", ["sonnet-4.5", "gpt-5.2"], **options)
+    (fb,) = run.rec.of(FallbackEvent)
+    assert fb.line == "Schemas: fallback from sonnet-4.5 to sonnet-5.5 (successor)"
+    assert fb.detail == (
+        "claude-sonnet-4-5 retired on 2026-11-30; its successor sonnet-5.5 runs in its place"
+    )
+    assert [r.model for r in run.sim.requests] == ["claude-sonnet-5-5"]  # none to the old id
+    assert run.outcome.model == "sonnet-5.5"
+
+
+async def test_a_retired_model_without_successor_is_skipped_with_reason_retired(
+    tmp_path: Path,
+) -> None:
+    options = {"runner_options": {"today": lambda: date(2026, 11, 30)}}
+    extra = {"models": {"sonnet-5.5": {"retires": "2026-11-30"}}}
+    run = await run_chain(tmp_path / "mao.db", ["sonnet-5.5", "gpt-5.2"], extra=extra, **options)
     (fb,) = run.rec.of(FallbackEvent)
     assert fb.line == "Schemas: fallback from sonnet-5.5 to gpt-5.2 (retired)"
-    assert fb.detail == "claude-sonnet-5-5 retired on 2026-11-30"
+    assert fb.detail == "claude-sonnet-5-5 retired on 2026-11-30; no successor"
     assert [r.model for r in run.sim.requests] == ["gpt-5.2"]  # no request to a retired model
     assert run.outcome.model == "gpt-5.2"
 

@@ -50,7 +50,7 @@ async def test_workstreams_run_in_parallel_and_synthesis_merges_them(sim: Simula
     assert starts["synthesis"] > max(ends.values())
     used = {e.workstream: e.model for e in rec.of(WorkstreamFinished)}
     assert used == {
-        "schemas": "gemini-4-argon", "storage": "gpt-6.2-sol", "core_logic": "gpt-5.2",
+        "schemas": "gemini-4-argon", "storage": "gpt-6.2-sol", "core_logic": "gpt-6.2-astra",
         "implementation": "sonnet-5.5", "tests": "gpt-6.2-sol",
     }  # fmt: skip
     deltas = rec.of(Delta)
@@ -64,7 +64,7 @@ async def test_workstreams_run_in_parallel_and_synthesis_merges_them(sim: Simula
     # The synthesis prompt carried every workstream's output, attributed to its model.
     (synth_req,) = [r for r in sim.requests if r.workstream == "synthesis"]
     body = str(synth_req.body)
-    for title in ("Schemas (by Gemini 4 Argon)", "Storage (by GPT-6.2 Sol)", "Tests (by GPT-5.2"):
+    for title in ("Schemas (by Gemini 4 Argon)", "Storage (by GPT-6.2 Sol)", "Tests (by GPT-6.2 Sol"):
         assert title in body
 
 
@@ -106,7 +106,7 @@ async def test_a_provider_without_a_key_is_skipped_and_logged(sim: Simulator) ->
     skips = [e for e in rec.of(FallbackEvent) if e.reason == "no API key"]
     assert {(e.workstream, e.from_model, e.to_model) for e in skips} == {
         ("storage", "gpt-6.2-sol", "sonnet-5.5"),
-        ("core_logic", "gpt-5.2", "opus-5.5"),
+        ("core_logic", "gpt-6.2-astra", "opus-5.5"),
         ("tests", "gpt-6.2-sol", "sonnet-5.5"),
     }
     assert all("OPENAI_API_KEY" in e.detail for e in skips)

@@ -23,7 +23,7 @@ MODEL_TOKENS_PER_S: Mapping[str, float] = {
     "astra": 70.0,
     "sol": 90.0,
     "gemini-4": 85.0,
-    "hydrogen": 180.0,
+    "gemini-4-hydrogen": 180.0,
     "flash": 180.0,
     "gpt-5.2": 70.0,
     "gpt-5.2-codex": 90.0,
