@@ -11,6 +11,7 @@ The expected thinking bodies are the facts of the shared reference "models-2026-
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator
 from datetime import date
@@ -22,6 +23,7 @@ import pytest
 from mao_tui.domain import ModelSubstitution
 from mao_tui.engine.diversity import diversity_score
 from mao_tui.engine.planner import rule_based_plan
+from mao_tui.engine.planning import apply_proposal, edit_plan, plan_as_json
 from mao_tui.providers.base import ModelRequest, ProviderError
 from mao_tui.providers.cli_bridge import render, template_values
 from mao_tui.providers.factory import build_provider
@@ -356,3 +358,24 @@ def test_config_errors_for_successors_aliases_and_controls(
     with pytest.raises(ConfigError) as err:
         load_settings(config_layers(project))
     assert message in str(err.value)
+
+
+def test_a_plan_file_naming_an_old_id_runs_the_successor(shipped: Settings) -> None:
+    """A plan saved before Sonnet 4.5 retired (or an orchestrator naming it) is resolved when
+    it is applied: the chain shows the successor, with the note kept for the fallback log."""
+    draft = rule_based_plan(shipped, "develop")
+    raw = json.loads(plan_as_json(draft))
+    raw["workstreams"][0]["chain"] = ["sonnet-4.5", "gemini-4-argon"]
+    plan = apply_proposal(raw, draft, shipped, "file")
+    schemas = plan.workstreams[0]
+    assert schemas.chain == ["sonnet-5.5", "gemini-4-argon", "opus-5.5"]
+    assert [(n.requested, n.model, n.reason) for n in schemas.substitutions] == [
+        ("sonnet-4.5", "sonnet-5.5", "successor")
+    ]
+    # the plan review's model choice goes through the same resolution
+    edited = edit_plan(plan, shipped, models={"storage": "gpt-5.2-codex"}, drop=set())
+    storage = edited.workstreams[1]
+    assert storage.chain[0] == "gpt-5.6-sol"
+    assert ("gpt-5.2-codex", "gpt-5.6-sol") in [
+        (n.requested, n.model) for n in storage.substitutions
+    ]
