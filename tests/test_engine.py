@@ -64,7 +64,8 @@ async def test_workstreams_run_in_parallel_and_synthesis_merges_them(sim: Simula
     # The synthesis prompt carried every workstream's output, attributed to its model.
     (synth_req,) = [r for r in sim.requests if r.workstream == "synthesis"]
     body = str(synth_req.body)
-    for title in ("Schemas (by Gemini 4 Argon)", "Storage (by GPT-6.2 Sol)", "Tests (by GPT-6.2 Sol"):
+    titles = ("Schemas (by Gemini 4 Argon)", "Storage (by GPT-6.2 Sol)", "Tests (by GPT-6.2 Sol")
+    for title in titles:
         assert title in body
 
 

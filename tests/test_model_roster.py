@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from mao_tui.domain import ModelSubstitution
-from mao_tui.engine.diversity import diversity_score
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.planning import apply_proposal, edit_plan, plan_as_json
 from mao_tui.providers.base import ModelRequest, ProviderError

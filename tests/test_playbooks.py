@@ -174,7 +174,8 @@ def test_a_user_playbook_in_dot_mao_runs_with_mao_run(
     assert [w["key"] for w in plan["workstreams"]] == ["risks", "naming"]
     assert plan["workstreams"][1]["depends_on"] == ["risks"]
     finished = [(e["workstream"], e["model"]) for e in events if e["type"] == "workstream_finished"]
-    assert finished == [("risks", "gpt-6.2-astra"), ("naming", "sonnet-5.5")]  # risks first: a dependency
+    # risks first: a dependency
+    assert finished == [("risks", "gpt-6.2-astra"), ("naming", "sonnet-5.5")]
     assert events[-1]["type"] == "session_finished" and events[-1]["status"] == "done"
     assert _rows(db, "SELECT command, playbook, task, status FROM sessions") == [
         ("review", "review", "the login form", "done")

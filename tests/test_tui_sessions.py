@@ -190,7 +190,8 @@ async def test_the_model_picker_marks_models_without_a_key_and_skips_them() -> N
 
 
 async def test_x_cancels_the_selected_workstream_and_the_others_go_on(tmp_path: Path) -> None:
-    launch = _launch(tmp_path, speed=40.0, sim_tokens_per_s={"gpt-6.2-astra": 0.5})  # core_logic: slow
+    # core_logic: slow
+    launch = _launch(tmp_path, speed=40.0, sim_tokens_per_s={"gpt-6.2-astra": 0.5})
     app, session = _app(launch, _request(tmp_path))
     async with app.run_test(size=(160, 48)) as pilot:
         screen = app.screen
