@@ -464,7 +464,9 @@ class Settings(BaseModel):
         return choice.prompt
 
     def chain(self, route: str) -> list[str]:
-        """Primary, fallbacks, then the universal fallback; each model once."""
+        """Primary, fallbacks, then the universal fallback, each once, as routing.yaml names
+        them: model ids or ``latest:`` aliases. What will run (successors, aliases resolved)
+        is :func:`mao_tui.engine.routing.route_chain`."""
         r = self.routing.routes[route]
         chain: list[str] = []
         for m in [r.primary, *r.fallbacks, self.routing.universal_fallback]:
