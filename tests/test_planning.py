@@ -187,7 +187,7 @@ async def test_the_orchestrators_plan_is_used_and_run_in_dependency_order() -> N
     assert max(starts[k] for k in independent) < min(ends[k] for k in independent)  # overlap
     (tests_req,) = [r for r in sim.requests if r.workstream == "tests"]
     body = str(tests_req.body)
-    assert "Core logic (by GPT-5.2)" in body  # the dependency's output is in the prompt
+    assert "Core logic (by GPT-6.2 Astra)" in body  # the dependency's output is in the prompt
     assert "Instructions from the orchestrator" in body
     assert finished.totals.input_tokens > sum(e.usage.input_tokens for e in rec.of(
         WorkstreamFinished))  # planning is counted  # fmt: skip
