@@ -57,6 +57,9 @@ async def test_review_changes_a_model_drops_a_workstream_and_runs_the_result(
         picker = app.screen
         assert isinstance(picker, ModelPicker)
         ids = [choice.id for choice in picker._choices]
+        # today's models only: retired history (Sonnet 4.5, Gemini 3 Pro, ...) is no choice
+        assert {"sonnet-4.5", "gemini-3-pro", "gpt-5.2-codex"}.isdisjoint(ids)
+        assert {"opus-5.5", "gpt-6.2-astra", "gemini-4-argon", "opus-4.5"} <= set(ids)
         options = picker.query_one("#model-options")
         options.highlighted = ids.index("gemini-4-hydrogen")  # type: ignore[attr-defined]
         await pilot.press("enter")
