@@ -89,7 +89,7 @@ class Firehose:
                 project_dir=".",
             )
         )
-        chain = ["sonnet-4.5", "opus-4.5"]
+        chain = ["sonnet-5.5", "opus-5.5"]
         plan = Plan(
             playbook="develop",
             workstreams=[
@@ -108,9 +108,9 @@ class Firehose:
                     session_id=SESSION_ID,
                     attempt_id=f"a-{k}",
                     workstream=k,
-                    model="sonnet-4.5",
+                    model="sonnet-5.5",
                     provider="anthropic",
-                    api_model="sonnet-4.5",
+                    api_model="sonnet-5.5",
                     attempt_no=1,
                     thinking=True,
                 )
@@ -150,7 +150,7 @@ class Firehose:
                     session_id=SESSION_ID,
                     attempt_id=f"a-{k}",
                     workstream=k,
-                    model="sonnet-4.5",
+                    model="sonnet-5.5",
                     status=AttemptStatus.OK,
                     usage=usage,
                 )
@@ -159,7 +159,7 @@ class Firehose:
                 WorkstreamFinished(
                     session_id=SESSION_ID,
                     workstream=k,
-                    model="sonnet-4.5",
+                    model="sonnet-5.5",
                     status=WorkstreamStatus.DONE,
                     usage=usage,
                 )

@@ -150,7 +150,7 @@ class PacedRunner:
                 project_dir=str(ROOT),
             )
         )
-        chain = ["sonnet-4.5", "opus-4.5"]
+        chain = ["sonnet-5.5", "opus-5.5"]
         plan = Plan(
             playbook="develop",
             workstreams=[
@@ -169,9 +169,9 @@ class PacedRunner:
                     session_id=sid,
                     attempt_id=f"att-{k}",
                     workstream=k,
-                    model="sonnet-4.5",
+                    model="sonnet-5.5",
                     provider="anthropic",
-                    api_model="sonnet-4.5",
+                    api_model="sonnet-5.5",
                     attempt_no=1,
                     thinking=True,
                 )
@@ -217,7 +217,7 @@ class PacedRunner:
                     session_id=sid,
                     attempt_id=f"att-{k}",
                     workstream=k,
-                    model="sonnet-4.5",
+                    model="sonnet-5.5",
                     status=AttemptStatus.OK,
                     usage=usage,
                     elapsed_s=self.cfg.seconds,
@@ -227,7 +227,7 @@ class PacedRunner:
                 WorkstreamFinished(
                     session_id=sid,
                     workstream=k,
-                    model="sonnet-4.5",
+                    model="sonnet-5.5",
                     status=WorkstreamStatus.DONE,
                     usage=usage,
                 )

@@ -64,6 +64,18 @@ class AttemptStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class ModelSubstitution(BaseModel):
+    """A model a route names that will not run, resolved before any request: its successor
+    runs instead (``model``), or it is left out (``model`` None)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requested: str  # the model id the route or plan named
+    model: str | None  # what runs in its place; None when it is skipped
+    reason: str  # "successor", "retired"; "unavailable" for a model the provider lacks
+    detail: str
+
+
 class PlannedWorkstream(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -76,6 +88,8 @@ class PlannedWorkstream(BaseModel):
     section: str | None = None  # the spec section it works on, when the user chose sections
     rationale: str = ""  # why this model, from the orchestrator
     instructions: str = ""  # extra guidance from the orchestrator, appended to the prompt
+    # Models of the route replaced or left out before any request (logged when it starts)
+    substitutions: list[ModelSubstitution] = Field(default_factory=list)
 
 
 class Finding(BaseModel):
@@ -304,7 +318,7 @@ class SessionReopened(_Event):
     Its next ``SessionFinished`` carries the totals of everything, reruns included."""
 
     type: Literal["session_reopened"] = "session_reopened"
-    reason: str  # e.g. "rerun schemas on gpt-5.2"
+    reason: str  # e.g. "rerun schemas on gpt-6.2-astra"
 
 
 class OutputWritten(_Event):
@@ -321,7 +335,6 @@ class OutputWritten(_Event):
         if self.error:
             return f"{self.kind}: not written ({self.error})"
         return f"{self.kind} written to {self.path}"
-
 
 
 class FileChangeView(BaseModel):

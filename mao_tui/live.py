@@ -72,6 +72,9 @@ class OpenSession:
         controller = self._ready()
         registry = controller.settings.registry
         current = controller.last_model(key)
+        from mao_tui.engine.routing import resolved_chain
+
+        runnable, _ = resolved_chain(controller.settings, list(registry.models))
         return [
             ModelChoice(
                 id=model_id,
@@ -81,6 +84,7 @@ class OpenSession:
                 current=model_id == current,
             )
             for model_id, config in registry.models.items()
+            if model_id in runnable  # retired history is no choice
         ]
 
     # -- WorkspaceControl: apply, verify, fix ---------------------------------------------

@@ -7,7 +7,9 @@ from datetime import date
 
 from mao_tui.engine.policy import thinking_label
 from mao_tui.engine.pool import find_key
-from mao_tui.settings.schema import ModelConfig, Prices, Settings
+from mao_tui.providers.base import thinking_control
+from mao_tui.settings import roster
+from mao_tui.settings.schema import ALIAS_PREFIX, ModelConfig, Prices, Settings
 
 _HEADER = ("MODEL", "PROVIDER", "KEY", "THINKING", "$/M IN", "CACHED", "OUT", "STATUS")
 
@@ -23,11 +25,24 @@ def key_status(settings: Settings, provider_id: str, env: Mapping[str, str]) -> 
 
 
 def status(model: ModelConfig, today: date) -> str:
-    """``active``, ``deprecated``, ``deprecated, retires … (in N days)``, ``retired …``."""
+    """``active``, ``deprecated``, ``deprecated, retires … (in N days)``, ``retired …``, with
+    ``→ successor`` when the model names one."""
     life = model.lifecycle(today)
     if model.deprecated and life.startswith("retires"):
-        return f"deprecated, {life}"
-    return life
+        life = f"deprecated, {life}"
+    return f"{life} → {model.successor}" if model.successor else life
+
+
+def thinking_cell(model: ModelConfig, provider_kind: str) -> str:
+    """How the model thinks at its maximum: ``adaptive effort max``, ``level HIGH`` …; a
+    ``?`` marks a highest setting the provider has not confirmed."""
+    thinking = model.thinking
+    label = thinking_label(thinking)
+    if thinking is None:
+        return label
+    if thinking_control(thinking, provider_kind) == "anthropic_adaptive":
+        label = f"adaptive {label}"
+    return f"{label}?" if thinking.max_inferred else label
 
 
 def _price(value: float | None) -> str:
@@ -55,7 +70,7 @@ def render_models(settings: Settings, env: Mapping[str, str], today: date) -> st
                 model_id,
                 f"{model.provider} ({kind})",
                 key_status(settings, model.provider, env) if provider is not None else "?",
-                thinking_label(model.thinking),
+                thinking_cell(model, kind),
                 *_prices(model.prices),
                 status(model, today),
             )
@@ -77,6 +92,12 @@ def render_models(settings: Settings, env: Mapping[str, str], today: date) -> st
         "Prices are US dollars per million tokens; thinking bills as output. "
         "A model without prices has an unknown cost."
     )
+    lines.append(
+        "THINKING is each model's highest setting; `?` marks one the provider has not "
+        "confirmed (a 400 naming it lowers it one step). `→ id`: the successor a route to "
+        "the model runs once it is retired."
+    )
+    lines += [f"Route alias {note}" for note in alias_notes(settings, today)]
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
@@ -88,25 +109,58 @@ def config_warnings(settings: Settings, today: date) -> list[str]:
         for model_id in dict.fromkeys([route.primary, *route.fallbacks]):
             used_by.setdefault(model_id, []).append(key)
     used_by.setdefault(routing.universal_fallback, []).append("universal_fallback")
+    alias_users: dict[str, list[str]] = {}
+    for ref, users in used_by.items():
+        if ref.startswith(ALIAS_PREFIX):
+            target = roster.resolve_ref(settings.registry, ref, today).model
+            if target is not None:
+                alias_users.setdefault(target, []).extend(f"{u} ({ref})" for u in users)
     warnings: list[str] = []
     for model_id, model in settings.registry.models.items():
         where = used_by.get(model_id)
+        if where is None and not model.retired(today):
+            where = alias_users.get(model_id)
         uses = f"; used by {', '.join(where)}" if where else "; not routed"
+        resolved = roster.resolve_ref(settings.registry, model_id, today).model
+        then = (
+            f"a route to it runs its successor {resolved} instead, before any request"
+            if resolved is not None and resolved != model_id
+            else "it is skipped with reason 'retired'"
+        )
         if model.retires is not None and model.retired(today):
-            warnings.append(
-                f"model {model_id} ({model.api_model}) retired on {model.retires.isoformat()}: "
-                f"it is skipped with reason 'retired'{uses}"
-            )
+            if where:  # history nobody routes to needs no warning
+                warnings.append(
+                    f"model {model_id} ({model.api_model}) retired on "
+                    f"{model.retires.isoformat()}: {then}{uses}"
+                )
         elif model.retires is not None:
             days = (model.retires - today).days
+            later = (
+                f"its successor {model.successor} runs instead"
+                if model.successor
+                else "it is skipped"
+            )
             warnings.append(
                 f"model {model_id} ({model.api_model}) retires on {model.retires.isoformat()}, "
-                f"in {days} day{'s' if days != 1 else ''}; from then on it is skipped{uses}"
+                f"in {days} day{'s' if days != 1 else ''}; from then on {later}{uses}"
             )
-        elif model.deprecated:
-            warnings.append(f"model {model_id} ({model.api_model}) is deprecated{uses}")
+        elif model.deprecated and where:
+            after = f"; its successor is {model.successor}" if model.successor else ""
+            warnings.append(f"model {model_id} ({model.api_model}) is deprecated{after}{uses}")
         if model.thinking is None and settings.registry.global_.thinking_always_on:
             warnings.append(
                 f"model {model_id} has no `thinking` settings: it runs without thinking"
             )
     return warnings
+
+
+def alias_notes(settings: Settings, today: date) -> list[str]:
+    """``latest:opus → opus-5.5`` for every alias routing.yaml uses."""
+    routing = settings.routing
+    refs = [m for r in routing.routes.values() for m in [r.primary, *r.fallbacks]]
+    refs.append(routing.universal_fallback)
+    notes = []
+    for ref in dict.fromkeys(r for r in refs if r.startswith(ALIAS_PREFIX)):
+        target = roster.resolve_ref(settings.registry, ref, today).model
+        notes.append(f"{ref} → {target or 'nothing (no active model in that series)'}")
+    return notes

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-FIXED_TODAY = date(2026, 11, 26)  # the day the provider reference was verified
+FIXED_TODAY = date(2026, 12, 4)  # the day the model market reference (models-2026-12) was taken
 
 _LEAKY_ENV = (
     "ANTHROPIC_API_KEY",
@@ -39,9 +39,11 @@ def _isolated_env(
 
 @pytest.fixture(autouse=True)
 def _fixed_calendar(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retirement dates are checked against this day, not the wall clock: Sonnet 4.5 (in the
-    shipped routes) retires on 2026-11-30, and no test may change meaning on that day."""
+    """Retirement dates are checked against this day, not the wall clock, by the engine and by
+    the simulator's market alike: Opus 4.5 retires on 2027-01-22, and no test may change
+    meaning on that day."""
     monkeypatch.setattr("mao_tui.engine.policy.today", lambda: FIXED_TODAY)
+    monkeypatch.setattr("mao_tui.simulator.market.today", lambda: FIXED_TODAY)
 
 
 @pytest.fixture

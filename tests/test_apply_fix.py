@@ -115,7 +115,7 @@ def _bench(
     settings = load_settings(config_layers(root))
     resume = Resume(
         plan=rule_based_plan(settings, "develop", []),
-        latest={SYNTHESIS_KEY: Outcome(WorkstreamStatus.DONE, "opus-4.5", synthesis)},
+        latest={SYNTHESIS_KEY: Outcome(WorkstreamStatus.DONE, "opus-5.5", synthesis)},
         status={},
         usage={},
         attempts={},

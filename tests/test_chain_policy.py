@@ -33,16 +33,16 @@ SONNET = API_MODEL["anthropic"]
 # Each primary's thinking value as sent, and one step lower (models.yaml, and the ladder).
 THINKING_SENT: dict[ProviderKind, tuple[str, str, str]] = {
     # kind: (wire parameter, value sent first, value sent after the downgrade)
-    "anthropic": ("thinking.budget_tokens", "48000", "24000"),
+    "anthropic": ("output_config.effort", "max", "xhigh"),  # Claude 5.x: adaptive + effort
     "openai": ("reasoning.effort", "xhigh", "high"),
     "openai_chat": ("reasoning_effort", "high", "medium"),
     "gemini": ("generation_config.thinking_config.thinking_level", "HIGH", "MEDIUM"),
 }
 DOWNGRADE_LINE: dict[ProviderKind, str] = {
-    "anthropic": "Schemas: sonnet-4.5 thinking downgraded: budget 48000 → budget 24000",
+    "anthropic": "Schemas: sonnet-5.5 thinking downgraded: max → xhigh",
     "openai": "Schemas: gpt-5.2 thinking downgraded: xhigh → high",
     "openai_chat": "Schemas: qwen3-local thinking downgraded: high → medium",
-    "gemini": "Schemas: gemini-3-pro thinking downgraded: HIGH → MEDIUM",
+    "gemini": "Schemas: gemini-4-argon thinking downgraded: HIGH → MEDIUM",
 }
 
 
@@ -86,7 +86,7 @@ async def test_the_configured_downgrade_is_used_max_to_high(tmp_path: Path) -> N
         }
     }
     rule = FaultRule(kind="thinking_rejected", when_thinking="max", times=None)
-    run = await run_chain(tmp_path / "mao.db", ["gpt-5.2", "sonnet-4.5"], [rule], extra=extra)
+    run = await run_chain(tmp_path / "mao.db", ["gpt-5.2", "sonnet-5.5"], [rule], extra=extra)
     (event,) = run.rec.of(ThinkingDowngraded)
     assert event.line == "Schemas: gpt-5.2 thinking downgraded: max → high"
     assert [c.thinking_values["reasoning.effort"] for c in _calls(run.sim.requests)] == [
@@ -100,22 +100,38 @@ async def test_rejected_again_after_lowering_falls_back_never_without_thinking(
     tmp_path: Path,
 ) -> None:
     rule = FaultRule(kind="thinking_rejected", model="gpt-5.2", times=None)  # any thinking value
-    run = await run_chain(tmp_path / "mao.db", ["gpt-5.2", "sonnet-4.5"], [rule])
+    run = await run_chain(tmp_path / "mao.db", ["gpt-5.2", "sonnet-5.5"], [rule])
     to_gpt = [c for c in _calls(run.sim.requests) if c.model == "gpt-5.2"]
     assert [c.thinking_values["reasoning.effort"] for c in to_gpt] == ["xhigh", "high"]
     assert all(c.thinking for c in _calls(run.sim.requests))  # every request asked to think
     (fb,) = run.rec.of(FallbackEvent)
-    assert fb.line == "Schemas: fallback from gpt-5.2 to sonnet-4.5 (bad_request)"
+    assert fb.line == "Schemas: fallback from gpt-5.2 to sonnet-5.5 (bad_request)"
     assert fb.detail.startswith("thinking setting rejected again after lowering it")
-    assert run.outcome.model == "sonnet-4.5"
+    assert run.outcome.model == "sonnet-5.5"
 
 
-async def test_a_retired_model_is_skipped_with_reason_retired(tmp_path: Path) -> None:
+async def test_a_retired_model_runs_as_its_successor_before_any_request(tmp_path: Path) -> None:
+    # A chain from an older plan still naming Sonnet 4.5, run on the day it retired
     options = {"runner_options": {"today": lambda: date(2026, 11, 30)}}
     run = await run_chain(tmp_path / "mao.db", ["sonnet-4.5", "gpt-5.2"], **options)
     (fb,) = run.rec.of(FallbackEvent)
-    assert fb.line == "Schemas: fallback from sonnet-4.5 to gpt-5.2 (retired)"
-    assert fb.detail == "claude-sonnet-4-5 retired on 2026-11-30"
+    assert fb.line == "Schemas: fallback from sonnet-4.5 to sonnet-5.5 (successor)"
+    assert fb.detail == (
+        "claude-sonnet-4-5 retired on 2026-11-30; its successor sonnet-5.5 runs in its place"
+    )
+    assert [r.model for r in run.sim.requests] == ["claude-sonnet-5-5"]  # none to the old id
+    assert run.outcome.model == "sonnet-5.5"
+
+
+async def test_a_retired_model_without_successor_is_skipped_with_reason_retired(
+    tmp_path: Path,
+) -> None:
+    options = {"runner_options": {"today": lambda: date(2026, 11, 30)}}
+    extra = {"models": {"sonnet-5.5": {"retires": "2026-11-30"}}}
+    run = await run_chain(tmp_path / "mao.db", ["sonnet-5.5", "gpt-5.2"], extra=extra, **options)
+    (fb,) = run.rec.of(FallbackEvent)
+    assert fb.line == "Schemas: fallback from sonnet-5.5 to gpt-5.2 (retired)"
+    assert fb.detail == "claude-sonnet-5-5 retired on 2026-11-30; no successor"
     assert [r.model for r in run.sim.requests] == ["gpt-5.2"]  # no request to a retired model
     assert run.outcome.model == "gpt-5.2"
 
@@ -150,12 +166,12 @@ async def test_a_429_cools_the_provider_down_for_its_other_workstreams(tmp_path:
     clock = Clock()
     rule = FaultRule(kind="rate_limit", model="gpt-5.2", times=1, retry_after=0.5)
     async with _cooldown_harness(tmp_path, clock, [rule], cap=10.0) as h:
-        first = h.workstream("schemas", ["gpt-5.2", "sonnet-4.5"])
-        second = h.workstream("storage", ["gpt-5.2-codex", "sonnet-4.5"])
+        first = h.workstream("schemas", ["gpt-5.2", "sonnet-5.5"])
+        second = h.workstream("storage", ["gpt-6.2-sol", "sonnet-5.5"])
         await h.plan(first, second)
         assert (await h.run(first)).model == "gpt-5.2"
         clock.now -= 1.0  # the second workstream asks one second before the cooldown ends
-        assert (await h.run(second)).model == "gpt-5.2-codex"
+        assert (await h.run(second)).model == "gpt-6.2-sol"
         detail = await h.detail()
 
     (cooldown,) = h.rec.of(ProviderCooldown)
@@ -164,7 +180,7 @@ async def test_a_429_cools_the_provider_down_for_its_other_workstreams(tmp_path:
     # the retry waits for the cooldown (3 s), not just the retry-after (0.5 s)
     assert retry.line == "Schemas: retrying gpt-5.2 in 3.0s (rate_limited, retry 1 of 2)"
     (wait,) = h.rec.of(CooldownWait)
-    assert wait.line == "Storage: waiting 1.0s for openai's cooldown before gpt-5.2-codex"
+    assert wait.line == "Storage: waiting 1.0s for openai's cooldown before gpt-6.2-sol"
     assert clock.sleeps == [3.0, 1.0]
     assert [e.type for e in detail.policy_events] == ["cooldown", "retry", "cooldown_wait"]
     assert h.rec.of(FallbackEvent) == []
@@ -178,26 +194,26 @@ async def test_a_cooldown_over_the_cap_sends_other_workstreams_on_at_once(tmp_pa
     clock = Clock()
     rule = FaultRule(kind="rate_limit", model="gpt-5.2", times=1, retry_after=120)
     async with _cooldown_harness(tmp_path, clock, [rule], cap=10.0) as h:
-        first = h.workstream("schemas", ["gpt-5.2", "sonnet-4.5"])
-        second = h.workstream("storage", ["gpt-5.2-codex", "sonnet-4.5"])
+        first = h.workstream("schemas", ["gpt-5.2", "sonnet-5.5"])
+        second = h.workstream("storage", ["gpt-6.2-sol", "sonnet-5.5"])
         await h.plan(first, second)
-        assert (await h.run(first)).model == "sonnet-4.5"
-        assert (await h.run(second)).model == "sonnet-4.5"
+        assert (await h.run(first)).model == "sonnet-5.5"
+        assert (await h.run(second)).model == "sonnet-5.5"
 
     lines = [e.line for e in h.rec.of(FallbackEvent)]
     assert lines == [
-        "Schemas: fallback from gpt-5.2 to sonnet-4.5 (rate_limited)",
-        "Storage: fallback from gpt-5.2-codex to sonnet-4.5 (cooldown)",
+        "Schemas: fallback from gpt-5.2 to sonnet-5.5 (rate_limited)",
+        "Storage: fallback from gpt-6.2-sol to sonnet-5.5 (cooldown)",
     ]
     assert clock.sleeps == []
-    assert not any(r.model == "gpt-5.2-codex" for r in h.sim.requests)
+    assert not any(r.model == "gpt-6.2-sol" for r in h.sim.requests)
 
 
 async def test_requests_beyond_max_concurrency_queue(tmp_path: Path) -> None:
     extra = {"providers": {"openai": {"max_concurrency": 1}}}
     async with Harness(tmp_path / "mao.db", extra=extra) as h:
         keys = ("schemas", "storage", "tests")
-        streams = [h.workstream(key, ["gpt-5.2", "sonnet-4.5"]) for key in keys]
+        streams = [h.workstream(key, ["gpt-5.2", "sonnet-5.5"]) for key in keys]
         await h.plan(*streams)
         outcomes = await asyncio.gather(*(h.run(ws) for ws in streams))
     assert all(o.model == "gpt-5.2" for o in outcomes)
@@ -234,16 +250,16 @@ async def test_each_timeout_names_itself(
         "providers": {"anthropic": {"timeouts": timeouts}},
         "global": {"retry": {"max_retries": 0}},
     }
-    run = await run_chain(tmp_path / "mao.db", ["sonnet-4.5", "gpt-5.2"], [fault], extra=extra)
+    run = await run_chain(tmp_path / "mao.db", ["sonnet-5.5", "gpt-5.2"], [fault], extra=extra)
     failed = run.detail.attempts[0]
     assert (failed.error_kind, failed.error_message) == ("timeout", message)
     assert run.outcome.model == "gpt-5.2"
 
 
 async def test_a_model_can_override_its_provider_timeouts(tmp_path: Path) -> None:
-    extra = {"models": {"sonnet-4.5": {"timeouts": {"idle_s": 0.2}}}}
+    extra = {"models": {"sonnet-5.5": {"timeouts": {"idle_s": 0.2}}}}
     run = await run_chain(
-        tmp_path / "mao.db", ["sonnet-4.5", "gpt-5.2"], [FaultRule(kind="stall")], extra=extra
+        tmp_path / "mao.db", ["sonnet-5.5", "gpt-5.2"], [FaultRule(kind="stall")], extra=extra
     )
     assert run.detail.attempts[0].error_message == "no stream event for 0.2s (idle)"
 
@@ -277,8 +293,8 @@ async def test_usage_reports_cached_input_tokens(kind: ProviderKind, tmp_path: P
 
 async def test_gemini_is_told_the_whole_calls_deadline_not_the_idle_gap(tmp_path: Path) -> None:
     # The SDK sends its one timeout as X-Server-Timeout; the idle gap (0.5 s) would cut streams.
-    run = await run_chain(tmp_path / "mao.db", ["gemini-3-pro"])
-    assert run.outcome.model == "gemini-3-pro"
+    run = await run_chain(tmp_path / "mao.db", ["gemini-4-argon"])
+    assert run.outcome.model == "gemini-4-argon"
     assert run.sim.requests[0].headers["x-server-timeout"] == "30"  # total_s in fast_settings
 
 
@@ -288,7 +304,7 @@ async def test_headless_progress_prints_retries_and_downgrades(tmp_path: Path) -
         FaultRule(kind="thinking_rejected", when_thinking="xhigh", times=None),
     ]
     extra = {"global": {"retry": {"cooldown_s": 0.2}}}
-    run = await run_chain(tmp_path / "mao.db", ["gpt-5.2", "sonnet-4.5"], faults, extra=extra)
+    run = await run_chain(tmp_path / "mao.db", ["gpt-5.2", "sonnet-5.5"], faults, extra=extra)
     err = io.StringIO()
     sink = ProgressSink(err)
     for event in run.rec.events:

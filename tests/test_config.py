@@ -23,19 +23,29 @@ def _load_with(tmp_path: Path, files: dict[str, str]) -> ConfigError:
 def test_shipped_defaults_have_the_spec_roster_and_routing() -> None:
     s = load_settings([shipped_config_dir()])
     assert set(s.registry.models) == {
-        "opus-4.5", "sonnet-4.5", "haiku-4.5", "gpt-5.2", "gpt-5.2-codex",
-        "gemini-3-pro", "gemini-3-flash",
-        "claude-cli-sonnet", "codex-cli", "gemini-cli-pro",  # the same, through the CLI tools
+        # today's roster (models-2026-12)
+        "opus-5.5", "sonnet-5.5", "haiku-5.5", "opus-5", "sonnet-5", "haiku-4.5",
+        "gpt-6.2-astra", "gpt-6.2-sol", "gpt-6-astra", "gpt-6.1-sol", "gpt-5.6-sol", "gpt-5.2",
+        "gemini-4-argon", "gemini-4-carbon", "gemini-4-neon", "gemini-4-hydrogen",
+        "gemini-3.8-flash", "gemini-3.1-pro",
+        # history: gone or going, kept for their successors
+        "opus-4.5", "sonnet-4.5", "gpt-5.2-codex", "gpt-5.3-codex", "gemini-3-pro",
+        "gemini-3-flash",
+        "claude-cli-sonnet", "codex-cli", "gemini-cli-pro",  # through the CLI tools
     }  # fmt: skip
-    assert s.chain("schemas") == ["gemini-3-pro", "sonnet-4.5", "opus-4.5"]
-    assert s.chain("storage") == ["gpt-5.2-codex", "sonnet-4.5", "opus-4.5"]
-    assert s.chain("core_logic") == ["gpt-5.2", "opus-4.5"]
-    assert s.chain("implementation") == ["sonnet-4.5", "gpt-5.2-codex", "opus-4.5"]
-    assert s.chain("tests") == ["gpt-5.2-codex", "sonnet-4.5", "opus-4.5"]
-    assert s.routing.universal_fallback == "opus-4.5"
+    assert s.chain("schemas") == ["gemini-4-argon", "sonnet-5.5", "latest:opus"]
+    assert s.chain("storage") == ["gpt-6.2-sol", "sonnet-5.5", "latest:opus"]
+    assert s.chain("core_logic") == ["gpt-6.2-astra", "opus-5.5", "latest:opus"]
+    assert s.chain("implementation") == ["sonnet-5.5", "gpt-6.2-sol", "latest:opus"]
+    assert s.chain("tests") == ["gpt-6.2-sol", "sonnet-5.5", "latest:opus"]
+    assert s.routing.universal_fallback == "latest:opus"
     for model_id, model in s.registry.models.items():
         assert model.thinking is not None, f"{model_id} must think at its maximum"
-        assert model.prices is not None
+        if model_id != "gpt-5.3-codex":  # going; the reference gives no price for it
+            assert model.prices is not None, model_id
+    for model_id in ("sonnet-4.5", "opus-4.5", "gpt-5.2-codex", "gemini-3-pro"):
+        model = s.model(model_id)
+        assert model.retires is not None and model.successor in s.registry.models, model_id
     assert [w.key for w in s.playbooks["develop"].workstreams] == [
         "schemas", "storage", "core_logic", "implementation", "tests",
     ]  # fmt: skip
@@ -46,14 +56,14 @@ def test_a_later_layer_overrides_key_by_key(tmp_path: Path) -> None:
         "providers:\n  anthropic:\n    base_url: http://proxy.invalid\n", encoding="utf-8"
     )
     (tmp_path / "routing.yaml").write_text(
-        "routes:\n  schemas: {primary: gemini-3-flash}\n", encoding="utf-8"
+        "routes:\n  schemas: {primary: gemini-3.8-flash}\n", encoding="utf-8"
     )
     s = load_settings([shipped_config_dir(), tmp_path])
     anthropic = s.registry.providers["anthropic"]
     assert anthropic.base_url == "http://proxy.invalid"
     assert anthropic.api_key_env == ["ANTHROPIC_API_KEY"]  # kept from the shipped layer
-    assert s.chain("schemas") == ["gemini-3-flash", "opus-4.5"]  # a route is replaced whole
-    assert s.chain("storage")[0] == "gpt-5.2-codex"
+    assert s.chain("schemas") == ["gemini-3.8-flash", "latest:opus"]  # replaced whole
+    assert s.chain("storage")[0] == "gpt-6.2-sol"
 
 
 def test_yaml_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:

@@ -99,10 +99,10 @@ async def test_a_rerun_is_a_new_attempt_and_the_session_reports_its_end_again(
 
     after_first = watch.events[watch.index(first) + 1 :]
     reopened = [e for e in after_first if isinstance(e, SessionReopened)]
-    assert [r.reason for r in reopened] == ["rerun storage on gpt-5.2-codex"]
+    assert [r.reason for r in reopened] == ["rerun storage on gpt-6.2-sol"]
     (started,) = [e for e in after_first if isinstance(e, AttemptStarted)]
     assert (started.workstream, started.model, started.attempt_no) == (
-        "storage", "gpt-5.2-codex", 2,
+        "storage", "gpt-6.2-sol", 2,
     )  # fmt: skip
     storage_attempts = [e for e in watch.of(AttemptFinished) if e.workstream == "storage"]
     (finished,) = [e for e in after_first if isinstance(e, WorkstreamFinished)]
@@ -129,17 +129,17 @@ async def test_a_rerun_on_another_model_and_a_model_without_a_key(sim: Simulator
     controller = _controller(settings, watch, env=env)
     await _first_run(controller, settings)
 
-    with pytest.raises(ControlError, match=r"gemini-3-pro has no API key.*GEMINI_API_KEY"):
-        controller.rerun("storage", "gemini-3-pro")
+    with pytest.raises(ControlError, match=r"gemini-4-argon has no API key.*GEMINI_API_KEY"):
+        controller.rerun("storage", "gemini-4-argon")
     with pytest.raises(ControlError, match="unknown model"):
         controller.rerun("storage", "gpt-9")
-    controller.rerun("storage", "sonnet-4.5")
+    controller.rerun("storage", "sonnet-5.5")
     await watch.until(lambda: len(watch.finished_sessions()) == 2)
     last = [e for e in watch.of(AttemptStarted) if e.workstream == "storage"][-1]
-    assert last.model == "sonnet-4.5"
-    assert controller.last_model("storage") == "sonnet-4.5"
+    assert last.model == "sonnet-5.5"
+    assert controller.last_model("storage") == "sonnet-5.5"
     ws_end = [e for e in watch.of(WorkstreamFinished) if e.workstream == "storage"][-1]
-    assert (ws_end.model, ws_end.status) == ("sonnet-4.5", "done")
+    assert (ws_end.model, ws_end.status) == ("sonnet-5.5", "done")
     await controller.aclose()
 
 
@@ -148,9 +148,9 @@ CoreLogicStreaming = tuple[SessionController, Watch, "asyncio.Task[SessionFinish
 
 @pytest.fixture
 async def core_logic_streaming() -> AsyncIterator[CoreLogicStreaming]:
-    """A first run under way, core_logic streaming: every model is fast but gpt-5.2 (core
+    """A first run under way, core_logic streaming: every model is fast but gpt-6.2-astra (core
     logic's), slow enough to be caught mid-stream."""
-    sim = Simulator(speed=40.0, tokens_per_s={"gpt-5.2": 0.5})
+    sim = Simulator(speed=40.0, tokens_per_s={"gpt-6.2-astra": 0.5})
     await sim.start()
     try:
         settings = settings_for(sim)
@@ -196,7 +196,7 @@ async def test_synthesizing_again_uses_the_latest_outputs_and_keeps_the_old_synt
         with pytest.raises(ControlError, match="plan is not ready"):
             controller.resynthesize()
         first = await _first_run(controller, settings)
-        controller.rerun("tests", "sonnet-4.5")
+        controller.rerun("tests", "sonnet-5.5")
         await watch.until(lambda: len(watch.finished_sessions()) == 2)
         controller.resynthesize()
         await watch.until(lambda: len(watch.finished_sessions()) == 3)
@@ -208,7 +208,7 @@ async def test_synthesizing_again_uses_the_latest_outputs_and_keeps_the_old_synt
     syntheses = watch.of(SynthesisFinished)
     assert [s.status for s in syntheses] == ["done", "done"]
     (second_request,) = [r for r in sim.requests if r.workstream == SYNTHESIS_KEY][1:]
-    assert "Tests (by Claude Sonnet 4.5)" in str(second_request.body)  # the rerun's output
+    assert "Tests (by Claude Sonnet 5.5)" in str(second_request.body)  # the rerun's output
     assert detail is not None
     assert [s.text for s in detail.syntheses] == [s.text for s in syntheses]
     assert detail.synthesis == detail.syntheses[-1]
@@ -268,14 +268,14 @@ async def test_a_rerun_while_running_replaces_the_running_chain(
     core_logic_streaming: CoreLogicStreaming,
 ) -> None:
     controller, watch, first = core_logic_streaming
-    controller.rerun("core_logic", "sonnet-4.5")
+    controller.rerun("core_logic", "sonnet-5.5")
     finished = await asyncio.wait_for(first, GUARD_S)
     core = [e for e in watch.of(AttemptStarted) if e.workstream == "core_logic"]
-    assert [(e.model, e.attempt_no) for e in core] == [("gpt-5.2", 1), ("sonnet-4.5", 2)]
+    assert [(e.model, e.attempt_no) for e in core] == [("gpt-6.2-astra", 1), ("sonnet-5.5", 2)]
     replaced = next(e for e in watch.of(AttemptFinished) if e.workstream == "core_logic")
-    assert (replaced.model, replaced.error_kind) == ("gpt-5.2", "cancelled")
+    assert (replaced.model, replaced.error_kind) == ("gpt-6.2-astra", "cancelled")
     ends = [e for e in watch.of(WorkstreamFinished) if e.workstream == "core_logic"]
-    assert [(e.status, e.model) for e in ends] == [(WorkstreamStatus.DONE, "sonnet-4.5")]
+    assert [(e.status, e.model) for e in ends] == [(WorkstreamStatus.DONE, "sonnet-5.5")]
     assert finished.status == "done"
 
 

@@ -228,8 +228,8 @@ async def test_a_cut_off_attempt_falls_back_and_the_next_model_is_offered_its_pa
 
 
 async def test_a_refused_attempt_is_billed_and_the_chain_moves_on(tmp_path: Path) -> None:
-    rule = FaultRule(kind="refusal", model="claude-sonnet-4-5", after_chars=AFTER_CHARS)
-    run = await run_chain(tmp_path / "mao.db", ["sonnet-4.5", "gpt-5.2"], [rule])
+    rule = FaultRule(kind="refusal", model="claude-sonnet-5-5", after_chars=AFTER_CHARS)
+    run = await run_chain(tmp_path / "mao.db", ["sonnet-5.5", "gpt-5.2"], [rule])
     assert run.outcome.model == "gpt-5.2"
     refused, _ = run.detail.attempts
     assert (refused.status, refused.error_kind) == (AttemptStatus.FAILED, "content_policy")

@@ -25,7 +25,7 @@ from mao_tui.tui.dashboard import DashboardScreen
 from mao_tui.wiring import Launch, run_session
 
 FAST = "40"  # simulator speed for tests: streams are quick, the stall still waits for its timeout
-FALLBACK = "Schemas: fallback from gemini-3-pro to sonnet-4.5 (timeout)"
+FALLBACK = "Schemas: fallback from gemini-4-argon to sonnet-5.5 (timeout)"
 LANES = ["schemas", "storage", "core_logic", "implementation", "tests", "synthesis"]
 
 
@@ -65,8 +65,8 @@ async def test_the_dashboard_runs_the_demo_to_completion(db_path: Path, tmp_path
         assert [row.key.value for row in table.ordered_rows] == LANES
         models = {k: _plain(table.get_cell(k, "model")) for k in LANES}
         assert models == {
-            "schemas": "sonnet-4.5", "storage": "gpt-5.2-codex", "core_logic": "gpt-5.2",
-            "implementation": "sonnet-4.5", "tests": "gpt-5.2-codex", "synthesis": "opus-4.5",
+            "schemas": "sonnet-5.5", "storage": "gpt-6.2-sol", "core_logic": "gpt-6.2-astra",
+            "implementation": "sonnet-5.5", "tests": "gpt-6.2-sol", "synthesis": "opus-5.5",
         }  # fmt: skip
         assert _plain(table.get_cell("schemas", "status")) == "done (2)"
         for key in LANES[1:]:
@@ -101,7 +101,7 @@ def test_demo_headless_json_prints_the_events_a_script_needs(
     assert events[0]["type"] == "session_started" and events[0]["simulated"] is True
     (fb,) = [e for e in events if e["type"] == "fallback"]
     assert (fb["workstream"], fb["from_model"], fb["to_model"], fb["reason"]) == (
-        "schemas", "gemini-3-pro", "sonnet-4.5", "timeout",
+        "schemas", "gemini-4-argon", "sonnet-5.5", "timeout",
     )  # fmt: skip
     started = [e for e in events if e["type"] == "attempt_started"]
     assert all({"workstream", "model", "attempt_no"} <= e.keys() for e in started)
@@ -132,13 +132,13 @@ def test_sessions_lists_and_shows_a_stored_session(
     session_id = _json_lines(capsys.readouterr().out)[0]["session_id"]
     assert main(["sessions", "--db", str(db_path)]) == 0
     listing = capsys.readouterr().out
-    assert session_id in listing and "done*" in listing and "gemini-3-pro" in listing
+    assert session_id in listing and "done*" in listing and "gemini-4-argon" in listing
     assert main(["sessions", "show", session_id[:12], "--db", str(db_path)]) == 0
     shown = capsys.readouterr().out
     assert f"# Session {session_id}  [SIMULATED]" in shown
     assert f"- {FALLBACK}" in shown
-    assert "schemas #1 gemini-3-pro: failed (timeout" in shown
-    assert "## Synthesis\n\nby opus-4.5 (done)" in shown
+    assert "schemas #1 gemini-4-argon: failed (timeout" in shown
+    assert "## Synthesis\n\nby opus-5.5 (done)" in shown
     assert main(["sessions", "show", "ZZZZ", "--db", str(db_path)]) == 2
     assert "no session matches 'ZZZZ'" in capsys.readouterr().err
 
@@ -149,7 +149,7 @@ def test_develop_without_any_key_skips_every_model_and_fails(
     code = main(["develop", "Add search", "--headless", "--db", str(db_path)])
     captured = capsys.readouterr()
     assert code == 1
-    assert "Schemas: fallback from gemini-3-pro to sonnet-4.5 (no API key)" in captured.err
+    assert "Schemas: fallback from gemini-4-argon to sonnet-5.5 (no API key)" in captured.err
     assert "session failed" in captured.err
     ((_, status, simulated),) = _stored(db_path)
     assert (status, simulated) == ("failed", 0)

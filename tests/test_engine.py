@@ -50,27 +50,28 @@ async def test_workstreams_run_in_parallel_and_synthesis_merges_them(sim: Simula
     assert starts["synthesis"] > max(ends.values())
     used = {e.workstream: e.model for e in rec.of(WorkstreamFinished)}
     assert used == {
-        "schemas": "gemini-3-pro", "storage": "gpt-5.2-codex", "core_logic": "gpt-5.2",
-        "implementation": "sonnet-4.5", "tests": "gpt-5.2-codex",
+        "schemas": "gemini-4-argon", "storage": "gpt-6.2-sol", "core_logic": "gpt-6.2-astra",
+        "implementation": "sonnet-5.5", "tests": "gpt-6.2-sol",
     }  # fmt: skip
     deltas = rec.of(Delta)
     for key in [*used, "synthesis"]:
         assert any(d.workstream == key and d.channel == "thinking" for d in deltas), key
         assert any(d.workstream == key and d.channel == "text" for d in deltas), key
     (synth,) = rec.of(SynthesisFinished)
-    assert synth.model == "opus-4.5" and len(synth.text) > 200
+    assert synth.model == "opus-5.5" and len(synth.text) > 200
     assert finished.totals.output_tokens > 0 and finished.totals.thinking_tokens > 0
     assert finished.totals.cost_complete and finished.totals.cost_usd > 0
     # The synthesis prompt carried every workstream's output, attributed to its model.
     (synth_req,) = [r for r in sim.requests if r.workstream == "synthesis"]
     body = str(synth_req.body)
-    for title in ("Schemas (by Gemini 3 Pro)", "Storage (by GPT-5.2-Codex)", "Tests (by GPT-5.2"):
+    titles = ("Schemas (by Gemini 4 Argon)", "Storage (by GPT-6.2 Sol)", "Tests (by GPT-6.2 Sol")
+    for title in titles:
         assert title in body
 
 
 async def test_a_failing_primary_falls_back_and_its_output_is_used() -> None:
     # not_found falls back at once (a 500 would be retried first: see test_fault_matrix.py)
-    sim = await start_sim([FaultRule(kind="not_found", model="gemini-3-pro-preview")])
+    sim = await start_sim([FaultRule(kind="not_found", model="gemini-4-argon")])
     try:
         settings = settings_for(sim)
         rec, finished = await run_engine(settings)
@@ -79,21 +80,21 @@ async def test_a_failing_primary_falls_back_and_its_output_is_used() -> None:
     assert finished.status == "done"
     (fb,) = rec.of(FallbackEvent)
     assert (fb.workstream, fb.from_model, fb.to_model, fb.reason) == (
-        "schemas", "gemini-3-pro", "sonnet-4.5", "not_found",
+        "schemas", "gemini-4-argon", "sonnet-5.5", "not_found",
     )  # fmt: skip
-    assert fb.line == "Schemas: fallback from gemini-3-pro to sonnet-4.5 (not_found)"
+    assert fb.line == "Schemas: fallback from gemini-4-argon to sonnet-5.5 (not_found)"
     failed = [e for e in rec.of(AttemptFinished) if e.status == "failed"]
     assert [(e.workstream, e.model, e.error_kind) for e in failed] == [
-        ("schemas", "gemini-3-pro", "not_found")
+        ("schemas", "gemini-4-argon", "not_found")
     ]
     (schemas,) = [e for e in rec.of(WorkstreamFinished) if e.workstream == "schemas"]
-    assert schemas.model == "sonnet-4.5"
+    assert schemas.model == "sonnet-5.5"
     sonnet_text = "".join(
         d.text for d in rec.of(Delta)
         if d.workstream == "schemas" and d.channel == "text"
     )  # fmt: skip
     (synth_req,) = [r for r in sim.requests if r.workstream == "synthesis"]
-    assert "Schemas (by Claude Sonnet 4.5)" in str(synth_req.body)
+    assert "Schemas (by Claude Sonnet 5.5)" in str(synth_req.body)
     assert sonnet_text.strip()[:80] in str(synth_req.body).replace("\\n", "\n")
 
 
@@ -105,9 +106,9 @@ async def test_a_provider_without_a_key_is_skipped_and_logged(sim: Simulator) ->
     assert finished.status == "done"
     skips = [e for e in rec.of(FallbackEvent) if e.reason == "no API key"]
     assert {(e.workstream, e.from_model, e.to_model) for e in skips} == {
-        ("storage", "gpt-5.2-codex", "sonnet-4.5"),
-        ("core_logic", "gpt-5.2", "opus-4.5"),
-        ("tests", "gpt-5.2-codex", "sonnet-4.5"),
+        ("storage", "gpt-6.2-sol", "sonnet-5.5"),
+        ("core_logic", "gpt-6.2-astra", "opus-5.5"),
+        ("tests", "gpt-6.2-sol", "sonnet-5.5"),
     }
     assert all("OPENAI_API_KEY" in e.detail for e in skips)
     assert not any(r.api == "openai_responses" for r in sim.requests)
@@ -151,5 +152,5 @@ async def test_a_finished_session_reads_back_from_the_store(sim: Simulator, db_p
         )  # fmt: skip
         assert attempt.output_text == streamed and streamed
         assert attempt.thinking_text
-    assert detail.synthesis is not None and detail.synthesis.model == "opus-4.5"
+    assert detail.synthesis is not None and detail.synthesis.model == "opus-5.5"
     assert detail.output_tokens == finished.totals.output_tokens

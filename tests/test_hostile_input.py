@@ -56,26 +56,26 @@ CASES = [
          {"models.yaml": "- a\n- b\n"}),
     Case("unknown provider key", "providers.anthropic.timeout: unknown key",
          {"models.yaml": "providers:\n  anthropic:\n    timeout: 5\n"}),
-    Case("unknown model key", "models.opus-4.5.colour: unknown key",
-         {"models.yaml": "models:\n  opus-4.5:\n    colour: red\n"}),
-    Case("wrong type", "models.opus-4.5.context_window: Input should be a valid integer",
-         {"models.yaml": "models:\n  opus-4.5:\n    context_window: big\n"}),
-    Case("negative price", "models.opus-4.5.prices.input: Input should be greater than or equal",
-         {"models.yaml": "models:\n  opus-4.5:\n    prices: {input: -1, output: 1}\n"}),
+    Case("unknown model key", "models.opus-5.5.colour: unknown key",
+         {"models.yaml": "models:\n  opus-5.5:\n    colour: red\n"}),
+    Case("wrong type", "models.opus-5.5.context_window: Input should be a valid integer",
+         {"models.yaml": "models:\n  opus-5.5:\n    context_window: big\n"}),
+    Case("negative price", "models.opus-5.5.prices.input: Input should be greater than or equal",
+         {"models.yaml": "models:\n  opus-5.5:\n    prices: {input: -1, output: 1}\n"}),
     Case("budget over max output", "must be below max_output_tokens",
-         {"models.yaml": "models:\n  opus-4.5:\n    max_output_tokens: 1000\n"}),
+         {"models.yaml": "models:\n  haiku-4.5:\n    max_output_tokens: 1000\n"}),
     Case("unknown provider kind", "providers.anthropic.kind: Input should be",
          {"models.yaml": "providers:\n  anthropic:\n    kind: telepathy\n"}),
-    Case("model on unknown provider", "models.opus-4.5.provider: unknown provider 'acme'",
-         {"models.yaml": "models:\n  opus-4.5:\n    provider: acme\n"}),
+    Case("model on unknown provider", "models.opus-5.5.provider: unknown provider 'acme'",
+         {"models.yaml": "models:\n  opus-5.5:\n    provider: acme\n"}),
     Case("unknown primary model", "routes.schemas.primary: unknown model 'gemini-9'",
          {"routing.yaml": "routes:\n  schemas: {primary: gemini-9}\n"}),
     Case("unknown fallback model", "routes.schemas.fallbacks.0: unknown model 'nope'",
-         {"routing.yaml": "routes:\n  schemas: {primary: opus-4.5, fallbacks: [nope]}\n"}),
+         {"routing.yaml": "routes:\n  schemas: {primary: opus-5.5, fallbacks: [nope]}\n"}),
     Case("unknown universal fallback", "universal_fallback: unknown model 'gpt-1'",
          {"routing.yaml": "universal_fallback: gpt-1\n"}),
     Case("route not a mapping", "routes.schemas: Input should be a valid dictionary",
-         {"routing.yaml": "routes:\n  schemas: opus-4.5\n"}),
+         {"routing.yaml": "routes:\n  schemas: opus-5.5\n"}),
     Case("cyclic depends_on", "depends_on has a cycle: a → b → a",
          {"playbooks/develop.yaml": PLAYBOOK_HEAD + "workstreams:\n" + _ws("a", deps="b")
           + _ws("b", deps="a") + SYNTH}),
@@ -146,8 +146,8 @@ CASES = [
     Case("a limit of zero", "global.limits.max_files: Input should be greater than or equal to 1",
          {"models.yaml": "global:\n  limits: {max_files: 0}\n"}),
     Case("input larger than the smallest context window",
-         "over 160,000: 80% of opus-4.5's 200,000-token context window",
-         cwd_files={"huge.md": "word " * 140_000},
+         "over 800,000: 80% of opus-5.5's 1,000,000-token context window",
+         cwd_files={"huge.md": "word " * 680_000},
          argv=("develop", "x", "--spec", "huge.md", "--headless")),
     Case("unknown session", "no database yet, so no session 'NOPE'",
          argv=("sessions", "show", "NOPE")),
@@ -233,8 +233,8 @@ CASES = [
     Case("verify sandbox not a boolean", "develop.0.sandbox: Input should be a valid boolean",
          cwd_files={".mao/verify.yaml": "develop:\n  - {name: t, argv: [x], sandbox: maybe}\n"}),
     Case("qa input larger than the smallest context window",
-         "the code to review is about 200,",
-         cwd_files={f"big/{n}.py": "word " * 40_000 for n in "abcd"},
+         "the code to review is about 89",  # 17 files of 210 KB, each under the file limit
+         cwd_files={f"big/{n}.py": "word " * 42_000 for n in "abcdefghijklmnopq"},
          argv=("qa", "big", "--headless")),
 ]
 
@@ -309,7 +309,7 @@ def test_truncate_cuts_an_oversized_spec_to_fit_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "huge.md").write_text("word " * 140_000, encoding="utf-8")
+    (tmp_path / "huge.md").write_text("word " * 680_000, encoding="utf-8")
     argv = ["develop", "x", "--spec", "huge.md", "--truncate", "--simulate", "--no-planner",
             "--json", "--speed", "1000", "--db", str(tmp_path / "mao.db")]  # fmt: skip
     assert main(argv) == 0

@@ -57,11 +57,14 @@ async def test_review_changes_a_model_drops_a_workstream_and_runs_the_result(
         picker = app.screen
         assert isinstance(picker, ModelPicker)
         ids = [choice.id for choice in picker._choices]
+        # today's models only: retired history (Sonnet 4.5, Gemini 3 Pro, ...) is no choice
+        assert {"sonnet-4.5", "gemini-3-pro", "gpt-5.2-codex"}.isdisjoint(ids)
+        assert {"opus-5.5", "gpt-6.2-astra", "gemini-4-argon", "opus-4.5"} <= set(ids)
         options = picker.query_one("#model-options")
-        options.highlighted = ids.index("gemini-3-flash")  # type: ignore[attr-defined]
+        options.highlighted = ids.index("gemini-4-hydrogen")  # type: ignore[attr-defined]
         await pilot.press("enter")
         await pilot.pause()
-        assert app.screen is review and review.models == {"schemas": "gemini-3-flash"}
+        assert app.screen is review and review.models == {"schemas": "gemini-4-hydrogen"}
         await pilot.press("enter")  # accept
         await asyncio.wait_for(app.session_done.wait(), GUARD_S)
         await pilot.pause()
@@ -74,9 +77,9 @@ async def test_review_changes_a_model_drops_a_workstream_and_runs_the_result(
     assert detail is not None and detail.plan is not None
     keys = [ws.key for ws in detail.plan.workstreams]
     assert keys == ["schemas", "core_logic", "implementation", "tests"]
-    assert detail.plan.workstreams[0].chain[0] == "gemini-3-flash"
+    assert detail.plan.workstreams[0].chain[0] == "gemini-4-hydrogen"
     ran = {a.workstream: a.model for a in detail.attempts}
-    assert ran["schemas"] == "gemini-3-flash" and "storage" not in ran
+    assert ran["schemas"] == "gemini-4-hydrogen" and "storage" not in ran
 
 
 async def test_escape_in_review_stops_before_any_work(tmp_path: Path) -> None:

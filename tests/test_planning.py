@@ -99,7 +99,7 @@ def test_diversity_score_on_known_plans() -> None:
     plan = rule_based_plan(SETTINGS, "develop")
     # 4 distinct models of 5 workstreams, 3 providers of 3: ½·4/5 + ½·3/3
     assert plan.diversity == pytest.approx(0.9)
-    monoculture = [ws.model_copy(update={"chain": ["opus-4.5"]}) for ws in plan.workstreams]
+    monoculture = [ws.model_copy(update={"chain": ["opus-5.5"]}) for ws in plan.workstreams]
     # ½·1/5 + ½·1/3
     assert diversity_score(monoculture, SETTINGS) == pytest.approx(0.267, abs=1e-3)
 
@@ -117,11 +117,11 @@ def _proposal(**changes: object) -> dict[str, object]:
 def test_a_valid_proposal_keeps_titles_and_appends_the_universal_fallback() -> None:
     draft = rule_based_plan(SETTINGS, "develop")
     raw = _proposal()
-    raw["workstreams"][0]["chain"] = ["gemini-3-flash"]  # type: ignore[index]
+    raw["workstreams"][0]["chain"] = ["gemini-4-hydrogen"]  # type: ignore[index]
     raw["workstreams"][4]["depends_on"] = ["core_logic"]  # type: ignore[index]
     plan = apply_proposal(raw, draft, SETTINGS, "orchestrator")
     assert plan.source == "orchestrator"
-    assert plan.workstreams[0].chain == ["gemini-3-flash", "opus-4.5"]
+    assert plan.workstreams[0].chain == ["gemini-4-hydrogen", "opus-5.5"]
     assert plan.workstreams[0].title == "Schemas"
     assert plan.workstreams[4].depends_on == ["core_logic"]
 
@@ -176,7 +176,7 @@ async def test_the_orchestrators_plan_is_used_and_run_in_dependency_order() -> N
     assert by_key["tests"].depends_on == ["core_logic"]
     assert all(ws.rationale for ws in plan.workstreams)
     assert plan.diversity == pytest.approx(0.9)
-    assert any(f.source == "haiku-4.5" for f in plan.findings)
+    assert any(f.source == "haiku-5.5" for f in plan.findings)
     planning = [e.workstream for e in rec.of(AttemptStarted)][:2]
     assert planning == ["dependency_check", "orchestrator"]
     assert rec.index(ready) > max(rec.index(e) for e in rec.of(AttemptStarted)[:2])
@@ -187,7 +187,7 @@ async def test_the_orchestrators_plan_is_used_and_run_in_dependency_order() -> N
     assert max(starts[k] for k in independent) < min(ends[k] for k in independent)  # overlap
     (tests_req,) = [r for r in sim.requests if r.workstream == "tests"]
     body = str(tests_req.body)
-    assert "Core logic (by GPT-5.2)" in body  # the dependency's output is in the prompt
+    assert "Core logic (by GPT-6.2 Astra)" in body  # the dependency's output is in the prompt
     assert "Instructions from the orchestrator" in body
     assert finished.totals.input_tokens > sum(e.usage.input_tokens for e in rec.of(
         WorkstreamFinished))  # planning is counted  # fmt: skip
@@ -210,7 +210,7 @@ async def test_an_invalid_plan_gets_one_repair_round(monkeypatch: pytest.MonkeyP
     (ready,) = rec.of(PlanReady)
     assert ready.plan.source == "orchestrator"
     (repair,) = rec.of(FallbackEvent)
-    assert repair.line.startswith("Plan: fallback from opus-4.5 to repair round (invalid plan)")
+    assert repair.line.startswith("Plan: fallback from opus-5.5 to repair round (invalid plan)")
     orchestrator_calls = [r for r in sim.requests if r.workstream == "orchestrator"]
     assert len(orchestrator_calls) == 2
     repair_text = orchestrator_calls[1].body["messages"][0]["content"]
@@ -242,7 +242,7 @@ async def test_orchestrator_down_means_the_rule_based_plan() -> None:
     assert finished.status == "done"
     assert rec.of(PlanReady)[0].plan.source == "rules"
     lines = [e.line for e in rec.of(FallbackEvent)]
-    assert "Plan: fallback from opus-4.5 to gpt-5.2 (server)" in lines
+    assert "Plan: fallback from opus-5.5 to gpt-6.2-astra (server)" in lines
     assert lines[-1] == "Plan: fallback from orchestrator to rule-based plan (orchestrator failed)"
 
 
@@ -350,7 +350,7 @@ def test_a_plan_file_from_a_previous_run_is_used_as_is(
         line for line in capsys.readouterr().out.splitlines() if '"type":"plan"' in line
     )
     event = json.loads(plan_line)
-    event["plan"]["workstreams"][0]["chain"] = ["gemini-3-flash"]
+    event["plan"]["workstreams"][0]["chain"] = ["gemini-4-hydrogen"]
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(json.dumps(event), encoding="utf-8")
     argv = ["develop", "Build it", "--simulate", "--plan", str(plan_file), "--json",
@@ -360,9 +360,9 @@ def test_a_plan_file_from_a_previous_run_is_used_as_is(
     (plan,) = [e["plan"] for e in events if e["type"] == "plan"]
     assert isinstance(plan, dict)
     assert plan["source"] == "file"
-    assert plan["workstreams"][0]["chain"] == ["gemini-3-flash", "opus-4.5"]
+    assert plan["workstreams"][0]["chain"] == ["gemini-4-hydrogen", "opus-5.5"]
     started = [e for e in events if e["type"] == "attempt_started"]
-    assert started[0]["workstream"] == "schemas" and started[0]["model"] == "gemini-3-flash"
+    assert started[0]["workstream"] == "schemas" and started[0]["model"] == "gemini-4-hydrogen"
     bad = tmp_path / "bad.json"
     bad.write_text('{"workstreams": [{"key": "schemas", "chain": ["x"]}]}', encoding="utf-8")
     assert main(["develop", "x", "--plan", str(bad), "--headless", "--db", db]) == 2

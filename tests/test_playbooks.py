@@ -76,22 +76,22 @@ def test_a_variant_is_chosen_by_model_id_then_family_then_provider_then_kind() -
             "gemini": "by-kind.md",
         },
     )
-    assert settings.variant_keys("gpt-5.2-codex") == ["gpt-5.2-codex", "codex", "openai"]
+    assert settings.variant_keys("gpt-6.2-sol") == ["gpt-6.2-sol", "codex", "openai"]
     assert settings.template_for(choice, "gpt-5.2") == "by-id.md"
-    assert settings.template_for(choice, "gpt-5.2-codex") == "by-family.md"
-    assert settings.template_for(choice, "opus-4.5") == "by-provider.md"
-    assert settings.template_for(choice, "gemini-3-flash") == "by-kind.md"  # family gemini
+    assert settings.template_for(choice, "gpt-6.2-sol") == "by-family.md"
+    assert settings.template_for(choice, "opus-5.5") == "by-provider.md"
+    assert settings.template_for(choice, "gemini-4-hydrogen") == "by-kind.md"  # family gemini
     plain = PromptChoice(prompt="default.md", variants={"codex": "by-family.md"})
-    assert settings.template_for(plain, "sonnet-4.5") == "default.md"
+    assert settings.template_for(plain, "sonnet-5.5") == "default.md"
 
 
 async def test_each_attempt_gets_its_models_variant_and_a_fallback_model_gets_its_own() -> None:
     # Gemini fails on Schemas (falls back to Sonnet); Sonnet fails on Implementation (falls
-    # back to GPT-5.2-Codex): each fallback model must get its own family's prompt.
+    # back to GPT-6.2 Sol): each fallback model must get its own family's prompt.
     sim = await start_sim(
         [
-            FaultRule(kind="not_found", model="gemini-3-pro-preview", workstream="schemas"),
-            FaultRule(kind="not_found", model="claude-sonnet-4-5", workstream="implementation"),
+            FaultRule(kind="not_found", model="gemini-4-argon", workstream="schemas"),
+            FaultRule(kind="not_found", model="claude-sonnet-5-5", workstream="implementation"),
         ]
     )
     try:
@@ -100,18 +100,18 @@ async def test_each_attempt_gets_its_models_variant_and_a_fallback_model_gets_it
         await sim.stop()
     assert finished.status == "done"
     by = {(r.workstream, r.model): _prompt_of(r) for r in sim.requests}
-    schemas_gemini = by["schemas", "gemini-3-pro-preview"]
-    schemas_sonnet = by["schemas", "claude-sonnet-4-5"]
+    schemas_gemini = by["schemas", "gemini-4-argon"]
+    schemas_sonnet = by["schemas", "claude-sonnet-5-5"]
     assert MARKS["schemas.gemini.md"] in schemas_gemini
     assert MARKS["schemas.gemini.md"] not in schemas_sonnet  # Sonnet: the default template
     assert MARKS["schemas.md"] in schemas_sonnet
-    assert MARKS["implementation.claude.md"] in by["implementation", "claude-sonnet-4-5"]
-    codex_impl = by["implementation", "gpt-5.2-codex"]
+    assert MARKS["implementation.claude.md"] in by["implementation", "claude-sonnet-5-5"]
+    codex_impl = by["implementation", "gpt-6.2-sol"]
     assert MARKS["implementation.codex.md"] in codex_impl
     assert MARKS["implementation.claude.md"] not in codex_impl
-    assert MARKS["storage.codex.md"] in by["storage", "gpt-5.2-codex"]
-    assert MARKS["core_logic.gpt.md"] in by["core_logic", "gpt-5.2"]
-    assert MARKS["tests.codex.md"] in by["tests", "gpt-5.2-codex"]
+    assert MARKS["storage.codex.md"] in by["storage", "gpt-6.2-sol"]
+    assert MARKS["core_logic.gpt.md"] in by["core_logic", "gpt-6.2-astra"]
+    assert MARKS["tests.codex.md"] in by["tests", "gpt-6.2-sol"]
 
 
 def test_variants_are_checked_when_the_configuration_loads(tmp_path: Path) -> None:
@@ -122,7 +122,7 @@ def test_variants_are_checked_when_the_configuration_loads(tmp_path: Path) -> No
             "  - {key: a, title: A, route: schemas, prompt: develop/schemas.md,\n"
             "     variants: {gemni: develop/schemas.md, codex: develop/nope.md}}\n"
             "synthesis: {route: synthesis, prompt: develop/synthesis.md,\n"
-            "            variants: {opus-4.5: develop/missing.md}}\n",
+            "            variants: {opus-5.5: develop/missing.md}}\n",
         },
     )
     with pytest.raises(ConfigError) as info:
@@ -135,7 +135,7 @@ def test_variants_are_checked_when_the_configuration_loads(tmp_path: Path) -> No
     assert "develop.yaml:4: workstreams.0.variants.codex: prompt template 'develop/nope.md'" in (
         problems
     )
-    assert "develop.yaml:6: synthesis.variants.opus-4.5: prompt template 'develop/missing.md'" in (
+    assert "develop.yaml:6: synthesis.variants.opus-5.5: prompt template 'develop/missing.md'" in (
         problems
     )
 
@@ -174,7 +174,8 @@ def test_a_user_playbook_in_dot_mao_runs_with_mao_run(
     assert [w["key"] for w in plan["workstreams"]] == ["risks", "naming"]
     assert plan["workstreams"][1]["depends_on"] == ["risks"]
     finished = [(e["workstream"], e["model"]) for e in events if e["type"] == "workstream_finished"]
-    assert finished == [("risks", "gpt-5.2"), ("naming", "sonnet-4.5")]  # risks first: a dependency
+    # risks first: a dependency
+    assert finished == [("risks", "gpt-6.2-astra"), ("naming", "sonnet-5.5")]
     assert events[-1]["type"] == "session_finished" and events[-1]["status"] == "done"
     assert _rows(db, "SELECT command, playbook, task, status FROM sessions") == [
         ("review", "review", "the login form", "done")
@@ -260,7 +261,7 @@ def test_journal_from_a_stored_session_writes_an_entry_and_stores_it(
     for heading in ("## What was built", "## How it went", "## Lessons", "## Next"):
         assert heading in text
     # The entry is about that session: its workstreams and models, from the stored record.
-    for fact in ("Schemas — done on gemini-3-pro", "Storage — done on gpt-5.2-codex", "Tests"):
+    for fact in ("Schemas — done on gemini-4-argon", "Storage — done on gpt-6.2-sol", "Tests"):
         assert fact in text
     assert text.split("---\n\n", 1)[1].strip() == out.strip()  # stdout: the entry itself
     # The three perspectives ran on the routed models, and the synthesis on Opus.
@@ -270,10 +271,10 @@ def test_journal_from_a_stored_session_writes_an_entry_and_stores_it(
         journal_id,
     )
     assert models == [
-        ("lessons_learned", "gpt-5.2"),
-        ("process_reflection", "sonnet-4.5"),
-        ("synthesis", "opus-4.5"),
-        ("technical_summary", "gemini-3-pro"),
+        ("lessons_learned", "gpt-6.2-astra"),
+        ("process_reflection", "sonnet-5.5"),
+        ("synthesis", "opus-5.5"),
+        ("technical_summary", "gemini-4-argon"),
     ]
 
     # Again, with no --session: the latest session that is not a journal (the develop one);

@@ -251,10 +251,14 @@ def test_a_cost_the_provider_reports_is_taken_as_it_is() -> None:
 def test_shipped_prices_cover_cached_input_and_long_context_tiers() -> None:
     models = load_settings([shipped_config_dir()]).registry.models
     for model_id, model in models.items():
+        if model_id == "gpt-5.3-codex":  # going; the reference gives no price: cost unknown
+            assert model.prices is None
+            continue
         assert model.prices is not None and model.prices.cached_input is not None, model_id
-    for model_id in ("gemini-3-pro", "sonnet-4.5"):
+    for model_id, above in (("gemini-3.1-pro", 200_000), ("haiku-5.5", 100_000),
+                            ("gpt-6-astra", 272_000)):  # fmt: skip
         tier = models[model_id].prices.long_context  # type: ignore[union-attr]
-        assert tier is not None and tier.above_input_tokens == 200_000
+        assert tier is not None and tier.above_input_tokens == above
 
 
 # --- lifecycle ------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ MODELS: dict[ProviderKind, str] = {
     "anthropic": "claude-sonnet-4-6",
     "openai": "gpt-5.2",
     "openai_chat": "qwen3-32b",
-    "gemini": "gemini-3-pro-preview",
+    "gemini": "gemini-4-argon",
 }
 MAX_THINKING: dict[ProviderKind, ThinkingSettings] = {
     "anthropic": ThinkingSettings(budget_tokens=4096, effort="high"),
@@ -223,7 +223,7 @@ async def test_gemini_sends_level_with_thoughts_on_the_configured_api_version(
 ) -> None:
     await collect(make_provider("gemini", sim), make_request("gemini"))
     (req,) = sim.requests
-    assert req.path == "/v1beta/models/gemini-3-pro-preview:streamGenerateContent"
+    assert req.path == "/v1beta/models/gemini-4-argon:streamGenerateContent"
     assert req.query == {"alt": ["sse"]}
     config = req.body["generationConfig"]
     assert config["thinkingConfig"] == {"thinking_level": "HIGH", "include_thoughts": True}
@@ -235,9 +235,59 @@ async def test_gemini_sends_level_with_thoughts_on_the_configured_api_version(
 
 async def test_gemini_budget_thinking_for_2_5_models(sim: Simulator) -> None:
     thinking = ThinkingSettings(budget_tokens=32768)
-    await collect(make_provider("gemini", sim), make_request("gemini", thinking=thinking))
+    request = make_request("gemini", thinking=thinking).model_copy(
+        update={"api_model": "gemini-2.5-pro"}
+    )
+    await collect(make_provider("gemini", sim), request)
     config = sim.requests[0].body["generationConfig"]["thinkingConfig"]
     assert config == {"thinking_budget": 32768, "include_thoughts": True}
+
+
+@pytest.mark.parametrize(
+    ("kind", "api_model", "thinking", "param"),
+    [
+        # Claude 5.x: a budget is answered 400; it wants adaptive thinking with an effort
+        ("anthropic", "claude-opus-5-5", ThinkingSettings(budget_tokens=32000), "thinking.type"),
+        # Gemini 4 takes no thinking_budget; Argon no level above HIGH
+        ("gemini", "gemini-4-carbon", ThinkingSettings(budget_tokens=32768), "thinking_budget"),
+        ("gemini", "gemini-4-argon", ThinkingSettings(level="XHIGH"), "thinking_level"),
+        # GPT-6.2 Astra rejects effort none; GPT-5.2 tops out at xhigh
+        ("openai", "gpt-6.2-astra", ThinkingSettings(effort="none"), "reasoning.effort"),
+        ("openai", "gpt-5.2", ThinkingSettings(effort="max"), "reasoning.effort"),
+    ],
+)
+async def test_todays_market_rejects_the_thinking_each_family_rejects(
+    kind: ProviderKind, api_model: str, thinking: ThinkingSettings, param: str, sim: Simulator
+) -> None:
+    """The simulator answers as the provider does: a 400 naming the parameter, which the
+    provider layer marks as a rejected thinking setting (the engine then lowers it once)."""
+    request = make_request(kind, thinking=thinking).model_copy(update={"api_model": api_model})
+    with pytest.raises(ProviderError) as info:
+        await collect(make_provider(kind, sim), request)
+    assert info.value.kind is ErrorKind.BAD_REQUEST and info.value.status_code == 400
+    assert info.value.thinking_rejected and param in info.value.message
+    (recorded,) = sim.requests
+    assert recorded.rejected == "thinking" and recorded.fault is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "api_model", "message"),
+    [
+        ("anthropic", "claude-sonnet-4-5", "model: claude-sonnet-4-5"),
+        ("openai", "gpt-5.2-codex", "The model `gpt-5.2-codex` does not exist"),
+        ("gemini", "gemini-3-pro-preview", "models/gemini-3-pro-preview is not found"),
+    ],
+)
+async def test_todays_market_answers_404_for_gone_models(
+    kind: ProviderKind, api_model: str, message: str, sim: Simulator
+) -> None:
+    request = make_request(kind).model_copy(update={"api_model": api_model})
+    with pytest.raises(ProviderError) as info:
+        await collect(make_provider(kind, sim), request)
+    assert info.value.kind is ErrorKind.NOT_FOUND and info.value.status_code == 404
+    assert message in info.value.message
+    (recorded,) = sim.requests
+    assert recorded.rejected == "not_found"
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -220,20 +220,20 @@ def test_the_synthesis_categories_decide_the_fix_kind_and_routing_the_model() ->
         )
         + "\n```\n"
     )
-    routes = {"fix_architecture": "opus-4.5", "fix_type_safety": "gpt-5.2-codex"}
+    routes = {"fix_architecture": "opus-5.5", "fix_type_safety": "gpt-6.2-sol"}
     report = qa_review.build_report(
         "t", [], _merged(), qa_review.weighted_score(WEIGHTS, {}, min_coverage=50), QA,
-        text, "opus-4.5", routes.get,
+        text, "opus-5.5", routes.get,
     )  # fmt: skip
     f1, f2 = report.findings
     assert (f1.category, f1.fix_kind, f1.fix_route, f1.assigned_model) == (
-        "Injection", "architecture", "fix_architecture", "opus-4.5",
+        "Injection", "architecture", "fix_architecture", "opus-5.5",
     )  # fmt: skip
     # an unknown fix kind falls back to the reviewer's own
     assert (f2.category, f2.fix_kind, f2.assigned_model) == (
         "Typing",
         "type_safety",
-        "gpt-5.2-codex",
+        "gpt-6.2-sol",
     )
     assert report.categorized_by == "model" and report.synthesis_note == "Verdict."
 
@@ -241,7 +241,7 @@ def test_the_synthesis_categories_decide_the_fix_kind_and_routing_the_model() ->
 def test_unusable_categories_leave_the_reviewers_dimensions_and_say_so() -> None:
     report = qa_review.build_report(
         "t", [], _merged(), qa_review.weighted_score(WEIGHTS, {}, min_coverage=50), QA,
-        "Verdict.\n```json qa-categories\n{not json}\n```", "opus-4.5", lambda route: None,
+        "Verdict.\n```json qa-categories\n{not json}\n```", "opus-5.5", lambda route: None,
     )  # fmt: skip
     assert report.categorized_by == "code"
     assert [f.category for f in report.findings] == ["security", "type_safety"]
@@ -368,8 +368,8 @@ async def test_qa_end_to_end_scores_merges_assigns_and_stores(
     assert report.raw_findings == len(report.findings) + 1
     assert report.categorized_by == "model"
     by_title = {f.title: f for f in report.findings}
-    assert by_title["eval() on data that can come from outside"].assigned_model == "gpt-5.2"
-    assert by_title["Any defeats type checking here"].assigned_model == "gpt-5.2-codex"
+    assert by_title["eval() on data that can come from outside"].assigned_model == "gpt-6.2-astra"
+    assert by_title["Any defeats type checking here"].assigned_model == "gpt-6.2-sol"
     assert [f.id for f in report.findings] == [f"F{i}" for i in range(1, len(report.findings) + 1)]
     assert report.findings[0].severity == "critical"
     assert report.markdown.startswith("# QA report: QA review of src\n")
@@ -416,8 +416,8 @@ async def test_a_review_still_invalid_after_repair_is_a_clear_failure(
     assert finished.error == "1 workstream(s) did not finish: security"
     lines = [e.line for e in events if isinstance(e, FallbackEvent)]
     assert lines == [
-        "Security: fallback from gpt-5.2 to repair round (invalid review)",
-        "Security: fallback from gpt-5.2 to no review (invalid review)",
+        "Security: fallback from gpt-6.2-astra to repair round (invalid review)",
+        "Security: fallback from gpt-6.2-astra to no review (invalid review)",
     ]
     (ws,) = [w for w in detail.workstreams if w.key == "security"]
     assert ws.status == "failed"
@@ -431,7 +431,7 @@ async def test_a_review_still_invalid_after_repair_is_a_clear_failure(
     assert "renormalized over 4 of 5 reviewers (90% of the weight); missing: Security" in (
         report.markdown
     )
-    assert "| Security | gpt-5.2 | 10% | — | invalid: invalid review after one repair" in (
+    assert "| Security | gpt-6.2-astra | 10% | — | invalid: invalid review after one repair" in (
         report.markdown
     )
 
@@ -522,7 +522,7 @@ async def test_the_dashboard_shows_the_findings_table_and_the_report(
         first = table.get_row_at(0)
         assert [str(c) for c in first] == [
             "F1", "critical", "src/app.py:7", "eval() on data that can come from outside",
-            "security", "gpt-5.2",
+            "security", "gpt-6.2-astra",
         ]  # fmt: skip
         assert screen.query_one("#qa-report", Markdown).source == report.markdown
         await pilot.press("down")

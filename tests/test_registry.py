@@ -13,6 +13,7 @@ from fixtures.chains import Harness
 
 from mao_tui.cli import main
 from mao_tui.domain import FallbackEvent
+from mao_tui.engine.routing import route_chain
 from mao_tui.settings.loader import ConfigError, load_settings, shipped_config_dir
 from mao_tui.simulator.server import Simulator
 
@@ -30,11 +31,19 @@ def test_models_lists_provider_key_thinking_prices_and_status(
     gpt = rows["gpt-5.2"]
     assert "openai (openai)" in gpt and "✓ $OPENAI_API_KEY" in gpt and "effort xhigh" in gpt
     assert re.search(r"1\.75\s+0\.175\s+14\.00\s+active", gpt)
-    assert "✗ ANTHROPIC_API_KEY" in rows["opus-4.5"]
-    assert "deprecated, retires 2026-11-30 (in 4 days)" in rows["sonnet-4.5"]
-    assert "deprecated, retires 2027-01-22 (in 57 days)" in rows["opus-4.5"]
-    assert "level HIGH" in rows["gemini-3-pro"]
+    assert "✗ ANTHROPIC_API_KEY" in rows["opus-5.5"]
+    # the thinking control and highest setting; `?` where the maximum is only inferred
+    assert re.search(r"adaptive effort max\s+4\.00\s+0\.20\s+20\.00\s+active$", rows["opus-5.5"])
+    assert "adaptive effort max?" in rows["sonnet-5.5"]
+    assert "level HIGH " in rows["gemini-4-argon"] and "level XHIGH?" in rows["gemini-4-carbon"]
+    assert "budget 48000" in rows["haiku-4.5"]
+    # history: status computed from the dates, with the successor a route runs instead
+    assert rows["sonnet-4.5"].endswith("retired 2026-11-30 → sonnet-5.5")
+    assert rows["opus-4.5"].endswith("deprecated, retires 2027-01-22 (in 49 days) → opus-5.5")
+    assert rows["gemini-3-pro"].endswith("retired 2026-03-09 → gemini-3.1-pro")
+    assert rows["gpt-5.2-codex"].endswith("retired 2026-07-23 → gpt-5.6-sol")
     assert "above 200,000 input tokens: 4.00 in, 0.40 cached, 18.00 out" in out
+    assert "Route alias latest:opus → opus-5.5" in out
     assert "sk-test-not-a-real-key" not in out
 
 
@@ -54,7 +63,7 @@ def test_models_shows_an_unknown_price_and_a_retired_model(
     assert main(["models", "--config", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     rows = {line.split()[0]: line for line in out.splitlines() if line and line[0] != " "}
-    assert "retired 2026-01-15" in rows["haiku-4.5"]
+    assert rows["haiku-4.5"].endswith("retired 2026-01-15")
     assert re.search(r"off\s+unknown\s+unknown\s+unknown\s+active", rows["free-form"])
 
 
@@ -63,8 +72,7 @@ def test_config_check_warns_about_lifecycle_and_thinking(
 ) -> None:
     (tmp_path / "models.yaml").write_text(
         "models:\n"
-        "  haiku-4.5: {retires: 2026-01-15}\n"
-        "  gemini-3-flash: {deprecated: true}\n"
+        "  haiku-5.5: {retires: 2026-01-15}\n"
         "  plain:\n"
         "    provider: openai\n"
         "    api_model: plain-1\n"
@@ -72,19 +80,35 @@ def test_config_check_warns_about_lifecycle_and_thinking(
         "    max_output_tokens: 100\n",
         encoding="utf-8",
     )
+    (tmp_path / "routing.yaml").write_text(
+        "routes:\n"
+        "  implementation: {primary: sonnet-4.5, fallbacks: [gpt-6.2-sol]}\n"
+        "  dependency_check: {primary: haiku-5.5, fallbacks: [gemini-3-flash]}\n",
+        encoding="utf-8",
+    )
     assert main(["config", "check", "--config", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     warnings = [line.strip() for line in out.splitlines() if line.strip().startswith("warning:")]
     assert (
-        "warning: model haiku-4.5 (claude-haiku-4-5) retired on 2026-01-15: it is skipped "
+        "warning: model haiku-5.5 (claude-haiku-5-5) retired on 2026-01-15: it is skipped "
         "with reason 'retired'; used by dependency_check"
     ) in warnings
-    assert any(w.startswith("warning: model sonnet-4.5 (claude-sonnet-4-5) retires on "
-                            "2026-11-30, in 4 days; from then on it is skipped; used by schemas")
-               for w in warnings)  # fmt: skip
-    assert "warning: model gemini-3-flash (gemini-3-flash-preview) is deprecated; used by " \
-        "dependency_check" in warnings  # fmt: skip
+    assert (
+        "warning: model sonnet-4.5 (claude-sonnet-4-5) retired on 2026-11-30: a route to it runs "
+        "its successor sonnet-5.5 instead, before any request; used by implementation"
+    ) in warnings
+    assert (
+        "warning: model opus-4.5 (claude-opus-4-5) retires on 2027-01-22, in 49 days; from then "
+        "on its successor opus-5.5 runs instead; not routed"
+    ) in warnings
+    assert (
+        "warning: model gemini-3-flash (gemini-3-flash-preview) is deprecated; its successor is "
+        "gemini-3.8-flash; used by dependency_check"
+    ) in warnings
+    # retired history nobody routes to is no warning
+    assert not any("gemini-3-pro" in w or "gpt-5.2-codex" in w for w in warnings)
     assert "warning: model plain has no `thinking` settings: it runs without thinking" in warnings
+    assert "  latest:opus → opus-5.5" in out.splitlines()
     assert out.rstrip().endswith("configuration OK")
 
 
@@ -140,7 +164,8 @@ def test_the_documented_ollama_example_loads_and_routes_tests_to_the_local_model
     (tmp_path / "models.yaml").write_text(models, encoding="utf-8")
     (tmp_path / "routing.yaml").write_text(routing, encoding="utf-8")
     settings = load_settings([shipped_config_dir(), tmp_path])
-    assert settings.chain("tests") == ["qwen3-local", "gpt-5.2-codex", "opus-4.5"]
+    assert settings.chain("tests") == ["qwen3-local", "gpt-6.2-sol", "latest:opus"]
+    assert route_chain(settings, "tests") == (["qwen3-local", "gpt-6.2-sol", "opus-5.5"], [])
     ollama = settings.registry.providers["ollama"]
     assert ollama.kind == "openai_chat" and ollama.api_key_env == []
     assert main(["config", "check", "--config", str(tmp_path)]) == 0

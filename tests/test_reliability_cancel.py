@@ -44,8 +44,8 @@ STREAMS = 7
 CLI_STREAMS = 3  # s2.storage and s3.storage on codex, s2.tests on claude
 TASK = "Build the snippet store."
 ROUTES = {
-    "storage": {"primary": "codex-cli", "fallbacks": ["gpt-5.2-codex"]},
-    "tests": {"primary": "claude-cli-sonnet", "fallbacks": ["sonnet-4.5"]},
+    "storage": {"primary": "codex-cli", "fallbacks": ["gpt-6.2-sol"]},
+    "tests": {"primary": "claude-cli-sonnet", "fallbacks": ["sonnet-5.5"]},
 }
 
 

@@ -33,7 +33,7 @@ from mao_tui.wiring import Launch
 # the credentials it got.
 ECHOING_AUTH = tuple(
     FaultRule(kind="auth", model=model, times=2, echo_credentials=True)
-    for model in ("gemini-3-pro-preview", "gpt-5.2", "claude-sonnet-4-5")
+    for model in ("gemini-4-argon", "gpt-6.2-astra", "claude-sonnet-5-5")
 )
 
 

@@ -59,13 +59,13 @@ SEED = 7
 SESSIONS = 100
 GUARD_S = 60.0
 API_MODELS = [
-    "claude-opus-4-5",
-    "claude-sonnet-4-5",
-    "claude-haiku-4-5",
-    "gpt-5.2",
-    "gpt-5.2-codex",
-    "gemini-3-pro-preview",
-    "gemini-3-flash-preview",
+    "claude-opus-5-5",
+    "claude-sonnet-5-5",
+    "claude-haiku-5-5",
+    "gpt-6.2-astra",
+    "gpt-6.2-sol",
+    "gemini-4-argon",
+    "gemini-4-hydrogen",
 ]
 WORKSTREAMS = ["schemas", "storage", "core_logic", "implementation", "tests", "synthesis"]
 FAST_RETRY = {

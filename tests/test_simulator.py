@@ -132,7 +132,7 @@ async def sim() -> AsyncIterator[Simulator]:
 
 SYSTEM = "You own the **Schemas** workstream (key: schemas)."
 ANTHROPIC_BODY = {
-    "model": "claude-opus-4-5",
+    "model": "claude-opus-5-5",
     "max_tokens": 4000,
     "stream": True,
     "system": SYSTEM,
@@ -158,7 +158,7 @@ GEMINI_BODY = {
     "systemInstruction": {"parts": [{"text": SYSTEM}], "role": "user"},
     "generationConfig": {"thinkingConfig": {"include_thoughts": True, "thinking_level": "HIGH"}},
 }
-GEMINI_PATH = "/v1beta/models/gemini-3-pro-preview:streamGenerateContent?alt=sse"
+GEMINI_PATH = "/v1beta/models/gemini-4-argon:streamGenerateContent?alt=sse"
 SCRIPT = script_for("schemas")
 
 
@@ -281,7 +281,7 @@ async def test_gemini_stream_has_thoughts_signature_and_finish_reason_last(
     usage = chunks[-1]["usageMetadata"]
     assert usage["thoughtsTokenCount"] == tokens(SCRIPT.thinking)
     assert usage["candidatesTokenCount"] == tokens(SCRIPT.answer)
-    assert sim.requests[0].model == "gemini-3-pro-preview"
+    assert sim.requests[0].model == "gemini-4-argon"
     assert sim.requests[0].headers["x-goog-api-key"] == "<redacted>"
 
 
@@ -351,7 +351,7 @@ async def test_recorded_requests_hide_secrets(sim: Simulator) -> None:
         {"authorization": f"Bearer {secret}", "x-api-key": secret},
     )
     (req,) = sim.requests
-    assert req.api == "anthropic" and req.model == "claude-opus-4-5"
+    assert req.api == "anthropic" and req.model == "claude-opus-5-5"
     assert req.workstream == "schemas"
     assert req.headers["authorization"] == req.headers["x-api-key"] == "<redacted>"
     assert secret not in repr(req)
@@ -388,11 +388,11 @@ def test_each_workstream_has_its_own_content() -> None:
 def test_synthesis_report_names_the_models_from_the_request() -> None:
     request = (
         "You are the synthesis model (key: synthesis)\n## Workstream outputs\n"
-        "### Schemas (by Gemini 3 Pro)\n\n...\n### Storage (by GPT-5.2-Codex)\n\n...\n"
+        "### Schemas (by Gemini 4 Argon)\n\n...\n### Storage (by GPT-6.2 Sol)\n\n...\n"
     )
     answer = script_for("synthesis", request).answer
-    assert "| Schemas | Gemini 3 Pro |" in answer
-    assert "| Storage | GPT-5.2-Codex |" in answer
+    assert "| Schemas | Gemini 4 Argon |" in answer
+    assert "| Storage | GPT-6.2 Sol |" in answer
     assert "{{" not in answer and "{{" not in script_for("synthesis").answer
 
 
@@ -418,13 +418,13 @@ async def test_workstream_is_detected_in_any_part_of_the_request(sim: Simulator)
 
 
 def test_model_speeds_match_by_the_longest_substring() -> None:
-    assert tokens_per_s("gpt-5.2-codex") == 90 and tokens_per_s("gpt-5.2") == 70
-    assert tokens_per_s("claude-haiku-4-5") == 160 and tokens_per_s("claude-opus-4-5") == 60
-    assert tokens_per_s("gemini-3-flash-preview") == 180
+    assert tokens_per_s("gpt-6.2-sol") == 90 and tokens_per_s("gpt-5.2") == 70
+    assert tokens_per_s("claude-haiku-5-5") == 160 and tokens_per_s("claude-opus-5-5") == 60
+    assert tokens_per_s("gemini-4-hydrogen") == 180
     assert tokens_per_s("mystery-model") == 80
     assert tokens_per_s("gpt-5.2", {"gpt": 10}) == 70
     assert tokens_per_s("mystery-model", {"mystery": 5}) == 5
-    assert chars_per_s("claude-opus-4-5", 2.0) == 60 * 4 * 2
+    assert chars_per_s("claude-opus-5-5", 2.0) == 60 * 4 * 2
     assert chars_per_s("x", math.inf) == math.inf and chars_per_s("x", 0) == math.inf
 
 
@@ -525,15 +525,15 @@ def test_fault_book_and_demo_faults() -> None:
     (rule,) = demo_faults()
     assert (rule.kind, rule.model, rule.workstream, rule.times) == (
         "stall",
-        "gemini-3-pro-preview",
+        "gemini-4-argon",
         "schemas",
         1,
     )
     book = FaultBook(demo_faults())
-    assert book.take("gemini-3-pro-preview", "storage") is None
-    assert book.take("claude-sonnet-4-5", "schemas") is None
-    assert book.take("gemini-3-pro-preview", "schemas") == rule
-    assert book.take("gemini-3-pro-preview", "schemas") is None
+    assert book.take("gemini-4-argon", "storage") is None
+    assert book.take("claude-sonnet-5-5", "schemas") is None
+    assert book.take("gemini-4-argon", "schemas") == rule
+    assert book.take("gemini-4-argon", "schemas") is None
     with pytest.raises(ValueError):
         FaultRule(kind="explode")  # type: ignore[arg-type]
 
@@ -658,8 +658,8 @@ async def test_demo_fault_makes_gemini_time_out_on_schemas_once() -> None:
     async with Simulator(speed=math.inf, faults=demo_faults()) as sim:
         provider = GeminiProvider(api_key="sim", base_url=sim.base_url, timeout_s=30)
         request = ModelRequest(
-            model_id="gemini-3-pro",
-            api_model="gemini-3-pro-preview",
+            model_id="gemini-4-argon",
+            api_model="gemini-4-argon",
             system=SYSTEM,
             prompt="Build the snippet store.",
             max_output_tokens=8000,

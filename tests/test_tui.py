@@ -180,10 +180,10 @@ async def test_finished_session_shows_plan_panels_fallback_and_synthesis() -> No
         # the fallback is in the log and on the panel, never hidden
         assert screen.fallback_log.lines == [FALLBACK_LINE]
         row = [plain(value) for value in screen.fallback_log.get_row_at(0)]
-        assert row == ["+00:31", "Schemas", "gemini-3-pro → sonnet-4.5", "timeout"]
+        assert row == ["+00:31", "Schemas", "gemini-4-argon → sonnet-5.5", "timeout"]
         notes = "\n".join(screen.panels["schemas"].plain_lines)
-        assert "gemini-3-pro → sonnet-4.5 (timeout)" in notes
-        assert "attempt 1 on gemini-3-pro failed: timeout" in notes
+        assert "gemini-4-argon → sonnet-5.5 (timeout)" in notes
+        assert "attempt 1 on gemini-4-argon failed: timeout" in notes
 
         # the synthesis pane
         synthesis = screen.panels[SYNTHESIS_KEY]
@@ -400,7 +400,7 @@ async def test_enter_on_a_fallback_row_shows_the_whole_error() -> None:
         detail = app.screen
         assert isinstance(detail, FallbackDetail)
         facts = static_text(detail.query_one("#facts"))
-        for fact in ("Schemas", "gemini-3-pro", "sonnet-4.5", "timeout", "+00:31"):
+        for fact in ("Schemas", "gemini-4-argon", "sonnet-5.5", "timeout", "+00:31"):
             assert fact in facts
         error = static_text(detail.query_one("#error-text"))
         assert error.startswith("no response within 30 s")  # as the engine reported it

@@ -155,23 +155,23 @@ async def test_m_reruns_on_the_model_picked(tmp_path: Path) -> None:
         assert isinstance(picker, ModelPicker)
         choices = session.model_choices("tests")
         current = next(c for c in choices if c.current)
-        assert current.id == "gpt-5.2-codex"
+        assert current.id == "gpt-6.2-sol"
         options = picker.query_one(OptionList)
         assert options.highlighted == choices.index(current)
-        options.highlighted = next(i for i, c in enumerate(choices) if c.id == "sonnet-4.5")
+        options.highlighted = next(i for i, c in enumerate(choices) if c.id == "sonnet-5.5")
         await pilot.press("enter")
         await asyncio.wait_for(screen.ended(2), GUARD_S)
         await pilot.pause()
         lane = screen.lanes["tests"]
-        assert [a.model for a in lane.history] == ["gpt-5.2-codex", "sonnet-4.5"]
-        assert screen.plan_table.get_cell("tests", "model").plain == "sonnet-4.5"
+        assert [a.model for a in lane.history] == ["gpt-6.2-sol", "sonnet-5.5"]
+        assert screen.plan_table.get_cell("tests", "model").plain == "sonnet-5.5"
         await pilot.press("q")
 
 
 async def test_the_model_picker_marks_models_without_a_key_and_skips_them() -> None:
     choices = [
-        ModelChoice("opus-4.5", "Claude Opus 4.5", "anthropic", has_key=True, current=True),
-        ModelChoice("gemini-3-pro", "Gemini 3 Pro", "google", has_key=False),
+        ModelChoice("opus-5.5", "Claude Opus 5.5", "anthropic", has_key=True, current=True),
+        ModelChoice("gemini-4-argon", "Gemini 4 Argon", "google", has_key=False),
         ModelChoice("gpt-5.2", "GPT-5.2", "openai", has_key=True),
     ]
 
@@ -190,7 +190,8 @@ async def test_the_model_picker_marks_models_without_a_key_and_skips_them() -> N
 
 
 async def test_x_cancels_the_selected_workstream_and_the_others_go_on(tmp_path: Path) -> None:
-    launch = _launch(tmp_path, speed=40.0, sim_tokens_per_s={"gpt-5.2": 0.5})  # core_logic: slow
+    # core_logic: slow
+    launch = _launch(tmp_path, speed=40.0, sim_tokens_per_s={"gpt-6.2-astra": 0.5})
     app, session = _app(launch, _request(tmp_path))
     async with app.run_test(size=(160, 48)) as pilot:
         screen = app.screen
@@ -243,7 +244,7 @@ async def test_s_synthesizes_again_and_the_earlier_synthesis_stays_viewable(
 async def test_quitting_while_models_work_asks_then_cancels_and_exits_130(
     tmp_path: Path,
 ) -> None:
-    launch = _launch(tmp_path, speed=40.0, sim_tokens_per_s={"gpt-5.2": 0.5})
+    launch = _launch(tmp_path, speed=40.0, sim_tokens_per_s={"gpt-6.2-astra": 0.5})
     app, _ = _app(launch, _request(tmp_path))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
@@ -364,7 +365,7 @@ async def test_history_finds_a_session_by_a_word_of_its_output_and_reviews_it(
         await pilot.pause()
         assert review.title_bar.has_class("-review")
         assert review.fallback_log.lines == [
-            "Schemas: fallback from gemini-3-pro to sonnet-4.5 (timeout)"
+            "Schemas: fallback from gemini-4-argon to sonnet-5.5 (timeout)"
         ]
         assert review.plan_table.get_cell("schemas", "status").plain == "done (2)"
         assert "WAL mode" in review.panels["storage"].answer.source
@@ -381,7 +382,7 @@ async def test_history_finds_a_session_by_a_word_of_its_output_and_reviews_it(
         f"SELECT attempt_no, model FROM attempts WHERE session_id = '{finished.session_id}'"
         " AND workstream = 'schemas'",
     )
-    assert rows == [(1, "gemini-3-pro"), (2, "sonnet-4.5"), (3, "sonnet-4.5")]
+    assert rows == [(1, "gemini-4-argon"), (2, "sonnet-5.5"), (3, "sonnet-5.5")]
 
 
 @pytest.mark.parametrize("key", ["question_mark", "f1"])

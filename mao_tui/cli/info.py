@@ -56,8 +56,12 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         models = ", ".join(m for m, mc in reg.models.items() if mc.provider == pid)
         out.write(f"  {pid:<10} {cfg.kind:<12} {key}\n             models: {models}\n")
     from mao_tui.engine import policy
-    from mao_tui.registry_report import config_warnings
+    from mao_tui.registry_report import alias_notes, config_warnings
 
+    aliases = alias_notes(settings, policy.today())
+    if aliases:
+        out.write("\nroute aliases (the newest active model of the series):\n")
+        out.writelines(f"  {line}\n" for line in aliases)
     warnings = config_warnings(settings, policy.today())
     if warnings:
         out.write(f"\n{len(warnings)} warning{'s' if len(warnings) != 1 else ''}:\n")

@@ -41,6 +41,7 @@ from mao_tui.engine.continuity import CutOff
 from mao_tui.engine.policy import Action, Failure
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.pricing import totals_for
+from mao_tui.engine.routing import unavailable_models
 from mao_tui.errors import StoreUnwritableError
 from mao_tui.providers.base import (
     Continuation,
@@ -56,6 +57,7 @@ from mao_tui.providers.base import (
     Usage,
 )
 from mao_tui.sanitize import clean
+from mao_tui.settings import roster
 from mao_tui.settings.schema import ResolvedTimeouts, Settings
 
 NO_KEY_REASON = "no API key"
@@ -159,14 +161,20 @@ class ChainRunner:
         run = _Chain(session_id, ws, prompts)
         outcome = Outcome(WorkstreamStatus.FAILED, usage=run.usage)
         reason = ""
-        for i, model_id in enumerate(ws.chain):
-            nxt = ws.chain[i + 1] if i + 1 < len(ws.chain) else None
+        # The plan resolved successors already; a chain from an older plan is resolved again
+        # here, so no request ever goes to a model that is gone today.
+        chain, late = roster.resolve_chain(
+            self._settings,
+            ws.chain,
+            (self._today or policy.today)(),
+            unavailable_models(self._settings),
+        )
+        for note in [*ws.substitutions, *(n for n in late if n not in ws.substitutions)]:
+            to_model = note.model if note.model is not None else next(iter(chain), None)
+            await self._fallback(run, note.requested, to_model, note.reason, note.detail)
+        for i, model_id in enumerate(chain):
+            nxt = chain[i + 1] if i + 1 < len(chain) else None
             model = self._settings.model(model_id)
-            if model.retired((self._today or policy.today)()):
-                assert model.retires is not None
-                detail = f"{model.api_model} retired on {model.retires.isoformat()}"
-                await self._fallback(run, model_id, nxt, RETIRED_REASON, detail)
-                continue
             if not self._pool.has_key(model.provider):
                 detail = f"no key in {self._key_names(model.provider)}"
                 await self._fallback(run, model_id, nxt, NO_KEY_REASON, detail)

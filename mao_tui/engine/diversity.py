@@ -3,14 +3,17 @@
     diversity = ½ · distinct models / min(W, M) + ½ · distinct providers / min(W, P)
 
 over the W workstreams' primary models (synthesis excluded), where M and P are how many models
-and providers the routing rules draw on (every model named in routing.yaml, and their
-providers). 1.0 means every workstream that could have a model and a provider of its own got
+and providers the routing rules draw on (every model routing.yaml will actually run, after
+successors, ``latest:`` aliases and availability are resolved, and their providers). The
+primaries are the plans' resolved chains, so the score counts the models that will run.
+1.0 means every workstream that could have a model and a provider of its own got
 one; a plan that sends everything to one model scores 1/min(W, M) / 2 + 1/min(W, P) / 2.
 """
 
 from __future__ import annotations
 
 from mao_tui.domain import PlannedWorkstream
+from mao_tui.engine.routing import routed_models
 from mao_tui.settings.schema import Settings
 
 
@@ -19,8 +22,7 @@ def diversity_score(workstreams: list[PlannedWorkstream], settings: Settings) ->
     if not primaries:
         return None
     models = settings.registry.models
-    routed = {m for r in settings.routing.routes.values() for m in [r.primary, *r.fallbacks]}
-    routed |= set(primaries) | {settings.routing.universal_fallback}
+    routed = routed_models(settings) | set(primaries)
     n = len(primaries)
     distinct_models = len(set(primaries))
     distinct_providers = len({models[m].provider for m in primaries})

@@ -31,7 +31,6 @@ from mao_tui.domain import (
     FileChangeView,
     FilesApplied,
     FixRoundDone,
-    PlannedWorkstream,
     VerificationDone,
     VerificationFinished,
     VerificationOutput,
@@ -43,6 +42,7 @@ from mao_tui.engine.apply import Change, apply_all, plan_changes
 from mao_tui.engine.controller import FOLLOW_UP_TEMPLATE, SessionController
 from mao_tui.engine.files import synthesis_files
 from mao_tui.engine.prompts import render
+from mao_tui.engine.routing import planned_workstream
 from mao_tui.engine.verify import Confinement, run_command
 from mao_tui.errors import ControlError
 from mao_tui.redaction import Redactor
@@ -251,11 +251,11 @@ class Workbench:
                 "--fix-rounds N allows more"
             )
         number = self.round + 1
-        ws = PlannedWorkstream(
+        ws = planned_workstream(
+            settings,
             key=f"fix{number}",
             title=f"Fix round {number}",
             route=playbook.fix.route,
-            chain=settings.chain(playbook.fix.route),
             template_key=FOLLOW_UP_TEMPLATE,
         )
         req = controller.req

@@ -6,8 +6,9 @@ With spec sections chosen, every section gets its own copy of the playbook's wor
 
 from __future__ import annotations
 
-from mao_tui.domain import SYNTHESIS_KEY, Plan, PlannedWorkstream
+from mao_tui.domain import SYNTHESIS_KEY, Plan
 from mao_tui.engine.diversity import diversity_score
+from mao_tui.engine.routing import planned_workstream
 from mao_tui.engine.sections import Section
 from mao_tui.settings.schema import Settings
 
@@ -31,21 +32,21 @@ def rule_based_plan(
                 title = f"§{section.number} {w.title}"
                 deps = [section_key(section.number, d) for d in w.depends_on]
             workstreams.append(
-                PlannedWorkstream(
+                planned_workstream(
+                    settings,
                     key=key,
                     title=title,
                     route=w.route,
-                    chain=settings.chain(w.route),
                     depends_on=deps,
                     template_key=w.key,
                     section=section.number if section else None,
                 )
             )
-    synthesis = PlannedWorkstream(
+    synthesis = planned_workstream(
+        settings,
         key=SYNTHESIS_KEY,
         title="Synthesis",
         route=pb.synthesis.route,
-        chain=settings.chain(pb.synthesis.route),
         depends_on=[w.key for w in workstreams],
     )
     return Plan(

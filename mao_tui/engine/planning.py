@@ -17,6 +17,7 @@ from mao_tui.domain import (
     EventSink,
     FallbackEvent,
     Finding,
+    ModelSubstitution,
     Plan,
     PlannedWorkstream,
     TokenTotals,
@@ -25,6 +26,7 @@ from mao_tui.engine.chain import ChainRunner
 from mao_tui.engine.diversity import diversity_score
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
+from mao_tui.engine.routing import planned_workstream, resolved_chain
 from mao_tui.engine.sections import Section, outline
 from mao_tui.sanitize import clean_json
 from mao_tui.settings.schema import Settings, find_cycle
@@ -81,9 +83,21 @@ def extract_json(text: str) -> object:
         ) from None
 
 
-def _with_universal(chain: list[str], settings: Settings) -> list[str]:
-    universal = settings.routing.universal_fallback
-    return list(dict.fromkeys([*chain, universal]))
+def _with_universal(
+    chain: list[str], settings: Settings
+) -> tuple[list[str], list[ModelSubstitution]]:
+    """``chain`` then the universal fallback, as they will run (successors in place)."""
+    return resolved_chain(settings, [*chain, settings.routing.universal_fallback])
+
+
+def _chain_update(
+    chain: list[str], settings: Settings, earlier: list[ModelSubstitution]
+) -> dict[str, object]:
+    """A new chain for a workstream, with the notes that still hold: the draft's (its route
+    named a gone model) where the replacement is still in the chain, then the new chain's."""
+    resolved, notes = _with_universal(chain, settings)
+    kept = [n for n in earlier if n.model is None or n.model in resolved]
+    return {"chain": resolved, "substitutions": [*kept, *(n for n in notes if n not in kept)]}
 
 
 def apply_proposal(raw: object, draft: Plan, settings: Settings, source: str) -> Plan:
@@ -128,7 +142,7 @@ def apply_proposal(raw: object, draft: Plan, settings: Settings, source: str) ->
     workstreams = [
         draft_by_key[w.key].model_copy(
             update={
-                "chain": _with_universal(w.chain, settings),
+                **_chain_update(w.chain, settings, draft_by_key[w.key].substitutions),
                 "depends_on": list(dict.fromkeys(w.depends_on)),
                 "rationale": w.rationale.strip(),
                 "instructions": w.instructions.strip(),
@@ -136,13 +150,13 @@ def apply_proposal(raw: object, draft: Plan, settings: Settings, source: str) ->
         )
         for w in proposal.workstreams
     ]
+    synthesis_update: dict[str, object] = (
+        _chain_update(proposal.synthesis_chain, settings, draft.synthesis.substitutions)
+        if proposal.synthesis_chain
+        else {}
+    )
     synthesis = draft.synthesis.model_copy(
-        update={
-            "chain": _with_universal(proposal.synthesis_chain, settings)
-            if proposal.synthesis_chain
-            else draft.synthesis.chain,
-            "depends_on": [w.key for w in workstreams],
-        }
+        update={**synthesis_update, "depends_on": [w.key for w in workstreams]}
     )
     return draft.model_copy(
         update={
@@ -217,7 +231,9 @@ class Planner:
     def _models_table(self) -> str:
         reg = self._settings.registry
         rows = ["| id | provider | role | capabilities | key |", "|---|---|---|---|---|"]
-        for mid, m in reg.models.items():
+        runnable, _ = resolved_chain(self._settings, list(reg.models))
+        for mid in runnable:  # models that are gone today are history, not choices
+            m = reg.models[mid]
             key = "yes" if self._pool.has_key(m.provider) else "no"
             rows.append(
                 f"| {mid} | {m.provider} | {m.role} | {', '.join(m.capabilities)} | {key} |"
@@ -225,7 +241,7 @@ class Planner:
         return "\n".join(rows)
 
     def _step(self, key: str, title: str) -> PlannedWorkstream:
-        return PlannedWorkstream(key=key, title=title, route=key, chain=self._settings.chain(key))
+        return planned_workstream(self._settings, key=key, title=title, route=key)
 
     async def preflight(
         self,
@@ -329,13 +345,12 @@ def edit_plan(plan: Plan, settings: Settings, *, models: dict[str, str], drop: s
     for ws in plan.workstreams:
         if ws.key in drop:
             continue
-        chain = ws.chain
+        update: dict[str, object] = {"depends_on": [d for d in ws.depends_on if d not in drop]}
         if ws.key in models:
-            chain = _with_universal(
-                [models[ws.key], *[m for m in chain if m != models[ws.key]]], settings
-            )
-        deps = [d for d in ws.depends_on if d not in drop]
-        workstreams.append(ws.model_copy(update={"chain": chain, "depends_on": deps}))
+            chosen = models[ws.key]
+            chain = [chosen, *[m for m in ws.chain if m != chosen]]
+            update |= _chain_update(chain, settings, ws.substitutions)
+        workstreams.append(ws.model_copy(update=update))
     if not workstreams:
         raise PlanInvalid(["a plan needs at least one workstream"])
     synthesis = plan.synthesis.model_copy(update={"depends_on": [w.key for w in workstreams]})

@@ -23,9 +23,9 @@ from mao_tui.domain import (
     WorkstreamFinished,
     WorkstreamStatus,
 )
-from mao_tui.engine import policy
 from mao_tui.engine.chain import Outcome, Prompts
 from mao_tui.engine.controller import Resume, SessionController
+from mao_tui.engine.routing import route_chain
 from mao_tui.engine.session import SessionEngine, SessionRequest
 from mao_tui.playbooks import qa_review
 from mao_tui.qa_records import QaReport
@@ -72,13 +72,12 @@ class _QaReviewing(_Base):
         raise NotImplementedError
 
     def model_for_route(self, route: str) -> str | None:
-        """The model a fix of this route goes to: the first of its chain not retired."""
+        """The model a fix of this route goes to: the first of its chain that will run
+        (a retired model's successor in its place)."""
         if route not in self._settings.routing.routes:
             return None
-        today = policy.today()
-        chain = self._settings.chain(route)
-        usable = [m for m in chain if not self._settings.model(m).retired(today)]
-        return usable[0] if usable else None
+        chain, _ = route_chain(self._settings, route)
+        return chain[0] if chain else None
 
     # -- reviewers: validate, repair once ---------------------------------------------------
 

@@ -17,6 +17,7 @@ from mao_tui.providers.base import (
     ThinkingSettings,
     Usage,
     request_timeout,
+    thinking_control,
 )
 from mao_tui.providers.errors import classified, error
 from mao_tui.providers.usage import count
@@ -30,11 +31,15 @@ CUT_OFF_STOP_REASONS = frozenset({"max_tokens", "model_context_window_exceeded"}
 
 
 def thinking_params(thinking: ThinkingSettings | None) -> dict[str, Any]:
-    """``thinking`` and ``output_config`` for the maximum setting; nothing when thinking is off."""
+    """``thinking`` and ``output_config`` for the setting; nothing when thinking is off.
+
+    A budget control sends ``{type: enabled, budget_tokens}``; the adaptive control (the only
+    one Claude 5.x accepts) sends ``{type: adaptive}`` with the effort in ``output_config``.
+    """
     if thinking is None:
         return {}
     params: dict[str, Any] = {}
-    if thinking.budget_tokens:
+    if thinking_control(thinking, "anthropic") == "anthropic_budget":
         params["thinking"] = {"type": "enabled", "budget_tokens": thinking.budget_tokens}
         if thinking.display:
             params["thinking"]["display"] = thinking.display

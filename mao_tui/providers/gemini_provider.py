@@ -16,6 +16,7 @@ from mao_tui.providers.base import (
     ThinkingDelta,
     ThinkingSettings,
     Usage,
+    thinking_control,
 )
 from mao_tui.providers.errors import classified, error
 from mao_tui.providers.usage import count
@@ -41,16 +42,18 @@ POLICY_FINISH_REASONS = frozenset(
 
 
 def thinking_config(thinking: ThinkingSettings | None) -> ThinkingConfig | None:
-    """Gemini 3 takes a level, Gemini 2.5 a token budget; thoughts are always streamed."""
+    """Gemini 3 and 4 take a level (Gemini 4 answers a budget with 400), Gemini 2.5 a token
+    budget; thoughts are always streamed."""
     if thinking is None:
         return None
     from google.genai import types
 
-    if thinking.level:
+    control = thinking_control(thinking, "gemini")
+    if control == "gemini_level" and thinking.level:
         return types.ThinkingConfig(
             thinking_level=types.ThinkingLevel(thinking.level.upper()), include_thoughts=True
         )
-    if thinking.budget_tokens:
+    if control == "gemini_budget" and thinking.budget_tokens:
         return types.ThinkingConfig(thinking_budget=thinking.budget_tokens, include_thoughts=True)
     return types.ThinkingConfig(include_thoughts=True)
 

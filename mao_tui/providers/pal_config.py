@@ -1,7 +1,7 @@
 """The ``pal:`` section of a provider of kind ``pal`` in models.yaml: how to start the PAL MCP
 server (``pal-mcp-server``, formerly zen-mcp-server) and what it may see of mao's environment.
 
-A model of a ``pal`` provider names PAL's model in ``api_model`` (``gpt-5.2``, ``auto``, an
+A model of a ``pal`` provider names PAL's model in ``api_model`` (``gpt-6.2-astra``, ``auto``, an
 OpenRouter or custom-endpoint name): the call goes through PAL's ``chat`` tool. ``clink:NAME``
 (or ``clink:NAME/ROLE``) goes through PAL's ``clink`` tool to the CLI client ``NAME`` instead.
 """

@@ -178,7 +178,14 @@ class ModelConfig(Strict):
     timeouts: Timeouts | None = None
     prices: Prices | None = None
     deprecated: bool | date = False  # true, or the date the provider announced it
-    retires: date | None = None  # from this day on the model is skipped (reason `retired`)
+    # From this day on the model is gone (retired, or shut down: the API answers 404); a route
+    # to it goes to its successor, or, without one, the model is skipped (reason `retired`).
+    retires: date | None = None
+    successor: Identifier | None = None  # the model id that replaces it once it retires
+    # The line a route's ``latest:<series>`` alias picks from (opus, sonnet, gpt-sol, ...):
+    # its newest active member by ``released``.
+    series: Identifier | None = None
+    released: date | None = None
 
     def retired(self, today: date) -> bool:
         return self.retires is not None and today >= self.retires
@@ -222,14 +229,19 @@ class Global(Strict):
     limits: Limits = Field(default_factory=Limits)
 
 
+# A route names a model id, or ``latest:<series>``: the newest active model of that series.
+ALIAS_PREFIX = "latest:"
+ModelRef = Annotated[str, Field(pattern=r"^(?:latest:)?[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
 class Route(Strict):
-    primary: Identifier
-    fallbacks: list[Identifier] = Field(default_factory=list)
+    primary: ModelRef
+    fallbacks: list[ModelRef] = Field(default_factory=list)
 
 
 class RoutingConfig(Strict):
     routes: dict[Identifier, Route]
-    universal_fallback: Identifier
+    universal_fallback: ModelRef
 
 
 class PromptChoice(Strict):
@@ -464,7 +476,9 @@ class Settings(BaseModel):
         return choice.prompt
 
     def chain(self, route: str) -> list[str]:
-        """Primary, fallbacks, then the universal fallback; each model once."""
+        """Primary, fallbacks, then the universal fallback, each once, as routing.yaml names
+        them: model ids or ``latest:`` aliases. What will run (successors, aliases resolved)
+        is :func:`mao_tui.engine.routing.route_chain`."""
         r = self.routing.routes[route]
         chain: list[str] = []
         for m in [r.primary, *r.fallbacks, self.routing.universal_fallback]:
@@ -497,25 +511,19 @@ def cross_check(settings: Settings) -> list[tuple[tuple[str | int, ...], str, st
                         f"{name!r} is not an environment variable name",
                     )
                 )
-    known = sorted(reg.models)
+    problems += _lifecycle_problems(reg)
     for key, route in routing.routes.items():
         for field, values in (("primary", [route.primary]), ("fallbacks", route.fallbacks)):
             for i, mid in enumerate(values):
-                if mid not in reg.models:
+                message = _unknown_ref(reg, mid)
+                if message:
                     loc: tuple[str | int, ...] = ("routes", key, field)
                     if field == "fallbacks":
                         loc = (*loc, i)
-                    problems.append(
-                        (loc, "routing", f"unknown model {mid!r}; known models: {', '.join(known)}")
-                    )
-    if routing.universal_fallback not in reg.models:
-        problems.append(
-            (
-                ("universal_fallback",),
-                "routing",
-                f"unknown model {routing.universal_fallback!r}; known models: {', '.join(known)}",
-            )
-        )
+                    problems.append((loc, "routing", message))
+    message = _unknown_ref(reg, routing.universal_fallback)
+    if message:
+        problems.append((("universal_fallback",), "routing", message))
     variant_keys = {*reg.models, *reg.providers, *get_args(ProviderKind)}
     variant_keys |= {m.family for m in reg.models.values() if m.family}
     for name, pb in settings.playbooks.items():
@@ -566,3 +574,69 @@ def cross_check(settings: Settings) -> list[tuple[tuple[str | int, ...], str, st
             if path not in settings.prompts:
                 problems.append((loc, f"playbook:{name}", f"prompt template {path!r} not found"))
     return problems
+
+
+def _unknown_ref(reg: Registry, ref: str) -> str | None:
+    """Why a route's model reference names nothing, or None when it is sound."""
+    if ref.startswith(ALIAS_PREFIX):
+        series = ref.removeprefix(ALIAS_PREFIX)
+        known_series = sorted({m.series for m in reg.models.values() if m.series})
+        if series not in known_series:
+            return f"no model of series {series!r} for {ref!r}; series in models.yaml: " + (
+                ", ".join(known_series) or "none"
+            )
+        return None
+    if ref not in reg.models:
+        return f"unknown model {ref!r}; known models: {', '.join(sorted(reg.models))}"
+    return None
+
+
+def _lifecycle_problems(reg: Registry) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """Successors that name no model or loop; thinking controls the provider cannot send."""
+    problems: list[tuple[tuple[str | int, ...], str, str]] = []
+    for mid, m in reg.models.items():
+        if m.successor is not None and m.successor not in reg.models:
+            problems.append(
+                (
+                    ("models", mid, "successor"),
+                    "models",
+                    f"unknown model {m.successor!r}; known models: {', '.join(sorted(reg.models))}",
+                )
+            )
+            continue
+        seen = [mid]
+        nxt = m.successor
+        while nxt is not None and nxt in reg.models and nxt not in seen:
+            seen.append(nxt)
+            nxt = reg.models[nxt].successor
+        if nxt is not None and nxt in seen:
+            problems.append(
+                (
+                    ("models", mid, "successor"),
+                    "models",
+                    "successors form a loop: " + " → ".join([*seen, nxt]),
+                )
+            )
+        provider = reg.providers.get(m.provider)
+        control = m.thinking.control if m.thinking else None
+        if provider is not None and control is not None:
+            wanted = _CONTROL_KINDS.get(control.split("_")[0], ())
+            if provider.kind in KEYED_KINDS | {"openai_chat"} and provider.kind not in wanted:
+                problems.append(
+                    (
+                        ("models", mid, "thinking", "control"),
+                        "models",
+                        f"control {control} is not sent by provider kind {provider.kind!r} "
+                        f"(provider {m.provider})",
+                    )
+                )
+    return problems
+
+
+# The provider kinds that send each control's family of parameters (CLI tools and PAL map a
+# control to their own flags, so any control is accepted there).
+_CONTROL_KINDS: dict[str, tuple[str, ...]] = {
+    "anthropic": ("anthropic",),
+    "openai": ("openai", "openai_chat"),
+    "gemini": ("gemini",),
+}

@@ -156,5 +156,6 @@ class FaultBook:
 
 
 def demo_faults() -> list[FaultRule]:
-    """The demo's scripted failure: Gemini 3 Pro stalls on Schemas once, so Sonnet takes over."""
-    return [FaultRule(kind="stall", model="gemini-3-pro-preview", workstream="schemas", times=1)]
+    """The demo's scripted failure: Gemini 4 Argon stalls on Schemas once, so Sonnet 5.5 (the
+    route's fallback) takes over."""
+    return [FaultRule(kind="stall", model="gemini-4-argon", workstream="schemas", times=1)]

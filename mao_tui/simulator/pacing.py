@@ -20,10 +20,14 @@ MODEL_TOKENS_PER_S: Mapping[str, float] = {
     "opus": 60.0,
     "sonnet": 80.0,
     "haiku": 160.0,
+    "astra": 70.0,
+    "sol": 90.0,
+    "gemini-4": 85.0,
+    "gemini-4-hydrogen": 180.0,
+    "flash": 180.0,
     "gpt-5.2": 70.0,
     "gpt-5.2-codex": 90.0,
     "gemini-3-pro": 85.0,
-    "gemini-3-flash": 180.0,
 }
 
 

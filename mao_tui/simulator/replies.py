@@ -119,6 +119,15 @@ def thinking_rejected_reply(api: Api, param: str, value: str, request_number: in
     return openai_error(400, "invalid_request_error", "unsupported_value", message, param=param)
 
 
+def market_thinking_reply(api: Api, param: str, message: str, request_number: int) -> ErrorReply:
+    """The 400 a provider answers a thinking parameter the model rejects with (simulator/market)."""
+    if api == "anthropic":
+        return anthropic_error(400, "invalid_request_error", message, request_number)
+    if api == "gemini":
+        return gemini_error(400, "INVALID_ARGUMENT", message)
+    return openai_error(400, "invalid_request_error", "unsupported_value", message, param=param)
+
+
 def error_reply(
     api: Api,
     kind: HttpErrorKind,

@@ -31,12 +31,14 @@ from mao_tui.simulator.http11 import (
     read_request,
     write_response,
 )
+from mao_tui.simulator.market import Market
 from mao_tui.simulator.qa import break_json
 from mao_tui.simulator.routes import ApiCall, guess_api, parse_call, route
 from mao_tui.simulator.scripts import Script, detect_workstream, script_for
 
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
 REDACTED = "<redacted>"
+_TODAY = Market()  # today's market, judged on the wall clock's date
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class RecordedRequest:
     headers: dict[str, str]  # secret header values replaced by "<redacted>"
     fault: str | None = None  # the fault kind that fired for this request, if any
     query: dict[str, list[str]] = field(default_factory=dict)
+    # What today's market refused it with: "not_found" (a gone id) or "thinking" (a rejected
+    # thinking parameter); None when the market let it through
+    rejected: str | None = None
 
 
 class Simulator:
@@ -57,6 +62,9 @@ class Simulator:
     ``speed`` multiplies every model's tokens/s; ``math.inf`` or ``<= 0`` turns pacing off.
     ``tokens_per_s`` overrides the per-model defaults (keys match as substrings of the API name).
     ``cached_tokens`` of every prompt are reported as read from the provider's cache.
+    ``market`` is the model world it imitates (:mod:`~mao_tui.simulator.market`): gone ids get
+    the provider's 404 and rejected thinking parameters its 400, before any fault rule; None
+    serves every id.
     """
 
     def __init__(
@@ -67,8 +75,10 @@ class Simulator:
         tokens_per_s: Mapping[str, float] | None = None,
         cached_tokens: int = 0,
         failing_first: bool = False,
+        market: Market | None = _TODAY,
     ) -> None:
         self.speed = speed
+        self.market = market
         # The first synthesis's files fail their tests until a fix round (scripts.BUG).
         self.failing_first = failing_first
         self.cached_tokens = cached_tokens  # reported as read from a cache, up to all the input
@@ -184,6 +194,34 @@ class Simulator:
 
         call = parse_call(r, body)
         workstream = detect_workstream(call.text)
+        refusal = (
+            self.market.judge(call.api, call.model, call.thinking_values)
+            if self.market is not None
+            else None
+        )
+        if refusal is not None:
+            self.requests.append(
+                RecordedRequest(
+                    call.api,
+                    request.path,
+                    call.model,
+                    workstream,
+                    body,
+                    headers,
+                    None,
+                    request.query,
+                    refusal.kind,
+                )
+            )
+            if refusal.kind == "not_found":
+                reply = replies.error_reply(
+                    call.api, "not_found", model=call.model, retry_after=0, request_number=number
+                )
+            else:
+                reply = replies.market_thinking_reply(
+                    call.api, refusal.param, refusal.message, number
+                )
+            return await _reply(writer, request, reply)
         rule = self._faults.take(call.model, workstream, call.thinking_values)
         fault = rule.kind if rule else None
         self.requests.append(

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Static
 
 from mao_tui.domain import Plan
 from mao_tui.engine.planning import PlanInvalid, edit_plan
+from mao_tui.engine.routing import resolved_chain
 from mao_tui.settings.schema import Settings
 from mao_tui.tui.backend import ModelChoice
 from mao_tui.tui.dialogs import ModelPicker
@@ -137,6 +138,7 @@ class PlanReviewScreen(ModalScreen[Plan | None]):
             return
         ws = next(w for w in self.plan.workstreams if w.key == key)
         current = self.models.get(key, ws.chain[0])
+        runnable, _ = resolved_chain(self._settings, list(self._settings.registry.models))
         choices = [
             ModelChoice(
                 id=model_id,
@@ -146,6 +148,7 @@ class PlanReviewScreen(ModalScreen[Plan | None]):
                 current=model_id == current,
             )
             for model_id, config in self._settings.registry.models.items()
+            if model_id in runnable  # retired history is no choice
         ]
         picked = await self.app.push_screen_wait(ModelPicker(ws.title, choices, verb="Assign"))
         if picked:

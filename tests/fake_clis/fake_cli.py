@@ -28,7 +28,7 @@ SIZE = int(os.environ.get("FAKE_CLI_BYTES", "0") or 0)
 
 VERSIONS = {
     "claude": "2.0.73 (Claude Code)",
-    "codex": "codex-cli 0.66.0",
+    "codex": "codex-cli 0.169.1",
     "gemini": "0.18.4",
 }
 HELP = {
@@ -39,6 +39,7 @@ Options:
   --verbose                        Override verbose mode setting from config
   --include-partial-messages       Include partial message chunks as they arrive
   --model <model>                  Model for the current session
+  --effort <level>                 Effort level for the session (low, medium, high, xhigh, max)
   --append-system-prompt <prompt>  Append a system prompt to the default system prompt
   --permission-mode <mode>         Permission mode (acceptEdits, bypassPermissions, default, plan)
 """,
@@ -127,7 +128,7 @@ def claude(prompt: str) -> int:
         print("Thinking about the reasoning effort this needs...\nHere is the answer.")
         return 0
     partial = "--include-partial-messages" in ARGS
-    out({"type": "system", "subtype": "init", "session_id": "s-1", "model": "claude-sonnet-4-5",
+    out({"type": "system", "subtype": "init", "session_id": "s-1", "model": "claude-sonnet-5-5",
          "tools": ["Read", "Grep"]})  # fmt: skip
     if SCENARIO in ("hang", "hang_ignore_term"):
         return hang()
@@ -154,7 +155,7 @@ def claude(prompt: str) -> int:
     for mid, think, text, tool in messages:
         if partial:
             out({"type": "stream_event", "event": {"type": "message_start",
-                 "message": {"id": mid, "model": "claude-sonnet-4-5"}}})  # fmt: skip
+                 "message": {"id": mid, "model": "claude-sonnet-5-5"}}})  # fmt: skip
             for index, (kind, body) in enumerate([("thinking", think), ("text", text)]):
                 for piece in chunks(body, 16384 if SCENARIO == "huge" else 9):
                     delta = {"type": f"{kind}_delta", kind: piece}
@@ -168,7 +169,7 @@ def claude(prompt: str) -> int:
             content.append({"type": "tool_use", "id": "tu_1", "name": "Read", "input": tool})
         if SCENARIO != "huge":
             out({"type": "assistant", "parent_tool_use_id": None,
-                 "message": {"id": mid, "model": "claude-sonnet-4-5", "content": content,
+                 "message": {"id": mid, "model": "claude-sonnet-5-5", "content": content,
                              "usage": {"input_tokens": 600, "output_tokens": 200}}})  # fmt: skip
         if tool:
             result = {"type": "tool_result", "tool_use_id": "tu_1", "content": "# readme"}
@@ -183,7 +184,7 @@ def claude(prompt: str) -> int:
          "session_id": "s-1", "total_cost_usd": 0.0123,
          "usage": {"input_tokens": 1200, "cache_creation_input_tokens": 100,
                    "cache_read_input_tokens": 300, "output_tokens": 420},
-         "modelUsage": {"claude-sonnet-4-5-20250929": {"inputTokens": 1600,
+         "modelUsage": {"claude-sonnet-5-5": {"inputTokens": 1600,
                                                        "outputTokens": 420}}})  # fmt: skip
     return 0
 
@@ -273,7 +274,7 @@ def gemini(prompt: str) -> int:
         print("Loaded cached credentials.\nHere is the answer, in plain text.")
         return 0
     stamp = "2026-11-26T10:00:00.000Z"
-    out({"type": "init", "timestamp": stamp, "session_id": "g-1", "model": "gemini-3-pro"})
+    out({"type": "init", "timestamp": stamp, "session_id": "g-1", "model": "gemini-4-argon"})
     out({"type": "message", "timestamp": stamp, "role": "user", "content": prompt[:200]})
     if SCENARIO in ("hang", "hang_ignore_term"):
         return hang()
