@@ -219,3 +219,28 @@ def test_help_is_instant_because_nothing_heavy_is_imported() -> None:
         [sys.executable, "-m", "mao_tui", "--help"], capture_output=True, text=True, check=True
     )
     assert "demo" in help_run.stdout and "develop" in help_run.stdout
+
+
+def test_a_reader_that_stops_early_ends_the_session_quietly(tmp_path: Path) -> None:
+    """`mao demo --json | head`: the reader closes the pipe after a few lines. mao stops without
+    a traceback, exits 141 (128 + SIGPIPE) and stores the session cancelled, not failed."""
+    db = tmp_path / "pipe.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mao_tui", "demo", "--json", "--speed", FAST, "--db", str(db)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    lines = [proc.stdout.readline() for _ in range(3)]
+    assert json.loads(lines[0])["type"] == "session_started"
+    proc.stdout.close()  # what `head -3` does once it has its lines
+    try:
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert code == 141
+    [(_, status, simulated)] = _stored(db)
+    assert (status, simulated) == ("cancelled", 1)

@@ -14,7 +14,7 @@ from mao_tui.errors import UsageError
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from mao_tui.domain import Plan
+    from mao_tui.domain import EngineEvent, Plan
     from mao_tui.engine.sections import Section
     from mao_tui.engine.session import SessionRequest
     from mao_tui.settings.schema import Settings
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mao_tui.wiring import Launch
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_PIPE = 141  # stdout closed by its reader (`| head`): 128 + SIGPIPE, as a shell reports it
 T = TypeVar("T")
 
 
@@ -150,14 +151,21 @@ def _run_apply(args: argparse.Namespace, launch: Launch, req: SessionRequest) ->
     from mao_tui.headless import JsonLinesSink, ProgressSink
     from mao_tui.headless_apply import auto_confirm, run_and_apply, terminal_confirm
 
-    sink: EventSink = JsonLinesSink(sys.stdout) if args.json else ProgressSink(sys.stderr)
+    pipe = _PipeWatch()
+    sink: EventSink = (
+        JsonLinesSink(sys.stdout, pipe.closed) if args.json else ProgressSink(sys.stderr)
+    )
     confirm = auto_confirm(None)  # FilesApplied lists every file anyway
     if not args.yes:
         confirm = terminal_confirm(sys.stderr)
     try:
-        outcome = asyncio.run(_cancelled_by_sigterm(run_and_apply(launch, req, [sink], confirm)))
+        outcome = asyncio.run(
+            _cancelled_by_sigterm(run_and_apply(launch, req, [sink], confirm), pipe)
+        )
     except (KeyboardInterrupt, asyncio.CancelledError):
-        return EXIT_INTERRUPTED
+        return EXIT_PIPE if pipe.is_closed else EXIT_INTERRUPTED
+    if pipe.is_closed:
+        return EXIT_PIPE
     if not args.json:
         sys.stderr.write(f"mao: {outcome.summary}\n")
     if outcome.session is not None and outcome.session.status is not SessionStatus.DONE:
@@ -200,21 +208,50 @@ def _run_headless(launch: Launch, req: SessionRequest, *, as_json: bool) -> int:
     from mao_tui.headless import JsonLinesSink, ProgressSink
     from mao_tui.wiring import run_session
 
-    sink: EventSink = JsonLinesSink(sys.stdout) if as_json else ProgressSink(sys.stderr)
+    pipe = _PipeWatch()
+    sink: EventSink = (
+        JsonLinesSink(sys.stdout, pipe.closed) if as_json else ProgressSink(sys.stderr)
+    )
     try:
-        finished = asyncio.run(_cancelled_by_sigterm(run_session(launch, req, [sink])))
+        finished = asyncio.run(_cancelled_by_sigterm(run_session(launch, req, [sink]), pipe))
     except (KeyboardInterrupt, asyncio.CancelledError):
-        return EXIT_INTERRUPTED
+        return EXIT_PIPE if pipe.is_closed else EXIT_INTERRUPTED
+    if pipe.is_closed:
+        return EXIT_PIPE
     if not as_json:
         synthesis = _last_synthesis_text(launch, req.session_id)
         if synthesis:
             from mao_tui.sanitize import shown
 
-            sys.stdout.write(shown(synthesis.rstrip()) + "\n")
+            try:
+                sys.stdout.write(shown(synthesis.rstrip()) + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:
+                from mao_tui.headless import silence
+
+                silence(sys.stdout)
+                return EXIT_PIPE
     return _exit_code(finished.status)
 
 
-async def _cancelled_by_sigterm(work: Awaitable[T]) -> T:
+class _PipeWatch:
+    """Cancels the session when its JSON reader goes away (``mao demo --json | head``): a
+    closed stdout is a normal end, so the session is stored ``cancelled`` (or ``done``, when
+    only its last line was lost) and mao exits 141 without a traceback."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[object] | None = None
+        self.is_closed = False
+
+    def closed(self, event: EngineEvent) -> None:
+        from mao_tui.domain import SessionFinished
+
+        self.is_closed = True
+        if self.task is not None and not isinstance(event, SessionFinished):
+            self.task.cancel()
+
+
+async def _cancelled_by_sigterm(work: Awaitable[T], pipe: _PipeWatch | None = None) -> T:
     """``work``, cancelled like Ctrl+C cancels it when SIGTERM arrives: the session ends
     ``cancelled``, streamed text is written and every connection and subprocess is closed."""
     import signal
@@ -222,6 +259,8 @@ async def _cancelled_by_sigterm(work: Awaitable[T]) -> T:
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
+    if pipe is not None:
+        pipe.task = task
     try:
         loop.add_signal_handler(signal.SIGTERM, task.cancel)
     except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
