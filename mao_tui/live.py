@@ -77,7 +77,7 @@ class OpenSession:
                 id=model_id,
                 label=config.display_name or model_id,
                 provider=config.provider,
-                has_key=controller.has_key(model_id),
+                unavailable=controller.unavailable(model_id),
                 current=model_id == current,
             )
             for model_id, config in registry.models.items()

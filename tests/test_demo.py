@@ -244,3 +244,37 @@ def test_a_reader_that_stops_early_ends_the_session_quietly(tmp_path: Path) -> N
     assert code == 141
     [(_, status, simulated)] = _stored(db)
     assert (status, simulated) == ("cancelled", 1)
+
+
+@pytest.mark.parametrize("mode", ["--headless", None])
+def test_develop_with_no_key_says_what_to_set_and_exits_2_before_any_request(
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str | None,
+) -> None:
+    """No key for any routed model: one message naming the variables (and --simulate), exit 2,
+    before the dashboard opens (mode None) and before any session is stored."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no CLI tool either
+    monkeypatch.setattr(MaoApp, "run", lambda self: pytest.fail("the dashboard opened"))
+    code = main(["develop", "add search", "--db", str(db_path), *([mode] if mode else [])])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("mao: error:") == 1, err
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "--simulate"):
+        assert name in err
+    assert not db_path.exists()
+
+
+def test_one_key_is_enough_to_start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """With a key for one provider the check lets the session run on what can (the others are
+    skipped as fallbacks `no_key`, in the fallback log)."""
+    from mao_tui.cli.running import _require_a_runnable_model
+
+    launch = Launch(project_dir=tmp_path, config_dir=None, db_path=tmp_path / "x.db")
+    req = SessionRequest(
+        command="develop", playbook="develop", task="t", spec_text="", project_dir=tmp_path
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
+    _require_a_runnable_model(launch.settings(), req)  # does not raise

@@ -94,6 +94,8 @@ def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
 
         require_playbook(settings, req.playbook)
     req = _fit_input(args, settings, req)
+    if not launch.simulate:
+        _require_a_runnable_model(settings, req)
     launch = _with_apply_options(args, settings, launch, req)
     if getattr(args, "apply", False):
         return _run_apply(args, launch, req)
@@ -105,6 +107,34 @@ def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
             )
         return _run_headless(launch, req, as_json=args.json)
     return _run_tui(launch, req, review_plan=getattr(args, "review_plan", False))
+
+
+def _require_a_runnable_model(settings: Settings, req: SessionRequest) -> None:
+    """Before any request and before the dashboard opens: when no model the plan routes to can
+    run (no key, retired, tool not on PATH), say once what to set, and stop (exit 2). When some
+    can, the session runs on those and the others are skipped, each in the fallback log."""
+    import os
+
+    from mao_tui.engine import policy
+    from mao_tui.engine.availability import missing_keys, unavailable_reason
+    from mao_tui.engine.planner import rule_based_plan
+
+    plan = req.fixed_plan or rule_based_plan(settings, req.playbook, req.sections)
+    routed = list(dict.fromkeys(m for ws in [*plan.workstreams, plan.synthesis] for m in ws.chain))
+    today = policy.today()
+    reasons = {m: unavailable_reason(settings, m, os.environ, today) for m in routed}
+    if not routed or any(reason is None for reason in reasons.values()):
+        return
+    keys = missing_keys(settings, routed, os.environ)
+    if keys:
+        what = keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + f" or {keys[-1]}"
+        advice = f"set {what} (one is enough)"
+    else:
+        advice = "; ".join(f"{m}: {r}" for m, r in reasons.items())
+    raise UsageError(
+        f"no model routed for {req.playbook!r} can run here: {advice}; "
+        "or add --simulate to run it on the built-in simulator (no keys, no real model calls)"
+    )
 
 
 def _with_apply_options(
@@ -317,23 +347,21 @@ def _plan_reviewer(
     """--review-plan: the plan review screen, shown from the session's worker."""
     import os
 
-    from mao_tui.engine.pool import find_key
+    from mao_tui.engine import policy
+    from mao_tui.engine.availability import unavailable_reason
     from mao_tui.tui.plan_review import PlanReviewScreen
+    from mao_tui.wiring import simulator_env
 
     settings = launch.settings()
-    providers = settings.registry.providers
-    has_key = {
-        model_id: providers[m.provider].kind != "cli"
-        and (
-            launch.simulate
-            or not providers[m.provider].api_key_env
-            or find_key(providers[m.provider].api_key_env, os.environ) is not None
-        )
-        for model_id, m in settings.registry.models.items()
+    env = simulator_env(settings) if launch.simulate else os.environ
+    today = policy.today()
+    unavailable = {
+        model_id: unavailable_reason(settings, model_id, env, today)
+        for model_id in settings.registry.models
     }
 
     async def review(plan: Plan) -> Plan | None:
-        return await app_ref[0].push_screen_wait(PlanReviewScreen(plan, settings, has_key))
+        return await app_ref[0].push_screen_wait(PlanReviewScreen(plan, settings, unavailable))
 
     return review
 

@@ -170,6 +170,13 @@ class SessionController(SessionEngine):
     def has_key(self, model_id: str) -> bool:
         return self._pool.has_key(self._settings.model(model_id).provider)
 
+    def unavailable(self, model_id: str) -> str | None:
+        """Why ``model_id`` cannot run now (retired, tool not on PATH, no key), or None."""
+        from mao_tui.engine import policy
+        from mao_tui.engine.availability import unavailable_reason
+
+        return unavailable_reason(self._settings, model_id, self._pool.env, policy.today())
+
     async def run_first(self, draft: Plan) -> SessionFinished:
         """The session's first run (planning, workstreams, synthesis), cancellable as a whole."""
         self._first_run = asyncio.create_task(self.run(self.req, draft), name="first-run")
@@ -373,10 +380,9 @@ class SessionController(SessionEngine):
     def _check_model(self, model: str) -> None:
         if model not in self._settings.registry.models:
             raise ControlError(f"unknown model {model!r}")
-        if not self.has_key(model):
-            provider = self._settings.model(model).provider
-            names = " or ".join(self._settings.registry.providers[provider].api_key_env)
-            raise ControlError(f"{model} has no API key (set {names or 'one'})")
+        reason = self.unavailable(model)
+        if reason is not None:
+            raise ControlError(f"{model} cannot run: {reason}")
 
     def _inputs_for(self, ws: PlannedWorkstream) -> list[tuple[PlannedWorkstream, Outcome]]:
         plan = self._require_plan()

@@ -31,8 +31,12 @@ class ModelChoice:
     id: str
     label: str
     provider: str
-    has_key: bool
+    unavailable: str | None = None  # why it cannot run (retired, not on PATH, no key), or None
     current: bool = False  # the model the workstream last ran on
+
+    @property
+    def runnable(self) -> bool:
+        return self.unavailable is None
 
 
 class SessionControl(Protocol):
