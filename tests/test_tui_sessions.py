@@ -170,9 +170,9 @@ async def test_m_reruns_on_the_model_picked(tmp_path: Path) -> None:
 
 async def test_the_model_picker_marks_models_without_a_key_and_skips_them() -> None:
     choices = [
-        ModelChoice("opus-4.5", "Claude Opus 4.5", "anthropic", has_key=True, current=True),
-        ModelChoice("gemini-3-pro", "Gemini 3 Pro", "google", has_key=False),
-        ModelChoice("gpt-5.2", "GPT-5.2", "openai", has_key=True),
+        ModelChoice("opus-4.5", "Claude Opus 4.5", "anthropic", current=True),
+        ModelChoice("gemini-3-pro", "Gemini 3 Pro", "google", "no key: set GEMINI_API_KEY"),
+        ModelChoice("gpt-5.2", "GPT-5.2", "openai"),
     ]
 
     class Host(MaoApp):
@@ -183,10 +183,73 @@ async def test_the_model_picker_marks_models_without_a_key_and_skips_them() -> N
     async with app.run_test(size=(100, 20)) as pilot:
         options = app.screen.query_one(OptionList)
         gemini = options.get_option_at_index(1)
-        assert gemini.disabled and "no key" in str(gemini.prompt)
+        assert gemini.disabled and "no key: set GEMINI_API_KEY" in str(gemini.prompt)
         assert "current" in str(options.get_option_at_index(0).prompt)
         await pilot.press("down", "enter")  # the disabled one is skipped
     assert app.return_value == "gpt-5.2"
+
+
+async def test_the_picker_marks_retired_and_missing_tools_with_the_reason_and_refuses_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Models that cannot run are marked with why (retired on its date; a CLI tool not on PATH,
+    as in every simulated session) and cannot be picked; a rerun on one is refused too."""
+    from datetime import date
+
+    from mao_tui.errors import ControlError
+
+    monkeypatch.setattr("mao_tui.engine.policy.today", lambda: date(2026, 12, 1))
+    launch = _launch(tmp_path)
+    app, session = _app(launch, _request(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _first_run(pilot)
+        await _select(pilot, screen, "tests")
+        await pilot.press("m")
+        picker = app.screen
+        assert isinstance(picker, ModelPicker)
+        options = picker.query_one(OptionList)
+        prompts = {
+            str(options.get_option_at_index(i).id): options.get_option_at_index(i)
+            for i in range(options.option_count)
+        }
+        assert prompts["sonnet-4.5"].disabled
+        assert "retired 2026-11-30" in str(prompts["sonnet-4.5"].prompt)
+        assert prompts["claude-cli-sonnet"].disabled
+        assert "claude not on PATH" in str(prompts["claude-cli-sonnet"].prompt)
+        assert not prompts["opus-4.5"].disabled
+        await pilot.press("escape")
+        with pytest.raises(ControlError, match="retired 2026-11-30"):
+            session.rerun("tests", "sonnet-4.5")
+        await pilot.press("q")
+
+
+async def test_a_failed_rerun_keeps_the_earlier_output_and_says_so(tmp_path: Path) -> None:
+    """Rerunning a done workstream on a model that fails: the workstream stays done on its
+    earlier output (the one the synthesis used), and the panel says the earlier output stands."""
+    from mao_tui.simulator.faults import FaultRule
+
+    rule = FaultRule("auth", model="claude-haiku-4-5", workstream="tests", times=None)
+    launch = _launch(tmp_path, faults=True, sim_faults=(rule,))
+    app, session = _app(launch, _request(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _first_run(pilot)
+        lane = screen.lanes["tests"]
+        assert lane.status is WorkstreamStatus.DONE and lane.model == "gpt-5.2-codex"
+        await _select(pilot, screen, "tests")
+        session.rerun("tests", "haiku-4.5")
+        await asyncio.wait_for(screen.ended(2), GUARD_S)
+        await pilot.pause()
+        assert [a.model for a in lane.history] == ["gpt-5.2-codex", "haiku-4.5"]
+        assert lane.history[-1].error is not None  # the rerun did fail
+        assert lane.status is WorkstreamStatus.DONE
+        assert screen.plan_table.get_cell("tests", "status").plain == "done (2)"
+        assert screen.plan_table.get_cell("tests", "model").plain == "gpt-5.2-codex"
+        stands = "the rerun failed; the earlier output of gpt-5.2-codex stands"
+        assert any(stands in note for note in lane.notes)
+        assert screen.session.status == "done"
+        await pilot.press("q")
+    rows = _stored(tmp_path / "mao.db", "SELECT status FROM workstreams WHERE key = 'tests'")
+    assert rows == [("done",)]
 
 
 async def test_x_cancels_the_selected_workstream_and_the_others_go_on(tmp_path: Path) -> None:

@@ -345,9 +345,18 @@ class SessionController(SessionEngine):
         self, session_id: str, ws: PlannedWorkstream, outcome: Outcome, announce: bool
     ) -> Outcome:
         key = ws.key
-        self._status[key] = outcome.status
+        detail = "cancelled" if outcome.status is WorkstreamStatus.CANCELLED else ""
+        earlier = self._latest.get(key)
         if outcome.status is WorkstreamStatus.DONE:
             self._latest[key] = outcome
+        elif earlier is not None and key != SYNTHESIS_KEY:
+            # A rerun that failed (or was cancelled) does not undo the output the synthesis
+            # uses: the workstream stays done on it, and says so.
+            detail = (
+                f"the rerun {outcome.status.value}; the earlier output of {earlier.model} stands"
+            )
+            outcome = earlier
+        self._status[key] = outcome.status
         if key == SYNTHESIS_KEY:
             return outcome  # SessionEngine reports it with SynthesisFinished, this run's usage
         usage = self._ledger.usage_of(key)
@@ -359,7 +368,7 @@ class SessionController(SessionEngine):
                     model=outcome.model,
                     status=outcome.status,
                     usage=usage,
-                    detail="cancelled" if outcome.status is WorkstreamStatus.CANCELLED else "",
+                    detail=detail,
                 )
             )
         return Outcome(outcome.status, outcome.model, outcome.text, usage)

@@ -465,6 +465,9 @@ class DashboardScreen(ApplyActions, Screen[None]):
         if lane is None:
             return
         lane.finish(event.status, event.at, event.model, event.usage)
+        if event.detail and event.detail != "cancelled":
+            lane.notes.append(f"• {event.detail}")
+            self._show_notes(lane)
         self._show_lane(lane)
         self._show_status()
 
