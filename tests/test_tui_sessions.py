@@ -12,6 +12,7 @@ import asyncio
 import json
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +251,26 @@ async def test_a_failed_rerun_keeps_the_earlier_output_and_says_so(tmp_path: Pat
         await pilot.press("q")
     rows = _stored(tmp_path / "mao.db", "SELECT status FROM workstreams WHERE key = 'tests'")
     assert rows == [("done",)]
+
+
+async def test_the_status_bar_totals_are_live_while_models_stream(tmp_path: Path) -> None:
+    """While a model streams, the status bar counts its output as the plan's row does (an
+    estimate, marked ~), and the planning attempts' tokens as soon as they finish."""
+    launch = _launch(tmp_path, speed=40.0, sim_tokens_per_s={"gpt-5.2": 2.0})  # core_logic
+    req = _request(tmp_path)
+    app, _ = _app(launch, replace(req, use_planner=True))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        await until(pilot, lambda: "core_logic" in screen.lanes)
+        core = screen.lanes["core_logic"]
+        await until(pilot, lambda: core.live_chars > 40 and core.running)
+        screen._tick()
+        status = screen.status_bar.render().plain  # type: ignore[union-attr]
+        assert "out ~" in status and "out 0 " not in status, status
+        assert "in 0 " not in status, status  # the orchestrator's tokens are counted
+        assert "~" in screen.plan_table.get_cell("core_logic", "tokens").plain
+        await pilot.press("ctrl+c")
 
 
 async def test_x_cancels_the_selected_workstream_and_the_others_go_on(tmp_path: Path) -> None:

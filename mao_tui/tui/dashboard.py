@@ -417,10 +417,11 @@ class DashboardScreen(ApplyActions, Screen[None]):
     def _attempt_finished(self, message: m.AttemptFinished) -> None:
         event = message.event
         self.clock.observe(event.at)
+        self.session.totals.add(event.usage)  # planning's attempts too: they have no lane
         lane = self.lanes.get(event.workstream)
         if lane is None:
+            self._show_status()
             return
-        self.session.totals.add(event.usage)
         note = lane.finish_attempt(event)
         if event.attempt_id == lane.attempt_id:
             panel = self.panels[lane.key]

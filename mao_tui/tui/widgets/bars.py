@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from mao_tui.tui import fmt
-from mao_tui.tui.state import Lane, SessionView
+from mao_tui.tui.state import CHARS_PER_TOKEN, Lane, SessionView
 
 
 class TitleBar(Horizontal):
@@ -48,6 +48,8 @@ class StatusBar(Static):
     def show(self, session: SessionView, lanes: list[Lane], now: datetime | None) -> None:
         totals = session.totals
         finished = sum(1 for lane in lanes if lane.phase == "finished")
+        # Live, like the plan's rows: what has streamed and is not yet in a reported usage.
+        streaming = sum(lane.live_chars for lane in lanes if lane.running) // CHARS_PER_TOKEN
         cost = fmt.cost(totals.cost_usd)
         if not totals.cost_complete:
             cost += " + cost unknown"
@@ -60,7 +62,9 @@ class StatusBar(Static):
             fmt.duration(session.elapsed(now)),
             cost,
             f"in {fmt.count(totals.input_tokens)}",
-            f"out {fmt.count(totals.output_tokens)}",
+            f"out ~{fmt.count(totals.output_tokens + streaming)}"
+            if streaming
+            else f"out {fmt.count(totals.output_tokens)}",
             f"thinking {fmt.count(totals.thinking_tokens)}",
         ]
         if lanes:
