@@ -127,7 +127,10 @@ class OpenSession:
             rounds = self._launch.fix_rounds
             if rounds is None:
                 rounds = playbook.fix.max_rounds if playbook.fix is not None else 0
-            workspace = self._launch.workspace or controller.req.project_dir
+            launch = self._launch
+            fresh = launch.workspace is None and launch.fresh_workspace
+            workspace = launch.workspace_dir if fresh else launch.workspace
+            workspace = workspace or controller.req.project_dir
             commands = settings.verification_for(playbook.name)
             self._bench = Workbench(controller, workspace, commands, rounds)
             self._bench_of = controller

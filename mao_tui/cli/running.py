@@ -169,7 +169,7 @@ def _with_apply_options(
             raise UsageError(f"--workspace {args.workspace}: not a directory")
     return replace(
         launch,
-        workspace=workspace,
+        workspace=workspace if workspace is not None else launch.workspace,
         fix_rounds=args.fix_rounds,
         sim_failing_first=args.sim_failing_tests,
     )
