@@ -273,6 +273,29 @@ async def test_the_status_bar_totals_are_live_while_models_stream(tmp_path: Path
         await pilot.press("ctrl+c")
 
 
+async def test_keys_pressed_while_planning_apply_to_the_rows_once_the_plan_shows(
+    tmp_path: Path,
+) -> None:
+    """Down, down, Enter and t pressed during "Planning…" are held, then replayed in order once
+    the plan is on screen: the third row's panel gets the focus, thinking is hidden."""
+    launch = _launch(tmp_path, speed=1.0, sim_tokens_per_s={"haiku": 150.0, "opus": 4000.0})
+    app, _ = _app(launch, replace(_request(tmp_path), use_planner=True))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        await until(pilot, lambda: screen.session.status == "running")
+        assert screen.awaiting_plan
+        await pilot.press("down", "down", "enter", "t")
+        assert screen.held_keys == ["down", "down", "enter", "t"] and not screen.lanes
+        await until(pilot, lambda: bool(screen.lanes) and not screen.held_keys)
+        await pilot.pause()
+        third = list(screen.lanes)[2]
+        await until(pilot, lambda: screen.focused is screen.panels[third])
+        assert screen.plan_table.cursor_row == 2
+        assert not screen.thinking_visible
+        await pilot.press("ctrl+c")
+
+
 async def test_x_cancels_the_selected_workstream_and_the_others_go_on(tmp_path: Path) -> None:
     launch = _launch(tmp_path, speed=40.0, sim_tokens_per_s={"gpt-5.2": 0.5})  # core_logic: slow
     app, session = _app(launch, _request(tmp_path))

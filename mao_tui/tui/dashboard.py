@@ -60,6 +60,11 @@ PLANNING_STEPS = {
     "orchestrator": "Planning: the orchestrator ({model}) assigns a model to each workstream…",
 }
 
+# Moving in the plan while it is not there yet: held with the steering keys until it is shown.
+HELD_NAVIGATION = frozenset(
+    {"up", "down", "j", "k", "home", "end", "pageup", "pagedown", "enter", "tab", "shift+tab"}
+)
+
 FLUSH_HZ = 10  # screen flushes per second, at most, whatever the delta rate
 FLUSH_TURNS = 2  # an unfocused panel is laid out every FLUSH_TURNS flushes (5 Hz), half of them
 #                  each time, so that one screen update never repaints every streaming panel
@@ -115,6 +120,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
         self._turn = 0
         self._narrow = False
         self._tick_timer: Timer | None = None
+        self.held_keys: list[str] = []  # pressed while planning, replayed once the plan shows
         self.title_bar = TitleBar(app_title)
         self.plan_table = PlanTable()
         self.fallback_log = FallbackLog()
@@ -244,6 +250,37 @@ class DashboardScreen(ApplyActions, Screen[None]):
             )
         )
 
+    # -- keys pressed while planning --------------------------------------------------------
+
+    @property
+    def awaiting_plan(self) -> bool:
+        """The session runs but its plan is not on screen yet ("Planning…")."""
+        return (
+            self._runner is not None
+            and not self.lanes
+            and not self._sink_finished
+            and self.session_result is None
+        )
+
+    def hold_key(self, key: str) -> bool:
+        """While planning, keep a steering or moving key to replay once the plan is shown,
+        so that it is neither lost nor applied to a row that is not there yet."""
+        if not self.awaiting_plan:
+            return False
+        if key not in HELD_NAVIGATION and key not in self._bindings.key_to_bindings:
+            return False  # quit, help, the palette: at once
+        if not self.held_keys:
+            self.notify("Planning… the keys apply once the plan is shown.", timeout=3)
+        self.held_keys.append(key)
+        return True
+
+    def _replay_held_keys(self) -> None:
+        keys, self.held_keys = self.held_keys, []
+        for key in keys:
+            event = events.Key(key, key if len(key) == 1 else None)
+            event.set_sender(self.app)
+            self.app.post_message(event)
+
     # -- rendering cadence ------------------------------------------------------------------
 
     def flush(self, *, every: bool = True) -> None:
@@ -329,6 +366,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
         self._select(lanes[0].key)
         self._show_current()
         self._show_status(now)
+        self._replay_held_keys()
 
     async def _plan_grew(self, plan: Plan) -> None:
         new = [Lane.from_plan(ws) for ws in plan.workstreams if ws.key not in self.lanes]
@@ -566,6 +604,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
                     self._show_lane(lane)
         self._show_status()
         self.session_result = event
+        self._replay_held_keys()  # it ended before a plan (pre-flight blocked it, say)
         # Not awaited here: this screen's queue (its screen updates too) must keep moving while
         # the final answers render.
         self.run_worker(self._end_shown_after_settle(), group="end", exit_on_error=False)
