@@ -100,8 +100,10 @@ class OpenSession:
 
     def fix(self) -> None:
         bench = self._workbench()
-        if bench.verified is None or bench.verified.passed:
+        if bench.verified is None:
             raise ControlError("nothing to fix: apply (a) and verify first; fix follows a failure")
+        if bench.verified.passed:
+            raise ControlError("nothing to fix: the verification passed")
         if not bench.rounds_left:
             raise ControlError(
                 f"no fix rounds left ({bench.round} of {bench.max_rounds} used); "

@@ -494,6 +494,10 @@ async def test_a_shows_the_diff_and_applies_on_confirmation(
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await _ended(pilot)
         assert not screen.verification.display  # no pane before the first apply
+        await pilot.press("F")  # nothing applied yet: said so, not silence
+        await pilot.pause()
+        said = [n.message for n in app._notifications]
+        assert any(m.startswith("nothing to fix: apply (a) and verify first") for m in said)
         await pilot.press("a")
         await _until(pilot, lambda: isinstance(app.screen, ApplyScreen))
         dialog = app.screen
@@ -517,6 +521,8 @@ async def test_a_shows_the_diff_and_applies_on_confirmation(
         await pilot.press("F")  # nothing failed: nothing to fix, said so
         await pilot.pause()
         assert not screen.fix_pending
+        said = [n.message for n in app._notifications]
+        assert "nothing to fix: the verification passed" in said
         await pilot.press("q")
     assert _rows(repo / "mao.db", "SELECT exit_code FROM verifications") == [(0,)]
 

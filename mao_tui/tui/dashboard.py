@@ -558,6 +558,15 @@ class DashboardScreen(ApplyActions, Screen[None]):
         else:
             self.notify(event.line, title="QA report")
 
+    def on_key(self, event: events.Key) -> None:
+        """F while no fix round can run: its binding is hidden, so say why instead of nothing."""
+        bindings = self._bindings.key_to_bindings.get(event.key, ())
+        if any(b.action == "fix_round" for b in bindings) and not self.check_action(
+            "fix_round", ()
+        ):
+            event.stop()
+            self.action_fix_round()  # the session says why not (nothing applied, passed, ...)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "qa_report":
             return self.qa_report is not None  # hidden until a qa session has its report
