@@ -281,6 +281,12 @@ class AppBackend:
         return self._launch.project_dir
 
     @property
+    def export_dir(self) -> Path:
+        from mao_tui.store.paths import default_export_dir
+
+        return default_export_dir()
+
+    @property
     def simulate_by_default(self) -> bool:
         """Simulate when asked to, or when no provider has a key (a first run, say)."""
         import os

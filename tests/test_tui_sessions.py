@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -378,9 +379,14 @@ async def test_e_exports_the_session_without_any_key(tmp_path: Path, fmt: str) -
             dialog.query_one("#json").value = True
             await pilot.pause()
         target = Path(dialog.query_one("#export-path", Input).value)
+        # By default into mao's data folder (shown), not the directory mao started in.
+        exports = Path(os.environ["XDG_DATA_HOME"]) / "mao" / "exports"
+        assert target.parent == exports
+        assert str(exports) in str(dialog.query_one(".hint").render())
         await pilot.press("enter")
         await until(pilot, target.exists)
         await pilot.press("q")
+    assert not list(tmp_path.glob("mao-*"))
     text = target.read_text(encoding="utf-8")
     assert SIM_KEY not in text and "sim-key" not in text
     if fmt == "json":

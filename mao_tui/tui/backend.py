@@ -120,6 +120,11 @@ class Backend(Protocol):
     def project_dir(self) -> Path: ...
 
     @property
+    def export_dir(self) -> Path:
+        """Where an export is written unless the user types another path."""
+        ...
+
+    @property
     def simulate_by_default(self) -> bool: ...
 
     def playbooks(self) -> list[tuple[str, str]]:

@@ -742,7 +742,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
             if choice is not None:
                 self.run_worker(self._export(backend, *choice), group="export")
 
-        self.app.push_screen(ExportDialog(self.session_id, backend.project_dir), chosen)
+        self.app.push_screen(ExportDialog(self.session_id, backend.export_dir), chosen)
 
     async def _export(self, backend: Backend, fmt_: ExportFormat, path: Path) -> None:
         try:

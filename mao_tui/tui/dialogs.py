@@ -264,7 +264,13 @@ class ExportDialog(ModalScreen[tuple[ExportFormat, Path] | None]):
             with Horizontal(id="buttons"):
                 yield Button("Export", id="export", variant="primary")
                 yield Button("Cancel", id="cancel")
-            yield Static("No API key is ever written: keys are never stored.", classes="hint")
+            yield Static(
+                f"Written to mao's data folder ({self._directory}) unless you type another "
+                "path; a relative path is from the directory mao started in. "
+                "No API key is ever written: keys are never stored.",
+                classes="hint",
+                markup=False,
+            )
 
     def on_mount(self) -> None:
         self.query_one("#export-path", Input).focus()
