@@ -297,6 +297,29 @@ async def test_keys_pressed_while_planning_apply_to_the_rows_once_the_plan_shows
         await pilot.press("ctrl+c")
 
 
+async def test_reruns_then_quit_leave_no_coroutine_never_awaited(tmp_path: Path) -> None:
+    """A final render replaced (a rerun starts) or the app quitting before the render ran must
+    not leave a coroutine that was never awaited (Python warned of one at exit)."""
+    import gc
+    import warnings
+
+    launch = _launch(tmp_path)
+    app, _ = _app(launch, _request(tmp_path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with app.run_test(size=(160, 48)) as pilot:
+            screen = await _first_run(pilot)
+            panel = screen.panels["implementation"]
+            for n in range(3):  # each replaces the one before it has run
+                panel._render_final(f"# Answer {n}\n\nText.\n")
+            await _select(pilot, screen, "implementation")
+            await pilot.press("r", "q")
+        del app, screen, panel
+        gc.collect()
+    never = [str(w.message) for w in caught if "never awaited" in str(w.message)]
+    assert not never, never
+
+
 async def test_x_cancels_the_selected_workstream_and_the_others_go_on(tmp_path: Path) -> None:
     launch = _launch(tmp_path, speed=40.0, sim_tokens_per_s={"gpt-5.2": 0.5})  # core_logic: slow
     app, session = _app(launch, _request(tmp_path))

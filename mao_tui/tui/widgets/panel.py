@@ -293,8 +293,10 @@ class ModelPanel(ScrollView, can_focus=True):
         if self.size.width <= 0:
             return
         self._final_job_width = width
+        # The function, not a coroutine made now: a job replaced or cancelled before it starts
+        # (a rerun, the app quitting) then leaves no coroutine that was never awaited.
         self._final_job = self.run_worker(
-            self._render_in_thread(source, width),
+            partial(self._render_in_thread, source, width),
             group=f"final-{self.key}",
             exclusive=True,
             exit_on_error=False,
