@@ -143,18 +143,6 @@ def test_sessions_lists_and_shows_a_stored_session(
     assert "no session matches 'ZZZZ'" in capsys.readouterr().err
 
 
-def test_develop_without_any_key_skips_every_model_and_fails(
-    db_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code = main(["develop", "Add search", "--headless", "--db", str(db_path)])
-    captured = capsys.readouterr()
-    assert code == 1
-    assert "Schemas: fallback from gemini-3-pro to sonnet-4.5 (no API key)" in captured.err
-    assert "session failed" in captured.err
-    ((_, status, simulated),) = _stored(db_path)
-    assert (status, simulated) == ("failed", 0)
-
-
 def test_develop_simulate_runs_the_playbook_without_faults(
     db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -269,7 +257,7 @@ def test_develop_with_no_key_says_what_to_set_and_exits_2_before_any_request(
 
 def test_one_key_is_enough_to_start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """With a key for one provider the check lets the session run on what can (the others are
-    skipped as fallbacks `no_key`, in the fallback log)."""
+    skipped as fallbacks `no API key`, in the fallback log: tests/test_engine.py)."""
     from mao_tui.cli.running import _require_a_runnable_model
 
     launch = Launch(project_dir=tmp_path, config_dir=None, db_path=tmp_path / "x.db")
