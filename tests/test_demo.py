@@ -266,3 +266,34 @@ def test_one_key_is_enough_to_start(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     )
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
     _require_a_runnable_model(launch.settings(), req)  # does not raise
+
+
+def test_simulated_answers_are_about_the_task_typed(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task of the user's (not the demo's snippet store): the plan, every workstream and the
+    synthesis speak of it, the same words each time; the demo's task keeps its scripted story."""
+    task = "Add a CSV export to the invoices page"
+
+    def run(what: str) -> tuple[str, list[dict[str, Any]]]:
+        args = ["develop", what, "--simulate", "--json", "--speed", "inf", "--db", str(db_path)]
+        assert main(args) == 0
+        events = _json_lines(capsys.readouterr().out)
+        synthesis = next(e for e in events if e["type"] == "synthesis_finished")["text"]
+        return synthesis, events
+
+    synthesis, events = run(task)
+    assert synthesis.startswith(f"# {task} — merged plan") and "snippet" not in synthesis.lower()
+    [plan] = [e["plan"] for e in events if e["type"] == "plan"]
+    assert task in plan["rationale"]
+    with sqlite3.connect(db_path) as conn:
+        outputs = conn.execute(
+            "SELECT workstream, output_text FROM attempts WHERE status = 'ok'"
+        ).fetchall()
+    assert len(outputs) >= 6
+    for workstream, text in outputs:
+        if workstream not in ("orchestrator", "dependency_check"):
+            assert task in text and "snippet" not in text.lower(), workstream
+    assert run(task)[0] == synthesis  # deterministic
+    demo, _ = run(DEMO_TASK)
+    assert "snippet" in demo.lower() and task not in demo
