@@ -320,6 +320,44 @@ async def test_reruns_then_quit_leave_no_coroutine_never_awaited(tmp_path: Path)
     assert not never, never
 
 
+def _synthesis_shown(screen: DashboardScreen) -> list[Any]:
+    panel = screen.panels[SYNTHESIS_KEY]
+    assert panel._final is not None, "the synthesis was rendered"
+    return list(panel._final._rendered)
+
+
+def _assert_files_listed(strips: list[Any]) -> None:
+    text = "\n".join(strip.text for strip in strips)
+    assert '"content"' not in text and "\\n" not in text, "the manifest shown as raw JSON"
+    assert "5 files" in text and "snippets/__init__.py (7 lines)" in text
+    code = next(s for s in strips if "from snippets.schemas import" in s.text)
+    colours = {seg.style.color for seg in code if seg.text.strip() and seg.style}
+    assert len(colours) >= 2, "the code is highlighted for its language"
+
+
+async def test_the_synthesis_shows_its_files_not_the_manifest_json_live_and_in_review(
+    tmp_path: Path,
+) -> None:
+    launch = _launch(tmp_path)
+    app, _ = _app(launch, _request(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _first_run(pilot)
+        await screen.settle()
+        _assert_files_listed(_synthesis_shown(screen))
+        session_id = screen.session_id
+        await pilot.press("q")
+    review = MaoApp(backend=AppBackend(launch))
+    async with review.run_test(size=(160, 48)) as pilot:
+        review.open_review(session_id)
+        await until(pilot, lambda: isinstance(review.screen, DashboardScreen))
+        shown = review.screen
+        assert isinstance(shown, DashboardScreen)
+        await asyncio.wait_for(shown.ended(1), GUARD_S)
+        await shown.settle()
+        _assert_files_listed(_synthesis_shown(shown))
+        await pilot.press("ctrl+c")
+
+
 async def test_x_cancels_the_selected_workstream_and_the_others_go_on(tmp_path: Path) -> None:
     launch = _launch(tmp_path, speed=40.0, sim_tokens_per_s={"gpt-5.2": 0.5})  # core_logic: slow
     app, session = _app(launch, _request(tmp_path))
