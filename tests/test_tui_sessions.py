@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from fixtures.develop_session import recorded_events
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, Input, OptionList, TextArea
+from textual.widgets import Checkbox, DataTable, Input, OptionList, TextArea
 
 from mao_tui.domain import SYNTHESIS_KEY, WorkstreamStatus
 from mao_tui.engine.session import SessionRequest
@@ -355,6 +355,61 @@ async def test_the_synthesis_shows_its_files_not_the_manifest_json_live_and_in_r
         await asyncio.wait_for(shown.ended(1), GUARD_S)
         await shown.settle()
         _assert_files_listed(_synthesis_shown(shown))
+        await pilot.press("ctrl+c")
+
+
+def _screen_lines(app: MaoApp) -> list[str]:
+    """The screen as text rows (from the SVG screenshot): what a user actually sees."""
+    import html
+    import re
+
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for m in re.finditer(
+        r'<text[^>]*x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', app.export_screenshot()
+    ):
+        text = html.unescape(m[3]).replace("\xa0", " ")
+        rows.setdefault(float(m[2]), []).append((float(m[1]), text))
+    return ["".join(t for _, t in sorted(v)) for _, v in sorted(rows.items())]
+
+
+@pytest.mark.parametrize("size", [(160, 48), (80, 24)])
+async def test_what_carries_meaning_is_never_cut(tmp_path: Path, size: tuple[int, int]) -> None:
+    """The fallback's reason, the footer's ? Help / h History / n New, the status bar's
+    fallback count, a plan row's status and model, History's status: whole, at both sizes."""
+    import sqlite3
+
+    launch = _launch(tmp_path, speed=40.0, faults=True)  # the demo's Gemini stall: a fallback
+    app, _ = _app(launch, _request(tmp_path))
+    async with app.run_test(size=size) as pilot:
+        screen = await _first_run(pilot)
+        lines = _screen_lines(app)
+        [row] = [line for line in lines if "+00:" in line and "gemini-3-pro →" in line]
+        assert row.rstrip(" │").endswith("timeout"), row
+        footer = lines[-1]
+        for key in ("q Quit", "? Help", "h History", "n New", "r Rerun", "a Apply"):
+            assert key in footer, footer
+        status = lines[-2]
+        assert "1 fallback" in status and "6/6 finished" in status, status
+        lane = screen.lanes["tests"]
+        lane.model, lane.attempts = "claude-cli-sonnet", 2
+        lane.status = WorkstreamStatus.CANCELLED
+        screen.plan_table.show_lane(lane, None)
+        await pilot.pause()
+        [row] = [line for line in _screen_lines(app) if "cancelled (2)" in line]
+        assert "claude-cli-sonnet" in row and "Tests" in row, row
+        await pilot.press("q")
+    with sqlite3.connect(launch.db_path) as conn:
+        conn.execute("UPDATE sessions SET status = 'interrupted'")
+    history = MaoApp(backend=AppBackend(launch))
+    async with history.run_test(size=size) as pilot:
+        await pilot.pause()
+        history.action_history()
+        await until(pilot, lambda: isinstance(history.screen, HistoryScreen))
+        shown = history.screen
+        assert isinstance(shown, HistoryScreen)
+        await until(pilot, lambda: shown.query_one(DataTable).row_count == 1)
+        await pilot.pause()
+        assert any("interrupted · sim" in line for line in _screen_lines(history))
         await pilot.press("ctrl+c")
 
 

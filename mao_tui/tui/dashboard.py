@@ -126,6 +126,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
         self.fallback_log = FallbackLog()
         self.status_bar = StatusBar()
         self.verification = VerificationPane()
+        self.footer = QuietFooter()
 
     def compose(self) -> ComposeResult:
         yield self.title_bar
@@ -141,7 +142,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
                 yield Static("Waiting for the plan…", id="panels-placeholder")
             yield self.verification
         yield self.status_bar
-        yield QuietFooter()
+        yield self.footer
 
     def on_mount(self) -> None:
         self.title_bar.show("", "", self.session.simulated, review=self.session.review)
@@ -156,6 +157,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
     def on_resize(self, event: events.Resize) -> None:
         self.plan_table.compact = event.size.width < WIDE_FROM
         narrow = event.size.width < MEDIUM_FROM
+        self.footer.narrow = narrow
         if narrow != self._narrow:
             self._narrow = narrow
             self._show_current()

@@ -58,20 +58,20 @@ class StatusBar(Static):
         ]
         if session.simulated:
             pieces.append(Content.styled(" SIMULATED", "bold $warning"))
-        facts = [
-            fmt.duration(session.elapsed(now)),
-            cost,
+        # What carries meaning first: a narrow terminal cuts the end of the line.
+        facts = [fmt.duration(session.elapsed(now)), cost]
+        if lanes:
+            facts.append(f"{finished}/{len(lanes)} finished")
+        facts.append(f"{session.fallbacks} fallback{'' if session.fallbacks == 1 else 's'}")
+        facts += [
             f"in {fmt.count(totals.input_tokens)}",
             f"out ~{fmt.count(totals.output_tokens + streaming)}"
             if streaming
             else f"out {fmt.count(totals.output_tokens)}",
             f"thinking {fmt.count(totals.thinking_tokens)}",
         ]
-        if lanes:
-            facts.append(f"{finished}/{len(lanes)} finished")
         if session.diversity is not None:
             facts.append(f"diversity {session.diversity:.2f}")
-        facts.append(f"{session.fallbacks} fallback{'' if session.fallbacks == 1 else 's'}")
         pieces.append(Content("  " + " · ".join(facts)))
         if session.error:
             pieces.append(Content.styled(f" · {session.error}", "$error"))
