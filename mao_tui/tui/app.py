@@ -97,13 +97,10 @@ class MaoApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
             note_input()  # final Markdown renders wait until the user pauses
-        screen = self.screen if self._running and self.screen_stack else None
-        if (
-            isinstance(event, events.Key)
-            and isinstance(screen, DashboardScreen)
-            and screen.hold_key(event.key)
-        ):
-            return  # planning: the screen replays it once the plan is shown
+        if isinstance(event, events.Key) and self.screen_stack:
+            screen = self.screen
+            if isinstance(screen, DashboardScreen) and screen.hold_key(event.key):
+                return  # planning: the screen replays it once the plan is shown
         await super().on_event(event)
 
     def on_mount(self) -> None:
