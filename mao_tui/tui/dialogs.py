@@ -66,7 +66,7 @@ class ModelPicker(ModalScreen[str | None]):
                 *[Content.assemble(mark, " ") for mark in marks],
             )
             options.append(Option(label, id=choice.id, disabled=not choice.runnable))
-        with Vertical() as box:
+        with Vertical(id="model-picker-box") as box:
             box.border_title = f"{self._verb} {self._title} on…"
             yield OptionList(*options, id="model-options")
             yield Static("Enter picks · Esc cancels · models marked in red cannot run, and why")
