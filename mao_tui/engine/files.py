@@ -26,6 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mao_tui.sanitize import INVISIBLE, clean_keeping_crlf
+from mao_tui.sanitize import shown as visible
 
 _FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")
 _PATH = r"(?P<path>[\w.@+-]+(?:/[\w.@+-]+)*\.[\w]+|[\w.@+-]+(?:/[\w.@+-]+)+|Makefile|Dockerfile)"
@@ -215,18 +216,19 @@ def readable_manifests(markdown: str) -> str:
         return markdown
     for start, end, body in reversed(spans):
         try:
-            manifest = FilesManifest.model_validate(clean_json(json.loads(body)))
+            manifest = FilesManifest.model_validate(json.loads(body))
         except (json.JSONDecodeError, ValidationError):
             continue
         shown = [f"**{len(manifest.files)} file{'s' if len(manifest.files) != 1 else ''}**", ""]
         for f in manifest.files:
-            fence = "`" * max(3, _longest_backtick_run(f.content) + 1)
-            count = len(f.content.splitlines())
+            path, content = visible(f.path), visible(f.content)  # model output: sanitize.py
+            fence = "`" * max(3, _longest_backtick_run(content) + 1)
+            count = len(content.splitlines())
             shown += [
-                f"`{f.path}` ({count} line{'s' if count != 1 else ''})",
+                f"`{path}` ({count} line{'s' if count != 1 else ''})",
                 "",
-                f"{fence}{language_of(f.path)}",
-                *f.content.rstrip("\n").splitlines(),
+                f"{fence}{language_of(path)}",
+                *content.rstrip("\n").splitlines(),
                 fence,
                 "",
             ]
