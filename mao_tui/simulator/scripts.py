@@ -83,7 +83,9 @@ def script_for(
     task = tailored.task_of(request_text)
     if tailored.is_off_script(task):  # a task of the user's, not the demo's snippet store
         if base == "synthesis":
-            return Script(*tailored.synthesis(task, _contributions(request_text, for_task=True)))
+            thinking, answer = tailored.synthesis(task, _contributions(request_text, for_task=True))
+            broken = failing_first and not _FIX_OUTPUT.search(request_text)
+            return Script(thinking, answer.replace(_MANIFEST, _manifest(broken)))
         if base is not None and (part := tailored.workstream(base, task)) is not None:
             return Script(*part)
     if base and re.fullmatch(r"fix\d+", base):

@@ -3,8 +3,8 @@
 The demo's scripts tell one story (the snippet store of the sample spec). A task typed in Home or
 given to ``mao develop --simulate`` gets answers built from the task itself instead: each
 workstream's part of it, the plan's rationale naming it, a synthesis that merges the parts. Still
-scripted and deterministic (the same task gives the same words); no file manifest, since there is
-no real code for an arbitrary task to apply.
+scripted and deterministic (the same task gives the same words). The synthesis still carries the
+simulator's worked-example files (said so), so that apply and verify can be tried on any task.
 """
 
 from __future__ import annotations
@@ -103,11 +103,18 @@ def synthesis(task: str, contributions: str) -> tuple[str, str]:
         "them behind a small repository interface.\n"
         "2. **Rules in pure functions.** The core logic takes plain values, so Tests can check "
         "every rule directly.\n"
-        "3. **A thin interface.** The implementation parses, calls the core and formats.\n\n"
+        "3. **A thin interface.** The implementation parses, calls the core and formats.\n"
+        f"{EXAMPLE_FILES}{{{{manifest}}}}\n"
         f"## Report\n\n{contributions}\n\n"
         f"**Still open:** the scale “{task}” must handle, and which failures its users see.\n"
     )
     return thinking, answer
+
+
+EXAMPLE_FILES = (
+    "\n## Files\n\nThe simulator writes no code for an arbitrary task: these are its worked "
+    "example's files, so that apply and verify can be tried.\n\n"
+)
 
 
 def plan_rationale(task: str) -> str:
