@@ -348,6 +348,10 @@ class FileChangeView(BaseModel):
     reason: str = ""  # why it is refused
 
 
+# The name of the temporary directory `mao demo` applies its files in (without --workspace).
+FRESH_WORKSPACE_PREFIX = "mao-demo-workspace-"
+
+
 class ApplyProposal(BaseModel):
     """What applying the latest synthesis would do: per-file changes, or why there is nothing
     to apply (``error``: no files found, an invalid manifest)."""

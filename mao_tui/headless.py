@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import TextIO
 
 from mao_tui.domain import (
@@ -47,15 +49,40 @@ def format_tokens(totals: TokenTotals) -> str:
     )
 
 
-class JsonLinesSink:
-    """One JSON object per event on ``out``, each with its ``type``."""
+def silence(stream: TextIO) -> None:
+    """Point ``stream``'s file descriptor at /dev/null: its reader has gone (``| head``), and
+    what is still buffered, flushed at exit, must not raise a second ``BrokenPipeError``."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor (a StringIO): nothing flushes it at exit
+        pass
 
-    def __init__(self, out: TextIO) -> None:
+
+class JsonLinesSink:
+    """One JSON object per event on ``out``, each with its ``type``.
+
+    When the reader closes the pipe (``mao demo --json | head``), the sink stops writing, points
+    ``out`` at /dev/null and calls ``on_closed`` once with the event it could not write (the
+    CLI cancels the session then, unless that event was its end)."""
+
+    def __init__(self, out: TextIO, on_closed: Callable[[EngineEvent], None] | None = None) -> None:
         self._out = out
+        self._on_closed = on_closed
+        self.closed = False
 
     async def __call__(self, event: EngineEvent) -> None:
-        self._out.write(event.model_dump_json() + "\n")
-        self._out.flush()
+        if self.closed:
+            return
+        try:
+            self._out.write(event.model_dump_json() + "\n")
+            self._out.flush()
+        except BrokenPipeError:
+            self.closed = True
+            silence(self._out)
+            if self._on_closed is not None:
+                self._on_closed(event)
 
 
 class ProgressSink:
@@ -63,11 +90,18 @@ class ProgressSink:
 
     def __init__(self, err: TextIO) -> None:
         self._err = err
+        self._closed = False
         self._titles: dict[str, str] = {"orchestrator": "Plan", "dependency_check": "Pre-flight"}
 
     def _say(self, line: str) -> None:
-        self._err.write(shown(line) + "\n")  # bidi and zero-width characters visible
-        self._err.flush()
+        if self._closed:
+            return
+        try:
+            self._err.write(shown(line) + "\n")  # bidi and zero-width characters visible
+            self._err.flush()
+        except BrokenPipeError:  # progress is a courtesy: the session goes on without it
+            self._closed = True
+            silence(self._err)
 
     async def __call__(self, event: EngineEvent) -> None:
         if isinstance(event, SessionStarted):

@@ -72,19 +72,15 @@ class OpenSession:
         controller = self._ready()
         registry = controller.settings.registry
         current = controller.last_model(key)
-        from mao_tui.engine.routing import resolved_chain
-
-        runnable, _ = resolved_chain(controller.settings, list(registry.models))
         return [
             ModelChoice(
                 id=model_id,
                 label=config.display_name or model_id,
                 provider=config.provider,
-                has_key=controller.has_key(model_id),
+                unavailable=controller.unavailable(model_id),
                 current=model_id == current,
             )
             for model_id, config in registry.models.items()
-            if model_id in runnable  # retired history is no choice
         ]
 
     # -- WorkspaceControl: apply, verify, fix ---------------------------------------------
@@ -104,8 +100,10 @@ class OpenSession:
 
     def fix(self) -> None:
         bench = self._workbench()
-        if bench.verified is None or bench.verified.passed:
+        if bench.verified is None:
             raise ControlError("nothing to fix: apply (a) and verify first; fix follows a failure")
+        if bench.verified.passed:
+            raise ControlError("nothing to fix: the verification passed")
         if not bench.rounds_left:
             raise ControlError(
                 f"no fix rounds left ({bench.round} of {bench.max_rounds} used); "
@@ -131,7 +129,10 @@ class OpenSession:
             rounds = self._launch.fix_rounds
             if rounds is None:
                 rounds = playbook.fix.max_rounds if playbook.fix is not None else 0
-            workspace = self._launch.workspace or controller.req.project_dir
+            launch = self._launch
+            fresh = launch.workspace is None and launch.fresh_workspace
+            workspace = launch.workspace_dir if fresh else launch.workspace
+            workspace = workspace or controller.req.project_dir
             commands = settings.verification_for(playbook.name)
             self._bench = Workbench(controller, workspace, commands, rounds)
             self._bench_of = controller
@@ -279,6 +280,12 @@ class AppBackend:
     @property
     def project_dir(self) -> Path:
         return self._launch.project_dir
+
+    @property
+    def export_dir(self) -> Path:
+        from mao_tui.store.paths import default_export_dir
+
+        return default_export_dir()
 
     @property
     def simulate_by_default(self) -> bool:

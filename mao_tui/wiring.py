@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mao_tui.domain import EventSink, SessionFinished
+from mao_tui.domain import FRESH_WORKSPACE_PREFIX, EventSink, SessionFinished
 from mao_tui.settings.loader import config_layers, load_settings
 from mao_tui.settings.schema import Settings
 
@@ -45,10 +45,22 @@ class Launch:
     workspace: Path | None = None  # where files are applied and verified (None: project_dir)
     fix_rounds: int | None = None  # the fix loop's bound (None: the playbook's fix.max_rounds)
     sim_faults: tuple[FaultRule, ...] | None = None  # with faults on: these, not the demo's
+    # The demo: without --workspace, files are applied in a fresh temporary directory, made on
+    # first use, never in the directory mao was started in (the user's checkout).
+    fresh_workspace: bool = False
+    _fresh: list[Path] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def workspace_dir(self) -> Path:
-        return self.workspace if self.workspace is not None else self.project_dir
+        if self.workspace is not None:
+            return self.workspace
+        if self.fresh_workspace:
+            if not self._fresh:
+                import tempfile
+
+                self._fresh.append(Path(tempfile.mkdtemp(prefix=FRESH_WORKSPACE_PREFIX)))
+            return self._fresh[0]
+        return self.project_dir
 
     def layers(self) -> list[Path]:
         return config_layers(self.project_dir, self.config_dir)

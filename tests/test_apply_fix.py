@@ -417,6 +417,36 @@ def test_demo_applies_nothing_unless_asked(
     assert "verify" not in capsys.readouterr().err
 
 
+def test_demo_apply_writes_into_a_fresh_temporary_workspace_not_the_checkout(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    python_on_path: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`mao demo --apply --yes` started in a checkout: the files go to a new temporary
+    directory (named in the output), the checkout is untouched; --workspace still wins."""
+    import tempfile
+
+    checkout = _git_repo(tmp_path / "checkout")
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp_root))
+    monkeypatch.chdir(checkout)
+    args = ["demo", "--headless", "--speed", "inf", "--no-planner", "--apply", "--yes"]
+    assert main([*args, "--db", str(tmp_path / "m.db")]) == 0
+    err = capsys.readouterr().err
+    [workspace] = list(temp_root.glob("mao-demo-workspace-*"))
+    assert f"in {workspace}" in err
+    assert sorted(p.relative_to(workspace).as_posix() for p in workspace.rglob("*.py")) == sorted(
+        project_files(False)
+    )
+    assert not list(checkout.rglob("*.py")) and not (checkout / ".mao").exists()
+    chosen = _git_repo(tmp_path / "chosen")
+    assert main([*args, "--workspace", str(chosen), "--db", str(tmp_path / "m.db")]) == 0
+    assert (chosen / "tests" / "test_snippets.py").exists()
+    assert len(list(temp_root.glob("mao-demo-workspace-*"))) == 1
+
+
 # -- the dashboard: a, then F ------------------------------------------------------------
 
 
@@ -464,6 +494,10 @@ async def test_a_shows_the_diff_and_applies_on_confirmation(
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await _ended(pilot)
         assert not screen.verification.display  # no pane before the first apply
+        await pilot.press("F")  # nothing applied yet: said so, not silence
+        await pilot.pause()
+        said = [n.message for n in app._notifications]
+        assert any(m.startswith("nothing to fix: apply (a) and verify first") for m in said)
         await pilot.press("a")
         await _until(pilot, lambda: isinstance(app.screen, ApplyScreen))
         dialog = app.screen
@@ -487,8 +521,39 @@ async def test_a_shows_the_diff_and_applies_on_confirmation(
         await pilot.press("F")  # nothing failed: nothing to fix, said so
         await pilot.pause()
         assert not screen.fix_pending
+        said = [n.message for n in app._notifications]
+        assert "nothing to fix: the verification passed" in said
         await pilot.press("q")
     assert _rows(repo / "mao.db", "SELECT exit_code FROM verifications") == [(0,)]
+
+
+async def test_the_demo_dialog_shows_its_fresh_workspace_and_y_writes_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, python_on_path: None
+) -> None:
+    import tempfile
+
+    checkout = _git_repo(tmp_path / "checkout")
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp_root))
+    app = _app(checkout, fresh_workspace=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _ended(pilot)
+        await pilot.press("a")
+        await _until(pilot, lambda: isinstance(app.screen, ApplyScreen))
+        dialog = app.screen
+        assert isinstance(dialog, ApplyScreen)
+        workspace = Path(dialog.proposal.workspace)
+        assert workspace.parent == temp_root and workspace.name.startswith("mao-demo-workspace-")
+        summary = str(dialog.query_one("#apply-summary").render())
+        assert str(workspace) in summary and "fresh temporary workspace" in summary
+        await pilot.press("y")
+        pane = screen.verification
+        await _until(pilot, lambda: pane.result is not None)
+        assert pane.result is not None and pane.result.passed
+        await pilot.press("q")
+    assert (workspace / "tests" / "test_snippets.py").exists()
+    assert not list(checkout.rglob("*.py")) and not (checkout / ".mao").exists()
 
 
 async def test_f_runs_a_fix_round_and_offers_the_new_files(

@@ -129,7 +129,8 @@ async def test_a_rerun_on_another_model_and_a_model_without_a_key(sim: Simulator
     controller = _controller(settings, watch, env=env)
     await _first_run(controller, settings)
 
-    with pytest.raises(ControlError, match=r"gemini-4-argon has no API key.*GEMINI_API_KEY"):
+    no_key = r"gemini-4-argon cannot run: no key: set GEMINI_API_KEY"
+    with pytest.raises(ControlError, match=no_key):
         controller.rerun("storage", "gemini-4-argon")
     with pytest.raises(ControlError, match="unknown model"):
         controller.rerun("storage", "gpt-9")

@@ -40,12 +40,28 @@ def test_every_action_is_in_the_command_palette() -> None:
     titles = {command.title for command in app.get_system_commands(app.dashboard)}
     assert {"Quit", "Toggle thinking", "Maximize panel", "Help"} <= titles
     expected = {
-        "Rerun", "Rerun on another model", "Cancel", "Synthesize again", "Attempts", "Export",
-        "History", "New session",
+        "Rerun workstream", "Rerun on another model", "Cancel workstream", "Synthesize again",
+        "Attempts of workstream", "Export session", "History", "New session",
     }  # fmt: skip
     assert expected <= titles
     dashboard_actions = {spec.action for spec in SPECS["dashboard"] if spec.id != "back"}
     assert all(hasattr(DashboardScreen, f"action_{action}") for action in dashboard_actions)
+
+
+async def test_the_palette_lists_each_command_once_with_a_clear_name() -> None:
+    """No second Quit (Textual's, which does not ask), no Keys beside Help, no Maximize beside
+    Maximize panel: every title once."""
+    app = MaoApp(replay_runner(), simulated=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.dashboard.plan_table.focus()  # a focused widget: Textual would offer Maximize
+        await pilot.pause()
+        titles = [command.title for command in app.get_system_commands(app.dashboard)]
+        assert len(titles) == len(set(titles)), titles
+        assert titles.count("Quit") == 1
+        assert not {"Keys", "Maximize", "Minimize"} & set(titles)
+        assert {"Quit now (cancel all work)", "Help", "Maximize panel"} <= set(titles)
+        await pilot.press("ctrl+c")
 
 
 def test_keys_yaml_layers_override_by_id(tmp_path: Path) -> None:

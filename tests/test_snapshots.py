@@ -282,8 +282,15 @@ def test_snapshot_model_picker(snap_compare: SnapCompare, stored: AppBackend) ->
     assert snap_compare(MaoApp(backend=stored), terminal_size=SIZE, run_before=picker)
 
 
-def test_snapshot_export(snap_compare: SnapCompare, stored: AppBackend) -> None:
-    """`e`: the format and the file to write."""
+def test_snapshot_export(
+    snap_compare: SnapCompare, stored: AppBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`e`: the format and the file to write (in the user data directory, fixed here: each
+    test's own is a temporary path)."""
+    monkeypatch.setattr(
+        "mao_tui.store.paths.default_export_dir",
+        lambda: Path("/home/user/.local/share/mao/exports"),
+    )
 
     async def export(pilot: Pilot[Any]) -> None:
         await _review_steerable(pilot, "schemas")

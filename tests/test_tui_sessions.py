@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fixtures.develop_session import recorded_events
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, Input, OptionList, TextArea
+from textual.widgets import Checkbox, DataTable, Input, OptionList, TextArea
 
 from mao_tui.domain import SYNTHESIS_KEY, WorkstreamStatus
 from mao_tui.engine.session import SessionRequest
@@ -170,9 +172,9 @@ async def test_m_reruns_on_the_model_picked(tmp_path: Path) -> None:
 
 async def test_the_model_picker_marks_models_without_a_key_and_skips_them() -> None:
     choices = [
-        ModelChoice("opus-5.5", "Claude Opus 5.5", "anthropic", has_key=True, current=True),
-        ModelChoice("gemini-4-argon", "Gemini 4 Argon", "google", has_key=False),
-        ModelChoice("gpt-5.2", "GPT-5.2", "openai", has_key=True),
+        ModelChoice("opus-5.5", "Claude Opus 5.5", "anthropic", current=True),
+        ModelChoice("gemini-4-argon", "Gemini 4 Argon", "google", "no key: set GEMINI_API_KEY"),
+        ModelChoice("gpt-5.2", "GPT-5.2", "openai"),
     ]
 
     class Host(MaoApp):
@@ -183,10 +185,232 @@ async def test_the_model_picker_marks_models_without_a_key_and_skips_them() -> N
     async with app.run_test(size=(100, 20)) as pilot:
         options = app.screen.query_one(OptionList)
         gemini = options.get_option_at_index(1)
-        assert gemini.disabled and "no key" in str(gemini.prompt)
+        assert gemini.disabled and "no key: set GEMINI_API_KEY" in str(gemini.prompt)
         assert "current" in str(options.get_option_at_index(0).prompt)
         await pilot.press("down", "enter")  # the disabled one is skipped
     assert app.return_value == "gpt-5.2"
+
+
+async def test_the_picker_marks_retired_and_missing_tools_with_the_reason_and_refuses_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Models that cannot run are marked with why (retired on its date; a CLI tool not on PATH,
+    as in every simulated session) and cannot be picked; a rerun on one is refused too."""
+    from datetime import date
+
+    from mao_tui.errors import ControlError
+
+    monkeypatch.setattr("mao_tui.engine.policy.today", lambda: date(2026, 12, 1))
+    launch = _launch(tmp_path)
+    app, session = _app(launch, _request(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _first_run(pilot)
+        await _select(pilot, screen, "tests")
+        await pilot.press("m")
+        picker = app.screen
+        assert isinstance(picker, ModelPicker)
+        options = picker.query_one(OptionList)
+        prompts = {
+            str(options.get_option_at_index(i).id): options.get_option_at_index(i)
+            for i in range(options.option_count)
+        }
+        assert prompts["sonnet-4.5"].disabled
+        assert "retired 2026-11-30" in str(prompts["sonnet-4.5"].prompt)
+        assert prompts["claude-cli-sonnet"].disabled
+        assert "claude not on PATH" in str(prompts["claude-cli-sonnet"].prompt)
+        assert not prompts["opus-5.5"].disabled
+        await pilot.press("escape")
+        with pytest.raises(ControlError, match="retired 2026-11-30"):
+            session.rerun("tests", "sonnet-4.5")
+        await pilot.press("q")
+
+
+async def test_a_failed_rerun_keeps_the_earlier_output_and_says_so(tmp_path: Path) -> None:
+    """Rerunning a done workstream on a model that fails: the workstream stays done on its
+    earlier output (the one the synthesis used), and the panel says the earlier output stands."""
+    from mao_tui.simulator.faults import FaultRule
+
+    rule = FaultRule("auth", model="claude-haiku-4-5", workstream="tests", times=None)
+    launch = _launch(tmp_path, faults=True, sim_faults=(rule,))
+    app, session = _app(launch, _request(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _first_run(pilot)
+        lane = screen.lanes["tests"]
+        assert lane.status is WorkstreamStatus.DONE and lane.model == "gpt-6.2-sol"
+        await _select(pilot, screen, "tests")
+        session.rerun("tests", "haiku-4.5")
+        await asyncio.wait_for(screen.ended(2), GUARD_S)
+        await pilot.pause()
+        assert [a.model for a in lane.history] == ["gpt-6.2-sol", "haiku-4.5"]
+        assert lane.history[-1].error is not None  # the rerun did fail
+        assert lane.status is WorkstreamStatus.DONE
+        assert screen.plan_table.get_cell("tests", "status").plain == "done (2)"
+        assert screen.plan_table.get_cell("tests", "model").plain == "gpt-6.2-sol"
+        stands = "the rerun failed; the earlier output of gpt-6.2-sol stands"
+        assert any(stands in note for note in lane.notes)
+        assert screen.session.status == "done"
+        await pilot.press("q")
+    rows = _stored(tmp_path / "mao.db", "SELECT status FROM workstreams WHERE key = 'tests'")
+    assert rows == [("done",)]
+
+
+async def test_the_status_bar_totals_are_live_while_models_stream(tmp_path: Path) -> None:
+    """While a model streams, the status bar counts its output as the plan's row does (an
+    estimate, marked ~), and the planning attempts' tokens as soon as they finish."""
+    launch = _launch(tmp_path, speed=40.0, sim_tokens_per_s={"gpt-6.2-astra": 2.0})  # core_logic
+    req = _request(tmp_path)
+    app, _ = _app(launch, replace(req, use_planner=True))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        await until(pilot, lambda: "core_logic" in screen.lanes)
+        core = screen.lanes["core_logic"]
+        await until(pilot, lambda: core.live_chars > 40 and core.running)
+        screen._tick()
+        status = screen.status_bar.render().plain  # type: ignore[union-attr]
+        assert "out ~" in status and "out 0 " not in status, status
+        assert "in 0 " not in status, status  # the orchestrator's tokens are counted
+        assert "~" in screen.plan_table.get_cell("core_logic", "tokens").plain
+        await pilot.press("ctrl+c")
+
+
+async def test_keys_pressed_while_planning_apply_to_the_rows_once_the_plan_shows(
+    tmp_path: Path,
+) -> None:
+    """Down, down, Enter and t pressed during "Planning…" are held, then replayed in order once
+    the plan is on screen: the third row's panel gets the focus, thinking is hidden."""
+    launch = _launch(tmp_path, speed=1.0, sim_tokens_per_s={"haiku": 150.0, "opus": 4000.0})
+    app, _ = _app(launch, replace(_request(tmp_path), use_planner=True))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        await until(pilot, lambda: screen.session.status == "running")
+        assert screen.awaiting_plan
+        await pilot.press("down", "down", "enter", "t")
+        assert screen.held_keys == ["down", "down", "enter", "t"] and not screen.lanes
+        await until(pilot, lambda: bool(screen.lanes) and not screen.held_keys)
+        await pilot.pause()
+        third = list(screen.lanes)[2]
+        await until(pilot, lambda: screen.focused is screen.panels[third])
+        assert screen.plan_table.cursor_row == 2
+        assert not screen.thinking_visible
+        await pilot.press("ctrl+c")
+
+
+async def test_reruns_then_quit_leave_no_coroutine_never_awaited(tmp_path: Path) -> None:
+    """A final render replaced (a rerun starts) or the app quitting before the render ran must
+    not leave a coroutine that was never awaited (Python warned of one at exit)."""
+    import gc
+    import warnings
+
+    launch = _launch(tmp_path)
+    app, _ = _app(launch, _request(tmp_path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with app.run_test(size=(160, 48)) as pilot:
+            screen = await _first_run(pilot)
+            panel = screen.panels["implementation"]
+            for n in range(3):  # each replaces the one before it has run
+                panel._render_final(f"# Answer {n}\n\nText.\n")
+            await _select(pilot, screen, "implementation")
+            await pilot.press("r", "q")
+        del app, screen, panel
+        gc.collect()
+    never = [str(w.message) for w in caught if "never awaited" in str(w.message)]
+    assert not never, never
+
+
+def _synthesis_shown(screen: DashboardScreen) -> list[Any]:
+    panel = screen.panels[SYNTHESIS_KEY]
+    assert panel._final is not None, "the synthesis was rendered"
+    return list(panel._final._rendered)
+
+
+def _assert_files_listed(strips: list[Any]) -> None:
+    text = "\n".join(strip.text for strip in strips)
+    assert '"content"' not in text and "\\n" not in text, "the manifest shown as raw JSON"
+    assert "5 files" in text and "snippets/__init__.py (7 lines)" in text
+    code = next(s for s in strips if "from snippets.schemas import" in s.text)
+    colours = {seg.style.color for seg in code if seg.text.strip() and seg.style}
+    assert len(colours) >= 2, "the code is highlighted for its language"
+
+
+async def test_the_synthesis_shows_its_files_not_the_manifest_json_live_and_in_review(
+    tmp_path: Path,
+) -> None:
+    launch = _launch(tmp_path)
+    app, _ = _app(launch, _request(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _first_run(pilot)
+        await screen.settle()
+        _assert_files_listed(_synthesis_shown(screen))
+        session_id = screen.session_id
+        await pilot.press("q")
+    review = MaoApp(backend=AppBackend(launch))
+    async with review.run_test(size=(160, 48)) as pilot:
+        review.open_review(session_id)
+        await until(pilot, lambda: isinstance(review.screen, DashboardScreen))
+        shown = review.screen
+        assert isinstance(shown, DashboardScreen)
+        await asyncio.wait_for(shown.ended(1), GUARD_S)
+        await shown.settle()
+        _assert_files_listed(_synthesis_shown(shown))
+        await pilot.press("ctrl+c")
+
+
+def _screen_lines(app: MaoApp) -> list[str]:
+    """The screen as text rows (from the SVG screenshot): what a user actually sees."""
+    import html
+    import re
+
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for m in re.finditer(
+        r'<text[^>]*x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', app.export_screenshot()
+    ):
+        text = html.unescape(m[3]).replace("\xa0", " ")
+        rows.setdefault(float(m[2]), []).append((float(m[1]), text))
+    return ["".join(t for _, t in sorted(v)) for _, v in sorted(rows.items())]
+
+
+@pytest.mark.parametrize("size", [(160, 48), (80, 24)])
+async def test_what_carries_meaning_is_never_cut(tmp_path: Path, size: tuple[int, int]) -> None:
+    """The fallback's reason, the footer's ? Help / h History / n New, the status bar's
+    fallback count, a plan row's status and model, History's status: whole, at both sizes."""
+    import sqlite3
+
+    launch = _launch(tmp_path, speed=40.0, faults=True)  # the demo's Gemini stall: a fallback
+    app, _ = _app(launch, _request(tmp_path))
+    async with app.run_test(size=size) as pilot:
+        screen = await _first_run(pilot)
+        lines = _screen_lines(app)
+        [row] = [line for line in lines if "+00:" in line and "gemini-4-argon →" in line]
+        assert row.rstrip(" │").endswith("timeout"), row
+        footer = lines[-1]
+        for key in ("q Quit", "? Help", "h History", "n New", "r Rerun", "a Apply"):
+            assert key in footer, footer
+        status = lines[-2]
+        assert "1 fallback" in status and "6/6 finished" in status, status
+        lane = screen.lanes["tests"]
+        lane.model, lane.attempts = "claude-cli-sonnet", 2
+        lane.status = WorkstreamStatus.CANCELLED
+        screen.plan_table.show_lane(lane, None)
+        await pilot.pause()
+        [row] = [line for line in _screen_lines(app) if "cancelled (2)" in line]
+        assert "claude-cli-sonnet" in row and "Tests" in row, row
+        await pilot.press("q")
+    with sqlite3.connect(launch.db_path) as conn:
+        conn.execute("UPDATE sessions SET status = 'interrupted'")
+    history = MaoApp(backend=AppBackend(launch))
+    async with history.run_test(size=size) as pilot:
+        await pilot.pause()
+        history.action_history()
+        await until(pilot, lambda: isinstance(history.screen, HistoryScreen))
+        shown = history.screen
+        assert isinstance(shown, HistoryScreen)
+        await until(pilot, lambda: shown.query_one(DataTable).row_count == 1)
+        await pilot.pause()
+        assert any("interrupted · sim" in line for line in _screen_lines(history))
+        await pilot.press("ctrl+c")
 
 
 async def test_x_cancels_the_selected_workstream_and_the_others_go_on(tmp_path: Path) -> None:
@@ -272,9 +496,14 @@ async def test_e_exports_the_session_without_any_key(tmp_path: Path, fmt: str) -
             dialog.query_one("#json").value = True
             await pilot.pause()
         target = Path(dialog.query_one("#export-path", Input).value)
+        # By default into mao's data folder (shown), not the directory mao started in.
+        exports = Path(os.environ["XDG_DATA_HOME"]) / "mao" / "exports"
+        assert target.parent == exports
+        assert str(exports) in str(dialog.query_one(".hint").render())
         await pilot.press("enter")
         await until(pilot, target.exists)
         await pilot.press("q")
+    assert not list(tmp_path.glob("mao-*"))
     text = target.read_text(encoding="utf-8")
     assert SIM_KEY not in text and "sim-key" not in text
     if fmt == "json":

@@ -14,7 +14,7 @@ from mao_tui.errors import UsageError
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from mao_tui.domain import Plan
+    from mao_tui.domain import EngineEvent, Plan
     from mao_tui.engine.request import SessionRequest
     from mao_tui.engine.sections import Section
     from mao_tui.settings.schema import Settings
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mao_tui.wiring import Launch
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_PIPE = 141  # stdout closed by its reader (`| head`): 128 + SIGPIPE, as a shell reports it
 T = TypeVar("T")
 
 
@@ -106,6 +107,8 @@ def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
 
         require_playbook(settings, req.playbook)
     req = _fit_input(args, settings, req)
+    if not launch.simulate:
+        _require_a_runnable_model(settings, req)
     launch = _with_apply_options(args, settings, launch, req)
     if getattr(args, "apply", False):
         return _run_apply(args, launch, req)
@@ -117,6 +120,34 @@ def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
             )
         return _run_headless(launch, req, as_json=args.json)
     return _run_tui(launch, req, review_plan=getattr(args, "review_plan", False))
+
+
+def _require_a_runnable_model(settings: Settings, req: SessionRequest) -> None:
+    """Before any request and before the dashboard opens: when no model the plan routes to can
+    run (no key, retired, tool not on PATH), say once what to set, and stop (exit 2). When some
+    can, the session runs on those and the others are skipped, each in the fallback log."""
+    import os
+
+    from mao_tui.engine import policy
+    from mao_tui.engine.availability import missing_keys, unavailable_reason
+    from mao_tui.engine.planner import rule_based_plan
+
+    plan = req.fixed_plan or rule_based_plan(settings, req.playbook, req.sections)
+    routed = list(dict.fromkeys(m for ws in [*plan.workstreams, plan.synthesis] for m in ws.chain))
+    today = policy.today()
+    reasons = {m: unavailable_reason(settings, m, os.environ, today) for m in routed}
+    if not routed or any(reason is None for reason in reasons.values()):
+        return
+    keys = missing_keys(settings, routed, os.environ)
+    if keys:
+        what = keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + f" or {keys[-1]}"
+        advice = f"set {what} (one is enough)"
+    else:
+        advice = "; ".join(f"{m}: {r}" for m, r in reasons.items())
+    raise UsageError(
+        f"no model routed for {req.playbook!r} can run here: {advice}; "
+        "or add --simulate to run it on the built-in simulator (no keys, no real model calls)"
+    )
 
 
 def _with_apply_options(
@@ -151,7 +182,7 @@ def _with_apply_options(
             raise UsageError(f"--workspace {args.workspace}: not a directory")
     return replace(
         launch,
-        workspace=workspace,
+        workspace=workspace if workspace is not None else launch.workspace,
         fix_rounds=args.fix_rounds,
         sim_failing_first=args.sim_failing_tests,
     )
@@ -163,14 +194,21 @@ def _run_apply(args: argparse.Namespace, launch: Launch, req: SessionRequest) ->
     from mao_tui.headless import JsonLinesSink, ProgressSink
     from mao_tui.headless_apply import auto_confirm, run_and_apply, terminal_confirm
 
-    sink: EventSink = JsonLinesSink(sys.stdout) if args.json else ProgressSink(sys.stderr)
+    pipe = _PipeWatch()
+    sink: EventSink = (
+        JsonLinesSink(sys.stdout, pipe.closed) if args.json else ProgressSink(sys.stderr)
+    )
     confirm = auto_confirm(None)  # FilesApplied lists every file anyway
     if not args.yes:
         confirm = terminal_confirm(sys.stderr)
     try:
-        outcome = asyncio.run(_cancelled_by_sigterm(run_and_apply(launch, req, [sink], confirm)))
+        outcome = asyncio.run(
+            _cancelled_by_sigterm(run_and_apply(launch, req, [sink], confirm), pipe)
+        )
     except (KeyboardInterrupt, asyncio.CancelledError):
-        return EXIT_INTERRUPTED
+        return EXIT_PIPE if pipe.is_closed else EXIT_INTERRUPTED
+    if pipe.is_closed:
+        return EXIT_PIPE
     if not args.json:
         sys.stderr.write(f"mao: {outcome.summary}\n")
     if outcome.session is not None and outcome.session.status is not SessionStatus.DONE:
@@ -213,21 +251,50 @@ def _run_headless(launch: Launch, req: SessionRequest, *, as_json: bool) -> int:
     from mao_tui.headless import JsonLinesSink, ProgressSink
     from mao_tui.wiring import run_session
 
-    sink: EventSink = JsonLinesSink(sys.stdout) if as_json else ProgressSink(sys.stderr)
+    pipe = _PipeWatch()
+    sink: EventSink = (
+        JsonLinesSink(sys.stdout, pipe.closed) if as_json else ProgressSink(sys.stderr)
+    )
     try:
-        finished = asyncio.run(_cancelled_by_sigterm(run_session(launch, req, [sink])))
+        finished = asyncio.run(_cancelled_by_sigterm(run_session(launch, req, [sink]), pipe))
     except (KeyboardInterrupt, asyncio.CancelledError):
-        return EXIT_INTERRUPTED
+        return EXIT_PIPE if pipe.is_closed else EXIT_INTERRUPTED
+    if pipe.is_closed:
+        return EXIT_PIPE
     if not as_json:
         synthesis = _last_synthesis_text(launch, req.session_id)
         if synthesis:
             from mao_tui.sanitize import shown
 
-            sys.stdout.write(shown(synthesis.rstrip()) + "\n")
+            try:
+                sys.stdout.write(shown(synthesis.rstrip()) + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:
+                from mao_tui.headless import silence
+
+                silence(sys.stdout)
+                return EXIT_PIPE
     return _exit_code(finished.status)
 
 
-async def _cancelled_by_sigterm(work: Awaitable[T]) -> T:
+class _PipeWatch:
+    """Cancels the session when its JSON reader goes away (``mao demo --json | head``): a
+    closed stdout is a normal end, so the session is stored ``cancelled`` (or ``done``, when
+    only its last line was lost) and mao exits 141 without a traceback."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[object] | None = None
+        self.is_closed = False
+
+    def closed(self, event: EngineEvent) -> None:
+        from mao_tui.domain import SessionFinished
+
+        self.is_closed = True
+        if self.task is not None and not isinstance(event, SessionFinished):
+            self.task.cancel()
+
+
+async def _cancelled_by_sigterm(work: Awaitable[T], pipe: _PipeWatch | None = None) -> T:
     """``work``, cancelled like Ctrl+C cancels it when SIGTERM arrives: the session ends
     ``cancelled``, streamed text is written and every connection and subprocess is closed."""
     import signal
@@ -235,6 +302,8 @@ async def _cancelled_by_sigterm(work: Awaitable[T]) -> T:
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
+    if pipe is not None:
+        pipe.task = task
     try:
         loop.add_signal_handler(signal.SIGTERM, task.cancel)
     except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
@@ -291,23 +360,21 @@ def _plan_reviewer(
     """--review-plan: the plan review screen, shown from the session's worker."""
     import os
 
-    from mao_tui.engine.pool import find_key
+    from mao_tui.engine import policy
+    from mao_tui.engine.availability import unavailable_reason
     from mao_tui.tui.plan_review import PlanReviewScreen
+    from mao_tui.wiring import simulator_env
 
     settings = launch.settings()
-    providers = settings.registry.providers
-    has_key = {
-        model_id: providers[m.provider].kind != "cli"
-        and (
-            launch.simulate
-            or not providers[m.provider].api_key_env
-            or find_key(providers[m.provider].api_key_env, os.environ) is not None
-        )
-        for model_id, m in settings.registry.models.items()
+    env = simulator_env(settings) if launch.simulate else os.environ
+    today = policy.today()
+    unavailable = {
+        model_id: unavailable_reason(settings, model_id, env, today)
+        for model_id in settings.registry.models
     }
 
     async def review(plan: Plan) -> Plan | None:
-        return await app_ref[0].push_screen_wait(PlanReviewScreen(plan, settings, has_key))
+        return await app_ref[0].push_screen_wait(PlanReviewScreen(plan, settings, unavailable))
 
     return review
 

@@ -38,11 +38,15 @@ def cmd_home(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from mao_tui.engine.request import SessionRequest
     from mao_tui.samples import DEMO_TASK, demo_spec
 
     speed = 2.0 if args.speed is None else args.speed
-    launch = _launch(args, simulate=True, speed=speed)
+    # Files are applied in a fresh temporary directory unless --workspace names one: the
+    # demo never writes into the directory it was started in (often a checkout).
+    launch = replace(_launch(args, simulate=True, speed=speed), fresh_workspace=True)
     req = SessionRequest(
         command="develop",
         playbook="develop",

@@ -170,6 +170,13 @@ class SessionController(SessionEngine):
     def has_key(self, model_id: str) -> bool:
         return self._pool.has_key(self._settings.model(model_id).provider)
 
+    def unavailable(self, model_id: str) -> str | None:
+        """Why ``model_id`` cannot run now (retired, tool not on PATH, no key), or None."""
+        from mao_tui.engine import policy
+        from mao_tui.engine.availability import unavailable_reason
+
+        return unavailable_reason(self._settings, model_id, self._pool.env, policy.today())
+
     async def run_first(self, draft: Plan) -> SessionFinished:
         """The session's first run (planning, workstreams, synthesis), cancellable as a whole."""
         self._first_run = asyncio.create_task(self.run(self.req, draft), name="first-run")
@@ -338,9 +345,18 @@ class SessionController(SessionEngine):
         self, session_id: str, ws: PlannedWorkstream, outcome: Outcome, announce: bool
     ) -> Outcome:
         key = ws.key
-        self._status[key] = outcome.status
+        detail = "cancelled" if outcome.status is WorkstreamStatus.CANCELLED else ""
+        earlier = self._latest.get(key)
         if outcome.status is WorkstreamStatus.DONE:
             self._latest[key] = outcome
+        elif earlier is not None and key != SYNTHESIS_KEY:
+            # A rerun that failed (or was cancelled) does not undo the output the synthesis
+            # uses: the workstream stays done on it, and says so.
+            detail = (
+                f"the rerun {outcome.status.value}; the earlier output of {earlier.model} stands"
+            )
+            outcome = earlier
+        self._status[key] = outcome.status
         if key == SYNTHESIS_KEY:
             return outcome  # SessionEngine reports it with SynthesisFinished, this run's usage
         usage = self._ledger.usage_of(key)
@@ -352,7 +368,7 @@ class SessionController(SessionEngine):
                     model=outcome.model,
                     status=outcome.status,
                     usage=usage,
-                    detail="cancelled" if outcome.status is WorkstreamStatus.CANCELLED else "",
+                    detail=detail,
                 )
             )
         return Outcome(outcome.status, outcome.model, outcome.text, usage)
@@ -373,10 +389,9 @@ class SessionController(SessionEngine):
     def _check_model(self, model: str) -> None:
         if model not in self._settings.registry.models:
             raise ControlError(f"unknown model {model!r}")
-        if not self.has_key(model):
-            provider = self._settings.model(model).provider
-            names = " or ".join(self._settings.registry.providers[provider].api_key_env)
-            raise ControlError(f"{model} has no API key (set {names or 'one'})")
+        reason = self.unavailable(model)
+        if reason is not None:
+            raise ControlError(f"{model} cannot run: {reason}")
 
     def _inputs_for(self, ws: PlannedWorkstream) -> list[tuple[PlannedWorkstream, Outcome]]:
         plan = self._require_plan()

@@ -26,6 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mao_tui.sanitize import INVISIBLE, clean_keeping_crlf
+from mao_tui.sanitize import shown as visible
 
 _FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")
 _PATH = r"(?P<path>[\w.@+-]+(?:/[\w.@+-]+)*\.[\w]+|[\w.@+-]+(?:/[\w.@+-]+)+|Makefile|Dockerfile)"
@@ -180,8 +181,12 @@ MANIFEST_TAG = "mao-files"
 
 def _manifest_blocks(markdown: str) -> list[tuple[int, str]]:
     """(line number of the opening fence, body) of every fenced block tagged mao-files."""
-    lines = markdown.splitlines()
-    found: list[tuple[int, str]] = []
+    return [(start + 1, body) for start, _, body in _manifest_spans(markdown.splitlines())]
+
+
+def _manifest_spans(lines: list[str]) -> list[tuple[int, int, str]]:
+    """(index of the opening fence, index after the closing one, body) of each manifest."""
+    found: list[tuple[int, int, str]] = []
     i = 0
     while i < len(lines):
         opening = _FENCE_OPEN.match(lines[i])
@@ -196,8 +201,55 @@ def _manifest_blocks(markdown: str) -> list[tuple[int, str]]:
             i += 1
         i += 1
         if MANIFEST_TAG in opening["info"].split():
-            found.append((start + 1, "\n".join(body)))
+            found.append((start, min(i, len(lines)), "\n".join(body)))
     return found
+
+
+def readable_manifests(markdown: str) -> str:
+    """``markdown`` with each valid mao-files manifest shown as what it holds: every file's
+    path, then its content in a fenced block tagged with the language of its extension (so a
+    Markdown renderer highlights it), instead of one JSON string of escaped text. A manifest
+    that is not valid stays as it is: what is wrong with it is worth seeing."""
+    lines = markdown.splitlines()
+    spans = _manifest_spans(lines)
+    if not spans:
+        return markdown
+    for start, end, body in reversed(spans):
+        try:
+            manifest = FilesManifest.model_validate(json.loads(body))
+        except (json.JSONDecodeError, ValidationError):
+            continue
+        shown = [f"**{len(manifest.files)} file{'s' if len(manifest.files) != 1 else ''}**", ""]
+        for f in manifest.files:
+            path, content = visible(f.path), visible(f.content)  # model output: sanitize.py
+            fence = "`" * max(3, _longest_backtick_run(content) + 1)
+            count = len(content.splitlines())
+            shown += [
+                f"`{path}` ({count} line{'s' if count != 1 else ''})",
+                "",
+                f"{fence}{language_of(path)}",
+                *content.rstrip("\n").splitlines(),
+                fence,
+                "",
+            ]
+        lines[start:end] = shown
+    return "\n".join(lines) + ("\n" if markdown.endswith("\n") else "")
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
+
+
+def language_of(path: str) -> str:
+    """The highlighting language of a file, from its name (``text`` when unknown)."""
+    from pygments.lexers import get_lexer_for_filename
+    from pygments.util import ClassNotFound
+
+    try:
+        aliases = get_lexer_for_filename(PurePosixPath(path).name).aliases
+    except ClassNotFound:
+        return "text"
+    return aliases[0] if aliases else "text"
 
 
 def _manifest_problem(exc: ValidationError) -> str:

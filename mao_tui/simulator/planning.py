@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 
+from mao_tui.simulator import tailored
+
 _DRAFT = re.compile(r"```json plan-draft\n(?P<body>.*?)```", re.S)
 _SECTIONS = re.compile(r"## Sections requested\n(?P<body>.*?)\n\n", re.S)
 
@@ -66,14 +68,19 @@ def plan_reply(request_text: str) -> tuple[str, str]:
             }
         )
     qa_only = bool(keys) and all(k.split(".")[-1] in _QA_KEYS for k in keys)
-    plan = {
-        "rationale": _QA_RATIONALE
-        if qa_only
-        else (
+    task = tailored.task_of(request_text)
+    if qa_only:
+        rationale = _QA_RATIONALE
+    elif tailored.is_off_script(task):
+        rationale = tailored.plan_rationale(task)
+    else:
+        rationale = (
             "Schemas, storage, core logic and implementation are independent enough to run in "
             "parallel against the spec; tests wait for the core logic so they can check its "
             "ranking rules. Five workstreams over three providers keeps the perspectives diverse."
-        ),
+        )
+    plan = {
+        "rationale": rationale,
         "workstreams": workstreams,
         "synthesis_chain": draft.get("synthesis_chain"),
     }

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from mao_tui.simulator import journal, qa
+from mao_tui.simulator import journal, qa, tailored
 from mao_tui.simulator.planning import plan_reply, preflight_reply
 
 WORKSTREAM_KEY = re.compile(r"\(key: ([A-Za-z0-9_.-]+)\)")
@@ -80,6 +80,14 @@ def script_for(
         return Script(*qa.review(base, request_text))
     if base == "synthesis" and qa.is_qa_synthesis(request_text):
         return Script(*qa.synthesis(request_text))
+    task = tailored.task_of(request_text)
+    if tailored.is_off_script(task):  # a task of the user's, not the demo's snippet store
+        if base == "synthesis":
+            thinking, answer = tailored.synthesis(task, _contributions(request_text, for_task=True))
+            broken = failing_first and not _FIX_OUTPUT.search(request_text)
+            return Script(thinking, answer.replace(_MANIFEST, _manifest(broken)))
+        if base is not None and (part := tailored.workstream(base, task)) is not None:
+            return Script(*part)
     if base and re.fullmatch(r"fix\d+", base):
         base = "fix"
     key = base if base in SCRIPTED_KEYS else GENERIC
@@ -137,11 +145,12 @@ def _load(key: str) -> Script:
     return Script("\n\n".join(paragraphs) + "\n", answer)
 
 
-def _contributions(request_text: str) -> str:
+def _contributions(request_text: str, *, for_task: bool = False) -> str:
     rows = []
     for match in _OUTPUT_HEADING.finditer(request_text):
         title, model = match["title"].strip(), match["model"].strip()
-        what = _CONTRIBUTION_BY_TITLE.get(title.lower(), "its workstream's output")
+        what = tailored.part_of(title) if for_task else None
+        what = what or _CONTRIBUTION_BY_TITLE.get(title.lower(), "its workstream's output")
         rows.append(f"| {title} | {model} | {what} |")
     if not rows:
         return _DEFAULT_CONTRIBUTIONS

@@ -18,6 +18,12 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("mao", appauthor=False)) / "mao.db"
 
 
+def default_export_dir() -> Path:
+    """Where the dashboard's export writes by default: ``exports`` in the user data directory
+    (never the current directory, which is often a checkout)."""
+    return Path(platformdirs.user_data_dir("mao", appauthor=False)) / "exports"
+
+
 def create_private(path: Path) -> None:
     """Create the database file readable by its owner only (0600), and the folders mao has to
     create for it likewise (0700). An existing file or folder keeps its mode: a ``--db`` in a

@@ -97,6 +97,10 @@ class MaoApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
             note_input()  # final Markdown renders wait until the user pauses
+        if isinstance(event, events.Key) and self.screen_stack:
+            screen = self.screen
+            if isinstance(screen, DashboardScreen) and screen.hold_key(event.key):
+                return  # planning: the screen replays it once the plan is shown
         await super().on_event(event)
 
     def on_mount(self) -> None:
@@ -206,7 +210,11 @@ class MaoApp(App[int]):
     # -- the command palette ----------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """Ours, each once with a clear name, and Textual's that are not ours again (its Quit
+        does not ask first; its Keys, Maximize and Minimize duplicate Help and Maximize panel)."""
+        for command in super().get_system_commands(screen):
+            if command.title not in _TEXTUAL_DUPLICATES:
+                yield command
         for spec in SPECS["app"]:
             action = getattr(self, f"action_{spec.action}")
             yield SystemCommand(_palette_title(spec.description), spec.tooltip, action)
@@ -244,11 +252,22 @@ def _tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+_TEXTUAL_DUPLICATES = frozenset({"Quit", "Keys", "Maximize", "Minimize"})
+
+
 def _palette_title(description: str) -> str:
+    """The footer's short word, said in full for the palette."""
     return {
+        "Quit now": "Quit now (cancel all work)",
         "New": "New session",
+        "Rerun": "Rerun workstream",
+        "Model…": "Rerun on another model",
+        "Cancel": "Cancel workstream",
+        "Synthesize": "Synthesize again",
         "Thinking": "Toggle thinking",
         "Maximize": "Maximize panel",
-        "Model…": "Rerun on another model",
-        "Synthesize": "Synthesize again",
+        "Attempts": "Attempts of workstream",
+        "Export": "Export session",
+        "Apply": "Apply files",
+        "Fix": "Fix round",
     }.get(description, description)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.syntax import Syntax
@@ -15,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
-from mao_tui.domain import ApplyProposal, FileChangeView
+from mao_tui.domain import FRESH_WORKSPACE_PREFIX, ApplyProposal, FileChangeView
 
 _MARKS = {"create": "+", "modify": "~", "unchanged": "=", "refused": "✗"}
 _WORDS = {"create": "new", "modify": "changed", "unchanged": "unchanged", "refused": "refused"}
@@ -71,6 +72,12 @@ class ApplyScreen(ModalScreen[bool]):
             dialog.border_title = f"Apply the synthesis (round {proposal.round})"
             summary = Text()
             summary.append(f"{proposal.workspace}\n", "bold")
+            if Path(proposal.workspace).name.startswith(FRESH_WORKSPACE_PREFIX):
+                summary.append(
+                    "A fresh temporary workspace for the demo (not the directory mao started "
+                    "in); --workspace DIR chooses another.\n",
+                    "italic",
+                )
             if proposal.error:
                 summary.append(f"Nothing to apply: {proposal.error}", "bold red")
             else:

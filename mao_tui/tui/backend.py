@@ -31,8 +31,12 @@ class ModelChoice:
     id: str
     label: str
     provider: str
-    has_key: bool
+    unavailable: str | None = None  # why it cannot run (retired, not on PATH, no key), or None
     current: bool = False  # the model the workstream last ran on
+
+    @property
+    def runnable(self) -> bool:
+        return self.unavailable is None
 
 
 class SessionControl(Protocol):
@@ -114,6 +118,11 @@ class Backend(Protocol):
 
     @property
     def project_dir(self) -> Path: ...
+
+    @property
+    def export_dir(self) -> Path:
+        """Where an export is written unless the user types another path."""
+        ...
 
     @property
     def simulate_by_default(self) -> bool: ...

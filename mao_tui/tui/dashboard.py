@@ -60,6 +60,11 @@ PLANNING_STEPS = {
     "orchestrator": "Planning: the orchestrator ({model}) assigns a model to each workstream…",
 }
 
+# Moving in the plan while it is not there yet: held with the steering keys until it is shown.
+HELD_NAVIGATION = frozenset(
+    {"up", "down", "j", "k", "home", "end", "pageup", "pagedown", "enter", "tab", "shift+tab"}
+)
+
 FLUSH_HZ = 10  # screen flushes per second, at most, whatever the delta rate
 FLUSH_TURNS = 2  # an unfocused panel is laid out every FLUSH_TURNS flushes (5 Hz), half of them
 #                  each time, so that one screen update never repaints every streaming panel
@@ -116,11 +121,13 @@ class DashboardScreen(ApplyActions, Screen[None]):
         self._narrow = False
         self._tick_timer: Timer | None = None
         self._focus_before_maximize: Widget | None = None
+        self.held_keys: list[str] = []  # pressed while planning, replayed once the plan shows
         self.title_bar = TitleBar(app_title)
         self.plan_table = PlanTable()
         self.fallback_log = FallbackLog()
         self.status_bar = StatusBar()
         self.verification = VerificationPane()
+        self.footer = QuietFooter()
 
     def compose(self) -> ComposeResult:
         yield self.title_bar
@@ -136,7 +143,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
                 yield Static("Waiting for the plan…", id="panels-placeholder")
             yield self.verification
         yield self.status_bar
-        yield QuietFooter()
+        yield self.footer
 
     def on_mount(self) -> None:
         self.title_bar.show("", "", self.session.simulated, review=self.session.review)
@@ -157,6 +164,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
     def on_resize(self, event: events.Resize) -> None:
         self.plan_table.compact = event.size.width < WIDE_FROM
         narrow = event.size.width < MEDIUM_FROM
+        self.footer.narrow = narrow
         if narrow != self._narrow:
             self._narrow = narrow
             self._show_current()
@@ -251,6 +259,37 @@ class DashboardScreen(ApplyActions, Screen[None]):
             )
         )
 
+    # -- keys pressed while planning --------------------------------------------------------
+
+    @property
+    def awaiting_plan(self) -> bool:
+        """The session runs but its plan is not on screen yet ("Planning…")."""
+        return (
+            self._runner is not None
+            and not self.lanes
+            and not self._sink_finished
+            and self.session_result is None
+        )
+
+    def hold_key(self, key: str) -> bool:
+        """While planning, keep a steering or moving key to replay once the plan is shown,
+        so that it is neither lost nor applied to a row that is not there yet."""
+        if not self.awaiting_plan:
+            return False
+        if key not in HELD_NAVIGATION and key not in self._bindings.key_to_bindings:
+            return False  # quit, help, the palette: at once
+        if not self.held_keys:
+            self.notify("Planning… the keys apply once the plan is shown.", timeout=3)
+        self.held_keys.append(key)
+        return True
+
+    def _replay_held_keys(self) -> None:
+        keys, self.held_keys = self.held_keys, []
+        for key in keys:
+            event = events.Key(key, key if len(key) == 1 else None)
+            event.set_sender(self.app)
+            self.app.post_message(event)
+
     # -- rendering cadence ------------------------------------------------------------------
 
     def flush(self, *, every: bool = True) -> None:
@@ -336,6 +375,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
         self._select(lanes[0].key)
         self._show_current()
         self._show_status(now)
+        self._replay_held_keys()
 
     async def _plan_grew(self, plan: Plan) -> None:
         new = [Lane.from_plan(ws) for ws in plan.workstreams if ws.key not in self.lanes]
@@ -426,10 +466,11 @@ class DashboardScreen(ApplyActions, Screen[None]):
     def _attempt_finished(self, message: m.AttemptFinished) -> None:
         event = message.event
         self.clock.observe(event.at)
+        self.session.totals.add(event.usage)  # planning's attempts too: they have no lane
         lane = self.lanes.get(event.workstream)
         if lane is None:
+            self._show_status()
             return
-        self.session.totals.add(event.usage)
         note = lane.finish_attempt(event)
         if event.attempt_id == lane.attempt_id:
             panel = self.panels[lane.key]
@@ -474,6 +515,9 @@ class DashboardScreen(ApplyActions, Screen[None]):
         if lane is None:
             return
         lane.finish(event.status, event.at, event.model, event.usage)
+        if event.detail and event.detail != "cancelled":
+            lane.notes.append(f"• {event.detail}")
+            self._show_notes(lane)
         self._show_lane(lane)
         self._show_status()
 
@@ -525,6 +569,15 @@ class DashboardScreen(ApplyActions, Screen[None]):
         else:
             self.notify(event.line, title="QA report")
 
+    def on_key(self, event: events.Key) -> None:
+        """F while no fix round can run: its binding is hidden, so say why instead of nothing."""
+        bindings = self._bindings.key_to_bindings.get(event.key, ())
+        if any(b.action == "fix_round" for b in bindings) and not self.check_action(
+            "fix_round", ()
+        ):
+            event.stop()
+            self.action_fix_round()  # the session says why not (nothing applied, passed, ...)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "qa_report":
             return self.qa_report is not None  # hidden until a qa session has its report
@@ -571,6 +624,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
                     self._show_lane(lane)
         self._show_status()
         self.session_result = event
+        self._replay_held_keys()  # it ended before a plan (pre-flight blocked it, say)
         # Not awaited here: this screen's queue (its screen updates too) must keep moving while
         # the final answers render.
         self.run_worker(self._end_shown_after_settle(), group="end", exit_on_error=False)
@@ -716,7 +770,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
             if choice is not None:
                 self.run_worker(self._export(backend, *choice), group="export")
 
-        self.app.push_screen(ExportDialog(self.session_id, backend.project_dir), chosen)
+        self.app.push_screen(ExportDialog(self.session_id, backend.export_dir), chosen)
 
     async def _export(self, backend: Backend, fmt_: ExportFormat, path: Path) -> None:
         try:

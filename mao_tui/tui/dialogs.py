@@ -35,7 +35,8 @@ _CLOSE: list[BindingType] = [Binding("escape", "dismiss", "Close", id="dialog-cl
 
 
 class ModelPicker(ModalScreen[str | None]):
-    """Pick the model to rerun a workstream on; models without an API key are marked and off."""
+    """Pick the model to rerun a workstream on; models that cannot run (retired, tool not on
+    PATH, no API key) are marked with the reason and cannot be picked."""
 
     CSS_PATH = CSS_PATH
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -57,24 +58,24 @@ class ModelPicker(ModalScreen[str | None]):
             marks = []
             if choice.current:
                 marks.append(Content.styled("current", "$accent"))
-            if not choice.has_key:
-                marks.append(Content.styled("no key", "$error"))
+            if choice.unavailable is not None:
+                marks.append(Content.styled(choice.unavailable, "$error"))
             label = Content.assemble(
                 Content.styled(f"{choice.id:<{id_w}}", "bold"),
                 f"  {choice.label:<{label_w}}  {choice.provider:<{provider_w}}  ",
                 *[Content.assemble(mark, " ") for mark in marks],
             )
-            options.append(Option(label, id=choice.id, disabled=not choice.has_key))
-        with Vertical() as box:
+            options.append(Option(label, id=choice.id, disabled=not choice.runnable))
+        with Vertical(id="model-picker-box") as box:
             box.border_title = f"{self._verb} {self._title} on…"
             yield OptionList(*options, id="model-options")
-            yield Static("Enter picks · Esc cancels · models marked no key have no API key set")
+            yield Static("Enter picks · Esc cancels · models marked in red cannot run, and why")
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
         current = next(
-            (i for i, c in enumerate(self._choices) if c.current and c.has_key),
-            next((i for i, c in enumerate(self._choices) if c.has_key), None),
+            (i for i, c in enumerate(self._choices) if c.current and c.runnable),
+            next((i for i, c in enumerate(self._choices) if c.runnable), None),
         )
         if current is not None:
             options.highlighted = current
@@ -263,7 +264,13 @@ class ExportDialog(ModalScreen[tuple[ExportFormat, Path] | None]):
             with Horizontal(id="buttons"):
                 yield Button("Export", id="export", variant="primary")
                 yield Button("Cancel", id="cancel")
-            yield Static("No API key is ever written: keys are never stored.", classes="hint")
+            yield Static(
+                f"Written to mao's data folder ({self._directory}) unless you type another "
+                "path; a relative path is from the directory mao started in. "
+                "No API key is ever written: keys are never stored.",
+                classes="hint",
+                markup=False,
+            )
 
     def on_mount(self) -> None:
         self.query_one("#export-path", Input).focus()

@@ -41,7 +41,7 @@ _STATUS_STYLE = {
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("when", "When", 16),
     ("playbook", "Playbook", 8),
-    ("status", "Status", 12),
+    ("status", "Status", 17),  # "interrupted · sim": never cut
     ("task", "Task", 30),
     ("models", "Models", 20),
     ("tokens", "Tokens", 11),

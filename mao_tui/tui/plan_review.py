@@ -56,11 +56,11 @@ class PlanReviewScreen(ModalScreen[Plan | None]):
         Binding("escape", "stop", "Stop session", id="review-stop"),
     ]
 
-    def __init__(self, plan: Plan, settings: Settings, has_key: dict[str, bool]) -> None:
+    def __init__(self, plan: Plan, settings: Settings, unavailable: dict[str, str | None]) -> None:
         super().__init__()
         self.plan = plan
         self._settings = settings
-        self._has_key = has_key
+        self._unavailable = unavailable  # model id -> why it cannot run (None: it can)
         self.models: dict[str, str] = {}
         self.dropped: set[str] = set()
 
@@ -144,7 +144,7 @@ class PlanReviewScreen(ModalScreen[Plan | None]):
                 id=model_id,
                 label=config.display_name or model_id,
                 provider=config.provider,
-                has_key=self._has_key.get(model_id, False),
+                unavailable=self._unavailable.get(model_id, "unknown model"),
                 current=model_id == current,
             )
             for model_id, config in self._settings.registry.models.items()

@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from mao_tui.tui import fmt
-from mao_tui.tui.state import Lane, SessionView
+from mao_tui.tui.state import CHARS_PER_TOKEN, Lane, SessionView
 
 
 class TitleBar(Horizontal):
@@ -48,6 +48,8 @@ class StatusBar(Static):
     def show(self, session: SessionView, lanes: list[Lane], now: datetime | None) -> None:
         totals = session.totals
         finished = sum(1 for lane in lanes if lane.phase == "finished")
+        # Live, like the plan's rows: what has streamed and is not yet in a reported usage.
+        streaming = sum(lane.live_chars for lane in lanes if lane.running) // CHARS_PER_TOKEN
         cost = fmt.cost(totals.cost_usd)
         if not totals.cost_complete:
             cost += " + cost unknown"
@@ -56,18 +58,20 @@ class StatusBar(Static):
         ]
         if session.simulated:
             pieces.append(Content.styled(" SIMULATED", "bold $warning"))
-        facts = [
-            fmt.duration(session.elapsed(now)),
-            cost,
-            f"in {fmt.count(totals.input_tokens)}",
-            f"out {fmt.count(totals.output_tokens)}",
-            f"thinking {fmt.count(totals.thinking_tokens)}",
-        ]
+        # What carries meaning first: a narrow terminal cuts the end of the line.
+        facts = [fmt.duration(session.elapsed(now)), cost]
         if lanes:
             facts.append(f"{finished}/{len(lanes)} finished")
+        facts.append(f"{session.fallbacks} fallback{'' if session.fallbacks == 1 else 's'}")
+        facts += [
+            f"in {fmt.count(totals.input_tokens)}",
+            f"out ~{fmt.count(totals.output_tokens + streaming)}"
+            if streaming
+            else f"out {fmt.count(totals.output_tokens)}",
+            f"thinking {fmt.count(totals.thinking_tokens)}",
+        ]
         if session.diversity is not None:
             facts.append(f"diversity {session.diversity:.2f}")
-        facts.append(f"{session.fallbacks} fallback{'' if session.fallbacks == 1 else 's'}")
         pieces.append(Content("  " + " · ".join(facts)))
         if session.error:
             pieces.append(Content.styled(f" · {session.error}", "$error"))

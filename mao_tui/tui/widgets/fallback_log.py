@@ -39,16 +39,57 @@ class LogEntry:
     kind: str = "fallback"  # or the policy event's type (retry, cooldown, ...)
 
 
+TIME_W, REASON_MIN_W, ROUTE_MIN_W, WORKSTREAM_MAX_W = 6, 6, 12, 14
+
+
+_COLUMNS = (
+    ("time", "Time"),
+    ("workstream", "Workstream"),
+    ("route", "From → to"),
+    ("reason", "Reason"),
+)
+
+
 class FallbackLog(DataTable[Text]):
+    """Column widths follow the pane: the reason, then the workstream, get their width first;
+    the route (``from → to``) takes what is left, and Enter on a row shows all of it."""
+
     def __init__(self) -> None:
         super().__init__(id="fallback-log", cursor_type="row", zebra_stripes=False)
         self.entries: list[LogEntry] = []
+        self._routes: list[Text] = []
+        self._widths: tuple[int, int, int, int] | None = None
 
     def on_mount(self) -> None:
-        self.add_column("Time", key="time", width=6)
-        self.add_column("Workstream", key="workstream", width=14)
-        self.add_column("From → to", key="route", width=30)
-        self.add_column("Reason", key="reason", width=12)
+        self._lay_out()
+
+    def on_resize(self) -> None:
+        self._lay_out()
+
+    def column_widths(self) -> tuple[int, int, int, int]:
+        """(time, workstream, route, reason) for the width the table has now."""
+        reason = max([REASON_MIN_W, *(len(e.reason) for e in self.entries)])
+        workstream = min(
+            WORKSTREAM_MAX_W, max([10, *(len(e.workstream_title) for e in self.entries)])
+        )
+        inner = self.size.width - 2 * self.cell_padding * 4 - 1  # the scrollbar's column
+        route = max(ROUTE_MIN_W, inner - TIME_W - workstream - reason)
+        return TIME_W, workstream, route, reason
+
+    def _lay_out(self) -> None:
+        """Rebuild the columns when their widths change (a resize, a longer reason)."""
+        widths = self.column_widths()
+        if widths == self._widths:
+            return
+        self._widths = widths
+        cursor = self.cursor_row
+        self.clear(columns=True)
+        for (key, label), width in zip(_COLUMNS, widths, strict=True):
+            self.add_column(label, key=key, width=width)
+        for entry, route in zip(self.entries, self._routes, strict=True):
+            self._add_row(entry, route)
+        if self.row_count:
+            self.move_cursor(row=min(max(cursor, 0), self.row_count - 1), animate=False)
 
     def add_fallback(self, event: FallbackEvent, offset_s: float) -> None:
         target = event.to_model or "nothing (chain exhausted)"
@@ -99,14 +140,21 @@ class FallbackLog(DataTable[Text]):
 
     def _add(self, entry: LogEntry, route: Text) -> None:
         self.entries.append(entry)
+        self._routes.append(route)
+        if self.column_widths() != self._widths:
+            self._lay_out()  # a longer reason: its column grows first
+        else:
+            self._add_row(entry, route)
+        self.move_cursor(row=self.row_count - 1, animate=False)
+
+    def _add_row(self, entry: LogEntry, route: Text) -> None:
         self.add_row(
             Text(fmt.clock(entry.offset_s), style="dim"),
-            Text(entry.workstream_title),
-            route,
+            Text(entry.workstream_title, no_wrap=True, overflow="ellipsis"),
+            Text.assemble(route, no_wrap=True, overflow="ellipsis"),
             Text(entry.reason, style="yellow"),
-            key=f"log-{len(self.entries)}",
+            key=f"log-{self.row_count + 1}",
         )
-        self.move_cursor(row=self.row_count - 1, animate=False)
 
     def entry(self, row: int) -> LogEntry | None:
         return self.entries[row] if 0 <= row < len(self.entries) else None

@@ -299,8 +299,10 @@ class ModelPanel(ScrollView, can_focus=True):
         if self.size.width <= 0:
             return
         self._final_job_width = width
+        # The function, not a coroutine made now: a job replaced or cancelled before it starts
+        # (a rerun, the app quitting) then leaves no coroutine that was never awaited.
         self._final_job = self.run_worker(
-            self._render_in_thread(source, width),
+            partial(self._render_in_thread, source, width),
             group=f"final-{self.key}",
             exclusive=True,
             exit_on_error=False,
@@ -312,7 +314,7 @@ class ModelPanel(ScrollView, can_focus=True):
             return  # replaced while it waited; the newer request renders
         loop = asyncio.get_running_loop()
         styles = self._resolve_styles()
-        render = partial(render_markdown, source, width, styles=styles)
+        render = partial(_render_answer, source, width, styles)
         strips = await loop.run_in_executor(_RENDERER, render)
         if source != self._final_source:
             return  # a newer attempt replaced it meanwhile
@@ -439,3 +441,11 @@ class ModelPanel(ScrollView, can_focus=True):
             return
         if self.scroll_offset.y + offset.y in self._header_rows:
             self.fold_thinking(not self.thinking_folded)
+
+
+def _render_answer(source: str, width: int, styles: Styles) -> list[Strip]:
+    """An answer's final render (in a worker thread): a files manifest as its files, each
+    highlighted for its language, not as one JSON string of escaped text."""
+    from mao_tui.engine.files import readable_manifests
+
+    return render_markdown(readable_manifests(source), width, styles=styles)

@@ -15,9 +15,9 @@ from mao_tui.tui.state import CHARS_PER_TOKEN, Lane
 # (key, label, width): fixed widths, so a cell update never re-measures the table
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("workstream", "Workstream", 14),
-    ("model", "Model", 14),
+    ("model", "Model", 14),  # at least: widened to the longest model a lane may run on
     ("provider", "Provider", 9),
-    ("status", "Status", 11),
+    ("status", "Status", 14),  # "cancelled (12)"
     ("tokens", "Tokens", 11),
     ("rate", "tok/s", 5),
     ("elapsed", "Elapsed", 7),
@@ -74,12 +74,21 @@ class PlanTable(DataTable[Text]):
         super().__init__(id="plan-table", cursor_type="row", zebra_stripes=True)
         self._lanes: list[Lane] = []
         self._now: datetime | None = None
+        self._model_shown_w = 0  # the Model column's width as built
 
     @property
     def columns_shown(self) -> list[tuple[str, str, int]]:
+        columns = [
+            (key, label, max(width, self._model_width()) if key == "model" else width)
+            for key, label, width in COLUMNS
+        ]
         if not self.compact:
-            return list(COLUMNS)
-        return [column for column in COLUMNS if column[0] in COMPACT_COLUMNS]
+            return columns
+        return [column for column in columns if column[0] in COMPACT_COLUMNS]
+
+    def _model_width(self) -> int:
+        """The longest model name a lane runs on or may fall back to: never cut."""
+        return max((len(m) for lane in self._lanes for m in [*lane.chain, lane.model]), default=0)
 
     def on_mount(self) -> None:
         self._rebuild()
@@ -92,6 +101,10 @@ class PlanTable(DataTable[Text]):
         self._rebuild()
 
     def show_lane(self, lane: Lane, now: datetime | None) -> None:
+        if len(lane.model) > self._model_shown_w:  # a rerun on a model with a longer name
+            self._now = now
+            self._rebuild()
+            return
         shown = {key for key, _, _ in self.columns_shown}
         for key, value in lane_cells(lane, now).items():
             if key in shown:
@@ -103,6 +116,8 @@ class PlanTable(DataTable[Text]):
         columns = self.columns_shown
         for key, label, width in columns:
             self.add_column(label, key=key, width=width)
+            if key == "model":
+                self._model_shown_w = width
         for lane in self._lanes:
             cells = lane_cells(lane, self._now)
             self.add_row(*(cells[key] for key, _, _ in columns), key=lane.key)
