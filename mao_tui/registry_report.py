@@ -7,9 +7,12 @@ from datetime import date
 
 from mao_tui.engine.policy import thinking_label
 from mao_tui.engine.pool import find_key
+from mao_tui.engine.price_sources import PriceBook
 from mao_tui.settings.schema import ModelConfig, Prices, Settings
 
-_HEADER = ("MODEL", "PROVIDER", "KEY", "THINKING", "$/M IN", "CACHED", "OUT", "STATUS")
+_HEADER = (
+    "MODEL", "PROVIDER", "KEY", "THINKING", "$/M IN", "CACHED", "OUT", "PRICE SOURCE", "STATUS"
+)  # fmt: skip
 
 
 def key_status(settings: Settings, provider_id: str, env: Mapping[str, str]) -> str:
@@ -42,12 +45,40 @@ def _prices(prices: Prices | None) -> tuple[str, str, str]:
     return _price(prices.input), _price(prices.cached_input), _price(prices.output)
 
 
+def _price_notes(sheet: Prices | None) -> list[str]:
+    if sheet is None:
+        return []
+    notes = []
+    if sheet.cache_write is not None:
+        notes.append(f"cache writes: {_price(sheet.cache_write)}")
+    tier = sheet.long_context
+    if tier is not None:
+        notes.append(
+            f"above {tier.above_input_tokens:,} input tokens (whole request): "
+            f"{_price(tier.input)} in, {_price(tier.cached_input)} cached, "
+            f"{_price(tier.output)} out"
+        )
+    return notes
+
+
+def price_sources(settings: Settings) -> dict[str, list[str]]:
+    """Each price source's label, with the models priced by it."""
+    book = PriceBook(settings)
+    sources: dict[str, list[str]] = {}
+    for model_id in settings.registry.models:
+        sources.setdefault(book.quote(model_id).label, []).append(model_id)
+    return sources
+
+
 def render_models(settings: Settings, env: Mapping[str, str], today: date) -> str:
     """Every model: provider, whether its key is set, thinking, prices per million tokens
-    (input, cached input, output; a long-context tier below its row) and lifecycle status."""
+    (input, cached input, output; cache writes and a long-context tier below its row), where
+    the prices come from, and lifecycle status."""
     rows: list[tuple[str, ...]] = [_HEADER]
-    tiers: dict[int, str] = {}
+    notes: dict[int, list[str]] = {}
+    book = PriceBook(settings)
     for model_id, model in settings.registry.models.items():
+        sheet = book.sheet(model_id)
         provider = settings.registry.providers.get(model.provider)
         kind = provider.kind if provider is not None else "?"
         rows.append(
@@ -56,26 +87,22 @@ def render_models(settings: Settings, env: Mapping[str, str], today: date) -> st
                 f"{model.provider} ({kind})",
                 key_status(settings, model.provider, env) if provider is not None else "?",
                 thinking_label(model.thinking),
-                *_prices(model.prices),
+                *_prices(sheet),
+                book.quote(model_id).label,
                 status(model, today),
             )
         )
-        tier = model.prices.long_context if model.prices else None
-        if tier is not None:
-            tiers[len(rows) - 1] = (
-                f"above {tier.above_input_tokens:,} input tokens: {_price(tier.input)} in, "
-                f"{_price(tier.cached_input)} cached, {_price(tier.output)} out"
-            )
+        notes[len(rows) - 1] = _price_notes(sheet)
     widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
     lines = []
     for index, row in enumerate(rows):
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-        if index in tiers:
-            lines.append(" " * (sum(widths[:4]) + 8) + tiers[index])
+        lines.extend(" " * (sum(widths[:4]) + 8) + note for note in notes.get(index, []))
     lines.append("")
     lines.append(
-        "Prices are US dollars per million tokens; thinking bills as output. "
-        "A model without prices has an unknown cost."
+        "Prices are US dollars per million tokens; thinking bills as output. PRICE SOURCE: "
+        "the registry's own prices (an override), else the genai-prices database; a model "
+        "neither knows has an unknown cost."
     )
     return "\n".join(line.rstrip() for line in lines) + "\n"
 

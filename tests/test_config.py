@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mao_tui.cli import main
+from mao_tui.engine.price_sources import PriceBook
 from mao_tui.settings.loader import ConfigError, load_settings, shipped_config_dir
 
 
@@ -35,7 +36,8 @@ def test_shipped_defaults_have_the_spec_roster_and_routing() -> None:
     assert s.routing.universal_fallback == "opus-4.5"
     for model_id, model in s.registry.models.items():
         assert model.thinking is not None, f"{model_id} must think at its maximum"
-        assert model.prices is not None
+        # priced by its registry override or the price database, never unknown
+        assert PriceBook(s).quote(model_id).kind != "unknown", model_id
     assert [w.key for w in s.playbooks["develop"].workstreams] == [
         "schemas", "storage", "core_logic", "implementation", "tests",
     ]  # fmt: skip

@@ -29,12 +29,13 @@ def test_models_lists_provider_key_thinking_prices_and_status(
     assert "MODEL" in rows and "KEY" in rows["MODEL"] and "STATUS" in rows["MODEL"]
     gpt = rows["gpt-5.2"]
     assert "openai (openai)" in gpt and "✓ $OPENAI_API_KEY" in gpt and "effort xhigh" in gpt
-    assert re.search(r"1\.75\s+0\.175\s+14\.00\s+active", gpt)
+    assert re.search(r"1\.75\s+0\.175\s+14\.00\s+genai-prices 0\.2\.\d+\s+active", gpt)
     assert "✗ ANTHROPIC_API_KEY" in rows["opus-4.5"]
     assert "deprecated, retires 2026-11-30 (in 4 days)" in rows["sonnet-4.5"]
     assert "deprecated, retires 2027-01-22 (in 57 days)" in rows["opus-4.5"]
     assert "level HIGH" in rows["gemini-3-pro"]
-    assert "above 200,000 input tokens: 4.00 in, 0.40 cached, 18.00 out" in out
+    assert "above 200,000 input tokens (whole request): 4.00 in, 0.40 cached, 18.00 out" in out
+    assert "cache writes: 6.25" in out  # Opus 4.5's, from the price database
     assert "sk-test-not-a-real-key" not in out
 
 
@@ -55,7 +56,7 @@ def test_models_shows_an_unknown_price_and_a_retired_model(
     out = capsys.readouterr().out
     rows = {line.split()[0]: line for line in out.splitlines() if line and line[0] != " "}
     assert "retired 2026-01-15" in rows["haiku-4.5"]
-    assert re.search(r"off\s+unknown\s+unknown\s+unknown\s+active", rows["free-form"])
+    assert re.search(r"off\s+unknown\s+unknown\s+unknown\s+unknown\s+active", rows["free-form"])
 
 
 def test_config_check_warns_about_lifecycle_and_thinking(

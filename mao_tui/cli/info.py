@@ -56,7 +56,11 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         models = ", ".join(m for m, mc in reg.models.items() if mc.provider == pid)
         out.write(f"  {pid:<10} {cfg.kind:<12} {key}\n             models: {models}\n")
     from mao_tui.engine import policy
-    from mao_tui.registry_report import config_warnings
+    from mao_tui.registry_report import config_warnings, price_sources
+
+    out.write("\nprices (registry override, else the genai-prices database):\n")
+    for label, model_ids in price_sources(settings).items():
+        out.write(f"  {label}: {', '.join(model_ids)}\n")
 
     warnings = config_warnings(settings, policy.today())
     if warnings:

@@ -40,6 +40,7 @@ from mao_tui.engine import continuity, policy
 from mao_tui.engine.continuity import CutOff
 from mao_tui.engine.policy import Action, Failure
 from mao_tui.engine.pool import ProviderPool
+from mao_tui.engine.price_sources import PriceBook
 from mao_tui.engine.pricing import totals_for
 from mao_tui.errors import StoreUnwritableError
 from mao_tui.providers.base import (
@@ -142,6 +143,7 @@ class ChainRunner:
         self._sleep = sleep
         self._today = today
         self._random = random
+        self._prices = PriceBook(settings)
         # (session, workstream, model) -> the backend's thread (PAL's continuation_id), so a
         # rerun of the workstream on the same model continues the same conversation.
         self._threads: dict[tuple[str, str, str], str] = {}
@@ -336,6 +338,7 @@ class ChainRunner:
         system, prompt = run.prompts(model_id) if callable(run.prompts) else run.prompts
         if run.cut_off is not None:
             prompt += continuity.section(run.cut_off)
+        quote = self._prices.quote(model_id)
         request = ModelRequest(
             model_id=model_id,
             api_model=model.api_model,
@@ -365,7 +368,7 @@ class ChainRunner:
                     status=status,
                     error_kind=kind,
                     error_message=message,
-                    usage=totals_for(usage, model.prices),
+                    usage=totals_for(usage, quote),
                     elapsed_s=time.monotonic() - started,
                     continuation_id=thread,
                 )
@@ -425,7 +428,7 @@ class ChainRunner:
                     streamed=streamed,
                 )
                 return _AttemptResult(
-                    "", totals_for(usage, model.prices), failure, partial="".join(text)
+                    "", totals_for(usage, quote), failure, partial="".join(text)
                 )
             except asyncio.CancelledError:
                 await asyncio.shield(
@@ -439,10 +442,10 @@ class ChainRunner:
                 await end(AttemptStatus.FAILED, "internal", message)
                 failure = Failure("internal", message, streamed=streamed)
                 return _AttemptResult(
-                    "", totals_for(usage, model.prices), failure, partial="".join(text)
+                    "", totals_for(usage, quote), failure, partial="".join(text)
                 )
             await end(AttemptStatus.OK, None, None)
-        return _AttemptResult("".join(text), totals_for(usage, model.prices))
+        return _AttemptResult("".join(text), totals_for(usage, quote))
 
 
 async def watched(

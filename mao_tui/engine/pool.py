@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from mao_tui.engine.price_sources import DATABASE_MODULE
 from mao_tui.providers.base import Provider
 from mao_tui.settings.schema import Settings
 
@@ -25,7 +26,6 @@ SDK_MODULES: dict[str, tuple[str, ...]] = {
     "openai_chat": ("openai", "openai.types.chat"),
     "gemini": ("google.genai", "google.genai.types"),
 }
-
 
 def find_key(env_names: list[str], env: Mapping[str, str]) -> str | None:
     """The first of the named environment variables that is set and not blank."""
@@ -85,6 +85,7 @@ class ProviderPool:
         """
         kinds = {p.kind for p in self._settings.registry.providers.values()}
         modules = [m for kind in sorted(kinds) for m in SDK_MODULES.get(kind, ())]
+        modules.append(DATABASE_MODULE)  # every attempt's cost is looked up in it (~0.2 s)
         missing = [m for m in modules if m not in sys.modules]
         if missing:
             await asyncio.to_thread(lambda: [importlib.import_module(m) for m in missing])
