@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Self, cast
 
-from mao_tui.simulator import pacing, replies, wire
+from mao_tui.simulator import discovery, pacing, replies, wire
+from mao_tui.simulator.catalog import Catalog
 from mao_tui.simulator.faults import (
     COMPLETING_KINDS,
     ENDING_KINDS,
@@ -41,7 +42,8 @@ REDACTED = "<redacted>"
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    api: Literal["anthropic", "openai_responses", "openai_chat", "gemini", "unknown"]
+    # "discovery": a model-list request (simulator/discovery.py), its provider in ``headers``
+    api: Literal["anthropic", "openai_responses", "openai_chat", "gemini", "discovery", "unknown"]
     path: str
     model: str | None
     workstream: str | None
@@ -57,6 +59,7 @@ class Simulator:
     ``speed`` multiplies every model's tokens/s; ``math.inf`` or ``<= 0`` turns pacing off.
     ``tokens_per_s`` overrides the per-model defaults (keys match as substrings of the API name).
     ``cached_tokens`` of every prompt are reported as read from the provider's cache.
+    ``catalog`` is what the discovery endpoints list (default: today's market).
     """
 
     def __init__(
@@ -67,8 +70,10 @@ class Simulator:
         tokens_per_s: Mapping[str, float] | None = None,
         cached_tokens: int = 0,
         failing_first: bool = False,
+        catalog: Catalog | None = None,
     ) -> None:
         self.speed = speed
+        self.catalog = catalog if catalog is not None else Catalog()
         # The first synthesis's files fail their tests until a fix round (scripts.BUG).
         self.failing_first = failing_first
         self.cached_tokens = cached_tokens  # reported as read from a cache, up to all the input
@@ -167,6 +172,15 @@ class Simulator:
             body = request.json()
         except ValueError:
             body = None
+        vendor = discovery.vendor_for(request.method, request.path, request.headers)
+        if vendor is not None:
+            self.requests.append(
+                RecordedRequest(
+                    "discovery", request.path, None, None, {}, headers, None, request.query
+                )
+            )
+            reply = discovery.answer(self.catalog, vendor, request.query, number)
+            return await _reply(writer, request, reply)
         r = route(request.method, request.path)
         if r is None or not isinstance(body, dict):
             recorded_body = body if isinstance(body, dict) else {}
