@@ -323,7 +323,6 @@ class OutputWritten(_Event):
         return f"{self.kind} written to {self.path}"
 
 
-
 class FileChangeView(BaseModel):
     """One file of a synthesis as it would change the workspace (shown before applying)."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 
 from mao_tui.engine.policy import thinking_label
 from mao_tui.engine.pool import find_key
@@ -105,6 +106,30 @@ def render_models(settings: Settings, env: Mapping[str, str], today: date) -> st
         "neither knows has an unknown cost."
     )
     return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def render_lists(settings: Settings, env: Mapping[str, str], path: Path) -> str:
+    """What the stored model lists say (`mao models --refresh` fetches them)."""
+    from mao_tui.discovery.compare import current_lists, unavailable
+    from mao_tui.discovery.lists import ListsError, load_lists
+
+    try:
+        stored = load_lists(path)
+    except ListsError as exc:
+        return f"\nModel lists: {exc}\n"
+    lists = current_lists(settings, stored, env)
+    if not lists:
+        return (
+            "\nModel lists: none stored for these providers; sessions use the registry as it "
+            "is (`mao models --refresh` asks the providers).\n"
+        )
+    lines = ["", f"Model lists (stored in {path}):"]
+    for pid, listing in lists.items():
+        when = listing.fetched_at.strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(f"  {pid}: {len(listing.models)} models, fetched {when}")
+    for model_id, reason in unavailable(settings, stored, env).items():
+        lines.append(f"  not offered: {model_id}: {reason}; sessions skip it")
+    return "\n".join(lines) + "\n"
 
 
 def config_warnings(settings: Settings, today: date) -> list[str]:

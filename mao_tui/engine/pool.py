@@ -27,6 +27,7 @@ SDK_MODULES: dict[str, tuple[str, ...]] = {
     "gemini": ("google.genai", "google.genai.types"),
 }
 
+
 def find_key(env_names: list[str], env: Mapping[str, str]) -> str | None:
     """The first of the named environment variables that is set and not blank."""
     for name in env_names:
