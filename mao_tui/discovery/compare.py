@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from mao_tui.discovery.lists import OfferedModel, ProviderList, StoredLists, endpoint_of
@@ -152,12 +153,20 @@ def compare(
 def _new_in_family(
     settings: Settings, lists: Mapping[str, ProviderList], routed: Mapping[str, list[str]]
 ) -> list[Finding]:
+    """Listed models the registry lacks, of the family of a routed model and newer than the
+    newest routed member the provider still offers (all of them when it offers none)."""
     known = {(m.provider, m.api_model) for m in settings.registry.models.values()}
     families: dict[tuple[str, str], list[str]] = {}
+    newest: dict[tuple[str, str], datetime] = {}
     for model_id in routed:
         model = settings.registry.models.get(model_id)
-        if model is not None and model.provider in lists:
-            families.setdefault((model.provider, family_key(model.api_model)), []).append(model_id)
+        if model is None or model.provider not in lists:
+            continue
+        family = (model.provider, family_key(model.api_model))
+        families.setdefault(family, []).append(model_id)
+        entry = offered(lists[model.provider], model.api_model)
+        if entry is not None and entry.created is not None:
+            newest[family] = max(newest.get(family, entry.created), entry.created)
     findings = []
     for pid, listing in lists.items():
         entries = sorted(listing.models, key=lambda e: (e.created is None, e.created), reverse=True)
@@ -166,9 +175,13 @@ def _new_in_family(
                 continue  # gone, or an alias of a model listed under its own name
             if any(offered(_only(listing, entry), api) for (p, api) in known if p == pid):
                 continue  # the registry has it, perhaps as a dated snapshot
-            relatives = families.get((pid, family_key(entry.id)))
+            family = (pid, family_key(entry.id))
+            relatives = families.get(family)
             if not relatives:
                 continue
+            since = newest.get(family)
+            if since is not None and (entry.created is None or entry.created <= since):
+                continue  # older than what the routes already use
             name = f" ({entry.display_name})" if entry.display_name else ""
             released = f", released {entry.created.date().isoformat()}" if entry.created else ""
             findings.append(

@@ -35,6 +35,7 @@ class Refreshed:
     failed: int = 0
     path: Path | None = None
     stored: StoredLists | None = None
+    fetched: int = 0  # providers whose list came back this time
 
     @property
     def ok(self) -> bool:
@@ -74,6 +75,7 @@ async def refresh(settings: Settings, env: Mapping[str, str], path: Path) -> Ref
         got = fetched[pid]
         result.asked += 1
         if got.listing is not None:
+            result.fetched += 1
             stored.providers[pid] = got.listing
             result.lines.append(
                 f"  {pid:<12} {len(got.listing.models)} models from {got.listing.endpoint}"
@@ -91,7 +93,7 @@ async def refresh(settings: Settings, env: Mapping[str, str], path: Path) -> Ref
             f"  {pid:<12} {why} at {endpoint_of(cfg, env)}: {got.error.message}; {keep}"
         )
     result.stored = stored
-    if stored.providers != previous.providers or not path.exists():
+    if stored.providers != previous.providers:
         save_lists(stored, path)
     return result
 
@@ -122,8 +124,8 @@ def render_findings(findings: list[Finding]) -> list[str]:
 
 def report(settings: Settings, env: Mapping[str, str], result: Refreshed) -> str:
     lines = ["Model lists (asked of every provider with a key):", *result.lines]
-    if result.path is not None:
-        lines.append(f"Stored in {result.path}")
+    if result.path is not None and result.fetched:
+        lines.append(f"Stored in {result.path}; sessions read it at start (no network call)")
     if result.asked == 0:
         lines.append(
             "No provider could be asked: sessions go on with the shipped registry "

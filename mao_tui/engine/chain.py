@@ -42,6 +42,7 @@ from mao_tui.engine.policy import Action, Failure
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.price_sources import PriceBook
 from mao_tui.engine.pricing import totals_for
+from mao_tui.engine.session_facts import Contact, SessionFacts
 from mao_tui.errors import StoreUnwritableError
 from mao_tui.providers.base import (
     Continuation,
@@ -98,6 +99,7 @@ class _Chain:
     attempt_no: int = 0
     usage: TokenTotals = field(default_factory=TokenTotals)
     cut_off: CutOff | None = None  # the latest failed attempt's partial answer, for the next
+    contact: Contact = field(default_factory=Contact)  # first requests held for the others
 
 
 class Fanout:
@@ -124,7 +126,8 @@ class ChainRunner:
 
     ``sleep``, ``today`` and ``random`` are the policy's clock, calendar (default
     :func:`policy.today`) and jitter; tests replace them to check delays and retirement dates
-    without waiting for either.
+    without waiting for either. ``facts`` (default: seeded from the stored model lists) is what
+    the session knows about unavailable models and refused keys (engine/session_facts.py).
     """
 
     def __init__(
@@ -136,8 +139,10 @@ class ChainRunner:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         today: Callable[[], date] | None = None,
         random: Callable[[], float] = random.random,
+        facts: SessionFacts | None = None,
     ) -> None:
         self._settings = settings
+        self._facts = facts or SessionFacts.from_stored_lists(settings, pool.env)
         self._pool = pool
         self._emit = emit
         self._sleep = sleep
@@ -173,7 +178,14 @@ class ChainRunner:
                 detail = f"no key in {self._key_names(model.provider)}"
                 await self._fallback(run, model_id, nxt, NO_KEY_REASON, detail)
                 continue
-            result, reason, detail = await self._run_model(run, model_id)
+            fact, run.contact = await self._facts.admit(model_id, model.provider)
+            if fact is not None:
+                await self._fallback(run, model_id, nxt, fact.reason, fact.detail)
+                continue
+            try:
+                result, reason, detail = await self._run_model(run, model_id)
+            finally:
+                run.contact.answered()
             if result is not None and result.failure is None:
                 outcome = Outcome(WorkstreamStatus.DONE, model_id, result.text, run.usage)
                 break
@@ -242,6 +254,10 @@ class ChainRunner:
             failure = last.failure
             if failure is None:
                 return last, "", ""
+            self._facts.learn(
+                model_id, provider_id, model.api_model, failure.kind, failure.message, run.ws.title
+            )
+            run.contact.answered()
             if policy.starts_cooldown(failure):
                 await self._cool_down(run, model_id, policy.cooldown_seconds(failure, rules))
             decision = policy.decide(
@@ -393,6 +409,7 @@ class ChainRunner:
                 watch = watched(provider.stream(request), timeouts)
                 async with contextlib.aclosing(watch) as events:
                     async for ev in events:
+                        run.contact.answered()  # the provider took the request
                         if isinstance(ev, ThinkingDelta | TextDelta | Progress):
                             streamed = streamed or not isinstance(ev, Progress)
                             channel: Channel = "text" if isinstance(ev, TextDelta) else "thinking"

@@ -54,6 +54,11 @@ class ProviderPool:
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._cooldown_until: dict[str, float] = {}
 
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The environment keys (and base-URL variables) are read from."""
+        return self._env
+
     def needs_key(self, provider_id: str) -> bool:
         return bool(self._settings.registry.providers[provider_id].api_key_env)
 
