@@ -178,7 +178,9 @@ class ChainRunner:
                 detail = f"no key in {self._key_names(model.provider)}"
                 await self._fallback(run, model_id, nxt, NO_KEY_REASON, detail)
                 continue
-            fact, run.contact = await self._facts.admit(model_id, model.provider)
+            fact, run.contact = await self._facts.admit(
+                model_id, model.provider, first_contact=self._pool.is_http_api(model.provider)
+            )
             if fact is not None:
                 await self._fallback(run, model_id, nxt, fact.reason, fact.detail)
                 continue

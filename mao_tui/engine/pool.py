@@ -59,6 +59,11 @@ class ProviderPool:
         """The environment keys (and base-URL variables) are read from."""
         return self._env
 
+    def is_http_api(self, provider_id: str) -> bool:
+        """An API the SDKs call over HTTP (not a CLI tool or PAL): it answers a bad model or
+        key with a status at once."""
+        return self._settings.registry.providers[provider_id].kind in SDK_MODULES
+
     def needs_key(self, provider_id: str) -> bool:
         return bool(self._settings.registry.providers[provider_id].api_key_env)
 

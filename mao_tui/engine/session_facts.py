@@ -5,11 +5,12 @@
 - A 404 (``not_found``) marks the model unavailable for the rest of the session; a 401/403
   (``auth``) marks the provider's key bad. Every later chain skips them at once, with the
   reason, instead of paying the same failed request again.
-- First contact: while the first request of the session to a model (or to a provider) is
-  unanswered, other workstreams wanting the same model or provider wait for it, at most
-  :data:`FIRST_CONTACT_WAIT_S` (a 404 or 401 comes back at once; a stream that has begun, or
-  the wait running out, lets them go). So two workstreams routed to a model that answers 404
-  make exactly one request to it.
+- First contact (HTTP APIs only): while the session's first request to a model (or to a
+  provider) is unanswered, other workstreams wanting the same model or provider wait for it, at
+  most :data:`FIRST_CONTACT_WAIT_S`: a 404 or 401 comes back at once, and a stream that has
+  begun, or the wait running out, lets them go. So two workstreams routed to a model that
+  answers 404 make exactly one request to it. A CLI tool or PAL is not waited for: its first
+  output can take minutes, and its failures are not HTTP statuses.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from mao_tui.settings.schema import Settings
 
 log = logging.getLogger(__name__)
 
-FIRST_CONTACT_WAIT_S = 5.0
+FIRST_CONTACT_WAIT_S = 3.0
 NOT_OFFERED_REASON = "not offered"
 NOT_FOUND_REASON = "not found earlier"
 BAD_KEY_REASON = "key refused earlier"
@@ -81,14 +82,16 @@ class SessionFacts:
         """The fact that rules the model out, if there is one."""
         return self._keys.get(provider_id) or self._models.get(model_id)
 
-    async def admit(self, model_id: str, provider_id: str) -> tuple[Fact | None, Contact]:
-        """Wait out another workstream's unanswered first request to this model or provider,
-        then the fact that rules the model out (None: go ahead). The returned contact holds
-        the first requests this caller makes: call ``answered()`` when its stream begins or
-        its attempt ends."""
+    async def admit(
+        self, model_id: str, provider_id: str, *, first_contact: bool = True
+    ) -> tuple[Fact | None, Contact]:
+        """Wait out another workstream's unanswered first request to this model or provider
+        (``first_contact``), then the fact that rules the model out (None: go ahead). The
+        returned contact holds the first requests this caller makes: call ``answered()`` when
+        its stream begins or its attempt ends."""
         contact = Contact()
         fact = self.ruling(model_id, provider_id)
-        if fact is not None:
+        if fact is not None or not first_contact:
             return fact, contact
         waits = []
         for key in (f"provider:{provider_id}", f"model:{model_id}"):
