@@ -255,3 +255,26 @@ def test_a_damaged_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text('{"format": 1, "providers": {"x": {"provider": 3}}}', encoding="utf-8")
     with pytest.raises(ListsError, match=r"models\.json: not a model list mao wrote \(providers"):
         load_lists(path)
+
+
+def test_sessions_read_the_file_again_only_when_it_changed_and_survive_a_damaged_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mao_tui.discovery.compare import stored_unavailable
+    from mao_tui.discovery.lists import load_lists_cached, save_lists
+
+    settings = load_settings([shipped_config_dir()])
+    listing = {
+        "provider": "anthropic",
+        "kind": "anthropic",
+        "endpoint": "https://api.anthropic.com",
+        "fetched_at": "2026-12-04T12:00:00Z",
+        "models": [{"id": "claude-haiku-4-5"}],
+    }
+    path = save_lists(StoredLists.model_validate({"providers": {"anthropic": listing}}))
+    first = load_lists_cached()
+    assert first is not None and load_lists_cached() is first  # not read again
+    assert "opus-4.5" in stored_unavailable(settings)
+    path.write_text("{not json", encoding="utf-8")
+    assert stored_unavailable(settings) == {}  # the registry stands as it is
+    assert "model lists ignored" in caplog.text and "run `mao models --refresh`" in caplog.text

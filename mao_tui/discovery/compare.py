@@ -3,15 +3,25 @@ skip), which new models joined a routed family, and which limits differ from the
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from mao_tui.discovery.lists import OfferedModel, ProviderList, StoredLists, endpoint_of
+from mao_tui.discovery.lists import (
+    ListsError,
+    OfferedModel,
+    ProviderList,
+    StoredLists,
+    endpoint_of,
+    load_lists_cached,
+)
 from mao_tui.settings.schema import ModelConfig, Settings
 
+log = logging.getLogger(__name__)
 FindingKind = Literal["not_offered", "new_in_family", "limits"]
 _VERSION = re.compile(r"^(\d+(\.\d+)*|\d{8}|preview|latest|exp|experimental)$")
 _SNAPSHOT = re.compile(r"^-(\d{8}|\d{4}-\d{2}-\d{2})$")
@@ -82,6 +92,18 @@ def unavailable(
         if reason is not None:
             found[model_id] = reason
     return found
+
+
+def stored_unavailable(settings: Settings) -> dict[str, str]:
+    """:func:`unavailable` by the lists stored in the user data directory, for the endpoints
+    this process's providers use; an unreadable file is logged and ignored (the registry then
+    stands as it is; `mao models` shows the error)."""
+    try:
+        stored = load_lists_cached()
+    except ListsError as exc:
+        log.warning("model lists ignored: %s", exc)
+        return {}
+    return unavailable(settings, stored, os.environ)
 
 
 def routed_models(settings: Settings) -> dict[str, list[str]]:

@@ -94,6 +94,29 @@ def load_lists(path: Path | None = None) -> StoredLists | None:
         ) from None
 
 
+_CACHE: dict[Path, tuple[tuple[int, int], StoredLists | None]] = {}
+
+
+def load_lists_cached(path: Path | None = None) -> StoredLists | None:
+    """:func:`load_lists`, read again only when the file changed (routes are resolved many
+    times a session)."""
+    path = path or lists_path()
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        _CACHE.pop(path, None)
+        return None
+    except OSError:
+        return load_lists(path)
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _CACHE.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    lists = load_lists(path)
+    _CACHE[path] = (stamp, lists)
+    return lists
+
+
 def save_lists(lists: StoredLists, path: Path | None = None) -> Path:
     """Write atomically (a reader never sees half a file); returns the path."""
     path = path or lists_path()

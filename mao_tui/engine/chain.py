@@ -142,7 +142,7 @@ class ChainRunner:
         facts: SessionFacts | None = None,
     ) -> None:
         self._settings = settings
-        self._facts = facts or SessionFacts.from_stored_lists(settings, pool.env)
+        self._facts = facts or SessionFacts.from_stored_lists(settings)
         self._pool = pool
         self._emit = emit
         self._sleep = sleep

@@ -54,11 +54,6 @@ class ProviderPool:
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._cooldown_until: dict[str, float] = {}
 
-    @property
-    def env(self) -> Mapping[str, str]:
-        """The environment keys (and base-URL variables) are read from."""
-        return self._env
-
     def is_http_api(self, provider_id: str) -> bool:
         """An API the SDKs call over HTTP (not a CLI tool or PAL): it answers a bad model or
         key with a status at once."""

@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mao_tui.providers.base import ErrorKind
 from mao_tui.settings.schema import Settings
-
-log = logging.getLogger(__name__)
 
 FIRST_CONTACT_WAIT_S = 3.0
 NOT_OFFERED_REASON = "not offered"
@@ -65,18 +62,12 @@ class SessionFacts:
         self._wait_s = wait_s
 
     @classmethod
-    def from_stored_lists(cls, settings: Settings, env: Mapping[str, str]) -> SessionFacts:
+    def from_stored_lists(cls, settings: Settings) -> SessionFacts:
         """Seeded from the model lists ``mao models --refresh`` stored (a file read, no
-        network); an unreadable file is logged and ignored: the registry stands as it is."""
-        from mao_tui.discovery.compare import unavailable
-        from mao_tui.discovery.lists import ListsError, load_lists
+        network call); an unreadable file is logged and ignored: the registry stands as it is."""
+        from mao_tui.discovery.compare import stored_unavailable
 
-        try:
-            stored = load_lists()
-        except ListsError as exc:
-            log.warning("model lists ignored: %s", exc)
-            stored = None
-        return cls(unavailable(settings, stored, env))
+        return cls(stored_unavailable(settings))
 
     def ruling(self, model_id: str, provider_id: str) -> Fact | None:
         """The fact that rules the model out, if there is one."""
