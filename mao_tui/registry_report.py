@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 
 from mao_tui.engine.policy import thinking_label
 from mao_tui.engine.pool import find_key
+from mao_tui.engine.price_sources import PriceBook
 from mao_tui.providers.base import thinking_control
 from mao_tui.settings import roster
 from mao_tui.settings.schema import ALIAS_PREFIX, ModelConfig, Prices, Settings
 
-_HEADER = ("MODEL", "PROVIDER", "KEY", "THINKING", "$/M IN", "CACHED", "OUT", "STATUS")
+_HEADER = (
+    "MODEL", "PROVIDER", "KEY", "THINKING", "$/M IN", "CACHED", "OUT", "PRICE SOURCE", "STATUS"
+)  # fmt: skip
 
 
 def key_status(settings: Settings, provider_id: str, env: Mapping[str, str]) -> str:
@@ -57,12 +61,40 @@ def _prices(prices: Prices | None) -> tuple[str, str, str]:
     return _price(prices.input), _price(prices.cached_input), _price(prices.output)
 
 
+def _price_notes(sheet: Prices | None) -> list[str]:
+    if sheet is None:
+        return []
+    notes = []
+    if sheet.cache_write is not None:
+        notes.append(f"cache writes: {_price(sheet.cache_write)}")
+    tier = sheet.long_context
+    if tier is not None:
+        notes.append(
+            f"above {tier.above_input_tokens:,} input tokens (whole request): "
+            f"{_price(tier.input)} in, {_price(tier.cached_input)} cached, "
+            f"{_price(tier.output)} out"
+        )
+    return notes
+
+
+def price_sources(settings: Settings) -> dict[str, list[str]]:
+    """Each price source's label, with the models priced by it."""
+    book = PriceBook(settings)
+    sources: dict[str, list[str]] = {}
+    for model_id in settings.registry.models:
+        sources.setdefault(book.quote(model_id).label, []).append(model_id)
+    return sources
+
+
 def render_models(settings: Settings, env: Mapping[str, str], today: date) -> str:
     """Every model: provider, whether its key is set, thinking, prices per million tokens
-    (input, cached input, output; a long-context tier below its row) and lifecycle status."""
+    (input, cached input, output; cache writes and a long-context tier below its row), where
+    the prices come from, and lifecycle status."""
     rows: list[tuple[str, ...]] = [_HEADER]
-    tiers: dict[int, str] = {}
+    notes: dict[int, list[str]] = {}
+    book = PriceBook(settings)
     for model_id, model in settings.registry.models.items():
+        sheet = book.sheet(model_id)
         provider = settings.registry.providers.get(model.provider)
         kind = provider.kind if provider is not None else "?"
         rows.append(
@@ -71,26 +103,22 @@ def render_models(settings: Settings, env: Mapping[str, str], today: date) -> st
                 f"{model.provider} ({kind})",
                 key_status(settings, model.provider, env) if provider is not None else "?",
                 thinking_cell(model, kind),
-                *_prices(model.prices),
+                *_prices(sheet),
+                book.quote(model_id).label,
                 status(model, today),
             )
         )
-        tier = model.prices.long_context if model.prices else None
-        if tier is not None:
-            tiers[len(rows) - 1] = (
-                f"above {tier.above_input_tokens:,} input tokens: {_price(tier.input)} in, "
-                f"{_price(tier.cached_input)} cached, {_price(tier.output)} out"
-            )
+        notes[len(rows) - 1] = _price_notes(sheet)
     widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
     lines = []
     for index, row in enumerate(rows):
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-        if index in tiers:
-            lines.append(" " * (sum(widths[:4]) + 8) + tiers[index])
+        lines.extend(" " * (sum(widths[:4]) + 8) + note for note in notes.get(index, []))
     lines.append("")
     lines.append(
-        "Prices are US dollars per million tokens; thinking bills as output. "
-        "A model without prices has an unknown cost."
+        "Prices are US dollars per million tokens; thinking bills as output. PRICE SOURCE: "
+        "the registry's own prices (an override), else the genai-prices database; a model "
+        "neither knows has an unknown cost."
     )
     lines.append(
         "THINKING is each model's highest setting; `?` marks one the provider has not "
@@ -99,6 +127,30 @@ def render_models(settings: Settings, env: Mapping[str, str], today: date) -> st
     )
     lines += [f"Route alias {note}" for note in alias_notes(settings, today)]
     return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def render_lists(settings: Settings, env: Mapping[str, str], path: Path) -> str:
+    """What the stored model lists say (`mao models --refresh` fetches them)."""
+    from mao_tui.discovery.compare import current_lists, unavailable
+    from mao_tui.discovery.lists import ListsError, load_lists
+
+    try:
+        stored = load_lists(path)
+    except ListsError as exc:
+        return f"\nModel lists: {exc}\n"
+    lists = current_lists(settings, stored, env)
+    if not lists:
+        return (
+            "\nModel lists: none stored for these providers; sessions use the registry as it "
+            "is (`mao models --refresh` asks the providers).\n"
+        )
+    lines = ["", f"Model lists (stored in {path}):"]
+    for pid, listing in lists.items():
+        when = listing.fetched_at.strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(f"  {pid}: {len(listing.models)} models, fetched {when}")
+    for model_id, reason in unavailable(settings, stored, env).items():
+        lines.append(f"  not offered: {model_id}: {reason}; sessions skip it")
+    return "\n".join(lines) + "\n"
 
 
 def config_warnings(settings: Settings, today: date) -> list[str]:

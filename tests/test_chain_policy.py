@@ -24,6 +24,7 @@ from mao_tui.domain import (
     ThinkingDowngraded,
     WorkstreamStatus,
 )
+from mao_tui.engine.price_sources import PriceBook
 from mao_tui.headless import ProgressSink
 from mao_tui.reports import render_session
 from mao_tui.settings.schema import ProviderKind
@@ -276,7 +277,7 @@ async def test_usage_reports_cached_input_tokens(kind: ProviderKind, tmp_path: P
     (finished,) = h.rec.of(AttemptFinished)
     usage = finished.usage
     assert usage.cached_input_tokens == 10 and usage.input_tokens > 10
-    prices = h.settings.model(PRIMARY[kind]).prices
+    prices = PriceBook(h.settings).sheet(PRIMARY[kind])  # the override, or genai-prices'
     assert prices is not None and prices.cached_input is not None
     expected = (
         (usage.input_tokens - 10) * prices.input
@@ -288,7 +289,6 @@ async def test_usage_reports_cached_input_tokens(kind: ProviderKind, tmp_path: P
     (attempt,) = detail.attempts
     assert attempt.cached_input_tokens == 10 and attempt.cost_usd == pytest.approx(expected)
     assert API_MODEL[kind] in {r.model for r in h.sim.requests}
-
 
 
 async def test_gemini_is_told_the_whole_calls_deadline_not_the_idle_gap(tmp_path: Path) -> None:

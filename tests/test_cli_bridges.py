@@ -230,7 +230,11 @@ async def test_each_cli_streams_thinking_and_text_then_usage_and_finish(
         assert text == "Let me look at the workspace.\n\n" + answer(tool, req)
         assert "[Read] README.md" in text_of(events, ThinkingDelta)
         assert usage == Usage(
-            input_tokens=1600, output_tokens=420, cached_input_tokens=300, cost_usd=0.0123
+            input_tokens=1600,
+            output_tokens=420,
+            cached_input_tokens=300,
+            cache_write_tokens=100,
+            cost_usd=0.0123,
         )
     elif tool == "codex":
         assert text == answer(tool, req)
@@ -263,13 +267,14 @@ async def test_claude_without_partial_messages_streams_whole_messages(fakes: Fak
 async def test_cost_comes_from_the_tool_when_it_reports_one_else_from_prices(
     fakes: Fakes,
 ) -> None:
+    from mao_tui.engine.price_sources import PriceBook
     from mao_tui.engine.pricing import totals_for
 
     costs = {}
     for tool, (_, model_id) in TOOLS.items():
         events = await collect(fakes.provider(tool), request(tool))
         (usage,) = [e for e in events if isinstance(e, Usage)]
-        totals = totals_for(usage, SHIPPED.model(model_id).prices)
+        totals = totals_for(usage, PriceBook(SHIPPED).quote(model_id))
         assert totals.cost_complete
         costs[tool] = round(totals.cost_usd, 7)
     assert costs == {

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mao_tui.cli import main
+from mao_tui.engine.price_sources import PriceBook
 from mao_tui.settings.loader import ConfigError, load_settings, shipped_config_dir
 
 
@@ -41,8 +42,8 @@ def test_shipped_defaults_have_the_spec_roster_and_routing() -> None:
     assert s.routing.universal_fallback == "latest:opus"
     for model_id, model in s.registry.models.items():
         assert model.thinking is not None, f"{model_id} must think at its maximum"
-        if model_id != "gpt-5.3-codex":  # going; the reference gives no price for it
-            assert model.prices is not None, model_id
+        # priced by its registry override or the price database, never unknown
+        assert PriceBook(s).quote(model_id).kind != "unknown", model_id
     for model_id in ("sonnet-4.5", "opus-4.5", "gpt-5.2-codex", "gemini-3-pro"):
         model = s.model(model_id)
         assert model.retires is not None and model.successor in s.registry.models, model_id

@@ -266,7 +266,9 @@ async def test_a_blocking_finding_stops_before_any_model_work(
 
 
 async def test_a_failed_dependency_blocks_its_dependents_and_synthesis_is_told() -> None:
-    sim = await start_sim([FaultRule(kind="auth", workstream="core_logic", times=None)])
+    # context_length: a failure of this request only (a 404 or 401 would rule the model or the
+    # key out for the whole session, synthesis included)
+    sim = await start_sim([FaultRule(kind="context_length", workstream="core_logic", times=None)])
     try:
         rec, finished = await run_engine(settings_for(sim), use_planner=True)
     finally:

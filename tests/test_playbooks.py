@@ -90,8 +90,12 @@ async def test_each_attempt_gets_its_models_variant_and_a_fallback_model_gets_it
     # back to GPT-6.2 Sol): each fallback model must get its own family's prompt.
     sim = await start_sim(
         [
-            FaultRule(kind="not_found", model="gemini-4-argon", workstream="schemas"),
-            FaultRule(kind="not_found", model="claude-sonnet-5-5", workstream="implementation"),
+            # context_length fails this request only (a 404 would rule the model out for the
+            # whole session: see test_session_facts.py)
+            FaultRule(kind="context_length", model="gemini-4-argon", workstream="schemas"),
+            FaultRule(
+                kind="context_length", model="claude-sonnet-5-5", workstream="implementation"
+            ),
         ]
     )
     try:

@@ -17,6 +17,7 @@ from mao_tui.engine.policy import (
     starts_cooldown,
     thinking_label,
 )
+from mao_tui.engine.price_sources import PriceBook, PriceQuote
 from mao_tui.engine.pricing import totals_for
 from mao_tui.providers.base import ErrorKind, ThinkingSettings, Usage
 from mao_tui.providers.errors import error, rejects_thinking
@@ -212,10 +213,17 @@ PRICES = Prices.model_validate(
 )
 
 
+UNKNOWN = PriceQuote("unknown")
+
+
+def registry(prices: Prices) -> PriceQuote:
+    return PriceQuote("registry", prices=prices)
+
+
 def test_cost_bills_uncached_input_cached_input_and_output_with_thinking() -> None:
     usage = Usage(input_tokens=100_000, output_tokens=20_000, thinking_tokens=15_000,
                   cached_input_tokens=40_000)  # fmt: skip
-    totals = totals_for(usage, PRICES)
+    totals = totals_for(usage, registry(PRICES))
     # 60k uncached × $2 + 40k cached × $0.20 + 20k output (thinking included) × $12, per M
     assert totals.cost_usd == pytest.approx(0.12 + 0.008 + 0.24)
     assert totals.cost_complete
@@ -225,39 +233,41 @@ def test_cost_bills_uncached_input_cached_input_and_output_with_thinking() -> No
 
 
 def test_a_long_prompt_bills_the_whole_request_at_the_long_context_tier() -> None:
-    at_threshold = totals_for(Usage(input_tokens=200_000, output_tokens=1_000), PRICES)
-    above = totals_for(Usage(input_tokens=200_001, output_tokens=1_000), PRICES)
+    at_threshold = totals_for(Usage(input_tokens=200_000, output_tokens=1_000), registry(PRICES))
+    above = totals_for(Usage(input_tokens=200_001, output_tokens=1_000), registry(PRICES))
     assert at_threshold.cost_usd == pytest.approx(0.4 + 0.012)
     assert above.cost_usd == pytest.approx((200_001 * 4.0 + 1_000 * 18.0) / 1e6)
 
 
 def test_an_unknown_price_is_unknown_never_zero() -> None:
-    unknown = totals_for(Usage(input_tokens=1_000, output_tokens=500), None)
+    unknown = totals_for(Usage(input_tokens=1_000, output_tokens=500), UNKNOWN)
     assert not unknown.cost_complete and unknown.cost_usd == 0
     no_cache_price = Prices(input=1.0, output=2.0)
     partly = totals_for(Usage(input_tokens=1_000, output_tokens=500, cached_input_tokens=400),
-                        no_cache_price)  # fmt: skip
+                        registry(no_cache_price))  # fmt: skip
     assert not partly.cost_complete  # the cached part has no price ...
     assert partly.cost_usd == pytest.approx((600 * 1.0 + 500 * 2.0) / 1e6)  # ... the rest does
-    nothing_cached = totals_for(Usage(input_tokens=1_000, output_tokens=500), no_cache_price)
+    nothing_cached = totals_for(
+        Usage(input_tokens=1_000, output_tokens=500), registry(no_cache_price)
+    )
     assert nothing_cached.cost_complete
 
 
 def test_a_cost_the_provider_reports_is_taken_as_it_is() -> None:
-    totals = totals_for(Usage(input_tokens=1_000, output_tokens=500, cost_usd=0.0123), None)
+    totals = totals_for(Usage(input_tokens=1_000, output_tokens=500, cost_usd=0.0123), UNKNOWN)
     assert totals.cost_usd == 0.0123 and totals.cost_complete
 
 
 def test_shipped_prices_cover_cached_input_and_long_context_tiers() -> None:
-    models = load_settings([shipped_config_dir()]).registry.models
-    for model_id, model in models.items():
-        if model_id == "gpt-5.3-codex":  # going; the reference gives no price: cost unknown
-            assert model.prices is None
-            continue
-        assert model.prices is not None and model.prices.cached_input is not None, model_id
+    # from the registry's overrides, or from genai-prices (which also knows gpt-5.3-codex)
+    settings = load_settings([shipped_config_dir()])
+    book = PriceBook(settings)
+    for model_id in settings.registry.models:
+        sheet = book.sheet(model_id)
+        assert sheet is not None and sheet.cached_input is not None, model_id
     for model_id, above in (("gemini-3.1-pro", 200_000), ("haiku-5.5", 100_000),
-                            ("gpt-6-astra", 272_000)):  # fmt: skip
-        tier = models[model_id].prices.long_context  # type: ignore[union-attr]
+                            ("gpt-6-astra", 272_000), ("gpt-6.2-sol", 272_000)):  # fmt: skip
+        tier = book.sheet(model_id).long_context  # type: ignore[union-attr]
         assert tier is not None and tier.above_input_tokens == above
 
 

@@ -30,10 +30,15 @@ def test_models_lists_provider_key_thinking_prices_and_status(
     assert "MODEL" in rows and "KEY" in rows["MODEL"] and "STATUS" in rows["MODEL"]
     gpt = rows["gpt-5.2"]
     assert "openai (openai)" in gpt and "✓ $OPENAI_API_KEY" in gpt and "effort xhigh" in gpt
-    assert re.search(r"1\.75\s+0\.175\s+14\.00\s+active", gpt)
+    assert re.search(r"1\.75\s+0\.175\s+14\.00\s+genai-prices 0\.2\.\d+\s+active", gpt)
     assert "✗ ANTHROPIC_API_KEY" in rows["opus-5.5"]
     # the thinking control and highest setting; `?` where the maximum is only inferred
-    assert re.search(r"adaptive effort max\s+4\.00\s+0\.20\s+20\.00\s+active$", rows["opus-5.5"])
+    assert re.search(
+        r"adaptive effort max\s+4\.00\s+0\.20\s+20\.00\s+genai-prices 0\.2\.\d+\s+active$",
+        rows["opus-5.5"],
+    )
+    assert re.search(r"8\.00\s+0\.40\s+40\.00\s+registry override", rows["gpt-6.2-astra"])
+    assert "cache writes: 5.00" in out  # Opus 5.5's, from the price database
     assert "adaptive effort max?" in rows["sonnet-5.5"]
     assert "level HIGH " in rows["gemini-4-argon"] and "level XHIGH?" in rows["gemini-4-carbon"]
     assert "budget 48000" in rows["haiku-4.5"]
@@ -42,7 +47,7 @@ def test_models_lists_provider_key_thinking_prices_and_status(
     assert rows["opus-4.5"].endswith("deprecated, retires 2027-01-22 (in 49 days) → opus-5.5")
     assert rows["gemini-3-pro"].endswith("retired 2026-03-09 → gemini-3.1-pro")
     assert rows["gpt-5.2-codex"].endswith("retired 2026-07-23 → gpt-5.6-sol")
-    assert "above 200,000 input tokens: 4.00 in, 0.40 cached, 18.00 out" in out
+    assert "above 200,000 input tokens (whole request): 4.00 in, 0.40 cached, 18.00 out" in out
     assert "Route alias latest:opus → opus-5.5" in out
     assert "sk-test-not-a-real-key" not in out
 
@@ -64,7 +69,7 @@ def test_models_shows_an_unknown_price_and_a_retired_model(
     out = capsys.readouterr().out
     rows = {line.split()[0]: line for line in out.splitlines() if line and line[0] != " "}
     assert rows["haiku-4.5"].endswith("retired 2026-01-15")
-    assert re.search(r"off\s+unknown\s+unknown\s+unknown\s+active", rows["free-form"])
+    assert re.search(r"off\s+unknown\s+unknown\s+unknown\s+unknown\s+active", rows["free-form"])
 
 
 def test_config_check_warns_about_lifecycle_and_thinking(

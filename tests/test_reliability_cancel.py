@@ -76,7 +76,11 @@ class Rig:
                 "claude-cli": {"cli": {"env": cli_env}},
             }
         }
-        self.config = write_sim_config(tmp_path / "config", sim.base_url, extra=extra)
+        # A first event may take 4 s here, and a workstream waits up to 3 s for the first
+        # request to its model (session_facts.py): the first-event timeout must outlast both.
+        self.config = write_sim_config(
+            tmp_path / "config", sim.base_url, timeout_s=10.0, extra=extra
+        )
         (self.config / "routing.yaml").write_text(json.dumps({"routes": ROUTES}), encoding="utf-8")
         self.db = tmp_path / "mao.db"
 

@@ -59,11 +59,14 @@ def test_no_key_in_any_file_output_log_or_error_and_the_database_is_private(
     with ThreadedSimulator(faults=ECHOING_AUTH) as sim:
         config = write_sim_config(tmp_path / "config", sim.base_url)
         common = ["--config", str(config), "--db", str(db), "--no-planner"]
-        assert cli.main(["develop", "Build the snippet store.", "--headless", *common]) == 0
+        # Each provider's first request is refused with a 401 echoing the credentials: that
+        # rules its key out for the session (session_facts.py), so both sessions fail (exit 1),
+        # and the echoed keys pass through every error path, fallback details included.
+        assert cli.main(["develop", "Build the snippet store.", "--headless", *common]) == 1
         # A reader holds the database open, so the next session's -wal and -shm stay on disk.
         reader = sqlite3.connect(db)
         reader.execute("SELECT count(*) FROM sessions").fetchall()
-        assert cli.main(["develop", "Build the snippet store.", "--json", *common]) == 0
+        assert cli.main(["develop", "Build the snippet store.", "--json", *common]) == 1
         (project / "app.py").write_text("def inc(x):\n    return x + 1\n", encoding="utf-8")
         assert cli.main(["qa", "app.py", "--headless", *common]) == 0
         assert cli.main(["journal", "--headless", *common]) == 0  # writes journal/*.md

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from mao_tui.cli.running import EXIT_OK, _launch, db_path_of
+from mao_tui.cli.running import EXIT_FAILED, EXIT_OK, _launch, db_path_of
 from mao_tui.errors import UsageError
 
 
@@ -56,7 +56,11 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         models = ", ".join(m for m, mc in reg.models.items() if mc.provider == pid)
         out.write(f"  {pid:<10} {cfg.kind:<12} {key}\n             models: {models}\n")
     from mao_tui.engine import policy
-    from mao_tui.registry_report import alias_notes, config_warnings
+    from mao_tui.registry_report import alias_notes, config_warnings, price_sources
+
+    out.write("\nprices (registry override, else the genai-prices database):\n")
+    for label, model_ids in price_sources(settings).items():
+        out.write(f"  {label}: {', '.join(model_ids)}\n")
 
     aliases = alias_notes(settings, policy.today())
     if aliases:
@@ -73,8 +77,9 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     import os
 
+    from mao_tui.discovery.lists import lists_path
     from mao_tui.engine import policy
-    from mao_tui.registry_report import render_models
+    from mao_tui.registry_report import render_lists, render_models
     from mao_tui.settings.loader import ConfigError
 
     launch = _launch(args, simulate=False, speed=1.0)
@@ -82,5 +87,14 @@ def cmd_models(args: argparse.Namespace) -> int:
         settings = launch.settings()
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    path = lists_path()
+    if getattr(args, "refresh", False):
+        from mao_tui.discovery.refresh import refresh, report
+
+        result = asyncio.run(refresh(settings, os.environ, path))
+        sys.stdout.write(report(settings, os.environ, result) + "\n")
+        sys.stdout.write(render_models(settings, os.environ, policy.today()))
+        return EXIT_OK if result.ok else EXIT_FAILED
     sys.stdout.write(render_models(settings, os.environ, policy.today()))
+    sys.stdout.write(render_lists(settings, os.environ, path))
     return EXIT_OK

@@ -270,9 +270,19 @@ def build_parser() -> argparse.ArgumentParser:
     _common(show)
 
     models = sub.add_parser(
-        "models", help="list every model: provider, key, thinking, prices and status"
+        "models",
+        help="list every model: provider, key, thinking, prices, their source and status",
+        description="List the registry's models. --refresh first asks every provider with a "
+        "key for the models it offers (exit 0: every one answered; 1: one could not be "
+        "asked, or none has a key; 2: a configuration error).",
     )
     _common(models)
+    models.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask each provider with a key for its model list, store it for sessions, and "
+        "report what differs from the registry",
+    )
 
     mcp = sub.add_parser("mcp", help="MCP: the project's .mcp.json, and mao as an MCP server")
     mcp_sub = mcp.add_subparsers(dest="mcp_command", metavar="SUBCOMMAND")

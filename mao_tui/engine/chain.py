@@ -40,8 +40,10 @@ from mao_tui.engine import continuity, policy
 from mao_tui.engine.continuity import CutOff
 from mao_tui.engine.policy import Action, Failure
 from mao_tui.engine.pool import ProviderPool
+from mao_tui.engine.price_sources import PriceBook
 from mao_tui.engine.pricing import totals_for
 from mao_tui.engine.routing import unavailable_models
+from mao_tui.engine.session_facts import Contact, SessionFacts
 from mao_tui.errors import StoreUnwritableError
 from mao_tui.providers.base import (
     Continuation,
@@ -99,6 +101,7 @@ class _Chain:
     attempt_no: int = 0
     usage: TokenTotals = field(default_factory=TokenTotals)
     cut_off: CutOff | None = None  # the latest failed attempt's partial answer, for the next
+    contact: Contact = field(default_factory=Contact)  # first requests held for the others
 
 
 class Fanout:
@@ -125,7 +128,8 @@ class ChainRunner:
 
     ``sleep``, ``today`` and ``random`` are the policy's clock, calendar (default
     :func:`policy.today`) and jitter; tests replace them to check delays and retirement dates
-    without waiting for either.
+    without waiting for either. ``facts`` (default: seeded from the stored model lists) is what
+    the session knows about unavailable models and refused keys (engine/session_facts.py).
     """
 
     def __init__(
@@ -137,13 +141,16 @@ class ChainRunner:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         today: Callable[[], date] | None = None,
         random: Callable[[], float] = random.random,
+        facts: SessionFacts | None = None,
     ) -> None:
         self._settings = settings
+        self._facts = facts or SessionFacts()
         self._pool = pool
         self._emit = emit
         self._sleep = sleep
         self._today = today
         self._random = random
+        self._prices = PriceBook(settings)
         # (session, workstream, model) -> the backend's thread (PAL's continuation_id), so a
         # rerun of the workstream on the same model continues the same conversation.
         self._threads: dict[tuple[str, str, str], str] = {}
@@ -179,7 +186,16 @@ class ChainRunner:
                 detail = f"no key in {self._key_names(model.provider)}"
                 await self._fallback(run, model_id, nxt, NO_KEY_REASON, detail)
                 continue
-            result, reason, detail = await self._run_model(run, model_id)
+            fact, run.contact = await self._facts.admit(
+                model_id, model.provider, first_contact=self._pool.is_http_api(model.provider)
+            )
+            if fact is not None:
+                await self._fallback(run, model_id, nxt, fact.reason, fact.detail)
+                continue
+            try:
+                result, reason, detail = await self._run_model(run, model_id)
+            finally:
+                run.contact.answered()
             if result is not None and result.failure is None:
                 outcome = Outcome(WorkstreamStatus.DONE, model_id, result.text, run.usage)
                 break
@@ -248,6 +264,10 @@ class ChainRunner:
             failure = last.failure
             if failure is None:
                 return last, "", ""
+            self._facts.learn(
+                model_id, provider_id, model.api_model, failure.kind, failure.message, run.ws.title
+            )
+            run.contact.answered()
             if policy.starts_cooldown(failure):
                 await self._cool_down(run, model_id, policy.cooldown_seconds(failure, rules))
             decision = policy.decide(
@@ -344,6 +364,7 @@ class ChainRunner:
         system, prompt = run.prompts(model_id) if callable(run.prompts) else run.prompts
         if run.cut_off is not None:
             prompt += continuity.section(run.cut_off)
+        quote = self._prices.quote(model_id)
         request = ModelRequest(
             model_id=model_id,
             api_model=model.api_model,
@@ -373,7 +394,7 @@ class ChainRunner:
                     status=status,
                     error_kind=kind,
                     error_message=message,
-                    usage=totals_for(usage, model.prices),
+                    usage=totals_for(usage, quote),
                     elapsed_s=time.monotonic() - started,
                     continuation_id=thread,
                 )
@@ -398,6 +419,7 @@ class ChainRunner:
                 watch = watched(provider.stream(request), timeouts)
                 async with contextlib.aclosing(watch) as events:
                     async for ev in events:
+                        run.contact.answered()  # the provider took the request
                         if isinstance(ev, ThinkingDelta | TextDelta | Progress):
                             streamed = streamed or not isinstance(ev, Progress)
                             channel: Channel = "text" if isinstance(ev, TextDelta) else "thinking"
@@ -433,7 +455,7 @@ class ChainRunner:
                     streamed=streamed,
                 )
                 return _AttemptResult(
-                    "", totals_for(usage, model.prices), failure, partial="".join(text)
+                    "", totals_for(usage, quote), failure, partial="".join(text)
                 )
             except asyncio.CancelledError:
                 await asyncio.shield(
@@ -447,10 +469,10 @@ class ChainRunner:
                 await end(AttemptStatus.FAILED, "internal", message)
                 failure = Failure("internal", message, streamed=streamed)
                 return _AttemptResult(
-                    "", totals_for(usage, model.prices), failure, partial="".join(text)
+                    "", totals_for(usage, quote), failure, partial="".join(text)
                 )
             await end(AttemptStatus.OK, None, None)
-        return _AttemptResult("".join(text), totals_for(usage, model.prices))
+        return _AttemptResult("".join(text), totals_for(usage, quote))
 
 
 async def watched(

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from mao_tui.engine.price_sources import DATABASE_MODULE
 from mao_tui.providers.base import Provider
 from mao_tui.settings.schema import Settings
 
@@ -58,6 +59,11 @@ class ProviderPool:
         """The environment the clients are built with (keys, PATH for CLI tools)."""
         return self._env
 
+    def is_http_api(self, provider_id: str) -> bool:
+        """An API the SDKs call over HTTP (not a CLI tool or PAL): it answers a bad model or
+        key with a status at once."""
+        return self._settings.registry.providers[provider_id].kind in SDK_MODULES
+
     def needs_key(self, provider_id: str) -> bool:
         return bool(self._settings.registry.providers[provider_id].api_key_env)
 
@@ -90,6 +96,7 @@ class ProviderPool:
         """
         kinds = {p.kind for p in self._settings.registry.providers.values()}
         modules = [m for kind in sorted(kinds) for m in SDK_MODULES.get(kind, ())]
+        modules.append(DATABASE_MODULE)  # every attempt's cost is looked up in it (~0.2 s)
         missing = [m for m in modules if m not in sys.modules]
         if missing:
             await asyncio.to_thread(lambda: [importlib.import_module(m) for m in missing])

@@ -15,8 +15,11 @@ from mao_tui.settings.schema import Settings
 
 
 def unavailable_models(settings: Settings) -> Mapping[str, str]:
-    """Model id → why it cannot run this session, as known before any request."""
-    return roster.NO_UNAVAILABLE
+    """Model id → why it cannot run this session, as known before any request: what the
+    stored model lists say (a file read, no network call; see mao_tui/discovery)."""
+    from mao_tui.discovery.compare import stored_unavailable
+
+    return stored_unavailable(settings)
 
 
 def resolved_chain(

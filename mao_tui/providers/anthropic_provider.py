@@ -98,45 +98,61 @@ class AnthropicProvider:
             timeout=request_timeout(request),
             **thinking_params(request.thinking),
         )
-        input_tokens = output_tokens = thinking_tokens = cached_tokens = 0
+        input_tokens = output_tokens = thinking_tokens = cached_tokens = written_tokens = 0
         stop_reason: str | None = None
         stopped = False
-        async with raw:
-            async for event in raw:
-                # The SDK builds an event of a type it does not know as RawMessageStartEvent
-                # (the first of its union), so the type string decides, never the class alone.
-                if (
-                    isinstance(event, RawContentBlockDeltaEvent)
-                    and event.type == "content_block_delta"
-                ):
-                    delta = event.delta
-                    if delta.type == "thinking_delta" and delta.thinking:
-                        yield ThinkingDelta(delta.thinking)
-                        continue
-                    if delta.type == "text_delta" and delta.text:
-                        yield TextDelta(delta.text)
-                        continue
-                elif isinstance(event, RawMessageStartEvent) and event.type == "message_start":
-                    u = getattr(event.message, "usage", None)
-                    # Cache reads and writes are input too; they are billed at other rates.
-                    input_tokens = _input_total(u) or input_tokens
-                    cached_tokens = count(u, "cache_read_input_tokens")
-                elif isinstance(event, RawMessageDeltaEvent) and event.type == "message_delta":
-                    stop_reason = event.delta.stop_reason or stop_reason
-                    u = getattr(event, "usage", None)
-                    # cumulative, thinking included
-                    output_tokens = count(u, "output_tokens") or output_tokens
-                    thinking_tokens = (
-                        count(getattr(u, "output_tokens_details", None), "thinking_tokens")
-                        or thinking_tokens
-                    )
-                    if count(u, "input_tokens"):
-                        input_tokens = _input_total(u)
-                        cached_tokens = count(u, "cache_read_input_tokens") or cached_tokens
-                elif isinstance(event, RawMessageStopEvent) and event.type == "message_stop":
-                    stopped = True
-                yield Heartbeat()  # any other event, known or not, only shows the stream is alive
+
+        def usage() -> Usage:
+            return Usage(
+                input_tokens, output_tokens, thinking_tokens, cached_tokens, written_tokens
+            )
+
+        try:
+            async with raw:
+                async for event in raw:
+                    # The SDK builds an event of a type it does not know as RawMessageStartEvent
+                    # (the first of its union), so the type string decides, never the class.
+                    if (
+                        isinstance(event, RawContentBlockDeltaEvent)
+                        and event.type == "content_block_delta"
+                    ):
+                        delta = event.delta
+                        if delta.type == "thinking_delta" and delta.thinking:
+                            yield ThinkingDelta(delta.thinking)
+                            continue
+                        if delta.type == "text_delta" and delta.text:
+                            yield TextDelta(delta.text)
+                            continue
+                    elif isinstance(event, RawMessageStartEvent) and event.type == "message_start":
+                        u = getattr(event.message, "usage", None)
+                        # Cache reads and writes are input too; they are billed at other rates.
+                        input_tokens = _input_total(u) or input_tokens
+                        cached_tokens = count(u, "cache_read_input_tokens")
+                        written_tokens = count(u, "cache_creation_input_tokens")
+                    elif isinstance(event, RawMessageDeltaEvent) and event.type == "message_delta":
+                        stop_reason = event.delta.stop_reason or stop_reason
+                        u = getattr(event, "usage", None)
+                        # cumulative, thinking included
+                        output_tokens = count(u, "output_tokens") or output_tokens
+                        thinking_tokens = (
+                            count(getattr(u, "output_tokens_details", None), "thinking_tokens")
+                            or thinking_tokens
+                        )
+                        if count(u, "input_tokens"):
+                            input_tokens = _input_total(u)
+                            cached_tokens = count(u, "cache_read_input_tokens") or cached_tokens
+                            written_tokens = (
+                                count(u, "cache_creation_input_tokens") or written_tokens
+                            )
+                    elif isinstance(event, RawMessageStopEvent) and event.type == "message_stop":
+                        stopped = True
+                    yield Heartbeat()  # any other event only shows the stream is alive
+        except Exception:
+            if input_tokens or output_tokens:
+                yield usage()  # billed all the same: the attempt records what was reported
+            raise
         if not stopped or stop_reason is None:
+            yield usage()
             raise ProviderError(
                 ErrorKind.TRUNCATED,
                 "the stream ended without message_stop"
@@ -144,7 +160,7 @@ class AnthropicProvider:
                 else "the stream ended without a stop_reason",
             )
         # A cut-off or declined answer is billed too: its usage comes before the error.
-        yield Usage(input_tokens, output_tokens, thinking_tokens, cached_tokens)
+        yield usage()
         if stop_reason in CUT_OFF_STOP_REASONS:
             raise error(
                 ErrorKind.TRUNCATED,

@@ -165,6 +165,7 @@ class Usage:
     output_tokens: int = 0  # includes thinking tokens, as providers bill them
     thinking_tokens: int = 0
     cached_input_tokens: int = 0  # the part of input_tokens read from the provider's cache
+    cache_write_tokens: int = 0  # the part of input_tokens written to the provider's cache
     cost_usd: float | None = None  # the provider's own figure, when it reports one (CLI tools)
 
 

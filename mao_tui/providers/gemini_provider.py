@@ -131,13 +131,13 @@ class GeminiProvider:
         usage = Usage()
         try:
             async for chunk in chunks:
+                meta = getattr(chunk, "usage_metadata", None)
+                if meta is not None:
+                    usage = _usage(meta)
                 feedback = chunk.prompt_feedback
                 if feedback is not None and feedback.block_reason is not None:
                     why = feedback.block_reason_message or _name(feedback.block_reason)
                     raise error(ErrorKind.CONTENT_POLICY, f"prompt blocked: {why}")
-                meta = getattr(chunk, "usage_metadata", None)
-                if meta is not None:
-                    usage = _usage(meta)
                 content = False
                 for candidate in chunk.candidates or []:
                     parts = candidate.content.parts if candidate.content else None
@@ -150,6 +150,10 @@ class GeminiProvider:
                         finish_reason = _name(candidate.finish_reason)
                 if not content:
                     yield Heartbeat()
+        except Exception:
+            if usage != Usage():
+                yield usage  # a blocked prompt or a failed stream is billed for what it used
+            raise
         finally:
             # An async generator: close it now so an abandoned stream frees its connection.
             aclose = getattr(chunks, "aclose", None)

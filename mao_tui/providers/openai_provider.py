@@ -112,56 +112,70 @@ class OpenAIResponsesProvider(_OpenAIClientProvider):
         usage = Usage()
         finished: Finished | None = None
         incomplete = False
-        async with raw:
-            async for event in raw:
-                # The SDK builds an event of a type it does not know as the first class of its
-                # union (an audio delta today): only a known type string is dispatched on.
-                if event.type not in _RESPONSE_EVENT_TYPES:
-                    yield Heartbeat()
-                    continue
-                if isinstance(event, ResponseReasoningSummaryTextDeltaEvent):
-                    part = (event.item_id, event.summary_index)
-                    if summary_part is not None and part != summary_part:
-                        yield ThinkingDelta("\n\n")  # summaries come in several parts
-                    summary_part = part
-                    if event.delta:
-                        yield ThinkingDelta(event.delta)
+        try:
+            async with raw:
+                async for event in raw:
+                    # The SDK builds an event of a type it does not know as the first class of its
+                    # union (an audio delta today): only a known type string is dispatched on.
+                    if event.type not in _RESPONSE_EVENT_TYPES:
+                        yield Heartbeat()
                         continue
-                elif isinstance(event, ResponseReasoningTextDeltaEvent):
-                    if event.delta:
-                        yield ThinkingDelta(event.delta)
-                        continue
-                elif isinstance(event, ResponseTextDeltaEvent):
-                    if event.delta:
-                        yield TextDelta(event.delta)
-                        continue
-                elif isinstance(event, ResponseRefusalDeltaEvent):
-                    refusal += event.delta
-                elif isinstance(event, ResponseErrorEvent):
-                    # The SDK yields this instead of raising it.
-                    kind = from_error_fields(code=event.code, message=event.message)
-                    raise error(kind, f"in-stream {event.code or 'error'}: {event.message}")
-                elif isinstance(event, ResponseFailedEvent):
-                    failure = event.response.error
-                    code = failure.code if failure else None
-                    message = failure.message if failure else "the response failed"
-                    kind = from_error_fields(code=code, message=message)
-                    raise error(kind, f"response.failed {code or ''}: {message}".replace(" :", ":"))
-                elif isinstance(event, (ResponseCompletedEvent, ResponseIncompleteEvent)):
-                    response = event.response
-                    details = getattr(response, "incomplete_details", None)
-                    reason = getattr(details, "reason", None)
-                    u = getattr(response, "usage", None)
-                    usage = Usage(
-                        count(u, "input_tokens"),
-                        count(u, "output_tokens"),
-                        count(u, "output_tokens_details", "reasoning_tokens"),
-                        count(u, "input_tokens_details", "cached_tokens"),
-                    )
-                    status = getattr(response, "status", None)
-                    incomplete = event.type == "response.incomplete" or status == "incomplete"
-                    finished = Finished(str(reason or status or "completed"))
-                yield Heartbeat()  # any other event, known or not, only shows the stream is alive
+                    if isinstance(event, ResponseReasoningSummaryTextDeltaEvent):
+                        part = (event.item_id, event.summary_index)
+                        if summary_part is not None and part != summary_part:
+                            yield ThinkingDelta("\n\n")  # summaries come in several parts
+                        summary_part = part
+                        if event.delta:
+                            yield ThinkingDelta(event.delta)
+                            continue
+                    elif isinstance(event, ResponseReasoningTextDeltaEvent):
+                        if event.delta:
+                            yield ThinkingDelta(event.delta)
+                            continue
+                    elif isinstance(event, ResponseTextDeltaEvent):
+                        if event.delta:
+                            yield TextDelta(event.delta)
+                            continue
+                    elif isinstance(event, ResponseRefusalDeltaEvent):
+                        refusal += event.delta
+                    elif isinstance(event, ResponseErrorEvent):
+                        # The SDK yields this instead of raising it.
+                        kind = from_error_fields(code=event.code, message=event.message)
+                        raise error(kind, f"in-stream {event.code or 'error'}: {event.message}")
+                    elif isinstance(event, ResponseFailedEvent):
+                        u = getattr(event.response, "usage", None)
+                        if u is not None:
+                            usage = Usage(
+                                count(u, "input_tokens"),
+                                count(u, "output_tokens"),
+                                count(u, "output_tokens_details", "reasoning_tokens"),
+                                count(u, "input_tokens_details", "cached_tokens"),
+                            )
+                        failure = event.response.error
+                        code = failure.code if failure else None
+                        message = failure.message if failure else "the response failed"
+                        kind = from_error_fields(code=code, message=message)
+                        label = f"response.failed {code or ''}: {message}".replace(" :", ":")
+                        raise error(kind, label)
+                    elif isinstance(event, (ResponseCompletedEvent, ResponseIncompleteEvent)):
+                        response = event.response
+                        details = getattr(response, "incomplete_details", None)
+                        reason = getattr(details, "reason", None)
+                        u = getattr(response, "usage", None)
+                        usage = Usage(
+                            count(u, "input_tokens"),
+                            count(u, "output_tokens"),
+                            count(u, "output_tokens_details", "reasoning_tokens"),
+                            count(u, "input_tokens_details", "cached_tokens"),
+                        )
+                        status = getattr(response, "status", None)
+                        incomplete = event.type == "response.incomplete" or status == "incomplete"
+                        finished = Finished(str(reason or status or "completed"))
+                    yield Heartbeat()  # any other event only shows the stream is alive
+        except Exception:
+            if usage != Usage():
+                yield usage  # a failed response is billed for what it used
+            raise
         if finished is None:
             raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without response.completed")
         # A cut-off or refused answer is billed too: its usage comes before the error.
@@ -212,36 +226,41 @@ class OpenAIChatProvider(_OpenAIClientProvider):
         finish_reason: str | None = None
         refusal = ""
         usage = Usage()
-        async with raw:
-            async for chunk in raw:
-                content = False
-                u = getattr(chunk, "usage", None)
-                if u is not None:
-                    usage = Usage(
-                        count(u, "prompt_tokens"),
-                        count(u, "completion_tokens"),
-                        count(u, "completion_tokens_details", "reasoning_tokens"),
-                        count(u, "prompt_tokens_details", "cached_tokens"),
-                    )
-                for choice in chunk.choices or []:
-                    if choice.delta is None:
-                        continue
-                    extra_fields = choice.delta.model_extra or {}
-                    reasoning = extra_fields.get("reasoning") or extra_fields.get(
-                        "reasoning_content"
-                    )
-                    if isinstance(reasoning, str) and reasoning:
-                        content = True
-                        yield ThinkingDelta(reasoning)
-                    if choice.delta.content:
-                        content = True
-                        yield TextDelta(choice.delta.content)
-                    if isinstance(getattr(choice.delta, "refusal", None), str):
-                        refusal += str(choice.delta.refusal)
-                    if choice.finish_reason:
-                        finish_reason = choice.finish_reason
-                if not content:
-                    yield Heartbeat()
+        try:
+            async with raw:
+                async for chunk in raw:
+                    content = False
+                    u = getattr(chunk, "usage", None)
+                    if u is not None:
+                        usage = Usage(
+                            count(u, "prompt_tokens"),
+                            count(u, "completion_tokens"),
+                            count(u, "completion_tokens_details", "reasoning_tokens"),
+                            count(u, "prompt_tokens_details", "cached_tokens"),
+                        )
+                    for choice in chunk.choices or []:
+                        if choice.delta is None:
+                            continue
+                        extra_fields = choice.delta.model_extra or {}
+                        reasoning = extra_fields.get("reasoning") or extra_fields.get(
+                            "reasoning_content"
+                        )
+                        if isinstance(reasoning, str) and reasoning:
+                            content = True
+                            yield ThinkingDelta(reasoning)
+                        if choice.delta.content:
+                            content = True
+                            yield TextDelta(choice.delta.content)
+                        if isinstance(getattr(choice.delta, "refusal", None), str):
+                            refusal += str(choice.delta.refusal)
+                        if choice.finish_reason:
+                            finish_reason = choice.finish_reason
+                    if not content:
+                        yield Heartbeat()
+        except Exception:
+            if usage != Usage():
+                yield usage  # what the server reported before failing
+            raise
         if finish_reason is None:
             raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without a finish_reason")
         # A cut-off or refused answer is billed too: its usage comes before the error.

@@ -357,6 +357,7 @@ def usage_of(meta: dict[str, Any]) -> Usage:
             input_tokens=_int(usage.get("input_tokens")) + read + written,
             output_tokens=_int(usage.get("output_tokens")),
             cached_input_tokens=_int(usage.get("cached_input_tokens")) or read,
+            cache_write_tokens=written,
         )
     tokens = meta.get("token_usage")
     if isinstance(tokens, dict):  # gemini: prompt (cached included), candidates, thoughts

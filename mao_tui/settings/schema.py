@@ -149,15 +149,18 @@ class PriceTier(Strict):
     input: float = Field(ge=0)
     output: float = Field(ge=0)
     cached_input: float | None = Field(default=None, ge=0)
+    cache_write: float | None = Field(default=None, ge=0)
 
 
 class Prices(Strict):
     """US dollars per million tokens. Thinking tokens are billed as output; ``cached_input``
-    is the price of input read from the provider's cache (unset: those tokens cost unknown)."""
+    is the price of input read from the provider's cache, ``cache_write`` of input written to
+    it (unset: those tokens cost unknown)."""
 
     input: float = Field(ge=0)
     output: float = Field(ge=0)
     cached_input: float | None = Field(default=None, ge=0)
+    cache_write: float | None = Field(default=None, ge=0)
     long_context: PriceTier | None = None
 
 
@@ -176,7 +179,11 @@ class ModelConfig(Strict):
     # unset: one step down the effort/level ladder, or half the budget (engine/policy.py).
     thinking_downgrade: ThinkingSettings | None = None
     timeouts: Timeouts | None = None
+    # Overrides the price database (genai-prices) for this model; unset: the database's price.
     prices: Prices | None = None
+    # The name to look the model up by in the price database when ``api_model`` is an alias
+    # it does not know (a CLI tool's ``sonnet``, an OpenRouter path); unset: ``api_model``.
+    price_model: str | None = Field(default=None, min_length=1)
     deprecated: bool | date = False  # true, or the date the provider announced it
     # From this day on the model is gone (retired, or shut down: the API answers 404); a route
     # to it goes to its successor, or, without one, the model is skipped (reason `retired`).

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Self, cast
 
-from mao_tui.simulator import pacing, replies, wire
+from mao_tui.simulator import discovery, pacing, replies, wire
+from mao_tui.simulator.catalog import Catalog
 from mao_tui.simulator.faults import (
     COMPLETING_KINDS,
     ENDING_KINDS,
@@ -43,7 +44,8 @@ _TODAY = Market()  # today's market, judged on the wall clock's date
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    api: Literal["anthropic", "openai_responses", "openai_chat", "gemini", "unknown"]
+    # "discovery": a model-list request (simulator/discovery.py), its provider in ``headers``
+    api: Literal["anthropic", "openai_responses", "openai_chat", "gemini", "discovery", "unknown"]
     path: str
     model: str | None
     workstream: str | None
@@ -64,7 +66,8 @@ class Simulator:
     ``cached_tokens`` of every prompt are reported as read from the provider's cache.
     ``market`` is the model world it imitates (:mod:`~mao_tui.simulator.market`): gone ids get
     the provider's 404 and rejected thinking parameters its 400, before any fault rule; None
-    serves every id.
+    serves every id. ``catalog`` is what the discovery endpoints list (default: today's market,
+    :mod:`~mao_tui.simulator.catalog`).
     """
 
     def __init__(
@@ -76,9 +79,11 @@ class Simulator:
         cached_tokens: int = 0,
         failing_first: bool = False,
         market: Market | None = _TODAY,
+        catalog: Catalog | None = None,
     ) -> None:
         self.speed = speed
         self.market = market
+        self.catalog = catalog if catalog is not None else Catalog()
         # The first synthesis's files fail their tests until a fix round (scripts.BUG).
         self.failing_first = failing_first
         self.cached_tokens = cached_tokens  # reported as read from a cache, up to all the input
@@ -177,6 +182,15 @@ class Simulator:
             body = request.json()
         except ValueError:
             body = None
+        vendor = discovery.vendor_for(request.method, request.path, request.headers)
+        if vendor is not None:
+            self.requests.append(
+                RecordedRequest(
+                    "discovery", request.path, None, None, {}, headers, None, request.query
+                )
+            )
+            reply = discovery.answer(self.catalog, vendor, request.query, number)
+            return await _reply(writer, request, reply)
         r = route(request.method, request.path)
         if r is None or not isinstance(body, dict):
             recorded_body = body if isinstance(body, dict) else {}

@@ -134,9 +134,7 @@ class MaoApp(App[int]):
             self.notify(str(exc), severity="error")
             return
         self.push_screen(
-            DashboardScreen(
-                session.run, control=session, app_title="mao · review", review=True
-            )
+            DashboardScreen(session.run, control=session, app_title="mao · review", review=True)
         )
 
     def action_history(self) -> None:

@@ -432,8 +432,10 @@ class DashboardScreen(ApplyActions, Screen[None]):
         if lane.synthesis:
             lane.stale_because.clear()
             self._show_notes(lane)
-        elif synthesis is not None and synthesis.history and lane.title not in (
-            synthesis.stale_because
+        elif (
+            synthesis is not None
+            and synthesis.history
+            and lane.title not in (synthesis.stale_because)
         ):
             synthesis.stale_because.append(lane.title)
             self._show_notes(synthesis)
@@ -814,9 +816,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
 
     def _check_control(self) -> bool:
         if self.control is None:
-            self.notify(
-                "This session is a replay: it cannot be steered.", severity="warning"
-            )
+            self.notify("This session is a replay: it cannot be steered.", severity="warning")
             return False
         return True
 

@@ -115,6 +115,7 @@ class ClaudeParser(LineParser):
                 + cached,
                 output_tokens=as_int(usage.get("output_tokens")),
                 cached_input_tokens=cached,
+                cache_write_tokens=as_int(usage.get("cache_creation_input_tokens")),
                 cost_usd=_cost(obj.get("total_cost_usd")),
             )
         elif _cost(obj.get("total_cost_usd")) is not None:
