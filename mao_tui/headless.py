@@ -197,7 +197,7 @@ def workspace_lines(event: WorkspaceEvent) -> list[str]:
             return [f"✓ fix round {event.round}: a new synthesis is ready to apply"]
         return [f"✗ fix round {event.round}: {event.detail}"]
     if isinstance(event, VerificationFinished):
-        return [f"verify {finished_line(event)}"]
+        return [finished_line(event, "verify ")]
     if isinstance(event, VerificationPlanned):
         return plan_lines(event)
     detail = f" — {event.detail}" if event.detail else ""

@@ -30,6 +30,7 @@ def mark(event: VerificationFinished) -> str:
     return "✓" if event.passed else "✗"
 
 
-def finished_line(event: VerificationFinished) -> str:
+def finished_line(event: VerificationFinished, label: str = "") -> str:
+    """``✓ tests: passed in 1.2s``; ``label`` goes before the name (headless: ``verify``)."""
     took = "" if event.unavailable or event.skipped else f" in {event.elapsed_s:.1f}s"
-    return f"{mark(event)} {event.name}: {event.outcome}{took}"
+    return f"{mark(event)} {label}{event.name}: {event.outcome}{took}"
