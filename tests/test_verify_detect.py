@@ -471,3 +471,93 @@ def test_a_type_error_in_the_typescript_fixture_fails_typecheck_and_build(
     assert "error TS2322" in by_name["typecheck"]["excerpt"]
     assert by_name["build"]["exit_code"] != 0
     assert by_name["test"]["skipped"].startswith("build failed")
+
+
+# -- the Verification pane --------------------------------------------------------------------
+
+
+async def test_the_pane_shows_the_plan_and_each_check_state() -> None:
+    from textual.app import App, ComposeResult
+
+    from mao_tui.domain import PlannedCheck, VerificationDone, VerificationPlanned
+    from mao_tui.tui.widgets.verification import VerificationPane
+
+    class PaneApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield VerificationPane()
+
+    plan = VerificationPlanned(
+        session_id="s",
+        origin="detected",
+        why="detected from the project's files in /p",
+        checks=[
+            PlannedCheck(name="build", argv=["npm", "run", "build"], kind="build",
+                         source="package.json scripts.build", timeout_s=900,
+                         stop_on_failure=True),
+            PlannedCheck(name="test", argv=["npm", "run", "test"], kind="test",
+                         source="package.json scripts.test", timeout_s=1200),
+        ],
+    )  # fmt: skip
+    common: dict[str, Any] = {"session_id": "s", "round": 0, "elapsed_s": 0.5}
+    events = [
+        plan,
+        VerificationFinished(name="build", argv=["npm"], exit_code=None, unavailable="x", **common),
+        VerificationFinished(name="test", argv=["npm"], exit_code=None, skipped="y", **common),
+        VerificationDone(session_id="s", round=0, passed=True, unavailable=["build"]),
+    ]
+    app = PaneApp()
+    async with app.run_test() as pilot:
+        pane = app.query_one(VerificationPane)
+        for event in events:
+            pane.show_event(event)
+        await pilot.pause()
+        assert pane.plain_lines[:3] == [
+            "verification: 2 check(s), detected: detected from the project's files in /p",
+            "  1. build [build] `npm run build` from package.json scripts.build"
+            " (timeout 900s, stops the rest when it fails)",
+            "  2. test [test] `npm run test` from package.json scripts.test (timeout 1200s)",
+        ]
+        assert pane.plain_lines[3:5] == ["– build: not available: x", "○ test: skipped: y"]
+
+
+async def test_the_plan_and_check_states_are_stored_and_replayed(tmp_path: Path) -> None:
+    from mao_tui.domain import PlannedCheck, SessionStarted, VerificationPlanned
+    from mao_tui.store import Store
+    from mao_tui.store.workspace import workspace_events
+
+    store = await Store.open(tmp_path / "mao.db")
+    sink = store.sink()
+    try:
+        await sink(
+            SessionStarted(
+                session_id="s1",
+                command="develop",
+                playbook="develop",
+                task="t",
+                simulated=True,
+                project_dir=str(tmp_path),
+            )
+        )
+        plan = VerificationPlanned(
+            session_id="s1",
+            origin="detected",
+            why="w",
+            checks=[PlannedCheck(name="go test", argv=["go", "test"], kind="test", timeout_s=9)],
+            notes=["n"],
+        )
+        gone = VerificationFinished(
+            session_id="s1", round=0, name="go test", argv=["go", "test"], exit_code=None,
+            elapsed_s=0.0, kind="test", source="go.mod module m", unavailable="'go' is not on PATH",
+        )  # fmt: skip
+        await sink(plan)
+        await sink(gone)
+        await sink.aclose()
+        async with store.transaction(write=False) as conn:
+            replayed = await workspace_events(conn, "s1")
+    finally:
+        await store.close()
+    assert replayed[0] == plan.model_copy(update={"at": replayed[0].at})
+    assert isinstance(replayed[1], VerificationFinished)
+    assert (
+        replayed[1].unavailable == "'go' is not on PATH" and replayed[1].source == "go.mod module m"
+    )
