@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+from mao_tui.checks.model import ProjectFileError
 from mao_tui.checks.resolve import resolve_checks
 from mao_tui.domain import ApplyProposal, EventSink, SessionFinished, SessionStatus
 from mao_tui.engine.controller import SessionController
@@ -61,7 +62,10 @@ async def run_and_apply(
             rounds = launch.fix_rounds
             if rounds is None:
                 rounds = playbook.fix.max_rounds if playbook.fix is not None else 0
-            checks = resolve_checks(res.settings, req.playbook, launch.workspace_dir)
+            try:
+                checks = resolve_checks(res.settings, req.playbook, launch.workspace_dir)
+            except ProjectFileError as exc:  # checked up front; changed since
+                return ApplyOutcome(False, f"nothing applied: cannot tell how to verify: {exc}")
             bench = Workbench(controller, launch.workspace_dir, checks, rounds)
             await bench.announce()  # before any file is written: what will verify them
             outcome = await _loop(bench, confirm)

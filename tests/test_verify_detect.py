@@ -561,3 +561,18 @@ async def test_the_plan_and_check_states_are_stored_and_replayed(tmp_path: Path)
     assert (
         replayed[1].unavailable == "'go' is not on PATH" and replayed[1].source == "go.mod module m"
     )
+
+
+def test_develop_apply_refuses_a_malformed_project_file_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "Cargo.toml").write_text("[package]\nname = \n")
+    monkeypatch.chdir(root)
+    db = tmp_path / "mao.db"
+    assert main(_develop(root, db)) == 2
+    out, err = capsys.readouterr()
+    assert f"mao: error: cannot tell how to verify: {root}/Cargo.toml:2: not valid TOML" in err
+    assert out == ""  # not one event: no session started
+    assert not db.exists() or not list(sqlite3.connect(db).execute("SELECT id FROM sessions"))
