@@ -576,3 +576,21 @@ def test_develop_apply_refuses_a_malformed_project_file_before_any_work(
     assert f"mao: error: cannot tell how to verify: {root}/Cargo.toml:2: not valid TOML" in err
     assert out == ""  # not one event: no session started
     assert not db.exists() or not list(sqlite3.connect(db).execute("SELECT id FROM sessions"))
+
+
+@pytest.mark.parametrize(
+    ("lockfile", "argv"),
+    [
+        ("package-lock.json", ["npm", "exec", "--no", "--", "tsc", "--noEmit"]),
+        ("pnpm-lock.yaml", ["pnpm", "exec", "tsc", "--noEmit"]),
+        ("yarn.lock", ["yarn", "run", "tsc", "--noEmit"]),
+        ("bun.lock", ["bun", "run", "tsc", "--noEmit"]),
+    ],
+)
+def test_tsc_runs_through_the_package_manager_without_installing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lockfile: str, argv: list[str]
+) -> None:
+    data = {"dependencies": {"typescript": "^5"}}
+    planned = _detect(_package(tmp_path / "p", data, "tsconfig.json", lockfile), capsys)
+    (tsc,) = planned["checks"]
+    assert tsc["argv"] == argv and tsc["kind"] == "typecheck"

@@ -38,7 +38,7 @@ EXEC: dict[str, list[str]] = {
     "npm": ["npm", "exec", "--no", "--"],
     "pnpm": ["pnpm", "exec"],
     "yarn": ["yarn", "run"],
-    "bun": ["bun", "x", "--no-install"],
+    "bun": ["bun", "run"],
 }
 
 

@@ -98,7 +98,8 @@ class VerificationPane(Vertical):
         else:
             self.result = event
             if event.passed:
-                self._state("-passed", "✓ passed", event.round)
+                gone = f" · {len(event.unavailable)} not available" if event.unavailable else ""
+                self._state("-passed", f"✓ passed{gone}", event.round)
                 self._write(Text(f"✓ verification passed (round {event.round})", "bold green"))
             else:
                 hint = "F: fix round" if event.fix_rounds_left else "no fix rounds left"
