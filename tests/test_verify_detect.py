@@ -22,6 +22,7 @@ from mao_tui.domain import VerificationFinished
 from mao_tui.engine.fix_loop import format_failures
 
 FIXTURES = Path(__file__).parent / "fixtures" / "verify"
+TYPESCRIPT = "5.9.3"  # tests/fixtures/verify/typescript/package-lock.json's
 
 
 @pytest.fixture
@@ -421,11 +422,13 @@ def test_develop_apply_in_the_python_fixture_runs_its_detected_checks(
 
 
 def _npm_install(root: Path) -> None:
+    """The fixture's locked typescript from npm's cache only (``--offline``: tests never touch
+    the network); .ci/run puts it there. Skips when node/npm or the cached package is absent."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node/npm are not on PATH: no TypeScript toolchain")
     try:
         done = subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--prefer-offline"],
+            ["npm", "ci", "--offline", "--no-audit", "--no-fund"],
             cwd=root,
             capture_output=True,
             text=True,
@@ -433,9 +436,12 @@ def _npm_install(root: Path) -> None:
             check=False,
         )
     except subprocess.TimeoutExpired:
-        pytest.skip("npm install of typescript did not finish in 180s (no registry or cache?)")
+        pytest.skip("npm ci --offline did not finish in 180s")
     if done.returncode != 0 or not (root / "node_modules" / ".bin" / "tsc").exists():
-        pytest.skip(f"npm install of typescript failed (offline, no cache?): {done.stderr[-300:]}")
+        pytest.skip(
+            f"typescript {TYPESCRIPT} is not in npm's cache (.ci/run puts it there with"
+            f" `npm cache add typescript@{TYPESCRIPT}`): {done.stderr.strip()[-200:]}"
+        )
 
 
 def test_develop_apply_in_the_typescript_fixture_runs_tsc_build_and_tests(
@@ -594,3 +600,14 @@ def test_tsc_runs_through_the_package_manager_without_installing(
     planned = _detect(_package(tmp_path / "p", data, "tsconfig.json", lockfile), capsys)
     (tsc,) = planned["checks"]
     assert tsc["argv"] == argv and tsc["kind"] == "typecheck"
+
+
+def test_without_typescript_in_npms_cache_the_typescript_tests_skip_saying_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not on PATH")
+    root = _copy("typescript", tmp_path)
+    monkeypatch.setenv("npm_config_cache", str(tmp_path / "empty-npm-cache"))
+    with pytest.raises(pytest.skip.Exception, match="is not in npm's cache"):
+        _npm_install(root)
