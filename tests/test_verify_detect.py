@@ -611,3 +611,27 @@ def test_without_typescript_in_npms_cache_the_typescript_tests_skip_saying_why(
     monkeypatch.setenv("npm_config_cache", str(tmp_path / "empty-npm-cache"))
     with pytest.raises(pytest.skip.Exception, match="is not in npm's cache"):
         _npm_install(root)
+
+
+def test_a_failed_probe_or_a_missing_required_path_is_not_available(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "p"
+    (root / ".mao").mkdir(parents=True)
+    py = json.dumps(sys.executable)
+    (root / ".mao" / "verify.yaml").write_text(
+        "develop:\n"
+        f"  - {{name: types, argv: [{py}, -m, nope], probe: [{py}, -c, 'import no_such_mod_xyz'],"
+        " hint: nope is not installed}\n"
+        f"  - {{name: unit, argv: [{py}, -c, 'pass'], requires: [node_modules]}}\n"
+        f"  - {{name: ok, argv: [{py}, -c, 'pass']}}\n"
+    )
+    assert main(["verify", "--json", "--workspace", str(root)]) == 0
+    by_name = {
+        e["name"]: e
+        for e in _events(capsys.readouterr().out)
+        if e["type"] == "verification_finished"
+    }
+    assert by_name["types"]["unavailable"].endswith("failed; nope is not installed")
+    assert by_name["unit"]["unavailable"] == "node_modules is missing"
+    assert by_name["ok"]["exit_code"] == 0
