@@ -131,7 +131,9 @@ def events_from_detail(detail: SessionDetail) -> list[EngineEvent]:
             )
         )
     titles = _titles(detail)
-    events += [e for e in (_policy(sid, p, titles) for p in detail.policy_events) if e is not None]
+    events += [
+        e for e in (_policy(sid, p, titles) for p in detail.policy_events) if e is not None
+    ]
     for ws in detail.workstreams:
         if ws.status not in (WorkstreamStatus.PENDING, WorkstreamStatus.RUNNING):
             events.append(
@@ -156,7 +158,9 @@ def events_from_detail(detail: SessionDetail) -> list[EngineEvent]:
             )
         )
     events += [
-        OutputWritten(session_id=sid, at=out.at, kind=out.kind, path=out.path, error=out.error)
+        OutputWritten(
+            session_id=sid, at=out.at, kind=out.kind, path=out.path, error=out.error
+        )
         for out in detail.outputs
     ]
     if detail.qa_report is not None:  # after the synthesis it was built from
@@ -195,7 +199,9 @@ def _titles(detail: SessionDetail) -> dict[str, str]:
     return titles
 
 
-def _policy(sid: str, record: PolicyEventRecord, titles: dict[str, str]) -> EngineEvent | None:
+def _policy(
+    sid: str, record: PolicyEventRecord, titles: dict[str, str]
+) -> EngineEvent | None:
     """The stored line of a retry or cooldown, as an event (fields the store keeps)."""
     title = titles.get(record.workstream, record.workstream)
     delay = record.delay_s or 0.0
