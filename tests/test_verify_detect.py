@@ -20,6 +20,7 @@ from mao_tui.checks.excerpt import around_first_errors
 from mao_tui.cli import main
 from mao_tui.domain import VerificationFinished
 from mao_tui.engine.fix_loop import format_failures
+from mao_tui.redaction import Redactor
 
 FIXTURES = Path(__file__).parent / "fixtures" / "verify"
 TYPESCRIPT = "5.9.3"  # tests/fixtures/verify/typescript/package-lock.json's
@@ -372,13 +373,18 @@ def test_the_fix_prompt_puts_failures_first_and_lists_what_did_not_run() -> None
         result("lint", exit_code=None, unavailable="'eslint' is not on PATH"),
         result("types", exit_code=0),
         result(
-            "build", exit_code=2, excerpt="error: it broke", source="package.json scripts.build"
+            "build",
+            exit_code=2,
+            excerpt="error: it broke; token sk-test-0123456789abcdef",
+            source="package.json scripts.build",
         ),
         result("test", exit_code=None, skipped="build failed (exit 2), so ..."),
     ]
-    prompt = format_failures(results)
+    redactor = Redactor.of({"OPENAI_API_KEY": "sk-test-0123456789abcdef"})
+    prompt = format_failures(results, redactor)
     assert prompt.index("### build") < prompt.index("### Not run")
     assert "(from package.json scripts.build)" in prompt and "error: it broke" in prompt
+    assert "sk-test" not in prompt and "[redacted $OPENAI_API_KEY]" in prompt
     assert "- lint: `lint` not available: 'eslint' is not on PATH" in prompt
     assert "- test: `test` skipped: build failed" in prompt
     assert "types" not in prompt
