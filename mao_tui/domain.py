@@ -395,6 +395,28 @@ class FilesApplied(_Event):
         return f"applied: {written} written, {same} unchanged, {refused} refused"
 
 
+class PlannedCheck(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    argv: list[str]
+    kind: str = "other"  # typecheck, build, test, lint, other
+    source: str = ""  # where it came from: "package.json scripts.test", "verify.yaml"...
+    timeout_s: float
+    stop_on_failure: bool = False
+
+
+class VerificationPlanned(_Event):
+    """The checks that will verify applied files, in run order, and why these: shown before the
+    first verification and stored with the session."""
+
+    type: Literal["verification_planned"] = "verification_planned"
+    origin: str  # verify.yaml, detected, playbook
+    why: str
+    checks: list[PlannedCheck]
+    notes: list[str] = Field(default_factory=list)
+
+
 class VerificationStarted(_Event):
     type: Literal["verification_started"] = "verification_started"
     round: int
@@ -423,13 +445,27 @@ class VerificationFinished(_Event):
     output_tail: str = ""  # the last lines of its output
     error: str = ""  # why it could not start
     sandbox: str = ""  # "sandboxed: …" or "not sandboxed: <reason>"
+    kind: str = "other"
+    source: str = ""
+    unavailable: str = ""  # why it could not run here (not a failure): "'cargo' is not on PATH"
+    skipped: str = ""  # why it did not run: "build failed"
+    excerpt: str = ""  # its output around the first errors, for a fix round
 
     @property
     def passed(self) -> bool:
         return self.exit_code == 0
 
     @property
+    def failed(self) -> bool:
+        """It ran (or tried to) and did not pass; not available and skipped are not failures."""
+        return not self.passed and not self.unavailable and not self.skipped
+
+    @property
     def outcome(self) -> str:
+        if self.unavailable:
+            return f"not available: {self.unavailable}"
+        if self.skipped:
+            return f"skipped: {self.skipped}"
         if self.error:
             return self.error
         if self.timed_out:
@@ -444,6 +480,8 @@ class VerificationDone(_Event):
     round: int
     passed: bool
     failed: list[str] = Field(default_factory=list)  # names of the failed commands
+    unavailable: list[str] = Field(default_factory=list)  # could not run here; not failures
+    skipped: list[str] = Field(default_factory=list)  # not run: an earlier check failed
     fix_rounds_left: int = 0
     detail: str = ""  # e.g. "no verification commands configured"
 
@@ -460,6 +498,7 @@ class FixRoundDone(_Event):
 # Applying a synthesis's files and verifying them (engine/fix_loop.py): the Verification pane's.
 WorkspaceEvent = (
     FilesApplied
+    | VerificationPlanned
     | VerificationStarted
     | VerificationOutput
     | VerificationFinished
@@ -500,6 +539,7 @@ Event = Annotated[
     | QaReportReady
     | OutputWritten
     | FilesApplied
+    | VerificationPlanned
     | VerificationStarted
     | VerificationOutput
     | VerificationFinished
@@ -526,6 +566,7 @@ EngineEvent = (
     | QaReportReady
     | OutputWritten
     | FilesApplied
+    | VerificationPlanned
     | VerificationStarted
     | VerificationOutput
     | VerificationFinished

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from typing import TextIO
 
+from mao_tui.checks.report import finished_line, plan_lines
 from mao_tui.domain import (
     AttemptFinished,
     AttemptStarted,
@@ -27,6 +28,7 @@ from mao_tui.domain import (
     TokenTotals,
     VerificationFinished,
     VerificationOutput,
+    VerificationPlanned,
     VerificationStarted,
     WorkspaceEvent,
     WorkstreamFinished,
@@ -195,8 +197,9 @@ def workspace_lines(event: WorkspaceEvent) -> list[str]:
             return [f"✓ fix round {event.round}: a new synthesis is ready to apply"]
         return [f"✗ fix round {event.round}: {event.detail}"]
     if isinstance(event, VerificationFinished):
-        mark = "✓" if event.passed else "✗"
-        return [f"{mark} verify {event.name}: {event.outcome} in {event.elapsed_s:.1f}s"]
+        return [finished_line(event, "verify ")]
+    if isinstance(event, VerificationPlanned):
+        return plan_lines(event)
     detail = f" — {event.detail}" if event.detail else ""
     if event.passed:
         return [f"✓ verification passed (round {event.round}){detail}"]

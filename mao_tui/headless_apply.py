@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+from mao_tui.checks.model import ProjectFileError
+from mao_tui.checks.resolve import resolve_checks
 from mao_tui.domain import ApplyProposal, EventSink, SessionFinished, SessionStatus
 from mao_tui.engine.controller import SessionController
 from mao_tui.engine.fix_loop import Workbench
@@ -60,12 +62,12 @@ async def run_and_apply(
             rounds = launch.fix_rounds
             if rounds is None:
                 rounds = playbook.fix.max_rounds if playbook.fix is not None else 0
-            bench = Workbench(
-                controller,
-                launch.workspace_dir,
-                res.settings.verification_for(req.playbook),
-                rounds,
-            )
+            try:
+                checks = resolve_checks(res.settings, req.playbook, launch.workspace_dir)
+            except ProjectFileError as exc:  # checked up front; changed since
+                return ApplyOutcome(False, f"nothing applied: cannot tell how to verify: {exc}")
+            bench = Workbench(controller, launch.workspace_dir, checks, rounds)
+            await bench.announce()  # before any file is written: what will verify them
             outcome = await _loop(bench, confirm)
         finally:
             await controller.aclose()
@@ -86,7 +88,8 @@ async def _loop(bench: Workbench, confirm: Confirm) -> ApplyOutcome:
         done = await bench.verify()
         if done.passed:
             after = f" after {bench.round} fix round(s)" if bench.round else ""
-            return ApplyOutcome(True, f"applied; verification passed{after}")
+            note = f" ({done.detail})" if done.detail else ""
+            return ApplyOutcome(True, f"applied; verification passed{after}{note}")
         if not bench.rounds_left:
             return ApplyOutcome(
                 False,

@@ -112,6 +112,8 @@ class OpenSession:
         self._start_bench(bench.fix(), "fix")
 
     def _workbench(self) -> Workbench:
+        from mao_tui.checks.model import ProjectFileError
+        from mao_tui.checks.resolve import resolve_checks
         from mao_tui.engine.fix_loop import Workbench
 
         controller = self._ready()
@@ -133,8 +135,11 @@ class OpenSession:
             fresh = launch.workspace is None and launch.fresh_workspace
             workspace = launch.workspace_dir if fresh else launch.workspace
             workspace = workspace or controller.req.project_dir
-            commands = settings.verification_for(playbook.name)
-            self._bench = Workbench(controller, workspace, commands, rounds)
+            try:
+                checks = resolve_checks(settings, playbook.name, workspace)
+            except ProjectFileError as exc:
+                raise ControlError(f"cannot tell how to verify: {exc}") from None
+            self._bench = Workbench(controller, workspace, checks, rounds)
             self._bench_of = controller
         return self._bench
 

@@ -226,7 +226,9 @@ async def test_verification_passes_and_fails_with_a_real_pytest(tmp_path: Path) 
         await bench.fix()
 
 
-async def test_a_command_that_cannot_start_or_times_out_is_a_failure(tmp_path: Path) -> None:
+async def test_a_missing_command_is_not_available_and_a_timeout_is_a_failure(
+    tmp_path: Path,
+) -> None:
     root = _git_repo(tmp_path / "ws")
     commands = [
         VerificationCommand(name="missing", argv=["no-such-tool-xyz"]),
@@ -244,9 +246,10 @@ async def test_a_command_that_cannot_start_or_times_out_is_a_failure(tmp_path: P
     bench, events = _bench(root, manifest_block([FileBlock("a.py", "a = 1\n")]), commands)
     await bench.apply(bench.propose())
     done = await bench.verify()
-    assert done.failed == ["missing", "slow"]
+    assert done.failed == ["slow"] and done.unavailable == ["missing"]
     results = {e.name: e for e in events if isinstance(e, VerificationFinished)}
-    assert "cannot run 'no-such-tool-xyz'" in results["missing"].outcome
+    assert results["missing"].outcome == "not available: 'no-such-tool-xyz' is not on PATH"
+    assert not results["missing"].failed
     assert results["slow"].timed_out and results["slow"].outcome == "timed out"
     assert results["env"].passed
 

@@ -13,6 +13,7 @@ from mao_tui.cli.mcp_commands import cmd_mcp_config, cmd_mcp_serve
 from mao_tui.cli.parser import build_parser
 from mao_tui.cli.running import EXIT_FAILED, EXIT_USAGE, check_db
 from mao_tui.cli.sessions import cmd_demo, cmd_develop, cmd_home, cmd_journal, cmd_qa, cmd_run
+from mao_tui.cli.verify_command import cmd_verify
 from mao_tui.errors import StoreUnwritableError, UsageError
 
 __all__ = ["build_parser", "main"]
@@ -29,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "qa": cmd_qa,
         "sessions": cmd_sessions,
         "models": cmd_models,
+        "verify": cmd_verify,
     }
     try:
         if _opens_the_database(args):

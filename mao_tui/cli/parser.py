@@ -269,6 +269,31 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("session_id", help="a session id or a unique prefix of one")
     _common(show)
 
+    verify = sub.add_parser(
+        "verify",
+        help="run the project's checks (type-check, build, tests, lint) on the current tree",
+        description="Run the checks that verify applied files, without a session: the "
+        "project's .mao/verify.yaml, else the checks detected from its own files, else the "
+        "playbook's. Exit status: 0 no check failed, 1 a check failed, 2 bad input.",
+    )
+    _common(verify)
+    verify.add_argument(
+        "--detect", action="store_true", help="print what would run and why; run nothing"
+    )
+    verify.add_argument("--json", action="store_true", help="JSON on stdout (events when running)")
+    verify.add_argument(
+        "--workspace",
+        type=Path,
+        metavar="DIR",
+        help="the project to verify (default: the current directory)",
+    )
+    verify.add_argument(
+        "--playbook",
+        default="develop",
+        metavar="NAME",
+        help="whose verify.yaml entry and shipped commands apply (default: develop)",
+    )
+
     models = sub.add_parser(
         "models",
         help="list every model: provider, key, thinking, prices, their source and status",

@@ -180,12 +180,25 @@ def _with_apply_options(
         workspace = args.workspace.expanduser().resolve()
         if not workspace.is_dir():
             raise UsageError(f"--workspace {args.workspace}: not a directory")
+    if args.apply:
+        _check_project_files(settings, req.playbook, workspace or launch.project_dir)
     return replace(
         launch,
         workspace=workspace if workspace is not None else launch.workspace,
         fix_rounds=args.fix_rounds,
         sim_failing_first=args.sim_failing_tests,
     )
+
+
+def _check_project_files(settings: Settings, playbook: str, workspace: Path) -> None:
+    """A project file detection cannot read is bad input: exit 2 before any model work."""
+    from mao_tui.checks.model import ProjectFileError
+    from mao_tui.checks.resolve import resolve_checks
+
+    try:
+        resolve_checks(settings, playbook, workspace)
+    except ProjectFileError as exc:
+        raise UsageError(f"cannot tell how to verify: {exc}") from None
 
 
 def _run_apply(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:

@@ -18,12 +18,12 @@ The commands come from configuration only (the playbook's ``verification``, or t
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mao_tui.checks.resolve import CheckPlan
 from mao_tui.domain import (
     SYNTHESIS_KEY,
     AppliedFile,
@@ -33,17 +33,14 @@ from mao_tui.domain import (
     FixRoundDone,
     VerificationDone,
     VerificationFinished,
-    VerificationOutput,
-    VerificationStarted,
     WorkstreamStatus,
 )
-from mao_tui.engine import sandbox
 from mao_tui.engine.apply import Change, apply_all, plan_changes
+from mao_tui.engine.check_runs import planned_event, round_detail, run_checks
 from mao_tui.engine.controller import FOLLOW_UP_TEMPLATE, SessionController
 from mao_tui.engine.files import synthesis_files
 from mao_tui.engine.prompts import render
 from mao_tui.engine.routing import planned_workstream
-from mao_tui.engine.verify import Confinement, run_command
 from mao_tui.errors import ControlError
 from mao_tui.redaction import Redactor
 from mao_tui.settings.schema import VerificationCommand
@@ -65,17 +62,22 @@ class Workbench:
         self,
         controller: SessionController,
         workspace: Path,
-        commands: list[VerificationCommand],
+        checks: CheckPlan | list[VerificationCommand],
         max_rounds: int,
     ) -> None:
         self._controller = controller
         self.workspace = workspace.resolve()
-        self.commands = list(commands)
+        if not isinstance(checks, CheckPlan):
+            checks = CheckPlan("playbook", list(checks), "the commands given")
+        self.plan = checks
+        self.commands = list(checks.commands)
+        self._announced = False
         self.max_rounds = max_rounds
         plan = controller.plan  # a reviewed session may have had fix rounds already
         done = [w for w in plan.workstreams if w.template_key == FOLLOW_UP_TEMPLATE] if plan else []
         self.round = len(done)  # fix rounds run so far; the files on offer are this round's
         self.failures: list[VerificationFinished] = []  # the last verification's failures
+        self.results: list[VerificationFinished] = []  # every check of the last verification
         self.verified: VerificationDone | None = None  # the last round's result
         self._proposed: tuple[ApplyProposal, list[Change]] | None = None
         self._applied: list[Change] = []
@@ -161,71 +163,40 @@ class Workbench:
         await self._controller.publish(done)  # once not busy: F may follow at once
         return done
 
+    async def announce(self) -> None:
+        """Publish the checks that will run and why (once, before the first verification)."""
+        if not self._announced:
+            self._announced = True
+            await self._controller.publish(planned_event(self.session_id, self.plan))
+
     async def _verify(self) -> VerificationDone:
+        await self.announce()
         sid, number = self.session_id, self.round
-        results: list[VerificationFinished] = []
-        key_names = self._key_names()
-        machine = await asyncio.to_thread(sandbox.detect) if self.commands else None
-        for command in self.commands:
-            confinement = Confinement(
-                environ=dict(os.environ),
-                key_names=key_names,
-                sandbox=machine
-                if command.sandbox and machine is not None
-                else sandbox.unconfined("sandbox: false in this verification command"),
-            )
-            await self._controller.publish(
-                VerificationStarted(
-                    session_id=sid,
-                    round=number,
-                    name=command.name,
-                    argv=command.argv,
-                    sandbox=confinement.sandbox.note,
-                )
-            )
-
-            async def on_line(line: str, name: str = command.name) -> None:
-                await self._controller.publish(
-                    VerificationOutput(session_id=sid, round=number, name=name, line=line)
-                )
-
-            result = await run_command(
-                command.argv,
-                self.workspace,
-                command.timeout_s,
-                on_line,
-                command.env,
-                env_pass=command.env_pass,
-                confinement=confinement,
-                max_output=command.max_output_chars,
-            )
-            finished = VerificationFinished(
-                session_id=sid,
-                round=number,
-                name=command.name,
-                argv=command.argv,
-                exit_code=result.exit_code,
-                timed_out=result.timed_out,
-                elapsed_s=result.elapsed_s,
-                output_tail=result.tail(),
-                error=result.error,
-                sandbox=result.sandbox,
-            )
-            results.append(finished)
-            await self._controller.publish(finished)
-        self.failures = [r for r in results if not r.passed]
+        results = await run_checks(
+            self.commands,
+            self.workspace,
+            sid,
+            number,
+            self._controller.publish,
+            key_names=self._key_names(),
+        )
+        self.results = results
+        self.failures = [r for r in results if r.failed]
         passed = not self.failures
-        detail = "" if self.commands else "no verification commands configured"
+        detail = round_detail(results) if self.commands else "no verification commands configured"
         if not passed:
             if self.rounds_left:
-                detail = f"{self.rounds_left} fix round(s) left"
+                more = f"{self.rounds_left} fix round(s) left"
             else:
-                detail = f"verification still fails after {self.round} fix round(s); stopping"
+                more = f"verification still fails after {self.round} fix round(s); stopping"
+            detail = f"{detail}; {more}" if detail else more
         return VerificationDone(
             session_id=sid,
             round=number,
             passed=passed,
             failed=[r.name for r in self.failures],
+            unavailable=[r.name for r in results if r.unavailable],
+            skipped=[r.name for r in results if r.skipped],
             fix_rounds_left=self.rounds_left,
             detail=detail,
         )
@@ -264,7 +235,7 @@ class Workbench:
             "spec": req.spec_text or "(no spec given)",
             "title": ws.title,
             "key": ws.key,
-            "failures": format_failures(self.failures, self._redactor()),
+            "failures": format_failures(self.results or self.failures, self._redactor()),
             "files": format_files(self._applied),
         }
         system = render(settings, playbook.system_prompt, values)
@@ -272,7 +243,7 @@ class Workbench:
         self._enter()
         try:
             self.round = number
-            self.failures, self.verified = [], None
+            self.failures, self.results, self.verified = [], [], None
             outcome = await controller.follow_up(ws, (system, prompt))
         finally:
             self.busy = False
@@ -300,17 +271,24 @@ class Workbench:
         self.busy = True
 
 
-def format_failures(failures: list[VerificationFinished], redactor: Redactor) -> str:
-    """The failures for a fix round's prompt; secret values redacted (again: the output was
+def format_failures(results: list[VerificationFinished], redactor: Redactor) -> str:
+    """A round's results for a fix round's prompt: the failures first, each with its output
+    around the first errors; then what was skipped or could not run here (not the model's to
+    fix, but it must not take them as passed). Secret values redacted (again: the output was
     redacted as it was read, and nothing of them may reach another provider)."""
     parts = []
-    for failure in failures:
-        tail = redactor.redact(failure.output_tail.rstrip()) or "(no output)"
-        fence = _fence(tail)
+    for failure in (r for r in results if r.failed):
+        text = redactor.redact((failure.excerpt or failure.output_tail).rstrip()) or "(no output)"
+        fence = _fence(text)
+        source = f" (from {failure.source})" if failure.source else ""
         parts.append(
-            f"### {failure.name}: `{' '.join(failure.argv)}` {failure.outcome}\n\n"
-            f"{fence}text\n{tail}\n{fence}\n"
+            f"### {failure.name}: `{' '.join(failure.argv)}` {failure.outcome}{source}\n\n"
+            f"{fence}text\n{text}\n{fence}\n"
         )
+    others = [r for r in results if r.skipped or r.unavailable]
+    if others:
+        lines = [f"- {r.name}: `{' '.join(r.argv)}` {r.outcome}" for r in others]
+        parts.append("### Not run (not failures)\n\n" + "\n".join(lines) + "\n")
     return "\n".join(parts)
 
 

@@ -300,6 +300,9 @@ class QaConfig(Strict):
         return self
 
 
+CheckKind = Literal["typecheck", "build", "test", "lint", "other"]
+
+
 class VerificationCommand(Strict):
     """A command run in the workspace after applying files: argv without a shell (never from
     model output), a timeout after which its whole process group is killed, extra environment,
@@ -322,6 +325,18 @@ class VerificationCommand(Strict):
     # Characters of output kept (the end of it) for the store and a fix round; a marker says
     # how much was cut before them.
     max_output_chars: int = Field(default=20_000, ge=1_000, le=10_000_000)
+    # What the check is (its place in the order: typecheck, build, test, lint, other) and
+    # where it came from ("package.json scripts.test"; empty when written by hand).
+    kind: CheckKind = "other"
+    source: str = ""
+    # True: when this check fails (or times out), the checks after it are skipped, reported
+    # as such: their results would mean nothing (a build that failed leaves nothing to test).
+    stop_on_failure: bool = False
+    # Paths (relative to the workspace) that must exist for the check to run, and an argv that
+    # must exit 0 first; otherwise the check is "not available" (with ``hint``), not a failure.
+    requires: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    probe: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    hint: str = ""
 
 
 class PlaybookFix(Strict):

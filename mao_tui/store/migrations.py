@@ -348,6 +348,28 @@ _VERIFY_SANDBOX = """
 ALTER TABLE verifications ADD COLUMN sandbox TEXT NOT NULL DEFAULT '';
 """
 
+# The project's checks (mao_tui/checks): what was planned and why, and per check its kind, its
+# source, and why it was not available or skipped (store/workspace.py).
+_VERIFY_CHECKS = """
+ALTER TABLE verifications ADD COLUMN kind TEXT NOT NULL DEFAULT 'other';
+ALTER TABLE verifications ADD COLUMN source TEXT NOT NULL DEFAULT '';
+ALTER TABLE verifications ADD COLUMN unavailable TEXT NOT NULL DEFAULT '';
+ALTER TABLE verifications ADD COLUMN skipped TEXT NOT NULL DEFAULT '';
+ALTER TABLE verifications ADD COLUMN excerpt TEXT NOT NULL DEFAULT '';
+ALTER TABLE verification_rounds ADD COLUMN unavailable_json TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE verification_rounds ADD COLUMN skipped_json TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE verification_plans (
+    id          INTEGER PRIMARY KEY,
+    session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    origin      TEXT NOT NULL,
+    why         TEXT NOT NULL,
+    checks_json TEXT NOT NULL,
+    notes_json  TEXT NOT NULL DEFAULT '[]',
+    at          TEXT NOT NULL
+);
+CREATE INDEX verification_plans_by_session ON verification_plans (session_id);
+"""
+
 MIGRATIONS: list[str] = [
     _V1,
     _V2,
@@ -358,6 +380,7 @@ MIGRATIONS: list[str] = [
     _QA_REPORTS,
     _APPLY_VERIFY,
     _VERIFY_SANDBOX,
+    _VERIFY_CHECKS,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

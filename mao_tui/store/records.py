@@ -8,12 +8,10 @@ from pydantic import BaseModel, ConfigDict
 
 from mao_tui.domain import (
     AttemptStatus,
-    FilesApplied,
     Plan,
     SessionStatus,
     TokenTotals,
-    VerificationDone,
-    VerificationFinished,
+    WorkspaceEvent,
     WorkstreamStatus,
     fallback_line,
 )
@@ -160,7 +158,7 @@ class SessionDetail(SessionSummary):
     outputs: list[OutputRecord] = []  # files the output kind wrote (a journal entry), in order
     qa_report: QaReport | None = None  # output kind qa_report: the latest report
     # output kind files: every apply, verification command and round, oldest first
-    workspace: list[FilesApplied | VerificationFinished | VerificationDone] = []
+    workspace: list[WorkspaceEvent] = []
 
     def attempts_for(self, workstream: str) -> list[AttemptRecord]:
         return [attempt for attempt in self.attempts if attempt.workstream == workstream]

@@ -17,8 +17,10 @@ import aiosqlite
 from mao_tui.domain import (
     AppliedFile,
     FilesApplied,
+    PlannedCheck,
     VerificationDone,
     VerificationFinished,
+    VerificationPlanned,
     WorkspaceEvent,
 )
 
@@ -44,10 +46,24 @@ async def write_workspace_event(conn: aiosqlite.Connection, event: WorkspaceEven
                 for f in event.files
             ],
         )
+    elif isinstance(event, VerificationPlanned):
+        await conn.execute(
+            "INSERT INTO verification_plans (session_id, origin, why, checks_json, notes_json, at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                sid,
+                event.origin,
+                event.why,
+                json.dumps([c.model_dump() for c in event.checks]),
+                json.dumps(event.notes),
+                at,
+            ),
+        )
     elif isinstance(event, VerificationFinished):
         await conn.execute(
             "INSERT INTO verifications (session_id, round, name, argv_json, exit_code, timed_out,"
-            " elapsed_s, output_tail, error, sandbox, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " elapsed_s, output_tail, error, sandbox, kind, source, unavailable, skipped, excerpt,"
+            " at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 sid,
                 event.round,
@@ -59,24 +75,36 @@ async def write_workspace_event(conn: aiosqlite.Connection, event: WorkspaceEven
                 event.output_tail,
                 event.error,
                 event.sandbox,
+                event.kind,
+                event.source,
+                event.unavailable,
+                event.skipped,
+                event.excerpt,
                 at,
             ),
         )
     elif isinstance(event, VerificationDone):
         await conn.execute(
-            "INSERT INTO verification_rounds (session_id, round, passed, failed_json, detail, at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (sid, event.round, event.passed, json.dumps(event.failed), event.detail, at),
+            "INSERT INTO verification_rounds (session_id, round, passed, failed_json, detail,"
+            " unavailable_json, skipped_json, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                sid,
+                event.round,
+                event.passed,
+                json.dumps(event.failed),
+                event.detail,
+                json.dumps(event.unavailable),
+                json.dumps(event.skipped),
+                at,
+            ),
         )
     # VerificationStarted and VerificationOutput are live only (the result row holds the tail);
     # a FixRoundDone is in the store as its fix workstream and the synthesis after it.
 
 
-async def workspace_events(
-    conn: aiosqlite.Connection, session_id: str
-) -> list[FilesApplied | VerificationFinished | VerificationDone]:
+async def workspace_events(conn: aiosqlite.Connection, session_id: str) -> list[WorkspaceEvent]:
     """Every stored apply, verification and round of a session, oldest first."""
-    events: list[tuple[str, int, FilesApplied | VerificationFinished | VerificationDone]] = []
+    events: list[tuple[str, int, WorkspaceEvent]] = []
     applies: dict[tuple[int, str], list[Any]] = {}
     for row in await conn.execute_fetchall(
         "SELECT round, workspace, path, change, status, backup, reason, at FROM applied_files"
@@ -97,8 +125,23 @@ async def workspace_events(
         )
         events.append((at, 0, event))
     for row in await conn.execute_fetchall(
+        "SELECT origin, why, checks_json, notes_json, at FROM verification_plans"
+        " WHERE session_id = ? ORDER BY id",
+        (session_id,),
+    ):
+        planned = VerificationPlanned(
+            session_id=session_id,
+            at=datetime.fromisoformat(row[4]),
+            origin=row[0],
+            why=row[1],
+            checks=[PlannedCheck(**c) for c in json.loads(row[2])],
+            notes=json.loads(row[3]),
+        )
+        events.append((row[4], -1, planned))
+    for row in await conn.execute_fetchall(
         "SELECT round, name, argv_json, exit_code, timed_out, elapsed_s, output_tail, error, at,"
-        " sandbox FROM verifications WHERE session_id = ? ORDER BY id",
+        " sandbox, kind, source, unavailable, skipped, excerpt"
+        " FROM verifications WHERE session_id = ? ORDER BY id",
         (session_id,),
     ):
         finished = VerificationFinished(
@@ -113,11 +156,16 @@ async def workspace_events(
             output_tail=row[6],
             error=row[7],
             sandbox=row[9],
+            kind=row[10],
+            source=row[11],
+            unavailable=row[12],
+            skipped=row[13],
+            excerpt=row[14],
         )
         events.append((row[8], 1, finished))
     for row in await conn.execute_fetchall(
-        "SELECT round, passed, failed_json, detail, at FROM verification_rounds"
-        " WHERE session_id = ? ORDER BY id",
+        "SELECT round, passed, failed_json, detail, at, unavailable_json, skipped_json"
+        " FROM verification_rounds WHERE session_id = ? ORDER BY id",
         (session_id,),
     ):
         done = VerificationDone(
@@ -127,6 +175,8 @@ async def workspace_events(
             passed=bool(row[1]),
             failed=json.loads(row[2]),
             detail=row[3],
+            unavailable=json.loads(row[5]),
+            skipped=json.loads(row[6]),
         )
         events.append((row[4], 2, done))
     events.sort(key=lambda item: (item[0], item[1]))

@@ -36,6 +36,7 @@ from mao_tui.domain import (
     VerificationDone,
     VerificationFinished,
     VerificationOutput,
+    VerificationPlanned,
     VerificationStarted,
     WorkstreamFinished,
     WorkstreamStatus,
@@ -99,6 +100,7 @@ async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
             await write_qa_report(conn, event, iso(event.at))
         case (
             FilesApplied()
+            | VerificationPlanned()
             | VerificationStarted()
             | VerificationOutput()
             | VerificationFinished()

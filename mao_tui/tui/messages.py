@@ -134,6 +134,7 @@ def to_message(event: domain.EngineEvent) -> EngineMessage:
             return OutputWritten(event)
         case (
             domain.FilesApplied()
+            | domain.VerificationPlanned()
             | domain.VerificationStarted()
             | domain.VerificationOutput()
             | domain.VerificationFinished()

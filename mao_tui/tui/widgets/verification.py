@@ -10,12 +10,14 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import RichLog
 
+from mao_tui.checks.report import finished_line, plan_lines
 from mao_tui.domain import (
     FilesApplied,
     FixRoundDone,
     VerificationDone,
     VerificationFinished,
     VerificationOutput,
+    VerificationPlanned,
     VerificationStarted,
     WorkspaceEvent,
 )
@@ -73,13 +75,20 @@ class VerificationPane(Vertical):
             self._write(Text(event.line))  # already cleaned of control sequences (verify.py)
         elif isinstance(event, VerificationFinished):
             style = "bold green" if event.passed else "bold red"
-            mark = "✓" if event.passed else "✗"
-            took = f"{event.elapsed_s:.1f}s"
-            line = Text(f"{mark} {event.name}: {event.outcome} in {took}", style)
+            if event.unavailable:
+                style = "bold yellow"
+            elif event.skipped:
+                style = "dim"
+            line = Text(finished_line(event), style)
             if event.sandbox:  # on the result, which the store keeps, so review shows it too
                 sandboxed = event.sandbox.startswith("sandboxed")
                 line.append(f"  ({event.sandbox})", "dim" if sandboxed else "yellow")
             self._write(line)
+        elif isinstance(event, VerificationPlanned):
+            self._state("-running", f"{len(event.checks)} check(s), {event.origin}", 0)
+            self.border_title = "Verification"
+            for number, text in enumerate(plan_lines(event)):
+                self._write(Text(text, "bold" if number == 0 else "dim"))
         elif isinstance(event, FixRoundDone):
             if event.ok:
                 self._state("-running", f"fix round {event.round}: a new synthesis", event.round)
@@ -89,7 +98,8 @@ class VerificationPane(Vertical):
         else:
             self.result = event
             if event.passed:
-                self._state("-passed", "✓ passed", event.round)
+                gone = f" · {len(event.unavailable)} not available" if event.unavailable else ""
+                self._state("-passed", f"✓ passed{gone}", event.round)
                 self._write(Text(f"✓ verification passed (round {event.round})", "bold green"))
             else:
                 hint = "F: fix round" if event.fix_rounds_left else "no fix rounds left"
