@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from pathlib import Path
-
-import aiosqlite
+from typing import TYPE_CHECKING
 
 from mao_tui.store.check import SchemaTooNewError
+
+if TYPE_CHECKING:
+    import aiosqlite
 
 _V1 = """
 CREATE TABLE sessions (

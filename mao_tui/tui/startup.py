@@ -18,6 +18,8 @@ from textual.app import App
 
 LOG_ENV = "MAO_STARTUP_LOG"
 SDK_MODULES = ("anthropic", "openai", "google.genai", "httpx2")
+# What opening the store costs; the first frame must not wait for it.
+_NOT_BEFORE_PAINT = ("aiosqlite", "genai_prices")
 
 _imported_at = time.perf_counter()
 
@@ -55,6 +57,7 @@ def _first_paint(app: App[Any]) -> None:
         "screen": type(app.screen).__name__,
         "sdk_modules": sdks,
         "mao_modules": sorted(m for m in sys.modules if m.startswith("mao_tui")),
+        "heavy_modules": [name for name in _NOT_BEFORE_PAINT if name in sys.modules],
     }
     with open(path, "a", encoding="utf-8") as out:
         out.write(json.dumps(record) + "\n")
