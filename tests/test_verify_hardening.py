@@ -303,3 +303,34 @@ async def test_output_without_newlines_streams_in_bounded_pieces(tmp_path: Path)
     )
     assert result.exit_code == 0
     assert sum(map(len, lines)) == 1_000_000 and max(map(len, lines)) <= 16 * 1024
+
+
+def test_a_toolchain_under_tmp_stays_visible_in_the_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sandbox's private /tmp must not hide a virtual environment or a PATH entry that
+    lives under /tmp (CI's venv does): the command would not start, or find another python."""
+    box = sandbox.detect()
+    if not box.active or box.kind != "bwrap":
+        pytest.skip(f"no bubblewrap sandbox here ({box.note})")
+    import tempfile
+
+    tools = Path(tempfile.mkdtemp(prefix="mao-tools-", dir="/tmp"))
+    try:
+        tool = tools / "mao-sandbox-probe"
+        tool.write_text("#!/bin/sh\necho visible\n", encoding="utf-8")
+        tool.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+        import subprocess
+
+        done = subprocess.run(
+            box.wrap([tool.name], tmp_path), capture_output=True, text=True, check=False
+        )
+        assert (done.returncode, done.stdout.strip()) == (0, "visible"), done.stderr
+        write = box.wrap(["sh", "-c", f"echo x > {tools}/written"], tmp_path)
+        assert subprocess.run(write, capture_output=True, check=False).returncode != 0
+        assert not (tools / "written").exists()  # visible, but read-only
+    finally:
+        import shutil
+
+        shutil.rmtree(tools)

@@ -50,17 +50,35 @@ def unconfined(reason: str) -> Sandbox:
 
 
 def _bwrap_argv(workspace: Path) -> list[str]:
+    toolchains = [arg for path in _toolchains_in_tmp() for arg in ("--ro-bind-try", path, path)]
     return [
         "bwrap",
         "--ro-bind", "/", "/",
         "--dev", "/dev",
         "--proc", "/proc",
         "--tmpfs", "/tmp",
+        *toolchains,  # a virtual environment under /tmp stays visible, read-only
         "--bind", str(workspace), str(workspace),  # after /tmp: a workspace under /tmp stays
         "--unshare-net",
         "--unshare-pid",
         "--die-with-parent",
     ]  # fmt: skip
+
+
+def _toolchains_in_tmp() -> list[str]:
+    """The interpreter's prefix, the active virtual environment and the PATH entries that live
+    under ``/tmp``: the private ``/tmp`` would hide them, and ``python`` would find another one."""
+    candidates = [sys.prefix, os.environ.get("VIRTUAL_ENV", "")]
+    candidates += os.environ.get("PATH", "").split(os.pathsep)
+    found: list[str] = []
+    for candidate in candidates:
+        if not candidate:
+            continue
+        path = os.path.realpath(candidate)
+        inside = any(path == f or path.startswith(f + "/") for f in found)
+        if path.startswith("/tmp/") and not inside:
+            found.append(path)
+    return found
 
 
 def _macos_profile(workspace: Path) -> str:
