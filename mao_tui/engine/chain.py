@@ -44,6 +44,7 @@ from mao_tui.engine.price_sources import PriceBook
 from mao_tui.engine.pricing import totals_for
 from mao_tui.engine.routing import unavailable_models
 from mao_tui.engine.session_facts import Contact, SessionFacts
+from mao_tui.engine.stream_bounds import StreamBounds
 from mao_tui.errors import StoreUnwritableError
 from mao_tui.providers.base import (
     Continuation,
@@ -381,6 +382,7 @@ class ChainRunner:
         sid, key = run.session_id, run.ws.key
         thread: str | None = None
         text: list[str] = []
+        bounds = StreamBounds(self._settings.registry.global_.limits)
         usage = Usage()
         streamed = False
 
@@ -423,18 +425,21 @@ class ChainRunner:
                         if isinstance(ev, ThinkingDelta | TextDelta | Progress):
                             streamed = streamed or not isinstance(ev, Progress)
                             channel: Channel = "text" if isinstance(ev, TextDelta) else "thinking"
-                            piece = clean(ev.text)  # model output is untrusted: see sanitize.py
+                            piece, over = bounds.take(channel, ev.text)
                             if channel == "text":
                                 text.append(piece)
-                            await self._emit(
-                                Delta(
-                                    session_id=sid,
-                                    attempt_id=attempt_id,
-                                    workstream=key,
-                                    channel=channel,
-                                    text=piece,
+                            if piece:
+                                await self._emit(
+                                    Delta(
+                                        session_id=sid,
+                                        attempt_id=attempt_id,
+                                        workstream=key,
+                                        channel=channel,
+                                        text=piece,
+                                    )
                                 )
-                            )
+                            if over is not None:  # the answer passed its bound: stop reading
+                                raise ProviderError(ErrorKind.TRUNCATED, over)
                         elif isinstance(ev, Usage):
                             usage = ev
                         elif isinstance(ev, Continuation):

@@ -222,12 +222,18 @@ class ModelConfig(Strict):
 
 
 class Limits(Strict):
-    """Bounds on input mao reads: a model's files manifest and the files a user hands it."""
+    """Bounds on input mao reads: a model's files manifest, the files a user hands it, and
+    what one attempt may stream (its answer, its thinking)."""
 
     max_files: int = Field(default=500, ge=1)  # files in one synthesis's manifest
     max_file_bytes: int = Field(default=2_000_000, ge=1)  # one file of the manifest
     max_total_bytes: int = Field(default=20_000_000, ge=1)  # all files of one apply
     max_input_bytes: int = Field(default=10_000_000, ge=1)  # --spec, --plan, a context file
+    # One attempt's streamed answer: past it the stream is closed and the attempt is truncated.
+    # 4M characters is ~1M tokens, 8x the largest output limit (128K tokens ≈ 512K characters).
+    max_answer_chars: int = Field(default=4_000_000, ge=1)
+    # One attempt's thinking: past it the rest is dropped (a marker says so); the answer goes on.
+    max_thinking_chars: int = Field(default=4_000_000, ge=1)
 
 
 class Global(Strict):

@@ -32,6 +32,9 @@ FaultKind = Literal[
     # refusal, a Responses refusal content part, a chat delta.refusal, Gemini SAFETY)
     "refusal",
     "minimal_usage",  # usage with only the fields every API requires; the stream completes
+    # A looping model or a hostile server: `flood_chars` characters of answer (or of thinking,
+    # `flood_channel`), unpaced in large events, then a proper ending if the client still reads
+    "flood",
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 
@@ -54,7 +57,7 @@ MID_STREAM_KINDS: frozenset[str] = frozenset(
 ENDING_KINDS: frozenset[str] = frozenset({"max_tokens", "refusal"})
 # Kinds that change how a stream is sent but still end it properly.
 COMPLETING_KINDS: frozenset[str] = frozenset(
-    {"unknown_events", "slow", "escapes", "bad_json", "minimal_usage"}
+    {"unknown_events", "slow", "escapes", "bad_json", "minimal_usage", "flood"}
 )
 
 # What a refusing model says (OpenAI's refusal text, Claude's is alike).
@@ -96,6 +99,8 @@ class FaultRule:
     pieces: int = 20  # slow: how many content events
     # auth: the error message repeats the credential headers it got, as a careless proxy might
     echo_credentials: bool = False
+    flood_chars: int = 50_000_000  # flood: how many characters it streams
+    flood_channel: Literal["text", "thinking"] = "text"  # flood: which part floods
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -110,6 +115,8 @@ class FaultRule:
             raise ValueError(f"echo_credentials applies to auth only, not {self.kind!r}")
         if self.gap_s < 0 or self.pieces < 1:
             raise ValueError("gap_s must be >= 0 and pieces >= 1")
+        if self.flood_chars < 1:
+            raise ValueError("flood_chars must be >= 1")
 
     def matches(
         self,

@@ -96,3 +96,18 @@ async def evenly(segments: Sequence[Segment], pieces: int, gap_s: float) -> Asyn
         for i in range(0, len(text), size):
             await asyncio.sleep(gap_s)
             yield channel, text[i : i + size]
+
+
+FLOOD_PIECE = 16_384  # characters per event of a flood
+FLOOD_LINE = "The model repeats itself and does not stop. "
+
+
+async def flood(channel: Channel, total: int) -> AsyncIterator[Segment]:
+    """``total`` characters on ``channel`` in large unpaced events; never held whole."""
+    line = (FLOOD_LINE * (FLOOD_PIECE // len(FLOOD_LINE) + 1))[:FLOOD_PIECE]
+    sent = 0
+    while sent < total:
+        piece = line[: min(FLOOD_PIECE, total - sent)]
+        sent += len(piece)
+        yield channel, piece
+        await asyncio.sleep(0)

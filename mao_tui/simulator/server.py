@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Self, cast
@@ -89,6 +89,8 @@ class Simulator:
         self.cached_tokens = cached_tokens  # reported as read from a cache, up to all the input
         self.tokens_per_s = dict(tokens_per_s or {})
         self.requests: list[RecordedRequest] = []
+        # request number (1-based, as in ``requests``) -> characters of content it streamed
+        self.sent_chars: dict[int, int] = {}
         self._faults = FaultBook(faults)
         self._server: asyncio.Server | None = None
         self._port: int | None = None
@@ -346,14 +348,17 @@ class Simulator:
                 await response.send(event)
         cps = pacing.chars_per_s(call.model, self.speed, self.tokens_per_s)
         first_token_s = 0.0 if math.isinf(cps) else pacing.FIRST_TOKEN_S / self.speed
-        pieces = (
-            pacing.evenly(segments, rule.pieces, rule.gap_s)
-            if rule is not None and rule.kind == "slow"
-            else pacing.paced(segments, cps, first_token_s)
-        )
-        streamed: dict[str, str] = {"thinking": "", "text": ""}
+        if rule is not None and rule.kind == "slow":
+            pieces = pacing.evenly(segments, rule.pieces, rule.gap_s)
+        elif rule is not None and rule.kind == "flood":
+            pieces = _flooded(segments, rule)
+        else:
+            pieces = pacing.paced(segments, cps, first_token_s)
+        streamed: dict[str, int] = {"thinking": 0, "text": 0}
+        self.sent_chars[number] = 0
         async for channel, piece in pieces:
-            streamed[channel] += piece
+            streamed[channel] += len(piece)
+            self.sent_chars[number] += len(piece)
             for event in encoder.delta(channel, piece):
                 await response.send(event)
             if unknown:
@@ -363,8 +368,8 @@ class Simulator:
         if rule is None or rule.kind in COMPLETING_KINDS or rule.kind in ENDING_KINDS:
             usage = wire.TokenCounts(
                 ctx.input_tokens,
-                pacing.tokens(streamed["thinking"]),
-                pacing.tokens(streamed["text"]),
+                math.ceil(streamed["thinking"] / pacing.CHARS_PER_TOKEN),
+                math.ceil(streamed["text"] / pacing.CHARS_PER_TOKEN),
             )
             ending: wire.Ending = "stop"
             if rule is not None and rule.kind in ENDING_KINDS:
@@ -385,6 +390,23 @@ class Simulator:
             await response.send(encoder.malformed())
         await response.end()  # truncate: a clean end without the terminal event
         return request.keep_alive
+
+
+async def _flooded(
+    segments: list[pacing.Segment], rule: FaultRule
+) -> AsyncIterator[pacing.Segment]:
+    """A flood: the thinking (if asked for), then ``flood_chars`` on the flooding channel (the
+    answer last, so a thinking flood is followed by the script's answer)."""
+    if rule.flood_channel == "text":
+        for segment in segments:
+            if segment[0] == "thinking":
+                yield segment
+    async for segment in pacing.flood(rule.flood_channel, rule.flood_chars):
+        yield segment
+    if rule.flood_channel == "thinking":
+        for segment in segments:
+            if segment[0] == "text":
+                yield segment
 
 
 async def _reply(
