@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import TYPE_CHECKING
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
 from mao_tui.providers.base import (
     ErrorKind,
@@ -78,8 +79,29 @@ def _usage(meta: object) -> Usage:
     return Usage(prompt, output, thoughts, count(meta, "cached_content_token_count"))
 
 
+# The HTTP responses the current stream opened. google-genai nests several async generators
+# and closes only the outermost: the one holding the response is left to the garbage collector,
+# so an abandoned stream (a timeout, a bound passed, a cancel) would keep its connection open
+# and the server writing into it. The stream closes its responses itself (see _events).
+_opened: ContextVar[list[Any] | None] = ContextVar("mao_gemini_opened", default=None)
+
+
+async def _track(response: Any) -> None:
+    """An httpx response hook: note the response for the stream that asked for it."""
+    opened = _opened.get()
+    if opened is not None:
+        opened.append(response)
+
+
 def _milliseconds(seconds: float) -> int:
     return max(1, round(seconds * 1000))
+
+
+async def _close(responses: list[Any]) -> None:
+    """Close the stream's HTTP responses (a no-op for one read to its end)."""
+    for response in responses:
+        await response.aclose()
+    responses.clear()
 
 
 class GeminiProvider:
@@ -99,7 +121,10 @@ class GeminiProvider:
         # milliseconds and has no default (a stalled stream would hang forever without it).
         # base_url=None lets the SDK use $GOOGLE_GEMINI_BASE_URL, then its default.
         options = types.HttpOptions(
-            base_url=base_url, api_version=api_version, timeout=_milliseconds(timeout_s)
+            base_url=base_url,
+            api_version=api_version,
+            timeout=_milliseconds(timeout_s),
+            async_client_args={"event_hooks": {"response": [_track]}},
         )
         self._client: Client = genai.Client(api_key=api_key, vertexai=False, http_options=options)
 
@@ -124,9 +149,15 @@ class GeminiProvider:
                 timeout=_milliseconds(max(request.deadline_s or 0.0, request.timeout_s))
             ),
         )
-        chunks = await self._client.aio.models.generate_content_stream(
-            model=request.api_model, contents=request.prompt, config=config
-        )
+        opened: list[Any] = []
+        _opened.set(opened)
+        try:
+            chunks = await self._client.aio.models.generate_content_stream(
+                model=request.api_model, contents=request.prompt, config=config
+            )
+        except BaseException:
+            await _close(opened)
+            raise
         finish_reason: str | None = None
         usage = Usage()
         try:
@@ -159,6 +190,8 @@ class GeminiProvider:
             aclose = getattr(chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
+            await _close(opened)
+            _opened.set(None)
         if finish_reason is None:
             raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without a finishReason")
         # A cut-off or withheld answer is billed too: its usage comes before the error.
