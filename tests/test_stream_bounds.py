@@ -12,8 +12,13 @@ layer: the session finishes and the database stays small.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
 import json
+import math
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +26,15 @@ import pytest
 from fixtures.chains import API_MODEL, FALLBACK, KINDS, PRIMARY, run_chain
 from fixtures.sim_thread import FAKE_KEYS, ThreadedSimulator, write_sim_config
 from pydantic import ValidationError
+from test_providers import make_provider, make_request
 
 from mao_tui import cli
 from mao_tui.domain import AttemptStatus, FallbackEvent, WorkstreamStatus
 from mao_tui.engine import continuity
 from mao_tui.engine.stream_bounds import StreamBounds, answer_over, thinking_marker
+from mao_tui.providers.base import TextDelta
 from mao_tui.settings.schema import Limits, ProviderKind
-from mao_tui.simulator import FaultRule
+from mao_tui.simulator import FaultRule, Simulator
 from mao_tui.simulator.pacing import FLOOD_LINE
 
 LIMIT = 20_000  # a small answer bound, set in a configuration layer
@@ -131,6 +138,40 @@ async def test_flooding_thinking_is_dropped_past_its_bound_and_the_answer_is_kep
     assert attempt.thinking_text.endswith(marker)
     assert len(attempt.thinking_text) == thinking_limit + len(marker)
     assert not run.rec.of(FallbackEvent)
+
+
+@contextlib.contextmanager
+def _no_garbage_collector() -> Iterator[None]:
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_stream_mao_stops_reading_frees_its_connection_at_once(kind: ProviderKind) -> None:
+    """Closing the provider's stream (what the engine does past the bound) closes the HTTP
+    response then, not when the garbage collector gets to it: the server stops writing."""
+    rule = FaultRule(kind="flood", flood_chars=FLOOD)
+    async with Simulator(speed=math.inf, faults=[rule], market=None) as sim:
+        provider = make_provider(kind, sim)
+        with _no_garbage_collector():
+            try:
+                stream = provider.stream(make_request(kind))
+                async for event in stream:
+                    if isinstance(event, TextDelta):
+                        break
+                await stream.aclose()  # type: ignore[attr-defined]
+                try:
+                    async with asyncio.timeout(5):
+                        while sim.open_connections:
+                            await asyncio.sleep(0.01)
+                except TimeoutError:
+                    pytest.fail(f"the connection stayed open; {sim.sent_chars[1]:,} chars sent")
+            finally:
+                await provider.aclose()
+        assert sim.sent_chars[1] < SLACK
 
 
 # --- through `mao develop --headless --json` --------------------------------------------------
