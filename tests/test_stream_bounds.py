@@ -39,12 +39,11 @@ from mao_tui.simulator.pacing import FLOOD_LINE
 
 LIMIT = 20_000  # a small answer bound, set in a configuration layer
 FLOOD = 50_000_000  # what the flood would stream if it were read to the end
-# What the simulator may still have sent when the stream is closed: a few events in the SDK's
-# and the kernel's buffers. Far below the flood, so the simulator was not read on. (The Gemini
-# SDK leaves the generator holding its HTTP response to the garbage collector; without the
-# provider closing the response itself, the connection stayed open and the simulator wrote on
-# until the loopback socket buffers were full, about 4,000,000 characters.)
-SLACK = 2_000_000
+# The simulator writes on until the loopback socket buffers are full (a few MB, more when the
+# client's loop is busy elsewhere), whatever the client reads; a stream read to its end would be
+# the whole FLOOD. Whether the connection is freed at once is checked with the garbage collector
+# off, below (the Gemini SDK left it to the collector).
+NOT_READ_ON = FLOOD // 4
 
 
 def _limits(**limits: int) -> dict[str, Any]:
@@ -110,7 +109,7 @@ async def test_a_flooding_answer_is_cut_at_its_bound_and_the_chain_falls_back(
     assert ok.status is AttemptStatus.OK and run.outcome.text == ok.output_text
     # The stream was closed: the simulator was not read to the end of its flood.
     flooded = next(n for n, r in enumerate(run.sim.requests, 1) if r.fault == "flood")
-    assert run.sim.sent_chars[flooded] < SLACK
+    assert run.sim.sent_chars[flooded] < NOT_READ_ON
     # The next model is offered the partial answer (bounded by the continuity code).
     offered = json.dumps(run.sim.requests[flooded].body)
     assert continuity.HEADING in offered and "(truncated)" in offered
@@ -171,7 +170,7 @@ async def test_a_stream_mao_stops_reading_frees_its_connection_at_once(kind: Pro
                     pytest.fail(f"the connection stayed open; {sim.sent_chars[1]:,} chars sent")
             finally:
                 await provider.aclose()
-        assert sim.sent_chars[1] < SLACK
+        assert sim.sent_chars[1] < NOT_READ_ON
 
 
 # --- through `mao develop --headless --json` --------------------------------------------------
@@ -211,7 +210,7 @@ def test_develop_cuts_a_flooding_answer_falls_back_and_keeps_the_database_small(
     (session,) = [e for e in events if e["type"] == "session_finished"]
     assert session["status"] == "done"
     flooded = next(n for n, r in enumerate(requests, 1) if r.fault == "flood")
-    assert sent[flooded] < SLACK
+    assert sent[flooded] < NOT_READ_ON
     # The stored answer is at most the bound, and the database stays small.
     with sqlite3.connect(db) as conn:
         lengths = conn.execute("SELECT length(output_text) FROM attempts").fetchall()

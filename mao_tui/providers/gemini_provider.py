@@ -186,12 +186,14 @@ class GeminiProvider:
                 yield usage  # a blocked prompt or a failed stream is billed for what it used
             raise
         finally:
-            # An async generator: close it now so an abandoned stream frees its connection.
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:
-                await aclose()
-            await _close(opened)
+            # The responses first: closing the SDK's generator does not free the connection.
             _opened.set(None)
+            try:
+                await _close(opened)
+            finally:
+                aclose = getattr(chunks, "aclose", None)
+                if aclose is not None:
+                    await aclose()
         if finish_reason is None:
             raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without a finishReason")
         # A cut-off or withheld answer is billed too: its usage comes before the error.
