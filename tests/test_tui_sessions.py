@@ -170,6 +170,29 @@ async def test_m_reruns_on_the_model_picked(tmp_path: Path) -> None:
         await pilot.press("q")
 
 
+async def test_m_while_the_session_cannot_be_steered_says_why_instead_of_crashing(
+    tmp_path: Path,
+) -> None:
+    """The picker asks the session for its choices; a session that cannot be steered (still
+    starting, closed, or run by another process) answers with a ControlError: a notice."""
+    launch = _launch(tmp_path)
+    app, session = _app(launch, _request(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _first_run(pilot)
+        await _select(pilot, screen, "tests")
+        controller = session._controller
+        session._controller, session._refusal = None, "the session is still starting"
+        try:
+            await pilot.press("m")
+            await pilot.pause()
+            assert app.screen is screen, "no picker without choices"
+            notes = [n.message for n in app._notifications]
+            assert "the session is still starting" in notes, notes
+        finally:
+            session._controller = controller
+        await pilot.press("q")
+
+
 async def test_the_model_picker_marks_models_without_a_key_and_skips_them() -> None:
     choices = [
         ModelChoice("opus-5.5", "Claude Opus 5.5", "anthropic", current=True),

@@ -722,7 +722,11 @@ class DashboardScreen(ApplyActions, Screen[None]):
         if lane is None or not self._check_control():
             return
         assert self.control is not None
-        choices = self.control.model_choices(lane.key)
+        try:
+            choices = self.control.model_choices(lane.key)
+        except ControlError as exc:  # the session is still starting
+            self.notify(str(exc), severity="warning", title="Not now")
+            return
 
         def chosen(model: str | None) -> None:
             if model:
