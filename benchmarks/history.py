@@ -418,11 +418,11 @@ def search_profile(db: Path, word: str) -> list[str]:
 def measure_history_screen(db: Path, repeats: int) -> Figure:
     figure_id = "history.screen_open_ms"
     try:
-        from mao_tui.live import AppBackend
+        from mao_tui.service.launch import Launch
+        from mao_tui.service.live_session import AppBackend
         from mao_tui.tui.app import MaoApp
         from mao_tui.tui.backend import HistoryQuery
         from mao_tui.tui.history import HistoryScreen
-        from mao_tui.wiring import Launch
     except ImportError as exc:
         return Figure(
             figure_id,
@@ -536,7 +536,7 @@ async def streaming_session(base_url: str) -> StreamingRun:
     """One real develop session without the store: its CPU, and its events for replays."""
     from mao_tui.engine.pool import ProviderPool
     from mao_tui.engine.session import SessionEngine, SessionRequest
-    from mao_tui.wiring import simulator_env, simulator_overlay
+    from mao_tui.service.launch import simulator_env, simulator_overlay
 
     base = load_settings([shipped_config_dir()])
     settings = load_settings([shipped_config_dir()], simulator_overlay(base, base_url))

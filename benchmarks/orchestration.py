@@ -34,11 +34,11 @@ from mao_tui.providers.base import (
     Usage,
 )
 from mao_tui.samples import DEMO_TASK, demo_spec
+from mao_tui.service.launch import simulator_env
 from mao_tui.settings.loader import load_settings, shipped_config_dir
 from mao_tui.settings.schema import Settings
 from mao_tui.simulator.scripts import detect_workstream, script_for
 from mao_tui.store import Store
-from mao_tui.wiring import simulator_env
 
 # Per-call latency, by the workstream key in the prompt: planning 1 s (pre-flight + plan),
 # workstreams 2–5 s, synthesis 2 s.

@@ -338,8 +338,8 @@ def simulator_session(cfg: Config, tmp: Path) -> tuple[Any, Any, list[str]]:
     """(OpenSession, Launch, workstream keys) of ``cfg.streams`` workstreams on the simulator,
     every model at ``cfg.tokens_per_s``, no scripted faults."""
     from mao_tui.engine.session import SessionRequest
-    from mao_tui.live import OpenSession
-    from mao_tui.wiring import Launch
+    from mao_tui.service.launch import Launch
+    from mao_tui.service.live_session import OpenSession
 
     config = tmp / "config"
     (config / "playbooks").mkdir(parents=True)

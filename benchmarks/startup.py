@@ -59,10 +59,10 @@ def age():
     return time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
 out = {"interpreter": age()}
 t = time.perf_counter(); import mao_tui.cli; out["import mao_tui.cli"] = time.perf_counter() - t
-t = time.perf_counter(); import mao_tui.tui.app, mao_tui.wiring
+t = time.perf_counter(); import mao_tui.tui.app, mao_tui.service.launch
 out["import the app and wiring"] = time.perf_counter() - t
 from pathlib import Path
-from mao_tui.wiring import Launch
+from mao_tui.service.launch import Launch
 t = time.perf_counter()
 Launch(project_dir=Path.cwd(), config_dir=None, db_path=Path("unused.db")).settings()
 out["load the configuration"] = time.perf_counter() - t

@@ -47,7 +47,7 @@ def run_bare() -> int:
 
 def run_stream(streams: int, tokens_per_s: float) -> int:
     from benchmarks.responsiveness import Config, simulator_session
-    from mao_tui.live import AppBackend
+    from mao_tui.service.live_session import AppBackend
     from mao_tui.tui.app import MaoApp
 
     with tempfile.TemporaryDirectory(prefix="mao-bench-tty-") as tmpdir:

@@ -19,12 +19,12 @@ import tempfile
 from pathlib import Path
 
 from mao_tui.engine.session import SessionRequest
-from mao_tui.live import AppBackend, OpenSession
 from mao_tui.samples import DEMO_TASK, demo_spec
+from mao_tui.service.launch import Launch
+from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.tui import MaoApp
 from mao_tui.tui.apply_screen import ApplyScreen
 from mao_tui.tui.dashboard import DashboardScreen
-from mao_tui.wiring import Launch
 
 OUT = Path(__file__).resolve().parents[1] / "screenshots"
 SIZE = (160, 48)

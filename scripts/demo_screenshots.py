@@ -17,8 +17,8 @@ from pathlib import Path
 from mao_tui.domain import Delta, EngineEvent, EventSink, FallbackEvent, SessionFinished
 from mao_tui.engine.session import SessionRequest
 from mao_tui.samples import DEMO_TASK, demo_spec
+from mao_tui.service.launch import Launch, run_session
 from mao_tui.tui import MaoApp
-from mao_tui.wiring import Launch, run_session
 
 OUT = Path(__file__).resolve().parents[1] / "screenshots"
 SIZE = (200, 60)

@@ -20,12 +20,12 @@ from pathlib import Path
 
 from mao_tui.domain import EngineEvent
 from mao_tui.engine.session import SessionRequest
-from mao_tui.live import AppBackend, OpenSession
 from mao_tui.playbooks.journal import journal_request
 from mao_tui.samples import DEMO_TASK, demo_spec
+from mao_tui.service.launch import Launch, run_session
+from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.tui import MaoApp
 from mao_tui.tui.dashboard import DashboardScreen
-from mao_tui.wiring import Launch, run_session
 
 OUT = Path(__file__).resolve().parents[1] / "screenshots"
 SIZE = (200, 60)

@@ -27,6 +27,7 @@ from mao_tui.domain import (
     VerificationOutput,
     WorkstreamStatus,
 )
+from mao_tui.domain.errors import ControlError
 from mao_tui.engine.chain import Outcome
 from mao_tui.engine.controller import Resume, SessionController
 from mao_tui.engine.files import FileBlock, manifest_block, synthesis_files
@@ -34,16 +35,15 @@ from mao_tui.engine.fix_loop import Workbench
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.session import SessionRequest
-from mao_tui.errors import ControlError
-from mao_tui.live import AppBackend, OpenSession
 from mao_tui.samples import DEMO_TASK, demo_spec
+from mao_tui.service.launch import Launch
+from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.settings.loader import ConfigError, config_layers, load_settings
 from mao_tui.settings.schema import VerificationCommand
 from mao_tui.simulator.scripts import BUG, project_files, script_for
 from mao_tui.tui.app import MaoApp
 from mao_tui.tui.apply_screen import ApplyScreen
 from mao_tui.tui.dashboard import DashboardScreen
-from mao_tui.wiring import Launch
 
 GUARD_S = 60.0
 PYTEST = VerificationCommand(

@@ -25,8 +25,8 @@ from mao_tui.domain import (
     WorkstreamStatus,
 )
 from mao_tui.engine.price_sources import PriceBook
-from mao_tui.headless import ProgressSink
-from mao_tui.reports import render_session
+from mao_tui.render.headless import ProgressSink
+from mao_tui.render.reports import render_session
 from mao_tui.settings.schema import ProviderKind
 from mao_tui.simulator.faults import FaultRule
 

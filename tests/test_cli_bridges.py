@@ -48,14 +48,14 @@ from mao_tui.providers.base import (
     ThinkingDelta,
     Usage,
 )
-from mao_tui.providers.cli_bridge import BASE_ENV, CliProvider
-from mao_tui.providers.cli_config import CliSettings
+from mao_tui.providers.cli.bridge import BASE_ENV, CliProvider
 from mao_tui.providers.factory import build_provider
+from mao_tui.service.launch import SIM_KEY, Launch, run_session, simulator_env, simulator_overlay
+from mao_tui.settings.cli import CliSettings
 from mao_tui.settings.loader import ConfigError, load_settings, shipped_config_dir
 from mao_tui.settings.schema import Settings
 from mao_tui.simulator.server import Simulator
 from mao_tui.store import Store
-from mao_tui.wiring import SIM_KEY, Launch, run_session, simulator_env, simulator_overlay
 
 FAKE = Path(__file__).parent / "fake_clis" / "fake_cli.py"
 SHIPPED = load_settings([shipped_config_dir()])

@@ -27,15 +27,15 @@ from mao_tui.domain import (
     WorkstreamFinished,
     WorkstreamStatus,
 )
+from mao_tui.domain.errors import ControlError
 from mao_tui.engine.controller import SessionController, resume_from
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.session import SessionRequest
-from mao_tui.errors import ControlError
+from mao_tui.service.launch import simulator_env
 from mao_tui.settings.schema import Settings
 from mao_tui.simulator.server import Simulator
 from mao_tui.store import Store
-from mao_tui.wiring import simulator_env
 
 GUARD_S = 30.0
 

@@ -20,9 +20,9 @@ from mao_tui.cli import main
 from mao_tui.domain import EventSink, SessionFinished
 from mao_tui.engine.session import SessionRequest
 from mao_tui.samples import DEMO_TASK, demo_spec
+from mao_tui.service.launch import Launch, run_session
 from mao_tui.tui import MaoApp
 from mao_tui.tui.dashboard import DashboardScreen
-from mao_tui.wiring import Launch, run_session
 
 FAST = "40"  # simulator speed for tests: streams are quick, the stall still waits for its timeout
 FALLBACK = "Schemas: fallback from gemini-4-argon to sonnet-5.5 (timeout)"

@@ -19,10 +19,10 @@ from mao_tui.domain import (
     SynthesisFinished,
     WorkstreamFinished,
 )
+from mao_tui.service.launch import simulator_env
 from mao_tui.simulator.faults import FaultRule
 from mao_tui.simulator.server import Simulator
 from mao_tui.store import Store
-from mao_tui.wiring import simulator_env
 
 
 @pytest.fixture

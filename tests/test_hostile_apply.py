@@ -20,11 +20,11 @@ import pytest
 from mao_tui.cli import main
 from mao_tui.engine.files import FileBlock, manifest_block
 from mao_tui.engine.session import SessionRequest
-from mao_tui.live import AppBackend, OpenSession
+from mao_tui.service.launch import Launch
+from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.tui.app import MaoApp
 from mao_tui.tui.apply_screen import ApplyScreen
 from mao_tui.tui.dashboard import DashboardScreen
-from mao_tui.wiring import Launch
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 

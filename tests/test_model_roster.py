@@ -24,7 +24,7 @@ from mao_tui.domain import ModelSubstitution
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.planning import apply_proposal, edit_plan, plan_as_json
 from mao_tui.providers.base import ModelRequest, ProviderError
-from mao_tui.providers.cli_bridge import render, template_values
+from mao_tui.providers.cli.bridge import render, template_values
 from mao_tui.providers.factory import build_provider
 from mao_tui.settings import roster
 from mao_tui.settings.loader import ConfigError, config_layers, load_settings

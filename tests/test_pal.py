@@ -46,15 +46,15 @@ from mao_tui.providers.base import (
     ThinkingSettings,
     Usage,
 )
-from mao_tui.providers.pal_config import PalSettings, clink_target
-from mao_tui.providers.pal_errors import classify_message, pal_error
-from mao_tui.providers.pal_provider import PalProvider, thinking_mode
+from mao_tui.providers.pal.errors import classify_message, pal_error
+from mao_tui.providers.pal.provider import PalProvider, thinking_mode
+from mao_tui.service.launch import SIM_KEY, Launch, run_session, simulator_overlay
 from mao_tui.settings.loader import ConfigError, load_settings, shipped_config_dir
+from mao_tui.settings.pal import PalSettings, clink_target
 from mao_tui.settings.schema import Settings
 from mao_tui.simulator.faults import FaultRule
 from mao_tui.simulator.server import Simulator
 from mao_tui.store import Store
-from mao_tui.wiring import SIM_KEY, Launch, run_session, simulator_overlay
 
 PAL_ENV = "MAO_PAL_SERVER"
 PAL_MODEL = "qwen3-sim"  # the name PAL's custom endpoint is asked for, and the simulator serves
@@ -613,7 +613,7 @@ async def test_the_simulator_answers_an_unstreamed_chat_completion_as_pal_asks(
 def test_usage_is_read_from_chat_and_from_each_clink_cli(
     meta: dict[str, Any], expected: tuple[int, int, int, int]
 ) -> None:
-    from mao_tui.providers.pal_provider import usage_of
+    from mao_tui.providers.pal.provider import usage_of
 
     u = usage_of(meta)
     assert (u.input_tokens, u.output_tokens, u.thinking_tokens, u.cached_input_tokens) == expected

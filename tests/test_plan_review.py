@@ -9,13 +9,13 @@ from pathlib import Path
 from mao_tui.cli.running import _plan_reviewer
 from mao_tui.domain import Plan
 from mao_tui.engine.session import SessionRequest
-from mao_tui.live import AppBackend, OpenSession
 from mao_tui.samples import DEMO_TASK, demo_spec
+from mao_tui.service.launch import Launch
+from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.store import Store
 from mao_tui.tui import MaoApp
 from mao_tui.tui.dialogs import ModelPicker
 from mao_tui.tui.plan_review import PlanReviewScreen
-from mao_tui.wiring import Launch
 
 GUARD_S = 60.0
 

@@ -21,16 +21,16 @@ from mao_tui.domain import EngineEvent, OutputWritten, SessionFinished
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.session import SessionEngine, SessionRequest
-from mao_tui.live import OpenSession
 from mao_tui.playbooks.journal import journal_request
 from mao_tui.playbooks.journal_entry import JournalWriter, slugify, write_new
+from mao_tui.service.launch import Launch, simulator_env
+from mao_tui.service.live_session import OpenSession
 from mao_tui.settings.loader import ConfigError, load_settings, shipped_config_dir
 from mao_tui.settings.schema import PromptChoice, Settings
 from mao_tui.simulator.faults import FaultRule
 from mao_tui.simulator.server import RecordedRequest
 from mao_tui.tui.app import MaoApp
 from mao_tui.tui.dashboard import DashboardScreen
-from mao_tui.wiring import Launch, simulator_env
 
 GUARD_S = 60.0
 FAST = ("--simulate", "--speed", "inf")

@@ -16,17 +16,17 @@ import pytest
 
 from mao_tui.cli import main
 from mao_tui.domain import EngineEvent, FallbackEvent, QaReportReady, SessionFinished
+from mao_tui.domain.qa_records import QaReport, ReportFinding, ReviewFinding
 from mao_tui.engine.session import SessionRequest
-from mao_tui.export import render
 from mao_tui.playbooks import qa_review
 from mao_tui.playbooks.qa_command import prepare
 from mao_tui.playbooks.qa_targets import collect, collect_diff
-from mao_tui.qa_records import QaReport, ReportFinding, ReviewFinding
+from mao_tui.render.export import render
+from mao_tui.service.launch import Launch, run_session
 from mao_tui.settings.schema import QaConfig
 from mao_tui.simulator.faults import FaultRule
 from mao_tui.store import Store
 from mao_tui.store.records import SessionDetail
-from mao_tui.wiring import Launch, run_session
 
 FAST = 40.0
 WEIGHTS = {
@@ -495,7 +495,7 @@ async def test_the_dashboard_shows_the_findings_table_and_the_report(
 ) -> None:
     from textual.widgets import Markdown
 
-    from mao_tui.live import AppBackend, OpenSession
+    from mao_tui.service.live_session import AppBackend, OpenSession
     from mao_tui.tui import MaoApp
     from mao_tui.tui.dashboard import DashboardScreen
     from mao_tui.tui.qa_report import QaReportScreen
@@ -541,7 +541,7 @@ async def test_the_dashboard_shows_the_findings_table_and_the_report(
 async def test_a_stored_qa_session_reviewed_has_its_report_on_g(
     db_path: Path, tmp_path: Path
 ) -> None:
-    from mao_tui.live import AppBackend
+    from mao_tui.service.live_session import AppBackend
     from mao_tui.tui import MaoApp
     from mao_tui.tui.dashboard import DashboardScreen
     from mao_tui.tui.qa_report import QaReportScreen
@@ -569,7 +569,7 @@ async def test_home_starts_a_qa_session_that_reviews_its_context_files(
 ) -> None:
     from textual.widgets import Input, Select
 
-    from mao_tui.live import AppBackend
+    from mao_tui.service.live_session import AppBackend
     from mao_tui.tui import MaoApp
     from mao_tui.tui.home import HomeScreen
     from mao_tui.tui.qa_report import QaReportScreen

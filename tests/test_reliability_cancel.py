@@ -31,11 +31,11 @@ from fixtures.sim_thread import FAKE_KEYS, ThreadedSimulator, write_sim_config
 
 from mao_tui.engine.sections import parse_selection, select_sections
 from mao_tui.engine.session import SessionRequest
-from mao_tui.live import AppBackend, OpenSession
 from mao_tui.samples import demo_spec
+from mao_tui.service.launch import Launch
+from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.tui.app import MaoApp
 from mao_tui.tui.dialogs import Confirm
-from mao_tui.wiring import Launch
 
 FAKE_CLI = Path(__file__).parent / "fake_clis" / "fake_cli.py"
 EXIT_BOUND_S = 5.0  # asserted; the goal is ~1 s, and the figure is printed

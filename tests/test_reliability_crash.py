@@ -41,11 +41,11 @@ from mao_tui.domain import (
     WorkstreamFinished,
     WorkstreamStatus,
 )
+from mao_tui.domain.errors import ControlError
 from mao_tui.engine.controller import resume_from
-from mao_tui.errors import ControlError
-from mao_tui.live import OpenSession
+from mao_tui.service.launch import Launch
+from mao_tui.service.live_session import OpenSession
 from mao_tui.store import Store
-from mao_tui.wiring import Launch
 
 SEED = 20261126
 RUNS = 50

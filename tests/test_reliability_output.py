@@ -22,20 +22,21 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Markdown
 
-from mao_tui import cli, export
+from mao_tui import cli
+from mao_tui.domain.sanitize import clean, clean_json, is_clean
 from mao_tui.engine.files import MANIFEST_TAG, synthesis_files
 from mao_tui.engine.planning import extract_json
 from mao_tui.engine.session import SessionRequest
 from mao_tui.engine.verify import run_command
-from mao_tui.live import AppBackend, OpenSession
+from mao_tui.render import export
 from mao_tui.samples import DEMO_TASK, demo_spec
-from mao_tui.sanitize import clean, clean_json, is_clean
+from mao_tui.service.launch import Launch
+from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.simulator.faults import HOSTILE_TEXT, FaultRule
 from mao_tui.store import Store
 from mao_tui.tui.app import MaoApp
 from mao_tui.tui.dashboard import DashboardScreen
 from mao_tui.tui.dialogs import AttemptsScreen
-from mao_tui.wiring import Launch
 
 GUARD_S = 60.0
 ESCAPES = (FaultRule(kind="escapes", times=None),)

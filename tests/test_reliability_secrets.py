@@ -22,12 +22,12 @@ import pytest
 from fixtures.sim_thread import FAKE_KEYS, MARKER, ThreadedSimulator, write_sim_config
 
 from mao_tui import cli
-from mao_tui.live import AppBackend
 from mao_tui.providers.base import ErrorKind
 from mao_tui.providers.errors import classify
+from mao_tui.service.launch import Launch
+from mao_tui.service.live_session import AppBackend
 from mao_tui.simulator.faults import FaultRule
 from mao_tui.store import Store
-from mao_tui.wiring import Launch
 
 # In each session, the first call of one model per provider fails with a 401 that echoes
 # the credentials it got.

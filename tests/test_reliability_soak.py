@@ -48,12 +48,12 @@ from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.session import SessionEngine, SessionRequest
 from mao_tui.providers.base import ErrorKind
+from mao_tui.service.launch import simulator_env, simulator_overlay
 from mao_tui.settings.loader import load_settings, shipped_config_dir
 from mao_tui.settings.schema import Settings
 from mao_tui.simulator.faults import FAULT_KINDS, FaultRule
 from mao_tui.simulator.server import Simulator
 from mao_tui.store import Store
-from mao_tui.wiring import simulator_env, simulator_overlay
 
 SEED = 7
 SESSIONS = 100

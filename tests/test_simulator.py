@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mao_tui.providers.base import ErrorKind, ModelRequest, ProviderError, TextDelta
-from mao_tui.providers.gemini_provider import GeminiProvider
+from mao_tui.providers.sdk.gemini_api import GeminiProvider
 from mao_tui.simulator import FaultRule, Simulator, demo_faults
 from mao_tui.simulator.faults import FaultBook, FaultKind
 from mao_tui.simulator.pacing import Segment, chars_per_s, clip, paced, tokens, tokens_per_s

@@ -33,11 +33,12 @@ from mao_tui.domain import (
     SessionStarted,
     SynthesisFinished,
 )
+from mao_tui.domain.errors import ControlError
 from mao_tui.engine import policy
 from mao_tui.engine.session import SessionRequest
-from mao_tui.errors import ControlError
-from mao_tui.live import AppBackend, OpenSession
 from mao_tui.samples import DEMO_TASK, demo_spec
+from mao_tui.service.launch import Launch
+from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.simulator.faults import FaultRule
 from mao_tui.simulator.scripts import project_files
 from mao_tui.store import Store
@@ -49,7 +50,6 @@ from mao_tui.tui.history import HistoryScreen
 from mao_tui.tui.plan_review import PlanReviewScreen
 from mao_tui.tui.qa_report import QaReportScreen
 from mao_tui.tui.state import SessionClock
-from mao_tui.wiring import Launch
 
 SIZE = (140, 42)
 TODAY = date(2026, 12, 1)  # Sonnet 4.5 retired (2026-11-30), Opus 4.5 not yet (2027-01-22)

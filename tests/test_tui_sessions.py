@@ -24,8 +24,9 @@ from textual.widgets import Checkbox, DataTable, Input, OptionList, TextArea
 
 from mao_tui.domain import SYNTHESIS_KEY, WorkstreamStatus
 from mao_tui.engine.session import SessionRequest
-from mao_tui.live import AppBackend, OpenSession
 from mao_tui.samples import DEMO_TASK, demo_spec
+from mao_tui.service.launch import SIM_KEY, Launch, run_session
+from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.store import Store
 from mao_tui.tui.app import MaoApp
 from mao_tui.tui.backend import ModelChoice
@@ -34,7 +35,6 @@ from mao_tui.tui.dialogs import AttemptsScreen, Confirm, ExportDialog, ModelPick
 from mao_tui.tui.help import HelpScreen
 from mao_tui.tui.history import HistoryScreen
 from mao_tui.tui.home import HomeScreen
-from mao_tui.wiring import SIM_KEY, Launch, run_session
 
 GUARD_S = 60.0
 FAST = math.inf  # unpaced: as fast as the loop goes; tests that cancel slow one model down
@@ -221,7 +221,7 @@ async def test_the_picker_marks_retired_and_missing_tools_with_the_reason_and_re
     as in every simulated session) and cannot be picked; a rerun on one is refused too."""
     from datetime import date
 
-    from mao_tui.errors import ControlError
+    from mao_tui.domain.errors import ControlError
 
     monkeypatch.setattr("mao_tui.engine.policy.today", lambda: date(2026, 12, 1))
     launch = _launch(tmp_path)

@@ -19,8 +19,8 @@ import pytest
 from mao_tui.checks.excerpt import around_first_errors
 from mao_tui.cli import main
 from mao_tui.domain import VerificationFinished
+from mao_tui.domain.redaction import Redactor
 from mao_tui.engine.fix_loop import format_failures
-from mao_tui.redaction import Redactor
 
 FIXTURES = Path(__file__).parent / "fixtures" / "verify"
 TYPESCRIPT = "5.9.3"  # tests/fixtures/verify/typescript/package-lock.json's

@@ -20,9 +20,9 @@ import pytest
 from fixtures.sim_thread import FAKE_KEYS, MARKER, ThreadedSimulator, write_sim_config
 
 from mao_tui.cli import main
+from mao_tui.domain.redaction import Redactor, is_secret_name, scrubbed_env
 from mao_tui.engine import sandbox
 from mao_tui.engine.verify import Confinement, run_command
-from mao_tui.redaction import Redactor, is_secret_name, scrubbed_env
 from mao_tui.simulator import scripts
 
 SANDBOX = sandbox.detect()

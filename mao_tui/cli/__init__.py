@@ -14,7 +14,7 @@ from mao_tui.cli.parser import build_parser
 from mao_tui.cli.running import EXIT_FAILED, EXIT_USAGE, check_db
 from mao_tui.cli.sessions import cmd_demo, cmd_develop, cmd_home, cmd_journal, cmd_qa, cmd_run
 from mao_tui.cli.verify_command import cmd_verify
-from mao_tui.errors import StoreUnwritableError, UsageError
+from mao_tui.domain.errors import StoreUnwritableError, UsageError
 
 __all__ = ["build_parser", "main"]
 

@@ -7,11 +7,11 @@ import asyncio
 import sys
 
 from mao_tui.cli.running import EXIT_FAILED, EXIT_OK, _launch, db_path_of
-from mao_tui.errors import UsageError
+from mao_tui.domain.errors import UsageError
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
-    from mao_tui.reports import print_session, print_sessions
+    from mao_tui.render.reports import print_session, print_sessions
 
     db_path = db_path_of(args)  # the configuration is not read: listing needs only the store
     if args.sessions_command == "show":
@@ -41,11 +41,11 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     )
     for pid, cfg in reg.providers.items():
         if cfg.cli is not None:  # a CLI tool: is it there, which version, are its flags known
-            from mao_tui.providers.cli_bridge import probe
+            from mao_tui.providers.cli.bridge import probe
 
             key = probe(cfg.cli, os.environ).summary
         elif cfg.kind == "pal":
-            from mao_tui.providers.pal_config import PalSettings
+            from mao_tui.settings.pal import PalSettings
 
             key = (cfg.pal or PalSettings()).summary(os.environ)
         else:
@@ -56,7 +56,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         models = ", ".join(m for m, mc in reg.models.items() if mc.provider == pid)
         out.write(f"  {pid:<10} {cfg.kind:<12} {key}\n             models: {models}\n")
     from mao_tui.engine import policy
-    from mao_tui.registry_report import alias_notes, config_warnings, price_sources
+    from mao_tui.service.models_report import alias_notes, config_warnings, price_sources
 
     out.write("\nprices (registry override, else the genai-prices database):\n")
     for label, model_ids in price_sources(settings).items():
@@ -79,7 +79,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     from mao_tui.discovery.lists import lists_path
     from mao_tui.engine import policy
-    from mao_tui.registry_report import render_lists, render_models
+    from mao_tui.service.models_report import render_lists, render_models
     from mao_tui.settings.loader import ConfigError
 
     launch = _launch(args, simulate=False, speed=1.0)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mao_tui.errors import UsageError
+from mao_tui.domain.errors import UsageError
 
 if TYPE_CHECKING:
     pass

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from mao_tui.errors import UsageError
+from mao_tui.domain.errors import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from mao_tui.domain import EngineEvent, Plan
     from mao_tui.engine.request import SessionRequest
     from mao_tui.engine.sections import Section
+    from mao_tui.service.launch import Launch
     from mao_tui.settings.schema import Settings
     from mao_tui.tui.app import MaoApp
-    from mao_tui.wiring import Launch
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_PIPE = 141  # stdout closed by its reader (`| head`): 128 + SIGPIPE, as a shell reports it
@@ -51,7 +51,7 @@ def check_db(args: argparse.Namespace) -> None:
 
 
 def _launch(args: argparse.Namespace, *, simulate: bool, speed: float) -> Launch:
-    from mao_tui.wiring import Launch
+    from mao_tui.service.launch import Launch
 
     return Launch(
         project_dir=Path.cwd(),
@@ -70,7 +70,7 @@ def _max_input_bytes(launch: Launch) -> int:
 def _spec_and_sections(args: argparse.Namespace, launch: Launch) -> tuple[str, list[Section]]:
     """The ``--spec`` file's text (bounded by limits.max_input_bytes) and the ``--sections``
     chosen from it."""
-    from mao_tui.inputs import read_text
+    from mao_tui.service.inputs import read_text
 
     spec = read_text(args.spec, limit=_max_input_bytes(launch)) if args.spec else ""
     if args.sections is None:
@@ -202,10 +202,10 @@ def _check_project_files(settings: Settings, playbook: str, workspace: Path) -> 
 
 
 def _run_apply(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
-    """--apply: the session headless, then apply, verify and fix (mao_tui.headless_apply)."""
+    """--apply: the session headless, then apply, verify and fix (mao_tui.service.apply_run)."""
     from mao_tui.domain import EventSink, SessionStatus
-    from mao_tui.headless import JsonLinesSink, ProgressSink
-    from mao_tui.headless_apply import auto_confirm, run_and_apply, terminal_confirm
+    from mao_tui.render.headless import JsonLinesSink, ProgressSink
+    from mao_tui.service.apply_run import auto_confirm, run_and_apply, terminal_confirm
 
     pipe = _PipeWatch()
     sink: EventSink = (
@@ -261,8 +261,8 @@ def _exit_code(status: str) -> int:
 
 def _run_headless(launch: Launch, req: SessionRequest, *, as_json: bool) -> int:
     from mao_tui.domain import EventSink
-    from mao_tui.headless import JsonLinesSink, ProgressSink
-    from mao_tui.wiring import run_session
+    from mao_tui.render.headless import JsonLinesSink, ProgressSink
+    from mao_tui.service.launch import run_session
 
     pipe = _PipeWatch()
     sink: EventSink = (
@@ -277,13 +277,13 @@ def _run_headless(launch: Launch, req: SessionRequest, *, as_json: bool) -> int:
     if not as_json:
         synthesis = _last_synthesis_text(launch, req.session_id)
         if synthesis:
-            from mao_tui.sanitize import shown
+            from mao_tui.domain.sanitize import shown
 
             try:
                 sys.stdout.write(shown(synthesis.rstrip()) + "\n")
                 sys.stdout.flush()
             except BrokenPipeError:
-                from mao_tui.headless import silence
+                from mao_tui.render.headless import silence
 
                 silence(sys.stdout)
                 return EXIT_PIPE
@@ -347,7 +347,7 @@ def _run_tui(launch: Launch, req: SessionRequest, *, review_plan: bool = False) 
     """The dashboard on this session; it stays open for reruns until the user quits."""
     from dataclasses import replace
 
-    from mao_tui.live import AppBackend, OpenSession
+    from mao_tui.service.live_session import AppBackend, OpenSession
     from mao_tui.tui.app import MaoApp
 
     app_ref: list[MaoApp] = []
@@ -375,8 +375,8 @@ def _plan_reviewer(
 
     from mao_tui.engine import policy
     from mao_tui.engine.availability import unavailable_reason
+    from mao_tui.service.launch import simulator_env
     from mao_tui.tui.plan_review import PlanReviewScreen
-    from mao_tui.wiring import simulator_env
 
     settings = launch.settings()
     env = simulator_env(settings) if launch.simulate else os.environ
@@ -410,7 +410,7 @@ def _with_plan_options(
         settings = launch.settings()
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    from mao_tui.inputs import read_text
+    from mao_tui.service.inputs import read_text
 
     text = read_text(args.plan, "plan file", "--plan", _max_input_bytes(launch), "JSON")
     try:

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
-from mao_tui.errors import UsageError
+from mao_tui.domain.errors import UsageError
 
 if TYPE_CHECKING:
     pass
@@ -24,7 +24,7 @@ from mao_tui.cli.running import (
 
 def cmd_home(args: argparse.Namespace) -> int:
     """``mao`` with no command: Home, to start a session or review one."""
-    from mao_tui.live import AppBackend
+    from mao_tui.service.live_session import AppBackend
     from mao_tui.settings.loader import ConfigError
     from mao_tui.tui.app import MaoApp
 

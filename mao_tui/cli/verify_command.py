@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mao_tui.errors import UsageError
+from mao_tui.domain.errors import UsageError
 
 if TYPE_CHECKING:
     from mao_tui.domain import VerificationPlanned
@@ -71,7 +71,7 @@ async def _run(
     """Run every check; True when one failed."""
     from mao_tui.domain import VerificationDone, WorkspaceEvent
     from mao_tui.engine.check_runs import round_detail, run_checks
-    from mao_tui.headless import JsonLinesSink, workspace_lines
+    from mao_tui.render.headless import JsonLinesSink, workspace_lines
 
     json_sink = JsonLinesSink(sys.stdout)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from mao_tui.domain.sanitize import shown
 from mao_tui.engine.files import PATH_MAX, FileBlock, git_alias, path_problem
-from mao_tui.sanitize import shown
 from mao_tui.settings.schema import Limits
 
 ChangeKind = Literal["create", "modify", "unchanged", "refused"]

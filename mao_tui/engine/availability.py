@@ -17,7 +17,7 @@ def unavailable_reason(
     """None when ``model_id`` can be called with ``env`` on ``today``; else a short reason
     (``retired 2026-11-30``, ``claude not on PATH``, ``no key: set ANTHROPIC_API_KEY``)."""
     from mao_tui.engine.pool import find_key
-    from mao_tui.providers.cli_bridge import find_executable
+    from mao_tui.providers.cli.bridge import find_executable
 
     model = settings.model(model_id)
     if model.retires is not None and model.retired(today):
@@ -28,7 +28,7 @@ def unavailable_reason(
             return f"{cfg.cli.executable} not on PATH"
         return None
     if cfg.kind == "pal":
-        from mao_tui.providers.pal_config import PalSettings
+        from mao_tui.settings.pal import PalSettings
 
         command = (cfg.pal or PalSettings()).command[0]
         path = env.get("PATH")

@@ -36,6 +36,8 @@ from mao_tui.domain import (
     new_id,
     now,
 )
+from mao_tui.domain.errors import StoreUnwritableError
+from mao_tui.domain.sanitize import clean
 from mao_tui.engine import continuity, policy
 from mao_tui.engine.continuity import CutOff
 from mao_tui.engine.policy import Action, Failure
@@ -45,7 +47,6 @@ from mao_tui.engine.pricing import totals_for
 from mao_tui.engine.routing import unavailable_models
 from mao_tui.engine.session_facts import Contact, SessionFacts
 from mao_tui.engine.stream_bounds import StreamBounds
-from mao_tui.errors import StoreUnwritableError
 from mao_tui.providers.base import (
     Continuation,
     ErrorKind,
@@ -59,7 +60,6 @@ from mao_tui.providers.base import (
     ThinkingSettings,
     Usage,
 )
-from mao_tui.sanitize import clean
 from mao_tui.settings import roster
 from mao_tui.settings.schema import ResolvedTimeouts, Settings
 

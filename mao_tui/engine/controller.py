@@ -39,10 +39,10 @@ from mao_tui.domain import (
     WorkstreamFinished,
     WorkstreamStatus,
 )
+from mao_tui.domain.errors import ControlError
 from mao_tui.engine.chain import Fanout, Outcome, Prompts
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.session import SessionEngine, SessionRequest
-from mao_tui.errors import ControlError
 from mao_tui.settings.schema import Settings
 
 if TYPE_CHECKING:

@@ -25,8 +25,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mao_tui.sanitize import INVISIBLE, clean_keeping_crlf
-from mao_tui.sanitize import shown as visible
+from mao_tui.domain.sanitize import INVISIBLE, clean_keeping_crlf
+from mao_tui.domain.sanitize import shown as visible
 
 _FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")
 _PATH = r"(?P<path>[\w.@+-]+(?:/[\w.@+-]+)*\.[\w]+|[\w.@+-]+(?:/[\w.@+-]+)+|Makefile|Dockerfile)"

@@ -35,14 +35,14 @@ from mao_tui.domain import (
     VerificationFinished,
     WorkstreamStatus,
 )
+from mao_tui.domain.errors import ControlError
+from mao_tui.domain.redaction import Redactor
 from mao_tui.engine.apply import Change, apply_all, plan_changes
 from mao_tui.engine.check_runs import planned_event, round_detail, run_checks
 from mao_tui.engine.controller import FOLLOW_UP_TEMPLATE, SessionController
 from mao_tui.engine.files import synthesis_files
 from mao_tui.engine.prompts import render
 from mao_tui.engine.routing import planned_workstream
-from mao_tui.errors import ControlError
-from mao_tui.redaction import Redactor
 from mao_tui.settings.schema import VerificationCommand
 
 BACKUPS = Path(".mao") / "backups"

@@ -22,13 +22,13 @@ from mao_tui.domain import (
     PlannedWorkstream,
     TokenTotals,
 )
+from mao_tui.domain.sanitize import clean_json
 from mao_tui.engine.chain import ChainRunner
 from mao_tui.engine.diversity import diversity_score
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
 from mao_tui.engine.routing import planned_workstream, resolved_chain
 from mao_tui.engine.sections import Section, outline
-from mao_tui.sanitize import clean_json
 from mao_tui.settings.schema import Settings, find_cycle
 
 PLAN_KEY = "orchestrator"

@@ -20,6 +20,7 @@ from mao_tui.domain import (
     WorkstreamFinished,
     WorkstreamStatus,
 )
+from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.engine.chain import ChainRunner, Fanout, Outcome, Prompts
 from mao_tui.engine.planning import Planner
 from mao_tui.engine.pool import ProviderPool
@@ -27,7 +28,6 @@ from mao_tui.engine.prompts import render
 from mao_tui.engine.request import Deliver as Deliver  # re-exported: callers import it here
 from mao_tui.engine.request import SessionRequest as SessionRequest
 from mao_tui.engine.sections import outline
-from mao_tui.errors import StoreUnwritableError
 from mao_tui.settings.schema import PromptChoice, Settings
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from mao_tui.sanitize import clean
+from mao_tui.domain.sanitize import clean
 from mao_tui.settings.schema import Limits
 
 Channel = Literal["thinking", "text"]

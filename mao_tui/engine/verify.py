@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mao_tui.domain.redaction import Redactor, scrubbed_env
+from mao_tui.domain.sanitize import clean
 from mao_tui.engine.sandbox import Sandbox, unconfined
-from mao_tui.redaction import Redactor, scrubbed_env
-from mao_tui.sanitize import clean
 
 TAIL_LINES = 60  # lines of output stored per command and sent to a fix round
 MAX_KEPT_OUTPUT = 20_000  # characters of output kept per command (its end); the rest is counted

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING
 from mcp.server.mcpserver import Context
 
 from mao_tui.domain import EngineEvent, OutputWritten
-from mao_tui.errors import UsageError
+from mao_tui.domain.errors import UsageError
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
     from mao_tui.engine.session import SessionRequest
+    from mao_tui.service.launch import Launch
     from mao_tui.settings.schema import Settings
-    from mao_tui.wiring import Launch
 
 INSTRUCTIONS = (
     "mao runs one piece of software work across several frontier models: a plan splits it into "
@@ -60,7 +60,7 @@ class ProgressRelay:
     outputs: list[str] = field(default_factory=list)  # files a playbook's output kind wrote
 
     def __post_init__(self) -> None:
-        from mao_tui.headless import ProgressSink
+        from mao_tui.render.headless import ProgressSink
 
         self._lines = _Lines()
         self._sink = ProgressSink(self._lines)
@@ -169,7 +169,7 @@ def build_server(launch: Launch) -> MCPServer:
         )
     )
     async def session(session_id: str = "", limit: int = 20) -> str:
-        from mao_tui.reports import print_session, print_sessions
+        from mao_tui.render.reports import print_session, print_sessions
 
         out = io.StringIO()
         try:
@@ -195,7 +195,7 @@ def develop_request(
     """The same session `mao develop` would run, checked the same way (a UsageError if not)."""
     from mao_tui.engine.sections import SectionError, parse_selection, select_sections
     from mao_tui.engine.session import SessionRequest
-    from mao_tui.inputs import read_text
+    from mao_tui.service.inputs import read_text
 
     task = task.strip()
     if not task:
@@ -298,8 +298,8 @@ def _check_fit(launch: Launch, req: SessionRequest) -> None:
 
 async def run(launch: Launch, req: SessionRequest, ctx: Context) -> str:
     """Run the session to its end; the answer names it and carries its synthesized output."""
+    from mao_tui.service.launch import run_session
     from mao_tui.store import Store
-    from mao_tui.wiring import run_session
 
     session_launch = replace(launch, simulate=req.simulated, faults=False)
     relay = ProgressRelay(ctx)

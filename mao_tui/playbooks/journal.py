@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mao_tui.domain.errors import UsageError
 from mao_tui.engine.session import SessionRequest
-from mao_tui.errors import UsageError
 from mao_tui.playbooks.journal_entry import JournalWriter
 from mao_tui.playbooks.journal_source import git_material, load_session, session_material
 from mao_tui.playbooks.runner import journal_folder, require_playbook

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mao_tui.domain import AttemptStatus, SessionStatus
-from mao_tui.errors import UsageError
+from mao_tui.domain.errors import UsageError
 from mao_tui.store.records import SessionDetail
 
 OUTPUT_CHARS = 3_000  # of each workstream's output

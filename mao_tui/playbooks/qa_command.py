@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from mao_tui.errors import UsageError
+from mao_tui.domain.errors import UsageError
 from mao_tui.playbooks.qa_targets import Targets, collect, collect_diff, render_listing
 from mao_tui.settings.schema import Settings
 
@@ -35,7 +35,7 @@ def prepare(
     than the smallest context window in the plan."""
     from mao_tui.engine.budget import check_fit
     from mao_tui.engine.planner import rule_based_plan
-    from mao_tui.inputs import read_text
+    from mao_tui.service.inputs import read_text
 
     pb = settings.playbooks.get(playbook)
     if pb is None:

@@ -23,12 +23,12 @@ from mao_tui.domain import (
     WorkstreamFinished,
     WorkstreamStatus,
 )
+from mao_tui.domain.qa_records import QaReport
 from mao_tui.engine.chain import Outcome, Prompts
 from mao_tui.engine.controller import Resume, SessionController
 from mao_tui.engine.routing import route_chain
 from mao_tui.engine.session import SessionEngine, SessionRequest
 from mao_tui.playbooks import qa_review
-from mao_tui.qa_records import QaReport
 from mao_tui.settings.schema import QaConfig, Settings
 
 if TYPE_CHECKING:

@@ -14,8 +14,7 @@ from difflib import SequenceMatcher
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mao_tui.engine.planning import extract_json
-from mao_tui.qa_records import (
+from mao_tui.domain.qa_records import (
     SEVERITY_RANK,
     QaReport,
     ReportFinding,
@@ -25,7 +24,8 @@ from mao_tui.qa_records import (
     ReviewFinding,
     Score,
 )
-from mao_tui.sanitize import clean_json
+from mao_tui.domain.sanitize import clean_json
+from mao_tui.engine.planning import extract_json
 from mao_tui.settings.schema import QaConfig
 
 _JSON_BLOCK = re.compile(r"```json[^\n]*\n(?P<body>.*?)```", re.S)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mao_tui.errors import UsageError
+from mao_tui.domain.errors import UsageError
 
 MAX_FILE_BYTES = 256 * 1024
 GIT_TIMEOUT_S = 30.0

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mao_tui.domain.errors import UsageError
 from mao_tui.engine.session import Deliver
-from mao_tui.errors import UsageError
 from mao_tui.playbooks.journal_entry import JournalWriter
 from mao_tui.settings.schema import Playbook, Settings
 

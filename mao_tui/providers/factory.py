@@ -28,25 +28,25 @@ def build_provider(
     from (default: mao's own) and the directory it runs in (default: the current one)."""
     cls: _ProviderClass
     if config.kind == "cli":
-        from mao_tui.providers.cli_bridge import CliProvider
+        from mao_tui.providers.cli.bridge import CliProvider
 
         assert config.cli is not None  # the schema requires it for kind cli
         return CliProvider(config.cli, env=os.environ if env is None else env, workdir=workdir)
     if config.kind == "pal":
-        from mao_tui.providers.pal_config import PalSettings
-        from mao_tui.providers.pal_provider import PalProvider
+        from mao_tui.providers.pal.provider import PalProvider
+        from mao_tui.settings.pal import PalSettings
 
         return PalProvider(
             config.pal or PalSettings(), env=os.environ if env is None else env, workdir=workdir
         )
     if config.kind == "anthropic":
-        from mao_tui.providers.anthropic_provider import AnthropicProvider as cls
+        from mao_tui.providers.sdk.anthropic_api import AnthropicProvider as cls
     elif config.kind == "openai":
-        from mao_tui.providers.openai_provider import OpenAIResponsesProvider as cls
+        from mao_tui.providers.sdk.openai_api import OpenAIResponsesProvider as cls
     elif config.kind == "openai_chat":
-        from mao_tui.providers.openai_provider import OpenAIChatProvider as cls
+        from mao_tui.providers.sdk.openai_api import OpenAIChatProvider as cls
     elif config.kind == "gemini":
-        from mao_tui.providers.gemini_provider import GeminiProvider as cls
+        from mao_tui.providers.sdk.gemini_api import GeminiProvider as cls
     else:
         raise ValueError(f"unknown provider kind {config.kind!r}")
     return cls(

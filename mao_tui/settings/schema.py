@@ -9,8 +9,8 @@ from typing import Annotated, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mao_tui.providers.base import ThinkingSettings
-from mao_tui.providers.cli_config import CliSettings
-from mao_tui.providers.pal_config import PalSettings
+from mao_tui.settings.cli import CliSettings
+from mao_tui.settings.pal import PalSettings
 
 ProviderKind = Literal["anthropic", "openai", "openai_chat", "gemini", "cli", "pal"]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -320,7 +320,7 @@ class VerificationCommand(Strict):
     env: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
         default_factory=dict
     )
-    # Variables of mao's environment to pass although they look like secrets (mao_tui/redaction.py
+    # Variables of mao's environment to pass although they look like secrets (domain/redaction.py
     # removes every api_key_env and *_API_KEY, *_TOKEN, *_SECRET, AWS_*... by default).
     env_pass: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(
         default_factory=list

@@ -15,7 +15,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from mao_tui.errors import UsageError
+from mao_tui.domain.errors import UsageError
 
 MAGIC = b"SQLite format 3\x00"
 HEADER_SIZE = 100

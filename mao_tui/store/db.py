@@ -14,7 +14,7 @@ from types import TracebackType
 import aiosqlite
 
 from mao_tui.domain import SessionStatus
-from mao_tui.errors import StoreUnwritableError
+from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.store.check import DatabaseUnusableError, check_database, describe_open_failure
 from mao_tui.store.liveness import pid_alive
 from mao_tui.store.migrations import SCHEMA_VERSION, migrate

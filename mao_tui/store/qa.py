@@ -11,7 +11,7 @@ from __future__ import annotations
 import aiosqlite
 
 from mao_tui.domain import QaReportReady
-from mao_tui.qa_records import QaReport
+from mao_tui.domain.qa_records import QaReport
 
 
 async def write_qa_report(conn: aiosqlite.Connection, event: QaReportReady, at: str) -> None:

@@ -15,7 +15,7 @@ from mao_tui.domain import (
     WorkstreamStatus,
     fallback_line,
 )
-from mao_tui.qa_records import QaReport
+from mao_tui.domain.qa_records import QaReport
 
 
 class _Record(BaseModel):

@@ -24,7 +24,7 @@ from mao_tui.domain import (
     SessionStatus,
     VerificationOutput,
 )
-from mao_tui.errors import StoreUnwritableError
+from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.store.writes import APPEND_TEXT, write_event
 
 if TYPE_CHECKING:

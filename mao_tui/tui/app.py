@@ -124,7 +124,7 @@ class MaoApp(App[int]):
         )
 
     def open_review(self, session_id: str) -> None:
-        from mao_tui.errors import ControlError
+        from mao_tui.domain.errors import ControlError
 
         if self.backend is None:
             return

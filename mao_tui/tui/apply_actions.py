@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mao_tui.domain import ApplyProposal, FixRoundDone, VerificationDone, WorkspaceEvent
-from mao_tui.errors import ControlError
+from mao_tui.domain.errors import ControlError
 from mao_tui.tui.backend import SessionControl, WorkspaceControl
 from mao_tui.tui.widgets.verification import VerificationPane
 

@@ -1,9 +1,11 @@
 """What the TUI asks of the rest of mao: a session to steer, and the stored sessions to browse.
 
 The TUI does no I/O of its own and imports neither the engine nor the store at run time:
-``mao_tui.wiring`` implements these protocols and hands them to :class:`~mao_tui.tui.app.MaoApp`.
-Refusals (a rerun that cannot run, a bad spec path) raise :class:`mao_tui.errors.ControlError` or
-:class:`mao_tui.errors.UsageError`, whose message is shown to the user as it is.
+``mao_tui.service.launch`` implements these protocols and hands them to
+:class:`~mao_tui.tui.app.MaoApp`.
+Refusals (a rerun that cannot run, a bad spec path) raise
+:class:`mao_tui.domain.errors.ControlError` or :class:`mao_tui.domain.errors.UsageError`,
+whose message is shown to the user as it is.
 """
 
 from __future__ import annotations

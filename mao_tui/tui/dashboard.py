@@ -41,8 +41,8 @@ from mao_tui.domain import (
     SessionStatus,
     WorkstreamStatus,
 )
-from mao_tui.errors import ControlError, UsageError
-from mao_tui.qa_records import QaReport
+from mao_tui.domain.errors import ControlError, UsageError
+from mao_tui.domain.qa_records import QaReport
 from mao_tui.tui import messages as m
 from mao_tui.tui.apply_actions import ApplyActions
 from mao_tui.tui.backend import Backend, ExportFormat, SessionControl, SessionRunner

@@ -24,7 +24,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from mao_tui.sanitize import clean, mark_invisible
+from mao_tui.domain.sanitize import clean, mark_invisible
 from mao_tui.tui import fmt
 from mao_tui.tui.backend import ExportFormat, ModelChoice
 from mao_tui.tui.state import AttemptText, Lane

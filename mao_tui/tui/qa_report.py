@@ -16,7 +16,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Markdown, Static
 
-from mao_tui.qa_records import QaReport, ReportFinding
+from mao_tui.domain.qa_records import QaReport, ReportFinding
 from mao_tui.tui.widgets.footer import QuietFooter
 
 SEVERITY_STYLE = {

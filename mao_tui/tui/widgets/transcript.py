@@ -24,7 +24,7 @@ from rich.style import Style
 from rich.theme import Theme
 from textual.strip import Strip
 
-from mao_tui.sanitize import mark_invisible
+from mao_tui.domain.sanitize import mark_invisible
 
 LineKind = Literal[
     "text", "heading", "fence", "code", "quote", "thinking", "note", "header", "muted"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from mao_tui.headless import format_cost, format_tokens
+from mao_tui.render.headless import format_cost, format_tokens
 from mao_tui.store.records import AttemptRecord, SessionDetail
 
 ExportFormat = Literal["markdown", "json"]

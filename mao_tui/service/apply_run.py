@@ -16,12 +16,12 @@ from typing import TextIO
 from mao_tui.checks.model import ProjectFileError
 from mao_tui.checks.resolve import resolve_checks
 from mao_tui.domain import ApplyProposal, EventSink, SessionFinished, SessionStatus
+from mao_tui.domain.sanitize import shown
 from mao_tui.engine.controller import SessionController
 from mao_tui.engine.fix_loop import Workbench
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.session import SessionRequest
-from mao_tui.sanitize import shown
-from mao_tui.wiring import Launch, session_resources
+from mao_tui.service.launch import Launch, session_resources
 
 Confirm = Callable[[ApplyProposal], Awaitable[bool]]
 

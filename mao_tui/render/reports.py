@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
-from mao_tui.errors import UsageError
-from mao_tui.headless import format_cost, format_tokens
-from mao_tui.sanitize import shown
+from mao_tui.domain.errors import UsageError
+from mao_tui.domain.sanitize import shown
+from mao_tui.render.headless import format_cost, format_tokens
 from mao_tui.store import Store
 from mao_tui.store.records import SessionDetail, SessionSummary
 
@@ -131,7 +131,7 @@ def render_session(d: SessionDetail) -> str:
             for o in d.outputs
         ]
     if d.workspace:  # output kind files: what --apply / `a` wrote, and the verification
-        from mao_tui.headless import workspace_lines
+        from mao_tui.render.headless import workspace_lines
 
         lines += ["", "## Applied and verified", ""]
         lines += [line for event in d.workspace for line in workspace_lines(event)]

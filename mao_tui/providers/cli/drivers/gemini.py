@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from mao_tui.providers.base import ErrorKind, StreamEvent, Usage
-from mao_tui.providers.cli_drivers.base import LineParser, as_int, tool_note
-from mao_tui.providers.cli_drivers.failures import kind_from_text
+from mao_tui.providers.cli.drivers.base import LineParser, as_int, tool_note
+from mao_tui.providers.cli.drivers.failures import kind_from_text
 
 
 class GeminiParser(LineParser):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from mao_tui.providers.cli_config import CliDriver
-from mao_tui.providers.cli_drivers.base import LineParser
-from mao_tui.providers.cli_drivers.claude import ClaudeParser
-from mao_tui.providers.cli_drivers.codex import CodexParser
-from mao_tui.providers.cli_drivers.gemini import GeminiParser
+from mao_tui.providers.cli.drivers.base import LineParser
+from mao_tui.providers.cli.drivers.claude import ClaudeParser
+from mao_tui.providers.cli.drivers.codex import CodexParser
+from mao_tui.providers.cli.drivers.gemini import GeminiParser
+from mao_tui.settings.cli import CliDriver
 
 _PARSERS: dict[CliDriver, type[LineParser]] = {
     "claude": ClaudeParser,

@@ -31,8 +31,8 @@ from mao_tui.providers.base import (
     ThinkingSettings,
     Usage,
 )
-from mao_tui.providers.pal_config import PalSettings, clink_target
-from mao_tui.providers.pal_errors import THREAD_EXPIRED, PalReply, decode, pal_error
+from mao_tui.providers.pal.errors import THREAD_EXPIRED, PalReply, decode, pal_error
+from mao_tui.settings.pal import PalSettings, clink_target
 
 if TYPE_CHECKING:
     from mcp import ClientSession

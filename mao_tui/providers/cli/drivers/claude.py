@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mao_tui.providers.anthropic_provider import CUT_OFF_STOP_REASONS
 from mao_tui.providers.base import ErrorKind, StreamEvent, Usage
-from mao_tui.providers.cli_drivers.base import LineParser, as_int, tool_note
-from mao_tui.providers.cli_drivers.failures import kind_for_stated_status, kind_from_text
+from mao_tui.providers.cli.drivers.base import LineParser, as_int, tool_note
+from mao_tui.providers.cli.drivers.failures import kind_for_stated_status, kind_from_text
+from mao_tui.providers.sdk.anthropic_api import CUT_OFF_STOP_REASONS
 
 _SUBTYPE_KINDS = {
     "error_max_turns": ErrorKind.TRUNCATED,

@@ -22,7 +22,7 @@ from mao_tui.providers.base import (
     ThinkingDelta,
     Usage,
 )
-from mao_tui.providers.cli_drivers.failures import (
+from mao_tui.providers.cli.drivers.failures import (
     describe_json_error,
     error_detail,
     json_error_in,

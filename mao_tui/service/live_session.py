@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mao_tui.domain import EventSink, SessionFinished, SessionStatus
-from mao_tui.errors import ControlError, UsageError
+from mao_tui.domain.errors import ControlError, UsageError
+from mao_tui.service.launch import Launch, session_resources
 from mao_tui.tui.backend import ExportFormat, HistoryQuery, LiveSession, ModelChoice, NewSession
-from mao_tui.wiring import Launch, session_resources
 
 log = logging.getLogger(__name__)
 
@@ -310,15 +310,15 @@ class AppBackend:
 
     def spec_sections(self, path: Path) -> list[str]:
         from mao_tui.engine.sections import parse_sections
-        from mao_tui.inputs import read_text
+        from mao_tui.service.inputs import read_text
 
         limit = self.settings().registry.global_.limits.max_input_bytes
         return [section.label for section in parse_sections(read_text(path, limit=limit))]
 
     def start(self, form: NewSession) -> tuple[LiveSession, str]:
         from mao_tui.engine.sections import SectionError, parse_selection, select_sections
-        from mao_tui.inputs import read_text, with_context
         from mao_tui.playbooks.runner import deliverer_for
+        from mao_tui.service.inputs import read_text, with_context
 
         task = form.task.strip()
         if not task:
@@ -414,7 +414,7 @@ class AppBackend:
         return list(await self.search(HistoryQuery(limit=limit)))
 
     async def export(self, session_id: str, fmt: ExportFormat, path: Path) -> Path:
-        from mao_tui.export import render
+        from mao_tui.render.export import render
 
         detail = await _load(self._launch.db_path, session_id)
         text = render(detail, fmt)

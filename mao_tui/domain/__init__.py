@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mao_tui.qa_records import QaReport
+from mao_tui.domain.qa_records import QaReport
 
 SYNTHESIS_KEY = "synthesis"
 

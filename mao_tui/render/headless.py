@@ -33,7 +33,7 @@ from mao_tui.domain import (
     WorkspaceEvent,
     WorkstreamFinished,
 )
-from mao_tui.sanitize import shown
+from mao_tui.domain.sanitize import shown
 
 
 def format_cost(totals: TokenTotals) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mao_tui.errors import UsageError
+from mao_tui.domain.errors import UsageError
 from mao_tui.settings.schema import Limits
 
 DEFAULT_MAX_INPUT_BYTES = Limits().max_input_bytes

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mao_tui.providers.base import ErrorKind, ModelRequest, StreamEvent
-from mao_tui.providers.cli_config import PLACEHOLDER, CliSettings
-from mao_tui.providers.cli_drivers import parser_for
+from mao_tui.providers.cli.drivers import parser_for
 from mao_tui.providers.errors import error
+from mao_tui.settings.cli import PLACEHOLDER, CliSettings
 
 # Always passed through when set: what any program needs to find itself, its home and its locale.
 BASE_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR")

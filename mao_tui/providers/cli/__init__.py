@@ -1,0 +1,1 @@
+"""Vendor CLIs (claude, codex, gemini) behind the provider protocol."""

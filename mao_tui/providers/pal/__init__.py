@@ -1,0 +1,1 @@
+"""The PAL MCP server behind the provider protocol."""

@@ -1,0 +1,1 @@
+"""The three official SDKs behind the provider protocol."""

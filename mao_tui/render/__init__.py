@@ -1,0 +1,1 @@
+"""Text views of events and stored sessions: headless output, reports, exports."""
