@@ -19,10 +19,11 @@ from mao_tui.engine.policy import (
 )
 from mao_tui.engine.price_sources import PriceBook, PriceQuote
 from mao_tui.engine.pricing import totals_for
-from mao_tui.providers.base import ErrorKind, ThinkingSettings, Usage
+from mao_tui.providers.base import ErrorKind, Usage
 from mao_tui.providers.errors import error, rejects_thinking
 from mao_tui.settings.loader import load_settings, shipped_config_dir
 from mao_tui.settings.schema import ModelConfig, Prices, RetryPolicy
+from mao_tui.settings.thinking import ThinkingSettings
 
 POLICY = RetryPolicy(backoff_initial_s=1.0, backoff_multiplier=2.0, backoff_max_s=5.0, jitter=0.5)
 MAX = ThinkingSettings(effort="max")

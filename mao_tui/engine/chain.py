@@ -57,11 +57,11 @@ from mao_tui.providers.base import (
     StreamEvent,
     TextDelta,
     ThinkingDelta,
-    ThinkingSettings,
     Usage,
 )
 from mao_tui.settings import roster
 from mao_tui.settings.schema import ResolvedTimeouts, Settings
+from mao_tui.settings.thinking import ThinkingSettings
 
 NO_KEY_REASON = "no API key"
 RETIRED_REASON = "retired"
@@ -459,9 +459,7 @@ class ChainRunner:
                     thinking_rejected=exc.thinking_rejected,
                     streamed=streamed,
                 )
-                return _AttemptResult(
-                    "", totals_for(usage, quote), failure, partial="".join(text)
-                )
+                return _AttemptResult("", totals_for(usage, quote), failure, partial="".join(text))
             except asyncio.CancelledError:
                 await asyncio.shield(
                     end(AttemptStatus.FAILED, ErrorKind.CANCELLED.value, "cancelled")
@@ -473,9 +471,7 @@ class ChainRunner:
                 message = clean(f"{type(exc).__name__}: {exc}")
                 await end(AttemptStatus.FAILED, "internal", message)
                 failure = Failure("internal", message, streamed=streamed)
-                return _AttemptResult(
-                    "", totals_for(usage, quote), failure, partial="".join(text)
-                )
+                return _AttemptResult("", totals_for(usage, quote), failure, partial="".join(text))
             await end(AttemptStatus.OK, None, None)
         return _AttemptResult("".join(text), totals_for(usage, quote))
 

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from mao_tui.providers.base import ErrorKind, ThinkingSettings
+from mao_tui.providers.base import ErrorKind
 from mao_tui.settings.schema import RetryPolicy
+from mao_tui.settings.thinking import ThinkingSettings
 
 EFFORT_LADDER = ("max", "xhigh", "high", "medium", "low", "minimal")
 LEVEL_LADDER = ("XHIGH", "HIGH", "MEDIUM", "LOW", "MINIMAL")

@@ -8,9 +8,9 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mao_tui.providers.base import ThinkingSettings
 from mao_tui.settings.cli import CliSettings
 from mao_tui.settings.pal import PalSettings
+from mao_tui.settings.thinking import ThinkingSettings
 
 ProviderKind = Literal["anthropic", "openai", "openai_chat", "gemini", "cli", "pal"]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]

@@ -28,11 +28,11 @@ from mao_tui.providers.base import (
     ProviderError,
     StreamEvent,
     TextDelta,
-    ThinkingSettings,
     Usage,
 )
 from mao_tui.providers.pal.errors import THREAD_EXPIRED, PalReply, decode, pal_error
 from mao_tui.settings.pal import PalSettings, clink_target
+from mao_tui.settings.thinking import ThinkingSettings
 
 if TYPE_CHECKING:
     from mcp import ClientSession

@@ -14,13 +14,13 @@ from mao_tui.providers.base import (
     StreamEvent,
     TextDelta,
     ThinkingDelta,
-    ThinkingSettings,
     Usage,
     request_timeout,
     thinking_control,
 )
 from mao_tui.providers.errors import classified, error
 from mao_tui.providers.usage import count
+from mao_tui.settings.thinking import ThinkingSettings
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic

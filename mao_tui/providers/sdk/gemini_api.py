@@ -15,12 +15,12 @@ from mao_tui.providers.base import (
     StreamEvent,
     TextDelta,
     ThinkingDelta,
-    ThinkingSettings,
     Usage,
     thinking_control,
 )
 from mao_tui.providers.errors import classified, error
 from mao_tui.providers.usage import count
+from mao_tui.settings.thinking import ThinkingSettings
 
 if TYPE_CHECKING:
     from google.genai import Client

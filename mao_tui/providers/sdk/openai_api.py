@@ -14,12 +14,12 @@ from mao_tui.providers.base import (
     StreamEvent,
     TextDelta,
     ThinkingDelta,
-    ThinkingSettings,
     Usage,
     request_timeout,
 )
 from mao_tui.providers.errors import classified, error, from_error_fields
 from mao_tui.providers.usage import count
+from mao_tui.settings.thinking import ThinkingSettings
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
