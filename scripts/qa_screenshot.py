@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 
 from mao_tui.engine.session import SessionRequest
-from mao_tui.playbooks.qa_command import prepare
 from mao_tui.service.launch import Launch
 from mao_tui.service.live_session import AppBackend, OpenSession
+from mao_tui.service.qa_input import prepare
 from mao_tui.simulator.faults import FaultRule
 from mao_tui.tui import MaoApp
 from mao_tui.tui.qa_report import QaReportScreen

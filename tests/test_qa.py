@@ -19,10 +19,10 @@ from mao_tui.domain import EngineEvent, FallbackEvent, QaReportReady, SessionFin
 from mao_tui.domain.qa_records import QaReport, ReportFinding, ReviewFinding
 from mao_tui.engine.session import SessionRequest
 from mao_tui.playbooks import qa_review
-from mao_tui.playbooks.qa_command import prepare
 from mao_tui.playbooks.qa_targets import collect, collect_diff
 from mao_tui.render.export import render
 from mao_tui.service.launch import Launch, run_session
+from mao_tui.service.qa_input import prepare
 from mao_tui.settings.schema import QaConfig
 from mao_tui.simulator.faults import FaultRule
 from mao_tui.store import Store

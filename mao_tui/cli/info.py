@@ -22,7 +22,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 def cmd_config_check(args: argparse.Namespace) -> int:
     import os
 
-    from mao_tui.engine.pool import find_key
+    from mao_tui.settings.api_keys import find_key
     from mao_tui.settings.loader import ConfigError
 
     launch = _launch(args, simulate=False, speed=1.0)

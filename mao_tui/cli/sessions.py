@@ -113,7 +113,7 @@ def cmd_qa(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from mao_tui.engine.request import SessionRequest
-    from mao_tui.playbooks.qa_command import prepare
+    from mao_tui.service.qa_input import prepare
 
     if args.truncate:
         raise UsageError(

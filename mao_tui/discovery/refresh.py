@@ -23,8 +23,8 @@ from mao_tui.discovery.lists import (
     load_lists,
     save_lists,
 )
-from mao_tui.engine.pool import NO_KEY, find_key
 from mao_tui.providers.base import ErrorKind
+from mao_tui.settings.api_keys import NO_KEY, find_key
 from mao_tui.settings.schema import Settings
 
 

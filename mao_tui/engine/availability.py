@@ -16,8 +16,8 @@ def unavailable_reason(
 ) -> str | None:
     """None when ``model_id`` can be called with ``env`` on ``today``; else a short reason
     (``retired 2026-11-30``, ``claude not on PATH``, ``no key: set ANTHROPIC_API_KEY``)."""
-    from mao_tui.engine.pool import find_key
     from mao_tui.providers.cli.bridge import find_executable
+    from mao_tui.settings.api_keys import find_key
 
     model = settings.model(model_id)
     if model.retires is not None and model.retired(today):
@@ -41,7 +41,7 @@ def unavailable_reason(
 
 def missing_keys(settings: Settings, model_ids: Iterable[str], env: Mapping[str, str]) -> list[str]:
     """The first key variable of each provider among ``model_ids`` that has none set, in order."""
-    from mao_tui.engine.pool import find_key
+    from mao_tui.settings.api_keys import find_key
 
     names: list[str] = []
     for model_id in model_ids:

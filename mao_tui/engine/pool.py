@@ -12,12 +12,8 @@ from pathlib import Path
 
 from mao_tui.engine.price_sources import DATABASE_MODULE
 from mao_tui.providers.base import Provider
+from mao_tui.settings.api_keys import NO_KEY, find_key
 from mao_tui.settings.schema import Settings
-
-# Sent to a keyless OpenAI-compatible server (the SDK refuses an empty key), so that a real
-# OPENAI_API_KEY in the environment is never sent to a local server.
-NO_KEY = "no-key-needed"
-
 
 # What each provider kind's first request imports; loaded in a thread by ProviderPool.warm.
 SDK_MODULES: dict[str, tuple[str, ...]] = {
@@ -26,15 +22,6 @@ SDK_MODULES: dict[str, tuple[str, ...]] = {
     "openai_chat": ("openai", "openai.types.chat"),
     "gemini": ("google.genai", "google.genai.types"),
 }
-
-
-def find_key(env_names: list[str], env: Mapping[str, str]) -> str | None:
-    """The first of the named environment variables that is set and not blank."""
-    for name in env_names:
-        value = env.get(name, "").strip()
-        if value:
-            return value
-    return None
 
 
 class ProviderPool:

@@ -244,7 +244,7 @@ def qa_request(
 ) -> SessionRequest:
     """The session `mao qa` would run (its own preparation: targets, diff, PRD, fit)."""
     from mao_tui.engine.session import SessionRequest
-    from mao_tui.playbooks.qa_command import prepare
+    from mao_tui.service.qa_input import prepare
 
     prd = None
     if spec_file:

@@ -297,7 +297,7 @@ class AppBackend:
         """Simulate when asked to, or when no provider has a key (a first run, say)."""
         import os
 
-        from mao_tui.engine.pool import find_key
+        from mao_tui.settings.api_keys import find_key
 
         if self._launch.simulate:
             return True
@@ -363,7 +363,7 @@ class AppBackend:
     def _qa_listing(self, form: NewSession, project_dir: Path, task: str) -> str:
         """A qa session from Home reviews its context files (files, globs or directories) as
         `mao qa` does its targets, against the spec file as the requirements."""
-        from mao_tui.playbooks.qa_command import prepare
+        from mao_tui.service.qa_input import prepare
 
         if not form.context_paths:
             raise UsageError(

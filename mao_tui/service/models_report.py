@@ -7,10 +7,10 @@ from datetime import date
 from pathlib import Path
 
 from mao_tui.engine.policy import thinking_label
-from mao_tui.engine.pool import find_key
 from mao_tui.engine.price_sources import PriceBook
 from mao_tui.providers.base import thinking_control
 from mao_tui.settings import roster
+from mao_tui.settings.api_keys import find_key
 from mao_tui.settings.schema import ALIAS_PREFIX, ModelConfig, Prices, Settings
 
 _HEADER = (
