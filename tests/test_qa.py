@@ -17,6 +17,7 @@ import pytest
 from mao_tui.cli import main
 from mao_tui.domain import EngineEvent, FallbackEvent, QaReportReady, SessionFinished
 from mao_tui.domain.qa_records import QaReport, ReportFinding, ReviewFinding
+from mao_tui.domain.stored import SessionDetail
 from mao_tui.engine.session import SessionRequest
 from mao_tui.playbooks import qa_review
 from mao_tui.playbooks.qa_targets import collect, collect_diff
@@ -26,7 +27,6 @@ from mao_tui.service.qa_input import prepare
 from mao_tui.settings.schema import QaConfig
 from mao_tui.simulator.faults import FaultRule
 from mao_tui.store import Store
-from mao_tui.store.records import SessionDetail
 
 FAST = 40.0
 WEIGHTS = {

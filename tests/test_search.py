@@ -18,10 +18,10 @@ from mao_tui.domain import (
     SessionStarted,
     SessionStatus,
 )
+from mao_tui.domain.stored import SNIPPET_CLOSE, SNIPPET_OPEN
 from mao_tui.store import Store
 from mao_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, split_statements
 from mao_tui.store.reads import match_expression
-from mao_tui.store.records import SNIPPET_CLOSE, SNIPPET_OPEN
 from mao_tui.store.replay import events_from_detail
 
 

@@ -46,7 +46,7 @@ from mao_tui.engine.session import SessionEngine, SessionRequest
 from mao_tui.settings.schema import Settings
 
 if TYPE_CHECKING:
-    from mao_tui.store.records import SessionDetail
+    from mao_tui.domain.stored import SessionDetail
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mao_tui.domain import AttemptStatus, SessionStatus
 from mao_tui.domain.errors import UsageError
-from mao_tui.store.records import SessionDetail
+from mao_tui.domain.stored import SessionDetail
 
 OUTPUT_CHARS = 3_000  # of each workstream's output
 SYNTHESIS_CHARS = 6_000

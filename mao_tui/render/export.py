@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Literal
 
+from mao_tui.domain.stored import AttemptRecord, SessionDetail
 from mao_tui.render.headless import format_cost, format_tokens
-from mao_tui.store.records import AttemptRecord, SessionDetail
 
 ExportFormat = Literal["markdown", "json"]
 JSON_FORMAT = "mao-session/1"

@@ -7,9 +7,9 @@ from typing import TextIO
 
 from mao_tui.domain.errors import UsageError
 from mao_tui.domain.sanitize import shown
+from mao_tui.domain.stored import SessionDetail, SessionSummary
 from mao_tui.render.headless import format_cost, format_tokens
 from mao_tui.store import Store
-from mao_tui.store.records import SessionDetail, SessionSummary
 
 
 def _when(s: SessionSummary) -> str:

@@ -23,11 +23,11 @@ if TYPE_CHECKING:
     from typing import Any
 
     from mao_tui.domain import ApplyProposal
+    from mao_tui.domain.stored import SessionDetail, SessionHit, SessionSummary
     from mao_tui.engine.controller import SessionController
     from mao_tui.engine.fix_loop import Workbench
     from mao_tui.engine.request import SessionRequest
     from mao_tui.settings.schema import Settings
-    from mao_tui.store.records import SessionDetail, SessionHit, SessionSummary
 
 
 class OpenSession:

@@ -15,6 +15,7 @@ import aiosqlite
 
 from mao_tui.domain import SessionStatus
 from mao_tui.domain.errors import StoreUnwritableError
+from mao_tui.domain.stored import SessionDetail, SessionHit, SessionSummary
 from mao_tui.store.check import DatabaseUnusableError, check_database, describe_open_failure
 from mao_tui.store.liveness import pid_alive
 from mao_tui.store.migrations import SCHEMA_VERSION, migrate
@@ -26,7 +27,6 @@ from mao_tui.store.reads import (
     session_detail,
     session_snippet,
 )
-from mao_tui.store.records import SessionDetail, SessionHit, SessionSummary
 from mao_tui.store.sink import FLUSH_INTERVAL_S, StoreSink
 
 BUSY_TIMEOUT_MS = 5000

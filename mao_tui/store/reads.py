@@ -10,8 +10,7 @@ from typing import Any
 import aiosqlite
 
 from mao_tui.domain import AttemptStatus, Plan, WorkstreamStatus
-from mao_tui.store.qa import latest_qa_report
-from mao_tui.store.records import (
+from mao_tui.domain.stored import (
     SNIPPET_CLOSE,
     SNIPPET_OPEN,
     AttemptRecord,
@@ -24,6 +23,7 @@ from mao_tui.store.records import (
     SynthesisRecord,
     WorkstreamRecord,
 )
+from mao_tui.store.qa import latest_qa_report
 from mao_tui.store.workspace import workspace_events
 
 _USAGE = (

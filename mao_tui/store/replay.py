@@ -32,7 +32,7 @@ from mao_tui.domain import (
     WorkstreamFinished,
     WorkstreamStatus,
 )
-from mao_tui.store.records import PolicyEventRecord, SessionDetail
+from mao_tui.domain.stored import PolicyEventRecord, SessionDetail
 
 _RETRY_OF = re.compile(r"retry (?P<no>\d+) of (?P<of>\d+)")
 _ORDER = {

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 from mao_tui.domain import ApplyProposal, EventSink, SessionFinished
 
 if TYPE_CHECKING:
-    from mao_tui.store.records import SessionHit, SessionSummary
+    from mao_tui.domain.stored import SessionHit, SessionSummary
 
 SessionRunner = Callable[[EventSink], Awaitable[SessionFinished | None]]
 """Runs a session into the sink; returns its end (or None when there was nothing to run)."""

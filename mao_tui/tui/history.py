@@ -26,7 +26,7 @@ from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.widgets.footer import QuietFooter
 
 if TYPE_CHECKING:
-    from mao_tui.store.records import SessionHit, SessionSummary
+    from mao_tui.domain.stored import SessionHit, SessionSummary
 
 SEARCH_DELAY_S = 0.25
 STATUSES = ("done", "failed", "cancelled", "interrupted", "running")
