@@ -56,7 +56,8 @@ SETTINGS = settings_with(
                 },
             },
         },
-        "carbon": {"provider": "google", "api_model": "gemini-4-carbon"},
+        # a name no price database can know (gemini-4-carbon was unknown until genai-prices 0.2.5)
+        "unpriced": {"provider": "google", "api_model": "gemini-0-mao-unpriced"},
         # known to the database, but the registry's own price wins
         "opus-5.5-contract": {
             "provider": "anthropic",
@@ -130,8 +131,8 @@ def test_the_registry_overrides_the_database() -> None:
 
 def test_a_model_neither_knows_costs_unknown_never_zero() -> None:
     book = PriceBook(SETTINGS)
-    assert book.quote("carbon").kind == "unknown" and book.sheet("carbon") is None
-    dollars, known = cost_of("carbon", input_tokens=1_000, output_tokens=1_000)
+    assert book.quote("unpriced").kind == "unknown" and book.sheet("unpriced") is None
+    dollars, known = cost_of("unpriced", input_tokens=1_000, output_tokens=1_000)
     assert not known and dollars == 0.0
 
 
@@ -190,7 +191,7 @@ def test_mao_models_and_config_check_show_each_prices_source(
     (tmp_path / "models.yaml").write_text(
         "models:\n"
         "  gpt-5.2: {prices: {input: 1.0, cached_input: 0.1, output: 8.0}}\n"
-        "  carbon: {provider: google, api_model: gemini-4-carbon,\n"
+        "  unpriced: {provider: google, api_model: gemini-0-mao-unpriced,\n"
         "           context_window: 1048576, max_output_tokens: 65536}\n",
         encoding="utf-8",
     )
@@ -200,7 +201,7 @@ def test_mao_models_and_config_check_show_each_prices_source(
     assert "PRICE SOURCE" in rows["MODEL"]
     assert re.search(r"1\.00\s+0\.10\s+8\.00\s+registry override", rows["gpt-5.2"])
     assert re.search(r"5\.00\s+0\.50\s+25\.00\s+genai-prices 0\.2\.\d+", rows["opus-4.5"])
-    assert re.search(r"unknown\s+unknown\s+unknown\s+unknown", rows["carbon"])
+    assert re.search(r"unknown\s+unknown\s+unknown\s+unknown", rows["unpriced"])
     assert main(["config", "check", "--config", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     sources = dict(
@@ -208,7 +209,7 @@ def test_mao_models_and_config_check_show_each_prices_source(
         for line in out.split("prices (")[1].split("\n\n")[0].splitlines()[1:]
     )
     assert "gpt-5.2" in sources["registry override"].split(", ")
-    assert sources["unknown"] == "carbon"
+    assert sources["unknown"] == "unpriced"
     assert "opus-4.5" in sources[database_label()].split(", ")
 
 
