@@ -1,7 +1,7 @@
 """`mao demo` and `mao develop` end to end: the dashboard, headless, JSON lines, exit statuses.
 
 These run the real thing: simulator on 127.0.0.1, real SDKs, engine, store. The demo's scripted
-Gemini stall falls back after the simulated providers' read timeout (wiring.SIM_TIMEOUT_S).
+Gemini stall falls back after the simulated providers' read timeout (service.launch.SIM_TIMEOUT_S).
 """
 
 from __future__ import annotations
