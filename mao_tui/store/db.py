@@ -61,6 +61,26 @@ def unwritable(path: Path, exc: sqlite3.DatabaseError) -> StoreUnwritableError:
     return StoreUnwritableError(f"disk full / cannot write the database {path} ({exc})")
 
 
+_SQLITE_BUSY = 5
+_WAL_RETRY_S = 0.01
+
+
+async def _enter_wal(conn: aiosqlite.Connection) -> None:
+    """Switch the file to WAL mode. The switch needs the file to itself and SQLite does not call
+    the busy handler for it, so another process opening the same fresh file at this instant makes
+    it fail at once with "database is locked": retry until the busy timeout instead."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if _primary_code(exc) != _SQLITE_BUSY or loop.time() >= deadline:
+                raise
+        await asyncio.sleep(_WAL_RETRY_S)
+
+
 class AmbiguousSessionIdError(LookupError):
     """A session id prefix matched more than one session."""
 
@@ -103,7 +123,7 @@ class Store:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA foreign_keys = ON")
             await migrate(conn, path)  # first: a file from a newer mao is refused untouched
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await _enter_wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
             await conn.close()
