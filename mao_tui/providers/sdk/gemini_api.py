@@ -144,7 +144,7 @@ class GeminiProvider:
             thinking_config=thinking_config(request.thinking),
             # One number here is both the per-read timeout and the X-Server-Timeout deadline
             # sent to Google: the deadline must not cut a long stream, and stalls are the
-            # engine's watchdog's job (see engine/chain.py).
+            # engine's watchdog's job (see engine/attempt.py).
             http_options=types.HttpOptions(
                 timeout=_milliseconds(max(request.deadline_s or 0.0, request.timeout_s))
             ),
