@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Self, cast
 
-from mao_tui.simulator import discovery, pacing, replies, wire
+from mao_tui.simulator import discovery, pacing, replies, sse, wire, wire_openai
 from mao_tui.simulator.catalog import Catalog
 from mao_tui.simulator.faults import (
     COMPLETING_KINDS,
@@ -296,11 +296,11 @@ class Simulator:
         thinking = script.thinking if call.thinking else ""
         prompt_tokens = pacing.tokens(call.text)
         cached = min(self.cached_tokens, prompt_tokens)
-        ctx = wire.StreamContext(call.model, prompt_tokens, number, cached)
-        usage = wire.TokenCounts(
+        ctx = sse.StreamContext(call.model, prompt_tokens, number, cached)
+        usage = sse.TokenCounts(
             prompt_tokens, pacing.tokens(thinking), pacing.tokens(script.answer)
         )
-        body = wire.chat_completion(ctx, thinking, script.answer, usage)
+        body = wire_openai.chat_completion(ctx, thinking, script.answer, usage)
         headers = {"content-type": "application/json", **wire.stream_headers(call.api, number)}
         await write_response(writer, 200, headers, body, keep_alive=request.keep_alive)
         return request.keep_alive
@@ -333,7 +333,7 @@ class Simulator:
         prompt_tokens = pacing.tokens(call.text)
         cached = min(self.cached_tokens, prompt_tokens)
         minimal = rule is not None and rule.kind == "minimal_usage"
-        ctx = wire.StreamContext(call.model, prompt_tokens, number, cached, minimal)
+        ctx = sse.StreamContext(call.model, prompt_tokens, number, cached, minimal)
         encoder = wire.encoder_for(call.api, ctx, body, call.include_usage)
         response = ChunkedResponse(writer)
         await response.start(
@@ -366,12 +366,12 @@ class Simulator:
                     await response.send(event)
 
         if rule is None or rule.kind in COMPLETING_KINDS or rule.kind in ENDING_KINDS:
-            usage = wire.TokenCounts(
+            usage = sse.TokenCounts(
                 ctx.input_tokens,
                 math.ceil(streamed["thinking"] / pacing.CHARS_PER_TOKEN),
                 math.ceil(streamed["text"] / pacing.CHARS_PER_TOKEN),
             )
-            ending: wire.Ending = "stop"
+            ending: sse.Ending = "stop"
             if rule is not None and rule.kind in ENDING_KINDS:
                 ending = "refusal" if rule.kind == "refusal" else "max_tokens"
             for event in encoder.closing(usage, ending):
