@@ -17,6 +17,7 @@ from mao_tui.providers.base import ErrorKind, ModelRequest, ProviderError, TextD
 from mao_tui.providers.sdk.gemini_api import GeminiProvider
 from mao_tui.simulator import FaultRule, Simulator, demo_faults
 from mao_tui.simulator.faults import FaultBook, FaultKind
+from mao_tui.simulator.http11 import MAX_HEAD_BYTES
 from mao_tui.simulator.pacing import Segment, chars_per_s, clip, paced, tokens, tokens_per_s
 from mao_tui.simulator.scripts import SCRIPTED_KEYS, detect_workstream, script_for
 
@@ -334,6 +335,25 @@ async def test_unknown_paths_get_404_in_the_provider_shape(
     else:
         assert set(body["error"]) == {"message", "type", "param", "code"}
     assert sim.requests[-1].api == "unknown"
+
+
+async def test_a_request_head_over_the_limit_is_answered_431_and_the_connection_closes(
+    sim: Simulator,
+) -> None:
+    conn = await RawConnection.open(sim)
+    try:
+        await conn.send("/v1/messages", ANTHROPIC_BODY, {"x-padding": "a" * MAX_HEAD_BYTES})
+        reply = await conn.read_reply()
+        assert reply.status == 431
+        assert reply.headers["connection"] == "close"
+        assert b"request head larger than" in reply.body
+        assert await conn.reader.read() == b""  # the server closed the connection
+    finally:
+        await conn.close()
+    assert sim.requests == []
+    # A head just within the limit is served as usual.
+    padding = "a" * (MAX_HEAD_BYTES - 1024)
+    assert (await post(sim, "/v1/messages", ANTHROPIC_BODY, {"x-padding": padding})).status == 200
 
 
 async def test_non_streaming_requests_are_refused(sim: Simulator) -> None:

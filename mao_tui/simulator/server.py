@@ -25,10 +25,13 @@ from mao_tui.simulator.faults import (
     with_escapes,
 )
 from mao_tui.simulator.http11 import (
+    MAX_HEAD_BYTES,
     BadRequest,
     ChunkedResponse,
+    HeadTooLarge,
     HttpRequest,
     read_request,
+    refuse_large_head,
     write_response,
 )
 from mao_tui.simulator.market import Market
@@ -107,7 +110,9 @@ class Simulator:
         if self._server is not None:
             raise RuntimeError("simulator already started")
         self._stopping = False
-        self._server = await asyncio.start_server(self._serve_connection, host, port)
+        self._server = await asyncio.start_server(
+            self._serve_connection, host, port, limit=MAX_HEAD_BYTES
+        )
         self._host = host
         self._port = self._server.sockets[0].getsockname()[1]
 
@@ -161,6 +166,9 @@ class Simulator:
                 request = await read_request(reader)
                 if request is None or not await self._serve_request(request, reader, writer):
                     break
+        except HeadTooLarge as exc:
+            with contextlib.suppress(ConnectionError):
+                await refuse_large_head(reader, writer, exc)
         except (BadRequest, ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
