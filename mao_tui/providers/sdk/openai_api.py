@@ -134,12 +134,12 @@ class OpenAIResponsesProvider(_OpenAIClientProvider):
                         kind = from_error_fields(code=event.code, message=event.message)
                         raise error(kind, f"in-stream {event.code or 'error'}: {event.message}")
                     elif isinstance(event, events.ResponseFailedEvent):
-                        usage = _responses_usage(event.response) or usage
+                        usage = _usage(event.response, "input", "output") or usage
                         raise _failed(event.response.error)
                     elif isinstance(
                         event, events.ResponseCompletedEvent | events.ResponseIncompleteEvent
                     ):
-                        usage = _responses_usage(event.response) or Usage()
+                        usage = _usage(event.response, "input", "output") or Usage()
                         ending = _ending(event.response, event.type == "response.incomplete")
                     yield Heartbeat()  # any other event only shows the stream is alive
         except Exception:
@@ -161,29 +161,17 @@ class OpenAIResponsesProvider(_OpenAIClientProvider):
         yield finished
 
 
-def _responses_usage(response: object) -> Usage | None:
-    """A response's usage; None when it has none."""
-    u = getattr(response, "usage", None)
+def _usage(holder: object, input_name: str, output_name: str) -> Usage | None:
+    """``holder.usage`` (a response, or a chat chunk with ``include_usage``); None when it has
+    none. The two APIs name the same counts differently: input/output, prompt/completion."""
+    u = getattr(holder, "usage", None)
     if u is None:
         return None
     return Usage(
-        count(u, "input_tokens"),
-        count(u, "output_tokens"),
-        count(u, "output_tokens_details", "reasoning_tokens"),
-        count(u, "input_tokens_details", "cached_tokens"),
-    )
-
-
-def _chat_usage(chunk: object) -> Usage | None:
-    """A chunk's usage (the last chunk's, with ``include_usage``); None when it has none."""
-    u = getattr(chunk, "usage", None)
-    if u is None:
-        return None
-    return Usage(
-        count(u, "prompt_tokens"),
-        count(u, "completion_tokens"),
-        count(u, "completion_tokens_details", "reasoning_tokens"),
-        count(u, "prompt_tokens_details", "cached_tokens"),
+        count(u, f"{input_name}_tokens"),
+        count(u, f"{output_name}_tokens"),
+        count(u, f"{output_name}_tokens_details", "reasoning_tokens"),
+        count(u, f"{input_name}_tokens_details", "cached_tokens"),
     )
 
 
@@ -250,7 +238,7 @@ class OpenAIChatProvider(_OpenAIClientProvider):
             async with raw:
                 async for chunk in raw:
                     content = False
-                    usage = _chat_usage(chunk) or usage
+                    usage = _usage(chunk, "prompt", "completion") or usage
                     for choice in chunk.choices or []:
                         if choice.delta is None:
                             continue
