@@ -148,17 +148,12 @@ class OpenAIResponsesProvider(_OpenAIClientProvider):
             raise
         if ending is None:
             raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without response.completed")
-        finished, incomplete = ending
         # A cut-off or refused answer is billed too: its usage comes before the error.
         yield usage
-        limit = f"response.incomplete, max_output_tokens={request.max_output_tokens}"
-        cut_off = "max_output_tokens"
-        if problem := _stop_problem(refusal, finished.stop_reason, cut_off, limit):
-            raise problem
-        if incomplete:  # for a reason this code does not know: still not a whole answer
-            why = finished.stop_reason
-            raise error(ErrorKind.TRUNCATED, f"the response ended incomplete ({why})")
-        yield finished
+        end = _responses_end(*ending, refusal, request.max_output_tokens)
+        if isinstance(end, ProviderError):
+            raise end
+        yield end
 
 
 def _usage(holder: object, input_name: str, output_name: str) -> Usage | None:
@@ -190,6 +185,19 @@ def _ending(response: object, incomplete_event: bool) -> tuple[Finished, bool]:
     status = getattr(response, "status", None)
     incomplete = incomplete_event or status == "incomplete"
     return Finished(str(reason or status or "completed")), incomplete
+
+
+def _responses_end(
+    finished: Finished, incomplete: bool, refusal: str, max_output_tokens: int
+) -> Finished | ProviderError:
+    """How a response ended: a whole answer, or the error a refused or unfinished one raises."""
+    limit = f"response.incomplete, max_output_tokens={max_output_tokens}"
+    if problem := _stop_problem(refusal, finished.stop_reason, "max_output_tokens", limit):
+        return problem
+    if incomplete:  # for a reason this code does not know: still not a whole answer
+        why = finished.stop_reason
+        return error(ErrorKind.TRUNCATED, f"the response ended incomplete ({why})")
+    return finished
 
 
 def _stop_problem(refusal: str, stop_reason: str, cut_off: str, limit: str) -> ProviderError | None:
