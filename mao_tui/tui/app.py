@@ -23,7 +23,8 @@ from textual.screen import Screen
 from mao_tui.domain import SessionFinished
 from mao_tui.tui.backend import Backend, LiveSession, SessionControl, SessionRunner
 from mao_tui.tui.bindings import SPECS, screen_bindings
-from mao_tui.tui.dashboard import EXIT_CANCELLED, EXIT_OK, DashboardScreen
+from mao_tui.tui.dashboard import DashboardScreen
+from mao_tui.tui.session_run import EXIT_CANCELLED, EXIT_OK
 from mao_tui.tui.startup import watch_first_paint
 from mao_tui.tui.widgets.panel import note_input
 

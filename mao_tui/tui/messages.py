@@ -1,13 +1,14 @@
 """Textual messages: one small class per engine event, posted by the session sink.
 
 Workers never touch widgets; the sink turns each :data:`~mao_tui.domain.EngineEvent` into one of
-these and posts it to the dashboard screen, whose ``@on`` handlers own every state change.
-Lifecycle messages bubble on to the app (which tracks the exit code); the hot ``Delta`` does not.
+these (consecutive deltas into one :class:`Deltas`) and posts it to the dashboard screen, which
+hands the event to its reducer. Lifecycle messages bubble on to the app; the hot ``Delta`` does not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import assert_never
 
 from textual.message import Message
 
@@ -15,7 +16,9 @@ from mao_tui import domain
 
 
 class EngineMessage(Message):
-    """Base class of every message carrying an engine event."""
+    """Base class of every message carrying one engine event."""
+
+    event: domain.EngineEvent
 
 
 @dataclass
@@ -39,7 +42,7 @@ class Delta(EngineMessage, bubble=False):
 
 
 @dataclass
-class Deltas(EngineMessage, bubble=False):
+class Deltas(Message, bubble=False):
     """Consecutive deltas, one message for all of them (see ``DashboardScreen._sink``): a
     message per delta cost more in dispatch than the rendering it led to."""
 
@@ -149,4 +152,5 @@ def to_message(event: domain.EngineEvent) -> EngineMessage:
             | domain.ThinkingDowngraded()
         ):
             return Policy(event)
-    raise TypeError(f"not an engine event: {event!r}")
+        case _:
+            assert_never(event)
