@@ -1,4 +1,5 @@
-"""Textual messages: one small class per engine event, posted by the session sink.
+"""Textual messages: one small class per engine event, posted by the session sink; and the two
+a screen posts to ask the app to open a session (no screen imports the app).
 
 Workers never touch widgets; the sink turns each :data:`~mao_tui.domain.EngineEvent` into one of
 these (consecutive deltas into one :class:`Deltas`) and posts it to the dashboard screen, which
@@ -13,6 +14,7 @@ from typing import assert_never
 from textual.message import Message
 
 from mao_tui import domain
+from mao_tui.tui.backend import LiveSession
 
 
 class EngineMessage(Message):
@@ -106,6 +108,22 @@ class Policy(EngineMessage):
     """A retry, a provider cooldown, a wait for one, or a thinking downgrade."""
 
     event: domain.PolicyEvent
+
+
+@dataclass
+class OpenSession(Message):
+    """Show a session just started (Home) on a new dashboard: the app handles it."""
+
+    session: LiveSession
+    title: str
+    simulated: bool
+
+
+@dataclass
+class OpenReview(Message):
+    """Open a stored session in review (Home, History): the app handles it."""
+
+    session_id: str
 
 
 def to_message(event: domain.EngineEvent) -> EngineMessage:
