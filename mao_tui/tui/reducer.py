@@ -17,38 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import assert_never
 
-from mao_tui.domain import (
-    SYNTHESIS_KEY,
-    AttemptFinished,
-    AttemptStarted,
-    CooldownWait,
-    Delta,
-    EngineEvent,
-    FallbackEvent,
-    FilesApplied,
-    FixRoundDone,
-    OutputWritten,
-    Plan,
-    PlanReady,
-    PolicyEvent,
-    ProviderCooldown,
-    QaReportReady,
-    RetryScheduled,
-    SessionFinished,
-    SessionReopened,
-    SessionStarted,
-    SessionStatus,
-    SynthesisFinished,
-    ThinkingDowngraded,
-    VerificationDone,
-    VerificationFinished,
-    VerificationOutput,
-    VerificationPlanned,
-    VerificationStarted,
-    WorkspaceEvent,
-    WorkstreamFinished,
-    WorkstreamStatus,
-)
+from mao_tui import domain
+from mao_tui.domain import SYNTHESIS_KEY, Plan, SessionStatus, WorkstreamStatus
 from mao_tui.domain.qa_records import QaReport
 from mao_tui.tui.state import Lane, SessionClock, SessionView, seconds_between
 
@@ -74,13 +44,13 @@ class Change:
     plan: Plan | None = None  # a new plan: every lane and panel is new
     added: tuple[str, ...] = ()  # lanes a fix round added to the plan (before the synthesis)
     planning_step: str | None = None  # what the panels' placeholder says while planning
-    logged: FallbackEvent | PolicyEvent | None = None  # a line for the fallback log
+    logged: domain.FallbackEvent | domain.PolicyEvent | None = None  # a line for the fallback log
     log_offset: float = 0.0  # with ``logged``: seconds since the session started
     ticking: bool | None = None  # the running clocks resume (True) or stop (False)
-    finished: SessionFinished | None = None  # the session (or a rerun of it) ended
-    workspace: WorkspaceEvent | None = None  # for the Verification pane
-    output: OutputWritten | None = None  # a journal entry written (or not): said as a toast
-    qa: QaReportReady | None = None  # a qa report arrived
+    finished: domain.SessionFinished | None = None  # the session (or a rerun of it) ended
+    workspace: domain.WorkspaceEvent | None = None  # for the Verification pane
+    output: domain.OutputWritten | None = None  # a journal entry written (or not): said as a toast
+    qa: domain.QaReportReady | None = None  # a qa report arrived
     first_qa: bool = False  # with ``qa``: the session's first
 
 
@@ -101,46 +71,51 @@ class DashboardState:
         self.clock = SessionClock(monotonic)
         self.lanes: dict[str, Lane] = {}
         self.session_id = ""
-        self.result: SessionFinished | None = None  # the latest end (of the run or a rerun)
+        self.result: domain.SessionFinished | None = None  # the latest end (of the run or a rerun)
         self.qa_report: QaReport | None = None  # output kind qa_report: the latest report
 
-    def apply(self, event: EngineEvent) -> Change:
+    def apply(self, event: domain.EngineEvent) -> Change:
         """Fold one event into the state; returns what the screen must show again."""
         match event:
-            case Delta():  # first: by far the most frequent
+            case domain.Delta():  # first: by far the most frequent
                 return self._delta(event)
-            case SessionStarted():
+            case domain.SessionStarted():
                 return self._session_started(event)
-            case PlanReady():
+            case domain.PlanReady():
                 return self._plan_ready(event)
-            case AttemptStarted():
+            case domain.AttemptStarted():
                 return self._attempt_started(event)
-            case AttemptFinished():
+            case domain.AttemptFinished():
                 return self._attempt_finished(event)
-            case FallbackEvent():
+            case domain.FallbackEvent():
                 return self._fallback(event)
-            case RetryScheduled() | ProviderCooldown() | CooldownWait() | ThinkingDowngraded():
+            case (
+                domain.RetryScheduled()
+                | domain.ProviderCooldown()
+                | domain.CooldownWait()
+                | domain.ThinkingDowngraded()
+            ):
                 return self._policy(event)
-            case WorkstreamFinished():
+            case domain.WorkstreamFinished():
                 return self._workstream_finished(event)
-            case SynthesisFinished():
+            case domain.SynthesisFinished():
                 return self._synthesis_finished(event)
-            case SessionFinished():
+            case domain.SessionFinished():
                 return self._session_finished(event)
-            case SessionReopened():
+            case domain.SessionReopened():
                 return self._session_reopened(event)
-            case OutputWritten():
+            case domain.OutputWritten():
                 return self._output_written(event)
-            case QaReportReady():
+            case domain.QaReportReady():
                 return self._qa_report(event)
             case (
-                FilesApplied()
-                | VerificationPlanned()
-                | VerificationStarted()
-                | VerificationOutput()
-                | VerificationFinished()
-                | VerificationDone()
-                | FixRoundDone()
+                domain.FilesApplied()
+                | domain.VerificationPlanned()
+                | domain.VerificationStarted()
+                | domain.VerificationOutput()
+                | domain.VerificationFinished()
+                | domain.VerificationDone()
+                | domain.FixRoundDone()
             ):
                 return Change(workspace=event)  # the Verification pane keeps its own lines
             case _:
@@ -150,10 +125,6 @@ class DashboardState:
         """The user asked to cancel the session: said until it ends."""
         self.session.status = "cancelling"
         return Change(status=True)
-
-    def _note(self, lane: Lane, note: str) -> tuple[str, ...]:
-        lane.notes.append(note)
-        return (lane.key,)
 
     def notes_shown(self, lane: Lane) -> list[str]:
         """A panel's notes: the lane's, and why a synthesis is stale."""
@@ -165,14 +136,14 @@ class DashboardState:
 
     # -- one method per event ----------------------------------------------------------------
 
-    def _delta(self, event: Delta) -> Change:
+    def _delta(self, event: domain.Delta) -> Change:
         lane = self.lanes.get(event.workstream)
         if lane is None or event.attempt_id != lane.attempt_id:
             return NOTHING  # a late delta of an attempt that has already been replaced
         moved = lane.receive(event.channel, event.text)
         return Change(streamed=lane.key, answer_started=moved)
 
-    def _session_started(self, event: SessionStarted) -> Change:
+    def _session_started(self, event: domain.SessionStarted) -> Change:
         self.clock.observe(event.at)
         self.session_id = event.session_id
         session = self.session
@@ -183,7 +154,7 @@ class DashboardState:
         session.status = "running"
         return Change(title=True, status=True)
 
-    def _plan_ready(self, event: PlanReady) -> Change:
+    def _plan_ready(self, event: domain.PlanReady) -> Change:
         self.clock.observe(event.at)
         plan = event.plan
         planned = {w.key for w in plan.workstreams}
@@ -204,7 +175,7 @@ class DashboardState:
         self.lanes[SYNTHESIS_KEY] = synthesis  # the synthesis row stays last
         return Change(added=tuple(lane.key for lane in new), status=True)
 
-    def _attempt_started(self, event: AttemptStarted) -> Change:
+    def _attempt_started(self, event: domain.AttemptStarted) -> Change:
         self.clock.observe(event.at)
         lane = self.lanes.get(event.workstream)
         if lane is None:
@@ -227,7 +198,7 @@ class DashboardState:
             shown = (synthesis.key, lane.key)
         return Change(began=lane.key, notes=notes, lanes=shown, status=True)
 
-    def _attempt_finished(self, event: AttemptFinished) -> Change:
+    def _attempt_finished(self, event: domain.AttemptFinished) -> Change:
         self.clock.observe(event.at)
         self.session.totals.add(event.usage)  # planning's attempts too: they have no lane
         lane = self.lanes.get(event.workstream)
@@ -241,7 +212,7 @@ class DashboardState:
             status=True,
         )
 
-    def _fallback(self, event: FallbackEvent) -> Change:
+    def _fallback(self, event: domain.FallbackEvent) -> Change:
         self.clock.observe(event.at)
         self.session.fallbacks += 1
         lane = self.lanes.get(event.workstream)
@@ -251,13 +222,13 @@ class DashboardState:
             notes = self._note(lane, f"↪ fallback {event.from_model} → {target} ({event.reason})")
         return Change(logged=event, log_offset=self._offset(event), notes=notes, status=True)
 
-    def _policy(self, event: PolicyEvent) -> Change:
+    def _policy(self, event: domain.PolicyEvent) -> Change:
         self.clock.observe(event.at)
         lane = self.lanes.get(event.workstream)
         notes = self._note(lane, f"↻ {event.line}") if lane is not None else ()
         return Change(logged=event, log_offset=self._offset(event), notes=notes)
 
-    def _workstream_finished(self, event: WorkstreamFinished) -> Change:
+    def _workstream_finished(self, event: domain.WorkstreamFinished) -> Change:
         self.clock.observe(event.at)
         lane = self.lanes.get(event.workstream)
         if lane is None:
@@ -268,7 +239,7 @@ class DashboardState:
             notes = self._note(lane, f"• {event.detail}")
         return Change(notes=notes, lanes=(lane.key,), status=True)
 
-    def _synthesis_finished(self, event: SynthesisFinished) -> Change:
+    def _synthesis_finished(self, event: domain.SynthesisFinished) -> Change:
         self.clock.observe(event.at)
         lane = self.lanes.get(SYNTHESIS_KEY)
         if lane is None:
@@ -283,7 +254,7 @@ class DashboardState:
             ended = (lane.key,)
         return Change(ended=ended, lanes=(lane.key,), status=True)
 
-    def _session_finished(self, event: SessionFinished) -> Change:
+    def _session_finished(self, event: domain.SessionFinished) -> Change:
         self.clock.observe(event.at)
         self.clock.frozen = True
         session = self.session
@@ -303,26 +274,30 @@ class DashboardState:
             ended=tuple(cut), lanes=tuple(cut), status=True, ticking=False, finished=event
         )
 
-    def _session_reopened(self, event: SessionReopened) -> Change:
+    def _session_reopened(self, event: domain.SessionReopened) -> Change:
         self.clock.observe(event.at)
         self.clock.frozen = False
         self.session.status = "running"
         self.session.reopened_at = event.at
         return Change(status=True, ticking=True)
 
-    def _output_written(self, event: OutputWritten) -> Change:
+    def _output_written(self, event: domain.OutputWritten) -> Change:
         lane = self.lanes.get(SYNTHESIS_KEY)
         notes: tuple[str, ...] = ()
         if lane is not None:
             notes = self._note(lane, f"{'✗' if event.error else '✓'} {event.line}")
         return Change(notes=notes, output=event)
 
-    def _qa_report(self, event: QaReportReady) -> Change:
+    def _qa_report(self, event: domain.QaReportReady) -> Change:
         first = self.qa_report is None
         self.qa_report = event.report
         lane = self.lanes.get(SYNTHESIS_KEY)
         notes = self._note(lane, f"✓ {event.line} (g: the report)") if lane is not None else ()
         return Change(notes=notes, qa=event, first_qa=first)
 
-    def _offset(self, event: FallbackEvent | PolicyEvent) -> float:
+    def _note(self, lane: Lane, note: str) -> tuple[str, ...]:
+        lane.notes.append(note)
+        return (lane.key,)
+
+    def _offset(self, event: domain.FallbackEvent | domain.PolicyEvent) -> float:
         return seconds_between(self.session.started_at, event.at) or 0.0

@@ -75,7 +75,7 @@ class SessionRun(_Base):
         self._batch = None
         if isinstance(event, SessionFinished):
             self._sink_finished = True
-        self.post_message(m.to_message(event))
+        self.post_message(m.EngineMessage(event))
 
     @property
     def work_running(self) -> bool:
@@ -117,7 +117,7 @@ class SessionRun(_Base):
             result = event.worker.result
             if not self._sink_finished and isinstance(result, SessionFinished):
                 self._sink_finished = True  # the runner returned it without emitting it
-                self.post_message(m.SessionFinished(result))
+                self.post_message(m.EngineMessage(result))
             return
         if self._sink_finished:
             return
@@ -130,7 +130,7 @@ class SessionRun(_Base):
                 timeout=30,
             )
         self._sink_finished = True
-        self.post_message(m.SessionFinished(self._crashed(error, event.state)))
+        self.post_message(m.EngineMessage(self._crashed(error, event.state)))
 
     def _crashed(self, error: BaseException | None, state: WorkerState) -> SessionFinished:
         """The end of a session whose runner stopped without saying so."""
