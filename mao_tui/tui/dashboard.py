@@ -5,8 +5,9 @@ Contract (after harlequin): the session runs in this screen's worker and never t
 hands each event to its reducer (:class:`~mao_tui.tui.reducer.DashboardState`), the one place
 the session's view state changes, and shows again what the returned
 :class:`~mao_tui.tui.reducer.Change` names. Deltas only land in the lanes' text; one interval
-lays out the panels that changed, at most ``FLUSH_HZ`` times a second and only those on screen,
-and a slower one ticks the running clocks. Nothing renders per delta.
+has the panels lay out what changed, at most ``FLUSH_HZ`` times a second and only those on
+screen (:mod:`mao_tui.tui.widgets.panel_grid`), and a slower one ticks the running clocks.
+Nothing renders per delta.
 
 The same screen shows a live session (``mao demo``, Home), or a stored one replayed from the
 database (review); either way reruns go through the :class:`~mao_tui.tui.backend.SessionControl`
@@ -33,7 +34,6 @@ from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
 from mao_tui.domain import (
-    SYNTHESIS_KEY,
     Delta,
     EngineEvent,
     FallbackEvent,
@@ -53,14 +53,13 @@ from mao_tui.tui.widgets.bars import StatusBar, TitleBar
 from mao_tui.tui.widgets.fallback_log import FallbackLog
 from mao_tui.tui.widgets.footer import QuietFooter
 from mao_tui.tui.widgets.panel import ModelPanel
+from mao_tui.tui.widgets.panel_grid import PanelGrid
 from mao_tui.tui.widgets.plan_table import PlanTable
 from mao_tui.tui.widgets.verification import VerificationPane
 
 __all__ = ["EXIT_CANCELLED", "EXIT_FAILED", "EXIT_OK", "DashboardScreen"]
 
 FLUSH_HZ = 10  # screen flushes per second, at most, whatever the delta rate
-FLUSH_TURNS = 2  # an unfocused panel is laid out every FLUSH_TURNS flushes (5 Hz), half of them
-#                  each time, so that one screen update never repaints every streaming panel
 TICK_S = 1.0  # running clocks and live rates
 MEDIUM_FROM = 110  # terminal columns: below, one panel at a time (the selected plan row's)
 WIDE_FROM = 160  # from here, three panels a row and the full plan table
@@ -88,7 +87,6 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, Screen[None]):
     ) -> None:
         super().__init__(classes="-review" if review else "")
         self.state = DashboardState(simulated=simulated, review=review)
-        self.panels: dict[str, ModelPanel] = {}
         self.control = control
         self.session_done = asyncio.Event()
         """Set once the end of the (first) run is on screen."""
@@ -99,10 +97,6 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, Screen[None]):
         self._sink_finished = False
         self._batch: list[Delta] | None = None
         self._cancelled_by_user = False
-        self._dirty: set[ModelPanel] = set()
-        self._current_key = ""
-        self._turn = 0
-        self._narrow = False
         self._tick_timer: Timer | None = None
         self._focus_before_maximize: Widget | None = None
         self.held_keys: list[str] = []
@@ -111,6 +105,7 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, Screen[None]):
         self.fallback_log = FallbackLog()
         self.status_bar = StatusBar()
         self.verification = VerificationPane()
+        self.panel_grid = PanelGrid(self.state, id="panels")
         self.footer = QuietFooter()
 
     # -- the reducer's state, read by the widgets, the app and tests --------------------------
@@ -139,6 +134,10 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, Screen[None]):
     def qa_report(self) -> QaReport | None:
         return self.state.qa_report
 
+    @property
+    def panels(self) -> dict[str, ModelPanel]:
+        return self.panel_grid.panels
+
     def compose(self) -> ComposeResult:
         yield self.title_bar
         with Vertical(id="body"):
@@ -149,7 +148,7 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, Screen[None]):
                 with Vertical(id="fallback-pane", classes="pane") as fallback_pane:
                     fallback_pane.border_title = "Fallback log"
                     yield self.fallback_log
-            with Vertical(id="panels"):
+            with self.panel_grid:
                 yield Static("Waiting for the plan…", id="panels-placeholder")
             yield self.verification
         yield self.status_bar
@@ -169,52 +168,26 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, Screen[None]):
         self.plan_table.compact = event.size.width < WIDE_FROM
         narrow = event.size.width < MEDIUM_FROM
         self.footer.narrow = narrow
-        if narrow != self._narrow:
-            self._narrow = narrow
-            self._show_current()
+        self.panel_grid.set_narrow(narrow)
 
     # -- rendering cadence ------------------------------------------------------------------
 
     def flush(self, *, every: bool = True) -> None:
-        """Lay out the panels on screen that received text since their last layout; from the
-        timer (``every=False``), only the focused panel and those whose turn it is."""
-        self._turn += 1
-        if not self._dirty:
-            return
-        maximized = self.maximized
-        focused = self.focused
-        for panel in list(self._dirty):
-            if not panel.display or (maximized is not None and maximized is not panel):
-                continue  # off screen: its text waits in the model until it is shown
-            if not every and panel is not focused and (panel.turn + self._turn) % FLUSH_TURNS:
-                continue
-            self._lay_out(panel)
-
-    def _lay_out(self, panel: ModelPanel) -> None:
-        self._dirty.discard(panel)
-        lane = self.lanes.get(panel.key)
-        if lane is not None:  # the panel repaints anyway: its live rate comes along
-            panel.show_lane(lane, self.clock.now())
-        panel.flush()
+        """Lay out the panels that received text (see :meth:`PanelGrid.flush`)."""
+        self.panel_grid.flush(every=every)
 
     def _tick(self) -> None:
-        """Running clocks in the plan and the status bar. A streaming panel's live rate is
-        updated when it is laid out (:meth:`flush`), not here: a border change repaints a whole
-        panel, and doing all of them in one tick made the slowest screen updates of all."""
+        """Running clocks in the plan, the panels and the status bar."""
         now = self.clock.now()
         for lane in self.lanes.values():
             if lane.running:
                 self.plan_table.show_lane(lane, now)
-                if not lane.live_chars:  # nothing streams yet, so no flush carries it
-                    self.panels[lane.key].show_lane(lane, now)
+        self.panel_grid.tick(now)
         self._show_status(now)
 
     async def settle(self) -> None:
         """Lay out everything now and wait for every final render (tests, screenshots)."""
-        for panel in self.panels.values():
-            self._lay_out(panel)
-        for panel in self.panels.values():
-            await panel.settle()
+        await self.panel_grid.settle()
 
     # -- engine events: the reducer changes the state, the widgets show what it says ----------
 
@@ -247,30 +220,17 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, Screen[None]):
             self._show_end()
 
     def _show_streamed(self, change: Change) -> None:
-        """A delta: the panel is laid out at its next flush, not now."""
-        if change.streamed is None:
-            return
-        panel = self.panels[change.streamed]
-        if change.answer_started:
-            panel.start_answer()
-            panel.show_lane(self.lanes[change.streamed], self.clock.now())
-        self._dirty.add(panel)
+        if change.streamed is not None:
+            self.panel_grid.streamed(change.streamed, answer_started=change.answer_started)
 
     def _show_lanes(self, change: Change) -> None:
+        grid = self.panel_grid
         if change.planning_step is not None:
-            placeholder = self.query("#panels-placeholder")
-            if placeholder:
-                placeholder.first(Static).update(change.planning_step)
+            grid.show_planning(change.planning_step)
         if change.began is not None:
-            panel = self.panels[change.began]
-            current = self.lanes[change.began].current
-            assert current is not None
-            panel.begin_attempt(current)
-            self._dirty.discard(panel)
+            grid.begin(change.began)
         for key in change.ended:
-            panel = self.panels[key]
-            self._dirty.discard(panel)
-            panel.end_attempt()
+            grid.end(key)
         for key in change.notes:
             self.panels[key].set_notes(self.state.notes_shown(self.lanes[key]))
         if change.lanes:
@@ -313,33 +273,17 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, Screen[None]):
             self.fallback_log.add_policy(event, change.log_offset)
 
     async def _show_plan(self, plan: Plan) -> None:
-        lanes = list(self.lanes.values())
         now = self.clock.now()
-        self.plan_table.show_lanes(lanes, now)
+        self.plan_table.show_lanes(list(self.lanes.values()), now)
         self._show_plan_summary(plan)
-        self.panels = {lane.key: ModelPanel(lane, turn=i) for i, lane in enumerate(lanes)}
-        container = self.query_one("#panels", Vertical)
-        await container.remove_children()
-        await container.mount_all(self.panels.values())
-        for lane in lanes:
-            self.panels[lane.key].show_lane(lane, now)
-            self.panels[lane.key].show_thinking(self.thinking_visible)
-        self._select(lanes[0].key)
-        self._show_current()
+        await self.panel_grid.show_plan(now)
         self._replay_held_keys()
 
     async def _show_added(self, keys: tuple[str, ...]) -> None:
-        """A fix round's lanes, before the synthesis's panel."""
+        """A fix round's lanes: in the plan, and their panels before the synthesis's."""
         now = self.clock.now()
         self.plan_table.show_lanes(list(self.lanes.values()), now)
-        container = self.query_one("#panels", Vertical)
-        for key in keys:
-            lane = self.lanes[key]
-            panel = self.panels[key] = ModelPanel(lane, turn=len(self.panels))
-            await container.mount(panel, before=self.panels[SYNTHESIS_KEY])
-            panel.show_lane(lane, now)
-            panel.show_thinking(self.thinking_visible)
-        self._show_current()
+        await self.panel_grid.add(keys, now)
 
     def _show_plan_summary(self, plan: Plan) -> None:
         """Who planned, how diverse, and what pre-flight found, on the plan pane's border;
@@ -423,23 +367,11 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, Screen[None]):
 
     def _select(self, key: str, *, move_cursor: bool = False) -> None:
         """Make ``key`` the current lane: its panel is the one shown on narrow screens."""
-        if key != self._current_key:
-            self._current_key = key
-            if self._narrow:
-                self._show_current()
+        self.panel_grid.select(key)
         if move_cursor and key in self.lanes:
             index = list(self.lanes).index(key)
             if self.plan_table.cursor_row != index:
                 self.plan_table.move_cursor(row=index, animate=False)
-
-    def _show_current(self) -> None:
-        """Narrow screens show one panel, the current lane's; wider ones show them all."""
-        for key, panel in self.panels.items():
-            shown = not self._narrow or key == self._current_key
-            if panel.display != shown:
-                panel.display = shown
-                if shown:
-                    panel.flush()
 
     def _show_lane(self, lane: Lane, now: datetime | None = None) -> None:
         now = now or self.clock.now()

@@ -20,6 +20,7 @@ from mao_tui.tui.backend import Backend, ExportFormat, SessionControl
 from mao_tui.tui.reducer import DashboardState
 from mao_tui.tui.state import Lane
 from mao_tui.tui.widgets.panel import ModelPanel
+from mao_tui.tui.widgets.panel_grid import PanelGrid
 from mao_tui.tui.widgets.plan_table import PlanTable
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class LaneActions(_Base):
     state: DashboardState
     control: SessionControl | None
     plan_table: PlanTable
-    panels: dict[str, ModelPanel]
+    panel_grid: PanelGrid
     thinking_visible: bool
     _focus_before_maximize: Widget | None
 
@@ -42,6 +43,9 @@ class LaneActions(_Base):
 
         @property
         def work_running(self) -> bool: ...
+
+        @property
+        def panels(self) -> dict[str, ModelPanel]: ...
 
         async def stop_session(self, *, cancelling: bool) -> None: ...
 
@@ -53,8 +57,7 @@ class LaneActions(_Base):
         self.thinking_visible = not self.thinking_visible
 
     def watch_thinking_visible(self, visible: bool) -> None:
-        for panel in self.panels.values():
-            panel.show_thinking(visible)
+        self.panel_grid.show_thinking(visible)
 
     def action_maximize_panel(self) -> None:
         if self.maximized is not None:
