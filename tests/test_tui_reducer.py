@@ -448,3 +448,22 @@ def test_a_delta_costs_the_same_however_much_text_came_before(state: DashboardSt
         burst()
     late = min(burst() for _ in range(3))
     assert late < early * 4 + 0.01
+
+
+def test_no_screen_imports_the_app() -> None:
+    """Screens ask the app to open sessions by message (tui/messages.py), so that only the app
+    and the CLI above it know ``MaoApp``."""
+    import ast
+    from pathlib import Path
+
+    import mao_tui.tui
+
+    package = Path(mao_tui.tui.__file__).parent
+    importers = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name in ("app.py", "__init__.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "mao_tui.tui.app":
+                importers.append(path.name)
+    assert importers == []
