@@ -21,10 +21,10 @@ from mao_tui.domain import EngineEvent, OutputWritten, SessionFinished
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.session import SessionEngine, SessionRequest
-from mao_tui.playbooks.journal import journal_request
 from mao_tui.playbooks.journal_entry import JournalWriter, slugify, write_new
 from mao_tui.service.launch import Launch, simulator_env
 from mao_tui.service.live_session import OpenSession
+from mao_tui.service.session_request import journal_request
 from mao_tui.settings.loader import ConfigError, load_settings, shipped_config_dir
 from mao_tui.settings.schema import PromptChoice, Settings
 from mao_tui.simulator.faults import FaultRule

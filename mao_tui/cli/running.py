@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
     from mao_tui.domain import EngineEvent, Plan
     from mao_tui.engine.request import SessionRequest
-    from mao_tui.engine.sections import Section
     from mao_tui.service.launch import Launch
     from mao_tui.settings.schema import Settings
     from mao_tui.tui.app import MaoApp
@@ -65,24 +64,6 @@ def _launch(args: argparse.Namespace, *, simulate: bool, speed: float) -> Launch
 
 def _max_input_bytes(launch: Launch) -> int:
     return _settings_of(launch).registry.global_.limits.max_input_bytes
-
-
-def _spec_and_sections(args: argparse.Namespace, launch: Launch) -> tuple[str, list[Section]]:
-    """The ``--spec`` file's text (bounded by limits.max_input_bytes) and the ``--sections``
-    chosen from it."""
-    from mao_tui.service.inputs import read_text
-
-    spec = read_text(args.spec, limit=_max_input_bytes(launch)) if args.spec else ""
-    if args.sections is None:
-        return spec, []
-    from mao_tui.engine.sections import SectionError, parse_selection, select_sections
-
-    if not args.spec:
-        raise UsageError("--sections needs --spec FILE: the sections are the spec's")
-    try:
-        return spec, select_sections(spec, parse_selection(args.sections), str(args.spec))
-    except SectionError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def _settings_of(launch: Launch) -> Settings:

@@ -26,7 +26,7 @@ from mao_tui.domain.errors import UsageError
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
-    from mao_tui.engine.session import SessionRequest
+    from mao_tui.engine.request import SessionRequest
     from mao_tui.service.launch import Launch
     from mao_tui.settings.schema import Settings
 
@@ -147,7 +147,7 @@ def build_server(launch: Launch) -> MCPServer:
         simulate: bool = False,
         use_planner: bool = True,
     ) -> str:
-        from mao_tui.playbooks.journal import journal_request
+        from mao_tui.service.session_request import journal_request
 
         try:
             req = await journal_request(
@@ -157,8 +157,9 @@ def build_server(launch: Launch) -> MCPServer:
                 session=session_id or None,
                 since=since or None,
                 simulated=simulate,
+                use_planner=use_planner,
             )
-            return await run(launch, replace(req, use_planner=use_planner), ctx)
+            return await run(launch, req, ctx)
         except UsageError as exc:
             raise ToolError(str(exc)) from None
 
@@ -193,42 +194,18 @@ def develop_request(
     use_planner: bool,
 ) -> SessionRequest:
     """The same session `mao develop` would run, checked the same way (a UsageError if not)."""
-    from mao_tui.engine.sections import SectionError, parse_selection, select_sections
-    from mao_tui.engine.session import SessionRequest
-    from mao_tui.service.inputs import read_text
+    from mao_tui.service.session_request import MCP_FIELDS, SessionInputs, build_request
 
-    task = task.strip()
-    if not task:
-        raise UsageError("the task is empty; say what to build")
-    spec = ""
-    spec_path: Path | None = None
-    if spec_file:
-        spec_path = Path(spec_file)
-        if not spec_path.is_absolute():
-            spec_path = launch.project_dir / spec_path
-        limit = launch.settings().registry.global_.limits.max_input_bytes
-        spec = read_text(spec_path, option="spec_file", limit=limit)
-    chosen = []
-    if sections:
-        if spec_path is None:
-            raise UsageError("sections needs spec_file: the sections are the spec's")
-        try:
-            chosen = select_sections(spec, parse_selection(sections), str(spec_path))
-        except SectionError as exc:
-            raise UsageError(str(exc)) from None
-    settings = _settings(launch)
-    if "develop" not in settings.playbooks:
-        raise UsageError("no playbook named 'develop'")
-    req = SessionRequest(
-        command="develop",
+    inputs = SessionInputs(
         playbook="develop",
         task=task,
-        spec_text=spec,
-        simulated=simulate,
         project_dir=launch.project_dir,
-        sections=chosen,
+        simulated=simulate,
+        spec_path=_in_project(launch, spec_file),
+        sections=sections or None,
         use_planner=use_planner,
     )
+    req = build_request(_settings(launch), inputs, MCP_FIELDS)
     _check_fit(launch, req)
     return req
 
@@ -243,32 +220,28 @@ def qa_request(
     use_planner: bool,
 ) -> SessionRequest:
     """The session `mao qa` would run (its own preparation: targets, diff, PRD, fit)."""
-    from mao_tui.engine.session import SessionRequest
-    from mao_tui.service.qa_input import prepare
+    from mao_tui.service import session_request
 
-    prd = None
-    if spec_file:
-        prd = Path(spec_file)
-        prd = prd if prd.is_absolute() else launch.project_dir / prd
-    qa_input = prepare(
+    return session_request.qa_request(
         _settings(launch),
-        "qa",
-        targets,
-        root=launch.project_dir,
+        playbook="qa",
+        targets=targets,
+        project_dir=launch.project_dir,
         diff=diff or None,
-        prd=prd,
+        prd=_in_project(launch, spec_file),
         task=task or None,
+        simulated=simulate,
+        use_planner=use_planner,
         err=io.StringIO(),  # what is reviewed and skipped: in the session's record, not stderr
     )
-    return SessionRequest(
-        command="qa",
-        playbook="qa",
-        task=qa_input.task,
-        spec_text=qa_input.listing,
-        simulated=simulate,
-        project_dir=launch.project_dir,
-        use_planner=use_planner,
-    )
+
+
+def _in_project(launch: Launch, path: str | None) -> Path | None:
+    """A path the client gave, relative to the project (None when not given)."""
+    if not path:
+        return None
+    given = Path(path)
+    return given if given.is_absolute() else launch.project_dir / given
 
 
 def _settings(launch: Launch) -> Settings:

@@ -201,7 +201,7 @@ class OpenSession:
     async def _review(self, sink: EventSink) -> SessionFinished | None:
         from mao_tui.engine.controller import resume_from
         from mao_tui.playbooks.qa_engine import controller_class
-        from mao_tui.playbooks.runner import deliverer_for
+        from mao_tui.service.session_request import stored_request
         from mao_tui.store.replay import events_from_detail
 
         detail = await _load(self._launch.db_path, self._review_id)
@@ -211,14 +211,11 @@ class OpenSession:
             self._refusal = "this session is running in another mao process; review only"
             await asyncio.Event().wait()  # until the dashboard closes
             return None
-        req = _request_for(detail)
+        # A new synthesis of a journal session writes a new entry, as the first one did.
+        req = stored_request(self._launch.settings(), detail)
         async with session_resources(
             self._launch, req.project_dir, simulate=detail.simulated, faults=False
         ) as res:
-            # A new synthesis of a journal session writes a new entry, as the first one did.
-            req = replace(
-                req, deliver=deliverer_for(res.settings, req.playbook, req.project_dir, req.task)
-            )
             controller = controller_class(res.settings, req.playbook)(
                 res.settings, res.pool, [res.store_sink, sink], req, resume=resume_from(detail)
             )
@@ -232,28 +229,6 @@ class OpenSession:
                 await self._stop_bench()
                 await controller.aclose()
         return None
-
-
-def _request_for(detail: SessionDetail) -> SessionRequest:
-    from mao_tui.engine.request import SessionRequest
-    from mao_tui.engine.sections import SectionError, select_sections
-
-    sections = []
-    if detail.plan is not None and detail.plan.sections:
-        try:
-            sections = select_sections(detail.spec_text, list(detail.plan.sections), "spec")
-        except SectionError:
-            sections = []  # the workstreams then see the whole spec
-    return SessionRequest(
-        command=detail.command,
-        playbook=detail.playbook,
-        task=detail.task,
-        spec_text=detail.spec_text,
-        simulated=detail.simulated,
-        project_dir=Path(detail.project_dir or "."),
-        session_id=detail.id,
-        sections=sections,
-    )
 
 
 async def _load(db_path: Path, session_id: str) -> SessionDetail:
@@ -316,51 +291,28 @@ class AppBackend:
         return [section.label for section in parse_sections(read_text(path, limit=limit))]
 
     def start(self, form: NewSession) -> tuple[LiveSession, str]:
-        from mao_tui.engine.sections import SectionError, parse_selection, select_sections
-        from mao_tui.playbooks.runner import deliverer_for
-        from mao_tui.service.inputs import read_text, with_context
+        from mao_tui.service.session_request import HOME_FIELDS, SessionInputs, build_request
 
-        task = form.task.strip()
-        if not task:
-            raise UsageError("the task is empty; say what to build")
-        if form.playbook not in self.settings().playbooks:
-            raise UsageError(f"no playbook named {form.playbook!r}")
-        limit = self.settings().registry.global_.limits.max_input_bytes
-        spec = read_text(form.spec_path, limit=limit) if form.spec_path else ""
-        sections = []
-        if form.sections.strip():
-            if form.spec_path is None:
-                raise UsageError("sections need a spec file: the sections are the spec's")
-            try:
-                sections = select_sections(
-                    spec, parse_selection(form.sections), str(form.spec_path)
-                )
-            except SectionError as exc:
-                raise UsageError(str(exc)) from None
         launch = replace(self._launch, simulate=form.simulate, faults=False)
-        if self.settings().playbooks[form.playbook].output == "qa_report":
-            spec_text = self._qa_listing(form, launch.project_dir, task)
-        else:
-            context = [
-                (path, read_text(path, "context file", "a context file", limit))
-                for path in form.context_paths
-            ]
-            spec_text = with_context(spec, context)
-        from mao_tui.engine.request import SessionRequest
-
-        req = SessionRequest(
-            command=form.playbook,
+        qa = self._is_qa(form.playbook)
+        inputs = SessionInputs(
             playbook=form.playbook,
-            task=task,
-            spec_text=spec_text,
-            simulated=form.simulate,
+            task=form.task,
             project_dir=launch.project_dir,
-            sections=sections,
-            deliver=deliverer_for(self.settings(), form.playbook, launch.project_dir, task),
+            simulated=form.simulate,
+            spec_path=form.spec_path,
+            sections=form.sections if form.sections.strip() else None,
+            spec_text=self._qa_listing(form, launch.project_dir) if qa else None,
+            context_paths=() if qa else tuple(form.context_paths),
         )
+        req = build_request(self.settings(), inputs, HOME_FIELDS)
         return OpenSession(launch, req), f"mao · {form.playbook}"
 
-    def _qa_listing(self, form: NewSession, project_dir: Path, task: str) -> str:
+    def _is_qa(self, playbook: str) -> bool:
+        found = self.settings().playbooks.get(playbook)
+        return found is not None and found.output == "qa_report"
+
+    def _qa_listing(self, form: NewSession, project_dir: Path) -> str:
         """A qa session from Home reviews its context files (files, globs or directories) as
         `mao qa` does its targets, against the spec file as the requirements."""
         from mao_tui.service.qa_input import prepare
@@ -376,7 +328,7 @@ class AppBackend:
             targets,
             root=project_dir,
             prd=form.spec_path,
-            task=task,
+            task=form.task,
         )
         return found.listing
 
