@@ -1,5 +1,5 @@
 """The TUI's backend: sessions that stay open for reruns, review from the database, history
-search, export. Implements the protocols of :mod:`mao_tui.tui.backend`; the TUI does no I/O.
+search, export. Implements the protocols of :mod:`mao_tui.service.ports`; the TUI does no I/O.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from mao_tui.domain import EventSink, SessionFinished, SessionStatus
 from mao_tui.domain.errors import ControlError, UsageError
 from mao_tui.service.launch import Launch, session_resources
-from mao_tui.tui.backend import ExportFormat, HistoryQuery, LiveSession, ModelChoice, NewSession
+from mao_tui.service.ports import ExportFormat, HistoryQuery, LiveSession, ModelChoice, NewSession
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ the panels that changed, at most ``FLUSH_HZ`` times a second and only those on s
 slower one ticks the running clocks. Nothing renders per delta.
 
 The same screen shows a live session (``mao demo``, Home), or a stored one replayed from the
-database (review); either way reruns go through the :class:`~mao_tui.tui.backend.SessionControl`
+database (review); either way reruns go through the :class:`~mao_tui.service.ports.SessionControl`
 it was given.
 """
 
@@ -43,9 +43,9 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import ControlError, UsageError
 from mao_tui.domain.qa_records import QaReport
+from mao_tui.service.ports import Backend, ExportFormat, SessionControl, SessionRunner
 from mao_tui.tui import messages as m
 from mao_tui.tui.apply_actions import ApplyActions
-from mao_tui.tui.backend import Backend, ExportFormat, SessionControl, SessionRunner
 from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.state import Lane, SessionClock, SessionView, seconds_between
 from mao_tui.tui.widgets.bars import StatusBar, TitleBar

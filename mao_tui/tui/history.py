@@ -20,8 +20,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
+from mao_tui.service.ports import Backend, HistoryQuery
 from mao_tui.tui import fmt
-from mao_tui.tui.backend import Backend, HistoryQuery
 from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.widgets.footer import QuietFooter
 

@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
 from mao_tui.domain.errors import ControlError, UsageError
-from mao_tui.tui.backend import Backend, NewSession
+from mao_tui.service.ports import Backend, NewSession
 from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.history import summary_cells
 from mao_tui.tui.widgets.footer import QuietFooter
