@@ -6,10 +6,12 @@ the first run: a rerun is a new attempt (``AttemptStarted`` … ``WorkstreamFini
 synthesis a new ``SynthesisFinished``. Work started after the session had finished is framed by
 ``SessionReopened`` and a fresh ``SessionFinished`` whose totals include everything.
 
-:class:`SessionController` is the :class:`SessionEngine` whose workstreams run in slots, one per
-workstream: each slot holds the task of the chain running for it, which a cancel stops and a rerun
-replaces. For review, :func:`resume_from` rebuilds the state of a stored session (its latest
-successful outputs, usage and attempt counts) so that the same controller can rerun it.
+:class:`LiveSessionController` is the :class:`~mao_tui.engine.session.SessionRun` whose
+workstreams run in slots, one per workstream: each slot holds the task of the chain running for
+it, which a cancel stops and a rerun replaces. It is the run plus what keeps it open (slots,
+reruns, reopening and ending again), so headless runs keep the plain :class:`SessionRun`. For
+review, :func:`resume_from` rebuilds the state of a stored session (its latest successful
+outputs, usage and attempt counts) so that the same controller can rerun it.
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import ControlError
 from mao_tui.engine.chain import Fanout, Outcome, Prompts
+from mao_tui.engine.output import OutputKind
 from mao_tui.engine.pool import ProviderPool
-from mao_tui.engine.session import SessionEngine, SessionRequest
+from mao_tui.engine.session import SessionRequest, SessionRun
 from mao_tui.settings.schema import Settings
 
 if TYPE_CHECKING:
@@ -110,11 +113,12 @@ class _Slot:
     """The chain running for one workstream, and what the user asked of it meanwhile."""
 
     task: asyncio.Task[Outcome] | None = None
-    cancel_requested: bool = False
     replace_with: list[str | None] = field(default_factory=list)  # [model] when rerun while running
 
 
-class SessionController(SessionEngine):
+class LiveSessionController(SessionRun):
+    """A session the dashboard keeps open: its first run, then reruns until it is closed."""
+
     def __init__(
         self,
         settings: Settings,
@@ -124,9 +128,10 @@ class SessionController(SessionEngine):
         *,
         max_parallel: int | None = None,
         resume: Resume | None = None,
+        output: OutputKind | None = None,
     ) -> None:
         self._ledger = _Ledger(sinks)
-        super().__init__(settings, pool, [self._ledger], max_parallel=max_parallel)
+        super().__init__(settings, pool, [self._ledger], max_parallel=max_parallel, output=output)
         self.req = req
         self._slots: dict[str, _Slot] = {}
         self._latest: dict[str, Outcome] = {}
@@ -222,7 +227,6 @@ class SessionController(SessionEngine):
         slot = self._slots.get(key)
         if slot is None or slot.task is None or slot.task.done():
             return False
-        slot.cancel_requested = True
         slot.task.cancel()
         return True
 
@@ -302,15 +306,13 @@ class SessionController(SessionEngine):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    # -- the seam of SessionEngine --------------------------------------------------------
+    # -- the seams of SessionRun ----------------------------------------------------------
 
-    async def run_workstream(
-        self,
-        session_id: str,
-        ws: PlannedWorkstream,
-        prompts: Prompts,
-        *,
-        announce: bool = True,
+    def _combined_usage(self, first: Outcome, second: Outcome) -> TokenTotals:
+        return second.usage  # a workstream's usage here is every attempt's already
+
+    async def _run_chain(
+        self, session_id: str, ws: PlannedWorkstream, prompts: Prompts, *, announce: bool
     ) -> Outcome:
         key = ws.key
         slot = self._slots.setdefault(key, _Slot())
@@ -323,7 +325,7 @@ class SessionController(SessionEngine):
                     self._chains.run_chain(session_id, chain, prompts, announce=False),
                     name=f"ws-{key}",
                 )
-                slot.task, slot.cancel_requested = task, False
+                slot.task = task
                 try:
                     await asyncio.wait({task})
                 except asyncio.CancelledError:  # the whole session (or this operation) stops
@@ -358,7 +360,7 @@ class SessionController(SessionEngine):
             outcome = earlier
         self._status[key] = outcome.status
         if key == SYNTHESIS_KEY:
-            return outcome  # SessionEngine reports it with SynthesisFinished, this run's usage
+            return outcome  # SessionRun reports it with SynthesisFinished, this run's usage
         usage = self._ledger.usage_of(key)
         if announce:
             await self._emit(

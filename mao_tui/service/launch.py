@@ -172,10 +172,15 @@ async def run_session(
 ) -> SessionFinished:
     """Run one session to its end, persisting it as it goes. Cleans up on every exit path."""
     from mao_tui.engine.planner import rule_based_plan
-    from mao_tui.playbooks.qa_engine import engine_class
+    from mao_tui.engine.session import SessionRun
+    from mao_tui.playbooks.output_kinds import output_kind
 
     async with session_resources(launch, req.project_dir, env=env) as res:
-        engine = engine_class(res.settings, req.playbook)(
-            res.settings, res.pool, [res.store_sink, *sinks], max_parallel=launch.max_parallel
+        engine = SessionRun(
+            res.settings,
+            res.pool,
+            [res.store_sink, *sinks],
+            max_parallel=launch.max_parallel,
+            output=output_kind(res.settings, req),
         )
         return await engine.run(req, rule_based_plan(res.settings, req.playbook, req.sections))

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from mao_tui.domain import ApplyProposal
     from mao_tui.domain.stored import SessionDetail, SessionHit, SessionSummary
-    from mao_tui.engine.controller import SessionController
+    from mao_tui.engine.controller import LiveSessionController
     from mao_tui.engine.fix_loop import Workbench
     from mao_tui.engine.request import SessionRequest
     from mao_tui.settings.schema import Settings
@@ -42,9 +42,9 @@ class OpenSession:
         self._launch = launch
         self._req = req
         self._review_id = review_id
-        self._controller: SessionController | None = None
+        self._controller: LiveSessionController | None = None
         self._bench: Workbench | None = None
-        self._bench_of: SessionController | None = None
+        self._bench_of: LiveSessionController | None = None
         self._bench_task: asyncio.Task[None] | None = None
         self._refusal = "the session is still starting"
 
@@ -159,7 +159,7 @@ class OpenSession:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def _ready(self) -> SessionController:
+    def _ready(self) -> LiveSessionController:
         if self._controller is None:
             raise ControlError(self._refusal)
         return self._controller
@@ -173,17 +173,19 @@ class OpenSession:
         return await self._live(self._req, sink)
 
     async def _live(self, req: SessionRequest, sink: EventSink) -> SessionFinished | None:
+        from mao_tui.engine.controller import LiveSessionController
         from mao_tui.engine.planner import rule_based_plan
-        from mao_tui.playbooks.qa_engine import controller_class
+        from mao_tui.playbooks.output_kinds import output_kind
 
         launch = self._launch
         async with session_resources(launch, req.project_dir) as res:
-            controller = controller_class(res.settings, req.playbook)(
+            controller = LiveSessionController(
                 res.settings,
                 res.pool,
                 [res.store_sink, sink],
                 req,
                 max_parallel=launch.max_parallel,
+                output=output_kind(res.settings, req),
             )
             self._controller = controller
             try:
@@ -199,8 +201,8 @@ class OpenSession:
         return None
 
     async def _review(self, sink: EventSink) -> SessionFinished | None:
-        from mao_tui.engine.controller import resume_from
-        from mao_tui.playbooks.qa_engine import controller_class
+        from mao_tui.engine.controller import LiveSessionController, resume_from
+        from mao_tui.playbooks.output_kinds import output_kind
         from mao_tui.service.session_request import stored_request
         from mao_tui.store.replay import events_from_detail
 
@@ -211,13 +213,18 @@ class OpenSession:
             self._refusal = "this session is running in another mao process; review only"
             await asyncio.Event().wait()  # until the dashboard closes
             return None
-        # A new synthesis of a journal session writes a new entry, as the first one did.
-        req = stored_request(self._launch.settings(), detail)
+        req = stored_request(detail)
         async with session_resources(
             self._launch, req.project_dir, simulate=detail.simulated, faults=False
         ) as res:
-            controller = controller_class(res.settings, req.playbook)(
-                res.settings, res.pool, [res.store_sink, sink], req, resume=resume_from(detail)
+            controller = LiveSessionController(
+                res.settings,
+                res.pool,
+                [res.store_sink, sink],
+                req,
+                resume=resume_from(detail),
+                # A new synthesis of a journal session writes a new entry, as the first one did.
+                output=output_kind(res.settings, req),
             )
             self._controller = controller
             try:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from mao_tui.domain.errors import UsageError
 from mao_tui.engine.request import SessionRequest
-from mao_tui.playbooks.runner import deliverer_for, require_playbook
+from mao_tui.playbooks.runner import require_playbook
 from mao_tui.service.inputs import read_text, with_context
 
 if TYPE_CHECKING:
@@ -80,7 +80,6 @@ def build_request(
         ]
         spec_text = with_context(spec_text, context)
     return _request(
-        settings,
         command=inputs.command or name,
         playbook=name,
         task=task,
@@ -93,7 +92,7 @@ def build_request(
     )
 
 
-def stored_request(settings: Settings, detail: SessionDetail) -> SessionRequest:
+def stored_request(detail: SessionDetail) -> SessionRequest:
     """The request a stored session ran, for reruns in review: not checked again (its playbook
     may since have gone); a spec whose sections no longer parse gives the whole spec."""
     from mao_tui.engine.sections import SectionError, select_sections
@@ -105,7 +104,6 @@ def stored_request(settings: Settings, detail: SessionDetail) -> SessionRequest:
         except SectionError:
             sections = []  # the workstreams then see the whole spec
     return _request(
-        settings,
         command=detail.command,
         playbook=detail.playbook,
         task=detail.task,
@@ -137,7 +135,6 @@ def _sections(spec: str, inputs: SessionInputs, fields: Fields) -> list[Section]
 
 
 def _request(
-    settings: Settings,
     *,
     command: str,
     playbook: str,
@@ -150,7 +147,6 @@ def _request(
     out: Path | None = None,
     session_id: str | None = None,
 ) -> SessionRequest:
-    deliver = deliverer_for(settings, playbook, project_dir, task, folder=out)
     request = SessionRequest(
         command=command,
         playbook=playbook,
@@ -160,7 +156,7 @@ def _request(
         project_dir=project_dir,
         sections=sections,
         use_planner=use_planner,
-        deliver=deliver,
+        out=out,
     )
     return request if session_id is None else replace(request, session_id=session_id)
 
