@@ -29,7 +29,7 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import ControlError
 from mao_tui.engine.chain import Outcome
-from mao_tui.engine.controller import Resume, LiveSessionController
+from mao_tui.engine.controller import LiveSessionController, Resume
 from mao_tui.engine.files import FileBlock, manifest_block, synthesis_files
 from mao_tui.engine.fix_loop import Workbench
 from mao_tui.engine.planner import rule_based_plan
@@ -124,7 +124,8 @@ def _bench(
         elapsed_s=0.0,
     )
     req = SessionRequest(command="develop", playbook="develop", task="t", project_dir=root)
-    controller = LiveSessionController(settings, ProviderPool(settings, {}), [sink], req, resume=resume)
+    pool = ProviderPool(settings, {})
+    controller = LiveSessionController(settings, pool, [sink], req, resume=resume)
     return Workbench(controller, root, commands or [], rounds), events
 
 

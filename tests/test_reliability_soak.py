@@ -46,7 +46,7 @@ from mao_tui.domain import (
 )
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
-from mao_tui.engine.session import SessionRun, SessionRequest
+from mao_tui.engine.session import SessionRequest, SessionRun
 from mao_tui.providers.base import ErrorKind
 from mao_tui.service.launch import simulator_env, simulator_overlay
 from mao_tui.settings.loader import load_settings, shipped_config_dir

@@ -4,9 +4,10 @@ then synthesis over the successful outputs. Everything that happens is an event 
 :class:`SessionRun` is one run, start to end (what headless sessions use). The dashboard's
 session stays open for reruns after that run: the
 :class:`~mao_tui.engine.controller.LiveSessionController` is a :class:`SessionRun` whose
-workstreams run in slots it can cancel and replace. Two classes because a headless run needs none of the slots, reruns and reopening, and
-the controller needs all of the run. The playbook's output kind (:mod:`mao_tui.engine.output`)
-is a piece either of them is given, not a subclass."""
+workstreams run in slots it can cancel and replace. Two classes because a headless run needs
+none of the slots, reruns and reopening, and the controller needs all of the run. The
+playbook's output kind (:mod:`mao_tui.engine.output`) is a piece either of them is given, not a
+subclass."""
 
 from __future__ import annotations
 
