@@ -22,7 +22,7 @@ from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.session import SessionRequest, SessionRun
 from mao_tui.playbooks.journal_entry import JournalWriter, slugify, write_new
-from mao_tui.playbooks.output_kinds import JournalOutput
+from mao_tui.playbooks.output_kinds import journal_output
 from mao_tui.service.launch import Launch, simulator_env
 from mao_tui.service.live_session import OpenSession
 from mao_tui.service.session_request import journal_request
@@ -426,7 +426,7 @@ async def _journal_on_engine(
             seen.append(event)
 
     pool = ProviderPool(settings, simulator_env(settings))
-    engine = SessionRun(settings, pool, [sink], output=JournalOutput(writer))
+    engine = SessionRun(settings, pool, [sink], output=journal_output(writer))
     req = SessionRequest(
         command="journal", playbook="journal", task="x", spec_text="### Work items\n\n- a\n",
         simulated=True,

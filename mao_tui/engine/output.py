@@ -3,12 +3,13 @@ engine calls.
 
 A session's engine (:class:`~mao_tui.engine.session.SessionRun`, and the
 :class:`~mao_tui.engine.controller.LiveSessionController` that keeps it open) takes one
-:class:`OutputKind` and calls it at three points: after a workstream's chain (to check the
-answer, e.g. QA's JSON validation with one repair round), before the synthesis (more
-``$placeholders`` for its template) and after the synthesis (to deliver the output: the journal
-writes its entry, QA builds its report). ``markdown`` and ``files`` do nothing there (the files
-of a ``files`` synthesis are applied on request, by :mod:`mao_tui.engine.fix_loop`); the
-``qa_report`` and ``journal`` kinds live with their playbooks.
+:class:`OutputKind`: up to three pieces, each called at its point: after a workstream's chain
+(``check``: QA's JSON validation with one repair round), before the synthesis
+(``prompt_values``: more ``$placeholders`` for its template) and after the synthesis
+(``deliver``: the journal writes its entry, QA builds its report). ``markdown`` and ``files``
+have none (the files of a ``files`` synthesis are applied on request, by
+:mod:`mao_tui.engine.fix_loop`); the ``qa_report`` and ``journal`` pieces live with their
+playbooks (:mod:`mao_tui.playbooks.output_kinds`).
 """
 
 from __future__ import annotations
@@ -33,13 +34,8 @@ class EngineHooks:
     combined_usage: Callable[[Outcome, Outcome], TokenTotals]
 
 
-class OutputKind(Protocol):
-    """What a playbook's output kind does around the models' work."""
-
-    @property
-    def name(self) -> str:
-        """The kind's name in playbooks (``output:``)."""
-        ...
+class AnswerCheck(Protocol):
+    """Checks the answers of some workstreams (QA's reviewers) after their chain has run."""
 
     def checks(self, ws: PlannedWorkstream) -> bool:
         """Whether :meth:`settle` checks this workstream's answers."""
@@ -56,45 +52,22 @@ class OutputKind(Protocol):
         """The outcome to report for a checked workstream's run, and a detail for it."""
         ...
 
-    def synthesis_values(
-        self, req: SessionRequest, plan: Plan, outcomes: Mapping[str, Outcome]
-    ) -> dict[str, str]:
-        """More ``$placeholders`` for the synthesis template (called before every synthesis)."""
-        ...
 
-    async def deliver(
-        self, hooks: EngineHooks, req: SessionRequest, outcome: Outcome
-    ) -> tuple[Outcome, str | None]:
-        """After a synthesis (whatever its status): the outcome that stands, and why the output
-        was not delivered (None: it was, or there was nothing to deliver)."""
-        ...
+# More ``$placeholders`` for the synthesis template, from the workstreams' outcomes (called
+# before every synthesis).
+PromptValues = Callable[[SessionRequest, Plan, Mapping[str, Outcome]], dict[str, str]]
+
+# After a synthesis (whatever its status): the outcome that stands, and why the output was not
+# delivered (None: it was, or there was nothing to deliver).
+Deliver = Callable[[EngineHooks, SessionRequest, Outcome], Awaitable[tuple[Outcome, str | None]]]
 
 
 @dataclass(frozen=True)
-class PlainOutput:
-    """``markdown`` and ``files``: the synthesized text is the output; nothing more to do."""
+class OutputKind:
+    """What a playbook's output kind does around the models' work: the pieces it has, each
+    called by the engine at its point. ``markdown`` and ``files`` have none."""
 
     name: str = "markdown"
-
-    def checks(self, ws: PlannedWorkstream) -> bool:
-        return False
-
-    async def settle(
-        self,
-        hooks: EngineHooks,
-        session_id: str,
-        ws: PlannedWorkstream,
-        prompts: Prompts,
-        first: Outcome,
-    ) -> tuple[Outcome, str]:
-        return first, ""
-
-    def synthesis_values(
-        self, req: SessionRequest, plan: Plan, outcomes: Mapping[str, Outcome]
-    ) -> dict[str, str]:
-        return {}
-
-    async def deliver(
-        self, hooks: EngineHooks, req: SessionRequest, outcome: Outcome
-    ) -> tuple[Outcome, str | None]:
-        return outcome, None
+    check: AnswerCheck | None = None
+    prompt_values: PromptValues | None = None
+    deliver: Deliver | None = None

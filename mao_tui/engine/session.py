@@ -30,7 +30,7 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.engine.chain import ChainRunner, Fanout, Outcome, Prompts
-from mao_tui.engine.output import EngineHooks, OutputKind, PlainOutput
+from mao_tui.engine.output import EngineHooks, OutputKind
 from mao_tui.engine.planning import Planner
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
@@ -51,7 +51,7 @@ class SessionRun:
         max_parallel: int | None = None,
         output: OutputKind | None = None,
     ) -> None:
-        self._output: OutputKind = output or PlainOutput()
+        self._output = output or OutputKind()
         self._settings = settings
         self._pool = pool
         self._emit = Fanout(list(sinks))
@@ -118,10 +118,11 @@ class SessionRun:
     ) -> Outcome:
         """Where every workstream and the synthesis run (a controller steers them from
         :meth:`_run_chain`); the output kind checks the answers it checks."""
-        if not self._output.checks(ws):
+        check = self._output.check
+        if check is None or not check.checks(ws):
             return await self._run_chain(session_id, ws, prompts, announce=announce)
         first = await self._run_chain(session_id, ws, prompts, announce=False)
-        final, detail = await self._output.settle(self._hooks, session_id, ws, prompts, first)
+        final, detail = await check.settle(self._hooks, session_id, ws, prompts, first)
         if announce:
             await self._emit(
                 WorkstreamFinished(
@@ -272,7 +273,8 @@ class SessionRun:
         self, req: SessionRequest, plan: Plan, outcomes: dict[str, Outcome]
     ) -> Outcome:
         ws = plan.synthesis
-        extra = self._output.synthesis_values(req, plan, outcomes)
+        values_of = self._output.prompt_values
+        extra = values_of(req, plan, outcomes) if values_of is not None else {}
         done = [(w, outcomes[w.key]) for w in plan.workstreams]
         missing = [(w, o) for w, o in done if o.status != WorkstreamStatus.DONE]
         done = [(w, o) for w, o in done if o.status == WorkstreamStatus.DONE]
@@ -304,7 +306,9 @@ class SessionRun:
                 usage=outcome.usage,
             )
         )
-        outcome, self._undelivered = await self._output.deliver(self._hooks, req, outcome)
+        self._undelivered = None
+        if self._output.deliver is not None:
+            outcome, self._undelivered = await self._output.deliver(self._hooks, req, outcome)
         return outcome
 
 

@@ -1,15 +1,14 @@
-"""Which output kind a session's playbook has, as the piece its engine is given
+"""Which output kind a session's playbook has, as the pieces its engine is given
 (:mod:`mao_tui.engine.output`): ``markdown`` and ``files`` (nothing beyond the synthesis),
 ``journal`` (the entry written to a file) and ``qa_report`` (reviews checked, the report built)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mao_tui.domain import Plan, PlannedWorkstream, WorkstreamStatus
-from mao_tui.engine.chain import Outcome, Prompts
-from mao_tui.engine.output import EngineHooks, OutputKind, PlainOutput
+from mao_tui.domain import WorkstreamStatus
+from mao_tui.engine.chain import Outcome
+from mao_tui.engine.output import EngineHooks, OutputKind
 from mao_tui.engine.request import SessionRequest
 from mao_tui.playbooks.journal_entry import JournalWriter
 from mao_tui.playbooks.qa_output import QaReportOutput
@@ -18,35 +17,16 @@ from mao_tui.settings.schema import Settings
 
 
 @dataclass(frozen=True)
-class JournalOutput:
-    """Output kind ``journal``: each successful synthesis is written as a new entry."""
+class JournalDelivery:
+    """Output kind ``journal``: each successful synthesis is written as a new entry (an
+    ``output_written`` event); a synthesis whose entry could not be written fails, and the
+    session says why."""
 
     writer: JournalWriter
-    name: str = "journal"
 
-    def checks(self, ws: PlannedWorkstream) -> bool:
-        return False
-
-    async def settle(
-        self,
-        hooks: EngineHooks,
-        session_id: str,
-        ws: PlannedWorkstream,
-        prompts: Prompts,
-        first: Outcome,
-    ) -> tuple[Outcome, str]:
-        return first, ""
-
-    def synthesis_values(
-        self, req: SessionRequest, plan: Plan, outcomes: Mapping[str, Outcome]
-    ) -> dict[str, str]:
-        return {}
-
-    async def deliver(
+    async def __call__(
         self, hooks: EngineHooks, req: SessionRequest, outcome: Outcome
     ) -> tuple[Outcome, str | None]:
-        """The entry written (an ``output_written`` event); a synthesis whose entry could not
-        be written fails, and the session says why."""
         if outcome.status is not WorkstreamStatus.DONE:
             return outcome, None
         written = await self.writer(req.session_id, outcome.text)
@@ -57,15 +37,23 @@ class JournalOutput:
         return failed, f"{written.kind} not written: {written.error}"
 
 
+def journal_output(writer: JournalWriter) -> OutputKind:
+    return OutputKind("journal", deliver=JournalDelivery(writer))
+
+
 def output_kind(settings: Settings, req: SessionRequest) -> OutputKind:
     """The output kind of ``req``'s playbook, for this session (a journal entry goes to
     ``req.out`` or the playbook's ``journal.folder``)."""
     playbook = settings.playbooks.get(req.playbook)
     if playbook is None:
-        return PlainOutput()
+        return OutputKind()
     if playbook.output == "journal":
-        folder = journal_folder(playbook, req.project_dir, req.out)
-        return JournalOutput(JournalWriter(folder, req.task))
+        return journal_output(
+            JournalWriter(journal_folder(playbook, req.project_dir, req.out), req.task)
+        )
     if playbook.output == "qa_report" and playbook.qa is not None:
-        return QaReportOutput(settings, playbook.qa, req.spec_text)
-    return PlainOutput(playbook.output)
+        qa = QaReportOutput(settings, playbook.qa, req.spec_text)
+        return OutputKind(
+            "qa_report", check=qa, prompt_values=qa.synthesis_values, deliver=qa.deliver
+        )
+    return OutputKind(playbook.output)

@@ -45,12 +45,12 @@ class _Merged:
 
 @dataclass
 class QaReportOutput:
-    """The ``qa_report`` output kind of one session (reviewer keys are its ``qa.weights``)."""
+    """The pieces of output kind ``qa_report`` for one session (its reviewers are the keys of
+    ``qa.weights``): an answer check, prompt values and a delivery."""
 
     settings: Settings
     qa: QaConfig
     spec_text: str  # the session's listing: which files were reviewed, and their lines
-    name: str = "qa_report"
     _repaired: set[str] = field(default_factory=set)
     _merged: _Merged | None = None
 
