@@ -29,11 +29,12 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import ControlError
 from mao_tui.engine.chain import Outcome
-from mao_tui.engine.controller import LiveSessionController, Resume
+from mao_tui.engine.controller import LiveSessionController
 from mao_tui.engine.files import FileBlock, manifest_block, synthesis_files
 from mao_tui.engine.fix_loop import Workbench
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
+from mao_tui.engine.resume import Resume
 from mao_tui.engine.session import SessionRequest
 from mao_tui.samples import DEMO_TASK, demo_spec
 from mao_tui.service.launch import Launch

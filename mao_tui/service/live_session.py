@@ -201,7 +201,8 @@ class OpenSession:
         return None
 
     async def _review(self, sink: EventSink) -> SessionFinished | None:
-        from mao_tui.engine.controller import LiveSessionController, resume_from
+        from mao_tui.engine.controller import LiveSessionController
+        from mao_tui.engine.resume import resume_from
         from mao_tui.playbooks.output_kinds import output_kind
         from mao_tui.service.session_request import stored_request
         from mao_tui.store.replay import events_from_detail
