@@ -102,31 +102,6 @@ class ProgressRelay:
             await self.ctx.report_progress(self.sent, None, line)
 
 
-DEVELOP_HELP = (
-    "Build a feature with several models in parallel: plan, workstreams with fallbacks, "
-    "synthesis. Returns the synthesized output and the session id. `spec_file` is a "
-    "Markdown spec or PRD (a path, relative to the project); `sections` (e.g. '2,3') "
-    "builds those numbered sections of it. `simulate` runs on mao's built-in simulator "
-    "(no keys, no cost)."
-)
-QA_HELP = (
-    "Review code on five dimensions (five reviewers, structured findings, a weighted "
-    "score computed by code) and return one merged, de-duplicated report. `targets`: "
-    "files, globs or directories relative to the project; or `diff`: a git revision, "
-    "to review the changes since it. `spec_file`: a PRD to check compliance with."
-)
-JOURNAL_HELP = (
-    "Write a journal entry (three perspectives, one entry) about a stored mao session "
-    "(`session_id`, an id or prefix; default: the latest) or, with `since` (e.g. "
-    "'2 weeks ago'), about this git repository's recent commits. Returns the entry "
-    "and the file it was written to."
-)
-SESSION_HELP = (
-    "Show one stored mao session in full: plan, every attempt, fallbacks, synthesis. "
-    "`session_id` is an id or a unique prefix of one; empty lists the recent sessions."
-)
-
-
 def build_server(launch: Launch) -> MCPServer:
     from mcp.server.mcpserver import MCPServer
 

@@ -19,7 +19,7 @@ from mao_tui.service.ports import ExportFormat, HistoryQuery, LiveSession, Model
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
+    from collections.abc import Awaitable, Coroutine
     from typing import Any
 
     from mao_tui.domain import ApplyProposal
@@ -187,17 +187,8 @@ class OpenSession:
                 max_parallel=launch.max_parallel,
                 output=output_kind(res.settings, req),
             )
-            self._controller = controller
-            try:
-                await controller.run_first(
-                    rule_based_plan(res.settings, req.playbook, req.sections)
-                )
-                await asyncio.Event().wait()  # open for reruns until the dashboard closes
-            finally:
-                self._refusal = "the session is closed"
-                self._controller = None
-                await self._stop_bench()
-                await controller.aclose()
+            plan = rule_based_plan(res.settings, req.playbook, req.sections)
+            await self._keep_open(controller, controller.run_first(plan))
         return None
 
     async def _review(self, sink: EventSink) -> SessionFinished | None:
@@ -227,16 +218,21 @@ class OpenSession:
                 # A new synthesis of a journal session writes a new entry, as the first one did.
                 output=output_kind(res.settings, req),
             )
-            self._controller = controller
-            try:
-                await res.pool.warm()  # before a rerun needs them
-                await asyncio.Event().wait()
-            finally:
-                self._refusal = "the session is closed"
-                self._controller = None
-                await self._stop_bench()
-                await controller.aclose()
+            await self._keep_open(controller, res.pool.warm())  # warm: before a rerun needs it
         return None
+
+    async def _keep_open(self, controller: LiveSessionController, start: Awaitable[object]) -> None:
+        """Serve ``controller`` from ``start`` on, open for reruns until the dashboard's worker
+        is cancelled; then close it."""
+        self._controller = controller
+        try:
+            await start
+            await asyncio.Event().wait()  # open for reruns until the dashboard closes
+        finally:
+            self._refusal = "the session is closed"
+            self._controller = None
+            await self._stop_bench()
+            await controller.aclose()
 
 
 async def _load(db_path: Path, session_id: str) -> SessionDetail:
