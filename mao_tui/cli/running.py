@@ -76,13 +76,7 @@ def _settings_of(launch: Launch) -> Settings:
 
 
 def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
-    from mao_tui.settings.loader import ConfigError
-
-    try:
-        launch.settings()  # validate before any UI or model work
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
-    settings = launch.settings()
+    settings = _settings_of(launch)  # validated before any UI or model work
     if req.playbook not in settings.playbooks:
         from mao_tui.playbooks.runner import require_playbook
 
@@ -382,15 +376,11 @@ def _with_plan_options(
 
     from mao_tui.engine.planner import rule_based_plan
     from mao_tui.engine.planning import PlanInvalid, apply_proposal
-    from mao_tui.settings.loader import ConfigError
 
     req = replace(req, use_planner=not args.no_planner)
     if args.plan is None:
         return req
-    try:
-        settings = launch.settings()
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    settings = _settings_of(launch)
     from mao_tui.service.inputs import read_text
 
     text = read_text(args.plan, "plan file", "--plan", _max_input_bytes(launch), "JSON")

@@ -18,14 +18,10 @@ if TYPE_CHECKING:
 def cmd_home(args: argparse.Namespace) -> int:
     """``mao`` with no command: Home, to start a session or review one."""
     from mao_tui.service.live_session import AppBackend
-    from mao_tui.settings.loader import ConfigError
     from mao_tui.tui.app import MaoApp
 
     launch = _launch(args, simulate=False, speed=1.0)
-    try:
-        settings = launch.settings()
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    settings = _settings_of(launch)
     code = MaoApp(backend=AppBackend(launch), keymap=settings.keybindings).run()
     return EXIT_OK if code is None else code
 

@@ -78,22 +78,13 @@ class QaReportOutput:
         prompts: Prompts,
         first: Outcome,
     ) -> tuple[Outcome, str]:
-        if first.status is WorkstreamStatus.DONE and first.model is not None:
-            _, problems = qa_review.parse_review(first.text, self._files())
-            if problems:
-                return await self._repair(hooks, session_id, ws, prompts, first, problems)
-        return first, ""
-
-    async def _repair(
-        self,
-        hooks: EngineHooks,
-        session_id: str,
-        ws: PlannedWorkstream,
-        prompts: Prompts,
-        first: Outcome,
-        problems: list[str],
-    ) -> tuple[Outcome, str]:
-        assert first.model is not None
+        """A reviewer's answer that does not validate goes back to its model once, with the
+        problems listed; still invalid, the reviewer fails."""
+        if first.status is not WorkstreamStatus.DONE or first.model is None:
+            return first, ""
+        _, problems = qa_review.parse_review(first.text, self._files())
+        if not problems:
+            return first, ""
         model = first.model
         await self._log(hooks, session_id, ws, model, REPAIR_ROUND, problems)
         appendix = qa_review.repair_request(problems, first.text)
