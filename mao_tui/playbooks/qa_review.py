@@ -1,7 +1,7 @@
 """QA by code: parse and validate each reviewer's JSON, merge duplicate findings, compute the
 weighted score, apply the synthesis model's categories, and write the report.
 
-Nothing here calls a model; ``qa_engine.py`` does, and hands the texts to these functions.
+Nothing here calls a model; ``qa_output.py`` does, and hands the texts to these functions.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from mao_tui.domain import new_id
 from mao_tui.domain.errors import UsageError
 from mao_tui.engine.request import SessionRequest
 from mao_tui.playbooks.runner import require_playbook
@@ -145,9 +146,9 @@ def _request(
     sections: list[Section],
     use_planner: bool = True,
     out: Path | None = None,
-    session_id: str | None = None,
+    session_id: str = "",
 ) -> SessionRequest:
-    request = SessionRequest(
+    return SessionRequest(
         command=command,
         playbook=playbook,
         task=task,
@@ -157,8 +158,8 @@ def _request(
         sections=sections,
         use_planner=use_planner,
         out=out,
+        session_id=session_id or new_id(),
     )
-    return request if session_id is None else replace(request, session_id=session_id)
 
 
 async def journal_request(
