@@ -1,22 +1,60 @@
 """Records and the typed event stream the engine emits.
 
 One event stream, three consumers: the store persists it, the TUI renders it, headless mode prints
-it. Every event is a pydantic model with a literal ``type``; ``model_dump_json()`` is its JSON
-line.
+it. The statuses and ids live here; the events (pydantic models, :mod:`mao_tui.domain.events`) are
+imported on first use, so what needs only a status or an error (``mao sessions``) imports no
+pydantic.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+if TYPE_CHECKING:
+    from mao_tui.domain.events import FRESH_WORKSPACE_PREFIX as FRESH_WORKSPACE_PREFIX
+    from mao_tui.domain.events import AppliedFile as AppliedFile
+    from mao_tui.domain.events import ApplyProposal as ApplyProposal
+    from mao_tui.domain.events import AttemptFinished as AttemptFinished
+    from mao_tui.domain.events import AttemptStarted as AttemptStarted
+    from mao_tui.domain.events import CooldownWait as CooldownWait
+    from mao_tui.domain.events import Delta as Delta
+    from mao_tui.domain.events import EngineEvent as EngineEvent
+    from mao_tui.domain.events import Event as Event
+    from mao_tui.domain.events import EventSink as EventSink
+    from mao_tui.domain.events import FallbackEvent as FallbackEvent
+    from mao_tui.domain.events import FileChangeView as FileChangeView
+    from mao_tui.domain.events import FilesApplied as FilesApplied
+    from mao_tui.domain.events import Finding as Finding
+    from mao_tui.domain.events import FixRoundDone as FixRoundDone
+    from mao_tui.domain.events import ModelSubstitution as ModelSubstitution
+    from mao_tui.domain.events import OutputWritten as OutputWritten
+    from mao_tui.domain.events import Plan as Plan
+    from mao_tui.domain.events import PlannedCheck as PlannedCheck
+    from mao_tui.domain.events import PlannedWorkstream as PlannedWorkstream
+    from mao_tui.domain.events import PlanReady as PlanReady
+    from mao_tui.domain.events import PolicyEvent as PolicyEvent
+    from mao_tui.domain.events import ProviderCooldown as ProviderCooldown
+    from mao_tui.domain.events import QaReportReady as QaReportReady
+    from mao_tui.domain.events import RetryScheduled as RetryScheduled
+    from mao_tui.domain.events import SessionFinished as SessionFinished
+    from mao_tui.domain.events import SessionReopened as SessionReopened
+    from mao_tui.domain.events import SessionStarted as SessionStarted
+    from mao_tui.domain.events import SynthesisFinished as SynthesisFinished
+    from mao_tui.domain.events import ThinkingDowngraded as ThinkingDowngraded
+    from mao_tui.domain.events import TokenTotals as TokenTotals
+    from mao_tui.domain.events import VerificationDone as VerificationDone
+    from mao_tui.domain.events import VerificationFinished as VerificationFinished
+    from mao_tui.domain.events import VerificationOutput as VerificationOutput
+    from mao_tui.domain.events import VerificationPlanned as VerificationPlanned
+    from mao_tui.domain.events import VerificationStarted as VerificationStarted
+    from mao_tui.domain.events import WorkspaceEvent as WorkspaceEvent
+    from mao_tui.domain.events import WorkstreamFinished as WorkstreamFinished
 
-from mao_tui.domain.qa_records import QaReport
 
 SYNTHESIS_KEY = "synthesis"
 
@@ -64,515 +102,51 @@ class AttemptStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-class ModelSubstitution(BaseModel):
-    """A model a route names that will not run, resolved before any request: its successor
-    runs instead (``model``), or it is left out (``model`` None)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    requested: str  # the model id the route or plan named
-    model: str | None  # what runs in its place; None when it is skipped
-    reason: str  # "successor", "retired"; "unavailable" for a model the provider lacks
-    detail: str
-
-
-class PlannedWorkstream(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    key: str
-    title: str
-    route: str
-    chain: list[str]  # model ids: primary first, universal fallback last
-    depends_on: list[str] = Field(default_factory=list)
-    template_key: str | None = None  # the playbook workstream it instantiates (default: key)
-    section: str | None = None  # the spec section it works on, when the user chose sections
-    rationale: str = ""  # why this model, from the orchestrator
-    instructions: str = ""  # extra guidance from the orchestrator, appended to the prompt
-    # Models of the route replaced or left out before any request (logged when it starts)
-    substitutions: list[ModelSubstitution] = Field(default_factory=list)
-
-
-class Finding(BaseModel):
-    """A pre-flight finding. A blocking one stops the session before any model work."""
-
-    model_config = ConfigDict(frozen=True)
-
-    severity: Literal["info", "warning", "blocking"]
-    message: str
-    source: str = "checks"  # "checks" (code) or the model id that found it
-
-
-class Plan(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    playbook: str
-    workstreams: list[PlannedWorkstream]
-    synthesis: PlannedWorkstream
-    source: Literal["rules", "orchestrator", "file"] = "rules"
-    rationale: str = ""
-    diversity: float | None = None  # see engine/diversity.py for the formula
-    findings: list[Finding] = Field(default_factory=list)
-    sections: list[str] = Field(default_factory=list)
-
-
-class TokenTotals(BaseModel):
-    input_tokens: int = 0  # cached input included
-    output_tokens: int = 0  # thinking included
-    thinking_tokens: int = 0
-    cost_usd: float = 0.0
-    cost_complete: bool = True  # False when some model's price is unknown
-    cached_input_tokens: int = 0  # the part of input_tokens read from a provider's cache
-
-    def add(self, other: TokenTotals) -> None:
-        self.input_tokens += other.input_tokens
-        self.output_tokens += other.output_tokens
-        self.thinking_tokens += other.thinking_tokens
-        self.cost_usd += other.cost_usd
-        self.cost_complete = self.cost_complete and other.cost_complete
-        self.cached_input_tokens += other.cached_input_tokens
-
-
-class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    session_id: str
-    at: datetime = Field(default_factory=now)
-
-
-class SessionStarted(_Event):
-    type: Literal["session_started"] = "session_started"
-    command: str
-    playbook: str
-    task: str
-    simulated: bool
-    project_dir: str
-    spec_text: str = ""  # the spec as the models saw it (sections and context files included)
-
-
-class PlanReady(_Event):
-    type: Literal["plan"] = "plan"
-    plan: Plan
-
-
-class AttemptStarted(_Event):
-    type: Literal["attempt_started"] = "attempt_started"
-    attempt_id: str
-    workstream: str
-    model: str
-    provider: str
-    api_model: str
-    attempt_no: int  # 1-based within the workstream
-    thinking: bool
-
-
-class Delta(_Event):
-    type: Literal["delta"] = "delta"
-    attempt_id: str
-    workstream: str
-    channel: Literal["thinking", "text"]
-    text: str
-
-
-class AttemptFinished(_Event):
-    type: Literal["attempt_finished"] = "attempt_finished"
-    attempt_id: str
-    workstream: str
-    model: str
-    status: AttemptStatus
-    error_kind: str | None = None
-    error_message: str | None = None
-    usage: TokenTotals = Field(default_factory=TokenTotals)
-    elapsed_s: float = 0.0
-    continuation_id: str | None = None  # the backend's thread, for a rerun to continue (PAL)
-
-
-class FallbackEvent(_Event):
-    type: Literal["fallback"] = "fallback"
-    workstream: str
-    workstream_title: str
-    from_model: str
-    to_model: str | None  # None when the chain is exhausted
-    reason: str  # an ErrorKind value
-    detail: str = ""
-
-    @property
-    def line(self) -> str:
-        return fallback_line(self.workstream_title, self.from_model, self.to_model, self.reason)
-
-
-def _seconds(value: float) -> str:
-    """4.0s, 0.5s; milliseconds under a tenth of a second."""
-    return f"{value:.1f}s" if value >= 0.095 else f"{value * 1000:.0f}ms"
-
-
-class RetryScheduled(_Event):
-    """An attempt failed before its first token: the same model runs again after ``delay_s``."""
-
-    type: Literal["retry"] = "retry"
-    workstream: str
-    workstream_title: str
-    model: str
-    provider: str
-    reason: str  # the ErrorKind value of the failure being retried
-    retry_no: int  # 1-based
-    max_retries: int
-    delay_s: float
-    detail: str = ""
-
-    @property
-    def line(self) -> str:
-        return (
-            f"{self.workstream_title}: retrying {self.model} in {_seconds(self.delay_s)} "
-            f"({self.reason}, retry {self.retry_no} of {self.max_retries})"
-        )
-
-
-class ProviderCooldown(_Event):
-    """A 429: no new request goes to ``provider`` until ``until``, for every workstream."""
-
-    type: Literal["cooldown"] = "cooldown"
-    provider: str
-    seconds: float
-    until: datetime
-    workstream: str  # whose request was refused
-    workstream_title: str
-    model: str
-    detail: str = ""
-
-    @property
-    def line(self) -> str:
-        return (
-            f"{self.provider}: cooldown {_seconds(self.seconds)} after a 429 on {self.model} "
-            f"({self.workstream_title})"
-        )
-
-
-class CooldownWait(_Event):
-    """A workstream holds its next attempt until its provider's cooldown is over."""
-
-    type: Literal["cooldown_wait"] = "cooldown_wait"
-    workstream: str
-    workstream_title: str
-    model: str
-    provider: str
-    delay_s: float
-
-    @property
-    def line(self) -> str:
-        return (
-            f"{self.workstream_title}: waiting {_seconds(self.delay_s)} for {self.provider}'s "
-            f"cooldown before {self.model}"
-        )
-
-
-class ThinkingDowngraded(_Event):
-    """The provider rejected the thinking setting; the same model runs one level lower."""
-
-    type: Literal["thinking_downgraded"] = "thinking_downgraded"
-    workstream: str
-    workstream_title: str
-    model: str
-    from_setting: str  # e.g. "max"
-    to_setting: str  # e.g. "high"
-    detail: str = ""
-
-    @property
-    def line(self) -> str:
-        return (
-            f"{self.workstream_title}: {self.model} thinking downgraded: "
-            f"{self.from_setting} → {self.to_setting}"
-        )
-
-
-# What the engine's retry policy did, besides fallbacks: each has a one-line ``line``.
-PolicyEvent = RetryScheduled | ProviderCooldown | CooldownWait | ThinkingDowngraded
-
-
-class WorkstreamFinished(_Event):
-    type: Literal["workstream_finished"] = "workstream_finished"
-    workstream: str
-    model: str | None  # the model whose output is used
-    status: WorkstreamStatus
-    usage: TokenTotals = Field(default_factory=TokenTotals)
-    detail: str = ""  # why, when it did not finish (e.g. which dependency blocked it)
-
-
-class SynthesisFinished(_Event):
-    type: Literal["synthesis_finished"] = "synthesis_finished"
-    model: str | None
-    status: WorkstreamStatus
-    text: str
-    usage: TokenTotals = Field(default_factory=TokenTotals)
-
-
-class SessionFinished(_Event):
-    type: Literal["session_finished"] = "session_finished"
-    status: SessionStatus
-    totals: TokenTotals
-    elapsed_s: float
-    error: str | None = None
-
-
-class SessionReopened(_Event):
-    """A finished session runs model work again: a rerun, a cancel or a new synthesis follows.
-    Its next ``SessionFinished`` carries the totals of everything, reruns included."""
-
-    type: Literal["session_reopened"] = "session_reopened"
-    reason: str  # e.g. "rerun schemas on gpt-6.2-astra"
-
-
-class OutputWritten(_Event):
-    """What the playbook's output kind made of a successful synthesis besides storing it (a
-    journal entry in a file), or why it could not (``error``)."""
-
-    type: Literal["output_written"] = "output_written"
-    kind: str  # the playbook's output kind, e.g. "journal"
-    path: str | None = None  # the file written
-    error: str | None = None
-
-    @property
-    def line(self) -> str:
-        if self.error:
-            return f"{self.kind}: not written ({self.error})"
-        return f"{self.kind} written to {self.path}"
-
-
-class FileChangeView(BaseModel):
-    """One file of a synthesis as it would change the workspace (shown before applying)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    path: str
-    kind: Literal["create", "modify", "unchanged", "refused"]
-    diff: str = ""  # unified diff against the workspace; empty when unchanged or refused
-    reason: str = ""  # why it is refused
-
-
-# The name of the temporary directory `mao demo` applies its files in (without --workspace).
-FRESH_WORKSPACE_PREFIX = "mao-demo-workspace-"
-
-
-class ApplyProposal(BaseModel):
-    """What applying the latest synthesis would do: per-file changes, or why there is nothing
-    to apply (``error``: no files found, an invalid manifest)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    round: int  # 0: the first synthesis; n: after fix round n
-    workspace: str
-    source: Literal["manifest", "fenced", "none"] = "none"
-    changes: list[FileChangeView] = Field(default_factory=list)
-    error: str = ""
-
-    @property
-    def writable(self) -> list[FileChangeView]:
-        return [c for c in self.changes if c.kind in ("create", "modify")]
-
-
-class AppliedFile(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    path: str
-    status: Literal["written", "unchanged", "refused", "failed"]
-    change: Literal["create", "modify", "unchanged", "refused"]
-    backup: str | None = None  # where the earlier content was saved
-    reason: str = ""  # why refused or failed
-
-
-class FilesApplied(_Event):
-    """A synthesis's files written into the workspace (or refused, each with its reason)."""
-
-    type: Literal["files_applied"] = "files_applied"
-    round: int
-    workspace: str
-    files: list[AppliedFile]
-
-    @property
-    def line(self) -> str:
-        written = sum(f.status == "written" for f in self.files)
-        refused = sum(f.status in ("refused", "failed") for f in self.files)
-        same = sum(f.status == "unchanged" for f in self.files)
-        return f"applied: {written} written, {same} unchanged, {refused} refused"
-
-
-class PlannedCheck(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    argv: list[str]
-    kind: str = "other"  # typecheck, build, test, lint, other
-    source: str = ""  # where it came from: "package.json scripts.test", "verify.yaml"...
-    timeout_s: float
-    stop_on_failure: bool = False
-
-
-class VerificationPlanned(_Event):
-    """The checks that will verify applied files, in run order, and why these: shown before the
-    first verification and stored with the session."""
-
-    type: Literal["verification_planned"] = "verification_planned"
-    origin: str  # verify.yaml, detected, playbook
-    why: str
-    checks: list[PlannedCheck]
-    notes: list[str] = Field(default_factory=list)
-
-
-class VerificationStarted(_Event):
-    type: Literal["verification_started"] = "verification_started"
-    round: int
-    name: str
-    argv: list[str]
-    sandbox: str = ""  # "sandboxed: …" or "not sandboxed: <reason>"
-
-
-class VerificationOutput(_Event):
-    """One line a verification command printed (stdout and stderr together)."""
-
-    type: Literal["verification_output"] = "verification_output"
-    round: int
-    name: str
-    line: str
-
-
-class VerificationFinished(_Event):
-    type: Literal["verification_finished"] = "verification_finished"
-    round: int
-    name: str
-    argv: list[str]
-    exit_code: int | None  # None: timed out or could not start
-    timed_out: bool = False
-    elapsed_s: float
-    output_tail: str = ""  # the last lines of its output
-    error: str = ""  # why it could not start
-    sandbox: str = ""  # "sandboxed: …" or "not sandboxed: <reason>"
-    kind: str = "other"
-    source: str = ""
-    unavailable: str = ""  # why it could not run here (not a failure): "'cargo' is not on PATH"
-    skipped: str = ""  # why it did not run: "build failed"
-    excerpt: str = ""  # its output around the first errors, for a fix round
-
-    @property
-    def passed(self) -> bool:
-        return self.exit_code == 0
-
-    @property
-    def failed(self) -> bool:
-        """It ran (or tried to) and did not pass; not available and skipped are not failures."""
-        return not self.passed and not self.unavailable and not self.skipped
-
-    @property
-    def outcome(self) -> str:
-        if self.unavailable:
-            return f"not available: {self.unavailable}"
-        if self.skipped:
-            return f"skipped: {self.skipped}"
-        if self.error:
-            return self.error
-        if self.timed_out:
-            return "timed out"
-        return "passed" if self.passed else f"failed (exit {self.exit_code})"
-
-
-class VerificationDone(_Event):
-    """Every verification command of one round has run (or none is configured)."""
-
-    type: Literal["verification_done"] = "verification_done"
-    round: int
-    passed: bool
-    failed: list[str] = Field(default_factory=list)  # names of the failed commands
-    unavailable: list[str] = Field(default_factory=list)  # could not run here; not failures
-    skipped: list[str] = Field(default_factory=list)  # not run: an earlier check failed
-    fix_rounds_left: int = 0
-    detail: str = ""  # e.g. "no verification commands configured"
-
-
-class FixRoundDone(_Event):
-    """A fix round's workstream and new synthesis have ended: ``ok`` when its files are ready."""
-
-    type: Literal["fix_round_done"] = "fix_round_done"
-    round: int
-    ok: bool
-    detail: str = ""
-
-
-# Applying a synthesis's files and verifying them (engine/fix_loop.py): the Verification pane's.
-WorkspaceEvent = (
-    FilesApplied
-    | VerificationPlanned
-    | VerificationStarted
-    | VerificationOutput
-    | VerificationFinished
-    | VerificationDone
-    | FixRoundDone
+_EVENTS = frozenset(
+    {
+        "ModelSubstitution",
+        "PlannedWorkstream",
+        "Finding",
+        "Plan",
+        "TokenTotals",
+        "SessionStarted",
+        "PlanReady",
+        "AttemptStarted",
+        "Delta",
+        "AttemptFinished",
+        "FallbackEvent",
+        "RetryScheduled",
+        "ProviderCooldown",
+        "CooldownWait",
+        "ThinkingDowngraded",
+        "PolicyEvent",
+        "WorkstreamFinished",
+        "SynthesisFinished",
+        "SessionFinished",
+        "SessionReopened",
+        "OutputWritten",
+        "FileChangeView",
+        "FRESH_WORKSPACE_PREFIX",
+        "ApplyProposal",
+        "AppliedFile",
+        "FilesApplied",
+        "PlannedCheck",
+        "VerificationPlanned",
+        "VerificationStarted",
+        "VerificationOutput",
+        "VerificationFinished",
+        "VerificationDone",
+        "FixRoundDone",
+        "WorkspaceEvent",
+        "QaReportReady",
+        "Event",
+        "EngineEvent",
+        "EventSink",
+    }
 )
 
 
-class QaReportReady(_Event):
-    """Output kind ``qa_report``: the weighted score and the de-duplicated, categorized
-    findings, built by code from the reviewers' JSON and the synthesis's categories."""
-
-    type: Literal["qa_report"] = "qa_report"
-    report: QaReport
-
-    @property
-    def line(self) -> str:
-        score = self.report.score
-        value = f"{score.value:g}/100" if score.value is not None else "no score"
-        return f"QA: {value}, {len(self.report.findings)} findings ({score.note})"
-
-
-Event = Annotated[
-    SessionStarted
-    | PlanReady
-    | AttemptStarted
-    | Delta
-    | AttemptFinished
-    | FallbackEvent
-    | RetryScheduled
-    | ProviderCooldown
-    | CooldownWait
-    | ThinkingDowngraded
-    | WorkstreamFinished
-    | SynthesisFinished
-    | SessionFinished
-    | SessionReopened
-    | QaReportReady
-    | OutputWritten
-    | FilesApplied
-    | VerificationPlanned
-    | VerificationStarted
-    | VerificationOutput
-    | VerificationFinished
-    | VerificationDone
-    | FixRoundDone,
-    Field(discriminator="type"),
-]
-
-EngineEvent = (
-    SessionStarted
-    | PlanReady
-    | AttemptStarted
-    | Delta
-    | AttemptFinished
-    | FallbackEvent
-    | RetryScheduled
-    | ProviderCooldown
-    | CooldownWait
-    | ThinkingDowngraded
-    | WorkstreamFinished
-    | SynthesisFinished
-    | SessionFinished
-    | SessionReopened
-    | QaReportReady
-    | OutputWritten
-    | FilesApplied
-    | VerificationPlanned
-    | VerificationStarted
-    | VerificationOutput
-    | VerificationFinished
-    | VerificationDone
-    | FixRoundDone
-)
-
-# A consumer of the event stream. Sinks must not block: the store buffers, the TUI posts messages.
-EventSink = Callable[[EngineEvent], Awaitable[None]]
+def __getattr__(name: str) -> Any:
+    if name not in _EVENTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module("mao_tui.domain.events"), name)

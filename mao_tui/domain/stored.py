@@ -19,7 +19,7 @@ from mao_tui.domain.qa_records import QaReport
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class _Usage(_Record):

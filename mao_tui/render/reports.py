@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from mao_tui.domain.errors import UsageError
 from mao_tui.domain.sanitize import shown
-from mao_tui.domain.stored import SessionDetail, SessionSummary
-from mao_tui.render.headless import format_cost, format_tokens
 from mao_tui.store import Store
 
+# A listing imports no pydantic record and no event (see store.listing); a session's detail does.
+if TYPE_CHECKING:
+    from mao_tui.domain.listing import SessionRow
+    from mao_tui.domain.stored import SessionDetail, SessionSummary
 
-def _when(s: SessionSummary) -> str:
+
+def _when(s: SessionRow | SessionSummary) -> str:
     return s.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
@@ -28,7 +31,7 @@ async def print_sessions(db_path: Path, limit: int, out: TextIO) -> int:
     store = await Store.open(db_path)
     try:
         await store.mark_interrupted()
-        rows = await store.list_sessions(limit)
+        rows = await store.list_rows(limit)
     finally:
         await store.close()
     if not rows:
@@ -68,6 +71,8 @@ async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
 
 
 def render_session(d: SessionDetail) -> str:
+    from mao_tui.render.headless import format_cost, format_tokens
+
     lines = [
         f"# Session {d.id}" + ("  [SIMULATED]" if d.simulated else ""),
         "",

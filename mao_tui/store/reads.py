@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from typing import Any
 
 import aiosqlite
 
-from mao_tui.domain import AttemptStatus, Plan, WorkstreamStatus
+from mao_tui.domain import Plan, WorkstreamStatus
 from mao_tui.domain.stored import (
     SNIPPET_CLOSE,
     SNIPPET_OPEN,
@@ -23,28 +22,23 @@ from mao_tui.domain.stored import (
     SynthesisRecord,
     WorkstreamRecord,
 )
+from mao_tui.store.listing import (
+    SESSION_COLUMNS,
+    USAGE_COLUMNS,
+    models_of,
+    row_fields,
+    session_rows,
+    summary_fields,
+)
 from mao_tui.store.qa import latest_qa_report
 from mao_tui.store.workspace import workspace_events
 
-_USAGE = (
-    "input_tokens, output_tokens, thinking_tokens, cost_usd, cost_complete, cached_input_tokens"
-)
-_SESSION = (
-    "id, created_at, finished_at, command, playbook, task, status, simulated, project_dir,"
-    f" elapsed_s, error, {_USAGE}"
-)
+_USAGE, _SESSION = USAGE_COLUMNS, SESSION_COLUMNS
 
 
 async def list_summaries(conn: aiosqlite.Connection, limit: int) -> list[SessionSummary]:
-    rows = list(
-        await conn.execute_fetchall(
-            f"SELECT {_SESSION} FROM sessions ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)
-        )
-    )
-    models = await _models(conn, [row["id"] for row in rows])
     return [
-        SessionSummary.model_validate({**_fields(row), "models": models.get(row["id"], [])})
-        for row in rows
+        SessionSummary.model_construct(**row.as_fields()) for row in await session_rows(conn, limit)
     ]
 
 
@@ -64,9 +58,9 @@ async def session_detail(conn: aiosqlite.Connection, session_id: str) -> Session
     )
     if not rows:
         return None
-    session = _fields(rows[0])
+    session = row_fields(rows[0])
     plan_json = session.pop("plan_json")
-    models = await _models(conn, [session_id])
+    models = await models_of(conn, [session_id])
     return SessionDetail.model_validate(
         {
             **session,
@@ -84,19 +78,6 @@ async def session_detail(conn: aiosqlite.Connection, session_id: str) -> Session
     )
 
 
-async def _models(conn: aiosqlite.Connection, session_ids: list[str]) -> dict[str, list[str]]:
-    rows = await conn.execute_fetchall(
-        "SELECT session_id, model FROM attempts"
-        " WHERE session_id IN (SELECT value FROM json_each(?)) AND status != ?"
-        " GROUP BY session_id, model ORDER BY MIN(seq)",
-        (json.dumps(session_ids), AttemptStatus.SKIPPED.value),
-    )
-    models: dict[str, list[str]] = {}
-    for row in rows:
-        models.setdefault(row["session_id"], []).append(row["model"])
-    return models
-
-
 async def _workstreams(conn: aiosqlite.Connection, session_id: str) -> list[WorkstreamRecord]:
     rows = await conn.execute_fetchall(
         "SELECT key, title, route, chain_json, depends_on_json, position, status, final_model,"
@@ -105,7 +86,7 @@ async def _workstreams(conn: aiosqlite.Connection, session_id: str) -> list[Work
     )
     records = []
     for row in rows:
-        fields = _fields(row)
+        fields = row_fields(row)
         fields["chain"] = json.loads(fields.pop("chain_json"))
         fields["depends_on"] = json.loads(fields.pop("depends_on_json"))
         records.append(WorkstreamRecord.model_validate(fields))
@@ -119,7 +100,7 @@ async def _attempts(conn: aiosqlite.Connection, session_id: str) -> list[Attempt
         f" {_USAGE} FROM attempts WHERE session_id = ? ORDER BY seq",
         (session_id,),
     )
-    return [AttemptRecord.model_validate(_fields(row)) for row in rows]
+    return [AttemptRecord.model_validate(row_fields(row)) for row in rows]
 
 
 async def _policy_events(conn: aiosqlite.Connection, session_id: str) -> list[PolicyEventRecord]:
@@ -128,7 +109,7 @@ async def _policy_events(conn: aiosqlite.Connection, session_id: str) -> list[Po
         " FROM policy_events WHERE session_id = ? ORDER BY id",
         (session_id,),
     )
-    return [PolicyEventRecord.model_validate(_fields(row)) for row in rows]
+    return [PolicyEventRecord.model_validate(row_fields(row)) for row in rows]
 
 
 async def _outputs(conn: aiosqlite.Connection, session_id: str) -> list[OutputRecord]:
@@ -136,7 +117,7 @@ async def _outputs(conn: aiosqlite.Connection, session_id: str) -> list[OutputRe
         "SELECT id, kind, path, error, at FROM outputs WHERE session_id = ? ORDER BY id",
         (session_id,),
     )
-    return [OutputRecord.model_validate(_fields(row)) for row in rows]
+    return [OutputRecord.model_validate(row_fields(row)) for row in rows]
 
 
 async def _fallbacks(conn: aiosqlite.Connection, session_id: str) -> list[FallbackRecord]:
@@ -145,7 +126,7 @@ async def _fallbacks(conn: aiosqlite.Connection, session_id: str) -> list[Fallba
         " FROM fallbacks WHERE session_id = ? ORDER BY id",
         (session_id,),
     )
-    return [FallbackRecord.model_validate(_fields(row)) for row in rows]
+    return [FallbackRecord.model_validate(row_fields(row)) for row in rows]
 
 
 async def _syntheses(conn: aiosqlite.Connection, session_id: str) -> list[SynthesisRecord]:
@@ -154,7 +135,7 @@ async def _syntheses(conn: aiosqlite.Connection, session_id: str) -> list[Synthe
         " FROM syntheses WHERE session_id = ? ORDER BY id",
         (session_id,),
     )
-    return [SynthesisRecord.model_validate(_fields(row)) for row in rows]
+    return [SynthesisRecord.model_validate(row_fields(row)) for row in rows]
 
 
 def _latest_synthesis(syntheses: list[SynthesisRecord]) -> dict[str, Any]:
@@ -206,10 +187,10 @@ async def search_sessions(
         found = [(row, "task") for row in in_task]
         found += [(row, "output") for row in anywhere if row["id"] not in seen]
         found = found[:limit]
-    models = await _models(conn, [row["id"] for row, _ in found])
+    models = await models_of(conn, [row["id"] for row, _ in found])
     return [
-        SessionHit.model_validate(
-            {**_fields(row), "models": models.get(row["id"], []), "matched": matched}
+        SessionHit.model_construct(
+            **summary_fields(row), models=models.get(row["id"], []), matched=matched
         )
         for row, matched in found
     ]
@@ -241,7 +222,3 @@ def match_expression(text: str) -> str | None:
     quoted = ['"' + word.replace('"', '""') + '"' for word in words]
     quoted[-1] += "*"
     return " ".join(quoted)
-
-
-def _fields(row: sqlite3.Row) -> dict[str, Any]:
-    return {key: row[key] for key in row.keys()}  # noqa: SIM118 (sqlite3.Row is not a Mapping)
