@@ -149,4 +149,6 @@ _EVENTS = frozenset(
 def __getattr__(name: str) -> Any:
     if name not in _EVENTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module("mao_tui.domain.events"), name)
+    value = getattr(importlib.import_module("mao_tui.domain.events"), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
