@@ -6,16 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from mao_tui.domain import (
-    AttemptStatus,
-    Plan,
-    SessionStatus,
-    TokenTotals,
-    WorkspaceEvent,
-    WorkstreamStatus,
-    fallback_line,
-)
+from mao_tui.domain.events import WorkspaceEvent, fallback_line
+from mao_tui.domain.plan import Plan
 from mao_tui.domain.qa_records import QaReport
+from mao_tui.domain.status import AttemptStatus, SessionStatus, WorkstreamStatus
+from mao_tui.domain.usage import TokenTotals
 
 
 class _Record(BaseModel):
