@@ -169,7 +169,7 @@ def build_server(launch: Launch) -> MCPServer:
         )
     )
     async def session(session_id: str = "", limit: int = 20) -> str:
-        from mao_tui.render.reports import print_session, print_sessions
+        from mao_tui.service.session_reports import print_session, print_sessions
 
         out = io.StringIO()
         try:
