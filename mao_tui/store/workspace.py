@@ -29,84 +29,103 @@ from mao_tui.store.rows import session_rows
 
 
 async def write_workspace_event(conn: aiosqlite.Connection, event: WorkspaceEvent, at: str) -> None:
-    sid = event.session_id
     match event:
         case FilesApplied():
-            await conn.executemany(
-                "INSERT INTO applied_files (session_id, round, workspace, path, change, status,"
-                " backup, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        sid,
-                        event.round,
-                        event.workspace,
-                        f.path,
-                        f.change,
-                        f.status,
-                        f.backup,
-                        f.reason,
-                        at,
-                    )
-                    for f in event.files
-                ],
-            )
+            await _files_applied(conn, event, at)
         case VerificationPlanned():
-            await conn.execute(
-                "INSERT INTO verification_plans (session_id, origin, why, checks_json, notes_json,"
-                " at) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    sid,
-                    event.origin,
-                    event.why,
-                    json.dumps([c.model_dump() for c in event.checks]),
-                    json.dumps(event.notes),
-                    at,
-                ),
-            )
+            await _verification_planned(conn, event, at)
         case VerificationFinished():
-            await conn.execute(
-                "INSERT INTO verifications (session_id, round, name, argv_json, exit_code,"
-                " timed_out, elapsed_s, output_tail, error, sandbox, kind, source, unavailable,"
-                " skipped, excerpt, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    sid,
-                    event.round,
-                    event.name,
-                    json.dumps(event.argv),
-                    event.exit_code,
-                    event.timed_out,
-                    event.elapsed_s,
-                    event.output_tail,
-                    event.error,
-                    event.sandbox,
-                    event.kind,
-                    event.source,
-                    event.unavailable,
-                    event.skipped,
-                    event.excerpt,
-                    at,
-                ),
-            )
+            await _verification_finished(conn, event, at)
         case VerificationDone():
-            await conn.execute(
-                "INSERT INTO verification_rounds (session_id, round, passed, failed_json, detail,"
-                " unavailable_json, skipped_json, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    sid,
-                    event.round,
-                    event.passed,
-                    json.dumps(event.failed),
-                    event.detail,
-                    json.dumps(event.unavailable),
-                    json.dumps(event.skipped),
-                    at,
-                ),
-            )
+            await _verification_done(conn, event, at)
         case VerificationStarted() | VerificationOutput() | FixRoundDone():
             pass  # live only: the result row holds the output's tail; a fix round is in the
             # store as its fix workstream and the synthesis after it
         case _:
             assert_never(event)
+
+
+async def _files_applied(conn: aiosqlite.Connection, event: FilesApplied, at: str) -> None:
+    await conn.executemany(
+        "INSERT INTO applied_files (session_id, round, workspace, path, change, status,"
+        " backup, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                event.session_id,
+                event.round,
+                event.workspace,
+                f.path,
+                f.change,
+                f.status,
+                f.backup,
+                f.reason,
+                at,
+            )
+            for f in event.files
+        ],
+    )
+
+
+async def _verification_planned(
+    conn: aiosqlite.Connection, event: VerificationPlanned, at: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO verification_plans (session_id, origin, why, checks_json, notes_json,"
+        " at) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            event.session_id,
+            event.origin,
+            event.why,
+            json.dumps([c.model_dump() for c in event.checks]),
+            json.dumps(event.notes),
+            at,
+        ),
+    )
+
+
+async def _verification_finished(
+    conn: aiosqlite.Connection, event: VerificationFinished, at: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO verifications (session_id, round, name, argv_json, exit_code,"
+        " timed_out, elapsed_s, output_tail, error, sandbox, kind, source, unavailable,"
+        " skipped, excerpt, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.session_id,
+            event.round,
+            event.name,
+            json.dumps(event.argv),
+            event.exit_code,
+            event.timed_out,
+            event.elapsed_s,
+            event.output_tail,
+            event.error,
+            event.sandbox,
+            event.kind,
+            event.source,
+            event.unavailable,
+            event.skipped,
+            event.excerpt,
+            at,
+        ),
+    )
+
+
+async def _verification_done(conn: aiosqlite.Connection, event: VerificationDone, at: str) -> None:
+    await conn.execute(
+        "INSERT INTO verification_rounds (session_id, round, passed, failed_json, detail,"
+        " unavailable_json, skipped_json, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.session_id,
+            event.round,
+            event.passed,
+            json.dumps(event.failed),
+            event.detail,
+            json.dumps(event.unavailable),
+            json.dumps(event.skipped),
+            at,
+        ),
+    )
 
 
 # What the read side rebuilds from each table, and its rank among events stored at the same time
