@@ -27,14 +27,7 @@ class _Usage(_Record):
 
     @property
     def usage(self) -> TokenTotals:
-        return TokenTotals(
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            thinking_tokens=self.thinking_tokens,
-            cost_usd=self.cost_usd,
-            cost_complete=self.cost_complete,
-            cached_input_tokens=self.cached_input_tokens,
-        )
+        return TokenTotals.model_validate(self, from_attributes=True)  # the same six fields
 
 
 class SessionSummary(_Usage):
