@@ -30,8 +30,8 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.engine.chain import ChainRunner, Fanout, Outcome, Prompts
+from mao_tui.engine.orchestrator_plan import Planner
 from mao_tui.engine.output import EngineHooks, OutputKind
-from mao_tui.engine.planning import Planner
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
 from mao_tui.engine.request import SessionRequest as SessionRequest

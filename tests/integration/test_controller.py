@@ -29,9 +29,9 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import ControlError
 from mao_tui.engine.controller import LiveSessionController
-from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.resume import resume_from
+from mao_tui.engine.rule_plan import rule_based_plan
 from mao_tui.engine.session import SessionRequest
 from mao_tui.service.launch import simulator_env
 from mao_tui.settings.schema import Settings
