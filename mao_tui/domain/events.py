@@ -1,7 +1,9 @@
-"""The typed event stream the engine emits, and the records it carries.
+"""The typed event stream the engine emits.
 
-Every event is a pydantic model with a literal ``type``; ``model_dump_json()`` is its JSON line.
-Their schemas are built on first use (``defer_build``): importing them costs no validator.
+One event stream, three consumers: the store persists it, the TUI renders it, headless mode prints
+it. Every event is a pydantic model with a literal ``type``; ``model_dump_json()`` is its JSON
+line. ``EngineEvent`` is the union of them all, defined once here: every consumer's ``match``
+over it ends in ``assert_never``, so an event added here and forgotten there fails type-checking.
 """
 
 from __future__ import annotations
@@ -12,78 +14,50 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mao_tui.domain import AttemptStatus, SessionStatus, WorkstreamStatus, fallback_line, now
+from mao_tui.domain.ids import now
+from mao_tui.domain.plan import Plan
 from mao_tui.domain.qa_records import QaReport
+from mao_tui.domain.status import AttemptStatus, SessionStatus, WorkstreamStatus
+from mao_tui.domain.usage import TokenTotals
+from mao_tui.domain.workspace import AppliedFile, PlannedCheck
+
+__all__ = [
+    "AttemptFinished",
+    "AttemptStarted",
+    "CooldownWait",
+    "Delta",
+    "EngineEvent",
+    "Event",
+    "EventSink",
+    "FallbackEvent",
+    "FilesApplied",
+    "FixRoundDone",
+    "OutputWritten",
+    "PlanReady",
+    "PolicyEvent",
+    "ProviderCooldown",
+    "QaReportReady",
+    "RetryScheduled",
+    "SessionFinished",
+    "SessionReopened",
+    "SessionStarted",
+    "SynthesisFinished",
+    "ThinkingDowngraded",
+    "VerificationDone",
+    "VerificationFinished",
+    "VerificationOutput",
+    "VerificationPlanned",
+    "VerificationStarted",
+    "WorkspaceEvent",
+    "WorkstreamFinished",
+    "fallback_line",
+]
 
 
-class ModelSubstitution(BaseModel):
-    """A model a route names that will not run, resolved before any request: its successor
-    runs instead (``model``), or it is left out (``model`` None)."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    requested: str  # the model id the route or plan named
-    model: str | None  # what runs in its place; None when it is skipped
-    reason: str  # "successor", "retired"; "unavailable" for a model the provider lacks
-    detail: str
-
-
-class PlannedWorkstream(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    key: str
-    title: str
-    route: str
-    chain: list[str]  # model ids: primary first, universal fallback last
-    depends_on: list[str] = Field(default_factory=list)
-    template_key: str | None = None  # the playbook workstream it instantiates (default: key)
-    section: str | None = None  # the spec section it works on, when the user chose sections
-    rationale: str = ""  # why this model, from the orchestrator
-    instructions: str = ""  # extra guidance from the orchestrator, appended to the prompt
-    # Models of the route replaced or left out before any request (logged when it starts)
-    substitutions: list[ModelSubstitution] = Field(default_factory=list)
-
-
-class Finding(BaseModel):
-    """A pre-flight finding. A blocking one stops the session before any model work."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    severity: Literal["info", "warning", "blocking"]
-    message: str
-    source: str = "checks"  # "checks" (code) or the model id that found it
-
-
-class Plan(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    playbook: str
-    workstreams: list[PlannedWorkstream]
-    synthesis: PlannedWorkstream
-    source: Literal["rules", "orchestrator", "file"] = "rules"
-    rationale: str = ""
-    diversity: float | None = None  # see engine/diversity.py for the formula
-    findings: list[Finding] = Field(default_factory=list)
-    sections: list[str] = Field(default_factory=list)
-
-
-class TokenTotals(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-    input_tokens: int = 0  # cached input included
-    output_tokens: int = 0  # thinking included
-    thinking_tokens: int = 0
-    cost_usd: float = 0.0
-    cost_complete: bool = True  # False when some model's price is unknown
-    cached_input_tokens: int = 0  # the part of input_tokens read from a provider's cache
-
-    def add(self, other: TokenTotals) -> None:
-        self.input_tokens += other.input_tokens
-        self.output_tokens += other.output_tokens
-        self.thinking_tokens += other.thinking_tokens
-        self.cost_usd += other.cost_usd
-        self.cost_complete = self.cost_complete and other.cost_complete
-        self.cached_input_tokens += other.cached_input_tokens
+def fallback_line(title: str, from_model: str, to_model: str | None, reason: str) -> str:
+    """The fallback log's sentence, live and in review alike."""
+    target = to_model or "nothing (chain exhausted)"
+    return f"{title}: fallback from {from_model} to {target} ({reason})"
 
 
 class _Event(BaseModel):
@@ -291,48 +265,6 @@ class OutputWritten(_Event):
         return f"{self.kind} written to {self.path}"
 
 
-class FileChangeView(BaseModel):
-    """One file of a synthesis as it would change the workspace (shown before applying)."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    path: str
-    kind: Literal["create", "modify", "unchanged", "refused"]
-    diff: str = ""  # unified diff against the workspace; empty when unchanged or refused
-    reason: str = ""  # why it is refused
-
-
-# The name of the temporary directory `mao demo` applies its files in (without --workspace).
-FRESH_WORKSPACE_PREFIX = "mao-demo-workspace-"
-
-
-class ApplyProposal(BaseModel):
-    """What applying the latest synthesis would do: per-file changes, or why there is nothing
-    to apply (``error``: no files found, an invalid manifest)."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    round: int  # 0: the first synthesis; n: after fix round n
-    workspace: str
-    source: Literal["manifest", "fenced", "none"] = "none"
-    changes: list[FileChangeView] = Field(default_factory=list)
-    error: str = ""
-
-    @property
-    def writable(self) -> list[FileChangeView]:
-        return [c for c in self.changes if c.kind in ("create", "modify")]
-
-
-class AppliedFile(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    path: str
-    status: Literal["written", "unchanged", "refused", "failed"]
-    change: Literal["create", "modify", "unchanged", "refused"]
-    backup: str | None = None  # where the earlier content was saved
-    reason: str = ""  # why refused or failed
-
-
 class FilesApplied(_Event):
     """A synthesis's files written into the workspace (or refused, each with its reason)."""
 
@@ -347,17 +279,6 @@ class FilesApplied(_Event):
         refused = sum(f.status in ("refused", "failed") for f in self.files)
         same = sum(f.status == "unchanged" for f in self.files)
         return f"applied: {written} written, {same} unchanged, {refused} refused"
-
-
-class PlannedCheck(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    name: str
-    argv: list[str]
-    kind: str = "other"  # typecheck, build, test, lint, other
-    source: str = ""  # where it came from: "package.json scripts.test", "verify.yaml"...
-    timeout_s: float
-    stop_on_failure: bool = False
 
 
 class VerificationPlanned(_Event):
@@ -475,33 +396,6 @@ class QaReportReady(_Event):
         return f"QA: {value}, {len(self.report.findings)} findings ({score.note})"
 
 
-Event = Annotated[
-    SessionStarted
-    | PlanReady
-    | AttemptStarted
-    | Delta
-    | AttemptFinished
-    | FallbackEvent
-    | RetryScheduled
-    | ProviderCooldown
-    | CooldownWait
-    | ThinkingDowngraded
-    | WorkstreamFinished
-    | SynthesisFinished
-    | SessionFinished
-    | SessionReopened
-    | QaReportReady
-    | OutputWritten
-    | FilesApplied
-    | VerificationPlanned
-    | VerificationStarted
-    | VerificationOutput
-    | VerificationFinished
-    | VerificationDone
-    | FixRoundDone,
-    Field(discriminator="type"),
-]
-
 EngineEvent = (
     SessionStarted
     | PlanReady
@@ -527,6 +421,9 @@ EngineEvent = (
     | VerificationDone
     | FixRoundDone
 )
+
+# The same union, tagged by ``type`` for pydantic: parses a JSON line back into its event.
+Event = Annotated[EngineEvent, Field(discriminator="type")]
 
 # A consumer of the event stream. Sinks must not block: the store buffers, the TUI posts messages.
 EventSink = Callable[[EngineEvent], Awaitable[None]]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -26,11 +25,11 @@ from mao_tui.store.listing import (
     SESSION_COLUMNS,
     USAGE_COLUMNS,
     models_of,
-    row_fields,
     session_rows,
     summary_fields,
 )
 from mao_tui.store.qa import latest_qa_report
+from mao_tui.store.rows import fields, session_records
 from mao_tui.store.workspace import workspace_events
 
 _USAGE, _SESSION = USAGE_COLUMNS, SESSION_COLUMNS
@@ -58,7 +57,7 @@ async def session_detail(conn: aiosqlite.Connection, session_id: str) -> Session
     )
     if not rows:
         return None
-    session = row_fields(rows[0])
+    session = fields(rows[0])
     plan_json = session.pop("plan_json")
     models = await models_of(conn, [session_id])
     return SessionDetail.model_validate(
@@ -79,63 +78,42 @@ async def session_detail(conn: aiosqlite.Connection, session_id: str) -> Session
 
 
 async def _workstreams(conn: aiosqlite.Connection, session_id: str) -> list[WorkstreamRecord]:
-    rows = await conn.execute_fetchall(
-        "SELECT key, title, route, chain_json, depends_on_json, position, status, final_model,"
-        f" finished_at, {_USAGE} FROM workstreams WHERE session_id = ? ORDER BY position",
-        (session_id,),
+    columns = (
+        "key, title, route, chain_json, depends_on_json, position, status, final_model,"
+        f" finished_at, {_USAGE}"
     )
-    records = []
-    for row in rows:
-        fields = row_fields(row)
-        fields["chain"] = json.loads(fields.pop("chain_json"))
-        fields["depends_on"] = json.loads(fields.pop("depends_on_json"))
-        records.append(WorkstreamRecord.model_validate(fields))
-    return records
+    return await session_records(
+        conn, WorkstreamRecord, columns, "workstreams", session_id, order="position"
+    )
 
 
 async def _attempts(conn: aiosqlite.Connection, session_id: str) -> list[AttemptRecord]:
-    rows = await conn.execute_fetchall(
-        "SELECT id, workstream, model, provider, api_model, attempt_no, thinking, started_at,"
+    columns = (
+        "id, workstream, model, provider, api_model, attempt_no, thinking, started_at,"
         " finished_at, status, error_kind, error_message, thinking_text, output_text, elapsed_s,"
-        f" {_USAGE} FROM attempts WHERE session_id = ? ORDER BY seq",
-        (session_id,),
+        f" {_USAGE}"
     )
-    return [AttemptRecord.model_validate(row_fields(row)) for row in rows]
+    return await session_records(conn, AttemptRecord, columns, "attempts", session_id, "seq")
 
 
 async def _policy_events(conn: aiosqlite.Connection, session_id: str) -> list[PolicyEventRecord]:
-    rows = await conn.execute_fetchall(
-        "SELECT id, at, type, workstream, model, provider, reason, delay_s, line, detail"
-        " FROM policy_events WHERE session_id = ? ORDER BY id",
-        (session_id,),
-    )
-    return [PolicyEventRecord.model_validate(row_fields(row)) for row in rows]
+    columns = "id, at, type, workstream, model, provider, reason, delay_s, line, detail"
+    return await session_records(conn, PolicyEventRecord, columns, "policy_events", session_id)
 
 
 async def _outputs(conn: aiosqlite.Connection, session_id: str) -> list[OutputRecord]:
-    rows = await conn.execute_fetchall(
-        "SELECT id, kind, path, error, at FROM outputs WHERE session_id = ? ORDER BY id",
-        (session_id,),
-    )
-    return [OutputRecord.model_validate(row_fields(row)) for row in rows]
+    columns = "id, kind, path, error, at"
+    return await session_records(conn, OutputRecord, columns, "outputs", session_id)
 
 
 async def _fallbacks(conn: aiosqlite.Connection, session_id: str) -> list[FallbackRecord]:
-    rows = await conn.execute_fetchall(
-        "SELECT id, workstream, workstream_title, at, from_model, to_model, reason, detail"
-        " FROM fallbacks WHERE session_id = ? ORDER BY id",
-        (session_id,),
-    )
-    return [FallbackRecord.model_validate(row_fields(row)) for row in rows]
+    columns = "id, workstream, workstream_title, at, from_model, to_model, reason, detail"
+    return await session_records(conn, FallbackRecord, columns, "fallbacks", session_id)
 
 
 async def _syntheses(conn: aiosqlite.Connection, session_id: str) -> list[SynthesisRecord]:
-    rows = await conn.execute_fetchall(
-        f"SELECT id, model, attempt_id, status, text, created_at, {_USAGE}"
-        " FROM syntheses WHERE session_id = ? ORDER BY id",
-        (session_id,),
-    )
-    return [SynthesisRecord.model_validate(row_fields(row)) for row in rows]
+    columns = f"id, model, attempt_id, status, text, created_at, {_USAGE}"
+    return await session_records(conn, SynthesisRecord, columns, "syntheses", session_id)
 
 
 def _latest_synthesis(syntheses: list[SynthesisRecord]) -> dict[str, Any]:
