@@ -61,7 +61,7 @@ def fallback_line(title: str, from_model: str, to_model: str | None, reason: str
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     session_id: str
     at: datetime = Field(default_factory=now)

@@ -21,7 +21,7 @@ class ModelSubstitution(BaseModel):
     """A model a route names that will not run, resolved before any request: its successor
     runs instead (``model``), or it is left out (``model`` None)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     requested: str  # the model id the route or plan named
     model: str | None  # what runs in its place; None when it is skipped
@@ -30,7 +30,7 @@ class ModelSubstitution(BaseModel):
 
 
 class PlannedWorkstream(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     key: str
     title: str
@@ -48,7 +48,7 @@ class PlannedWorkstream(BaseModel):
 class Finding(BaseModel):
     """A pre-flight finding. A blocking one stops the session before any model work."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     severity: Literal["info", "warning", "blocking"]
     message: str
@@ -56,7 +56,7 @@ class Finding(BaseModel):
 
 
 class Plan(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     playbook: str
     workstreams: list[PlannedWorkstream]

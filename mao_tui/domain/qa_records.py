@@ -20,7 +20,7 @@ ReviewerStatus = Literal["ok", "repaired", "invalid", "failed"]
 class ReviewFinding(BaseModel):
     """One finding as a reviewer reports it (the JSON shape the qa prompts ask for)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     severity: Severity
     file: str | None = None  # a reviewed file's path; None: about the whole target
@@ -33,7 +33,7 @@ class ReviewFinding(BaseModel):
 class Review(BaseModel):
     """A reviewer's whole answer: a 0–100 score for its dimension and its findings."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     score: float = Field(ge=0, le=100)
     summary: str = ""
@@ -43,7 +43,7 @@ class Review(BaseModel):
 class ReviewerResult(BaseModel):
     """How one reviewer ended: its score and findings, or why it has none."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     key: str  # the workstream key, e.g. error_handling
     title: str
@@ -59,7 +59,7 @@ class ReviewerResult(BaseModel):
 class ReportFinding(BaseModel):
     """A finding after de-duplication, categorized, with the model assigned to fix it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str  # F1, F2, ... in report order (worst first)
     severity: Severity
@@ -84,7 +84,7 @@ class ReportFinding(BaseModel):
 class Score(BaseModel):
     """The weighted score, computed by code from the reviewers' scores and the weights."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     value: float | None  # None: refused, too little of the weight was reviewed
     coverage: float  # percent of the weight whose reviewer produced a valid review
@@ -94,7 +94,7 @@ class Score(BaseModel):
 
 
 class QaReport(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     score: Score
     reviewers: list[ReviewerResult]

@@ -14,7 +14,7 @@ from mao_tui.domain.usage import TokenTotals
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class _Usage(_Record):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 __all__ = ["TokenTotals"]
 
 
 class TokenTotals(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # its validator is built on first use
+
     input_tokens: int = 0  # cached input included
     output_tokens: int = 0  # thinking included
     thinking_tokens: int = 0

@@ -21,7 +21,7 @@ FRESH_WORKSPACE_PREFIX = "mao-demo-workspace-"
 class FileChangeView(BaseModel):
     """One file of a synthesis as it would change the workspace (shown before applying)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     path: str
     kind: Literal["create", "modify", "unchanged", "refused"]
@@ -33,7 +33,7 @@ class ApplyProposal(BaseModel):
     """What applying the latest synthesis would do: per-file changes, or why there is nothing
     to apply (``error``: no files found, an invalid manifest)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     round: int  # 0: the first synthesis; n: after fix round n
     workspace: str
@@ -47,7 +47,7 @@ class ApplyProposal(BaseModel):
 
 
 class AppliedFile(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     path: str
     status: Literal["written", "unchanged", "refused", "failed"]
@@ -57,7 +57,7 @@ class AppliedFile(BaseModel):
 
 
 class PlannedCheck(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     name: str
     argv: list[str]

@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from mao_tui.domain.sanitize import shown
-from mao_tui.domain.stored import SessionSummary
+
+if TYPE_CHECKING:  # a listing's rows are plain (SessionRow): it imports no pydantic
+    from mao_tui.domain.listing import SessionRow
+    from mao_tui.domain.stored import SessionSummary
 
 
-def _when(s: SessionSummary) -> str:
+def _when(s: SessionRow | SessionSummary) -> str:
     return s.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
@@ -16,7 +22,7 @@ def _one_line(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def sessions_table(rows: list[SessionSummary]) -> str:
+def sessions_table(rows: Sequence[SessionRow | SessionSummary]) -> str:
     if not rows:
         return "no sessions yet; try: mao demo\n"
     lines = [

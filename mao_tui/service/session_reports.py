@@ -9,7 +9,6 @@ from typing import TextIO
 from mao_tui.domain.errors import UsageError
 from mao_tui.domain.sanitize import shown
 from mao_tui.render.reports import sessions_table
-from mao_tui.render.session_markdown import session_markdown
 from mao_tui.store import Store
 
 
@@ -20,7 +19,7 @@ async def print_sessions(db_path: Path, limit: int, out: TextIO) -> int:
     store = await Store.open(db_path)
     try:
         await store.mark_interrupted()
-        rows = await store.list_sessions(limit)
+        rows = await store.list_rows(limit)  # plain rows: a listing imports no pydantic
     finally:
         await store.close()
     out.write(sessions_table(rows))
@@ -40,6 +39,8 @@ async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
         await store.close()
     if detail is None:
         raise UsageError(f"no session matches {session_id!r}; `mao sessions` lists them")
+    from mao_tui.render.session_markdown import session_markdown
+
     # bidi and zero-width characters made visible
     out.write(shown(session_markdown(detail, "summary")))
     return 0

@@ -10,24 +10,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import aiosqlite
 
 from mao_tui.domain import SessionStatus
 from mao_tui.domain.errors import StoreUnwritableError
-from mao_tui.domain.stored import SessionDetail, SessionHit, SessionSummary
 from mao_tui.store.check import DatabaseUnusableError, check_database, describe_open_failure
 from mao_tui.store.liveness import pid_alive
 from mao_tui.store.migrations import SCHEMA_VERSION, migrate
 from mao_tui.store.paths import create_private
-from mao_tui.store.reads import (
-    ids_with_prefix,
-    list_summaries,
-    search_sessions,
-    session_detail,
-    session_snippet,
-)
-from mao_tui.store.sink import FLUSH_INTERVAL_S, StoreSink
+
+# The records (pydantic) and the sink (the events) are imported where they are used: a listing
+# (`mao sessions`) then imports neither.
+if TYPE_CHECKING:
+    from mao_tui.domain.listing import SessionRow
+    from mao_tui.domain.stored import SessionDetail, SessionHit, SessionSummary
+    from mao_tui.store.sink import StoreSink
+
+FLUSH_INTERVAL_S = 0.25  # a sink's default: text deltas are written at most 4 times a second
 
 BUSY_TIMEOUT_MS = 5000
 _AMBIGUOUS_SHOWN = 5
@@ -160,6 +161,8 @@ class Store:
         await self.close()
 
     def sink(self, *, flush_interval: float = FLUSH_INTERVAL_S) -> StoreSink:
+        from mao_tui.store.sink import StoreSink
+
         sink = StoreSink(self, flush_interval=flush_interval)
         self._sinks.add(sink)
         return sink
@@ -207,8 +210,17 @@ class Store:
 
     async def list_sessions(self, limit: int = 50) -> list[SessionSummary]:
         """Newest first."""
+        from mao_tui.store.reads import list_summaries
+
         async with self.transaction(write=False) as conn:
             return await list_summaries(conn, limit)
+
+    async def list_rows(self, limit: int = 50) -> list[SessionRow]:
+        """Newest first, as plain rows (what ``mao sessions`` prints; no pydantic)."""
+        from mao_tui.store.listing import session_rows
+
+        async with self.transaction(write=False) as conn:
+            return await session_rows(conn, limit)
 
     async def search_sessions(
         self,
@@ -220,6 +232,8 @@ class Store:
         limit: int = 200,
     ) -> list[SessionHit]:
         """Full-text search over tasks and outputs (see ``reads.search_sessions``)."""
+        from mao_tui.store.reads import search_sessions
+
         async with self.transaction(write=False) as conn:
             return await search_sessions(
                 conn,
@@ -232,6 +246,8 @@ class Store:
 
     async def session_snippet(self, session_id: str, text: str) -> str:
         """Where ``text`` matches in one session (see ``reads.session_snippet``)."""
+        from mao_tui.store.reads import session_snippet
+
         async with self.transaction(write=False) as conn:
             return await session_snippet(conn, session_id, text)
 
@@ -240,6 +256,8 @@ class Store:
 
         Raises ``AmbiguousSessionIdError`` when the prefix matches several sessions.
         """
+        from mao_tui.store.reads import ids_with_prefix, session_detail
+
         prefix = id_or_prefix.strip().upper()
         if not prefix:
             return None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 import aiosqlite
 
-from mao_tui.domain import AttemptStatus, Plan, WorkstreamStatus
+from mao_tui.domain import Plan, WorkstreamStatus
 from mao_tui.domain.stored import (
     SNIPPET_CLOSE,
     SNIPPET_OPEN,
@@ -22,29 +21,23 @@ from mao_tui.domain.stored import (
     SynthesisRecord,
     WorkstreamRecord,
 )
+from mao_tui.store.listing import (
+    SESSION_COLUMNS,
+    USAGE_COLUMNS,
+    models_of,
+    session_rows,
+    summary_fields,
+)
 from mao_tui.store.qa import latest_qa_report
 from mao_tui.store.rows import fields, session_records
 from mao_tui.store.workspace import workspace_events
 
-_USAGE = (
-    "input_tokens, output_tokens, thinking_tokens, cost_usd, cost_complete, cached_input_tokens"
-)
-_SESSION = (
-    "id, created_at, finished_at, command, playbook, task, status, simulated, project_dir,"
-    f" elapsed_s, error, {_USAGE}"
-)
+_USAGE, _SESSION = USAGE_COLUMNS, SESSION_COLUMNS
 
 
 async def list_summaries(conn: aiosqlite.Connection, limit: int) -> list[SessionSummary]:
-    rows = list(
-        await conn.execute_fetchall(
-            f"SELECT {_SESSION} FROM sessions ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)
-        )
-    )
-    models = await _models(conn, [row["id"] for row in rows])
     return [
-        SessionSummary.model_validate({**fields(row), "models": models.get(row["id"], [])})
-        for row in rows
+        SessionSummary.model_construct(**row.as_fields()) for row in await session_rows(conn, limit)
     ]
 
 
@@ -66,7 +59,7 @@ async def session_detail(conn: aiosqlite.Connection, session_id: str) -> Session
         return None
     session = fields(rows[0])
     plan_json = session.pop("plan_json")
-    models = await _models(conn, [session_id])
+    models = await models_of(conn, [session_id])
     return SessionDetail.model_validate(
         {
             **session,
@@ -82,19 +75,6 @@ async def session_detail(conn: aiosqlite.Connection, session_id: str) -> Session
             **_latest_synthesis(await _syntheses(conn, session_id)),
         }
     )
-
-
-async def _models(conn: aiosqlite.Connection, session_ids: list[str]) -> dict[str, list[str]]:
-    rows = await conn.execute_fetchall(
-        "SELECT session_id, model FROM attempts"
-        " WHERE session_id IN (SELECT value FROM json_each(?)) AND status != ?"
-        " GROUP BY session_id, model ORDER BY MIN(seq)",
-        (json.dumps(session_ids), AttemptStatus.SKIPPED.value),
-    )
-    models: dict[str, list[str]] = {}
-    for row in rows:
-        models.setdefault(row["session_id"], []).append(row["model"])
-    return models
 
 
 async def _workstreams(conn: aiosqlite.Connection, session_id: str) -> list[WorkstreamRecord]:
@@ -185,10 +165,10 @@ async def search_sessions(
         found = [(row, "task") for row in in_task]
         found += [(row, "output") for row in anywhere if row["id"] not in seen]
         found = found[:limit]
-    models = await _models(conn, [row["id"] for row, _ in found])
+    models = await models_of(conn, [row["id"] for row, _ in found])
     return [
-        SessionHit.model_validate(
-            {**fields(row), "models": models.get(row["id"], []), "matched": matched}
+        SessionHit.model_construct(
+            **summary_fields(row), models=models.get(row["id"], []), matched=matched
         )
         for row, matched in found
     ]

@@ -25,6 +25,7 @@ from mao_tui.domain import (
     VerificationOutput,
 )
 from mao_tui.domain.errors import StoreUnwritableError
+from mao_tui.store.db import FLUSH_INTERVAL_S
 from mao_tui.store.writes import APPEND_TEXT, write_event
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL_S = 0.25
 
 # attempt id -> (thinking fragments, text fragments), in arrival order
 _Buffer = dict[str, tuple[list[str], list[str]]]
