@@ -102,6 +102,10 @@ def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     settings = launch.settings()
+    if getattr(args, "budget", None) is not None:
+        from dataclasses import replace
+
+        req = replace(req, budget_usd=args.budget)
     if req.playbook not in settings.playbooks:
         from mao_tui.playbooks.runner import require_playbook
 

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
 from mao_tui.domain.qa_records import QaReport
 
 SYNTHESIS_KEY = "synthesis"
@@ -544,7 +545,10 @@ Event = Annotated[
     | VerificationOutput
     | VerificationFinished
     | VerificationDone
-    | FixRoundDone,
+    | FixRoundDone
+    | CostEstimated
+    | BudgetExceeded
+    | BudgetChanged,
     Field(discriminator="type"),
 ]
 
@@ -572,6 +576,9 @@ EngineEvent = (
     | VerificationFinished
     | VerificationDone
     | FixRoundDone
+    | CostEstimated
+    | BudgetExceeded
+    | BudgetChanged
 )
 
 # A consumer of the event stream. Sinks must not block: the store buffers, the TUI posts messages.

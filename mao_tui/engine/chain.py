@@ -40,6 +40,7 @@ from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.domain.sanitize import clean
 from mao_tui.engine import continuity, policy
 from mao_tui.engine.continuity import CutOff
+from mao_tui.engine.cost_budget import BudgetStopError, CostBudget
 from mao_tui.engine.policy import Action, Failure
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.price_sources import PriceBook
@@ -66,6 +67,7 @@ from mao_tui.settings.thinking import ThinkingSettings
 NO_KEY_REASON = "no API key"
 RETIRED_REASON = "retired"
 COOLDOWN_REASON = "cooldown"
+BUDGET_REASON = "budget"
 
 Channel = Literal["thinking", "text"]
 # (system, prompt), or what each model of the chain gets: a playbook's prompt variants are
@@ -143,8 +145,10 @@ class ChainRunner:
         today: Callable[[], date] | None = None,
         random: Callable[[], float] = random.random,
         facts: SessionFacts | None = None,
+        budget: CostBudget | None = None,
     ) -> None:
         self._settings = settings
+        self._budget = budget
         self._facts = facts or SessionFacts()
         self._pool = pool
         self._emit = emit
@@ -168,7 +172,7 @@ class ChainRunner:
         ``announce`` emits WorkstreamFinished at the end (synthesis reports itself instead)."""
         run = _Chain(session_id, ws, prompts)
         outcome = Outcome(WorkstreamStatus.FAILED, usage=run.usage)
-        reason = ""
+        reason = stopped = ""
         # The plan resolved successors already; a chain from an older plan is resolved again
         # here, so no request ever goes to a model that is gone today.
         chain, late = roster.resolve_chain(
@@ -195,6 +199,10 @@ class ChainRunner:
                 continue
             try:
                 result, reason, detail = await self._run_model(run, model_id)
+            except BudgetStopError as stop:  # no attempt may start: the budget is spent
+                outcome = Outcome(WorkstreamStatus.CANCELLED, usage=run.usage)
+                reason, stopped = BUDGET_REASON, str(stop)
+                break
             finally:
                 run.contact.answered()
             if result is not None and result.failure is None:
@@ -208,6 +216,8 @@ class ChainRunner:
         if outcome.status is not WorkstreamStatus.DONE:
             outcome.reason = reason
             detail = f"no model finished (the last: {reason})" if reason else ""
+        if stopped:
+            detail = f"not run: {stopped}"
         if announce:
             await self._emit(
                 WorkstreamFinished(
@@ -260,7 +270,12 @@ class ChainRunner:
                 await self._sleep(remaining)
             waited = False
             run.attempt_no += 1
-            last = await self._attempt(run, model_id, thinking)
+            ticket = await self._admit(run, model_id)
+            try:
+                last = await self._attempt(run, model_id, thinking)
+            finally:
+                if self._budget is not None:
+                    self._budget.release(ticket)
             run.usage.add(last.usage)
             failure = last.failure
             if failure is None:
@@ -320,6 +335,13 @@ class ChainRunner:
                 waited = True
                 continue
             return last, failure.kind, decision.detail
+
+    async def _admit(self, run: _Chain, model_id: str) -> int:
+        """The budget's ticket for the next attempt (BudgetStopError: it must not start)."""
+        if self._budget is None:
+            return 0
+        system, prompt = run.prompts(model_id) if callable(run.prompts) else run.prompts
+        return await self._budget.admit(run.session_id, run.ws.key, model_id, system, prompt)
 
     async def _cool_down(self, run: _Chain, model_id: str, seconds: float) -> None:
         provider_id = self._settings.model(model_id).provider

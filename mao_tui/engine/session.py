@@ -20,8 +20,10 @@ from mao_tui.domain import (
     WorkstreamFinished,
     WorkstreamStatus,
 )
+from mao_tui.domain.budget_events import CostEstimated
 from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.engine.chain import ChainRunner, Fanout, Outcome, Prompts
+from mao_tui.engine.cost_budget import CostBudget
 from mao_tui.engine.planning import Planner
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
@@ -42,8 +44,10 @@ class SessionEngine:
     ) -> None:
         self._settings = settings
         self._pool = pool
-        self._emit = Fanout(list(sinks))
-        self._chains = ChainRunner(settings, pool, self._emit)
+        self.budget = CostBudget(settings)  # no limit until configured (service/budget_setup.py)
+        self._emit = Fanout([*sinks, self.budget.observe])
+        self.budget.bind(self._emit)
+        self._chains = ChainRunner(settings, pool, self._emit, budget=self.budget)
         self._planner = Planner(settings, pool, self._chains, self._emit)
         self._limit = asyncio.Semaphore(max_parallel) if max_parallel else None
         self._undelivered: str | None = None  # why the last synthesis's output was not written
@@ -70,6 +74,7 @@ class SessionEngine:
             plan = await self._make_plan(req, draft)
             totals.add(self._planner.usage)
             await self._emit(PlanReady(session_id=sid, plan=plan))
+            await self._emit(self.estimate(req, plan))
             blocking = [f.message for f in plan.findings if f.severity == "blocking"]
             if blocking:
                 error = "pre-flight: " + "; ".join(blocking)
@@ -82,6 +87,8 @@ class SessionEngine:
             totals.add(synthesis.usage)
             if synthesis.status == WorkstreamStatus.DONE and not failed:
                 status = SessionStatus.DONE
+            elif self.budget.stopped is not None:
+                error = self.budget.stopped
             elif failed:
                 error = f"{len(failed)} workstream(s) did not finish: {', '.join(failed)}"
             else:
@@ -106,6 +113,23 @@ class SessionEngine:
     ) -> Outcome:
         """Where every workstream and the synthesis run: a controller steers them from here."""
         return await self._chains.run_chain(session_id, ws, prompts, announce=announce)
+
+    def estimate(self, req: SessionRequest, plan: Plan) -> CostEstimated:
+        """The plan's expected cost, from the prompts its primary models will be sent."""
+
+        def prompt_of(ws: PlannedWorkstream, model_id: str) -> tuple[str, str]:
+            prompts = self._prompt_for(req, plan, ws, [])
+            return prompts(model_id) if callable(prompts) else prompts
+
+        def synthesis_prompt(ws: PlannedWorkstream, model_id: str) -> tuple[str, str]:
+            pb = self._settings.playbooks[plan.playbook]
+            values = {"task": req.task, "spec": req.spec_text or "(no spec given)"}
+            values |= {"title": ws.title, "key": ws.key, "outputs": ""}
+            system = render(self._settings, pb.system_prompt, values)
+            template = self._settings.template_for(pb.synthesis, model_id)
+            return system, render(self._settings, template, values)
+
+        return self.budget.estimate(req.session_id, plan, prompt_of, synthesis_prompt)
 
     async def _finish(
         self,

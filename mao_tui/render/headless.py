@@ -33,6 +33,7 @@ from mao_tui.domain import (
     WorkspaceEvent,
     WorkstreamFinished,
 )
+from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
 from mao_tui.domain.sanitize import shown
 
 
@@ -165,6 +166,12 @@ class ProgressSink:
             )
         elif isinstance(event, OutputWritten):
             self._say(f"{'✗' if event.error else '✓'} {event.line}")
+        elif isinstance(event, CostEstimated):
+            self._say(event.line)
+            for row in event.rows:
+                self._say(f"  {row.line}")
+        elif isinstance(event, BudgetExceeded | BudgetChanged):
+            self._say(f"{'✗' if isinstance(event, BudgetExceeded) else '$'} {event.line}")
         elif isinstance(event, QaReportReady):
             self._say(f"✓ {event.line}")
         elif isinstance(event, SessionFinished):

@@ -21,6 +21,7 @@ from mao_tui.engine.controller import SessionController
 from mao_tui.engine.fix_loop import Workbench
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.session import SessionRequest
+from mao_tui.service.budget_setup import budget_of, configure_budget
 from mao_tui.service.launch import Launch, session_resources
 
 Confirm = Callable[[ApplyProposal], Awaitable[bool]]
@@ -52,6 +53,8 @@ async def run_and_apply(
             req,
             max_parallel=launch.max_parallel,
         )
+        limit = budget_of(res.settings, req)
+        await configure_budget(controller, res.store, limit, simulated=req.simulated)
         try:
             first = await controller.run_first(
                 rule_based_plan(res.settings, req.playbook, req.sections)

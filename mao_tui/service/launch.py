@@ -173,9 +173,12 @@ async def run_session(
     """Run one session to its end, persisting it as it goes. Cleans up on every exit path."""
     from mao_tui.engine.planner import rule_based_plan
     from mao_tui.playbooks.qa_engine import engine_class
+    from mao_tui.service.budget_setup import budget_of, configure_budget
 
     async with session_resources(launch, req.project_dir, env=env) as res:
         engine = engine_class(res.settings, req.playbook)(
             res.settings, res.pool, [res.store_sink, *sinks], max_parallel=launch.max_parallel
         )
+        limit = budget_of(res.settings, req)
+        await configure_budget(engine, res.store, limit, simulated=req.simulated)
         return await engine.run(req, rule_based_plan(res.settings, req.playbook, req.sections))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mao_tui.domain import EventSink, SessionFinished, SessionStatus
+from mao_tui.domain.budget_events import Ask, BudgetAnswer, BudgetQuestion
 from mao_tui.domain.errors import ControlError, UsageError
 from mao_tui.service.launch import Launch, session_resources
 from mao_tui.tui.backend import ExportFormat, HistoryQuery, LiveSession, ModelChoice, NewSession
@@ -47,6 +48,18 @@ class OpenSession:
         self._bench_of: SessionController | None = None
         self._bench_task: asyncio.Task[None] | None = None
         self._refusal = "the session is still starting"
+        self._ask_budget: Ask | None = None
+
+    # -- BudgetControl --------------------------------------------------------------------
+
+    def ask_budget_with(self, ask: Ask) -> None:
+        self._ask_budget = ask
+
+    async def _ask(self, question: BudgetQuestion) -> BudgetAnswer:
+        """The dashboard's answer; until it is listening, stop as headless does."""
+        if self._ask_budget is None:
+            return BudgetAnswer("stop")
+        return await self._ask_budget(question)
 
     # -- SessionControl -------------------------------------------------------------------
 
@@ -175,6 +188,7 @@ class OpenSession:
     async def _live(self, req: SessionRequest, sink: EventSink) -> SessionFinished | None:
         from mao_tui.engine.planner import rule_based_plan
         from mao_tui.playbooks.qa_engine import controller_class
+        from mao_tui.service.budget_setup import budget_of, configure_budget
 
         launch = self._launch
         async with session_resources(launch, req.project_dir) as res:
@@ -186,6 +200,10 @@ class OpenSession:
                 max_parallel=launch.max_parallel,
             )
             self._controller = controller
+            limit = budget_of(res.settings, req)
+            await configure_budget(
+                controller, res.store, limit, simulated=req.simulated, ask=self._ask
+            )
             try:
                 await controller.run_first(
                     rule_based_plan(res.settings, req.playbook, req.sections)
@@ -202,6 +220,7 @@ class OpenSession:
         from mao_tui.engine.controller import resume_from
         from mao_tui.playbooks.qa_engine import controller_class
         from mao_tui.playbooks.runner import deliverer_for
+        from mao_tui.service.budget_setup import configure_budget
         from mao_tui.store.replay import events_from_detail
 
         detail = await _load(self._launch.db_path, self._review_id)
@@ -223,6 +242,14 @@ class OpenSession:
                 res.settings, res.pool, [res.store_sink, sink], req, resume=resume_from(detail)
             )
             self._controller = controller
+            await configure_budget(
+                controller,
+                res.store,
+                detail.budget_usd,
+                simulated=detail.simulated,
+                ask=self._ask,
+                spent_usd=detail.cost_usd,
+            )
             try:
                 await res.pool.warm()  # before a rerun needs them
                 await asyncio.Event().wait()

@@ -14,8 +14,10 @@ from types import TracebackType
 import aiosqlite
 
 from mao_tui.domain import SessionStatus
+from mao_tui.domain.budget_events import ModelHistory
 from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.domain.stored import SessionDetail, SessionHit, SessionSummary
+from mao_tui.store.budget import model_history
 from mao_tui.store.check import DatabaseUnusableError, check_database, describe_open_failure
 from mao_tui.store.liveness import pid_alive
 from mao_tui.store.migrations import SCHEMA_VERSION, migrate
@@ -204,6 +206,11 @@ class Store:
                 "UPDATE sessions SET status = ?, error = COALESCE(error, ?) WHERE id = ?", dead
             )
         return len(dead)
+
+    async def model_history(self, *, simulated: bool) -> dict[str, ModelHistory]:
+        """What each model's answers have been (``store/budget.py``): the next estimate's base."""
+        async with self.transaction(write=False) as conn:
+            return await model_history(conn, simulated=simulated)
 
     async def list_sessions(self, limit: int = 50) -> list[SessionSummary]:
         """Newest first."""

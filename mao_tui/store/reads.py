@@ -23,6 +23,7 @@ from mao_tui.domain.stored import (
     SynthesisRecord,
     WorkstreamRecord,
 )
+from mao_tui.store.budget import session_estimates
 from mao_tui.store.qa import latest_qa_report
 from mao_tui.store.workspace import workspace_events
 
@@ -31,7 +32,7 @@ _USAGE = (
 )
 _SESSION = (
     "id, created_at, finished_at, command, playbook, task, status, simulated, project_dir,"
-    f" elapsed_s, error, {_USAGE}"
+    f" elapsed_s, error, budget_usd, estimate_usd, estimate_complete, {_USAGE}"
 )
 
 
@@ -79,6 +80,7 @@ async def session_detail(conn: aiosqlite.Connection, session_id: str) -> Session
             "outputs": await _outputs(conn, session_id),
             "qa_report": await latest_qa_report(conn, session_id),
             "workspace": await workspace_events(conn, session_id),
+            "estimates": await session_estimates(conn, session_id),
             **_latest_synthesis(await _syntheses(conn, session_id)),
         }
     )

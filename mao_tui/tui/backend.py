@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from mao_tui.domain import ApplyProposal, EventSink, SessionFinished
+from mao_tui.domain.budget_events import Ask
 
 if TYPE_CHECKING:
     from mao_tui.domain.stored import SessionHit, SessionSummary
@@ -85,6 +86,16 @@ class WorkspaceControl(Protocol):
 
     def fix(self) -> None:
         """Send the last verification's failures to the fix model and synthesize again."""
+        ...
+
+
+@runtime_checkable
+class BudgetControl(Protocol):
+    """A session with a cost budget: who decides when the next attempt would pass it."""
+
+    def ask_budget_with(self, ask: Ask) -> None:
+        """``ask`` is called (one question at a time) when the next attempt would pass the
+        budget; until it is set, the session stops at the limit as headless does."""
         ...
 
 
