@@ -7,7 +7,7 @@ and the gate that emits them are in ``engine/cost_budget.py``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -39,6 +39,10 @@ class ModelHistory(BaseModel):
     mean_thinking_tokens: float
 
 
+# (model, None): a model's attempts in every workstream; (model, key): in workstream ``key``.
+History = Mapping[tuple[str, str | None], ModelHistory]
+
+
 class WorkstreamEstimate(BaseModel):
     """One call's expected cost: its primary model, the prompt's tokens and the answer's."""
 
@@ -51,6 +55,7 @@ class WorkstreamEstimate(BaseModel):
     output_tokens: int  # thinking included
     output_source: OutputSource  # the model's past answers, else its max output
     history_attempts: int = 0  # how many past successful attempts the mean is of
+    same_workstream: bool = False  # of this model in this workstream (else in any workstream)
     cost_usd: float | None = None  # None: the model's price is unknown
 
     @property
@@ -58,6 +63,7 @@ class WorkstreamEstimate(BaseModel):
         source = (
             f"mean of {self.history_attempts} past answer"
             f"{'' if self.history_attempts == 1 else 's'}"
+            + ("" if self.same_workstream else " in any workstream")
             if self.output_source == "history"
             else "max output, no history"
         )

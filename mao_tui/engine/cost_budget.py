@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mao_tui.domain import (
@@ -38,7 +38,7 @@ from mao_tui.domain.budget_events import (
     BudgetExceeded,
     BudgetQuestion,
     CostEstimated,
-    ModelHistory,
+    History,
     OutputSource,
     WorkstreamEstimate,
 )
@@ -46,8 +46,6 @@ from mao_tui.engine.budget import CHARS_PER_TOKEN
 from mao_tui.engine.price_sources import PriceBook, cost
 from mao_tui.providers.base import Usage
 from mao_tui.settings.schema import Settings
-
-History = Mapping[str, ModelHistory]
 
 
 def prompt_tokens(system: str, prompt: str) -> int:
@@ -61,6 +59,7 @@ class CallEstimate:
     text_tokens: int  # the answer without its thinking: what a later prompt quotes
     source: OutputSource
     history_attempts: int
+    same_workstream: bool  # the history is of this workstream's answers
     cost_usd: float | None  # None: the price is unknown
 
 
@@ -72,8 +71,11 @@ class Estimator:
         self._prices = PriceBook(settings)
         self.history: History = history or {}
 
-    def call(self, model_id: str, input_tokens: int) -> CallEstimate:
-        past = self.history.get(model_id)
+    def call(self, model_id: str, input_tokens: int, workstream: str | None = None) -> CallEstimate:
+        """``workstream``: the same model's answers there are preferred when it has some."""
+        past = self.history.get((model_id, workstream)) if workstream else None
+        same = past is not None
+        past = past or self.history.get((model_id, None))
         if past is not None and past.attempts > 0:
             output = round(past.mean_output_tokens)
             text = max(0, round(past.mean_output_tokens - past.mean_thinking_tokens))
@@ -88,11 +90,11 @@ class Estimator:
             usage = Usage(input_tokens=input_tokens, output_tokens=output)
             value, known = cost(usage, quote)
             dollars = value if known else None
-        return CallEstimate(input_tokens, output, text, source, attempts, dollars)
+        return CallEstimate(input_tokens, output, text, source, attempts, same, dollars)
 
     def row(self, ws: PlannedWorkstream, input_tokens: int) -> tuple[WorkstreamEstimate, int]:
         """The workstream's estimate on its primary model, and its answer's text tokens."""
-        call = self.call(ws.chain[0], input_tokens)
+        call = self.call(ws.chain[0], input_tokens, ws.key)
         row = WorkstreamEstimate(
             workstream=ws.key,
             title=ws.title,
@@ -101,6 +103,7 @@ class Estimator:
             output_tokens=call.output_tokens,
             output_source=call.source,
             history_attempts=call.history_attempts,
+            same_workstream=call.same_workstream,
             cost_usd=call.cost_usd,
         )
         return row, call.text_tokens
@@ -140,7 +143,7 @@ def estimate_plan(
 
 def _repriced(estimator: Estimator, row: WorkstreamEstimate) -> WorkstreamEstimate:
     """The row priced again once its input includes the answers it quotes."""
-    call = estimator.call(row.model, row.input_tokens)
+    call = estimator.call(row.model, row.input_tokens, row.workstream)
     return row.model_copy(update={"cost_usd": call.cost_usd})
 
 
@@ -211,7 +214,8 @@ class CostBudget:
             raise BudgetStopError(STOPPED)
         if self.limit_usd is None:
             return self._hold(0.0)
-        expected = self.estimator.call(model_id, prompt_tokens(system, prompt)).cost_usd
+        tokens = prompt_tokens(system, prompt)
+        expected = self.estimator.call(model_id, tokens, workstream).cost_usd
         if expected is None:
             return self._hold(0.0)  # an unknown price cannot be held to a budget
         async with self._lock:

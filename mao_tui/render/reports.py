@@ -8,6 +8,7 @@ from typing import TextIO
 from mao_tui.domain.errors import UsageError
 from mao_tui.domain.sanitize import shown
 from mao_tui.domain.stored import SessionDetail, SessionSummary
+from mao_tui.render.budget_report import estimate_lines
 from mao_tui.render.headless import format_cost, format_tokens
 from mao_tui.store import Store
 
@@ -36,18 +37,28 @@ async def print_sessions(db_path: Path, limit: int, out: TextIO) -> int:
         return 0
     out.write(
         f"{'ID':<26}  {'WHEN':<16}  {'COMMAND':<8}  {'STATUS':<11}  {'TOKENS':>9}  "
-        f"{'MODELS':<40}  TASK\n"
+        f"{'COST / BUDGET':>17}  {'MODELS':<40}  TASK\n"
     )
     for s in rows:
         tokens = s.input_tokens + s.output_tokens
         status = s.status.value + ("*" if s.simulated else "")
         out.write(
             f"{s.id:<26}  {_when(s):<16}  {s.command:<8}  {status:<11}  {tokens:>9,}  "
-            f"{_one_line(', '.join(s.models), 40):<40}  {shown(_one_line(s.task, 60))}\n"
+            f"{_spent_of_budget(s):>17}  {_one_line(', '.join(s.models), 40):<40}  "
+            f"{shown(_one_line(s.task, 60))}\n"
         )
     if any(s.simulated for s in rows):
         out.write("* simulated (built-in simulator, no real model calls)\n")
     return 0
+
+
+def _spent_of_budget(s: SessionSummary) -> str:
+    """What the session cost, and of what budget: "$0.1643 / $0.50"; "unknown" when no price
+    of its models is known."""
+    spent = format_cost(s.usage).removesuffix(" + unknown (a model has no price)")
+    if not s.cost_complete and s.cost_usd:
+        spent += "+?"
+    return spent if s.budget_usd is None else f"{spent} / ${s.budget_usd:,.2f}"
 
 
 async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
@@ -96,6 +107,7 @@ def render_session(d: SessionDetail) -> str:
             f"- {ws.title} [{ws.status.value}] on {ws.final_model or '-'}; "
             f"chain {' → '.join(ws.chain)}{deps}"
         )
+    lines += estimate_lines(d)
     lines += ["", "## Attempts", ""]
     for a in d.attempts:
         end = f"{a.status.value}" + (

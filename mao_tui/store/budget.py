@@ -12,9 +12,11 @@ from mao_tui.domain.budget_events import (
     BudgetEvent,
     BudgetExceeded,
     CostEstimated,
+    History,
     ModelHistory,
     WorkstreamEstimate,
 )
+from mao_tui.domain.stored import SessionDetail
 
 # The estimate of a model's output is the mean of its latest successful attempts, this many.
 HISTORY_WINDOW = 50
@@ -30,8 +32,8 @@ async def write_budget_event(conn: aiosqlite.Connection, event: BudgetEvent) -> 
             )
             await conn.executemany(
                 "INSERT OR REPLACE INTO estimates (session_id, workstream, title, model,"
-                " input_tokens, output_tokens, output_source, history_attempts, cost_usd)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " input_tokens, output_tokens, output_source, history_attempts,"
+                " same_workstream, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         event.session_id,
@@ -42,6 +44,7 @@ async def write_budget_event(conn: aiosqlite.Connection, event: BudgetEvent) -> 
                         r.output_tokens,
                         r.output_source,
                         r.history_attempts,
+                        r.same_workstream,
                         r.cost_usd,
                     )
                     for r in event.rows
@@ -56,33 +59,52 @@ async def write_budget_event(conn: aiosqlite.Connection, event: BudgetEvent) -> 
             pass  # the session's error says it; the attempts not started have no row
 
 
+def stored_estimate(detail: SessionDetail) -> CostEstimated:
+    """The estimate a stored session was shown before it ran, for its replay."""
+    rows = detail.estimates
+    known = sum(r.cost_usd for r in rows if r.cost_usd is not None)
+    spent = max(0.0, (detail.estimate_usd or 0.0) - known)
+    return CostEstimated(
+        session_id=detail.id,
+        at=detail.created_at,
+        rows=rows,
+        spent_usd=spent,
+        budget_usd=detail.budget_usd,
+    )
+
+
 async def session_estimates(
     conn: aiosqlite.Connection, session_id: str
 ) -> list[WorkstreamEstimate]:
     rows = await conn.execute_fetchall(
         "SELECT workstream, title, model, input_tokens, output_tokens, output_source,"
-        " history_attempts, cost_usd FROM estimates WHERE session_id = ? ORDER BY rowid",
+        " history_attempts, same_workstream, cost_usd FROM estimates WHERE session_id = ?"
+        " ORDER BY rowid",
         (session_id,),
     )
     return [WorkstreamEstimate.model_validate(dict(zip(r.keys(), r, strict=True))) for r in rows]
 
 
-async def model_history(conn: aiosqlite.Connection, *, simulated: bool) -> dict[str, ModelHistory]:
-    """Per model: the mean output and thinking tokens of its latest successful attempts, in
-    sessions simulated or not as asked (the simulator's answers must not make a real estimate)."""
-    rows = await conn.execute_fetchall(
-        "SELECT model, COUNT(*) AS n, AVG(output_tokens) AS output,"
-        " AVG(thinking_tokens) AS thinking"
-        " FROM (SELECT a.model, a.output_tokens, a.thinking_tokens, ROW_NUMBER() OVER"
-        " (PARTITION BY a.model ORDER BY a.seq DESC) AS recent"
-        " FROM attempts a JOIN sessions s ON s.id = a.session_id"
-        " WHERE a.status = ? AND a.output_tokens > 0 AND s.simulated = ?)"
-        " WHERE recent <= ? GROUP BY model",
-        (AttemptStatus.OK.value, simulated, HISTORY_WINDOW),
-    )
-    return {
-        r["model"]: ModelHistory(
-            attempts=r["n"], mean_output_tokens=r["output"], mean_thinking_tokens=r["thinking"]
+async def model_history(conn: aiosqlite.Connection, *, simulated: bool) -> History:
+    """Per model, and per model and workstream: the mean output and thinking tokens of the
+    latest successful attempts, in sessions simulated or not as asked (the simulator's answers
+    must not make a real estimate)."""
+    history: dict[tuple[str, str | None], ModelHistory] = {}
+    for by_workstream in (False, True):
+        group = "a.model, a.workstream" if by_workstream else "a.model"
+        rows = await conn.execute_fetchall(
+            "SELECT model, workstream, COUNT(*) AS n, AVG(output_tokens) AS output,"
+            " AVG(thinking_tokens) AS thinking"
+            " FROM (SELECT a.model, a.workstream, a.output_tokens, a.thinking_tokens,"
+            f" ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY a.seq DESC) AS recent"
+            " FROM attempts a JOIN sessions s ON s.id = a.session_id"
+            " WHERE a.status = ? AND a.output_tokens > 0 AND s.simulated = ?)"
+            f" WHERE recent <= ? GROUP BY {group.replace('a.', '')}",
+            (AttemptStatus.OK.value, simulated, HISTORY_WINDOW),
         )
-        for r in rows
-    }
+        for r in rows:
+            key = (r["model"], r["workstream"] if by_workstream else None)
+            history[key] = ModelHistory(
+                attempts=r["n"], mean_output_tokens=r["output"], mean_thinking_tokens=r["thinking"]
+            )
+    return history

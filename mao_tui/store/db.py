@@ -14,7 +14,7 @@ from types import TracebackType
 import aiosqlite
 
 from mao_tui.domain import SessionStatus
-from mao_tui.domain.budget_events import ModelHistory
+from mao_tui.domain.budget_events import History
 from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.domain.stored import SessionDetail, SessionHit, SessionSummary
 from mao_tui.store.budget import model_history
@@ -207,7 +207,7 @@ class Store:
             )
         return len(dead)
 
-    async def model_history(self, *, simulated: bool) -> dict[str, ModelHistory]:
+    async def model_history(self, *, simulated: bool) -> History:
         """What each model's answers have been (``store/budget.py``): the next estimate's base."""
         async with self.transaction(write=False) as conn:
             return await model_history(conn, simulated=simulated)

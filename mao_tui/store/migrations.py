@@ -387,6 +387,7 @@ CREATE TABLE estimates (
     output_tokens    INTEGER NOT NULL,
     output_source    TEXT NOT NULL,
     history_attempts INTEGER NOT NULL DEFAULT 0,
+    same_workstream  INTEGER NOT NULL DEFAULT 0,
     cost_usd         REAL,
     PRIMARY KEY (session_id, workstream)
 );

@@ -33,6 +33,7 @@ from mao_tui.domain import (
     WorkstreamStatus,
 )
 from mao_tui.domain.stored import PolicyEventRecord, SessionDetail
+from mao_tui.store.budget import stored_estimate
 
 _RETRY_OF = re.compile(r"retry (?P<no>\d+) of (?P<of>\d+)")
 _ORDER = {
@@ -73,6 +74,8 @@ def events_from_detail(detail: SessionDetail) -> list[EngineEvent]:
     ]
     if detail.plan is not None:
         events.append(PlanReady(session_id=sid, at=detail.created_at, plan=detail.plan))
+        if detail.estimates or detail.budget_usd is not None:
+            events.append(stored_estimate(detail))
     end = detail.finished_at or _latest(detail)
     for attempt in detail.attempts:
         events.append(

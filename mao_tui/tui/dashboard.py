@@ -47,6 +47,7 @@ from mao_tui.tui import messages as m
 from mao_tui.tui.apply_actions import ApplyActions
 from mao_tui.tui.backend import Backend, ExportFormat, SessionControl, SessionRunner
 from mao_tui.tui.bindings import screen_bindings
+from mao_tui.tui.budget_actions import BudgetActions
 from mao_tui.tui.state import Lane, SessionClock, SessionView, seconds_between
 from mao_tui.tui.widgets.bars import StatusBar, TitleBar
 from mao_tui.tui.widgets.fallback_log import FallbackLog
@@ -77,7 +78,7 @@ EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
 _EXIT_CODES = {SessionStatus.DONE: EXIT_OK, SessionStatus.CANCELLED: EXIT_CANCELLED}
 
 
-class DashboardScreen(ApplyActions, Screen[None]):
+class DashboardScreen(BudgetActions, ApplyActions, Screen[None]):
     CSS_PATH = Path(__file__).with_name("dashboard.tcss")
     HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (Textual declares it oddly for mypy)
         (0, "-narrow"),
@@ -147,6 +148,7 @@ class DashboardScreen(ApplyActions, Screen[None]):
 
     def on_mount(self) -> None:
         self.title_bar.show("", "", self.session.simulated, review=self.session.review)
+        self.listen_for_budget()
         self._show_status()
         self.set_interval(1 / FLUSH_HZ, partial(self.flush, every=False), name="flush")
         self._tick_timer = self.set_interval(TICK_S, self._tick, name="tick")

@@ -12,6 +12,12 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from mao_tui import domain
+from mao_tui.domain.budget_events import (
+    BudgetChanged,
+    BudgetEvent,
+    BudgetExceeded,
+    CostEstimated,
+)
 
 
 class EngineMessage(Message):
@@ -105,6 +111,13 @@ class Policy(EngineMessage):
     event: domain.PolicyEvent
 
 
+@dataclass
+class Budget(EngineMessage, bubble=False):
+    """The plan's cost estimate, a stop at the budget, or a budget raised or lifted."""
+
+    event: BudgetEvent
+
+
 def to_message(event: domain.EngineEvent) -> EngineMessage:
     """The message for one engine event."""
     match event:
@@ -149,4 +162,6 @@ def to_message(event: domain.EngineEvent) -> EngineMessage:
             | domain.ThinkingDowngraded()
         ):
             return Policy(event)
+        case CostEstimated() | BudgetExceeded() | BudgetChanged():
+            return Budget(event)
     raise TypeError(f"not an engine event: {event!r}")

@@ -1,0 +1,80 @@
+"""The dashboard's cost budget, as a mixin of :class:`~mao_tui.tui.dashboard.DashboardScreen`:
+the estimate on the plan pane, spent / budget in the status bar, and the question (continue,
+raise, stop) when the next attempt would pass the budget."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from mao_tui.domain.budget_events import (
+    BudgetAnswer,
+    BudgetChanged,
+    BudgetExceeded,
+    BudgetQuestion,
+    CostEstimated,
+    usd,
+)
+from mao_tui.tui import messages as m
+from mao_tui.tui.backend import BudgetControl, SessionControl
+from mao_tui.tui.state import SessionView
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from textual.screen import Screen
+
+    _Base = Screen[None]
+else:
+    _Base = object
+
+
+class BudgetActions(_Base):
+    control: SessionControl | None
+    session: SessionView
+
+    def listen_for_budget(self) -> None:
+        """Answer the session's budget questions here (a session without a budget never asks)."""
+        if isinstance(self.control, BudgetControl):
+            self.control.ask_budget_with(self.ask_budget)
+
+    async def ask_budget(self, question: BudgetQuestion) -> BudgetAnswer:
+        """The user's answer; called from the session's tasks, on the app's loop."""
+        from mao_tui.tui.budget_screen import BudgetScreen
+
+        answered: asyncio.Future[BudgetAnswer] = asyncio.get_running_loop().create_future()
+
+        def done(answer: BudgetAnswer | None) -> None:
+            if not answered.done():
+                answered.set_result(answer or BudgetAnswer("stop"))
+
+        self.app.push_screen(BudgetScreen(question), done)
+        return await answered
+
+    def on_budget(self, message: m.Budget) -> None:
+        event = message.event
+        if isinstance(event, CostEstimated):
+            self.session.budget_usd = event.budget_usd
+            self.session.estimate = event
+            self._show_estimate(event)
+        elif isinstance(event, BudgetChanged):
+            self.session.budget_usd = event.budget_usd
+            self.notify(event.line, title="Budget")
+        elif isinstance(event, BudgetExceeded):
+            self.notify(event.line, title="Budget", severity="warning", timeout=10)
+        self._show_status()
+
+    def _show_estimate(self, event: CostEstimated) -> None:
+        """After the plan's own summary on the pane's border; every row in its tooltip."""
+        pane = self.query_one("#plan-pane")
+        total = usd(event.total_usd) + ("" if event.complete else " + unknown")
+        budget = f" / budget {usd(event.budget_usd)}" if event.budget_usd is not None else ""
+        subtitle = str(pane.border_subtitle or "")
+        pane.border_subtitle = " · ".join(p for p in (subtitle, f"est. {total}{budget}") if p)
+        lines = [event.line, *(f"  {row.line}" for row in event.rows)]
+        tooltip = pane.tooltip if isinstance(pane.tooltip, str) else ""
+        pane.tooltip = "\n".join(p for p in (tooltip, "\n".join(lines)) if p)
+
+    if TYPE_CHECKING:
+
+        def _show_status(self, now: datetime | None = None) -> None: ...
