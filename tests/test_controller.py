@@ -280,6 +280,7 @@ async def test_a_rerun_while_running_replaces_the_running_chain(
     assert finished.status == "done"
 
 
+
 async def test_prebuild_builds_keyed_sdk_clients_off_the_loop_and_get_reuses_them(
     sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
