@@ -384,6 +384,7 @@ class AppBackend:
             project_dir=launch.project_dir,
             sections=sections,
             deliver=deliverer_for(self.settings(), form.playbook, launch.project_dir, task),
+            budget_usd=form.budget_usd,
         )
         return OpenSession(launch, req), f"mao · {form.playbook}"
 

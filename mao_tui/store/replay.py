@@ -39,6 +39,7 @@ _RETRY_OF = re.compile(r"retry (?P<no>\d+) of (?P<of>\d+)")
 _ORDER = {
     "session_started": 0,
     "plan": 1,
+    "cost_estimate": 1,  # right after the plan it estimates
     "attempt_started": 2,
     "delta": 3,
     "attempt_finished": 4,

@@ -115,6 +115,7 @@ class NewSession:
     sections: str = ""  # "2,3": spec sections to build; empty for the whole spec
     context_paths: list[Path] = field(default_factory=list)
     simulate: bool = False
+    budget_usd: float | None = None  # the cost budget; None: the configuration's default
 
 
 @dataclass(frozen=True)
