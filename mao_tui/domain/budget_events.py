@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 OutputSource = Literal["history", "max_output"]
 
@@ -88,12 +88,14 @@ class CostEstimated(_BudgetEvent):
     spent_usd: float = 0.0  # already spent before the workstreams (planning, pre-flight)
     budget_usd: float | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def total_usd(self) -> float | None:
         """Spent plus every row; None when no row has a known price."""
         known = [r.cost_usd for r in self.rows if r.cost_usd is not None]
         return self.spent_usd + sum(known) if known or not self.rows else None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def complete(self) -> bool:
         return all(r.cost_usd is not None for r in self.rows)
