@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from mao_tui.cli import main
 from mao_tui.engine.request import SessionRequest
@@ -251,3 +251,40 @@ def test_a_budget_that_is_not_a_positive_amount_is_refused(
         main(["develop", "x", "--simulate", "--headless", "--budget", "0"])
     assert exit_info.value.code == 2
     assert "--budget: expects an amount in US dollars above 0" in capsys.readouterr().err
+
+
+async def test_plan_review_shows_the_estimate_against_the_budget(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from mao_tui.cli.running import _plan_reviewer
+    from mao_tui.domain import Plan
+    from mao_tui.tui.plan_review import PlanReviewScreen
+
+    launch = Launch(
+        project_dir=tmp_path, config_dir=None, db_path=tmp_path / "mao.db", simulate=True,
+        speed=math.inf, faults=False,
+    )  # fmt: skip
+    req = SessionRequest(
+        command="develop", playbook="develop", task=TASK, simulated=True, project_dir=tmp_path,
+        budget_usd=3.0,
+    )  # fmt: skip
+    app_ref: list[MaoApp] = []
+    reviewer = _plan_reviewer(launch, app_ref)
+    shown = asyncio.Event()
+
+    async def review(plan: Plan) -> Plan | None:
+        shown.set()
+        return await reviewer(plan)
+
+    session = OpenSession(launch, replace(req, review=review))
+    app = MaoApp(session.run, control=session, simulated=True)
+    app_ref.append(app)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await asyncio.wait_for(shown.wait(), GUARD_S)
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, PlanReviewScreen)
+        text = str(screen.query_one("#review-estimate", Static).render())
+        assert "estimate: $" in text and "budget $3.00" in text
+        assert "Synthesis on opus-5.5:" in text and "max output, no history" in text
+        await pilot.press("escape")

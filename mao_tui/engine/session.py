@@ -169,6 +169,7 @@ class SessionEngine:
             plan = await planner.plan(req.session_id, req.task, req.spec_text, draft)
         plan = plan.model_copy(update={"findings": findings})
         if req.review is not None and not blocked:
+            await self._emit(self.estimate(req, plan))  # shown while the plan is reviewed
             reviewed = await req.review(plan)
             if reviewed is None:
                 raise asyncio.CancelledError("the plan was not accepted")

@@ -24,7 +24,8 @@ HISTORY_WINDOW = 50
 
 async def write_budget_event(conn: aiosqlite.Connection, event: BudgetEvent) -> None:
     match event:
-        case CostEstimated():
+        case CostEstimated():  # the reviewed plan's replaces the proposed plan's
+            await conn.execute("DELETE FROM estimates WHERE session_id = ?", (event.session_id,))
             await conn.execute(
                 "UPDATE sessions SET budget_usd = ?, estimate_usd = ?, estimate_complete = ?"
                 " WHERE id = ?",

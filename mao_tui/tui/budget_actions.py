@@ -57,6 +57,11 @@ class BudgetActions(_Base):
             self.session.budget_usd = event.budget_usd
             self.session.estimate = event
             self._show_estimate(event)
+            from mao_tui.tui.plan_review import PlanReviewScreen
+
+            for screen in self.app.screen_stack:
+                if isinstance(screen, PlanReviewScreen):
+                    screen.show_estimate(event)
         elif isinstance(event, BudgetChanged):
             self.session.budget_usd = event.budget_usd
             self.notify(event.line, title="Budget")
