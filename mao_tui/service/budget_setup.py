@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from mao_tui.domain.budget_events import Ask
     from mao_tui.engine.request import SessionRequest
-    from mao_tui.engine.session import SessionEngine
+    from mao_tui.engine.session import SessionRun
     from mao_tui.settings.schema import Settings
     from mao_tui.store import Store
 
@@ -19,7 +19,7 @@ def budget_of(settings: Settings, req: SessionRequest) -> float | None:
 
 
 async def configure_budget(
-    engine: SessionEngine,
+    engine: SessionRun,
     store: Store,
     limit_usd: float | None,
     *,

@@ -10,18 +10,15 @@ from typing import TYPE_CHECKING
 from mao_tui.domain.budget_events import (
     BudgetAnswer,
     BudgetChanged,
+    BudgetEvent,
     BudgetExceeded,
     BudgetQuestion,
     CostEstimated,
     usd,
 )
-from mao_tui.tui import messages as m
-from mao_tui.tui.backend import BudgetControl, SessionControl
-from mao_tui.tui.state import SessionView
+from mao_tui.service.ports import BudgetControl, SessionControl
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from textual.screen import Screen
 
     _Base = Screen[None]
@@ -31,7 +28,6 @@ else:
 
 class BudgetActions(_Base):
     control: SessionControl | None
-    session: SessionView
 
     def listen_for_budget(self) -> None:
         """Answer the session's budget questions here (a session without a budget never asks)."""
@@ -51,11 +47,9 @@ class BudgetActions(_Base):
         self.app.push_screen(BudgetScreen(question), done)
         return await answered
 
-    def on_budget(self, message: m.Budget) -> None:
-        event = message.event
+    def show_budget_event(self, event: BudgetEvent) -> None:
+        """After the reducer has taken it (the budget and estimate are in ``session``)."""
         if isinstance(event, CostEstimated):
-            self.session.budget_usd = event.budget_usd
-            self.session.estimate = event
             self._show_estimate(event)
             from mao_tui.tui.plan_review import PlanReviewScreen
 
@@ -63,11 +57,9 @@ class BudgetActions(_Base):
                 if isinstance(screen, PlanReviewScreen):
                     screen.show_estimate(event)
         elif isinstance(event, BudgetChanged):
-            self.session.budget_usd = event.budget_usd
             self.notify(event.line, title="Budget")
         elif isinstance(event, BudgetExceeded):
             self.notify(event.line, title="Budget", severity="warning", timeout=10)
-        self._show_status()
 
     def _show_estimate(self, event: CostEstimated) -> None:
         """After the plan's own summary on the pane's border; every row in its tooltip."""
@@ -79,7 +71,3 @@ class BudgetActions(_Base):
         lines = [event.line, *(f"  {row.line}" for row in event.rows)]
         tooltip = pane.tooltip if isinstance(pane.tooltip, str) else ""
         pane.tooltip = "\n".join(p for p in (tooltip, "\n".join(lines)) if p)
-
-    if TYPE_CHECKING:
-
-        def _show_status(self, now: datetime | None = None) -> None: ...
