@@ -1,7 +1,7 @@
-"""The cost budget (issue 22) end to end on the simulator with the real SDKs: the estimate shown
-before the run against the simulator's known token counts, a headless stop at the limit with the
-finished outputs stored, the dashboard's question (continue, raise, stop), the configuration's
-check and `mao sessions`.
+"""The cost budget (issue 22) headless, on the simulator with the real SDKs: the estimate shown
+before the run against the simulator's known token counts, a stop at the limit with the finished
+outputs stored, the configuration's check and `mao sessions`. The dashboard's side is in
+tests/tui/test_cost_budget_tui.py.
 
 The simulator's scripted answers have fixed usage (4 characters a token), so a second run of the
 same task is estimated from the first one's answers: docs/cost-budget.md documents the error.
@@ -9,37 +9,28 @@ same task is estimated from the first one's answers: docs/cost-budget.md documen
 
 from __future__ import annotations
 
-import asyncio
 import json
-import math
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
-from textual.widgets import Input, Static
 
 from mao_tui.cli import main
-from mao_tui.engine.request import SessionRequest
-from mao_tui.service.launch import Launch
-from mao_tui.service.live_session import OpenSession
 from mao_tui.settings.loader import ConfigError, load_settings, shipped_config_dir
-from mao_tui.tui import MaoApp
-from mao_tui.tui.budget_screen import BudgetScreen
-from mao_tui.tui.dashboard import DashboardScreen
 
 TASK = "Build the snippet store"
 WORKSTREAMS = ["schemas", "storage", "core_logic", "implementation", "tests"]
 DOCUMENTED_ERROR = 0.05  # docs/cost-budget.md: with history of the same workstream and model
-GUARD_S = 60.0
 
 
 def _events(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def _develop(db: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, list[dict]]:
+def _develop(
+    db: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, list[dict[str, Any]]]:
     argv = ["develop", TASK, "--simulate", "--json", "--speed", "inf", "--db", str(db), *extra]
     code = main(argv)
     return code, _events(capsys.readouterr().out)
@@ -148,94 +139,6 @@ def test_headless_progress_shows_the_estimate_with_the_plan(
     assert "✗ budget $0.0010 reached" in err
 
 
-async def _dashboard_at_the_limit(
-    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> tuple[Launch, SessionRequest, float]:
-    """A warm-up run for the history, then a request whose budget leaves the synthesis out."""
-    code, warm = await asyncio.to_thread(_develop, db, capsys)
-    assert code == 0
-    total = _one(warm, "session_finished")["totals"]["cost_usd"]
-    budget = round(total - _one(warm, "synthesis_finished")["usage"]["cost_usd"] / 2, 4)
-    launch = Launch(
-        project_dir=tmp_path, config_dir=None, db_path=db, simulate=True, speed=math.inf,
-        faults=False,
-    )  # fmt: skip
-    req = SessionRequest(
-        command="develop", playbook="develop", task=TASK, simulated=True, project_dir=tmp_path,
-        budget_usd=budget,
-    )  # fmt: skip
-    return launch, req, budget
-
-
-async def _question(app: MaoApp, pilot: Pilot[int]) -> BudgetScreen:
-    """The budget question, once the dashboard has asked it."""
-
-    async def asked() -> BudgetScreen:
-        while not isinstance(app.screen, BudgetScreen):
-            await pilot.pause()  # until the messages posted so far are handled
-        return app.screen
-
-    return await asyncio.wait_for(asked(), GUARD_S)
-
-
-async def test_the_dashboard_asks_and_continue_runs_the_rest(
-    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    launch, req, budget = await _dashboard_at_the_limit(db_path, tmp_path, capsys)
-    session = OpenSession(launch, req)
-    app = MaoApp(session.run, control=session, simulated=True)
-    async with app.run_test(size=(160, 48)) as pilot:
-        dashboard = app.screen
-        assert isinstance(dashboard, DashboardScreen)
-        question = await _question(app, pilot)
-        assert f"would pass the budget of ${budget:.4f}" in str(
-            question.query_one("#question").content
-        )
-        await pilot.click("#continue")
-        await asyncio.wait_for(dashboard.ended(1), GUARD_S)
-        await pilot.pause()
-        assert dashboard.session_result is not None
-        assert dashboard.session_result.status == "done"
-        assert dashboard.session.budget_usd is None  # continued without a limit
-        await pilot.press("q")
-
-
-async def test_the_dashboard_asks_and_stop_keeps_the_outputs_then_raise_synthesizes(
-    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    launch, req, budget = await _dashboard_at_the_limit(db_path, tmp_path, capsys)
-    session = OpenSession(launch, req)
-    app = MaoApp(session.run, control=session, simulated=True)
-    async with app.run_test(size=(160, 48)) as pilot:
-        dashboard = app.screen
-        assert isinstance(dashboard, DashboardScreen)
-        await _question(app, pilot)
-        status = str(dashboard.status_bar.content)
-        assert f" / ${budget:.4f} budget" in status
-        await pilot.click("#stop")
-        await asyncio.wait_for(dashboard.ended(1), GUARD_S)
-        await pilot.pause()
-        result = dashboard.session_result
-        assert result is not None and result.status == "failed"
-        assert result.error is not None and "remaining work stopped" in result.error
-        for key in WORKSTREAMS:
-            assert dashboard.lanes[key].status == "done", key
-            assert len(dashboard.panels[key].answer.source) > 200, key
-        assert dashboard.lanes["synthesis"].status != "done"
-        # The finished outputs are synthesizable: `s` asks again; a raised budget lets it run.
-        await pilot.press("s")
-        question = await _question(app, pilot)
-        suggested = float(question.query_one("#new-budget", Input).value)
-        assert suggested > budget
-        await pilot.click("#raise")
-        await asyncio.wait_for(dashboard.ended(2), GUARD_S)
-        await pilot.pause()
-        assert dashboard.lanes["synthesis"].status == "done"
-        assert dashboard.session.budget_usd == suggested
-        assert f" / ${suggested:.4f} budget" in str(dashboard.status_bar.content)
-        await pilot.press("q")
-
-
 def test_a_budget_that_is_not_a_positive_amount_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -251,40 +154,3 @@ def test_a_budget_that_is_not_a_positive_amount_is_refused(
         main(["develop", "x", "--simulate", "--headless", "--budget", "0"])
     assert exit_info.value.code == 2
     assert "--budget: expects an amount in US dollars above 0" in capsys.readouterr().err
-
-
-async def test_plan_review_shows_the_estimate_against_the_budget(tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    from mao_tui.cli.running import _plan_reviewer
-    from mao_tui.domain import Plan
-    from mao_tui.tui.plan_review import PlanReviewScreen
-
-    launch = Launch(
-        project_dir=tmp_path, config_dir=None, db_path=tmp_path / "mao.db", simulate=True,
-        speed=math.inf, faults=False,
-    )  # fmt: skip
-    req = SessionRequest(
-        command="develop", playbook="develop", task=TASK, simulated=True, project_dir=tmp_path,
-        budget_usd=3.0,
-    )  # fmt: skip
-    app_ref: list[MaoApp] = []
-    reviewer = _plan_reviewer(launch, app_ref)
-    shown = asyncio.Event()
-
-    async def review(plan: Plan) -> Plan | None:
-        shown.set()
-        return await reviewer(plan)
-
-    session = OpenSession(launch, replace(req, review=review))
-    app = MaoApp(session.run, control=session, simulated=True)
-    app_ref.append(app)
-    async with app.run_test(size=(160, 50)) as pilot:
-        await asyncio.wait_for(shown.wait(), GUARD_S)
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, PlanReviewScreen)
-        text = str(screen.query_one("#review-estimate", Static).render())
-        assert "estimate: $" in text and "budget $3.00" in text
-        assert "Synthesis on opus-5.5:" in text and "max output, no history" in text
-        await pilot.press("escape")
