@@ -168,7 +168,7 @@ async def _run_request(launch: Launch, request: Awaitable[SessionRequest], ctx: 
 
 async def show_sessions(launch: Launch, session_id: str, limit: int) -> str:
     """One stored session in full, or (no id) the recent ones."""
-    from mao_tui.render.reports import print_session, print_sessions
+    from mao_tui.service.session_reports import print_session, print_sessions
 
     out = io.StringIO()
     if session_id:

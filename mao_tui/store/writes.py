@@ -6,6 +6,7 @@ import json
 import os
 import socket
 from datetime import UTC, datetime
+from typing import assert_never
 
 import aiosqlite
 
@@ -114,6 +115,8 @@ async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
             await write_budget_event(conn, event)
         case Delta():
             raise TypeError("Delta events are buffered and appended with APPEND_TEXT")
+        case _:
+            assert_never(event)
 
 
 async def _session_started(conn: aiosqlite.Connection, event: SessionStarted) -> None:
@@ -261,6 +264,8 @@ async def _policy_event(conn: aiosqlite.Connection, event: PolicyEvent) -> None:
             provider, reason, delay = event.provider, "cooldown", event.delay_s
         case ThinkingDowngraded():
             reason, detail = f"{event.from_setting} → {event.to_setting}", event.detail
+        case _:
+            assert_never(event)
     await conn.execute(
         "INSERT INTO policy_events (session_id, at, type, workstream, model, provider, reason,"
         " delay_s, line, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -1,0 +1,45 @@
+"""`mao sessions` and `mao sessions show` (and the MCP ``session`` tool): read the store, then
+render the listing or one session as text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TextIO
+
+from mao_tui.domain.errors import UsageError
+from mao_tui.domain.sanitize import shown
+from mao_tui.render.reports import sessions_table
+from mao_tui.render.session_markdown import session_markdown
+from mao_tui.store import Store
+
+
+async def print_sessions(db_path: Path, limit: int, out: TextIO) -> int:
+    if not db_path.exists():
+        out.write(f"no sessions yet ({db_path} does not exist); try: mao demo\n")
+        return 0
+    store = await Store.open(db_path)
+    try:
+        await store.mark_interrupted()
+        rows = await store.list_sessions(limit)
+    finally:
+        await store.close()
+    out.write(sessions_table(rows))
+    return 0
+
+
+async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
+    if not db_path.exists():
+        raise UsageError(f"{db_path}: no database yet, so no session {session_id!r}")
+    store = await Store.open(db_path)
+    try:
+        try:
+            detail = await store.get_session(session_id)
+        except LookupError as exc:
+            raise UsageError(str(exc)) from None
+    finally:
+        await store.close()
+    if detail is None:
+        raise UsageError(f"no session matches {session_id!r}; `mao sessions` lists them")
+    # bidi and zero-width characters made visible
+    out.write(shown(session_markdown(detail, "summary")))
+    return 0
