@@ -32,8 +32,8 @@ from mao_tui.domain.budget_events import CostEstimated
 from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.engine.chain import ChainRunner, Fanout, Outcome, Prompts
 from mao_tui.engine.cost_budget import CostBudget
+from mao_tui.engine.orchestrator_plan import Planner
 from mao_tui.engine.output import EngineHooks, OutputKind
-from mao_tui.engine.planning import Planner
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
 from mao_tui.engine.request import SessionRequest as SessionRequest
@@ -131,7 +131,7 @@ class SessionRun:
         first = await self._run_chain(session_id, ws, prompts, announce=False)
         final, detail = await check.settle(self._hooks, session_id, ws, prompts, first)
         if announce:
-            await self._emit(finished_event(session_id, ws.key, final, detail))
+            await self._emit(final.finished(session_id, ws.key, detail))
         return final
 
     async def _run_chain(
@@ -326,20 +326,6 @@ class SessionRun:
         if self._output.deliver is not None:
             outcome, self._undelivered = await self._output.deliver(self._hooks, req, outcome)
         return outcome
-
-
-def finished_event(
-    session_id: str, key: str, outcome: Outcome, detail: str = ""
-) -> WorkstreamFinished:
-    """How workstream ``key`` ended, with its outcome's model, status and usage."""
-    return WorkstreamFinished(
-        session_id=session_id,
-        workstream=key,
-        model=outcome.model,
-        status=outcome.status,
-        usage=outcome.usage,
-        detail=detail,
-    )
 
 
 def _rendered(

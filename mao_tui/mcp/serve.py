@@ -265,7 +265,7 @@ def _settings(launch: Launch) -> Settings:
 
 def _check_fit(launch: Launch, req: SessionRequest) -> None:
     from mao_tui.engine.budget import check_fit
-    from mao_tui.engine.planner import rule_based_plan
+    from mao_tui.engine.rule_plan import rule_based_plan
 
     settings = _settings(launch)
     plan = rule_based_plan(settings, req.playbook, req.sections)
