@@ -50,6 +50,19 @@ def _speed(zero_ok: bool) -> Callable[[str], float]:
     return parse
 
 
+def _budget(text: str) -> float:
+    """An argparse type: US dollars above 0, e.g. 2.50 ("$2.50" is taken too)."""
+    try:
+        value = float(text.strip().removeprefix("$"))
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"expects an amount in US dollars above 0, e.g. 2.50 (got {text!r})"
+        )
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS: a nested subcommand's default must not overwrite a value given before it.
     parser.add_argument(
@@ -107,6 +120,14 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="cut a spec that does not fit the smallest context window in the plan, "
         "instead of refusing it",
+    )
+    parser.add_argument(
+        "--budget",
+        type=_budget,
+        metavar="USD",
+        help="the session's cost budget in US dollars (default: global.budget in models.yaml): "
+        "the plan shows its estimate against it, and the session stops (headless) or asks "
+        "(dashboard) before an attempt would pass it",
     )
     parser.add_argument(
         "--max-parallel",

@@ -77,6 +77,10 @@ def _settings_of(launch: Launch) -> Settings:
 
 def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
     settings = _settings_of(launch)  # validated before any UI or model work
+    if getattr(args, "budget", None) is not None:
+        from dataclasses import replace
+
+        req = replace(req, budget_usd=args.budget)
     if req.playbook not in settings.playbooks:
         from mao_tui.playbooks.runner import require_playbook
 

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
 from mao_tui.domain.ids import now
 from mao_tui.domain.plan import Plan
 from mao_tui.domain.qa_records import QaReport
@@ -420,6 +421,9 @@ EngineEvent = (
     | VerificationFinished
     | VerificationDone
     | FixRoundDone
+    | CostEstimated
+    | BudgetExceeded
+    | BudgetChanged
 )
 
 # The same union, tagged by ``type`` for pydantic: parses a JSON line back into its event.

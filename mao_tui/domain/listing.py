@@ -26,6 +26,9 @@ class SessionRow:
     project_dir: str
     elapsed_s: float | None
     error: str | None
+    budget_usd: float | None  # the cost budget (None: no limit)
+    estimate_usd: float | None  # the plan's estimate before it ran (None: unknown)
+    estimate_complete: bool  # False: some model's price was unknown
     input_tokens: int
     output_tokens: int
     thinking_tokens: int

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from mao_tui.domain.budget_events import WorkstreamEstimate
 from mao_tui.domain.events import WorkspaceEvent, fallback_line
 from mao_tui.domain.plan import Plan
 from mao_tui.domain.qa_records import QaReport
@@ -43,6 +44,9 @@ class SessionSummary(_Usage):
     models: list[str]  # distinct models that ran attempts, in first-use order
     elapsed_s: float | None = None
     error: str | None = None
+    budget_usd: float | None = None  # the cost budget (None: no limit)
+    estimate_usd: float | None = None  # the plan's estimate before it ran (None: unknown)
+    estimate_complete: bool = True  # False: some model's price was unknown
 
 
 class WorkstreamRecord(_Usage):
@@ -147,6 +151,7 @@ class SessionDetail(SessionSummary):
     qa_report: QaReport | None = None  # output kind qa_report: the latest report
     # output kind files: every apply, verification command and round, oldest first
     workspace: list[WorkspaceEvent] = []
+    estimates: list[WorkstreamEstimate] = []  # the plan's estimate, per workstream and synthesis
 
     def attempts_for(self, workstream: str) -> list[AttemptRecord]:
         return [attempt for attempt in self.attempts if attempt.workstream == workstream]

@@ -32,6 +32,7 @@ from mao_tui.domain import (
 from mao_tui.engine import policy
 from mao_tui.engine.attempt import AttemptResult, AttemptRunner, ChainRun, Prompts
 from mao_tui.engine.continuity import CutOff
+from mao_tui.engine.cost_budget import STOPPED, BudgetStopError, CostBudget
 from mao_tui.engine.policy import Action, Failure
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.routing import unavailable_models
@@ -45,6 +46,7 @@ __all__ = ["ChainRunner", "Fanout", "Outcome", "Prompts"]
 NO_KEY_REASON = "no API key"
 RETIRED_REASON = "retired"
 COOLDOWN_REASON = "cooldown"
+BUDGET_REASON = "budget"  # no attempt may start: the session's cost budget is spent
 
 
 @dataclass
@@ -117,8 +119,10 @@ class ChainRunner:
         today: Callable[[], date] | None = None,
         random: Callable[[], float] = random.random,
         facts: SessionFacts | None = None,
+        budget: CostBudget | None = None,
     ) -> None:
         self._settings = settings
+        self._budget = budget
         self._facts = facts or SessionFacts()
         self._pool = pool
         self._emit = emit
@@ -141,6 +145,8 @@ class ChainRunner:
         outcome = await self._first_to_finish(run, await self._resolve(run))
         if announce:
             why = f"no model finished (the last: {outcome.reason})" if outcome.reason else ""
+            if outcome.reason == BUDGET_REASON:
+                why = f"not run: {STOPPED}"
             await self._emit(outcome.finished(session_id, ws.key, why))
         return outcome
 
@@ -171,6 +177,8 @@ class ChainRunner:
                 continue
             try:
                 result, reason, detail = await self._run_model(run, model_id)
+            except BudgetStopError:
+                return Outcome(WorkstreamStatus.CANCELLED, usage=run.usage, reason=BUDGET_REASON)
             finally:
                 run.contact.answered()
             if result is not None and result.failure is None:
@@ -211,13 +219,25 @@ class ChainRunner:
             if over_cap:
                 return last, COOLDOWN_REASON, over_cap
             run.attempt_no += 1
-            last = await self._attempts.attempt(run, model_id, state.thinking)
+            ticket = await self._hold(run, model_id)
+            try:
+                last = await self._attempts.attempt(run, model_id, state.thinking)
+            finally:
+                if self._budget is not None:
+                    self._budget.release(ticket)
             run.usage.add(last.usage)
             if last.failure is None:
                 return last, "", ""
             moved_on = await self._after_failure(run, model_id, last.failure, rules, state)
             if moved_on is not None:
                 return last, *moved_on
+
+    async def _hold(self, run: ChainRun, model_id: str) -> int:
+        """The budget's ticket for the next attempt (BudgetStopError: it must not start)."""
+        if self._budget is None:
+            return 0
+        system, prompt = run.prompts(model_id) if callable(run.prompts) else run.prompts
+        return await self._budget.admit(run.session_id, run.ws.key, model_id, system, prompt)
 
     async def _wait_for_cooldown(
         self, run: ChainRun, model_id: str, rules: RetryPolicy, state: _OnModel

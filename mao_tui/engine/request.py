@@ -26,6 +26,8 @@ class SessionRequest:
     # Shown the plan before any work: returns it (edited or not), or None to stop (--review-plan).
     review: Callable[[Plan], Awaitable[Plan | None]] | None = None
     out: Path | None = None  # where the output kind writes (--out); None: the playbook's folder
+    # The cost budget in US dollars (--budget); None: the configuration's `global.budget`.
+    budget_usd: float | None = None
 
     @property
     def section_texts(self) -> dict[str, str]:

@@ -28,8 +28,10 @@ from mao_tui.domain import (
     WorkstreamFinished,
     WorkstreamStatus,
 )
+from mao_tui.domain.budget_events import CostEstimated
 from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.engine.chain import ChainRunner, Fanout, Outcome, Prompts
+from mao_tui.engine.cost_budget import CostBudget
 from mao_tui.engine.orchestrator_plan import Planner
 from mao_tui.engine.output import EngineHooks, OutputKind
 from mao_tui.engine.pool import ProviderPool
@@ -54,8 +56,10 @@ class SessionRun:
         self._output = output or OutputKind()
         self._settings = settings
         self._pool = pool
-        self._emit = Fanout(list(sinks))
-        self._chains = ChainRunner(settings, pool, self._emit)
+        self.budget = CostBudget(settings)  # no limit until configured (service/budget_setup.py)
+        self._emit = Fanout([*sinks, self.budget.observe])
+        self.budget.bind(self._emit)
+        self._chains = ChainRunner(settings, pool, self._emit, budget=self.budget)
         self._planner = Planner(settings, pool, self._chains, self._emit)
         self._limit = asyncio.Semaphore(max_parallel) if max_parallel else None
         self._undelivered: str | None = None  # why the last synthesis's output was not written
@@ -82,6 +86,7 @@ class SessionRun:
             plan = await self._make_plan(req, draft)
             totals.add(self._planner.usage)
             await self._emit(PlanReady(session_id=sid, plan=plan))
+            await self._emit(self.estimate(req, plan))
             blocking = [f.message for f in plan.findings if f.severity == "blocking"]
             if blocking:
                 error = "pre-flight: " + "; ".join(blocking)
@@ -94,6 +99,8 @@ class SessionRun:
             totals.add(synthesis.usage)
             if synthesis.status == WorkstreamStatus.DONE and not failed:
                 status = SessionStatus.DONE
+            elif self.budget.stopped is not None:
+                error = self.budget.stopped
             elif failed:
                 error = f"{len(failed)} workstream(s) did not finish: {', '.join(failed)}"
             else:
@@ -131,6 +138,23 @@ class SessionRun:
         self, session_id: str, ws: PlannedWorkstream, prompts: Prompts, *, announce: bool
     ) -> Outcome:
         return await self._chains.run_chain(session_id, ws, prompts, announce=announce)
+
+    def estimate(self, req: SessionRequest, plan: Plan) -> CostEstimated:
+        """The plan's expected cost, from the prompts its primary models will be sent."""
+
+        def prompt_of(ws: PlannedWorkstream, model_id: str) -> tuple[str, str]:
+            prompts = self._prompt_for(req, plan, ws, [])
+            return prompts(model_id) if callable(prompts) else prompts
+
+        def synthesis_prompt(ws: PlannedWorkstream, model_id: str) -> tuple[str, str]:
+            pb = self._settings.playbooks[plan.playbook]
+            values = {"task": req.task, "spec": req.spec_text or "(no spec given)"}
+            values |= {"title": ws.title, "key": ws.key, "outputs": ""}
+            system = render(self._settings, pb.system_prompt, values)
+            template = self._settings.template_for(pb.synthesis, model_id)
+            return system, render(self._settings, template, values)
+
+        return self.budget.estimate(req.session_id, plan, prompt_of, synthesis_prompt)
 
     @property
     def _hooks(self) -> EngineHooks:
@@ -182,6 +206,7 @@ class SessionRun:
             plan = await planner.plan(req.session_id, req.task, req.spec_text, draft)
         plan = plan.model_copy(update={"findings": findings})
         if req.review is not None and not blocked:
+            await self._emit(self.estimate(req, plan))  # shown while the plan is reviewed
             reviewed = await req.review(plan)
             if reviewed is None:
                 raise asyncio.CancelledError("the plan was not accepted")

@@ -37,6 +37,7 @@ from mao_tui.domain import (
     WorkspaceEvent,
     WorkstreamFinished,
 )
+from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
 from mao_tui.domain.sanitize import shown
 
 
@@ -152,6 +153,14 @@ class ProgressSink:
                 self._say(f"{'✗' if event.error else '✓'} {event.line}")
             case QaReportReady():
                 self._say(f"✓ {event.line}")
+            case CostEstimated():
+                self._say(event.line)
+                for row in event.rows:
+                    self._say(f"  {row.line}")
+            case BudgetExceeded():
+                self._say(f"✗ {event.line}")
+            case BudgetChanged():
+                self._say(f"$ {event.line}")
             case SessionFinished():
                 self._say(
                     f"session {event.status} in {event.elapsed_s:.1f}s: "

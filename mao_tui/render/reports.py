@@ -27,15 +27,26 @@ def sessions_table(rows: Sequence[SessionRow | SessionSummary]) -> str:
         return "no sessions yet; try: mao demo\n"
     lines = [
         f"{'ID':<26}  {'WHEN':<16}  {'COMMAND':<8}  {'STATUS':<11}  {'TOKENS':>9}  "
-        f"{'MODELS':<40}  TASK"
+        f"{'COST / BUDGET':>17}  {'MODELS':<40}  TASK"
     ]
     for s in rows:
         tokens = s.input_tokens + s.output_tokens
         status = s.status.value + ("*" if s.simulated else "")
         lines.append(
             f"{s.id:<26}  {_when(s):<16}  {s.command:<8}  {status:<11}  {tokens:>9,}  "
-            f"{_one_line(', '.join(s.models), 40):<40}  {shown(_one_line(s.task, 60))}"
+            f"{_spent_of_budget(s):>17}  {_one_line(', '.join(s.models), 40):<40}  "
+            f"{shown(_one_line(s.task, 60))}"
         )
     if any(s.simulated for s in rows):
         lines.append("* simulated (built-in simulator, no real model calls)")
     return "\n".join(lines) + "\n"
+
+
+def _spent_of_budget(s: SessionRow | SessionSummary) -> str:
+    """What the session cost, and of what budget: "$0.1643 / $0.50"; "cost unknown" when no
+    price of its models is known, "+?" when some is not."""
+    if s.cost_usd == 0 and not s.cost_complete:
+        spent = "cost unknown"
+    else:
+        spent = f"${s.cost_usd:.4f}" + ("" if s.cost_complete else "+?")
+    return spent if s.budget_usd is None else f"{spent} / ${s.budget_usd:,.2f}"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from mao_tui.domain.stored import AttemptRecord, SessionDetail, SynthesisRecord
+from mao_tui.render.budget_report import estimate_lines
 from mao_tui.render.headless import format_cost, format_tokens, workspace_lines
 
 MarkdownStyle = Literal["summary", "full"]
@@ -127,6 +128,7 @@ def _written_and_applied(d: SessionDetail) -> list[str]:
 _SUMMARY: tuple[_Section, ...] = (
     _summary_head,
     _plan_list,
+    estimate_lines,
     _attempt_lines,
     _fallbacks,
     _synthesis_summary,

@@ -22,6 +22,7 @@ from mao_tui.engine.fix_loop import Workbench
 from mao_tui.engine.rule_plan import rule_based_plan
 from mao_tui.engine.session import SessionRequest
 from mao_tui.playbooks.output_kinds import output_kind
+from mao_tui.service.budget_setup import budget_of, configure_budget
 from mao_tui.service.launch import Launch, session_resources
 
 Confirm = Callable[[ApplyProposal], Awaitable[bool]]
@@ -54,6 +55,8 @@ async def run_and_apply(
             max_parallel=launch.max_parallel,
             output=output_kind(res.settings, req),
         )
+        limit = budget_of(res.settings, req)
+        await configure_budget(controller, res.store, limit, simulated=req.simulated)
         try:
             first = await controller.run_first(
                 rule_based_plan(res.settings, req.playbook, req.sections)

@@ -184,6 +184,7 @@ async def run_session(
     from mao_tui.engine.rule_plan import rule_based_plan
     from mao_tui.engine.session import SessionRun
     from mao_tui.playbooks.output_kinds import output_kind
+    from mao_tui.service.budget_setup import budget_of, configure_budget
 
     async with session_resources(launch, req.project_dir, env=env) as res:
         engine = SessionRun(
@@ -193,4 +194,6 @@ async def run_session(
             max_parallel=launch.max_parallel,
             output=output_kind(res.settings, req),
         )
+        limit = budget_of(res.settings, req)
+        await configure_budget(engine, res.store, limit, simulated=req.simulated)
         return await engine.run(req, rule_based_plan(res.settings, req.playbook, req.sections))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mao_tui.domain import EventSink, SessionFinished, SessionStatus
+from mao_tui.domain.budget_events import Ask, BudgetAnswer, BudgetQuestion
 from mao_tui.domain.errors import ControlError, UsageError
 from mao_tui.service.launch import Launch, session_resources
 from mao_tui.service.ports import ExportFormat, HistoryQuery, LiveSession, ModelChoice, NewSession
@@ -47,6 +48,18 @@ class OpenSession:
         self._bench_of: LiveSessionController | None = None
         self._bench_task: asyncio.Task[None] | None = None
         self._refusal = "the session is still starting"
+        self._ask_budget: Ask | None = None
+
+    # -- BudgetControl --------------------------------------------------------------------
+
+    def ask_budget_with(self, ask: Ask) -> None:
+        self._ask_budget = ask
+
+    async def _ask(self, question: BudgetQuestion) -> BudgetAnswer:
+        """The dashboard's answer; until it is listening, stop as headless does."""
+        if self._ask_budget is None:
+            return BudgetAnswer("stop")
+        return await self._ask_budget(question)
 
     # -- SessionControl -------------------------------------------------------------------
 
@@ -176,6 +189,7 @@ class OpenSession:
         from mao_tui.engine.controller import LiveSessionController
         from mao_tui.engine.rule_plan import rule_based_plan
         from mao_tui.playbooks.output_kinds import output_kind
+        from mao_tui.service.budget_setup import budget_of, configure_budget
 
         launch = self._launch
         async with session_resources(launch, req.project_dir) as res:
@@ -187,6 +201,10 @@ class OpenSession:
                 max_parallel=launch.max_parallel,
                 output=output_kind(res.settings, req),
             )
+            limit = budget_of(res.settings, req)
+            await configure_budget(
+                controller, res.store, limit, simulated=req.simulated, ask=self._ask
+            )
             plan = rule_based_plan(res.settings, req.playbook, req.sections)
             await self._keep_open(controller, controller.run_first(plan))
         return None
@@ -195,6 +213,7 @@ class OpenSession:
         from mao_tui.engine.controller import LiveSessionController
         from mao_tui.engine.resume import resume_from
         from mao_tui.playbooks.output_kinds import output_kind
+        from mao_tui.service.budget_setup import configure_budget
         from mao_tui.service.session_request import stored_request
         from mao_tui.store.replay import events_from_detail
 
@@ -217,6 +236,14 @@ class OpenSession:
                 resume=resume_from(detail),
                 # A new synthesis of a journal session writes a new entry, as the first one did.
                 output=output_kind(res.settings, req),
+            )
+            await configure_budget(  # reruns count against the budget, from what was spent
+                controller,
+                res.store,
+                detail.budget_usd,
+                simulated=detail.simulated,
+                ask=self._ask,
+                spent_usd=detail.cost_usd,
             )
             await self._keep_open(controller, res.pool.warm())  # warm: before a rerun needs it
         return None
@@ -309,7 +336,9 @@ class AppBackend:
             spec_text=self._qa_listing(form, launch.project_dir) if qa else None,
             context_paths=() if qa else tuple(form.context_paths),
         )
-        req = build_request(self.settings(), inputs, HOME_FIELDS)
+        req = replace(
+            build_request(self.settings(), inputs, HOME_FIELDS), budget_usd=form.budget_usd
+        )
         return OpenSession(launch, req), f"mao · {form.playbook}"
 
     def _is_qa(self, playbook: str) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from mao_tui.domain import ApplyProposal, EventSink, SessionFinished
+from mao_tui.domain.budget_events import Ask
 
 if TYPE_CHECKING:
     from mao_tui.domain.stored import SessionHit, SessionSummary
@@ -89,6 +90,16 @@ class WorkspaceControl(Protocol):
         ...
 
 
+@runtime_checkable
+class BudgetControl(Protocol):
+    """A session with a cost budget: who decides when the next attempt would pass it."""
+
+    def ask_budget_with(self, ask: Ask) -> None:
+        """``ask`` is called (one question at a time) when the next attempt would pass the
+        budget; until it is set, the session stops at the limit as headless does."""
+        ...
+
+
 class LiveSession(SessionControl, Protocol):
     """A session the dashboard runs (``run`` in its worker) and steers."""
 
@@ -105,6 +116,7 @@ class NewSession:
     sections: str = ""  # "2,3": spec sections to build; empty for the whole spec
     context_paths: list[Path] = field(default_factory=list)
     simulate: bool = False
+    budget_usd: float | None = None  # the cost budget; None: the configuration's default
 
 
 @dataclass(frozen=True)

@@ -116,5 +116,7 @@ class Limits(Strict):
 
 class Global(Strict):
     thinking_always_on: bool = True
+    # A session's default cost budget in US dollars (--budget overrides it); none: no limit.
+    budget: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     limits: Limits = Field(default_factory=Limits)

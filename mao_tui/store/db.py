@@ -24,6 +24,7 @@ from mao_tui.store.paths import create_private
 # The records (pydantic) and the sink (the events) are imported where they are used: a listing
 # (`mao sessions`) then imports neither.
 if TYPE_CHECKING:
+    from mao_tui.domain.budget_events import History
     from mao_tui.domain.listing import SessionRow
     from mao_tui.domain.stored import SessionDetail, SessionHit, SessionSummary
     from mao_tui.store.sink import StoreSink
@@ -207,6 +208,13 @@ class Store:
                 "UPDATE sessions SET status = ?, error = COALESCE(error, ?) WHERE id = ?", dead
             )
         return len(dead)
+
+    async def model_history(self, *, simulated: bool) -> History:
+        """What each model's answers have been (``store/budget.py``): the next estimate's base."""
+        from mao_tui.store.budget import model_history
+
+        async with self.transaction(write=False) as conn:
+            return await model_history(conn, simulated=simulated)
 
     async def list_sessions(self, limit: int = 50) -> list[SessionSummary]:
         """Newest first."""

@@ -20,7 +20,7 @@ USAGE_COLUMNS = (
 )
 SESSION_COLUMNS = (
     "id, created_at, finished_at, command, playbook, task, status, simulated, project_dir,"
-    f" elapsed_s, error, {USAGE_COLUMNS}"
+    f" elapsed_s, error, budget_usd, estimate_usd, estimate_complete, {USAGE_COLUMNS}"
 )
 
 
@@ -62,8 +62,10 @@ def summary_fields(row: sqlite3.Row) -> dict[str, Any]:
     fields["simulated"] = bool(row["simulated"])
     fields["cost_complete"] = bool(row["cost_complete"])
     fields["cost_usd"] = float(row["cost_usd"])
-    if row["elapsed_s"] is not None:
-        fields["elapsed_s"] = float(row["elapsed_s"])
+    for name in ("elapsed_s", "budget_usd", "estimate_usd"):
+        if row[name] is not None:
+            fields[name] = float(row[name])
+    fields["estimate_complete"] = bool(row["estimate_complete"])
     return fields
 
 

@@ -372,6 +372,27 @@ CREATE TABLE verification_plans (
 CREATE INDEX verification_plans_by_session ON verification_plans (session_id);
 """
 
+# The cost budget (store/budget.py): each session's budget and estimate, and the estimate per
+# workstream (and synthesis), to set against what its attempts cost.
+_BUDGET = """
+ALTER TABLE sessions ADD COLUMN budget_usd REAL;
+ALTER TABLE sessions ADD COLUMN estimate_usd REAL;
+ALTER TABLE sessions ADD COLUMN estimate_complete INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE estimates (
+    session_id       TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    workstream       TEXT NOT NULL,
+    title            TEXT NOT NULL,
+    model            TEXT NOT NULL,
+    input_tokens     INTEGER NOT NULL,
+    output_tokens    INTEGER NOT NULL,
+    output_source    TEXT NOT NULL,
+    history_attempts INTEGER NOT NULL DEFAULT 0,
+    same_workstream  INTEGER NOT NULL DEFAULT 0,
+    cost_usd         REAL,
+    PRIMARY KEY (session_id, workstream)
+);
+"""
+
 MIGRATIONS: list[str] = [
     _V1,
     _V2,
@@ -383,6 +404,7 @@ MIGRATIONS: list[str] = [
     _APPLY_VERIFY,
     _VERIFY_SANDBOX,
     _VERIFY_CHECKS,
+    _BUDGET,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

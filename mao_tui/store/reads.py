@@ -21,6 +21,7 @@ from mao_tui.domain.stored import (
     SynthesisRecord,
     WorkstreamRecord,
 )
+from mao_tui.store.budget import session_estimates
 from mao_tui.store.listing import (
     SESSION_COLUMNS,
     USAGE_COLUMNS,
@@ -72,6 +73,7 @@ async def session_detail(conn: aiosqlite.Connection, session_id: str) -> Session
             "outputs": await _outputs(conn, session_id),
             "qa_report": await latest_qa_report(conn, session_id),
             "workspace": await workspace_events(conn, session_id),
+            "estimates": await session_estimates(conn, session_id),
             **_latest_synthesis(await _syntheses(conn, session_id)),
         }
     )

@@ -41,6 +41,7 @@ from mao_tui.domain.stored import (
     SessionDetail,
     WorkstreamRecord,
 )
+from mao_tui.store.budget import stored_estimate
 
 Carried = TypeVar("Carried", bound=BaseModel)
 
@@ -49,6 +50,9 @@ _RETRY_OF = re.compile(r"retry (?P<no>\d+) of (?P<of>\d+)")
 EVENT_ORDER = {
     "session_started": 0,
     "plan": 1,
+    "cost_estimate": 1,  # right after the plan it estimates
+    "budget_exceeded": 5,  # not stored as events: the session's error and budget say them
+    "budget_changed": 5,
     "attempt_started": 2,
     "delta": 3,
     "attempt_finished": 4,
@@ -79,6 +83,8 @@ def events_from_detail(detail: SessionDetail) -> list[EngineEvent]:
     events: list[EngineEvent] = [_carried(detail, SessionStarted, sid, at=detail.created_at)]
     if detail.plan is not None:
         events.append(PlanReady(session_id=sid, at=detail.created_at, plan=detail.plan))
+        if detail.estimates or detail.budget_usd is not None:
+            events.append(stored_estimate(detail))
     for attempt in detail.attempts:
         events += _attempt_events(sid, attempt, end)
     events += [_carried(fallback, FallbackEvent, sid) for fallback in detail.fallbacks]

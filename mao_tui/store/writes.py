@@ -42,6 +42,8 @@ from mao_tui.domain import (
     WorkstreamFinished,
     WorkstreamStatus,
 )
+from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
+from mao_tui.store.budget import write_budget_event
 from mao_tui.store.qa import write_qa_report
 from mao_tui.store.workspace import write_workspace_event
 
@@ -109,6 +111,8 @@ async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
             | FixRoundDone()
         ):
             await write_workspace_event(conn, event, iso(event.at))
+        case CostEstimated() | BudgetExceeded() | BudgetChanged():
+            await write_budget_event(conn, event)
         case Delta():
             raise TypeError("Delta events are buffered and appended with APPEND_TEXT")
         case _:

@@ -45,6 +45,7 @@ from mao_tui.service.ports import SessionControl, SessionRunner
 from mao_tui.tui import messages as m
 from mao_tui.tui.apply_actions import ApplyActions
 from mao_tui.tui.bindings import screen_bindings
+from mao_tui.tui.budget_actions import BudgetActions
 from mao_tui.tui.lane_actions import LaneActions
 from mao_tui.tui.reducer import Change, DashboardState
 from mao_tui.tui.session_run import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, SessionRun
@@ -65,7 +66,7 @@ MEDIUM_FROM = 110  # terminal columns: below, one panel at a time (the selected 
 WIDE_FROM = 160  # from here, three panels a row and the full plan table
 
 
-class DashboardScreen(SessionRun, LaneActions, ApplyActions, Screen[None]):
+class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Screen[None]):
     CSS_PATH = Path(__file__).with_name("dashboard.tcss")
     HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (Textual declares it oddly for mypy)
         (0, "-narrow"),
@@ -156,6 +157,7 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, Screen[None]):
 
     def on_mount(self) -> None:
         self.title_bar.show("", "", self.session.simulated, review=self.session.review)
+        self.listen_for_budget()
         self._show_status()
         self.set_interval(1 / FLUSH_HZ, partial(self.flush, every=False), name="flush")
         self._tick_timer = self.set_interval(TICK_S, self._tick, name="tick")
@@ -216,6 +218,8 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, Screen[None]):
         self._show_session(change)
         if change.workspace is not None:
             self.show_workspace_event(change.workspace)
+        if change.budget is not None:
+            self.show_budget_event(change.budget)
         if change.finished is not None:
             self._show_end()
 

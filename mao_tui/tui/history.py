@@ -45,7 +45,7 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("task", "Task", 30),
     ("models", "Models", 20),
     ("tokens", "Tokens", 11),
-    ("cost", "Cost", 8),
+    ("cost", "Cost / budget", 16),
     ("duration", "Duration", 8),
     ("project", "Project", None),
 )
@@ -61,10 +61,16 @@ def summary_cells(s: SessionSummary) -> dict[str, Text]:
         "task": Text(" ".join(s.task.split()), no_wrap=True, overflow="ellipsis"),
         "models": Text(", ".join(s.models) or "—", no_wrap=True, overflow="ellipsis"),
         "tokens": Text(tokens, justify="right"),
-        "cost": Text(fmt.cost(s.cost_usd, s.cost_complete), justify="right"),
+        "cost": Text(spent_of_budget(s), justify="right"),
         "duration": Text(fmt.duration(s.elapsed_s), justify="right"),
         "project": Text(s.project_dir, style="dim", no_wrap=True, overflow="ellipsis"),
     }
+
+
+def spent_of_budget(s: SessionSummary) -> str:
+    """ "$0.1643", or "$0.1643 / $0.50" for a session with a cost budget."""
+    spent = fmt.cost(s.cost_usd, s.cost_complete)
+    return spent if s.budget_usd is None else f"{spent} / ${s.budget_usd:,.2f}"
 
 
 def snippet_content(snippet: str) -> Content:

@@ -3,6 +3,7 @@ one to review. ``mao`` with no arguments opens here."""
 
 from __future__ import annotations
 
+import math
 import shlex
 from pathlib import Path
 from typing import ClassVar
@@ -23,6 +24,19 @@ from mao_tui.tui.messages import OpenSession
 from mao_tui.tui.widgets.footer import QuietFooter
 
 RECENT = 8
+
+
+def budget_of_form(text: str) -> float | None:
+    """The Budget field: empty for the configured default, else US dollars above 0."""
+    if not text:
+        return None
+    try:
+        value = float(text.removeprefix("$"))
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"budget: an amount in US dollars above 0, e.g. 2.50 (got {text!r})")
+    return value
 
 
 class HomeScreen(BackendScreen):
@@ -60,8 +74,13 @@ class HomeScreen(BackendScreen):
                     yield Label("Sections")
                     yield Input(placeholder="e.g. 2,3", id="sections")
             yield Static("", id="spec-outline")
-            yield Label("Context files (optional, separated by spaces)")
-            yield Input(placeholder="src/api.py docs/notes.md", id="context")
+            with Horizontal(classes="row"):
+                with Vertical(classes="field"):
+                    yield Label("Context files (optional, separated by spaces)")
+                    yield Input(placeholder="src/api.py docs/notes.md", id="context")
+                with Vertical(classes="field narrow"):
+                    yield Label("Budget, US$ (optional)")
+                    yield Input(placeholder="configured default", id="budget")
             with Horizontal(id="start-row"):
                 yield Button("Start  (Enter / F5)", id="start", variant="primary")
                 yield Static("", id="form-error")
@@ -142,6 +161,7 @@ class HomeScreen(BackendScreen):
             sections=text("sections"),
             context_paths=context,
             simulate=self.query_one("#simulate", Checkbox).value,
+            budget_usd=budget_of_form(text("budget")),
         )
 
     @on(DataTable.RowSelected, "#recent")

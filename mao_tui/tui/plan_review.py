@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from mao_tui.domain import Plan
+from mao_tui.domain.budget_events import CostEstimated
 from mao_tui.engine.orchestrator_plan import PlanInvalid, edit_plan
 from mao_tui.engine.routing import resolved_chain
 from mao_tui.service.ports import ModelChoice
@@ -63,12 +64,14 @@ class PlanReviewScreen(ModalScreen[Plan | None]):
         self._unavailable = unavailable  # model id -> why it cannot run (None: it can)
         self.models: dict[str, str] = {}
         self.dropped: set[str] = set()
+        self._estimate: CostEstimated | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="review") as box:
             box.border_title = "Review the plan"
             yield Static(plan_summary(self.plan), id="review-summary")
             yield DataTable(id="review-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="review-estimate")
             yield Static(
                 "Enter accepts · m changes the model · d drops or restores · Esc stops",
                 id="review-help",
@@ -82,6 +85,22 @@ class PlanReviewScreen(ModalScreen[Plan | None]):
         for ws in self.plan.workstreams:
             table.add_row(*self._cells(ws.key), key=ws.key)
         table.focus()
+        estimate = self._estimate
+        for screen in self.app.screen_stack:  # the dashboard may have had it first
+            seen = getattr(getattr(screen, "session", None), "estimate", None)
+            estimate = estimate or (seen if isinstance(seen, CostEstimated) else None)
+        if estimate is not None:
+            self._show_estimate(estimate)
+
+    def show_estimate(self, estimate: CostEstimated) -> None:
+        """The proposed plan's expected cost (engine/cost_budget.py), against the budget."""
+        self._estimate = estimate
+        if self.is_mounted:  # else on_mount shows it
+            self._show_estimate(estimate)
+
+    def _show_estimate(self, estimate: CostEstimated) -> None:
+        lines = [estimate.line, *(f"  {row.line}" for row in estimate.rows)]
+        self.query_one("#review-estimate", Static).update(Text("\n".join(lines)))
 
     def _cells(self, key: str) -> tuple[Text, Text, str, str]:
         ws = next(w for w in self.plan.workstreams if w.key == key)

@@ -19,6 +19,7 @@ from typing import assert_never
 
 from mao_tui import domain
 from mao_tui.domain import SYNTHESIS_KEY, Plan, SessionStatus, WorkstreamStatus
+from mao_tui.domain.budget_events import BudgetChanged, BudgetEvent, BudgetExceeded, CostEstimated
 from mao_tui.domain.qa_records import QaReport
 from mao_tui.tui.state import Lane, SessionClock, SessionView, seconds_between
 
@@ -52,6 +53,7 @@ class Change:
     output: domain.OutputWritten | None = None  # a journal entry written (or not): said as a toast
     qa: domain.QaReportReady | None = None  # a qa report arrived
     first_qa: bool = False  # with ``qa``: the session's first
+    budget: BudgetEvent | None = None  # the plan's cost estimate, or the budget reached or changed
 
 
 NOTHING = Change()
@@ -118,8 +120,18 @@ class DashboardState:
                 | domain.FixRoundDone()
             ):
                 return Change(workspace=event)  # the Verification pane keeps its own lines
+            case CostEstimated() | BudgetExceeded() | BudgetChanged():
+                return self._budget(event)
             case _:
                 assert_never(event)
+
+    def _budget(self, event: BudgetEvent) -> Change:
+        if isinstance(event, CostEstimated):
+            self.session.budget_usd = event.budget_usd
+            self.session.estimate = event
+        elif isinstance(event, BudgetChanged):
+            self.session.budget_usd = event.budget_usd
+        return Change(budget=event, status=True)
 
     def cancelling(self) -> Change:
         """The user asked to cancel the session: said until it ends."""

@@ -22,6 +22,7 @@ from mao_tui.domain import (
     TokenTotals,
     WorkstreamStatus,
 )
+from mao_tui.domain.budget_events import CostEstimated
 
 CHARS_PER_TOKEN = 4  # only for the live "~" estimate before the provider reports usage
 
@@ -288,6 +289,8 @@ class SessionView:
     error: str | None = None
     totals: TokenTotals = field(default_factory=TokenTotals)
     fallbacks: int = 0
+    budget_usd: float | None = None  # the cost budget; None: no limit
+    estimate: CostEstimated | None = None  # the plan's, before it ran
 
     def elapsed(self, now: datetime | None) -> float | None:
         """Time spent running: the engine's figure once over, plus any rerun in progress."""

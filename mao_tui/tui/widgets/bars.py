@@ -53,6 +53,8 @@ class StatusBar(Static):
         cost = fmt.cost(totals.cost_usd)
         if not totals.cost_complete:
             cost += " + cost unknown"
+        if session.budget_usd is not None:
+            cost += f" / {fmt.cost(session.budget_usd)} budget"
         pieces: list[Content] = [
             Content.styled(f" {session.status} ", _STATUS_STYLE.get(session.status, "bold"))
         ]
