@@ -77,6 +77,8 @@ def cmd_develop(args: argparse.Namespace) -> int:
         simulated=args.simulate,
         project_dir=launch.project_dir,
         sections=sections,
+        # In a git repository, the models see its map and the files most relevant to the task.
+        repository=args.workspace.expanduser() if args.workspace else launch.project_dir,
     )
     return _run(args, launch, _with_plan_options(args, launch, req))
 

@@ -285,8 +285,11 @@ class Planner:
             return findings
         return findings + [f.model_copy(update={"source": outcome.model}) for f in found]
 
-    async def plan(self, session_id: str, task: str, spec: str, draft: Plan) -> Plan:
-        """The orchestrator's plan, or the draft when it cannot make a valid one."""
+    async def plan(
+        self, session_id: str, task: str, spec: str, draft: Plan, context: str = ""
+    ) -> Plan:
+        """The orchestrator's plan, or the draft when it cannot make a valid one; ``context``
+        (the repository map) is appended to the request."""
         step = self._step(PLAN_KEY, "Plan")
         prompt_values = {
             "key": PLAN_KEY,
@@ -298,6 +301,8 @@ class Planner:
         }
         system = render(self._settings, "planning/system.md", prompt_values)
         prompt = render(self._settings, "planning/orchestrator.md", prompt_values)
+        if context:
+            prompt += "\n\n" + context
         reason = ""
         for round_no in (1, 2):
             outcome = await self._chains.run_chain(

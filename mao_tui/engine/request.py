@@ -30,6 +30,9 @@ class SessionRequest:
     # Shown the plan before any work: returns it (edited or not), or None to stop (--review-plan).
     review: Callable[[Plan], Awaitable[Plan | None]] | None = None
     deliver: Deliver | None = None
+    # A folder in a git repository whose map the orchestrator and whose most relevant files
+    # the workstreams see (engine/repo_context.py); None: none (and outside git, none either).
+    repository: Path | None = None
 
     @property
     def section_texts(self) -> dict[str, str]:

@@ -25,6 +25,7 @@ from mao_tui.engine.chain import ChainRunner, Fanout, Outcome, Prompts
 from mao_tui.engine.planning import Planner
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
+from mao_tui.engine.repo_context import RepoFile, files_section, load_context, repo_findings
 from mao_tui.engine.request import Deliver as Deliver  # re-exported: callers import it here
 from mao_tui.engine.request import SessionRequest as SessionRequest
 from mao_tui.engine.sections import outline
@@ -47,6 +48,7 @@ class SessionEngine:
         self._planner = Planner(settings, pool, self._chains, self._emit)
         self._limit = asyncio.Semaphore(max_parallel) if max_parallel else None
         self._undelivered: str | None = None  # why the last synthesis's output was not written
+        self._repo_files: dict[str, list[RepoFile]] = {}  # per workstream, in a git repository
 
     async def run(self, req: SessionRequest, draft: Plan) -> SessionFinished:
         """Pre-flight, planning (unless the request fixes the plan), workstreams, synthesis."""
@@ -141,8 +143,13 @@ class SessionEngine:
         )
         plan = draft
         blocked = any(f.severity == "blocking" for f in findings)
+        context = await load_context(req.repository, req.task) if req.repository else None
         if use_planner and not blocked:
-            plan = await planner.plan(req.session_id, req.task, req.spec_text, draft)
+            repo_map = context.map_section() if context else ""
+            plan = await planner.plan(req.session_id, req.task, req.spec_text, draft, repo_map)
+        if context is not None:
+            self._repo_files, found = repo_findings(context, req.task, plan)
+            findings = [*findings, *found]
         plan = plan.model_copy(update={"findings": findings})
         if req.review is not None and not blocked:
             reviewed = await req.review(plan)
@@ -219,6 +226,8 @@ class SessionEngine:
                 prompt += f"\n\n## Outputs this workstream builds on\n\n{values['inputs']}"
             if ws.instructions:
                 prompt += f"\n\n## Instructions from the orchestrator\n{ws.instructions}\n"
+            if self._repo_files.get(ws.key):
+                prompt += "\n\n" + files_section(self._repo_files[ws.key])
             return system, prompt
 
         return for_model

@@ -17,11 +17,11 @@ none shown) to render. Tokens are estimated at 4 characters each, as ``engine/bu
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mao_tui.repo.git import listed_files, repo_root
-from mao_tui.repo.rank import Ranking, rank_files
+from mao_tui.repo.rank import Mentions, Ranking, mention_weights, rank_files
 from mao_tui.repo.tag_cache import TagCache, content_key, default_cache_dir
 from mao_tui.repo.tags import FileTags, Symbol, extract_tags, language_of
 
@@ -44,6 +44,7 @@ class RepoMap:
     cache_hits: int
     cache_misses: int
     seconds: float
+    tags: dict[str, FileTags] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def tokens(self) -> int:
@@ -121,6 +122,7 @@ def build_map(
         cache_hits=cache.hits - hits,
         cache_misses=cache.misses - misses,
         seconds=time.perf_counter() - started,
+        tags=files,
     )
 
 
@@ -210,3 +212,17 @@ def file_excerpt(root: Path, path: str, max_chars: int) -> str | None:
         kept
         + f"\n[mao: cut here, {len(text) - max_chars:,} more characters ({cut_lines:,} lines)]\n"
     )
+
+
+def relevant_files(files: dict[str, FileTags], text: str, limit: int) -> list[str]:
+    """Up to ``limit`` paths most relevant to ``text``: those it names (by path, file name or
+    a definition), most named and highest ranked first, then parsed files the ranking reaches
+    from them (or, when it names none, the highest ranked)."""
+    ranking = rank_files(files, text)
+    named = mention_weights(files, Mentions.of(text))
+    first = sorted(named, key=lambda p: (-named[p] * ranking.files[p], p))
+    rest = sorted(
+        (p for p in files if p not in named and files[p].symbols and ranking.files[p] > 1e-9),
+        key=lambda p: (-ranking.files[p], p),
+    )
+    return [*first, *rest][:limit]

@@ -80,7 +80,8 @@ class Ranking:
     definitions: dict[tuple[str, str], float]  # (path, name) -> score
 
 
-def _file_weights(files: Mapping[str, FileTags], mentions: Mentions) -> dict[str, float]:
+def mention_weights(files: Mapping[str, FileTags], mentions: Mentions) -> dict[str, float]:
+    """How strongly the task points at each file it points at (the walk's restart weights)."""
     pathish = set(_PATHISH.findall(mentions.text))
     weights: dict[str, float] = {}
     for path, tags in files.items():
@@ -134,7 +135,7 @@ def rank_files(files: Mapping[str, FileTags], task: str) -> Ranking:
                 edges[src][dst] += weight
                 carried[src][(dst, name)] += weight
     nodes = sorted(files)
-    ranks = pagerank(nodes, edges, _file_weights(files, mentions))
+    ranks = pagerank(nodes, edges, mention_weights(files, mentions))
     scores: dict[tuple[str, str], float] = defaultdict(float)
     for src, flows in carried.items():
         total = sum(flows.values())
