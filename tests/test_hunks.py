@@ -112,9 +112,10 @@ def test_hunks_of_one_file_apply_in_order_and_a_rejected_one_does_not_stop_the_r
     assert [r.status for r in edits.results] == ["applied", "rejected", "applied"]
     assert [(f.path, f.content) for f in edits.files] == [("f.py", "ONE\nTWO\nthree\n")]
     assert (tmp_path / "f.py").read_text() == "one\ntwo\nthree\n"  # nothing written here
-    assert rejection_notes(edits).startswith(
-        "These edits were not applied:\n- hunk 2 (f.py): SEARCH matches nothing"
-    )
+    note = rejection_notes(edits.rejected)
+    assert note.startswith("### Edits that were not applied\n")
+    assert "\n- hunk 2 for `f.py`: SEARCH matches nothing in the file" in note
+    assert rejection_notes([]) == ""
 
 
 def test_a_large_file_is_changed_by_hunks_not_resent(tmp_path: Path) -> None:

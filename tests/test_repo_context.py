@@ -94,6 +94,9 @@ async def test_in_git_the_orchestrator_sees_the_map_and_workstreams_the_files(
     assert all("### `app/api.py`" in p for p in workstream_prompts)
     assert all("def handle_request(user: str) -> int:\n    check_quota(user)" in p
                for p in workstream_prompts)  # fmt: skip
+    (synthesis,) = [p for key, p in sent if key == "synthesis"]
+    assert "### `app/api.py`" in synthesis and "## Editing existing files" in synthesis
+    assert "<<<<<<< SEARCH" in synthesis
     (ready,) = rec.of(PlanReady)
     messages = [f.message for f in ready.plan.findings]
     assert any(m.startswith("repository map: 3 of 3 files") for m in messages), messages

@@ -252,3 +252,25 @@ def test_file_excerpt_cuts_with_a_marker_and_stays_inside(tmp_path: Path) -> Non
     assert file_excerpt(root, "long.py", 10_000) == "x = 1\n" * 100
     assert file_excerpt(root, "link.txt", 100) is None
     assert file_excerpt(root, "missing.py", 100) is None
+
+
+def test_past_the_time_budget_files_are_listed_by_name_only(tmp_path: Path) -> None:
+    from mao_tui.repo.map import collect_tags
+
+    root = _repo(tmp_path / "repo", {"a.py": "def a(): pass\n", "b.py": "def b(): pass\n"})
+    assert all(t.lang for t in collect_tags(root, TagCache(None)).values())
+    late = collect_tags(root, TagCache(None), seconds=-1.0)
+    assert late == {"a.py": FileTags(None), "b.py": FileTags(None)}
+
+
+def test_a_parser_failure_shows_the_file_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _repo(tmp_path / "repo", {"a.py": "def a(): pass\n"})
+
+    def broken(path: str, text: str) -> FileTags:
+        raise RuntimeError("grammar crashed")
+
+    monkeypatch.setattr("mao_tui.repo.map.extract_tags", broken)
+    repo_map = build_map(root, "a", 100, TagCache(None))
+    assert repo_map is not None and repo_map.text == "a.py\n"

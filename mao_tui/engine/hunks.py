@@ -291,10 +291,20 @@ def _read(target: Path) -> str | None:
     return target.read_bytes().decode("utf-8")
 
 
-def rejection_notes(edits: HunkEdits) -> str:
+def rejection_notes(rejected: list[HunkResult]) -> str:
     """The rejected hunks and why, for the next fix round's prompt ("" when none)."""
+    if not rejected:
+        return ""
     lines = [
-        f"- hunk {r.hunk.number} ({path_shown(r.hunk.path) or 'no path'}): {r.reason}"
-        for r in edits.rejected
+        f"- hunk {r.hunk.number} for `{path_shown(r.hunk.path) or '?'}`: {r.reason}"
+        for r in rejected
     ]
-    return "These edits were not applied:\n" + "\n".join(lines) + "\n" if lines else ""
+    return (
+        "### Edits that were not applied\n\nThese search/replace hunks of the last synthesis "
+        "could not be applied; give them again, corrected:\n" + "\n".join(lines) + "\n"
+    )
+
+
+def is_search_line(line: str) -> bool:
+    """Whether ``line`` opens a hunk (``<<<<<<< SEARCH``)."""
+    return _SEARCH.match(line) is not None

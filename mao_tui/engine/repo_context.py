@@ -81,6 +81,37 @@ def files_section(files: list[RepoFile]) -> str:
     return "\n".join(parts)
 
 
+HUNK_FORMAT = """## Editing existing files
+
+The workspace is a git repository. For a file that exists there, you may give search/replace
+hunks instead of the whole file: after the manifest (outside it), one block per change:
+
+path/to/file.py
+<<<<<<< SEARCH
+the file's current lines to replace, with a few lines around them so they occur once
+=======
+the lines to put in their place
+>>>>>>> REPLACE
+
+SEARCH must be the file's current lines, exactly as shown above, occurring once in the file;
+an empty SEARCH creates a new file. A hunk that does not match is rejected and comes back to
+you with the reason. Never give one file both whole in the manifest and as hunks.
+"""
+
+
+def synthesis_section(files: dict[str, list[RepoFile]]) -> str:
+    """For the synthesis: every workstream's files once (within ``FILES_CHARS``), and the hunk
+    format it may use to edit them."""
+    chosen: list[RepoFile] = []
+    total = 0
+    for f in dict((f.path, f) for group in files.values() for f in group).values():
+        if total + len(f.text) > FILES_CHARS:
+            continue
+        chosen.append(f)
+        total += len(f.text)
+    return files_section(chosen) + "\n" + HUNK_FORMAT
+
+
 def _longest_backtick_run(text: str) -> int:
     run = best = 0
     for ch in text:

@@ -25,7 +25,13 @@ from mao_tui.engine.chain import ChainRunner, Fanout, Outcome, Prompts
 from mao_tui.engine.planning import Planner
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
-from mao_tui.engine.repo_context import RepoFile, files_section, load_context, repo_findings
+from mao_tui.engine.repo_context import (
+    RepoFile,
+    files_section,
+    load_context,
+    repo_findings,
+    synthesis_section,
+)
 from mao_tui.engine.request import Deliver as Deliver  # re-exported: callers import it here
 from mao_tui.engine.request import SessionRequest as SessionRequest
 from mao_tui.engine.sections import outline
@@ -232,6 +238,10 @@ class SessionEngine:
 
         return for_model
 
+    def _synthesis_extra(self) -> str:
+        """In a git repository: the workstreams' files, and how to edit them by hunks."""
+        return synthesis_section(self._repo_files) if self._repo_files else ""
+
     def synthesis_values(self) -> dict[str, str]:
         """More ``$placeholders`` for the synthesis template: an output kind's own (qa's merged
         findings and scores, see playbooks/qa_engine.py)."""
@@ -260,7 +270,7 @@ class SessionEngine:
             outcome = await self.run_workstream(
                 req.session_id,
                 ws,
-                _rendered(self._settings, pb.synthesis, system, values),
+                _rendered(self._settings, pb.synthesis, system, values, self._synthesis_extra()),
                 announce=False,
             )
         await self._emit(
@@ -283,10 +293,11 @@ class SessionEngine:
 
 
 def _rendered(
-    settings: Settings, choice: PromptChoice, system: str, values: dict[str, str]
+    settings: Settings, choice: PromptChoice, system: str, values: dict[str, str], extra: str = ""
 ) -> Prompts:
     def for_model(model_id: str) -> tuple[str, str]:
-        return system, render(settings, settings.template_for(choice, model_id), values)
+        prompt = render(settings, settings.template_for(choice, model_id), values)
+        return system, prompt + (f"\n\n{extra}" if extra else "")
 
     return for_model
 

@@ -29,6 +29,7 @@ CHARS_PER_TOKEN = 4  # the estimate engine/budget.py uses (this layer cannot imp
 DEFAULT_BUDGET_TOKENS = 2_048
 MAX_PARSE_BYTES = 512 * 1024
 MAX_FILES = 20_000  # beyond this, the rest of the repository is listed by nothing at all
+PARSE_SECONDS = 20.0  # reading and parsing time before the remaining files go by name only
 _BINARY_PROBE = 8_192
 
 
@@ -79,14 +80,25 @@ def read_tags(root: Path, path: str, cache: TagCache) -> FileTags | None:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    tags = extract_tags(path, data.decode("utf-8", errors="replace"))
+    try:
+        tags = extract_tags(path, data.decode("utf-8", errors="replace"))
+    except Exception:  # a grammar that fails on this file: its name is still worth showing
+        return FileTags(None)
     cache.put(key, tags)
     return tags
 
 
-def collect_tags(root: Path, cache: TagCache) -> dict[str, FileTags]:
+def collect_tags(
+    root: Path, cache: TagCache, seconds: float = PARSE_SECONDS
+) -> dict[str, FileTags]:
+    """Every listed file's tags; once ``seconds`` have passed, the rest by name only (a huge
+    repository's first map stays quick; the cache fills over the next ones)."""
+    deadline = time.monotonic() + seconds
     tags: dict[str, FileTags] = {}
     for path in listed_files(root)[:MAX_FILES]:
+        if time.monotonic() > deadline:
+            tags[path] = FileTags(None)
+            continue
         found = read_tags(root, path, cache)
         if found is not None:
             tags[path] = found

@@ -1,0 +1,116 @@
+"""A synthesis's edits: whole files and hunks together, through the Workbench's apply and into
+the fix round."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from mao_tui.domain import SYNTHESIS_KEY, TokenTotals, WorkstreamStatus
+from mao_tui.engine.chain import Outcome
+from mao_tui.engine.controller import Resume, SessionController
+from mao_tui.engine.edits import synthesis_edits
+from mao_tui.engine.files import FileBlock, manifest_block
+from mao_tui.engine.fix_loop import Workbench
+from mao_tui.engine.planner import rule_based_plan
+from mao_tui.engine.pool import ProviderPool
+from mao_tui.engine.session import SessionRequest
+from mao_tui.settings.loader import config_layers, load_settings
+from mao_tui.settings.schema import VerificationCommand
+
+
+def _hunk(path: str, search: str, replace: str) -> str:
+    return f"{path}\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n"
+
+
+def _workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "big.py").write_text("".join(f"line_{i} = {i}\n" for i in range(2_500)))
+    (root / "small.py").write_text("a = 1\n")
+    return root
+
+
+def test_whole_files_and_hunks_together(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    answer = (
+        manifest_block([FileBlock("new.py", "n = 1\n"), FileBlock("small.py", "a = 2\n")])
+        + "\nAnd the large file:\n\n```python\n"
+        + _hunk("big.py", "line_1200 = 1200\n", "line_1200 = -1\n")
+        + "```\n"
+        + _hunk("small.py", "a = 1\n", "a = 3\n")  # the manifest gives small.py whole
+        + _hunk("big.py", "no such line\n", "x\n")
+    )
+    edits = synthesis_edits(root, answer)
+    assert edits.source == "manifest" and edits.hunks == 3
+    files = {f.path: f.content for f in edits.files}
+    assert set(files) == {"new.py", "small.py", "big.py"}
+    assert files["small.py"] == "a = 2\n"
+    assert "line_1200 = -1\n" in files["big.py"] and files["big.py"].count("\n") == 2_500
+    assert [(r.hunk.number, r.reason.split(";")[0]) for r in edits.rejected] == [
+        (2, "the answer also gives this file whole"),
+        (3, "SEARCH matches nothing in the file, even ignoring each line's leading and "
+            "trailing whitespace: copy the lines exactly as they are now"),
+    ]  # fmt: skip
+
+
+def test_a_fenced_block_of_hunks_is_never_taken_as_a_whole_file(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    answer = "### `small.py`\n\n```python\n" + _hunk("small.py", "a = 1\n", "a = 9\n") + "```\n"
+    edits = synthesis_edits(root, answer)
+    assert [(f.path, f.content) for f in edits.files] == [("small.py", "a = 9\n")]
+    assert edits.source == "fenced" and edits.error == "" and edits.rejected == []
+
+
+def test_without_hunks_it_is_the_synthesis_files_as_before(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    edits = synthesis_edits(root, manifest_block([FileBlock("x.py", "x\n")]))
+    assert ([f.path for f in edits.files], edits.source, edits.hunks) == (["x.py"], "manifest", 0)
+    none = synthesis_edits(root, "no files here")
+    assert none.files == [] and none.source == "none" and "no mao-files manifest" in none.error
+
+
+def _bench(root: Path, synthesis: str, rounds: int) -> Workbench:
+    async def sink(event: Any) -> None:
+        pass
+
+    settings = load_settings(config_layers(root))
+    resume = Resume(
+        plan=rule_based_plan(settings, "develop", []),
+        latest={SYNTHESIS_KEY: Outcome(WorkstreamStatus.DONE, "opus-5.5", synthesis)},
+        status={}, usage={}, attempts={}, last_model={}, totals=TokenTotals(), elapsed_s=0.0,
+    )  # fmt: skip
+    req = SessionRequest(command="develop", playbook="develop", task="t", project_dir=root)
+    controller = SessionController(settings, ProviderPool(settings, {}), [sink], req, resume=resume)
+    failing = VerificationCommand(name="tests", argv=[sys.executable, "-c", "raise SystemExit(1)"])
+    return Workbench(controller, root, [failing], rounds)
+
+
+async def test_a_rejected_hunk_is_refused_in_the_apply_and_reaches_the_fix_round(
+    tmp_path: Path,
+) -> None:
+    root = _workspace(tmp_path)
+    answer = _hunk("big.py", "line_7 = 7\n", "line_7 = 70\n") + _hunk("big.py", "gone\n", "x\n")
+    bench = _bench(root, answer, rounds=1)
+    proposal = bench.propose()
+    kinds = [(c.path, c.kind, c.reason[:28]) for c in proposal.changes]
+    assert kinds == [
+        ("big.py", "modify", ""),
+        ("big.py", "refused", "hunk 2: SEARCH matches nothi"),
+    ]
+    applied = await bench.apply(proposal)
+    assert [f.status for f in applied.files] == ["written", "refused"]
+    assert "line_7 = 70\n" in (root / "big.py").read_text()
+    assert not (await bench.verify()).passed
+    sent: list[str] = []
+
+    async def follow_up(ws: Any, prompts: tuple[str, str]) -> Outcome:
+        sent.append(prompts[1])
+        return Outcome(WorkstreamStatus.DONE, "opus-5.5", "fixed")
+
+    bench._controller.follow_up = follow_up  # type: ignore[method-assign]
+    await bench.fix()
+    (prompt,) = sent
+    assert "### Edits that were not applied" in prompt
+    assert "- hunk 2 for `big.py`: SEARCH matches nothing in the file" in prompt
