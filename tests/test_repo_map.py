@@ -30,7 +30,8 @@ def top(a: int,
 class Store(Base):
     size: int = 0
 
-    def save(self, item) -> None:
+    def save(self, item) -> None:  # stores it
+        # and more
         local = 1
 
     @property

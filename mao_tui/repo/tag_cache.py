@@ -23,7 +23,7 @@ from typing import Any
 
 from mao_tui.repo.tags import FileTags, Symbol
 
-CACHE_VERSION = 1  # bump when tags.py extracts differently: old entries are then ignored
+CACHE_VERSION = 2  # bump when tags.py extracts differently: old entries are then ignored
 MAX_ENTRIES = 20_000
 MEMORY_ENTRIES = 4_096
 

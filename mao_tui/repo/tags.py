@@ -214,6 +214,9 @@ def _signature(node: Any, source: bytes) -> str:
         end = value.start_byte if value is not None else end
     elif body is not None and body.start_byte > node.start_byte:
         end = body.start_byte
+    for child in node.children:  # a comment before the body is not the signature
+        if child.type == "comment" and node.start_byte < child.start_byte < end:
+            end = child.start_byte
     text = source[node.start_byte : end].decode("utf-8", errors="replace")
     first_lines = text if body is not None else text.split("\n", 1)[0]
     line = " ".join(first_lines.split()).rstrip("{:= ").rstrip()
