@@ -16,6 +16,7 @@ from mao_tui.repo.worktree import (
     commit_changes,
     create_worktree,
     land,
+    list_worktrees,
     load_worktree,
     remove_worktree,
 )
@@ -75,6 +76,12 @@ async def test_a_worktree_is_a_new_branch_outside_the_repository(repo: Path, par
     assert git(repo, "rev-parse", "mao/0193abcd") == git(repo, "rev-parse", "HEAD")
     assert git(repo, "branch", "--show-current").strip() == "main"
     assert load_worktree(repo, SESSION, parent=parent) == wt
+    assert load_worktree(repo, "0193A", parent=parent) == wt  # a prefix, any case
+    assert load_worktree(repo, "ffff", parent=parent) is None
+    other = await create_worktree(repo, "0193ffff", parent=parent)
+    assert list_worktrees(repo, parent=parent) == [wt, other]
+    with pytest.raises(WorktreeError, match="names several session worktrees"):
+        load_worktree(repo, "0193", parent=parent)
     assert _state(repo) == before
     with pytest.raises(WorktreeError, match="exists already"):
         await create_worktree(repo, SESSION, parent=parent)

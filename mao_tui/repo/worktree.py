@@ -153,14 +153,27 @@ async def _snapshot(repo: Path, head: str) -> str | None:
     return await _git(repo, "commit-tree", tree, "-p", head, "-m", message, env=MAO_IDENTITY)
 
 
-def load_worktree(repo: Path, session_id: str, parent: Path | None = None) -> Worktree | None:
-    """The worktree record of ``session_id`` for ``repo`` (its top folder), or None."""
+def list_worktrees(repo: Path, parent: Path | None = None) -> list[Worktree]:
+    """Every session worktree recorded for ``repo`` (its top folder), by branch."""
     folder = _repo_folder((parent or worktrees_dir()).resolve(), repo.resolve())
-    record = folder / f"{branch_prefix(session_id)}.json"
-    try:
-        return Worktree(**json.loads(record.read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
+    found = []
+    for record in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            found.append(Worktree(**json.loads(record.read_text())))
+        except (OSError, ValueError, TypeError):
+            continue  # a record that is not ours: left alone
+    return found
+
+
+def load_worktree(repo: Path, session_id: str, parent: Path | None = None) -> Worktree | None:
+    """The worktree of the session whose id starts with ``session_id`` (letters and digits,
+    any case), for ``repo``; None when there is none. WorktreeError when several match."""
+    wanted = branch_prefix(session_id)
+    found = [w for w in list_worktrees(repo, parent) if w.branch.startswith(f"mao/{wanted}")]
+    if len(found) > 1:
+        names = ", ".join(w.branch for w in found)
+        raise WorktreeError(f"{session_id!r} names several session worktrees: {names}")
+    return found[0] if found else None
 
 
 async def commit_changes(worktree: Worktree, message: str, paths: list[str] | None = None) -> str:
