@@ -141,6 +141,17 @@ def _apply_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="(simulator) the first synthesis's tests fail and a fix round repairs them",
     )
+    group.add_argument(
+        "--worktree",
+        action="store_true",
+        help="with --apply: apply, verify and fix in a git worktree on a new branch mao/ID, "
+        "leaving your checkout as it is; `mao land ID` brings the commit onto your branch",
+    )
+    group.add_argument(
+        "--with-uncommitted",
+        action="store_true",
+        help="with --worktree: start from your uncommitted changes too (snapshotted, untouched)",
+    )
 
 
 def _input_options(parser: argparse.ArgumentParser) -> None:
@@ -268,6 +279,17 @@ def build_parser() -> argparse.ArgumentParser:
     show = sessions_sub.add_parser("show", help="print one session in full")
     show.add_argument("session_id", help="a session id or a unique prefix of one")
     _common(show)
+
+    land = sub.add_parser(
+        "land",
+        help="bring a session's worktree commit onto your checked-out branch, then remove it",
+    )
+    land.add_argument("session_id", help="a session id or a unique prefix of one")
+    land.add_argument("--workspace", type=Path, metavar="DIR", help="the repository (default: .)")
+    clean = sub.add_parser("clean", help="remove session worktrees and their mao/ branches")
+    clean.add_argument("session_id", nargs="?", help="one session's (default: list them)")
+    clean.add_argument("--all", action="store_true", help="every session worktree of the repo")
+    clean.add_argument("--workspace", type=Path, metavar="DIR", help="the repository (default: .)")
 
     verify = sub.add_parser(
         "verify",
