@@ -136,3 +136,37 @@ def test_a_files_section_fences_each_file_past_its_own_backticks() -> None:
     assert "### `docs/a.md`\n\n````markdown\n```python\nx\n```\n````\n" in text
     assert "### `b.py`\n\n```python\ny\n```\n" in text
     assert files_section([]) == ""
+
+
+def test_the_plan_names_files_per_workstream_and_they_come_first(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / ".gitignore").write_text("secret.env\n")
+    (repo / "secret.env").write_text("TOKEN=do-not-send\n")
+    plan = {
+        "workstreams": [
+            {"key": key, "chain": ["opus-5.5"], "files": files}
+            for key, files in [
+                ("schemas", ["app/unrelated.py", "secret.env", "../out.py", "app/unrelated.py"]),
+                ("storage", []),
+                ("core_logic", []),
+                ("implementation", []),
+                ("tests", []),
+            ]
+        ]
+    }
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(plan))
+    argv = ["develop", TASK, "--simulate", "--json", "--speed", "inf", "--plan", str(plan_file),
+            "--db", str(tmp_path / "db"), "--workspace", str(repo)]  # fmt: skip
+    assert main(argv) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    (planned,) = [e["plan"] for e in events if e["type"] == "plan"]
+    schemas = next(ws for ws in planned["workstreams"] if ws["key"] == "schemas")
+    assert schemas["files"] == ["app/unrelated.py", "secret.env"]  # ../out.py dropped
+    messages = [f["message"] for f in planned["findings"]]
+    (sent,) = [m for m in messages if m.startswith("Schemas receives")]
+    assert sent.startswith("Schemas receives from the repository: app/unrelated.py (")
+    assert "secret.env" not in sent  # ignored by git: never read
+    (core,) = [m for m in messages if m.startswith("Core logic receives")]
+    assert core.startswith("Core logic receives from the repository: app/api.py (")

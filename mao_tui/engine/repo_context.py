@@ -47,15 +47,21 @@ class RepoContext:
             f"The workspace is a git repository of {m.files_listed:,} files. Below, the files "
             f"most relevant to the task first, each with its top-level symbols (~{m.tokens:,} "
             "tokens; further files are not shown):\n\n"
-            f"```text\n{m.text}```\n"
+            f"```text\n{m.text}```\n\n"
+            'In your plan, give each workstream "files": the paths from this map it must read or '
+            "change (at most 8); it receives their contents.\n"
         )
 
     def files_for(self, task: str, ws: PlannedWorkstream) -> list[RepoFile]:
-        """The files for ``ws``: most relevant to the task and the workstream's own words."""
+        """The files for ``ws``: those the plan names for it, then the most relevant to the task
+        and the workstream's own words."""
         text = "\n".join(part for part in (task, ws.title, ws.instructions) if part)
         chosen: list[RepoFile] = []
         total = 0
-        for path in relevant_files(self.map.tags, text, FILES_PER_WORKSTREAM):
+        named = [p for p in ws.files if p in self.map.tags]  # never a file git ignores
+        limit = max(FILES_PER_WORKSTREAM, len(named))
+        ranked = relevant_files(self.map.tags, text, limit)
+        for path in list(dict.fromkeys([*named, *ranked]))[:limit]:
             excerpt = file_excerpt(self.root, path, min(FILE_CHARS, FILES_CHARS - total))
             if excerpt is None:
                 continue

@@ -26,6 +26,7 @@ from mao_tui.engine.planning import Planner
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
 from mao_tui.engine.repo_context import (
+    RepoContext,
     RepoFile,
     files_section,
     load_context,
@@ -135,7 +136,8 @@ class SessionEngine:
 
     async def _make_plan(self, req: SessionRequest, draft: Plan) -> Plan:
         if req.fixed_plan is not None:
-            return req.fixed_plan
+            context = await load_context(req.repository, req.task) if req.repository else None
+            return self._with_repository(req, req.fixed_plan, context)
         planner = self._planner
         playbook = self._settings.playbooks.get(req.playbook)
         use_planner = req.use_planner and (playbook is None or playbook.planner)
@@ -153,16 +155,22 @@ class SessionEngine:
         if use_planner and not blocked:
             repo_map = context.map_section() if context else ""
             plan = await planner.plan(req.session_id, req.task, req.spec_text, draft, repo_map)
-        if context is not None:
-            self._repo_files, found = repo_findings(context, req.task, plan)
-            findings = [*findings, *found]
-        plan = plan.model_copy(update={"findings": findings})
+        plan = self._with_repository(req, plan.model_copy(update={"findings": findings}), context)
         if req.review is not None and not blocked:
             reviewed = await req.review(plan)
             if reviewed is None:
                 raise asyncio.CancelledError("the plan was not accepted")
             plan = reviewed
         return plan
+
+    def _with_repository(
+        self, req: SessionRequest, plan: Plan, context: RepoContext | None
+    ) -> Plan:
+        """``plan`` with the repository's findings; each workstream's files chosen."""
+        if context is None:
+            return plan
+        self._repo_files, found = repo_findings(context, req.task, plan)
+        return plan.model_copy(update={"findings": [*plan.findings, *found]})
 
     async def _run_workstreams(self, req: SessionRequest, plan: Plan) -> dict[str, Outcome]:
         tasks: dict[str, asyncio.Task[Outcome]] = {}
