@@ -170,3 +170,57 @@ def test_the_plan_names_files_per_workstream_and_they_come_first(
     assert "secret.env" not in sent  # ignored by git: never read
     (core,) = [m for m in messages if m.startswith("Core logic receives")]
     assert core.startswith("Core logic receives from the repository: app/api.py (")
+
+
+async def test_a_workstream_may_ask_once_for_more_files(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mao_tui.domain import TokenTotals, WorkstreamStatus
+    from mao_tui.engine.chain import Outcome
+
+    (repo / ".gitignore").write_text("secret.env\n")
+    (repo / "secret.env").write_text("TOKEN=do-not-send\n")
+    asked = "I need more.\n\n```mao-read\n- `app/unrelated.py`\nsecret.env\n```\n"
+    calls: list[str] = []
+
+    async def chain(self: ChainRunner, sid: str, ws: PlannedWorkstream, prompts: Any,
+                    **kw: Any) -> Any:  # fmt: skip
+        _, prompt = prompts(ws.chain[0]) if callable(prompts) else prompts
+        if ws.key == "core_logic":
+            calls.append(prompt)
+            if len(calls) == 1:
+                return Outcome(
+                    WorkstreamStatus.DONE, ws.chain[0], asked, TokenTotals(input_tokens=7)
+                )
+        return await _RUN_CHAIN(self, sid, ws, prompts, **kw)
+
+    monkeypatch.setattr(ChainRunner, "run_chain", chain)
+    sim = await start_sim()
+    try:
+        settings = settings_for(sim)
+        pool = ProviderPool(settings, simulator_env(settings))
+        engine = SessionEngine(settings, pool, [Recorder()])
+        req = SessionRequest(
+            command="develop", playbook="develop", task=TASK, simulated=True,
+            project_dir=repo, repository=repo, use_planner=False,
+        )  # fmt: skip
+        try:
+            await engine.run(req, rule_based_plan(settings, "develop", []))
+        finally:
+            await pool.aclose()
+    finally:
+        await sim.stop()
+    first, second = calls  # asked once, answered once
+    assert "`mao-read`" in first
+    assert second.startswith(first) and "## The files you asked for" in second
+    assert "### `app/unrelated.py`" in second and "def render_page() -> str:" in second
+    assert "Not files of the repository (or not readable): `secret.env`." in second
+    assert "do-not-send" not in second
+
+
+def test_requested_files_are_the_last_read_block_at_most_four() -> None:
+    from mao_tui.engine.repo_context import requested_files
+
+    assert requested_files("no request") == []
+    text = "```mao-read\nold.py\n```\n\n````mao-read\n* a.py\n- `b.py`\n\nc.py\nd.py\ne.py\n````\n"
+    assert requested_files(text) == ["a.py", "b.py", "c.py", "d.py"]

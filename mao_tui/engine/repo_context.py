@@ -11,6 +11,7 @@ plan pane, in ``--json`` events and in the stored session.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ MAP_TOKENS = 2_048
 FILES_PER_WORKSTREAM = 4
 FILE_CHARS = 16_000
 FILES_CHARS = 40_000
+READ_TAG = "mao-read"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,22 @@ class RepoContext:
             "change (at most 8); it receives their contents.\n"
         )
 
+    def read(self, paths: list[str]) -> tuple[list[RepoFile], list[str]]:
+        """The files ``paths`` names that git lists (within the budget), and those it could
+        not give."""
+        found: list[RepoFile] = []
+        missing: list[str] = []
+        total = 0
+        for path in paths:
+            room = min(FILE_CHARS, FILES_CHARS - total)
+            text = file_excerpt(self.root, path, room) if path in self.map.tags and room else None
+            if text is None:
+                missing.append(path)
+                continue
+            found.append(RepoFile(path, text))
+            total += len(text)
+        return found, missing
+
     def files_for(self, task: str, ws: PlannedWorkstream) -> list[RepoFile]:
         """The files for ``ws``: those the plan names for it, then the most relevant to the task
         and the workstream's own words."""
@@ -72,13 +90,14 @@ class RepoContext:
         return chosen
 
 
-def files_section(files: list[RepoFile]) -> str:
-    """The chosen files as a prompt section ("" for none)."""
+def files_section(files: list[RepoFile], *, can_ask: bool = False) -> str:
+    """The chosen files as a prompt section ("" for none); ``can_ask``: how to ask for more."""
     if not files:
         return ""
     parts = [
         "## Files from the repository\n\nThe files most relevant to this part of the task, as "
         "they are now in the workspace (a long file is cut, and the cut is marked):\n"
+        + (f"\n{ASK_NOTE}" if can_ask else "")
     ]
     for f in files:
         fence = "`" * max(3, _longest_backtick_run(f.text) + 1)
@@ -141,6 +160,39 @@ def map_finding(context: RepoContext) -> Finding:
             f"{m.seconds:.2f}s)"
         ),
     )
+
+
+ASK_LIMIT = 4
+ASK_NOTE = (
+    "If you need another file of the repository to do this part well, you may instead answer "
+    f"with only a fenced block tagged `{READ_TAG}` listing up to {ASK_LIMIT} paths, one per line; "
+    "you will get them, and this request again (once).\n"
+)
+_READ_BLOCK = re.compile(rf"^(`{{3,}})[ \t]*{READ_TAG}[^\n]*\n(?P<body>.*?)^\1", re.S | re.M)
+
+
+def requested_files(answer: str) -> list[str]:
+    """The paths a workstream asked for (its last ``mao-read`` block), at most ASK_LIMIT."""
+    blocks = [m["body"] for m in _READ_BLOCK.finditer(answer)]
+    if not blocks:
+        return []
+    paths = [line.strip().lstrip("-* ").strip("`").strip() for line in blocks[-1].splitlines()]
+    return list(dict.fromkeys(p for p in paths if p))[:ASK_LIMIT]
+
+
+def answer_section(found: list[RepoFile], missing: list[str]) -> str:
+    """The reply to a workstream's request for files, appended to its prompt for its second
+    (and last) run."""
+    parts = ["## The files you asked for\n"]
+    for f in found:
+        fence = "`" * max(3, _longest_backtick_run(f.text) + 1)
+        body = f.text if f.text.endswith("\n") else f.text + "\n"
+        parts.append(f"### `{f.path}`\n\n{fence}{language_of(f.path)}\n{body}{fence}\n")
+    if missing:
+        names = ", ".join(f"`{p}`" for p in missing)
+        parts.append(f"Not files of the repository (or not readable): {names}.\n")
+    parts.append("Now do your part of the task in full; you cannot ask for files again.\n")
+    return "\n".join(parts)
 
 
 def repo_findings(

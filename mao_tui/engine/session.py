@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from mao_tui.domain import (
     EventSink,
@@ -28,9 +29,11 @@ from mao_tui.engine.prompts import render
 from mao_tui.engine.repo_context import (
     RepoContext,
     RepoFile,
+    answer_section,
     files_section,
     load_context,
     repo_findings,
+    requested_files,
     synthesis_section,
 )
 from mao_tui.engine.request import Deliver as Deliver  # re-exported: callers import it here
@@ -56,6 +59,7 @@ class SessionEngine:
         self._limit = asyncio.Semaphore(max_parallel) if max_parallel else None
         self._undelivered: str | None = None  # why the last synthesis's output was not written
         self._repo_files: dict[str, list[RepoFile]] = {}  # per workstream, in a git repository
+        self._repo_context: RepoContext | None = None
 
     async def run(self, req: SessionRequest, draft: Plan) -> SessionFinished:
         """Pre-flight, planning (unless the request fixes the plan), workstreams, synthesis."""
@@ -163,12 +167,35 @@ class SessionEngine:
             plan = reviewed
         return plan
 
+    async def _run_answering(self, sid: str, ws: PlannedWorkstream, prompts: Prompts) -> Outcome:
+        """Run ``ws``; in a git repository, when it asks for files (once), run it again with
+        them. The outcome is the second run's, with both runs' usage."""
+        outcome = await self.run_workstream(sid, ws, prompts)
+        context = self._repo_context
+        if context is None or outcome.status is not WorkstreamStatus.DONE:
+            return outcome
+        asked = requested_files(outcome.text)
+        if not asked:
+            return outcome
+        reply = answer_section(*context.read(asked))
+
+        def answered(model_id: str) -> tuple[str, str]:
+            system, prompt = prompts(model_id) if callable(prompts) else prompts
+            return system, f"{prompt}\n\n{reply}"
+
+        again = await self.run_workstream(sid, ws, answered)
+        usage = TokenTotals()
+        usage.add(outcome.usage)
+        usage.add(again.usage)
+        return replace(again, usage=usage)
+
     def _with_repository(
         self, req: SessionRequest, plan: Plan, context: RepoContext | None
     ) -> Plan:
         """``plan`` with the repository's findings; each workstream's files chosen."""
         if context is None:
             return plan
+        self._repo_context = context
         self._repo_files, found = repo_findings(context, req.task, plan)
         return plan.model_copy(update={"findings": [*plan.findings, *found]})
 
@@ -194,9 +221,9 @@ class SessionEngine:
                 return outcome
             prompts = self._prompt_for(req, plan, ws, inputs)
             if self._limit is None:
-                return await self.run_workstream(req.session_id, ws, prompts)
+                return await self._run_answering(req.session_id, ws, prompts)
             async with self._limit:
-                return await self.run_workstream(req.session_id, ws, prompts)
+                return await self._run_answering(req.session_id, ws, prompts)
 
         by_key = {ws.key: ws for ws in plan.workstreams}
         for ws in plan.workstreams:
@@ -241,7 +268,7 @@ class SessionEngine:
             if ws.instructions:
                 prompt += f"\n\n## Instructions from the orchestrator\n{ws.instructions}\n"
             if self._repo_files.get(ws.key):
-                prompt += "\n\n" + files_section(self._repo_files[ws.key])
+                prompt += "\n\n" + files_section(self._repo_files[ws.key], can_ask=True)
             return system, prompt
 
         return for_model
