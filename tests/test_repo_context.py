@@ -224,3 +224,16 @@ def test_requested_files_are_the_last_read_block_at_most_four() -> None:
     assert requested_files("no request") == []
     text = "```mao-read\nold.py\n```\n\n````mao-read\n* a.py\n- `b.py`\n\nc.py\nd.py\ne.py\n````\n"
     assert requested_files(text) == ["a.py", "b.py", "c.py", "d.py"]
+
+
+def test_qa_gives_the_orchestrator_the_map_and_the_reviewers_no_extra_files(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(repo)
+    argv = ["qa", "app", "--simulate", "--json", "--speed", "inf", "--db", str(tmp_path / "db")]
+    assert main(argv) in (0, 1)  # the simulated review's verdict does not matter here
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    (planned,) = [e["plan"] for e in events if e["type"] == "plan"]
+    messages = [f["message"] for f in planned["findings"]]
+    assert any(m.startswith("repository map: ") for m in messages), messages
+    assert not any("receives from the repository" in m for m in messages)

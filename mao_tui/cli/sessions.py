@@ -141,6 +141,7 @@ def cmd_qa(args: argparse.Namespace) -> int:
         spec_text=qa_input.listing,
         simulated=args.simulate,
         project_dir=launch.project_dir,
+        repository=launch.project_dir,  # in a git repository, the orchestrator sees its map
     )
     return _run(args, launch, _with_plan_options(args, launch, req))
 

@@ -32,6 +32,7 @@ from mao_tui.engine.repo_context import (
     answer_section,
     files_section,
     load_context,
+    map_finding,
     repo_findings,
     requested_files,
     synthesis_section,
@@ -172,7 +173,9 @@ class SessionEngine:
         them. The outcome is the second run's, with both runs' usage."""
         outcome = await self.run_workstream(sid, ws, prompts)
         context = self._repo_context
-        if context is None or outcome.status is not WorkstreamStatus.DONE:
+        if context is None or not self._repo_files.get(ws.key):  # it was not told it may ask
+            return outcome
+        if outcome.status is not WorkstreamStatus.DONE:
             return outcome
         asked = requested_files(outcome.text)
         if not asked:
@@ -192,10 +195,14 @@ class SessionEngine:
     def _with_repository(
         self, req: SessionRequest, plan: Plan, context: RepoContext | None
     ) -> Plan:
-        """``plan`` with the repository's findings; each workstream's files chosen."""
+        """``plan`` with the repository's findings; for a playbook that writes files, each
+        workstream's files chosen."""
         if context is None:
             return plan
         self._repo_context = context
+        playbook = self._settings.playbooks.get(req.playbook)
+        if playbook is None or playbook.output != "files":  # qa: the map for the plan only
+            return plan.model_copy(update={"findings": [*plan.findings, map_finding(context)]})
         self._repo_files, found = repo_findings(context, req.task, plan)
         return plan.model_copy(update={"findings": [*plan.findings, *found]})
 
