@@ -114,3 +114,48 @@ async def test_a_rejected_hunk_is_refused_in_the_apply_and_reaches_the_fix_round
     (prompt,) = sent
     assert "### Edits that were not applied" in prompt
     assert "- hunk 2 for `big.py`: SEARCH matches nothing in the file" in prompt
+
+
+async def test_rejected_hunks_alone_get_a_fix_round_when_verification_passes(
+    tmp_path: Path,
+) -> None:
+    from mao_tui.service.apply_run import _loop
+
+    root = _workspace(tmp_path)
+    answer = _hunk("big.py", "line_7 = 7\n", "line_7 = 70\n") + _hunk("big.py", "gone\n", "x\n")
+    bench = _bench(root, answer, rounds=1)
+    bench.commands = [VerificationCommand(name="ok", argv=[sys.executable, "-c", "pass"])]
+    sent: list[str] = []
+
+    async def follow_up(ws: Any, prompts: tuple[str, str]) -> Outcome:
+        sent.append(prompts[1])
+        return Outcome(WorkstreamStatus.DONE, "opus-5.5", "fixed")
+
+    async def yes(proposal: Any) -> bool:
+        return True
+
+    bench._controller.follow_up = follow_up  # type: ignore[method-assign]
+    outcome = await _loop(bench, yes)
+    (prompt,) = sent  # one fix round, for the rejected hunk alone
+    assert "No verification command failed, but edits could not be applied." in prompt
+    assert "- hunk 2 for `big.py`: SEARCH matches nothing" in prompt
+    # the same synthesis again: the first hunk is in already, the second still matches nothing
+    assert (outcome.ok, outcome.summary) == (False, "nothing applied: every file was refused")
+    assert [c.kind for c in bench.propose().changes] == ["refused", "refused"]
+
+
+async def test_rejected_hunks_without_rounds_left_fail_the_apply(tmp_path: Path) -> None:
+    from mao_tui.service.apply_run import _loop
+
+    root = _workspace(tmp_path)
+    answer = _hunk("big.py", "line_7 = 7\n", "line_7 = 70\n") + _hunk("big.py", "gone\n", "x\n")
+    bench = _bench(root, answer, rounds=0)
+    bench.commands = [VerificationCommand(name="ok", argv=[sys.executable, "-c", "pass"])]
+
+    async def yes(proposal: Any) -> bool:
+        return True
+
+    outcome = await _loop(bench, yes)
+    assert not outcome.ok
+    assert outcome.summary.startswith("applied; verification passed")
+    assert outcome.summary.endswith("; 1 hunk(s) could not be applied")

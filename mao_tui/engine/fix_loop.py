@@ -90,6 +90,11 @@ class Workbench:
         return self._controller.req.session_id
 
     @property
+    def rejected_hunks(self) -> list[HunkResult]:
+        """The latest proposal's search/replace hunks that could not be applied."""
+        return list(self._rejected)
+
+    @property
     def rounds_left(self) -> int:
         return max(self.max_rounds - self.round, 0)
 
@@ -221,7 +226,7 @@ class Workbench:
         playbook = settings.playbooks[plan.playbook]
         if playbook.fix is None:
             raise ControlError(f"playbook {plan.playbook!r} has no fix: section")
-        if not self.failures:
+        if not self.failures and not self._rejected:
             raise ControlError("nothing to fix: the last verification did not fail")
         if not self.rounds_left:
             raise ControlError(
@@ -242,7 +247,11 @@ class Workbench:
             "spec": req.spec_text or "(no spec given)",
             "title": ws.title,
             "key": ws.key,
-            "failures": format_failures(self.results or self.failures, self._redactor())
+            "failures": (
+                format_failures(self.results or self.failures, self._redactor())
+                if self.failures
+                else "No verification command failed, but edits could not be applied.\n"
+            )
             + rejection_notes(self._rejected),
             "files": format_files(self._applied),
         }

@@ -99,10 +99,12 @@ async def _loop(bench: Workbench, confirm: Confirm) -> ApplyOutcome:
             return ApplyOutcome(False, "not applied: declined")
         await bench.apply(proposal)
         done = await bench.verify()
-        if done.passed:
+        rejected = len(bench.rejected_hunks)
+        if done.passed and not (rejected and bench.rounds_left):  # else a round re-sends them
             after = f" after {bench.round} fix round(s)" if bench.round else ""
             note = f" ({done.detail})" if done.detail else ""
-            return ApplyOutcome(True, f"applied; verification passed{after}{note}")
+            left = f"; {rejected} hunk(s) could not be applied" if rejected else ""
+            return ApplyOutcome(not rejected, f"applied; verification passed{after}{note}{left}")
         if not bench.rounds_left:
             return ApplyOutcome(
                 False,
