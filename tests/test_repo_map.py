@@ -151,6 +151,9 @@ def test_the_task_pulls_the_file_it_names_up() -> None:
     assert named.files["a.py"] > named.files["b.py"]
     by_path = rank_files(files, "change b.py")
     assert by_path.files["b.py"] > by_path.files["a.py"]
+    nested = {f"pkg/{k}": v for k, v in files.items()} | {"other/b.py": files["b.py"]}
+    suffix = rank_files(nested, "change pkg/b.py")  # a path's tail names the file
+    assert suffix.files["pkg/b.py"] > suffix.files["other/b.py"] > suffix.files["pkg/a.py"]
 
 
 def _sample_repo(root: Path) -> Path:

@@ -82,17 +82,20 @@ class Ranking:
 
 def mention_weights(files: Mapping[str, FileTags], mentions: Mentions) -> dict[str, float]:
     """How strongly the task points at each file it points at (the walk's restart weights)."""
-    pathish = set(_PATHISH.findall(mentions.text))
+    pathish = {p.strip("./") for p in _PATHISH.findall(mentions.text)}
+    folders = [p for p in pathish if "/" in p]  # engine/budget.py names mao_tui/engine/budget.py
+    names = {p.rsplit("/", 1)[-1] for p in pathish}
+    prose = mentions.words - {w for p in folders for w in _WORD.findall(p)}  # not in a path
     weights: dict[str, float] = {}
     for path, tags in files.items():
         name = path.rsplit("/", 1)[-1]
         stem = name.split(".", 1)[0]
         weight = 0.0
-        if path in pathish or any(p.endswith("/" + path) for p in pathish):
+        if path in pathish or any(path.endswith("/" + p) for p in folders):
             weight += 4.0
-        elif name in pathish:
+        elif name in names and "." in name:
             weight += 2.0
-        elif len(stem) >= 4 and stem in mentions.words:
+        elif len(stem) >= 4 and stem in prose:
             weight += 0.5
         defined = {s.name for s in tags.symbols}
         weight += 1.0 * len(defined & mentions.code_words)
