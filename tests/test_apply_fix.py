@@ -1,68 +1,42 @@
 """develop's files, end to end: the synthesis's manifest, applying it confined to the workspace
 (through the Workbench the TUI and --apply use), verification with a real command, the fix loop
-and its bound, headless --apply on the simulator, and `a` / `F` in the dashboard."""
+and its bound, and headless --apply on the simulator (`a` / `F` in the dashboard:
+test_apply_fix_tui.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import math
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from textual.pilot import Pilot
+from fixtures.apply_fix import (
+    PYTEST,
+    develop_argv,
+    git_repo,
+    put_python_on_path,
+    rows,
+    workbench_over,
+)
 
 from mao_tui.cli import main
 from mao_tui.domain import (
-    SYNTHESIS_KEY,
-    EngineEvent,
     FilesApplied,
-    TokenTotals,
     VerificationFinished,
     VerificationOutput,
-    WorkstreamStatus,
 )
 from mao_tui.domain.errors import ControlError
-from mao_tui.engine.chain import Outcome
-from mao_tui.engine.controller import Resume, SessionController
 from mao_tui.engine.files import FileBlock, manifest_block, synthesis_files
-from mao_tui.engine.fix_loop import Workbench
-from mao_tui.engine.planner import rule_based_plan
-from mao_tui.engine.pool import ProviderPool
-from mao_tui.engine.session import SessionRequest
-from mao_tui.samples import DEMO_TASK, demo_spec
-from mao_tui.service.launch import Launch
-from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.settings.loader import ConfigError, config_layers, load_settings
 from mao_tui.settings.schema import VerificationCommand
 from mao_tui.simulator.scripts import BUG, project_files, script_for
-from mao_tui.tui.app import MaoApp
-from mao_tui.tui.apply_screen import ApplyScreen
-from mao_tui.tui.dashboard import DashboardScreen
-
-GUARD_S = 60.0
-PYTEST = VerificationCommand(
-    name="tests", argv=[sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-)
 
 
 @pytest.fixture
 def python_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The shipped command is `python -m pytest -q`: `python` must be this one, with pytest."""
-    bin_dir = str(Path(sys.executable).parent)
-    monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
-
-
-def _git_repo(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    (path / ".git").mkdir()
-    (path / ".git" / "config").write_text("[core]\n")
-    return path
+    put_python_on_path(monkeypatch)
 
 
 # -- the manifest -------------------------------------------------------------------------
@@ -101,35 +75,8 @@ def test_the_simulated_synthesis_carries_the_project_and_the_scripted_bug() -> N
 # -- the Workbench over a session whose synthesis is given -------------------------------
 
 
-def _bench(
-    root: Path,
-    synthesis: str,
-    commands: list[VerificationCommand] | None = None,
-    rounds: int = 0,
-) -> tuple[Workbench, list[EngineEvent]]:
-    events: list[EngineEvent] = []
-
-    async def sink(event: EngineEvent) -> None:
-        events.append(event)
-
-    settings = load_settings(config_layers(root))
-    resume = Resume(
-        plan=rule_based_plan(settings, "develop", []),
-        latest={SYNTHESIS_KEY: Outcome(WorkstreamStatus.DONE, "opus-5.5", synthesis)},
-        status={},
-        usage={},
-        attempts={},
-        last_model={},
-        totals=TokenTotals(),
-        elapsed_s=0.0,
-    )
-    req = SessionRequest(command="develop", playbook="develop", task="t", project_dir=root)
-    controller = SessionController(settings, ProviderPool(settings, {}), [sink], req, resume=resume)
-    return Workbench(controller, root, commands or [], rounds), events
-
-
 async def test_confinement_through_the_real_apply_path(tmp_path: Path) -> None:
-    root = _git_repo(tmp_path / "ws")
+    root = git_repo(tmp_path / "ws")
     outside = tmp_path / "outside"
     outside.mkdir()
     (root / "escape").symlink_to(outside)
@@ -141,7 +88,7 @@ async def test_confinement_through_the_real_apply_path(tmp_path: Path) -> None:
         FileBlock(".mao/verify.yaml", "develop: [{name: x, argv: [rm, -rf, /]}]\n"),
         FileBlock("ok/fine.py", "fine = True\n"),
     ]
-    bench, events = _bench(root, manifest_block(hostile))
+    bench, events = workbench_over(root, manifest_block(hostile))
     proposal = bench.propose()
     reasons = {c.path: c.reason for c in proposal.changes if c.kind == "refused"}
     assert reasons == {
@@ -165,12 +112,12 @@ async def test_confinement_through_the_real_apply_path(tmp_path: Path) -> None:
 async def test_backup_and_one_atomic_replace_per_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = _git_repo(tmp_path / "ws")
+    root = git_repo(tmp_path / "ws")
     (root / "keep.py").write_text("old = 1\n")
     os.chmod(root / "keep.py", 0o640)
     (root / "broken.py").write_text("before\n")
     files = [FileBlock("keep.py", "new = 2\n"), FileBlock("broken.py", "after\n")]
-    bench, _ = _bench(root, manifest_block(files))
+    bench, _ = workbench_over(root, manifest_block(files))
     proposal = bench.propose()
     assert [c.kind for c in proposal.changes] == ["modify", "modify"]
     assert "-old = 1\n+new = 2\n" in proposal.changes[0].diff
@@ -205,7 +152,7 @@ async def test_backup_and_one_atomic_replace_per_file(
 
 async def test_verification_passes_and_fails_with_a_real_pytest(tmp_path: Path) -> None:
     good = [FileBlock(p, c) for p, c in project_files(False).items()]
-    bench, events = _bench(_git_repo(tmp_path / "good"), manifest_block(good), [PYTEST])
+    bench, events = workbench_over(git_repo(tmp_path / "good"), manifest_block(good), [PYTEST])
     await bench.apply(bench.propose())
     done = await bench.verify()
     assert done.passed and done.failed == []
@@ -215,7 +162,9 @@ async def test_verification_passes_and_fails_with_a_real_pytest(tmp_path: Path) 
     assert any("3 passed" in line for line in streamed)
 
     broken = [FileBlock(p, c) for p, c in project_files(True).items()]
-    bench, events = _bench(_git_repo(tmp_path / "bad"), manifest_block(broken), [PYTEST], rounds=0)
+    bench, events = workbench_over(
+        git_repo(tmp_path / "bad"), manifest_block(broken), [PYTEST], rounds=0
+    )
     await bench.apply(bench.propose())
     done = await bench.verify()
     assert (done.passed, done.failed, done.fix_rounds_left) == (False, ["tests"], 0)
@@ -229,7 +178,7 @@ async def test_verification_passes_and_fails_with_a_real_pytest(tmp_path: Path) 
 async def test_a_missing_command_is_not_available_and_a_timeout_is_a_failure(
     tmp_path: Path,
 ) -> None:
-    root = _git_repo(tmp_path / "ws")
+    root = git_repo(tmp_path / "ws")
     commands = [
         VerificationCommand(name="missing", argv=["no-such-tool-xyz"]),
         VerificationCommand(
@@ -243,7 +192,7 @@ async def test_a_missing_command_is_not_available_and_a_timeout_is_a_failure(
             env={"MAO_T": "7"},
         ),
     ]
-    bench, events = _bench(root, manifest_block([FileBlock("a.py", "a = 1\n")]), commands)
+    bench, events = workbench_over(root, manifest_block([FileBlock("a.py", "a = 1\n")]), commands)
     await bench.apply(bench.propose())
     done = await bench.verify()
     assert done.failed == ["slow"] and done.unavailable == ["missing"]
@@ -303,36 +252,26 @@ def test_a_bad_verify_yaml_names_file_line_and_field(
 # -- headless --apply on the simulator ---------------------------------------------------
 
 
-def _develop(*extra: str) -> list[str]:
-    return ["develop", "Build the snippet store", "--simulate", "--speed", "inf", "--no-planner",
-            *extra]  # fmt: skip
-
-
-def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(db) as conn:
-        return list(conn.execute(sql))
-
-
 def test_apply_yes_writes_the_files_and_the_verification_passes(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     python_on_path: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    repo = _git_repo(tmp_path / "repo")
+    repo = git_repo(tmp_path / "repo")
     monkeypatch.chdir(repo)
     db = tmp_path / "mao.db"
-    assert main([*_develop("--apply", "--yes"), "--db", str(db)]) == 0
+    assert main([*develop_argv("--apply", "--yes"), "--db", str(db)]) == 0
     err = capsys.readouterr().err
     assert "✓ verify tests: passed" in err and "mao: applied; verification passed" in err
     assert sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*.py")) == sorted(
         project_files(False)
     )
-    assert _rows(db, "SELECT name, argv_json, exit_code FROM verifications") == [
+    assert rows(db, "SELECT name, argv_json, exit_code FROM verifications") == [
         ("tests", '["python", "-m", "pytest", "-q"]', 0)
     ]
-    assert _rows(db, "SELECT count(*), min(status) FROM applied_files") == [(5, "written")]
-    (tail,) = _rows(db, "SELECT output_tail FROM verifications")[0]
+    assert rows(db, "SELECT count(*), min(status) FROM applied_files") == [(5, "written")]
+    (tail,) = rows(db, "SELECT output_tail FROM verifications")[0]
     assert "3 passed" in tail
 
 
@@ -342,10 +281,10 @@ def test_failing_tests_get_a_fix_round_then_pass_json_events(
     python_on_path: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    repo = _git_repo(tmp_path / "repo")
+    repo = git_repo(tmp_path / "repo")
     monkeypatch.chdir(repo)
     db = tmp_path / "mao.db"
-    args = _develop("--apply", "--yes", "--json", "--sim-failing-tests", "--fix-rounds", "2")
+    args = develop_argv("--apply", "--yes", "--json", "--sim-failing-tests", "--fix-rounds", "2")
     assert main([*args, "--db", str(db)]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     rounds = [(e["round"], e["passed"]) for e in events if e["type"] == "verification_done"]
@@ -360,31 +299,31 @@ def test_failing_tests_get_a_fix_round_then_pass_json_events(
     changed = [(f["path"], f["change"]) for f in applied[1]["files"] if f["status"] == "written"]
     assert changed == [("snippets/search.py", "modify")]
     assert (repo / "snippets" / "search.py").read_text() == project_files(False)[BUG[0]]
-    assert _rows(db, "SELECT round, exit_code FROM verifications ORDER BY id") == [(0, 1), (1, 0)]
-    assert _rows(db, "SELECT key FROM workstreams WHERE key = 'fix1'") == [("fix1",)]
+    assert rows(db, "SELECT round, exit_code FROM verifications ORDER BY id") == [(0, 1), (1, 0)]
+    assert rows(db, "SELECT key FROM workstreams WHERE key = 'fix1'") == [("fix1",)]
 
 
 def test_the_fix_loop_stops_after_n_rounds_with_a_clear_status(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo = _git_repo(tmp_path / "repo")
+    repo = git_repo(tmp_path / "repo")
     (repo / ".mao").mkdir()
     (repo / ".mao" / "verify.yaml").write_text(
         f"develop:\n  - {{name: always-red, argv: [{sys.executable}, -c, 'raise SystemExit(3)']}}\n"
     )
     monkeypatch.chdir(repo)
     db = tmp_path / "mao.db"
-    assert main([*_develop("--apply", "--yes", "--fix-rounds", "2"), "--db", str(db)]) == 1
+    assert main([*develop_argv("--apply", "--yes", "--fix-rounds", "2"), "--db", str(db)]) == 1
     err = capsys.readouterr().err
     assert "mao: applied; verification failed (always-red) after 2 fix round(s) of 2" in err
-    assert _rows(db, "SELECT round, exit_code FROM verifications ORDER BY id") == [
+    assert rows(db, "SELECT round, exit_code FROM verifications ORDER BY id") == [
         (0, 3),
         (1, 3),
         (2, 3),
     ]
-    keys = [k for (k,) in _rows(db, "SELECT key FROM workstreams ORDER BY position")]
+    keys = [k for (k,) in rows(db, "SELECT key FROM workstreams ORDER BY position")]
     assert [k for k in keys if k.startswith("fix")] == ["fix1", "fix2"]
-    assert _rows(db, "SELECT detail FROM verification_rounds ORDER BY id")[-1] == (
+    assert rows(db, "SELECT detail FROM verification_rounds ORDER BY id")[-1] == (
         "verification still fails after 2 fix round(s); stopping",
     )
 
@@ -405,7 +344,7 @@ def test_apply_options_are_checked_before_any_work(
     message: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert main([*_develop(*extra), "--db", str(tmp_path / "mao.db")]) == 2
+    assert main([*develop_argv(*extra), "--db", str(tmp_path / "mao.db")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "mao.db").exists()  # refused before a session started
 
@@ -430,7 +369,7 @@ def test_demo_apply_writes_into_a_fresh_temporary_workspace_not_the_checkout(
     directory (named in the output), the checkout is untouched; --workspace still wins."""
     import tempfile
 
-    checkout = _git_repo(tmp_path / "checkout")
+    checkout = git_repo(tmp_path / "checkout")
     temp_root = tmp_path / "tmp"
     temp_root.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp_root))
@@ -444,191 +383,10 @@ def test_demo_apply_writes_into_a_fresh_temporary_workspace_not_the_checkout(
         project_files(False)
     )
     assert not list(checkout.rglob("*.py")) and not (checkout / ".mao").exists()
-    chosen = _git_repo(tmp_path / "chosen")
+    chosen = git_repo(tmp_path / "chosen")
     assert main([*args, "--workspace", str(chosen), "--db", str(tmp_path / "m.db")]) == 0
     assert (chosen / "tests" / "test_snippets.py").exists()
     assert len(list(temp_root.glob("mao-demo-workspace-*"))) == 1
-
-
-# -- the dashboard: a, then F ------------------------------------------------------------
-
-
-def _app(tmp_path: Path, **launch: Any) -> MaoApp:
-    options: dict[str, Any] = {"simulate": True, "speed": math.inf, "faults": False}
-    launch_ = Launch(
-        project_dir=tmp_path, config_dir=None, db_path=tmp_path / "mao.db", **options, **launch
-    )
-    req = SessionRequest(
-        command="develop",
-        playbook="develop",
-        task=DEMO_TASK,
-        spec_text=demo_spec(),
-        simulated=True,
-        project_dir=tmp_path,
-        use_planner=False,
-    )
-    session = OpenSession(launch_, req)
-    return MaoApp(session.run, control=session, simulated=True, backend=AppBackend(launch_))
-
-
-async def _until(pilot: Pilot[Any], done: Any) -> None:
-    async def wait() -> None:
-        while not done():
-            await pilot.pause()
-
-    await asyncio.wait_for(wait(), GUARD_S)
-
-
-async def _ended(pilot: Pilot[Any]) -> DashboardScreen:
-    screen = pilot.app.screen
-    assert isinstance(screen, DashboardScreen)
-    await asyncio.wait_for(screen.ended(1), GUARD_S)
-    await pilot.pause()
-    return screen
-
-
-async def test_a_shows_the_diff_and_applies_on_confirmation(
-    tmp_path: Path, python_on_path: None
-) -> None:
-    repo = _git_repo(tmp_path / "repo")
-    (repo / "snippets").mkdir()
-    (repo / "snippets" / "__init__.py").write_text('"""An older package."""\n')
-    app = _app(repo)
-    async with app.run_test(size=(160, 48)) as pilot:
-        screen = await _ended(pilot)
-        assert not screen.verification.display  # no pane before the first apply
-        await pilot.press("F")  # nothing applied yet: said so, not silence
-        await pilot.pause()
-        said = [n.message for n in app._notifications]
-        assert any(m.startswith("nothing to fix: apply (a) and verify first") for m in said)
-        await pilot.press("a")
-        await _until(pilot, lambda: isinstance(app.screen, ApplyScreen))
-        dialog = app.screen
-        assert isinstance(dialog, ApplyScreen)
-        kinds = {c.path: c.kind for c in dialog.proposal.changes}
-        assert kinds["snippets/__init__.py"] == "modify"
-        assert kinds["tests/test_snippets.py"] == "create"
-        assert '-"""An older package."""\n' in dialog.shown  # the first file's diff
-        await pilot.press("escape")  # cancel: nothing written
-        await pilot.pause()
-        assert not (repo / "tests").exists()
-        await pilot.press("a")
-        await _until(pilot, lambda: isinstance(app.screen, ApplyScreen))
-        await pilot.press("y")
-        pane = screen.verification
-        await _until(pilot, lambda: pane.result is not None)
-        assert pane.result is not None and pane.result.passed
-        assert pane.display and "-passed" in pane.classes
-        assert any("3 passed" in line for line in pane.plain_lines)
-        assert (repo / "tests" / "test_snippets.py").exists()
-        await pilot.press("F")  # nothing failed: nothing to fix, said so
-        await pilot.pause()
-        assert not screen.fix_pending
-        said = [n.message for n in app._notifications]
-        assert "nothing to fix: the verification passed" in said
-        await pilot.press("q")
-    assert _rows(repo / "mao.db", "SELECT exit_code FROM verifications") == [(0,)]
-
-
-async def test_the_demo_dialog_shows_its_fresh_workspace_and_y_writes_there(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, python_on_path: None
-) -> None:
-    import tempfile
-
-    checkout = _git_repo(tmp_path / "checkout")
-    temp_root = tmp_path / "tmp"
-    temp_root.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(temp_root))
-    app = _app(checkout, fresh_workspace=True)
-    async with app.run_test(size=(160, 48)) as pilot:
-        screen = await _ended(pilot)
-        await pilot.press("a")
-        await _until(pilot, lambda: isinstance(app.screen, ApplyScreen))
-        dialog = app.screen
-        assert isinstance(dialog, ApplyScreen)
-        workspace = Path(dialog.proposal.workspace)
-        assert workspace.parent == temp_root and workspace.name.startswith("mao-demo-workspace-")
-        summary = str(dialog.query_one("#apply-summary").render())
-        assert str(workspace) in summary and "fresh temporary workspace" in summary
-        await pilot.press("y")
-        pane = screen.verification
-        await _until(pilot, lambda: pane.result is not None)
-        assert pane.result is not None and pane.result.passed
-        await pilot.press("q")
-    assert (workspace / "tests" / "test_snippets.py").exists()
-    assert not list(checkout.rglob("*.py")) and not (checkout / ".mao").exists()
-
-
-async def test_f_runs_a_fix_round_and_offers_the_new_files(
-    tmp_path: Path, python_on_path: None
-) -> None:
-    repo = _git_repo(tmp_path / "repo")
-    app = _app(repo, sim_failing_first=True, fix_rounds=1)
-    async with app.run_test(size=(160, 48)) as pilot:
-        screen = await _ended(pilot)
-        await pilot.press("a")
-        await _until(pilot, lambda: isinstance(app.screen, ApplyScreen))
-        await pilot.press("y")
-        pane = screen.verification
-        await _until(pilot, lambda: pane.result is not None)
-        assert pane.result is not None and not pane.result.passed
-        assert "F: fix round" in str(pane.border_subtitle)
-        await pilot.press("F")
-        await _until(pilot, lambda: isinstance(app.screen, ApplyScreen))  # offered when ready
-        assert "fix1" in screen.lanes and screen.lanes["fix1"].status is WorkstreamStatus.DONE
-        dialog = app.screen
-        assert isinstance(dialog, ApplyScreen) and dialog.proposal.round == 1
-        writable = [(c.path, c.kind) for c in dialog.proposal.writable]
-        assert writable == [("snippets/search.py", "modify")]
-        await pilot.press("y")
-        await _until(pilot, lambda: pane.result is not None and pane.result.round == 1)
-        assert pane.result is not None and pane.result.passed
-        await pilot.press("F")  # the bound: one round, used
-        await pilot.pause()
-        assert not screen.fix_pending
-        await pilot.press("q")
-    assert _rows(repo / "mao.db", "SELECT round, exit_code FROM verifications ORDER BY id") == [
-        (0, 1),
-        (1, 0),
-    ]
-
-
-def test_apply_and_fix_have_remappable_ids(tmp_path: Path) -> None:
-    from mao_tui.settings.keys import DEFAULT_KEYS
-
-    assert (DEFAULT_KEYS["apply"], DEFAULT_KEYS["fix"], DEFAULT_KEYS["attempts"]) == ("a", "F", "A")
-    (tmp_path / "keys.yaml").write_text("keybindings:\n  apply: ctrl+a\n  fix: f9\n")
-    settings = load_settings([*config_layers(tmp_path), tmp_path])
-    assert settings.keybindings == {"apply": "ctrl+a", "fix": "f9"}
-
-
-async def test_help_lists_apply_and_fix_with_the_keys_in_effect() -> None:
-    from textual.app import App
-    from textual.widgets import Static
-
-    from mao_tui.tui.help import HelpScreen
-
-    app: App[None] = App()
-    async with app.run_test(size=(140, 60)) as pilot:
-        await app.push_screen(HelpScreen({"fix": "f9"}))
-        await pilot.pause()
-        lines = str(app.screen.query_one("#help-keys", Static).render()).splitlines()
-    apply_line = next(line for line in lines if line.endswith("[apply]"))
-    fix_line = next(line for line in lines if line.endswith("[fix]"))
-    assert apply_line.split()[:2] == ["a", "Apply"]
-    assert fix_line.split()[:2] == ["f9", "Fix"]
-
-
-async def test_a_second_apply_of_a_round_keeps_the_first_backups(tmp_path: Path) -> None:
-    root = _git_repo(tmp_path / "ws")
-    (root / "a.py").write_text("original\n")
-    bench, _ = _bench(root, manifest_block([FileBlock("a.py", "first\n")]))
-    first = (await bench.apply(bench.propose())).files[0].backup
-    (root / "a.py").write_text("edited by hand\n")
-    second = (await bench.apply(bench.propose())).files[0].backup
-    assert first is not None and second is not None and first != second
-    assert Path(first).read_text() == "original\n"
-    assert Path(second).read_text() == "edited by hand\n"
 
 
 class _Terminal:
@@ -653,10 +411,10 @@ def test_apply_asks_on_a_terminal_and_no_writes_nothing(
     answer: str,
     code: int,
 ) -> None:
-    repo = _git_repo(tmp_path / "repo")
+    repo = git_repo(tmp_path / "repo")
     monkeypatch.chdir(repo)
     monkeypatch.setattr(sys, "stdin", _Terminal(answer))
-    assert main([*_develop("--apply"), "--db", str(tmp_path / "mao.db")]) == code
+    assert main([*develop_argv("--apply"), "--db", str(tmp_path / "mao.db")]) == code
     err = capsys.readouterr().err
     assert "Write 5 file(s) into" in err and "+++ b/snippets/search.py" in err  # the diffs
     if code:

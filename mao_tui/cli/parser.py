@@ -12,6 +12,8 @@ from mao_tui import __version__
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+
 
 def _count(least: int) -> Callable[[str], int]:
     """An argparse type: a whole number of at least ``least``, with a message that says so."""
@@ -154,18 +156,22 @@ def _apply_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _input_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--spec", type=Path, metavar="FILE", help="a spec or PRD in Markdown")
-    parser.add_argument(
-        "--sections",
-        metavar="N,M",
-        help="spec sections to work on, e.g. 2,3: one group of workstreams per section",
-    )
+def _simulate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--simulate",
         action="store_true",
         help="run against the built-in simulator instead of the real providers",
     )
+
+
+def _input_options(parser: argparse.ArgumentParser, *, sections_for: str = "work on") -> None:
+    parser.add_argument("--spec", type=Path, metavar="FILE", help="a spec or PRD in Markdown")
+    parser.add_argument(
+        "--sections",
+        metavar="N,M",
+        help=f"spec sections to {sections_for}, e.g. 2,3: one group of workstreams per section",
+    )
+    _simulate(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,29 +183,40 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mao {__version__}")
     _common(parser)  # `mao` alone opens Home on this configuration and database
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (
+        _demo,
+        _develop,
+        _run,
+        _qa,
+        _journal,
+        _sessions,
+        _worktrees,
+        _verify,
+        _models,
+        _mcp,
+        _config,
+    ):
+        add(sub)
+    return parser
 
+
+def _demo(sub: Commands) -> None:
     demo = sub.add_parser("demo", help="run a develop session on the built-in simulator (no keys)")
     _common(demo)
     _run_options(demo)
     _apply_options(demo)
 
+
+def _develop(sub: Commands) -> None:
     develop = sub.add_parser("develop", help="build a feature with several models in parallel")
     develop.add_argument("task", help="what to build")
-    develop.add_argument("--spec", type=Path, metavar="FILE", help="a spec or PRD in Markdown")
-    develop.add_argument(
-        "--sections",
-        metavar="N,M",
-        help="spec sections to build, e.g. 2,3: one group of workstreams per section",
-    )
-    develop.add_argument(
-        "--simulate",
-        action="store_true",
-        help="run against the built-in simulator instead of the real providers",
-    )
+    _input_options(develop, sections_for="build")
     _common(develop)
     _run_options(develop)
     _apply_options(develop)
 
+
+def _run(sub: Commands) -> None:
     run = sub.add_parser(
         "run", help="run any playbook by name, yours included (.mao/playbooks/NAME.yaml)"
     )
@@ -209,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run)
     _run_options(run)
 
+
+def _qa(sub: Commands) -> None:
     qa = sub.add_parser(
         "qa", help="review code on five dimensions: a weighted score and one merged report"
     )
@@ -227,14 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     qa.add_argument(
         "--playbook", default="qa", metavar="NAME", help="a playbook with output: qa_report"
     )
-    qa.add_argument(
-        "--simulate",
-        action="store_true",
-        help="run against the built-in simulator instead of the real providers",
-    )
+    _simulate(qa)
     _common(qa)
     _run_options(qa)
 
+
+def _journal(sub: Commands) -> None:
     journal = sub.add_parser(
         "journal", help="write a journal entry about a stored session or recent git history"
     )
@@ -262,14 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="a playbook with output: journal (default: journal)",
     )
-    journal.add_argument(
-        "--simulate",
-        action="store_true",
-        help="run against the built-in simulator instead of the real providers",
-    )
+    _simulate(journal)
     _common(journal)
     _run_options(journal)
 
+
+def _sessions(sub: Commands) -> None:
     sessions = sub.add_parser("sessions", help="list stored sessions, or show one")
     _common(sessions)
     sessions.add_argument(
@@ -280,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("session_id", help="a session id or a unique prefix of one")
     _common(show)
 
+
+def _worktrees(sub: Commands) -> None:
     land = sub.add_parser(
         "land",
         help="bring a session's worktree commit onto your checked-out branch, then remove it",
@@ -291,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--all", action="store_true", help="every session worktree of the repo")
     clean.add_argument("--workspace", type=Path, metavar="DIR", help="the repository (default: .)")
 
+
+def _verify(sub: Commands) -> None:
     verify = sub.add_parser(
         "verify",
         help="run the project's checks (type-check, build, tests, lint) on the current tree",
@@ -316,6 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="whose verify.yaml entry and shipped commands apply (default: develop)",
     )
 
+
+def _models(sub: Commands) -> None:
     models = sub.add_parser(
         "models",
         help="list every model: provider, key, thinking, prices, their source and status",
@@ -331,6 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
         "report what differs from the registry",
     )
 
+
+def _mcp(sub: Commands) -> None:
     mcp = sub.add_parser("mcp", help="MCP: the project's .mcp.json, and mao as an MCP server")
     mcp_sub = mcp.add_subparsers(dest="mcp_command", metavar="SUBCOMMAND")
     mcp_config = mcp_sub.add_parser(
@@ -360,8 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(mcp_serve)
 
+
+def _config(sub: Commands) -> None:
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
     check = config_sub.add_parser("check", help="validate the configuration and show provider keys")
     _common(check)
-    return parser

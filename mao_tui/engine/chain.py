@@ -2,27 +2,21 @@
 
 What to do after a failure is decided in :mod:`mao_tui.engine.policy`; this module carries it out:
 it waits out backoffs and provider cooldowns, lowers the thinking once when a provider rejects
-it, watches every stream with the first-event, idle and total timeouts, and holds each request
-to its provider's concurrency limit. The session only asks for an :class:`Outcome`.
+it, and moves on to the next model. Each single call (its stream under the first-event, idle and
+total timeouts, inside its provider's concurrency limit) is engine/attempt.py's. The session only
+asks for an :class:`Outcome`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
 
 from mao_tui.domain import (
-    AttemptFinished,
-    AttemptStarted,
-    AttemptStatus,
     CooldownWait,
-    Delta,
     EngineEvent,
     EventSink,
     FallbackEvent,
@@ -33,44 +27,24 @@ from mao_tui.domain import (
     TokenTotals,
     WorkstreamFinished,
     WorkstreamStatus,
-    new_id,
     now,
 )
-from mao_tui.domain.errors import StoreUnwritableError
-from mao_tui.domain.sanitize import clean
-from mao_tui.engine import continuity, policy
+from mao_tui.engine import policy
+from mao_tui.engine.attempt import AttemptResult, AttemptRunner, ChainRun, Prompts
 from mao_tui.engine.continuity import CutOff
 from mao_tui.engine.policy import Action, Failure
 from mao_tui.engine.pool import ProviderPool
-from mao_tui.engine.price_sources import PriceBook
-from mao_tui.engine.pricing import totals_for
 from mao_tui.engine.routing import unavailable_models
-from mao_tui.engine.session_facts import Contact, SessionFacts
-from mao_tui.engine.stream_bounds import StreamBounds
-from mao_tui.providers.base import (
-    Continuation,
-    ErrorKind,
-    Finished,
-    ModelRequest,
-    Progress,
-    ProviderError,
-    StreamEvent,
-    TextDelta,
-    ThinkingDelta,
-    Usage,
-)
+from mao_tui.engine.session_facts import SessionFacts
 from mao_tui.settings import roster
-from mao_tui.settings.schema import ResolvedTimeouts, Settings
+from mao_tui.settings.schema import RetryPolicy, Settings
 from mao_tui.settings.thinking import ThinkingSettings
+
+__all__ = ["ChainRunner", "Fanout", "Outcome", "Prompts"]
 
 NO_KEY_REASON = "no API key"
 RETIRED_REASON = "retired"
 COOLDOWN_REASON = "cooldown"
-
-Channel = Literal["thinking", "text"]
-# (system, prompt), or what each model of the chain gets: a playbook's prompt variants are
-# chosen by the model that actually runs the attempt, a fallback model included.
-Prompts = tuple[str, str] | Callable[[str], tuple[str, str]]
 
 
 @dataclass
@@ -83,26 +57,26 @@ class Outcome:
     usage: TokenTotals = field(default_factory=TokenTotals)
     reason: str = ""  # a failed chain: why its last model was left (a fallback reason)
 
-
-@dataclass(frozen=True)
-class _AttemptResult:
-    text: str
-    usage: TokenTotals
-    failure: Failure | None = None
-    partial: str = ""  # a failed attempt: the answer text it had streamed
+    def finished(self, session_id: str, workstream: str, detail: str = "") -> WorkstreamFinished:
+        """The WorkstreamFinished event that announces this outcome."""
+        return WorkstreamFinished(
+            session_id=session_id,
+            workstream=workstream,
+            model=self.model,
+            status=self.status,
+            usage=self.usage,
+            detail=detail,
+        )
 
 
 @dataclass
-class _Chain:
-    """One run of a chain: who it is for, and what it has spent so far."""
+class _OnModel:
+    """Where the attempts on one model stand."""
 
-    session_id: str
-    ws: PlannedWorkstream
-    prompts: Prompts
-    attempt_no: int = 0
-    usage: TokenTotals = field(default_factory=TokenTotals)
-    cut_off: CutOff | None = None  # the latest failed attempt's partial answer, for the next
-    contact: Contact = field(default_factory=Contact)  # first requests held for the others
+    thinking: ThinkingSettings | None
+    retries: int = 0
+    lowered: bool = False  # the thinking was lowered once already
+    waited: bool = False  # the last retry's delay covered the provider's cooldown
 
 
 class Fanout:
@@ -151,10 +125,7 @@ class ChainRunner:
         self._sleep = sleep
         self._today = today
         self._random = random
-        self._prices = PriceBook(settings)
-        # (session, workstream, model) -> the backend's thread (PAL's continuation_id), so a
-        # rerun of the workstream on the same model continues the same conversation.
-        self._threads: dict[tuple[str, str, str], str] = {}
+        self._attempts = AttemptRunner(settings, pool, emit)
 
     async def run_chain(
         self,
@@ -166,11 +137,19 @@ class ChainRunner:
     ) -> Outcome:
         """Try each model of ``ws.chain`` in turn; every failure becomes a fallback event.
         ``announce`` emits WorkstreamFinished at the end (synthesis reports itself instead)."""
-        run = _Chain(session_id, ws, prompts)
-        outcome = Outcome(WorkstreamStatus.FAILED, usage=run.usage)
-        reason = ""
-        # The plan resolved successors already; a chain from an older plan is resolved again
-        # here, so no request ever goes to a model that is gone today.
+        run = ChainRun(session_id, ws, prompts)
+        outcome = await self._first_to_finish(run, await self._resolve(run))
+        if announce:
+            why = f"no model finished (the last: {outcome.reason})" if outcome.reason else ""
+            await self._emit(outcome.finished(session_id, ws.key, why))
+        return outcome
+
+    async def _resolve(self, run: ChainRun) -> list[str]:
+        """The chain as it stands today, with a fallback event for each model replaced.
+
+        The plan resolved successors already; a chain from an older plan is resolved again
+        here, so no request ever goes to a model that is gone today."""
+        ws = run.ws
         chain, late = roster.resolve_chain(
             self._settings,
             ws.chain,
@@ -180,167 +159,173 @@ class ChainRunner:
         for note in [*ws.substitutions, *(n for n in late if n not in ws.substitutions)]:
             to_model = note.model if note.model is not None else next(iter(chain), None)
             await self._fallback(run, note.requested, to_model, note.reason, note.detail)
+        return list(chain)
+
+    async def _first_to_finish(self, run: ChainRun, chain: list[str]) -> Outcome:
+        reason = ""  # why the last model that ran was left
         for i, model_id in enumerate(chain):
             nxt = chain[i + 1] if i + 1 < len(chain) else None
-            model = self._settings.model(model_id)
-            if not self._pool.has_key(model.provider):
-                detail = f"no key in {self._key_names(model.provider)}"
-                await self._fallback(run, model_id, nxt, NO_KEY_REASON, detail)
-                continue
-            fact, run.contact = await self._facts.admit(
-                model_id, model.provider, first_contact=self._pool.is_http_api(model.provider)
-            )
-            if fact is not None:
-                await self._fallback(run, model_id, nxt, fact.reason, fact.detail)
+            refused = await self._admit(run, model_id)
+            if refused is not None:
+                await self._fallback(run, model_id, nxt, *refused)
                 continue
             try:
                 result, reason, detail = await self._run_model(run, model_id)
             finally:
                 run.contact.answered()
             if result is not None and result.failure is None:
-                outcome = Outcome(WorkstreamStatus.DONE, model_id, result.text, run.usage)
-                break
+                return Outcome(WorkstreamStatus.DONE, model_id, result.text, run.usage)
             if result is not None and result.failure is not None and result.partial.strip():
-                name = model.display_name or model_id
+                name = self._settings.model(model_id).display_name or model_id
                 run.cut_off = CutOff(name, result.failure.kind, result.partial)
             await self._fallback(run, model_id, nxt, reason, detail)
-        detail = ""
-        if outcome.status is not WorkstreamStatus.DONE:
-            outcome.reason = reason
-            detail = f"no model finished (the last: {reason})" if reason else ""
-        if announce:
-            await self._emit(
-                WorkstreamFinished(
-                    session_id=session_id,
-                    workstream=ws.key,
-                    model=outcome.model,
-                    status=outcome.status,
-                    usage=run.usage,
-                    detail=detail,
-                )
-            )
-        return outcome
+        return Outcome(WorkstreamStatus.FAILED, usage=run.usage, reason=reason)
+
+    async def _admit(self, run: ChainRun, model_id: str) -> tuple[str, str] | None:
+        """Why ``model_id`` is skipped without a request (reason, detail), or None to try it."""
+        provider_id = self._settings.model(model_id).provider
+        if not self._pool.has_key(provider_id):
+            return NO_KEY_REASON, f"no key in {self._key_names(provider_id)}"
+        fact, run.contact = await self._facts.admit(
+            model_id, provider_id, first_contact=self._pool.is_http_api(provider_id)
+        )
+        return None if fact is None else (fact.reason, fact.detail)
 
     def _key_names(self, provider_id: str) -> str:
         return " or ".join(self._settings.registry.providers[provider_id].api_key_env)
 
     async def _run_model(
-        self, run: _Chain, model_id: str
-    ) -> tuple[_AttemptResult | None, str, str]:
+        self, run: ChainRun, model_id: str
+    ) -> tuple[AttemptResult | None, str, str]:
         """Attempts on one model until it succeeds or the policy moves on.
 
         Returns the last attempt (None when none was made) and, if the chain must move on,
         the fallback's reason and detail.
         """
         model = self._settings.model(model_id)
-        provider_id = model.provider
-        rules = self._settings.retry_policy(provider_id)
-        thinking = model.thinking
-        retries, lowered, waited = 0, False, False
-        last: _AttemptResult | None = None
+        rules = self._settings.retry_policy(model.provider)
+        state = _OnModel(model.thinking)
+        last: AttemptResult | None = None
         while True:
-            remaining = 0.0 if waited else self._pool.cooldown_remaining(provider_id)
-            if remaining > rules.retry_after_cap_s:
-                detail = (
-                    f"{provider_id} is cooling down for {remaining:.0f}s more, over the "
-                    f"{rules.retry_after_cap_s:g}s cap"
-                )
-                return last, COOLDOWN_REASON, detail
-            if remaining > 0:
-                await self._emit(
-                    CooldownWait(
-                        session_id=run.session_id,
-                        workstream=run.ws.key,
-                        workstream_title=run.ws.title,
-                        model=model_id,
-                        provider=provider_id,
-                        delay_s=remaining,
-                    )
-                )
-                await self._sleep(remaining)
-            waited = False
+            over_cap = await self._wait_for_cooldown(run, model_id, rules, state)
+            if over_cap:
+                return last, COOLDOWN_REASON, over_cap
             run.attempt_no += 1
-            last = await self._attempt(run, model_id, thinking)
+            last = await self._attempts.attempt(run, model_id, state.thinking)
             run.usage.add(last.usage)
-            failure = last.failure
-            if failure is None:
+            if last.failure is None:
                 return last, "", ""
-            self._facts.learn(
-                model_id, provider_id, model.api_model, failure.kind, failure.message, run.ws.title
-            )
-            run.contact.answered()
-            if policy.starts_cooldown(failure):
-                await self._cool_down(run, model_id, policy.cooldown_seconds(failure, rules))
-            decision = policy.decide(
-                failure,
-                policy=rules,
-                retries=retries,
-                thinking=thinking,
-                lowered=lowered,
-                downgrade=model.thinking_downgrade,
-                random=self._random,
-            )
-            if decision.action is Action.LOWER_THINKING:
-                assert thinking is not None and decision.thinking is not None
-                before, after = policy.describe_change(thinking, decision.thinking)
-                await self._emit(
-                    ThinkingDowngraded(
-                        session_id=run.session_id,
-                        workstream=run.ws.key,
-                        workstream_title=run.ws.title,
-                        model=model_id,
-                        from_setting=before,
-                        to_setting=after,
-                        detail=failure.message,
-                    )
-                )
-                thinking, lowered = decision.thinking, True
-                continue
-            if decision.action is Action.RETRY:
-                delay = max(decision.delay_s, self._pool.cooldown_remaining(provider_id))
-                if delay > rules.retry_after_cap_s:
-                    detail = f"{provider_id} is cooling down for {delay:.0f}s: {failure.message}"
-                    return last, failure.kind, detail
-                retries += 1
-                await self._emit(
-                    RetryScheduled(
-                        session_id=run.session_id,
-                        workstream=run.ws.key,
-                        workstream_title=run.ws.title,
-                        model=model_id,
-                        provider=provider_id,
-                        reason=failure.kind,
-                        retry_no=retries,
-                        max_retries=rules.max_retries,
-                        delay_s=delay,
-                        detail=failure.message,
-                    )
-                )
-                await self._sleep(delay)
-                waited = True
-                continue
-            return last, failure.kind, decision.detail
+            moved_on = await self._after_failure(run, model_id, last.failure, rules, state)
+            if moved_on is not None:
+                return last, *moved_on
 
-    async def _cool_down(self, run: _Chain, model_id: str, seconds: float) -> None:
+    async def _wait_for_cooldown(
+        self, run: ChainRun, model_id: str, rules: RetryPolicy, state: _OnModel
+    ) -> str:
+        """Waits out the provider's cooldown; when it is longer than the cap, says so instead."""
+        provider_id = self._settings.model(model_id).provider
+        remaining = 0.0 if state.waited else self._pool.cooldown_remaining(provider_id)
+        state.waited = False
+        if remaining > rules.retry_after_cap_s:
+            return (
+                f"{provider_id} is cooling down for {remaining:.0f}s more, over the "
+                f"{rules.retry_after_cap_s:g}s cap"
+            )
+        if remaining > 0:
+            await self._emit(
+                CooldownWait(**run.on(model_id), provider=provider_id, delay_s=remaining)
+            )
+            await self._sleep(remaining)
+        return ""
+
+    async def _after_failure(
+        self, run: ChainRun, model_id: str, failure: Failure, rules: RetryPolicy, state: _OnModel
+    ) -> tuple[str, str] | None:
+        """Learns from a failed attempt and carries out the policy's decision: None to try the
+        same model again, else the fallback's reason and detail."""
+        model = self._settings.model(model_id)
+        self._facts.learn(
+            model_id, model.provider, model.api_model, failure.kind, failure.message, run.ws.title
+        )
+        run.contact.answered()
+        if policy.starts_cooldown(failure):
+            await self._cool_down(run, model_id, policy.cooldown_seconds(failure, rules))
+        decision = policy.decide(
+            failure,
+            policy=rules,
+            retries=state.retries,
+            thinking=state.thinking,
+            lowered=state.lowered,
+            downgrade=model.thinking_downgrade,
+            random=self._random,
+        )
+        if decision.action is Action.LOWER_THINKING:
+            assert state.thinking is not None and decision.thinking is not None
+            before, after = policy.describe_change(state.thinking, decision.thinking)
+            await self._emit(
+                ThinkingDowngraded(
+                    **run.on(model_id),
+                    from_setting=before,
+                    to_setting=after,
+                    detail=failure.message,
+                )
+            )
+            state.thinking, state.lowered = decision.thinking, True
+            return None
+        if decision.action is Action.RETRY:
+            return await self._retry(run, model_id, failure, decision.delay_s, rules, state)
+        return failure.kind, decision.detail
+
+    async def _retry(
+        self,
+        run: ChainRun,
+        model_id: str,
+        failure: Failure,
+        delay_s: float,
+        rules: RetryPolicy,
+        state: _OnModel,
+    ) -> tuple[str, str] | None:
+        """Waits before the next attempt (None), unless the provider's cooldown is over the cap."""
+        provider_id = self._settings.model(model_id).provider
+        delay = max(delay_s, self._pool.cooldown_remaining(provider_id))
+        if delay > rules.retry_after_cap_s:
+            return (
+                failure.kind,
+                f"{provider_id} is cooling down for {delay:.0f}s: {failure.message}",
+            )
+        state.retries += 1
+        await self._emit(
+            RetryScheduled(
+                **run.on(model_id),
+                provider=provider_id,
+                reason=failure.kind,
+                retry_no=state.retries,
+                max_retries=rules.max_retries,
+                delay_s=delay,
+                detail=failure.message,
+            )
+        )
+        await self._sleep(delay)
+        state.waited = True
+        return None
+
+    async def _cool_down(self, run: ChainRun, model_id: str, seconds: float) -> None:
         provider_id = self._settings.model(model_id).provider
         if not self._pool.start_cooldown(provider_id, seconds):
             return  # already held at least this long
         at = now()
         await self._emit(
             ProviderCooldown(
-                session_id=run.session_id,
+                **run.on(model_id),
                 at=at,
                 provider=provider_id,
                 seconds=seconds,
                 until=at + timedelta(seconds=seconds),
-                workstream=run.ws.key,
-                workstream_title=run.ws.title,
-                model=model_id,
             )
         )
 
     async def _fallback(
-        self, run: _Chain, from_model: str, to_model: str | None, reason: str, detail: str
+        self, run: ChainRun, from_model: str, to_model: str | None, reason: str, detail: str
     ) -> None:
         await self._emit(
             FallbackEvent(
@@ -353,165 +338,3 @@ class ChainRunner:
                 detail=detail,
             )
         )
-
-    async def _attempt(
-        self, run: _Chain, model_id: str, thinking: ThinkingSettings | None
-    ) -> _AttemptResult:
-        """One model call, from AttemptStarted to AttemptFinished, inside the provider's
-        concurrency limit (the wait for a slot comes before the attempt starts)."""
-        model = self._settings.model(model_id)
-        provider, limit = self._pool.get(model.provider)
-        timeouts = self._settings.timeouts_for(model_id)
-        system, prompt = run.prompts(model_id) if callable(run.prompts) else run.prompts
-        if run.cut_off is not None:
-            prompt += continuity.section(run.cut_off)
-        quote = self._prices.quote(model_id)
-        request = ModelRequest(
-            model_id=model_id,
-            api_model=model.api_model,
-            system=system,
-            prompt=prompt,
-            max_output_tokens=model.max_output_tokens,
-            thinking=thinking,
-            timeout_s=timeouts.read_s,
-            connect_timeout_s=timeouts.connect_s,
-            deadline_s=timeouts.total_s,
-            continuation_id=self._threads.get((run.session_id, run.ws.key, model_id)),
-        )
-        attempt_id = new_id()
-        sid, key = run.session_id, run.ws.key
-        thread: str | None = None
-        text: list[str] = []
-        bounds = StreamBounds(self._settings.registry.global_.limits)
-        usage = Usage()
-        streamed = False
-
-        async def end(status: AttemptStatus, kind: str | None, message: str | None) -> None:
-            await self._emit(
-                AttemptFinished(
-                    session_id=sid,
-                    attempt_id=attempt_id,
-                    workstream=key,
-                    model=model_id,
-                    status=status,
-                    error_kind=kind,
-                    error_message=message,
-                    usage=totals_for(usage, quote),
-                    elapsed_s=time.monotonic() - started,
-                    continuation_id=thread,
-                )
-            )
-
-        async with limit:
-            await self._emit(
-                AttemptStarted(
-                    session_id=sid,
-                    attempt_id=attempt_id,
-                    workstream=key,
-                    model=model_id,
-                    provider=model.provider,
-                    api_model=model.api_model,
-                    attempt_no=run.attempt_no,
-                    thinking=thinking is not None,
-                )
-            )
-            started = time.monotonic()
-            finished = False
-            try:
-                watch = watched(provider.stream(request), timeouts)
-                async with contextlib.aclosing(watch) as events:
-                    async for ev in events:
-                        run.contact.answered()  # the provider took the request
-                        if isinstance(ev, ThinkingDelta | TextDelta | Progress):
-                            streamed = streamed or not isinstance(ev, Progress)
-                            channel: Channel = "text" if isinstance(ev, TextDelta) else "thinking"
-                            piece, over = bounds.take(channel, ev.text)
-                            if channel == "text":
-                                text.append(piece)
-                            if piece:
-                                await self._emit(
-                                    Delta(
-                                        session_id=sid,
-                                        attempt_id=attempt_id,
-                                        workstream=key,
-                                        channel=channel,
-                                        text=piece,
-                                    )
-                                )
-                            if over is not None:  # the answer passed its bound: stop reading
-                                raise ProviderError(ErrorKind.TRUNCATED, over)
-                        elif isinstance(ev, Usage):
-                            usage = ev
-                        elif isinstance(ev, Continuation):
-                            thread = ev.continuation_id
-                            self._threads[(sid, key, model_id)] = thread
-                        elif isinstance(ev, Finished):
-                            finished = True
-                if not finished:
-                    raise ProviderError(ErrorKind.TRUNCATED, "stream ended without a finish event")
-            except ProviderError as exc:
-                message = clean(exc.message)
-                await end(AttemptStatus.FAILED, exc.kind.value, message)
-                failure = Failure(
-                    exc.kind.value,
-                    message,
-                    retry_after=exc.retry_after,
-                    thinking_rejected=exc.thinking_rejected,
-                    streamed=streamed,
-                )
-                return _AttemptResult("", totals_for(usage, quote), failure, partial="".join(text))
-            except asyncio.CancelledError:
-                await asyncio.shield(
-                    end(AttemptStatus.FAILED, ErrorKind.CANCELLED.value, "cancelled")
-                )
-                raise
-            except StoreUnwritableError:
-                raise  # the session's record cannot be written: the session stops
-            except Exception as exc:  # an unmapped failure must still end the attempt
-                message = clean(f"{type(exc).__name__}: {exc}")
-                await end(AttemptStatus.FAILED, "internal", message)
-                failure = Failure("internal", message, streamed=streamed)
-                return _AttemptResult("", totals_for(usage, quote), failure, partial="".join(text))
-            await end(AttemptStatus.OK, None, None)
-        return _AttemptResult("".join(text), totals_for(usage, quote))
-
-
-async def watched(
-    stream: AsyncIterator[StreamEvent], timeouts: ResolvedTimeouts
-) -> AsyncGenerator[StreamEvent, None]:
-    """``stream`` under the first-event, idle-gap and total timeouts (a TIMEOUT error).
-
-    Every event counts as a sign of life, heartbeats included; the SDK's own read timeout
-    sits just behind these as a safety net.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeouts.total_s
-    first = True
-    try:
-        while True:
-            gap = timeouts.first_event_s if first else timeouts.idle_s
-            left = deadline - loop.time()
-            budget = min(gap, left)
-            waiting = asyncio.timeout(budget)
-            try:
-                async with waiting:
-                    event = await anext(stream)
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                if not waiting.expired():
-                    raise
-                if left <= gap:
-                    message = f"the call ran past its {timeouts.total_s:g}s total timeout"
-                elif first:
-                    message = f"no stream event within {gap:g}s of the request (first event)"
-                else:
-                    message = f"no stream event for {gap:g}s (idle)"
-                raise ProviderError(ErrorKind.TIMEOUT, message) from None
-            first = False
-            yield event
-    finally:
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            with contextlib.suppress(Exception):
-                await aclose()

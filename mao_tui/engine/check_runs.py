@@ -9,6 +9,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypedDict
 
 from mao_tui.checks.availability import unavailable_reason
 from mao_tui.checks.excerpt import around_first_errors
@@ -84,6 +85,28 @@ async def run_checks(
     return results
 
 
+class _Which(TypedDict):
+    """What every VerificationFinished says of the check it is about."""
+
+    session_id: str
+    round: int
+    name: str
+    argv: list[str]
+    kind: str
+    source: str
+
+
+def _which(command: VerificationCommand, session_id: str, round_no: int) -> _Which:
+    return _Which(
+        session_id=session_id,
+        round=round_no,
+        name=command.name,
+        argv=command.argv,
+        kind=command.kind,
+        source=command.source,
+    )
+
+
 def _not_run(
     command: VerificationCommand,
     session_id: str,
@@ -93,12 +116,7 @@ def _not_run(
     unavailable: str = "",
 ) -> VerificationFinished:
     return VerificationFinished(
-        session_id=session_id,
-        round=round_no,
-        name=command.name,
-        argv=command.argv,
-        kind=command.kind,
-        source=command.source,
+        **_which(command, session_id, round_no),
         exit_code=None,
         elapsed_s=0.0,
         skipped=skipped,
@@ -140,12 +158,7 @@ async def _run(
         max_output=command.max_output_chars,
     )
     return VerificationFinished(
-        session_id=session_id,
-        round=round_no,
-        name=command.name,
-        argv=command.argv,
-        kind=command.kind,
-        source=command.source,
+        **_which(command, session_id, round_no),
         exit_code=result.exit_code,
         timed_out=result.timed_out,
         elapsed_s=result.elapsed_s,

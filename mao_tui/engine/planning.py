@@ -111,35 +111,8 @@ def apply_proposal(raw: object, draft: Plan, settings: Settings, source: str) ->
         raise PlanInvalid(
             [f"{'.'.join(map(str, e['loc'])) or 'plan'}: {e['msg']}" for e in exc.errors()]
         ) from None
-    problems: list[str] = []
-    known_models = settings.registry.models
     draft_by_key = {ws.key: ws for ws in draft.workstreams}
-    keys = [w.key for w in proposal.workstreams]
-    for key in sorted(set(draft_by_key) - set(keys)):
-        problems.append(f"workstream {key!r} is missing")
-    for key in sorted({k for k in keys if keys.count(k) > 1}):
-        problems.append(f"workstream {key!r} appears more than once")
-    for key in sorted(set(keys) - set(draft_by_key)):
-        problems.append(
-            f"workstream {key!r} is not in the playbook (known: {', '.join(draft_by_key)})"
-        )
-    chains = [(w.key, w.chain) for w in proposal.workstreams]
-    if proposal.synthesis_chain is not None:
-        chains.append(("synthesis", proposal.synthesis_chain))
-    for key, chain in chains:
-        unknown = [m for m in chain if m not in known_models]
-        if unknown:
-            problems.append(
-                f"{key}: unknown model(s) {', '.join(unknown)} (known: {', '.join(known_models)})"
-            )
-    for w in proposal.workstreams:
-        bad = [d for d in w.depends_on if d not in draft_by_key]
-        if bad:
-            problems.append(f"{w.key}: depends on unknown workstream(s) {', '.join(bad)}")
-    if not problems:
-        cycle = find_cycle({w.key: w.depends_on for w in proposal.workstreams})
-        if cycle:
-            problems.append("depends_on has a cycle: " + " → ".join(cycle))
+    problems = _problems(proposal, list(draft_by_key), list(settings.registry.models))
     if problems:
         raise PlanInvalid(problems)
     workstreams = [
@@ -178,6 +151,39 @@ def _named_files(paths: list[str]) -> list[str]:
     (the rest dropped: they are read from the repository later, confined again), at most 8."""
     named = [p.strip().strip("`") for p in paths if isinstance(p, str)]
     return [p for p in dict.fromkeys(named) if p and path_problem(p) is None][:MAX_NAMED_FILES]
+
+
+def _problems(proposal: _Proposal, draft_keys: list[str], known_models: list[str]) -> list[str]:
+    """What is wrong with a proposed plan: workstreams missing, doubled or unknown, unknown
+    models, unknown dependencies, or a dependency cycle."""
+    problems: list[str] = []
+    keys = [w.key for w in proposal.workstreams]
+    for key in sorted(set(draft_keys) - set(keys)):
+        problems.append(f"workstream {key!r} is missing")
+    for key in sorted({k for k in keys if keys.count(k) > 1}):
+        problems.append(f"workstream {key!r} appears more than once")
+    for key in sorted(set(keys) - set(draft_keys)):
+        problems.append(
+            f"workstream {key!r} is not in the playbook (known: {', '.join(draft_keys)})"
+        )
+    chains = [(w.key, w.chain) for w in proposal.workstreams]
+    if proposal.synthesis_chain is not None:
+        chains.append(("synthesis", proposal.synthesis_chain))
+    for key, chain in chains:
+        unknown = [m for m in chain if m not in known_models]
+        if unknown:
+            problems.append(
+                f"{key}: unknown model(s) {', '.join(unknown)} (known: {', '.join(known_models)})"
+            )
+    for w in proposal.workstreams:
+        bad = [d for d in w.depends_on if d not in draft_keys]
+        if bad:
+            problems.append(f"{w.key}: depends on unknown workstream(s) {', '.join(bad)}")
+    if not problems:
+        cycle = find_cycle({w.key: w.depends_on for w in proposal.workstreams})
+        if cycle:
+            problems.append("depends_on has a cycle: " + " → ".join(cycle))
+    return problems
 
 
 def plan_as_json(plan: Plan) -> str:

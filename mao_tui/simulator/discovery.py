@@ -20,7 +20,7 @@ from typing import Any
 from mao_tui.simulator import replies
 from mao_tui.simulator.catalog import Catalog, MarketModel, Vendor
 from mao_tui.simulator.routes import Api
-from mao_tui.simulator.wire import dumps
+from mao_tui.simulator.sse import dumps
 
 _PATH = re.compile(r"^/(?P<version>v1|v1beta|v1alpha)/models/?$")
 _PAGE_TOKEN = re.compile(r"^sim-page-(\d+)$")

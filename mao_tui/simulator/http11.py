@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import parse_qs, unquote, urlsplit
 
+# The request line and headers; a longer head is answered 431 (the server's StreamReader limit).
 MAX_HEAD_BYTES = 64 * 1024
+# How long, and how much, a refused request is still read before its connection closes.
+LINGER_S = 2.0
+LINGER_BYTES = 1024 * 1024
 
 
 class BadRequest(Exception):
     """The bytes on the wire were not an HTTP/1.1 request we can serve."""
+
+
+class HeadTooLarge(BadRequest):
+    """The request head ran past :data:`MAX_HEAD_BYTES`: answered 431, then the connection
+    closes, as real servers do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +45,10 @@ class HttpRequest:
 
 
 async def read_request(reader: asyncio.StreamReader) -> HttpRequest | None:
-    """The next request on a connection, or None when the client closed it between requests."""
+    """The next request on a connection, or None when the client closed it between requests.
+
+    ``reader``'s limit must be :data:`MAX_HEAD_BYTES`: a head that does not end within it is
+    :class:`HeadTooLarge`."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as exc:
@@ -43,7 +56,7 @@ async def read_request(reader: asyncio.StreamReader) -> HttpRequest | None:
             return None
         raise BadRequest("connection closed inside the request head") from exc
     except asyncio.LimitOverrunError as exc:
-        raise BadRequest("request head too large") from exc
+        raise HeadTooLarge(f"request head larger than {MAX_HEAD_BYTES} bytes") from exc
     lines = head.decode("latin-1").split("\r\n")
     try:
         method, target, _version = lines[0].split(" ", 2)
@@ -114,6 +127,26 @@ async def write_response(
     }
     writer.write(_head(status, all_headers) + body)
     await writer.drain()
+
+
+async def refuse_large_head(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reason: HeadTooLarge
+) -> None:
+    """The 431 reply to a head over the limit; the connection is not reused.
+
+    The rest of the head is still arriving: closing on unread bytes would reset the connection
+    and could lose the reply, so the server stops writing and reads on (a lingering close, up to
+    :data:`LINGER_S` or :data:`LINGER_BYTES`) until the client closes."""
+    body = f"{reason}\n".encode()
+    headers = {"content-type": "text/plain; charset=utf-8"}
+    await write_response(writer, 431, headers, body, keep_alive=False)
+    if writer.can_write_eof():
+        writer.write_eof()
+    read = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(LINGER_S):
+            while read < LINGER_BYTES and (data := await reader.read(65536)):
+                read += len(data)
 
 
 class ChunkedResponse:

@@ -7,7 +7,7 @@ from typing import Any
 
 from mao_tui.simulator.faults import HttpErrorKind
 from mao_tui.simulator.routes import Api
-from mao_tui.simulator.wire import dumps
+from mao_tui.simulator.sse import dumps
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,47 +92,52 @@ def parse_call(r: Route, body: dict[str, Any]) -> ApiCall:
 
 
 def _parse_call(r: Route, body: dict[str, Any]) -> ApiCall:
-    if r.api == "anthropic":
-        thinking = body.get("thinking") or {}
+    if r.api == "gemini":
+        config = (body.get("generationConfig") or {}).get("thinkingConfig") or {}
+        # The SDK leaves thinkingConfig's inner keys in snake_case; accept both spellings.
+        include = config.get("include_thoughts", config.get("includeThoughts"))
         return ApiCall(
             api=r.api,
-            model=str(body.get("model", "")),
-            text=_text([body.get("system"), body.get("messages")]),
-            streaming=body.get("stream") is True,
-            thinking=thinking.get("type") in ("enabled", "adaptive")
-            and thinking.get("display") != "omitted",
-            include_usage=False,
+            model=r.path_model or "",
+            text=_text([body.get("systemInstruction"), body.get("contents")]),
+            streaming=r.streaming_path,
+            thinking=include is True,
+            include_usage=True,
         )
-    if r.api == "openai_responses":
-        reasoning = body.get("reasoning") or {}
-        return ApiCall(
-            api=r.api,
-            model=str(body.get("model", "")),
-            text=_text([body.get("instructions"), body.get("input")]),
-            streaming=body.get("stream") is True,
-            thinking=bool(reasoning.get("summary")) and reasoning.get("effort") != "none",
-            include_usage=False,
-        )
-    if r.api == "openai_chat":
-        effort = body.get("reasoning_effort") or (body.get("reasoning") or {}).get("effort")
-        return ApiCall(
-            api=r.api,
-            model=str(body.get("model", "")),
-            text=_text(body.get("messages")),
-            streaming=body.get("stream") is True,
-            thinking=effort not in (None, "none"),
-            include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
-        )
-    config = (body.get("generationConfig") or {}).get("thinkingConfig") or {}
-    # The SDK leaves thinkingConfig's inner keys in snake_case; accept both spellings.
-    include = config.get("include_thoughts", config.get("includeThoughts"))
+    text, thinking, include_usage = _asks(r.api, body)
     return ApiCall(
         api=r.api,
-        model=r.path_model or "",
-        text=_text([body.get("systemInstruction"), body.get("contents")]),
-        streaming=r.streaming_path,
-        thinking=include is True,
-        include_usage=True,
+        model=str(body.get("model", "")),
+        text=text,
+        streaming=body.get("stream") is True,
+        thinking=thinking,
+        include_usage=include_usage,
+    )
+
+
+def _asks(api: Api, body: dict[str, Any]) -> tuple[str, bool, bool]:
+    """What a request to an API that names its model in the body asks for: its text, whether
+    it wants to see the thinking, and (chat) whether it wants usage in the stream."""
+    if api == "anthropic":
+        thinking = body.get("thinking") or {}
+        shown = thinking.get("type") in ("enabled", "adaptive")
+        return (
+            _text([body.get("system"), body.get("messages")]),
+            shown and thinking.get("display") != "omitted",
+            False,
+        )
+    if api == "openai_responses":
+        reasoning = body.get("reasoning") or {}
+        return (
+            _text([body.get("instructions"), body.get("input")]),
+            bool(reasoning.get("summary")) and reasoning.get("effort") != "none",
+            False,
+        )
+    effort = body.get("reasoning_effort") or (body.get("reasoning") or {}).get("effort")
+    return (
+        _text(body.get("messages")),
+        effort not in (None, "none"),
+        bool((body.get("stream_options") or {}).get("include_usage")),
     )
 
 

@@ -10,10 +10,9 @@ import contextlib
 import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Literal, Self, cast
 
-from mao_tui.simulator import discovery, pacing, replies, wire
+from mao_tui.simulator import discovery, pacing, replies, sse, wire, wire_openai
 from mao_tui.simulator.catalog import Catalog
 from mao_tui.simulator.faults import (
     COMPLETING_KINDS,
@@ -26,10 +25,13 @@ from mao_tui.simulator.faults import (
     with_escapes,
 )
 from mao_tui.simulator.http11 import (
+    MAX_HEAD_BYTES,
     BadRequest,
     ChunkedResponse,
+    HeadTooLarge,
     HttpRequest,
     read_request,
+    refuse_large_head,
     write_response,
 )
 from mao_tui.simulator.market import Market
@@ -42,10 +44,15 @@ REDACTED = "<redacted>"
 _TODAY = Market()  # today's market, judged on the wall clock's date
 
 
+# "discovery": a model-list request (simulator/discovery.py), its provider in ``headers``
+RecordedApi = Literal[
+    "anthropic", "openai_responses", "openai_chat", "gemini", "discovery", "unknown"
+]
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
-    # "discovery": a model-list request (simulator/discovery.py), its provider in ``headers``
-    api: Literal["anthropic", "openai_responses", "openai_chat", "gemini", "discovery", "unknown"]
+    api: RecordedApi
     path: str
     model: str | None
     workstream: str | None
@@ -103,7 +110,9 @@ class Simulator:
         if self._server is not None:
             raise RuntimeError("simulator already started")
         self._stopping = False
-        self._server = await asyncio.start_server(self._serve_connection, host, port)
+        self._server = await asyncio.start_server(
+            self._serve_connection, host, port, limit=MAX_HEAD_BYTES
+        )
         self._host = host
         self._port = self._server.sockets[0].getsockname()[1]
 
@@ -140,12 +149,7 @@ class Simulator:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     # --- connections ---------------------------------------------------------------------------
@@ -162,6 +166,9 @@ class Simulator:
                 request = await read_request(reader)
                 if request is None or not await self._serve_request(request, reader, writer):
                     break
+        except HeadTooLarge as exc:
+            with contextlib.suppress(ConnectionError):
+                await refuse_large_head(reader, writer, exc)
         except (BadRequest, ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
@@ -178,37 +185,28 @@ class Simulator:
         self, request: HttpRequest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
         """Answers one request; False when the connection must not be reused."""
-        number = len(self.requests) + 1
-        headers = {k: (REDACTED if k in _SECRET_HEADERS else v) for k, v in request.headers.items()}
+        ex = _Exchange(request, reader, writer, len(self.requests) + 1)
         try:
             body = request.json()
         except ValueError:
             body = None
         vendor = discovery.vendor_for(request.method, request.path, request.headers)
         if vendor is not None:
-            self.requests.append(
-                RecordedRequest(
-                    "discovery", request.path, None, None, {}, headers, None, request.query
-                )
-            )
-            reply = discovery.answer(self.catalog, vendor, request.query, number)
-            return await _reply(writer, request, reply)
+            self.requests.append(ex.record("discovery"))
+            return await ex.reply(discovery.answer(self.catalog, vendor, request.query, ex.number))
         r = route(request.method, request.path)
         if r is None or not isinstance(body, dict):
-            recorded_body = body if isinstance(body, dict) else {}
-            self.requests.append(
-                RecordedRequest(
-                    "unknown", request.path, None, None, recorded_body, headers, None, request.query
-                )
-            )
+            self.requests.append(ex.record("unknown", body=body if isinstance(body, dict) else {}))
             api = guess_api(request.path, request.headers)
             if r is None:
                 message = f"Not found: {request.method} {request.path}"
-                return await _reply(writer, request, replies.plain_error(api, 404, message, number))
+                return await ex.reply(replies.plain_error(api, 404, message, ex.number))
             message = "The request body is not a JSON object."
-            return await _reply(writer, request, replies.plain_error(api, 400, message, number))
+            return await ex.reply(replies.plain_error(api, 400, message, ex.number))
+        return await self._serve_call(ex, parse_call(r, body), body)
 
-        call = parse_call(r, body)
+    async def _serve_call(self, ex: _Exchange, call: ApiCall, body: dict[str, Any]) -> bool:
+        """A request to a model: today's market and the fault rules first, then the answer."""
         workstream = detect_workstream(call.text)
         refusal = (
             self.market.judge(call.api, call.model, call.thinking_values)
@@ -216,94 +214,47 @@ class Simulator:
             else None
         )
         if refusal is not None:
-            self.requests.append(
-                RecordedRequest(
-                    call.api,
-                    request.path,
-                    call.model,
-                    workstream,
-                    body,
-                    headers,
-                    None,
-                    request.query,
-                    refusal.kind,
-                )
-            )
+            self.requests.append(ex.record(call.api, call, workstream, body, rejected=refusal.kind))
             if refusal.kind == "not_found":
                 reply = replies.error_reply(
-                    call.api, "not_found", model=call.model, retry_after=0, request_number=number
+                    call.api, "not_found", model=call.model, retry_after=0, request_number=ex.number
                 )
             else:
                 reply = replies.market_thinking_reply(
-                    call.api, refusal.param, refusal.message, number
+                    call.api, refusal.param, refusal.message, ex.number
                 )
-            return await _reply(writer, request, reply)
+            return await ex.reply(reply)
         rule = self._faults.take(call.model, workstream, call.thinking_values)
-        fault = rule.kind if rule else None
         self.requests.append(
-            RecordedRequest(
-                call.api, request.path, call.model, workstream, body, headers, fault, request.query
-            )
+            ex.record(call.api, call, workstream, body, fault=rule.kind if rule else None)
         )
         if rule is not None and rule.kind == "stall_before_headers":
-            await _until_client_leaves(reader)
+            await _until_client_leaves(ex.reader)
             return False
-        if rule is not None and rule.kind == "thinking_rejected":
-            param = rule.rejected_param(call.thinking_values) or "thinking"
-            value = call.thinking_values.get(param, "")
-            reply = replies.thinking_rejected_reply(call.api, param, value, number)
-            return await _reply(writer, request, reply)
-        if rule is not None and rule.echo_credentials:
-            credentials = "; ".join(
-                f"{name}: {value}"
-                for name, value in request.headers.items()
-                if name in _SECRET_HEADERS
-            )
-            query = "&".join(f"{k}={v[0]}" for k, v in request.query.items() if v)
-            echoed = f"{credentials}; query: {query}" if query else credentials
-            reply = replies.credentials_echo_reply(call.api, echoed, number)
-            return await _reply(writer, request, reply)
-        if rule is not None and rule.kind in HTTP_ERROR_KINDS:
-            kind = cast(HttpErrorKind, rule.kind)
-            reply = replies.error_reply(
-                call.api,
-                kind,
-                model=call.model,
-                retry_after=rule.retry_after,
-                request_number=number,
-                status=rule.status,
-            )
-            return await _reply(writer, request, reply)
+        faulted = _fault_reply(rule, call, ex) if rule is not None else None
+        if faulted is not None:
+            return await ex.reply(faulted)
         if not call.streaming and call.api == "openai_chat":
-            return await self._whole_chat(call, workstream, number, request, writer)
+            return await self._whole_chat(call, workstream, ex)
         if not call.streaming:
             message = "The simulator only serves streaming requests."
-            return await _reply(
-                writer, request, replies.plain_error(call.api, 400, message, number)
-            )
-        return await self._stream(call, body, workstream, rule, number, request, reader, writer)
+            return await ex.reply(replies.plain_error(call.api, 400, message, ex.number))
+        return await self._stream(call, body, workstream, rule, ex)
 
-    async def _whole_chat(
-        self,
-        call: ApiCall,
-        workstream: str | None,
-        number: int,
-        request: HttpRequest,
-        writer: asyncio.StreamWriter,
-    ) -> bool:
+    async def _whole_chat(self, call: ApiCall, workstream: str | None, ex: _Exchange) -> bool:
         """A Chat Completions request without ``stream``: the script's answer in one JSON body."""
         script = script_for(workstream, call.text, failing_first=self.failing_first)
         thinking = script.thinking if call.thinking else ""
         prompt_tokens = pacing.tokens(call.text)
         cached = min(self.cached_tokens, prompt_tokens)
-        ctx = wire.StreamContext(call.model, prompt_tokens, number, cached)
-        usage = wire.TokenCounts(
+        ctx = sse.StreamContext(call.model, prompt_tokens, ex.number, cached)
+        usage = sse.TokenCounts(
             prompt_tokens, pacing.tokens(thinking), pacing.tokens(script.answer)
         )
-        body = wire.chat_completion(ctx, thinking, script.answer, usage)
-        headers = {"content-type": "application/json", **wire.stream_headers(call.api, number)}
-        await write_response(writer, 200, headers, body, keep_alive=request.keep_alive)
-        return request.keep_alive
+        body = wire_openai.chat_completion(ctx, thinking, script.answer, usage)
+        headers = {"content-type": "application/json", **wire.stream_headers(call.api, ex.number)}
+        await write_response(ex.writer, 200, headers, body, keep_alive=ex.request.keep_alive)
+        return ex.request.keep_alive
 
     async def _stream(
         self,
@@ -311,85 +262,163 @@ class Simulator:
         body: dict[str, Any],
         workstream: str | None,
         rule: FaultRule | None,
-        number: int,
-        request: HttpRequest,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        ex: _Exchange,
     ) -> bool:
-        script = script_for(workstream, call.text, failing_first=self.failing_first)
-        if rule is not None and rule.kind == "bad_json":
-            script = Script(script.thinking, break_json(script.answer))
-        segments: list[pacing.Segment] = []
-        if call.thinking:
-            segments.append(("thinking", script.thinking))
-        segments.append(("text", script.answer))
-        if rule is not None and rule.kind == "escapes":
-            segments = [(channel, with_escapes(text)) for channel, text in segments]
-        if rule is not None and rule.kind == "refusal":  # it thinks, then declines
-            segments = [(c, t) for c, t in segments if c == "thinking"]
-        if rule is not None and rule.kind in MID_STREAM_KINDS:
-            segments = pacing.clip(segments, rule.after_chars)
-
+        """The script's answer as the API streams it, paced, with the rule's fault in it."""
+        segments = _segments(
+            script_for(workstream, call.text, failing_first=self.failing_first), call, rule
+        )
         prompt_tokens = pacing.tokens(call.text)
         cached = min(self.cached_tokens, prompt_tokens)
         minimal = rule is not None and rule.kind == "minimal_usage"
-        ctx = wire.StreamContext(call.model, prompt_tokens, number, cached, minimal)
+        ctx = sse.StreamContext(call.model, prompt_tokens, ex.number, cached, minimal)
         encoder = wire.encoder_for(call.api, ctx, body, call.include_usage)
-        response = ChunkedResponse(writer)
+        response = ChunkedResponse(ex.writer)
         await response.start(
-            {"content-type": encoder.media_type, **wire.stream_headers(call.api, number)},
-            keep_alive=request.keep_alive,
+            {"content-type": encoder.media_type, **wire.stream_headers(call.api, ex.number)},
+            keep_alive=ex.request.keep_alive,
         )
         unknown = rule is not None and rule.kind == "unknown_events"
-        for event in encoder.opening():
+        for event in encoder.opening() + (encoder.unknown() if unknown else []):
             await response.send(event)
-        if unknown:
-            for event in encoder.unknown():
-                await response.send(event)
-        cps = pacing.chars_per_s(call.model, self.speed, self.tokens_per_s)
-        first_token_s = 0.0 if math.isinf(cps) else pacing.FIRST_TOKEN_S / self.speed
-        if rule is not None and rule.kind == "slow":
-            pieces = pacing.evenly(segments, rule.pieces, rule.gap_s)
-        elif rule is not None and rule.kind == "flood":
-            pieces = _flooded(segments, rule)
-        else:
-            pieces = pacing.paced(segments, cps, first_token_s)
         streamed: dict[str, int] = {"thinking": 0, "text": 0}
-        self.sent_chars[number] = 0
-        async for channel, piece in pieces:
+        self.sent_chars[ex.number] = 0
+        async for channel, piece in self._pieces(segments, call, rule):
             streamed[channel] += len(piece)
-            self.sent_chars[number] += len(piece)
-            for event in encoder.delta(channel, piece):
+            self.sent_chars[ex.number] += len(piece)
+            for event in encoder.delta(channel, piece) + (encoder.unknown() if unknown else []):
                 await response.send(event)
-            if unknown:
-                for event in encoder.unknown():
-                    await response.send(event)
-
         if rule is None or rule.kind in COMPLETING_KINDS or rule.kind in ENDING_KINDS:
-            usage = wire.TokenCounts(
+            usage = sse.TokenCounts(
                 ctx.input_tokens,
                 math.ceil(streamed["thinking"] / pacing.CHARS_PER_TOKEN),
                 math.ceil(streamed["text"] / pacing.CHARS_PER_TOKEN),
             )
-            ending: wire.Ending = "stop"
+            ending: sse.Ending = "stop"
             if rule is not None and rule.kind in ENDING_KINDS:
                 ending = "refusal" if rule.kind == "refusal" else "max_tokens"
             for event in encoder.closing(usage, ending):
                 await response.send(event)
             await response.end()
-            return request.keep_alive
-        if rule.kind == "stall":
-            await _until_client_leaves(reader)
-            return False
-        if rule.kind == "drop":
-            return False  # closing now leaves the chunked body incomplete
-        if rule.kind == "in_stream_error":
-            for event in encoder.error():
-                await response.send(event)
-        if rule.kind == "malformed":
-            await response.send(encoder.malformed())
-        await response.end()  # truncate: a clean end without the terminal event
-        return request.keep_alive
+            return ex.request.keep_alive
+        return await _break_off(rule, encoder, response, ex)
+
+    def _pieces(
+        self, segments: list[pacing.Segment], call: ApiCall, rule: FaultRule | None
+    ) -> AsyncIterator[pacing.Segment]:
+        """The segments as they go out: paced by the model's speed, or as the rule has them."""
+        if rule is not None and rule.kind == "slow":
+            return pacing.evenly(segments, rule.pieces, rule.gap_s)
+        if rule is not None and rule.kind == "flood":
+            return _flooded(segments, rule)
+        cps = pacing.chars_per_s(call.model, self.speed, self.tokens_per_s)
+        first_token_s = 0.0 if math.isinf(cps) else pacing.FIRST_TOKEN_S / self.speed
+        return pacing.paced(segments, cps, first_token_s)
+
+
+@dataclass(frozen=True)
+class _Exchange:
+    """One request on its connection, numbered as it is recorded (1-based)."""
+
+    request: HttpRequest
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    number: int
+
+    def record(
+        self,
+        api: str,
+        call: ApiCall | None = None,
+        workstream: str | None = None,
+        body: dict[str, Any] | None = None,
+        *,
+        fault: str | None = None,
+        rejected: str | None = None,
+    ) -> RecordedRequest:
+        headers = {
+            k: (REDACTED if k in _SECRET_HEADERS else v) for k, v in self.request.headers.items()
+        }
+        return RecordedRequest(
+            cast(RecordedApi, api),
+            self.request.path,
+            call.model if call is not None else None,
+            workstream,
+            body if body is not None else {},
+            headers,
+            fault,
+            self.request.query,
+            rejected,
+        )
+
+    async def reply(self, reply: replies.ErrorReply) -> bool:
+        await write_response(
+            self.writer, reply.status, reply.headers, reply.body, keep_alive=self.request.keep_alive
+        )
+        return self.request.keep_alive
+
+
+def _fault_reply(rule: FaultRule, call: ApiCall, ex: _Exchange) -> replies.ErrorReply | None:
+    """The reply that stands for the whole answer under ``rule``, if it is one of those."""
+    if rule.kind == "thinking_rejected":
+        param = rule.rejected_param(call.thinking_values) or "thinking"
+        value = call.thinking_values.get(param, "")
+        return replies.thinking_rejected_reply(call.api, param, value, ex.number)
+    if rule.echo_credentials:
+        credentials = "; ".join(
+            f"{name}: {value}"
+            for name, value in ex.request.headers.items()
+            if name in _SECRET_HEADERS
+        )
+        query = "&".join(f"{k}={v[0]}" for k, v in ex.request.query.items() if v)
+        echoed = f"{credentials}; query: {query}" if query else credentials
+        return replies.credentials_echo_reply(call.api, echoed, ex.number)
+    if rule.kind in HTTP_ERROR_KINDS:
+        return replies.error_reply(
+            call.api,
+            cast(HttpErrorKind, rule.kind),
+            model=call.model,
+            retry_after=rule.retry_after,
+            request_number=ex.number,
+            status=rule.status,
+        )
+    return None
+
+
+def _segments(script: Script, call: ApiCall, rule: FaultRule | None) -> list[pacing.Segment]:
+    """What the answer streams, on which channel: the thinking if asked for, then the text,
+    changed as the fault rule says."""
+    kind = rule.kind if rule is not None else None
+    if kind == "bad_json":
+        script = Script(script.thinking, break_json(script.answer))
+    segments: list[pacing.Segment] = []
+    if call.thinking:
+        segments.append(("thinking", script.thinking))
+    segments.append(("text", script.answer))
+    if kind == "escapes":
+        segments = [(channel, with_escapes(text)) for channel, text in segments]
+    if kind == "refusal":  # it thinks, then declines
+        segments = [(c, t) for c, t in segments if c == "thinking"]
+    if rule is not None and rule.kind in MID_STREAM_KINDS:
+        segments = pacing.clip(segments, rule.after_chars)
+    return segments
+
+
+async def _break_off(
+    rule: FaultRule, encoder: sse.StreamEncoder, response: ChunkedResponse, ex: _Exchange
+) -> bool:
+    """A stream that does not complete: stalled, dropped, or ended without its terminal event."""
+    if rule.kind == "stall":
+        await _until_client_leaves(ex.reader)
+        return False
+    if rule.kind == "drop":
+        return False  # closing now leaves the chunked body incomplete
+    if rule.kind == "in_stream_error":
+        for event in encoder.error():
+            await response.send(event)
+    if rule.kind == "malformed":
+        await response.send(encoder.malformed())
+    await response.end()  # truncate: a clean end without the terminal event
+    return ex.request.keep_alive
 
 
 async def _flooded(
@@ -407,15 +436,6 @@ async def _flooded(
         for segment in segments:
             if segment[0] == "text":
                 yield segment
-
-
-async def _reply(
-    writer: asyncio.StreamWriter, request: HttpRequest, reply: replies.ErrorReply
-) -> bool:
-    await write_response(
-        writer, reply.status, reply.headers, reply.body, keep_alive=request.keep_alive
-    )
-    return request.keep_alive
 
 
 async def _until_client_leaves(reader: asyncio.StreamReader) -> None:

@@ -13,9 +13,9 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import Iterable, Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from textual import events
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
@@ -23,9 +23,14 @@ from textual.screen import Screen
 from mao_tui.domain import SessionFinished
 from mao_tui.tui.backend import Backend, LiveSession, SessionControl, SessionRunner
 from mao_tui.tui.bindings import SPECS, screen_bindings
-from mao_tui.tui.dashboard import EXIT_CANCELLED, EXIT_OK, DashboardScreen
+from mao_tui.tui.dashboard import DashboardScreen
+from mao_tui.tui.messages import OpenReview, OpenSession
+from mao_tui.tui.session_run import EXIT_CANCELLED, EXIT_OK
 from mao_tui.tui.startup import watch_first_paint
 from mao_tui.tui.widgets.panel import note_input
+
+if TYPE_CHECKING:
+    from mao_tui.tui.backend_screen import BackendScreen
 
 __all__ = ["MaoApp", "SessionRunner"]
 
@@ -118,12 +123,22 @@ class MaoApp(App[int]):
 
     # -- navigation ---------------------------------------------------------------------------
 
+    @on(OpenSession)
+    def _open_session_asked(self, message: OpenSession) -> None:
+        self.open_session(message.session, message.title, simulated=message.simulated)
+
+    @on(OpenReview)
+    def _open_review_asked(self, message: OpenReview) -> None:
+        self.open_review(message.session_id)
+
     def open_session(self, session: LiveSession, title: str, *, simulated: bool) -> None:
+        """A session started on Home, on its own dashboard."""
         self.push_screen(
             DashboardScreen(session.run, control=session, app_title=title, simulated=simulated)
         )
 
     def open_review(self, session_id: str) -> None:
+        """A stored session, replayed from the database onto a dashboard."""
         from mao_tui.domain.errors import ControlError
 
         if self.backend is None:
@@ -140,20 +155,23 @@ class MaoApp(App[int]):
     def action_history(self) -> None:
         from mao_tui.tui.history import HistoryScreen
 
-        if self.backend is None:
-            self.notify("History needs the session database (run mao without --headless).")
-            return
-        if not isinstance(self.screen, HistoryScreen):
-            self.push_screen(HistoryScreen(self.backend))
+        self._push_backend_screen(
+            HistoryScreen, "History needs the session database (run mao without --headless)."
+        )
 
     def action_new_session(self) -> None:
         from mao_tui.tui.home import HomeScreen
 
+        self._push_backend_screen(
+            HomeScreen, "Start new sessions from Home: run mao with no arguments."
+        )
+
+    def _push_backend_screen(self, screen_type: type[BackendScreen], unavailable: str) -> None:
+        """Home or History, unless it is already on top; they need the session database."""
         if self.backend is None:
-            self.notify("Start new sessions from Home: run mao with no arguments.")
-            return
-        if not isinstance(self.screen, HomeScreen):
-            self.push_screen(HomeScreen(self.backend))
+            self.notify(unavailable)
+        elif not isinstance(self.screen, screen_type):
+            self.push_screen(screen_type(self.backend))
 
     def action_help(self) -> None:
         from mao_tui.tui.help import HelpScreen

@@ -16,12 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
 from mao_tui.tui import fmt
 from mao_tui.tui.backend import Backend, HistoryQuery
+from mao_tui.tui.backend_screen import BackendScreen
 from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.widgets.footer import QuietFooter
 
@@ -76,13 +76,12 @@ def snippet_content(snippet: str) -> Content:
     return Content.assemble(*pieces)
 
 
-class HistoryScreen(Screen[None]):
+class HistoryScreen(BackendScreen):
     CSS_PATH = Path(__file__).with_name("history.tcss")
     BINDINGS: ClassVar[list[BindingType]] = screen_bindings("history")
 
     def __init__(self, backend: Backend) -> None:
-        super().__init__()
-        self.backend = backend
+        super().__init__(backend)
         self.hits: list[SessionHit] = []
         self._debounce: Timer | None = None
         self.searches = 0  # completed searches (tests wait on it)
@@ -183,11 +182,7 @@ class HistoryScreen(Screen[None]):
 
     @on(DataTable.RowSelected, "#sessions")
     def _open(self, event: DataTable.RowSelected) -> None:
-        from mao_tui.tui.app import MaoApp
-
-        app = self.app
-        assert isinstance(app, MaoApp)
-        app.open_review(str(event.row_key.value))
+        self.open_review(str(event.row_key.value))
 
     @on(Input.Submitted, "#search")
     def _to_results(self) -> None:
@@ -204,7 +199,3 @@ class HistoryScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self.search()
-
-    def action_back(self) -> None:
-        if len(self.app.screen_stack) > 2:
-            self.dismiss()

@@ -12,25 +12,22 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
 from mao_tui.domain.errors import ControlError, UsageError
-from mao_tui.tui.backend import Backend, NewSession
+from mao_tui.tui.backend import NewSession
+from mao_tui.tui.backend_screen import BackendScreen
 from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.history import summary_cells
+from mao_tui.tui.messages import OpenSession
 from mao_tui.tui.widgets.footer import QuietFooter
 
 RECENT = 8
 
 
-class HomeScreen(Screen[None]):
+class HomeScreen(BackendScreen):
     CSS_PATH = Path(__file__).with_name("home.tcss")
     BINDINGS: ClassVar[list[BindingType]] = screen_bindings("home")
-
-    def __init__(self, backend: Backend) -> None:
-        super().__init__()
-        self.backend = backend
 
     def compose(self) -> ComposeResult:
         playbooks = self.backend.playbooks()
@@ -126,11 +123,7 @@ class HomeScreen(Screen[None]):
             error.update(Content.styled(str(exc), "$error"))
             return
         error.update("")
-        from mao_tui.tui.app import MaoApp
-
-        app = self.app
-        assert isinstance(app, MaoApp)
-        app.open_session(session, title, simulated=form.simulate)
+        self.post_message(OpenSession(session, title, simulated=form.simulate))
 
     def form(self) -> NewSession:
         def text(widget_id: str) -> str:
@@ -153,16 +146,8 @@ class HomeScreen(Screen[None]):
 
     @on(DataTable.RowSelected, "#recent")
     def _review(self, event: DataTable.RowSelected) -> None:
-        from mao_tui.tui.app import MaoApp
-
-        app = self.app
-        assert isinstance(app, MaoApp)
-        app.open_review(str(event.row_key.value))
+        self.open_review(str(event.row_key.value))
 
     def on_screen_resume(self) -> None:
         # After the frame: reading the store (its modules, the database) waits for the paint.
         self.app.call_after_refresh(self.load_recent)
-
-    def action_back(self) -> None:
-        if len(self.app.screen_stack) > 2:  # opened over a dashboard: back to it
-            self.dismiss()

@@ -117,14 +117,6 @@ class AttemptText:
         return self.answer.text
 
     @property
-    def thinking_chars(self) -> int:
-        return self.thinking.chars
-
-    @property
-    def answer_chars(self) -> int:
-        return self.answer.chars
-
-    @property
     def over(self) -> bool:
         return self.status is not AttemptStatus.RUNNING
 

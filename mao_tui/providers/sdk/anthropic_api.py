@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mao_tui.providers.base import (
@@ -98,15 +99,9 @@ class AnthropicProvider:
             timeout=request_timeout(request),
             **thinking_params(request.thinking),
         )
-        input_tokens = output_tokens = thinking_tokens = cached_tokens = written_tokens = 0
+        tally = _Tally()
         stop_reason: str | None = None
         stopped = False
-
-        def usage() -> Usage:
-            return Usage(
-                input_tokens, output_tokens, thinking_tokens, cached_tokens, written_tokens
-            )
-
         try:
             async with raw:
                 async for event in raw:
@@ -124,49 +119,69 @@ class AnthropicProvider:
                             yield TextDelta(delta.text)
                             continue
                     elif isinstance(event, RawMessageStartEvent) and event.type == "message_start":
-                        u = getattr(event.message, "usage", None)
-                        # Cache reads and writes are input too; they are billed at other rates.
-                        input_tokens = _input_total(u) or input_tokens
-                        cached_tokens = count(u, "cache_read_input_tokens")
-                        written_tokens = count(u, "cache_creation_input_tokens")
+                        tally.started(getattr(event.message, "usage", None))
                     elif isinstance(event, RawMessageDeltaEvent) and event.type == "message_delta":
                         stop_reason = event.delta.stop_reason or stop_reason
-                        u = getattr(event, "usage", None)
-                        # cumulative, thinking included
-                        output_tokens = count(u, "output_tokens") or output_tokens
-                        thinking_tokens = (
-                            count(getattr(u, "output_tokens_details", None), "thinking_tokens")
-                            or thinking_tokens
-                        )
-                        if count(u, "input_tokens"):
-                            input_tokens = _input_total(u)
-                            cached_tokens = count(u, "cache_read_input_tokens") or cached_tokens
-                            written_tokens = (
-                                count(u, "cache_creation_input_tokens") or written_tokens
-                            )
+                        tally.went_on(getattr(event, "usage", None))
                     elif isinstance(event, RawMessageStopEvent) and event.type == "message_stop":
                         stopped = True
                     yield Heartbeat()  # any other event only shows the stream is alive
         except Exception:
-            if input_tokens or output_tokens:
-                yield usage()  # billed all the same: the attempt records what was reported
+            if tally.input or tally.output:
+                yield tally.usage()  # billed all the same: the attempt records what was reported
             raise
-        if not stopped or stop_reason is None:
-            yield usage()
-            raise ProviderError(
-                ErrorKind.TRUNCATED,
-                "the stream ended without message_stop"
-                if not stopped
-                else "the stream ended without a stop_reason",
-            )
-        # A cut-off or declined answer is billed too: its usage comes before the error.
-        yield usage()
-        if stop_reason in CUT_OFF_STOP_REASONS:
-            raise error(
-                ErrorKind.TRUNCATED,
-                f"the answer was cut off at the output limit (stop_reason={stop_reason}, "
-                f"max_tokens={request.max_output_tokens})",
-            )
-        if stop_reason == "refusal":
-            raise error(ErrorKind.CONTENT_POLICY, "Claude declined to answer (stop_reason=refusal)")
-        yield Finished(stop_reason)
+        # A cut-off, declined or unfinished answer is billed too: its usage comes before the error.
+        yield tally.usage()
+        ending = _ending(stopped, stop_reason, request.max_output_tokens)
+        if isinstance(ending, ProviderError):
+            raise ending
+        yield ending
+
+
+@dataclass
+class _Tally:
+    """The usage the stream reports: the input at message_start, then the output (cumulative,
+    thinking included) at each message_delta, which may restate the input too."""
+
+    input: int = 0
+    output: int = 0
+    thinking: int = 0
+    cached: int = 0  # cache reads and writes are input too; they are billed at other rates
+    written: int = 0
+
+    def started(self, u: object) -> None:
+        self.input = _input_total(u) or self.input
+        self.cached = count(u, "cache_read_input_tokens")
+        self.written = count(u, "cache_creation_input_tokens")
+
+    def went_on(self, u: object) -> None:
+        self.output = count(u, "output_tokens") or self.output
+        details = getattr(u, "output_tokens_details", None)
+        self.thinking = count(details, "thinking_tokens") or self.thinking
+        if count(u, "input_tokens"):
+            self.input = _input_total(u)
+            self.cached = count(u, "cache_read_input_tokens") or self.cached
+            self.written = count(u, "cache_creation_input_tokens") or self.written
+
+    def usage(self) -> Usage:
+        return Usage(self.input, self.output, self.thinking, self.cached, self.written)
+
+
+def _ending(stopped: bool, stop_reason: str | None, max_tokens: int) -> Finished | ProviderError:
+    """How the stream ended: a whole answer, or the error an unfinished one raises."""
+    if not stopped or stop_reason is None:
+        return ProviderError(
+            ErrorKind.TRUNCATED,
+            "the stream ended without message_stop"
+            if not stopped
+            else "the stream ended without a stop_reason",
+        )
+    if stop_reason in CUT_OFF_STOP_REASONS:
+        return error(
+            ErrorKind.TRUNCATED,
+            f"the answer was cut off at the output limit (stop_reason={stop_reason}, "
+            f"max_tokens={max_tokens})",
+        )
+    if stop_reason == "refusal":
+        return error(ErrorKind.CONTENT_POLICY, "Claude declined to answer (stop_reason=refusal)")
+    return Finished(stop_reason)

@@ -24,7 +24,7 @@ from mao_tui.settings.thinking import ThinkingSettings
 
 if TYPE_CHECKING:
     from google.genai import Client
-    from google.genai.types import ThinkingConfig
+    from google.genai.types import GenerateContentResponse, ThinkingConfig
 
 # Finish reasons that mean the answer was withheld by a safety or policy filter.
 POLICY_FINISH_REASONS = frozenset(
@@ -144,7 +144,7 @@ class GeminiProvider:
             thinking_config=thinking_config(request.thinking),
             # One number here is both the per-read timeout and the X-Server-Timeout deadline
             # sent to Google: the deadline must not cut a long stream, and stalls are the
-            # engine's watchdog's job (see engine/chain.py).
+            # engine's watchdog's job (see engine/attempt.py).
             http_options=types.HttpOptions(
                 timeout=_milliseconds(max(request.deadline_s or 0.0, request.timeout_s))
             ),
@@ -165,21 +165,10 @@ class GeminiProvider:
                 meta = getattr(chunk, "usage_metadata", None)
                 if meta is not None:
                     usage = _usage(meta)
-                feedback = chunk.prompt_feedback
-                if feedback is not None and feedback.block_reason is not None:
-                    why = feedback.block_reason_message or _name(feedback.block_reason)
-                    raise error(ErrorKind.CONTENT_POLICY, f"prompt blocked: {why}")
-                content = False
-                for candidate in chunk.candidates or []:
-                    parts = candidate.content.parts if candidate.content else None
-                    for part in parts or []:
-                        if not part.text:
-                            continue
-                        content = True
-                        yield ThinkingDelta(part.text) if part.thought else TextDelta(part.text)
-                    if candidate.finish_reason is not None:
-                        finish_reason = _name(candidate.finish_reason)
-                if not content:
+                deltas, finish_reason = _read(chunk, finish_reason)
+                for delta in deltas:
+                    yield delta
+                if not deltas:
                     yield Heartbeat()
         except Exception:
             if usage != Usage():
@@ -207,3 +196,23 @@ class GeminiProvider:
                 f"maxOutputTokens={request.max_output_tokens})",
             )
         yield Finished(finish_reason)
+
+
+def _read(
+    chunk: GenerateContentResponse, finish_reason: str | None
+) -> tuple[list[TextDelta | ThinkingDelta], str | None]:
+    """The answer and thought deltas in one chunk, and the stream's finish reason so far; a
+    blocked prompt raises."""
+    feedback = chunk.prompt_feedback
+    if feedback is not None and feedback.block_reason is not None:
+        why = feedback.block_reason_message or _name(feedback.block_reason)
+        raise error(ErrorKind.CONTENT_POLICY, f"prompt blocked: {why}")
+    deltas: list[TextDelta | ThinkingDelta] = []
+    for candidate in chunk.candidates or []:
+        parts = candidate.content.parts if candidate.content else None
+        for part in parts or []:
+            if part.text:
+                deltas.append(ThinkingDelta(part.text) if part.thought else TextDelta(part.text))
+        if candidate.finish_reason is not None:
+            finish_reason = _name(candidate.finish_reason)
+    return deltas, finish_reason

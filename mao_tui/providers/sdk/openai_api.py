@@ -24,6 +24,7 @@ from mao_tui.settings.thinking import ThinkingSettings
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletionMessageParam
+    from openai.types.responses import ResponseError
     from openai.types.shared_params import Reasoning, ReasoningEffort
 
 
@@ -86,16 +87,7 @@ class _OpenAIClientProvider:
 class OpenAIResponsesProvider(_OpenAIClientProvider):
     async def _events(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
         from openai import omit
-        from openai.types.responses import (
-            ResponseCompletedEvent,
-            ResponseErrorEvent,
-            ResponseFailedEvent,
-            ResponseIncompleteEvent,
-            ResponseReasoningSummaryTextDeltaEvent,
-            ResponseReasoningTextDeltaEvent,
-            ResponseRefusalDeltaEvent,
-            ResponseTextDeltaEvent,
-        )
+        from openai.types import responses as events
 
         reasoning = reasoning_param(request.thinking)
         raw = await self._client.responses.create(
@@ -110,8 +102,7 @@ class OpenAIResponsesProvider(_OpenAIClientProvider):
         summary_part: tuple[str, int] | None = None
         refusal = ""
         usage = Usage()
-        finished: Finished | None = None
-        incomplete = False
+        ending: tuple[Finished, bool] | None = None  # the stop reason; whether incomplete
         try:
             async with raw:
                 async for event in raw:
@@ -120,7 +111,7 @@ class OpenAIResponsesProvider(_OpenAIClientProvider):
                     if event.type not in _RESPONSE_EVENT_TYPES:
                         yield Heartbeat()
                         continue
-                    if isinstance(event, ResponseReasoningSummaryTextDeltaEvent):
+                    if isinstance(event, events.ResponseReasoningSummaryTextDeltaEvent):
                         part = (event.item_id, event.summary_index)
                         if summary_part is not None and part != summary_part:
                             yield ThinkingDelta("\n\n")  # summaries come in several parts
@@ -128,72 +119,97 @@ class OpenAIResponsesProvider(_OpenAIClientProvider):
                         if event.delta:
                             yield ThinkingDelta(event.delta)
                             continue
-                    elif isinstance(event, ResponseReasoningTextDeltaEvent):
+                    elif isinstance(event, events.ResponseReasoningTextDeltaEvent):
                         if event.delta:
                             yield ThinkingDelta(event.delta)
                             continue
-                    elif isinstance(event, ResponseTextDeltaEvent):
+                    elif isinstance(event, events.ResponseTextDeltaEvent):
                         if event.delta:
                             yield TextDelta(event.delta)
                             continue
-                    elif isinstance(event, ResponseRefusalDeltaEvent):
+                    elif isinstance(event, events.ResponseRefusalDeltaEvent):
                         refusal += event.delta
-                    elif isinstance(event, ResponseErrorEvent):
+                    elif isinstance(event, events.ResponseErrorEvent):
                         # The SDK yields this instead of raising it.
                         kind = from_error_fields(code=event.code, message=event.message)
                         raise error(kind, f"in-stream {event.code or 'error'}: {event.message}")
-                    elif isinstance(event, ResponseFailedEvent):
-                        u = getattr(event.response, "usage", None)
-                        if u is not None:
-                            usage = Usage(
-                                count(u, "input_tokens"),
-                                count(u, "output_tokens"),
-                                count(u, "output_tokens_details", "reasoning_tokens"),
-                                count(u, "input_tokens_details", "cached_tokens"),
-                            )
-                        failure = event.response.error
-                        code = failure.code if failure else None
-                        message = failure.message if failure else "the response failed"
-                        kind = from_error_fields(code=code, message=message)
-                        label = f"response.failed {code or ''}: {message}".replace(" :", ":")
-                        raise error(kind, label)
-                    elif isinstance(event, (ResponseCompletedEvent, ResponseIncompleteEvent)):
-                        response = event.response
-                        details = getattr(response, "incomplete_details", None)
-                        reason = getattr(details, "reason", None)
-                        u = getattr(response, "usage", None)
-                        usage = Usage(
-                            count(u, "input_tokens"),
-                            count(u, "output_tokens"),
-                            count(u, "output_tokens_details", "reasoning_tokens"),
-                            count(u, "input_tokens_details", "cached_tokens"),
-                        )
-                        status = getattr(response, "status", None)
-                        incomplete = event.type == "response.incomplete" or status == "incomplete"
-                        finished = Finished(str(reason or status or "completed"))
+                    elif isinstance(event, events.ResponseFailedEvent):
+                        usage = _usage(event.response, "input", "output") or usage
+                        raise _failed(event.response.error)
+                    elif isinstance(
+                        event, events.ResponseCompletedEvent | events.ResponseIncompleteEvent
+                    ):
+                        usage = _usage(event.response, "input", "output") or Usage()
+                        ending = _ending(event.response, event.type == "response.incomplete")
                     yield Heartbeat()  # any other event only shows the stream is alive
         except Exception:
             if usage != Usage():
                 yield usage  # a failed response is billed for what it used
             raise
-        if finished is None:
+        if ending is None:
             raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without response.completed")
         # A cut-off or refused answer is billed too: its usage comes before the error.
         yield usage
-        if refusal:
-            raise error(ErrorKind.CONTENT_POLICY, f"refused: {refusal}")
-        if finished.stop_reason == "content_filter":
-            raise error(ErrorKind.CONTENT_POLICY, "response stopped by content filter")
-        if finished.stop_reason == "max_output_tokens":
-            raise error(
-                ErrorKind.TRUNCATED,
-                "the answer was cut off at the output limit (response.incomplete, "
-                f"max_output_tokens={request.max_output_tokens})",
-            )
-        if incomplete:  # for a reason this code does not know: still not a whole answer
-            why = finished.stop_reason
-            raise error(ErrorKind.TRUNCATED, f"the response ended incomplete ({why})")
-        yield finished
+        end = _responses_end(*ending, refusal, request.max_output_tokens)
+        if isinstance(end, ProviderError):
+            raise end
+        yield end
+
+
+def _usage(holder: object, input_name: str, output_name: str) -> Usage | None:
+    """``holder.usage`` (a response, or a chat chunk with ``include_usage``); None when it has
+    none. The two APIs name the same counts differently: input/output, prompt/completion."""
+    u = getattr(holder, "usage", None)
+    if u is None:
+        return None
+    return Usage(
+        count(u, f"{input_name}_tokens"),
+        count(u, f"{output_name}_tokens"),
+        count(u, f"{output_name}_tokens_details", "reasoning_tokens"),
+        count(u, f"{input_name}_tokens_details", "cached_tokens"),
+    )
+
+
+def _failed(failure: ResponseError | None) -> ProviderError:
+    """The error a ``response.failed`` event stands for."""
+    code = failure.code if failure else None
+    message = failure.message if failure else "the response failed"
+    kind = from_error_fields(code=code, message=message)
+    return error(kind, f"response.failed {code or ''}: {message}".replace(" :", ":"))
+
+
+def _ending(response: object, incomplete_event: bool) -> tuple[Finished, bool]:
+    """How a completed (or incomplete) response ended, and whether it is incomplete."""
+    details = getattr(response, "incomplete_details", None)
+    reason = getattr(details, "reason", None)
+    status = getattr(response, "status", None)
+    incomplete = incomplete_event or status == "incomplete"
+    return Finished(str(reason or status or "completed")), incomplete
+
+
+def _responses_end(
+    finished: Finished, incomplete: bool, refusal: str, max_output_tokens: int
+) -> Finished | ProviderError:
+    """How a response ended: a whole answer, or the error a refused or unfinished one raises."""
+    limit = f"response.incomplete, max_output_tokens={max_output_tokens}"
+    if problem := _stop_problem(refusal, finished.stop_reason, "max_output_tokens", limit):
+        return problem
+    if incomplete:  # for a reason this code does not know: still not a whole answer
+        why = finished.stop_reason
+        return error(ErrorKind.TRUNCATED, f"the response ended incomplete ({why})")
+    return finished
+
+
+def _stop_problem(refusal: str, stop_reason: str, cut_off: str, limit: str) -> ProviderError | None:
+    """What a finished OpenAI answer that is not a whole answer raises: a refusal, a content
+    filter, or the ``cut_off`` stop reason (``limit`` says which limit, for the message)."""
+    if refusal:
+        return error(ErrorKind.CONTENT_POLICY, f"refused: {refusal}")
+    if stop_reason == "content_filter":
+        return error(ErrorKind.CONTENT_POLICY, "response stopped by content filter")
+    if stop_reason == cut_off:
+        return error(ErrorKind.TRUNCATED, f"the answer was cut off at the output limit ({limit})")
+    return None
 
 
 def chat_messages(request: ModelRequest) -> list[ChatCompletionMessageParam]:
@@ -230,14 +246,7 @@ class OpenAIChatProvider(_OpenAIClientProvider):
             async with raw:
                 async for chunk in raw:
                     content = False
-                    u = getattr(chunk, "usage", None)
-                    if u is not None:
-                        usage = Usage(
-                            count(u, "prompt_tokens"),
-                            count(u, "completion_tokens"),
-                            count(u, "completion_tokens_details", "reasoning_tokens"),
-                            count(u, "prompt_tokens_details", "cached_tokens"),
-                        )
+                    usage = _usage(chunk, "prompt", "completion") or usage
                     for choice in chunk.choices or []:
                         if choice.delta is None:
                             continue
@@ -265,14 +274,7 @@ class OpenAIChatProvider(_OpenAIClientProvider):
             raise ProviderError(ErrorKind.TRUNCATED, "the stream ended without a finish_reason")
         # A cut-off or refused answer is billed too: its usage comes before the error.
         yield usage
-        if refusal:
-            raise error(ErrorKind.CONTENT_POLICY, f"refused: {refusal}")
-        if finish_reason == "content_filter":
-            raise error(ErrorKind.CONTENT_POLICY, "response stopped by content filter")
-        if finish_reason == "length":
-            raise error(
-                ErrorKind.TRUNCATED,
-                "the answer was cut off at the output limit (finish_reason=length, "
-                f"max_completion_tokens={request.max_output_tokens})",
-            )
+        limit = f"finish_reason=length, max_completion_tokens={request.max_output_tokens}"
+        if problem := _stop_problem(refusal, finish_reason, "length", limit):
+            raise problem
         yield Finished(finish_reason)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import assert_never
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -93,20 +94,9 @@ class FallbackLog(DataTable[Text]):
 
     def add_fallback(self, event: FallbackEvent, offset_s: float) -> None:
         target = event.to_model or "nothing (chain exhausted)"
-        self._add(
-            LogEntry(
-                at=event.at,
-                offset_s=offset_s,
-                workstream=event.workstream,
-                workstream_title=event.workstream_title,
-                from_model=event.from_model,
-                to_model=event.to_model,
-                reason=event.reason,
-                detail=event.detail,
-                line=event.line,
-            ),
-            Text.assemble((event.from_model, "red"), " → ", (target, "green")),
-        )
+        route = Text.assemble((event.from_model, "red"), " → ", (target, "green"))
+        entry = _entry(event, offset_s, event.from_model, event.reason, event.detail)
+        self._add(entry, route)
 
     def add_policy(self, event: PolicyEvent, offset_s: float) -> None:
         """A retry or cooldown: the same model again (or a provider pausing)."""
@@ -122,21 +112,9 @@ class FallbackLog(DataTable[Text]):
                 reason = "cooldown"
             case ThinkingDowngraded():
                 reason, detail = f"thinking {event.to_setting}", event.detail
-        self._add(
-            LogEntry(
-                at=event.at,
-                offset_s=offset_s,
-                workstream=event.workstream,
-                workstream_title=event.workstream_title,
-                from_model=event.model,
-                to_model=None,
-                reason=reason,
-                detail=detail,
-                line=event.line,
-                kind=event.type,
-            ),
-            route,
-        )
+            case _:
+                assert_never(event)
+        self._add(_entry(event, offset_s, event.model, reason, detail), route)
 
     def _add(self, entry: LogEntry, route: Text) -> None:
         self.entries.append(entry)
@@ -163,3 +141,21 @@ class FallbackLog(DataTable[Text]):
     def lines(self) -> list[str]:
         """The fallbacks as plain text, one ``FallbackEvent.line`` each."""
         return [entry.line for entry in self.entries if entry.kind == "fallback"]
+
+
+def _entry(
+    event: FallbackEvent | PolicyEvent, offset_s: float, from_model: str, reason: str, detail: str
+) -> LogEntry:
+    """A fallback's row goes to ``event.to_model``; a policy event's goes nowhere."""
+    return LogEntry(
+        at=event.at,
+        offset_s=offset_s,
+        workstream=event.workstream,
+        workstream_title=event.workstream_title,
+        from_model=from_model,
+        to_model=event.to_model if isinstance(event, FallbackEvent) else None,
+        reason=reason,
+        detail=detail,
+        line=event.line,
+        kind="fallback" if isinstance(event, FallbackEvent) else event.type,
+    )

@@ -163,9 +163,9 @@ class ModelPanel(ScrollView, can_focus=True):
         if self._attempt is None:
             return 0
         return (
-            self._attempt.thinking_chars
+            self._attempt.thinking.chars
             - self._thinking.chars
-            + self._attempt.answer_chars
+            + self._attempt.answer.chars
             - self._answer.chars
         )
 
@@ -217,7 +217,7 @@ class ModelPanel(ScrollView, can_focus=True):
 
     def start_answer(self) -> None:
         """The first answer text of the attempt: fold the thinking away."""
-        if self._attempt is not None and self._attempt.thinking_chars:
+        if self._attempt is not None and self._attempt.thinking.chars:
             self.thinking_folded = True
 
     def flush(self) -> bool:
@@ -226,11 +226,11 @@ class ModelPanel(ScrollView, can_focus=True):
         if attempt is None:
             return False
         took_thinking, took_answer = self._taken
-        if took_thinking == attempt.thinking_chars and took_answer == attempt.answer_chars:
+        if took_thinking == attempt.thinking.chars and took_answer == attempt.answer.chars:
             return False
         self._thinking.append(attempt.thinking.since(took_thinking))
         self._answer.append(attempt.answer.since(took_answer))
-        self._taken = (attempt.thinking_chars, attempt.answer_chars)
+        self._taken = (attempt.thinking.chars, attempt.answer.chars)
         self.renders += 1
         self._relayout()
         return True
@@ -241,10 +241,10 @@ class ModelPanel(ScrollView, can_focus=True):
         attempt = self._attempt
         if attempt is None:
             return
-        if attempt.answer_chars and attempt.answer_text != self._answer.text:
+        if attempt.answer.chars and attempt.answer_text != self._answer.text:
             self._answer = StreamBlock(markdown=True)  # the engine's text replaced the stream
             self._answer.append(attempt.answer_text)
-            self._taken = (attempt.thinking_chars, attempt.answer_chars)
+            self._taken = (attempt.thinking.chars, attempt.answer.chars)
         self._render_final(attempt.answer_text)
         self._relayout()
 
@@ -345,7 +345,7 @@ class ModelPanel(ScrollView, can_focus=True):
         if self._notes.lines:
             blocks.append((self._notes, False))
         attempt = self._attempt
-        thinking = attempt.thinking_chars if attempt else 0
+        thinking = attempt.thinking.chars if attempt else 0
         if self.thinking_shown and thinking:
             live = attempt is not None and not attempt.over
             arrow = "▸" if self.thinking_folded else "▾"

@@ -4,6 +4,7 @@ the result of every command and round. Hidden until the first apply of the sessi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import assert_never
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -56,58 +57,61 @@ class VerificationPane(Vertical):
 
     def show_event(self, event: WorkspaceEvent) -> None:
         self.add_class("-shown")
-        if isinstance(event, FilesApplied):
-            self._state("-running", f"round {event.round}: applied", event.round)
-            self._write(Text(f"── round {event.round}: {event.line} in {event.workspace}", "bold"))
-            for f in event.files:
-                failed = f.status in ("refused", "failed")
-                mark = "✗" if failed else _MARKS[f.change]
-                line = Text(f"  {mark} {f.path}", "red" if failed else "")
-                if f.reason:
-                    line.append(f"  {f.status}: {f.reason}", "red")
-                if f.backup:
-                    line.append(f"  backup: {_relative(f.backup, event.workspace)}", "dim")
-                self._write(line)
-        elif isinstance(event, VerificationStarted):
-            self._state("-running", f"running {event.name}…", event.round)
-            self._write(Text(f"▶ {event.name}: {' '.join(event.argv)}", "bold"))
-        elif isinstance(event, VerificationOutput):
-            self._write(Text(event.line))  # already cleaned of control sequences (verify.py)
-        elif isinstance(event, VerificationFinished):
-            style = "bold green" if event.passed else "bold red"
-            if event.unavailable:
-                style = "bold yellow"
-            elif event.skipped:
-                style = "dim"
-            line = Text(finished_line(event), style)
-            if event.sandbox:  # on the result, which the store keeps, so review shows it too
-                sandboxed = event.sandbox.startswith("sandboxed")
-                line.append(f"  ({event.sandbox})", "dim" if sandboxed else "yellow")
+        match event:
+            case FilesApplied():
+                self._files_applied(event)
+            case VerificationStarted():
+                self._state("-running", f"running {event.name}…", event.round)
+                self._write(Text(f"▶ {event.name}: {' '.join(event.argv)}", "bold"))
+            case VerificationOutput():
+                self._write(Text(event.line))  # already cleaned of control sequences (verify.py)
+            case VerificationFinished():
+                self._write(_finished(event))
+            case VerificationPlanned():
+                self._state("-running", f"{len(event.checks)} check(s), {event.origin}", 0)
+                self.border_title = "Verification"
+                for number, text in enumerate(plan_lines(event)):
+                    self._write(Text(text, "bold" if number == 0 else "dim"))
+            case FixRoundDone():
+                self._fix_round_done(event)
+            case VerificationDone():
+                self._done(event)
+            case _:
+                assert_never(event)
+
+    def _files_applied(self, event: FilesApplied) -> None:
+        self._state("-running", f"round {event.round}: applied", event.round)
+        self._write(Text(f"── round {event.round}: {event.line} in {event.workspace}", "bold"))
+        for f in event.files:
+            failed = f.status in ("refused", "failed")
+            mark = "✗" if failed else _MARKS[f.change]
+            line = Text(f"  {mark} {f.path}", "red" if failed else "")
+            if f.reason:
+                line.append(f"  {f.status}: {f.reason}", "red")
+            if f.backup:
+                line.append(f"  backup: {_relative(f.backup, event.workspace)}", "dim")
             self._write(line)
-        elif isinstance(event, VerificationPlanned):
-            self._state("-running", f"{len(event.checks)} check(s), {event.origin}", 0)
-            self.border_title = "Verification"
-            for number, text in enumerate(plan_lines(event)):
-                self._write(Text(text, "bold" if number == 0 else "dim"))
-        elif isinstance(event, FixRoundDone):
-            if event.ok:
-                self._state("-running", f"fix round {event.round}: a new synthesis", event.round)
-                self._write(Text(f"── fix round {event.round}: the new synthesis is ready", "bold"))
-            else:
-                self._write(Text(f"✗ fix round {event.round}: {event.detail}", "bold red"))
+
+    def _fix_round_done(self, event: FixRoundDone) -> None:
+        if event.ok:
+            self._state("-running", f"fix round {event.round}: a new synthesis", event.round)
+            self._write(Text(f"── fix round {event.round}: the new synthesis is ready", "bold"))
         else:
-            self.result = event
-            if event.passed:
-                gone = f" · {len(event.unavailable)} not available" if event.unavailable else ""
-                self._state("-passed", f"✓ passed{gone}", event.round)
-                self._write(Text(f"✓ verification passed (round {event.round})", "bold green"))
-            else:
-                hint = "F: fix round" if event.fix_rounds_left else "no fix rounds left"
-                summary = f"✗ {', '.join(event.failed)} failed · {hint}"
-                self._state("-failed", summary, event.round)
-                detail = f" — {event.detail}" if event.detail else ""
-                message = f"✗ verification failed (round {event.round}){detail}"
-                self._write(Text(message, "bold red"))
+            self._write(Text(f"✗ fix round {event.round}: {event.detail}", "bold red"))
+
+    def _done(self, event: VerificationDone) -> None:
+        self.result = event
+        if event.passed:
+            gone = f" · {len(event.unavailable)} not available" if event.unavailable else ""
+            self._state("-passed", f"✓ passed{gone}", event.round)
+            self._write(Text(f"✓ verification passed (round {event.round})", "bold green"))
+        else:
+            hint = "F: fix round" if event.fix_rounds_left else "no fix rounds left"
+            summary = f"✗ {', '.join(event.failed)} failed · {hint}"
+            self._state("-failed", summary, event.round)
+            detail = f" — {event.detail}" if event.detail else ""
+            message = f"✗ verification failed (round {event.round}){detail}"
+            self._write(Text(message, "bold red"))
 
     def _state(self, state: str, subtitle: str, round_no: int) -> None:
         self.set_class(state == "-running", "-running")
@@ -128,3 +132,16 @@ def _relative(path: str, root: str) -> str:
         return str(Path(path).relative_to(root))
     except ValueError:
         return path
+
+
+def _finished(event: VerificationFinished) -> Text:
+    style = "bold green" if event.passed else "bold red"
+    if event.unavailable:
+        style = "bold yellow"
+    elif event.skipped:
+        style = "dim"
+    line = Text(finished_line(event), style)
+    if event.sandbox:  # on the result, which the store keeps, so review shows it too
+        sandboxed = event.sandbox.startswith("sandboxed")
+        line.append(f"  ({event.sandbox})", "dim" if sandboxed else "yellow")
+    return line

@@ -1,0 +1,26 @@
+"""What Home and History share: the backend they read sessions through, opening a stored session
+for review, and going back.
+
+Screens never reach for the app's class: they post :class:`~mao_tui.tui.messages.OpenReview` or
+:class:`~mao_tui.tui.messages.OpenSession`, and the app, which handles them, opens the dashboard.
+"""
+
+from __future__ import annotations
+
+from textual.screen import Screen
+
+from mao_tui.tui.backend import Backend
+from mao_tui.tui.messages import OpenReview
+
+
+class BackendScreen(Screen[None]):
+    def __init__(self, backend: Backend) -> None:
+        super().__init__()
+        self.backend = backend
+
+    def open_review(self, session_id: str) -> None:
+        self.post_message(OpenReview(session_id))
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:  # opened over another screen: back to it
+            self.dismiss()
