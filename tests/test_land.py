@@ -45,7 +45,7 @@ def _session_id(db: Path) -> str:
 
 
 def test_apply_in_a_worktree_then_land(
-    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = tmp_path / "mao.db"
     argv = ["develop", "Build the snippet store", "--simulate", "--speed", "inf", "--no-planner",
@@ -60,7 +60,12 @@ def test_apply_in_a_worktree_then_land(
     assert git(repo, "rev-parse", "HEAD") == head and git(repo, "status", "--porcelain") == ""
     assert sorted(p.name for p in repo.iterdir()) == [".git", "README.md"]
     assert git(repo, "log", "--format=%s", f"main..{branch}").startswith("mao: Build the snippet")
+    assert main(["sessions", "show", session[:8], "--db", str(db)]) == 0
+    shown = capsys.readouterr().out
+    assert f", branch {branch} (`mao land {session[:10]}`)" in shown
+    monkeypatch.chdir(tmp_path)  # landing from elsewhere: the record names its repository
     assert main(["land", session[:6]]) == 0
+    monkeypatch.chdir(repo)
     out = capsys.readouterr().out
     assert out.startswith("landed ") and f"from {branch}" in out
     assert git(repo, "rev-list", "--count", "HEAD") == "2\n"

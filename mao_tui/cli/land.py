@@ -18,6 +18,7 @@ from mao_tui.repo.worktree import (
     list_worktrees,
     load_worktree,
     remove_worktree,
+    session_worktree,
 )
 
 
@@ -39,8 +40,24 @@ def _worktree(root: Path, session_id: str) -> Worktree:
     return found
 
 
+def _landing(args: argparse.Namespace) -> Worktree:
+    """The worktree to land: of the repository the workspace (default: here) is in, else,
+    without --workspace, of whichever repository the session worked on."""
+    if args.workspace is None:
+        here = repo_root(Path.cwd())
+        try:
+            found = load_worktree(here, args.session_id) if here is not None else None
+            found = found or session_worktree(args.session_id)
+        except WorktreeError as exc:
+            raise UsageError(str(exc)) from None
+        if found is None:
+            raise UsageError(f"no session worktree {args.session_id!r} (mao clean lists them)")
+        return found
+    return _worktree(_repository(args), args.session_id)
+
+
 def cmd_land(args: argparse.Namespace) -> int:
-    worktree = _worktree(_repository(args), args.session_id)
+    worktree = _landing(args)
     try:
         landed = asyncio.run(land(worktree))
     except WorktreeError as exc:

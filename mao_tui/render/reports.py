@@ -63,11 +63,24 @@ async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
         await store.close()
     if detail is None:
         raise UsageError(f"no session matches {session_id!r}; `mao sessions` lists them")
-    out.write(shown(render_session(detail)))  # bidi and zero-width characters visible
+    out.write(shown(render_session(detail, _worktree_line(detail.id))))  # bidi, zero-width shown
     return 0
 
 
-def render_session(d: SessionDetail) -> str:
+def _worktree_line(session_id: str) -> str:
+    """Where the session's worktree is, when it applied in one that is not landed yet."""
+    from mao_tui.repo.worktree import WorktreeError, session_worktree
+
+    try:
+        found = session_worktree(session_id)
+    except WorktreeError:  # two records for one session: `mao clean` lists them
+        return ""
+    if found is None:
+        return ""
+    return f"- worktree: {found.path}, branch {found.branch} (`mao land {session_id[:10]}`)"
+
+
+def render_session(d: SessionDetail, worktree: str = "") -> str:
     lines = [
         f"# Session {d.id}" + ("  [SIMULATED]" if d.simulated else ""),
         "",
@@ -76,6 +89,7 @@ def render_session(d: SessionDetail) -> str:
         + (f" ({d.error})" if d.error else "")
         + (f", {d.elapsed_s:.1f}s" if d.elapsed_s is not None else ""),
         f"- project: {d.project_dir}",
+        *([worktree] if worktree else []),
         f"- tokens: {format_tokens(d.usage)}; {format_cost(d.usage)}",
         f"- task: {d.task}",
         "",

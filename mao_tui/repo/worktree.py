@@ -176,6 +176,23 @@ def load_worktree(repo: Path, session_id: str, parent: Path | None = None) -> Wo
     return found[0] if found else None
 
 
+def session_worktree(session_id: str, parent: Path | None = None) -> Worktree | None:
+    """The worktree of the session whose id starts with ``session_id``, in any repository;
+    None when there is none. WorktreeError when several match."""
+    base = (parent or worktrees_dir()).resolve()
+    records = sorted(base.glob(f"*/{branch_prefix(session_id)}*.json")) if base.is_dir() else []
+    found = []
+    for record in records:
+        try:
+            found.append(Worktree(**json.loads(record.read_text())))
+        except (OSError, ValueError, TypeError):
+            continue
+    if len(found) > 1:
+        names = ", ".join(w.branch for w in found)
+        raise WorktreeError(f"{session_id!r} names several session worktrees: {names}")
+    return found[0] if found else None
+
+
 async def commit_changes(worktree: Worktree, message: str, paths: list[str] | None = None) -> str:
     """Commit the worktree's changes (all, or those under ``paths``) on its branch; the new
     commit, or "" when there was nothing to commit."""
