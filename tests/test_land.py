@@ -102,3 +102,27 @@ def test_clean_lists_then_removes(
     assert "removed mao/bbbb2222" in capsys.readouterr().out
     assert git(repo, "branch", "--list", "mao/*") == ""
     assert main(["clean", "--workspace", str(tmp_path / "nowhere")]) == 2
+
+
+def test_demo_on_the_sample_repository_leaves_it_as_it_was_until_landed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bin_dir = str(Path(sys.executable).parent)
+    monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    monkeypatch.chdir(tmp_path)
+    ws, db = tmp_path / "sample", tmp_path / "mao.db"
+    argv = ["demo", "--repo", "--headless", "--apply", "--yes", "--workspace", str(ws),
+            "--speed", "inf", "--db", str(db)]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"mao: the sample repository is in {ws}" in err
+    assert "+ invoices/export.py" in err and "4 passed" in err
+    assert git(ws, "status", "--porcelain") == "" and not (ws / "invoices" / "export.py").exists()
+    session = _session_id(db)
+    branch = f"mao/{session[:8].lower()}"
+    assert git(ws, "rev-list", "--count", f"main..{branch}") == "1\n"
+    assert main(["land", session, "--workspace", str(ws)]) == 0
+    assert (ws / "invoices" / "export.py").exists() and git(ws, "status", "--porcelain") == ""
+    assert git(ws, "rev-list", "--count", "main") == "2\n"
+    assert main([*argv[:-2], "--db", str(tmp_path / "other.db")]) == 2  # not empty now
+    assert "give an empty or missing one" in capsys.readouterr().err

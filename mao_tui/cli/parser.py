@@ -205,6 +205,12 @@ def _demo(sub: Commands) -> None:
     _common(demo)
     _run_options(demo)
     _apply_options(demo)
+    demo.add_argument(
+        "--repo",
+        action="store_true",
+        help="on a fresh copy of a small sample repository (in --workspace DIR, empty or "
+        "missing, else a temporary folder): the map, hunks, and with --apply a worktree to land",
+    )
 
 
 def _develop(sub: Commands) -> None:

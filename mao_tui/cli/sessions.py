@@ -44,6 +44,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from mao_tui.samples import DEMO_TASK, demo_spec
 
     speed = 2.0 if args.speed is None else args.speed
+    if args.repo:
+        return _demo_on_sample_repo(args, speed)
     # Files are applied in a fresh temporary directory unless --workspace names one: the
     # demo never writes into the directory it was started in (often a checkout).
     launch = replace(_launch(args, simulate=True, speed=speed), fresh_workspace=True)
@@ -54,6 +56,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
         spec_text=demo_spec(),
         simulated=True,
         project_dir=launch.project_dir,
+    )
+    return _run(args, launch, _with_plan_options(args, launch, req))
+
+
+def _demo_on_sample_repo(args: argparse.Namespace, speed: float) -> int:
+    """``mao demo --repo``: the sample repository, fresh, in --workspace DIR (empty or missing)
+    or a temporary folder; with --apply the session works in a worktree, landed by `mao land`."""
+    import tempfile
+    from pathlib import Path
+
+    from mao_tui.domain import FRESH_WORKSPACE_PREFIX
+    from mao_tui.engine.request import SessionRequest
+    from mao_tui.repo.git import GitError
+    from mao_tui.samples.sample_repo import SAMPLE_TASK, write_sample_repo
+
+    if args.workspace is not None:
+        target = args.workspace.expanduser().resolve()
+    else:
+        target = Path(tempfile.mkdtemp(prefix=FRESH_WORKSPACE_PREFIX))
+    try:
+        write_sample_repo(target)
+    except ValueError as exc:
+        raise UsageError(f"--workspace with --repo: {exc}; give an empty or missing one") from None
+    except (GitError, OSError) as exc:
+        raise UsageError(f"cannot make the sample repository in {target}: {exc}") from None
+    sys.stderr.write(f"mao: the sample repository is in {target}\n")
+    args.workspace = target
+    args.worktree = args.apply  # its checkout stays as it is; `mao land` brings the commit
+    launch = _launch(args, simulate=True, speed=speed)
+    req = SessionRequest(
+        command="develop",
+        playbook="develop",
+        task=SAMPLE_TASK,
+        simulated=True,
+        project_dir=launch.project_dir,
+        repository=target,
     )
     return _run(args, launch, _with_plan_options(args, launch, req))
 

@@ -22,6 +22,7 @@ A small JSON record beside each worktree (``<prefix>.json``) lets a later proces
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -310,3 +311,5 @@ async def remove_worktree(worktree: Worktree) -> None:
     await arun_git(repo, ["worktree", "prune"], check=False)
     await arun_git(repo, ["branch", "-D", "-q", worktree.branch], check=False)
     worktree.record.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # the repository's folder, once it holds nothing more
+        worktree.record.parent.rmdir()
