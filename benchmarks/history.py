@@ -420,8 +420,8 @@ def measure_history_screen(db: Path, repeats: int) -> Figure:
     try:
         from mao_tui.service.launch import Launch
         from mao_tui.service.live_session import AppBackend
+        from mao_tui.service.ports import HistoryQuery
         from mao_tui.tui.app import MaoApp
-        from mao_tui.tui.backend import HistoryQuery
         from mao_tui.tui.history import HistoryScreen
     except ImportError as exc:
         return Figure(
@@ -535,7 +535,7 @@ class StreamingRun:
 async def streaming_session(base_url: str) -> StreamingRun:
     """One real develop session without the store: its CPU, and its events for replays."""
     from mao_tui.engine.pool import ProviderPool
-    from mao_tui.engine.session import SessionEngine, SessionRequest
+    from mao_tui.engine.session import SessionRequest, SessionRun
     from mao_tui.service.launch import simulator_env, simulator_overlay
 
     base = load_settings([shipped_config_dir()])
@@ -548,7 +548,7 @@ async def streaming_session(base_url: str) -> StreamingRun:
         events.append((loop.time() - t0, event))
 
     pool = ProviderPool(settings, simulator_env(settings))
-    engine = SessionEngine(settings, pool, [output])
+    engine = SessionRun(settings, pool, [output])
     req = SessionRequest(
         command="develop",
         playbook="develop",

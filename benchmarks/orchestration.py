@@ -23,7 +23,7 @@ from benchmarks.figures import BenchResult, Figure, Goal, median, profile_lines
 from mao_tui.domain import EngineEvent, Plan, PlanReady, SessionStatus
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
-from mao_tui.engine.session import SessionEngine, SessionRequest
+from mao_tui.engine.session import SessionRequest, SessionRun
 from mao_tui.providers.base import (
     Finished,
     ModelRequest,
@@ -169,7 +169,7 @@ async def one_session(settings: Settings, db: Path, scale: float) -> Session:
     store = await Store.open(db)
     pool = TimedPool(settings, log)
     sink = store.sink()
-    engine = SessionEngine(settings, pool, [sink, ui])
+    engine = SessionRun(settings, pool, [sink, ui])
     req = SessionRequest(
         command="develop",
         playbook="develop",

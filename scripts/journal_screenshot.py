@@ -20,10 +20,10 @@ from pathlib import Path
 
 from mao_tui.domain import EngineEvent
 from mao_tui.engine.session import SessionRequest
-from mao_tui.playbooks.journal import journal_request
 from mao_tui.samples import DEMO_TASK, demo_spec
 from mao_tui.service.launch import Launch, run_session
 from mao_tui.service.live_session import AppBackend, OpenSession
+from mao_tui.service.session_request import journal_request
 from mao_tui.tui import MaoApp
 from mao_tui.tui.dashboard import DashboardScreen
 

@@ -28,9 +28,10 @@ from mao_tui.domain import (
     WorkstreamStatus,
 )
 from mao_tui.domain.errors import ControlError
-from mao_tui.engine.controller import SessionController, resume_from
+from mao_tui.engine.controller import LiveSessionController
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
+from mao_tui.engine.resume import resume_from
 from mao_tui.engine.session import SessionRequest
 from mao_tui.service.launch import simulator_env
 from mao_tui.settings.schema import Settings
@@ -72,15 +73,15 @@ async def sim() -> AsyncIterator[Simulator]:
 
 def _controller(
     settings: Settings, *sinks: object, env: dict[str, str] | None = None
-) -> SessionController:
+) -> LiveSessionController:
     pool = ProviderPool(settings, simulator_env(settings) if env is None else env)
     req = SessionRequest(
         command="develop", playbook="develop", task=TASK, simulated=True, use_planner=False
     )
-    return SessionController(settings, pool, list(sinks), req)  # type: ignore[arg-type]
+    return LiveSessionController(settings, pool, list(sinks), req)  # type: ignore[arg-type]
 
 
-async def _first_run(controller: SessionController, settings: Settings) -> SessionFinished:
+async def _first_run(controller: LiveSessionController, settings: Settings) -> SessionFinished:
     return await controller.run_first(rule_based_plan(settings, "develop"))
 
 
@@ -144,7 +145,7 @@ async def test_a_rerun_on_another_model_and_a_model_without_a_key(sim: Simulator
     await controller.aclose()
 
 
-CoreLogicStreaming = tuple[SessionController, Watch, "asyncio.Task[SessionFinished]"]
+CoreLogicStreaming = tuple[LiveSessionController, Watch, "asyncio.Task[SessionFinished]"]
 
 
 @pytest.fixture
@@ -247,7 +248,7 @@ async def test_a_stored_session_is_picked_up_again_for_review(
             command="develop", playbook="develop", task=TASK, simulated=True,
             session_id=detail.id, spec_text=detail.spec_text,
         )  # fmt: skip
-        controller = SessionController(settings, pool, [sink, watch], req, resume=resume)
+        controller = LiveSessionController(settings, pool, [sink, watch], req, resume=resume)
         assert not controller.busy
         controller.rerun("implementation")
         await watch.until(lambda: bool(watch.finished_sessions()))

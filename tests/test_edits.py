@@ -7,17 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mao_tui.domain import SYNTHESIS_KEY, TokenTotals, WorkstreamStatus
+from mao_tui.domain import WorkstreamStatus
 from mao_tui.engine.chain import Outcome
-from mao_tui.engine.controller import Resume, SessionController
 from mao_tui.engine.edits import synthesis_edits
 from mao_tui.engine.files import FileBlock, manifest_block
 from mao_tui.engine.fix_loop import Workbench
-from mao_tui.engine.planner import rule_based_plan
-from mao_tui.engine.pool import ProviderPool
-from mao_tui.engine.session import SessionRequest
-from mao_tui.settings.loader import config_layers, load_settings
 from mao_tui.settings.schema import VerificationCommand
+from tests.fixtures.apply_fix import workbench_over
 
 
 def _hunk(path: str, search: str, replace: str) -> str:
@@ -72,19 +68,8 @@ def test_without_hunks_it_is_the_synthesis_files_as_before(tmp_path: Path) -> No
 
 
 def _bench(root: Path, synthesis: str, rounds: int) -> Workbench:
-    async def sink(event: Any) -> None:
-        pass
-
-    settings = load_settings(config_layers(root))
-    resume = Resume(
-        plan=rule_based_plan(settings, "develop", []),
-        latest={SYNTHESIS_KEY: Outcome(WorkstreamStatus.DONE, "opus-5.5", synthesis)},
-        status={}, usage={}, attempts={}, last_model={}, totals=TokenTotals(), elapsed_s=0.0,
-    )  # fmt: skip
-    req = SessionRequest(command="develop", playbook="develop", task="t", project_dir=root)
-    controller = SessionController(settings, ProviderPool(settings, {}), [sink], req, resume=resume)
     failing = VerificationCommand(name="tests", argv=[sys.executable, "-c", "raise SystemExit(1)"])
-    return Workbench(controller, root, [failing], rounds)
+    return workbench_over(root, synthesis, [failing], rounds)[0]
 
 
 async def test_a_rejected_hunk_is_refused_in_the_apply_and_reaches_the_fix_round(

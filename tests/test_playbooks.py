@@ -20,11 +20,12 @@ from mao_tui.cli import main
 from mao_tui.domain import EngineEvent, OutputWritten, SessionFinished
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
-from mao_tui.engine.session import SessionEngine, SessionRequest
-from mao_tui.playbooks.journal import journal_request
+from mao_tui.engine.session import SessionRequest, SessionRun
 from mao_tui.playbooks.journal_entry import JournalWriter, slugify, write_new
+from mao_tui.playbooks.output_kinds import journal_output
 from mao_tui.service.launch import Launch, simulator_env
 from mao_tui.service.live_session import OpenSession
+from mao_tui.service.session_request import journal_request
 from mao_tui.settings.loader import ConfigError, load_settings, shipped_config_dir
 from mao_tui.settings.schema import PromptChoice, Settings
 from mao_tui.simulator.faults import FaultRule
@@ -425,10 +426,10 @@ async def _journal_on_engine(
             seen.append(event)
 
     pool = ProviderPool(settings, simulator_env(settings))
-    engine = SessionEngine(settings, pool, [sink])
+    engine = SessionRun(settings, pool, [sink], output=journal_output(writer))
     req = SessionRequest(
         command="journal", playbook="journal", task="x", spec_text="### Work items\n\n- a\n",
-        simulated=True, deliver=writer,
+        simulated=True,
     )  # fmt: skip
     try:
         finished = await engine.run(req, rule_based_plan(settings, "journal"))

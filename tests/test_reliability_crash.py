@@ -42,7 +42,7 @@ from mao_tui.domain import (
     WorkstreamStatus,
 )
 from mao_tui.domain.errors import ControlError
-from mao_tui.engine.controller import resume_from
+from mao_tui.engine.resume import resume_from
 from mao_tui.service.launch import Launch
 from mao_tui.service.live_session import OpenSession
 from mao_tui.store import Store

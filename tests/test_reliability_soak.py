@@ -46,7 +46,7 @@ from mao_tui.domain import (
 )
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
-from mao_tui.engine.session import SessionEngine, SessionRequest
+from mao_tui.engine.session import SessionRequest, SessionRun
 from mao_tui.providers.base import ErrorKind
 from mao_tui.service.launch import simulator_env, simulator_overlay
 from mao_tui.settings.loader import load_settings, shipped_config_dir
@@ -121,7 +121,7 @@ async def _one_session(
     rec = Recorder()
     sink = store.sink()
     pool = ProviderPool(settings, simulator_env(settings))
-    engine = SessionEngine(settings, pool, [sink, rec])
+    engine = SessionRun(settings, pool, [sink, rec])
     req = SessionRequest(
         command="develop",
         playbook="develop",

@@ -17,7 +17,7 @@ from mao_tui.engine.chain import ChainRunner
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.repo_context import RepoFile, files_section
-from mao_tui.engine.session import SessionEngine, SessionRequest
+from mao_tui.engine.session import SessionRequest, SessionRun
 from mao_tui.service.launch import simulator_env
 from tests.fixtures.engine import Recorder, settings_for, start_sim
 
@@ -66,7 +66,7 @@ async def _session(
         settings = settings_for(sim)
         rec = Recorder()
         pool = ProviderPool(settings, simulator_env(settings))
-        engine = SessionEngine(settings, pool, [rec])
+        engine = SessionRun(settings, pool, [rec])
         req = SessionRequest(
             command="develop", playbook="develop", task=TASK, simulated=True,
             project_dir=workdir, repository=repository,
@@ -199,7 +199,7 @@ async def test_a_workstream_may_ask_once_for_more_files(
     try:
         settings = settings_for(sim)
         pool = ProviderPool(settings, simulator_env(settings))
-        engine = SessionEngine(settings, pool, [Recorder()])
+        engine = SessionRun(settings, pool, [Recorder()])
         req = SessionRequest(
             command="develop", playbook="develop", task=TASK, simulated=True,
             project_dir=repo, repository=repo, use_planner=False,

@@ -27,9 +27,9 @@ from mao_tui.engine.session import SessionRequest
 from mao_tui.samples import DEMO_TASK, demo_spec
 from mao_tui.service.launch import SIM_KEY, Launch, run_session
 from mao_tui.service.live_session import AppBackend, OpenSession
+from mao_tui.service.ports import ModelChoice
 from mao_tui.store import Store
 from mao_tui.tui.app import MaoApp
-from mao_tui.tui.backend import ModelChoice
 from mao_tui.tui.dashboard import DashboardScreen
 from mao_tui.tui.dialogs import AttemptsScreen, Confirm, ExportDialog, ModelPicker
 from mao_tui.tui.help import HelpScreen

@@ -6,8 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from mao_tui.cli.running import EXIT_FAILED, EXIT_OK, _launch, db_path_of
-from mao_tui.domain.errors import UsageError
+from mao_tui.cli.running import EXIT_FAILED, EXIT_OK, _launch, _settings_of, db_path_of
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
@@ -23,13 +22,9 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     import os
 
     from mao_tui.settings.api_keys import find_key
-    from mao_tui.settings.loader import ConfigError
 
     launch = _launch(args, simulate=False, speed=1.0)
-    try:
-        settings = launch.settings()
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    settings = _settings_of(launch)
     out = sys.stdout
     out.write("configuration layers (later wins):\n")
     for layer in launch.layers():
@@ -80,13 +75,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     from mao_tui.discovery.lists import lists_path
     from mao_tui.engine import policy
     from mao_tui.service.models_report import render_lists, render_models
-    from mao_tui.settings.loader import ConfigError
 
     launch = _launch(args, simulate=False, speed=1.0)
-    try:
-        settings = launch.settings()
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    settings = _settings_of(launch)
     path = lists_path()
     if getattr(args, "refresh", False):
         from mao_tui.discovery.refresh import refresh, report

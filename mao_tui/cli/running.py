@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
     from mao_tui.domain import EngineEvent, Plan
     from mao_tui.engine.request import SessionRequest
-    from mao_tui.engine.sections import Section
     from mao_tui.service.launch import Launch
     from mao_tui.settings.schema import Settings
     from mao_tui.tui.app import MaoApp
@@ -67,24 +66,6 @@ def _max_input_bytes(launch: Launch) -> int:
     return _settings_of(launch).registry.global_.limits.max_input_bytes
 
 
-def _spec_and_sections(args: argparse.Namespace, launch: Launch) -> tuple[str, list[Section]]:
-    """The ``--spec`` file's text (bounded by limits.max_input_bytes) and the ``--sections``
-    chosen from it."""
-    from mao_tui.service.inputs import read_text
-
-    spec = read_text(args.spec, limit=_max_input_bytes(launch)) if args.spec else ""
-    if args.sections is None:
-        return spec, []
-    from mao_tui.engine.sections import SectionError, parse_selection, select_sections
-
-    if not args.spec:
-        raise UsageError("--sections needs --spec FILE: the sections are the spec's")
-    try:
-        return spec, select_sections(spec, parse_selection(args.sections), str(args.spec))
-    except SectionError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def _settings_of(launch: Launch) -> Settings:
     from mao_tui.settings.loader import ConfigError
 
@@ -95,13 +76,7 @@ def _settings_of(launch: Launch) -> Settings:
 
 
 def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
-    from mao_tui.settings.loader import ConfigError
-
-    try:
-        launch.settings()  # validate before any UI or model work
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
-    settings = launch.settings()
+    settings = _settings_of(launch)  # validated before any UI or model work
     if req.playbook not in settings.playbooks:
         from mao_tui.playbooks.runner import require_playbook
 
@@ -407,15 +382,11 @@ def _with_plan_options(
 
     from mao_tui.engine.planner import rule_based_plan
     from mao_tui.engine.planning import PlanInvalid, apply_proposal
-    from mao_tui.settings.loader import ConfigError
 
     req = replace(req, use_planner=not args.no_planner)
     if args.plan is None:
         return req
-    try:
-        settings = launch.settings()
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    settings = _settings_of(launch)
     from mao_tui.service.inputs import read_text
 
     text = read_text(args.plan, "plan file", "--plan", _max_input_bytes(launch), "JSON")

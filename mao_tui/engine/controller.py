@@ -6,10 +6,12 @@ the first run: a rerun is a new attempt (``AttemptStarted`` … ``WorkstreamFini
 synthesis a new ``SynthesisFinished``. Work started after the session had finished is framed by
 ``SessionReopened`` and a fresh ``SessionFinished`` whose totals include everything.
 
-:class:`SessionController` is the :class:`SessionEngine` whose workstreams run in slots, one per
-workstream: each slot holds the task of the chain running for it, which a cancel stops and a rerun
-replaces. For review, :func:`resume_from` rebuilds the state of a stored session (its latest
-successful outputs, usage and attempt counts) so that the same controller can rerun it.
+:class:`LiveSessionController` is the :class:`~mao_tui.engine.session.SessionRun` whose
+workstreams run in slots, one per workstream: each slot holds the task of the chain running for
+it, which a cancel stops and a rerun replaces. It is the run plus what keeps it open (slots,
+reruns, reopening and ending again), so headless runs keep the plain :class:`SessionRun`. For
+review, :func:`mao_tui.engine.resume.resume_from` rebuilds the state of a stored session (its
+latest successful outputs, usage and attempt counts) so that the same controller can rerun it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from mao_tui.domain import (
     SYNTHESIS_KEY,
     AttemptFinished,
     AttemptStarted,
-    AttemptStatus,
     EngineEvent,
     EventSink,
     Plan,
@@ -36,36 +37,23 @@ from mao_tui.domain import (
     SessionReopened,
     SessionStatus,
     TokenTotals,
-    WorkstreamFinished,
     WorkstreamStatus,
 )
 from mao_tui.domain.errors import ControlError
 from mao_tui.engine.chain import Fanout, Outcome, Prompts
+from mao_tui.engine.output import OutputKind
 from mao_tui.engine.pool import ProviderPool
-from mao_tui.engine.session import SessionEngine, SessionRequest
+from mao_tui.engine.resume import Resume
+from mao_tui.engine.session import SessionRequest, SessionRun, finished_event
 from mao_tui.settings.schema import Settings
 
 if TYPE_CHECKING:
-    from mao_tui.domain.stored import SessionDetail
+    pass
 
 log = logging.getLogger(__name__)
 
 # The template_key of a workstream added after planning (a fix round): not rerun by ``r``.
 FOLLOW_UP_TEMPLATE = "fix"
-
-
-@dataclass
-class Resume:
-    """What a controller needs to pick up a stored session."""
-
-    plan: Plan
-    latest: dict[str, Outcome]  # per workstream (and synthesis): its latest successful output
-    status: dict[str, WorkstreamStatus]  # per workstream: how its latest run ended
-    usage: dict[str, TokenTotals]  # per workstream and synthesis: every attempt's usage
-    attempts: dict[str, int]  # per workstream and synthesis: attempts so far
-    last_model: dict[str, str]  # per workstream and synthesis: the model of its latest attempt
-    totals: TokenTotals
-    elapsed_s: float
 
 
 class _Ledger:
@@ -110,11 +98,12 @@ class _Slot:
     """The chain running for one workstream, and what the user asked of it meanwhile."""
 
     task: asyncio.Task[Outcome] | None = None
-    cancel_requested: bool = False
     replace_with: list[str | None] = field(default_factory=list)  # [model] when rerun while running
 
 
-class SessionController(SessionEngine):
+class LiveSessionController(SessionRun):
+    """A session the dashboard keeps open: its first run, then reruns until it is closed."""
+
     def __init__(
         self,
         settings: Settings,
@@ -124,9 +113,10 @@ class SessionController(SessionEngine):
         *,
         max_parallel: int | None = None,
         resume: Resume | None = None,
+        output: OutputKind | None = None,
     ) -> None:
         self._ledger = _Ledger(sinks)
-        super().__init__(settings, pool, [self._ledger], max_parallel=max_parallel)
+        super().__init__(settings, pool, [self._ledger], max_parallel=max_parallel, output=output)
         self.req = req
         self._slots: dict[str, _Slot] = {}
         self._latest: dict[str, Outcome] = {}
@@ -207,10 +197,7 @@ class SessionController(SessionEngine):
             raise ControlError(f"{ws.title} is not rerun: F runs another fix round")
         model = model or self.last_model(key) or ws.chain[0]
         self._check_model(model)
-        slot = self._slots.get(key)
-        if slot is not None and slot.task is not None and not slot.task.done():
-            slot.replace_with.append(model)  # the running chain stops; its slot starts again
-            slot.task.cancel()
+        if self._replaced(key, model):
             return
         if self._first_run_active and key not in self._status:
             raise ControlError(f"{ws.title} has not started yet: it waits for its inputs")
@@ -222,7 +209,15 @@ class SessionController(SessionEngine):
         slot = self._slots.get(key)
         if slot is None or slot.task is None or slot.task.done():
             return False
-        slot.cancel_requested = True
+        slot.task.cancel()
+        return True
+
+    def _replaced(self, key: str, model: str) -> bool:
+        """When ``key``'s chain is running: stop it, and its slot starts again on ``model``."""
+        slot = self._slots.get(key)
+        if slot is None or slot.task is None or slot.task.done():
+            return False
+        slot.replace_with.append(model)
         slot.task.cancel()
         return True
 
@@ -235,10 +230,7 @@ class SessionController(SessionEngine):
             raise ControlError("no workstream has an output to synthesize yet")
         model = model or self.last_model(SYNTHESIS_KEY) or plan.synthesis.chain[0]
         self._check_model(model)
-        slot = self._slots.get(SYNTHESIS_KEY)
-        if slot is not None and slot.task is not None and not slot.task.done():
-            slot.replace_with.append(model)
-            slot.task.cancel()
+        if self._replaced(SYNTHESIS_KEY, model):
             return
         self._model_for[SYNTHESIS_KEY] = model
         self._start(self._resynthesize(plan), f"synthesis on {model}")
@@ -272,17 +264,10 @@ class SessionController(SessionEngine):
             outcome = await self.run_workstream(self.req.session_id, ws, prompts)
             if outcome.status is WorkstreamStatus.DONE:
                 self._model_for.pop(SYNTHESIS_KEY, None)
-                outcomes = {
-                    w.key: self._latest.get(w.key)
-                    or Outcome(self._status.get(w.key, WorkstreamStatus.FAILED))
-                    for w in grown.workstreams
-                }
-                outcome = await self._synthesize(self.req, grown, outcomes)
+                outcome = await self._synthesize(self.req, grown, self._latest_outcomes(grown))
             result.append(outcome)
 
-        task = asyncio.create_task(self._operation(work(), ws.title), name=f"op-{ws.key}")
-        self._operations.add(task)
-        task.add_done_callback(self._operations.discard)
+        task = self._track(self._operation(work(), ws.title), f"op-{ws.key}")
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -302,15 +287,13 @@ class SessionController(SessionEngine):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    # -- the seam of SessionEngine --------------------------------------------------------
+    # -- the seams of SessionRun ----------------------------------------------------------
 
-    async def run_workstream(
-        self,
-        session_id: str,
-        ws: PlannedWorkstream,
-        prompts: Prompts,
-        *,
-        announce: bool = True,
+    def _combined_usage(self, first: Outcome, second: Outcome) -> TokenTotals:
+        return second.usage  # a workstream's usage here is every attempt's already
+
+    async def _run_chain(
+        self, session_id: str, ws: PlannedWorkstream, prompts: Prompts, *, announce: bool
     ) -> Outcome:
         key = ws.key
         slot = self._slots.setdefault(key, _Slot())
@@ -323,7 +306,7 @@ class SessionController(SessionEngine):
                     self._chains.run_chain(session_id, chain, prompts, announce=False),
                     name=f"ws-{key}",
                 )
-                slot.task, slot.cancel_requested = task, False
+                slot.task = task
                 try:
                     await asyncio.wait({task})
                 except asyncio.CancelledError:  # the whole session (or this operation) stops
@@ -358,20 +341,11 @@ class SessionController(SessionEngine):
             outcome = earlier
         self._status[key] = outcome.status
         if key == SYNTHESIS_KEY:
-            return outcome  # SessionEngine reports it with SynthesisFinished, this run's usage
-        usage = self._ledger.usage_of(key)
+            return outcome  # SessionRun reports it with SynthesisFinished, this run's usage
+        settled = Outcome(outcome.status, outcome.model, outcome.text, self._ledger.usage_of(key))
         if announce:
-            await self._emit(
-                WorkstreamFinished(
-                    session_id=session_id,
-                    workstream=key,
-                    model=outcome.model,
-                    status=outcome.status,
-                    usage=usage,
-                    detail=detail,
-                )
-            )
-        return Outcome(outcome.status, outcome.model, outcome.text, usage)
+            await self._emit(finished_event(session_id, key, settled, detail))
+        return settled
 
     # -- operations after (or beside) the first run ---------------------------------------
 
@@ -406,12 +380,16 @@ class SessionController(SessionEngine):
         return inputs
 
     def _start(self, work: Coroutine[Any, Any, None], reason: str) -> None:
-        task = asyncio.create_task(self._operation(work, reason), name=f"op-{reason}")
-        self._operations.add(task)
-        task.add_done_callback(self._operations.discard)
+        task = self._track(self._operation(work, reason), f"op-{reason}")
         # Cancelled before it awaited ``work`` (a dashboard closed right after a rerun): close
         # it, or Python warns that a coroutine was never awaited.
         task.add_done_callback(lambda _: work.close())
+
+    def _track(self, operation: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(operation, name=name)
+        self._operations.add(task)
+        task.add_done_callback(self._operations.discard)
+        return task
 
     async def _operation(self, work: Coroutine[Any, Any, None], reason: str) -> None:
         """One rerun or synthesis; the first that starts after the end reopens the session,
@@ -437,12 +415,15 @@ class SessionController(SessionEngine):
         await self.run_workstream(self.req.session_id, ws, prompts)
 
     async def _resynthesize(self, plan: Plan) -> None:
-        outcomes = {
+        await self._synthesize(self.req, plan, self._latest_outcomes(plan))
+
+    def _latest_outcomes(self, plan: Plan) -> dict[str, Outcome]:
+        """Each workstream's latest successful output, or how its latest run ended."""
+        return {
             ws.key: self._latest.get(ws.key)
             or Outcome(self._status.get(ws.key, WorkstreamStatus.FAILED))
             for ws in plan.workstreams
         }
-        await self._synthesize(self.req, plan, outcomes)
 
     async def _report_end(self) -> None:
         if self._finished or self._first_run_active:
@@ -469,41 +450,3 @@ class SessionController(SessionEngine):
                 error=error,
             )
         )
-
-
-def resume_from(detail: SessionDetail) -> Resume:
-    """The controller state of a stored session: latest successful outputs, usage, attempts."""
-    if detail.plan is None:
-        raise ControlError(f"session {detail.id} has no plan: nothing to rerun")
-    latest: dict[str, Outcome] = {}
-    attempts: dict[str, int] = {}
-    last_model: dict[str, str] = {}
-    usage: dict[str, TokenTotals] = {}
-    for attempt in detail.attempts:
-        key = attempt.workstream
-        attempts[key] = attempts.get(key, 0) + 1
-        last_model[key] = attempt.model
-        usage.setdefault(key, TokenTotals()).add(attempt.usage)
-        if attempt.status is AttemptStatus.OK:
-            latest[key] = Outcome(
-                WorkstreamStatus.DONE, attempt.model, attempt.output_text, attempt.usage
-            )
-    done_synthesis = [s for s in detail.syntheses if s.status is WorkstreamStatus.DONE]
-    if done_synthesis:
-        last = done_synthesis[-1]
-        latest[SYNTHESIS_KEY] = Outcome(WorkstreamStatus.DONE, last.model, last.text, last.usage)
-    else:
-        latest.pop(SYNTHESIS_KEY, None)
-    status = {ws.key: ws.status for ws in detail.workstreams}
-    if detail.syntheses:
-        status[SYNTHESIS_KEY] = detail.syntheses[-1].status
-    return Resume(
-        plan=detail.plan,
-        latest=latest,
-        status=status,
-        usage=usage,
-        attempts=attempts,
-        last_model=last_model,
-        totals=detail.usage,
-        elapsed_s=detail.elapsed_s or 0.0,
-    )

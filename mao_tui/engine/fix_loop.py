@@ -1,6 +1,6 @@
 """Apply a session's synthesized files to the workspace, verify them, and fix what fails.
 
-One :class:`Workbench` per session, over its :class:`SessionController`:
+One :class:`Workbench` per session, over its :class:`LiveSessionController`:
 
 1. :meth:`Workbench.propose` reads the latest synthesis's files (its ``mao-files`` manifest, or
    fenced blocks naming their paths) and diffs each against the workspace, refusing what may not
@@ -39,7 +39,7 @@ from mao_tui.domain.errors import ControlError
 from mao_tui.domain.redaction import Redactor
 from mao_tui.engine.apply import Change, apply_all, plan_changes
 from mao_tui.engine.check_runs import planned_event, round_detail, run_checks
-from mao_tui.engine.controller import FOLLOW_UP_TEMPLATE, SessionController
+from mao_tui.engine.controller import FOLLOW_UP_TEMPLATE, LiveSessionController
 from mao_tui.engine.edits import synthesis_edits
 from mao_tui.engine.hunks import HunkResult, rejection_notes
 from mao_tui.engine.prompts import render
@@ -61,7 +61,7 @@ class FixResult:
 class Workbench:
     def __init__(
         self,
-        controller: SessionController,
+        controller: LiveSessionController,
         workspace: Path,
         checks: CheckPlan | list[VerificationCommand],
         max_rounds: int,

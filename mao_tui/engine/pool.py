@@ -51,9 +51,6 @@ class ProviderPool:
         key with a status at once."""
         return self._settings.registry.providers[provider_id].kind in SDK_MODULES
 
-    def needs_key(self, provider_id: str) -> bool:
-        return bool(self._settings.registry.providers[provider_id].api_key_env)
-
     def has_key(self, provider_id: str) -> bool:
         """True when the provider can be called: its key is set, or it needs none."""
         cfg = self._settings.registry.providers[provider_id]

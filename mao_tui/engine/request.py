@@ -7,12 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mao_tui.domain import OutputWritten, Plan, new_id
+from mao_tui.domain import Plan, new_id
 from mao_tui.engine.sections import Section
-
-# What the playbook's output kind does with a successful synthesis (session id, its text),
-# beyond storing it: the journal writes its entry file. Set by the playbook runner.
-Deliver = Callable[[str, str], Awaitable[OutputWritten]]
 
 
 @dataclass(frozen=True)
@@ -29,7 +25,7 @@ class SessionRequest:
     fixed_plan: Plan | None = None  # a plan the user gave (--plan FILE); no planning at all
     # Shown the plan before any work: returns it (edited or not), or None to stop (--review-plan).
     review: Callable[[Plan], Awaitable[Plan | None]] | None = None
-    deliver: Deliver | None = None
+    out: Path | None = None  # where the output kind writes (--out); None: the playbook's folder
     # A folder in a git repository whose map the orchestrator and whose most relevant files
     # the workstreams see (engine/repo_context.py); None: none (and outside git, none either).
     repository: Path | None = None

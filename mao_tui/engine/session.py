@@ -1,5 +1,13 @@
 """Run one session: every workstream as its own asyncio task, each through its fallback chain,
-then synthesis over the successful outputs. Everything that happens is an event to the sinks."""
+then synthesis over the successful outputs. Everything that happens is an event to the sinks.
+
+:class:`SessionRun` is one run, start to end (what headless sessions use). The dashboard's
+session stays open for reruns after that run: the
+:class:`~mao_tui.engine.controller.LiveSessionController` is a :class:`SessionRun` whose
+workstreams run in slots it can cancel and replace. Two classes because a headless run needs
+none of the slots, reruns and reopening, and the controller needs all of the run. The
+playbook's output kind (:mod:`mao_tui.engine.output`) is a piece either of them is given, not a
+subclass."""
 
 from __future__ import annotations
 
@@ -23,6 +31,7 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.engine.chain import ChainRunner, Fanout, Outcome, Prompts
+from mao_tui.engine.output import EngineHooks, OutputKind
 from mao_tui.engine.planning import Planner
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
@@ -37,13 +46,14 @@ from mao_tui.engine.repo_context import (
     requested_files,
     synthesis_section,
 )
-from mao_tui.engine.request import Deliver as Deliver  # re-exported: callers import it here
 from mao_tui.engine.request import SessionRequest as SessionRequest
 from mao_tui.engine.sections import outline
 from mao_tui.settings.schema import PromptChoice, Settings
 
 
-class SessionEngine:
+class SessionRun:
+    """One session, start to end: pre-flight, planning, workstreams, synthesis."""
+
     def __init__(
         self,
         settings: Settings,
@@ -51,7 +61,9 @@ class SessionEngine:
         sinks: Sequence[EventSink],
         *,
         max_parallel: int | None = None,
+        output: OutputKind | None = None,
     ) -> None:
+        self._output = output or OutputKind()
         self._settings = settings
         self._pool = pool
         self._emit = Fanout(list(sinks))
@@ -118,8 +130,33 @@ class SessionEngine:
         *,
         announce: bool = True,
     ) -> Outcome:
-        """Where every workstream and the synthesis run: a controller steers them from here."""
+        """Where every workstream and the synthesis run (a controller steers them from
+        :meth:`_run_chain`); the output kind checks the answers it checks."""
+        check = self._output.check
+        if check is None or not check.checks(ws):
+            return await self._run_chain(session_id, ws, prompts, announce=announce)
+        first = await self._run_chain(session_id, ws, prompts, announce=False)
+        final, detail = await check.settle(self._hooks, session_id, ws, prompts, first)
+        if announce:
+            await self._emit(finished_event(session_id, ws.key, final, detail))
+        return final
+
+    async def _run_chain(
+        self, session_id: str, ws: PlannedWorkstream, prompts: Prompts, *, announce: bool
+    ) -> Outcome:
         return await self._chains.run_chain(session_id, ws, prompts, announce=announce)
+
+    @property
+    def _hooks(self) -> EngineHooks:
+        async def run_once(session_id: str, ws: PlannedWorkstream, prompts: Prompts) -> Outcome:
+            return await self._run_chain(session_id, ws, prompts, announce=False)
+
+        return EngineHooks(self._emit, run_once, self._combined_usage)
+
+    def _combined_usage(self, first: Outcome, second: Outcome) -> TokenTotals:
+        usage = first.usage.model_copy()
+        usage.add(second.usage)
+        return usage
 
     async def _finish(
         self,
@@ -284,15 +321,12 @@ class SessionEngine:
         """In a git repository: the workstreams' files, and how to edit them by hunks."""
         return synthesis_section(self._repo_files) if self._repo_files else ""
 
-    def synthesis_values(self) -> dict[str, str]:
-        """More ``$placeholders`` for the synthesis template: an output kind's own (qa's merged
-        findings and scores, see playbooks/qa_engine.py)."""
-        return {}
-
     async def _synthesize(
         self, req: SessionRequest, plan: Plan, outcomes: dict[str, Outcome]
     ) -> Outcome:
         ws = plan.synthesis
+        values_of = self._output.prompt_values
+        extra = values_of(req, plan, outcomes) if values_of is not None else {}
         done = [(w, outcomes[w.key]) for w in plan.workstreams]
         missing = [(w, o) for w, o in done if o.status != WorkstreamStatus.DONE]
         done = [(w, o) for w, o in done if o.status == WorkstreamStatus.DONE]
@@ -306,7 +340,7 @@ class SessionEngine:
                 "title": ws.title,
                 "key": ws.key,
                 "outputs": _format_outputs(done, self._settings) + _format_missing(missing),
-                **self.synthesis_values(),
+                **extra,
             }
             system = render(self._settings, pb.system_prompt, values)
             outcome = await self.run_workstream(
@@ -324,14 +358,24 @@ class SessionEngine:
                 usage=outcome.usage,
             )
         )
-        if outcome.status is WorkstreamStatus.DONE and req.deliver is not None:
-            written = await req.deliver(req.session_id, outcome.text)
-            await self._emit(written)
-            self._undelivered = None
-            if written.error:
-                self._undelivered = f"{written.kind} not written: {written.error}"
-                return Outcome(WorkstreamStatus.FAILED, outcome.model, outcome.text, outcome.usage)
+        self._undelivered = None
+        if self._output.deliver is not None:
+            outcome, self._undelivered = await self._output.deliver(self._hooks, req, outcome)
         return outcome
+
+
+def finished_event(
+    session_id: str, key: str, outcome: Outcome, detail: str = ""
+) -> WorkstreamFinished:
+    """How workstream ``key`` ended, with its outcome's model, status and usage."""
+    return WorkstreamFinished(
+        session_id=session_id,
+        workstream=key,
+        model=outcome.model,
+        status=outcome.status,
+        usage=outcome.usage,
+        detail=detail,
+    )
 
 
 def _rendered(

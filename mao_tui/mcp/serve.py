@@ -12,6 +12,7 @@ in the same database as the dashboard's (``--db``, ``$MAO_DB``), so the user can
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,10 +27,33 @@ from mao_tui.domain.errors import UsageError
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
-    from mao_tui.engine.session import SessionRequest
+    from mao_tui.engine.request import SessionRequest
     from mao_tui.service.launch import Launch
     from mao_tui.settings.schema import Settings
 
+DEVELOP_HELP = (
+    "Build a feature with several models in parallel: plan, workstreams with fallbacks, "
+    "synthesis. Returns the synthesized output and the session id. `spec_file` is a "
+    "Markdown spec or PRD (a path, relative to the project); `sections` (e.g. '2,3') "
+    "builds those numbered sections of it. `simulate` runs on mao's built-in simulator "
+    "(no keys, no cost)."
+)
+QA_HELP = (
+    "Review code on five dimensions (five reviewers, structured findings, a weighted "
+    "score computed by code) and return one merged, de-duplicated report. `targets`: "
+    "files, globs or directories relative to the project; or `diff`: a git revision, "
+    "to review the changes since it. `spec_file`: a PRD to check compliance with."
+)
+JOURNAL_HELP = (
+    "Write a journal entry (three perspectives, one entry) about a stored mao session "
+    "(`session_id`, an id or prefix; default: the latest) or, with `since` (e.g. "
+    "'2 weeks ago'), about this git repository's recent commits. Returns the entry "
+    "and the file it was written to."
+)
+SESSION_HELP = (
+    "Show one stored mao session in full: plan, every attempt, fallbacks, synthesis. "
+    "`session_id` is an id or a unique prefix of one; empty lists the recent sessions."
+)
 INSTRUCTIONS = (
     "mao runs one piece of software work across several frontier models: a plan splits it into "
     "workstreams, each on the model best suited to it with a fallback chain, and a synthesis "
@@ -80,21 +104,12 @@ class ProgressRelay:
 
 def build_server(launch: Launch) -> MCPServer:
     from mcp.server.mcpserver import MCPServer
-    from mcp.server.mcpserver.exceptions import ToolError
 
     from mao_tui import __version__
 
     server: MCPServer = MCPServer("mao", version=__version__, instructions=INSTRUCTIONS)
 
-    @server.tool(
-        description=(
-            "Build a feature with several models in parallel: plan, workstreams with fallbacks, "
-            "synthesis. Returns the synthesized output and the session id. `spec_file` is a "
-            "Markdown spec or PRD (a path, relative to the project); `sections` (e.g. '2,3') "
-            "builds those numbered sections of it. `simulate` runs on mao's built-in simulator "
-            "(no keys, no cost)."
-        )
-    )
+    @server.tool(description=DEVELOP_HELP)
     async def develop(
         task: str,
         ctx: Context,
@@ -103,20 +118,10 @@ def build_server(launch: Launch) -> MCPServer:
         simulate: bool = False,
         use_planner: bool = True,
     ) -> str:
-        try:
-            req = develop_request(launch, task, spec_file, sections, simulate, use_planner)
-            return await run(launch, req, ctx)
-        except UsageError as exc:
-            raise ToolError(str(exc)) from None
+        req = develop_request(launch, task, spec_file, sections, simulate, use_planner)
+        return await _tool_errors(_run_request(launch, req, ctx))
 
-    @server.tool(
-        description=(
-            "Review code on five dimensions (five reviewers, structured findings, a weighted "
-            "score computed by code) and return one merged, de-duplicated report. `targets`: "
-            "files, globs or directories relative to the project; or `diff`: a git revision, "
-            "to review the changes since it. `spec_file`: a PRD to check compliance with."
-        )
-    )
+    @server.tool(description=QA_HELP)
     async def qa(
         ctx: Context,
         targets: list[str] | None = None,
@@ -126,20 +131,10 @@ def build_server(launch: Launch) -> MCPServer:
         simulate: bool = False,
         use_planner: bool = True,
     ) -> str:
-        try:
-            req = qa_request(launch, targets or [], diff, spec_file, task, simulate, use_planner)
-            return await run(launch, req, ctx)
-        except UsageError as exc:
-            raise ToolError(str(exc)) from None
+        req = qa_request(launch, targets or [], diff, spec_file, task, simulate, use_planner)
+        return await _tool_errors(_run_request(launch, req, ctx))
 
-    @server.tool(
-        description=(
-            "Write a journal entry (three perspectives, one entry) about a stored mao session "
-            "(`session_id`, an id or prefix; default: the latest) or, with `since` (e.g. "
-            "'2 weeks ago'), about this git repository's recent commits. Returns the entry "
-            "and the file it was written to."
-        )
-    )
+    @server.tool(description=JOURNAL_HELP)
     async def journal(
         ctx: Context,
         session_id: str | None = None,
@@ -147,44 +142,60 @@ def build_server(launch: Launch) -> MCPServer:
         simulate: bool = False,
         use_planner: bool = True,
     ) -> str:
-        from mao_tui.playbooks.journal import journal_request
+        req = journal_request(launch, session_id, since, simulate, use_planner)
+        return await _tool_errors(_run_request(launch, req, ctx))
 
-        try:
-            req = await journal_request(
-                _settings(launch),
-                db_path=launch.db_path,
-                project_dir=launch.project_dir,
-                session=session_id or None,
-                since=since or None,
-                simulated=simulate,
-            )
-            return await run(launch, replace(req, use_planner=use_planner), ctx)
-        except UsageError as exc:
-            raise ToolError(str(exc)) from None
-
-    @server.tool(
-        description=(
-            "Show one stored mao session in full: plan, every attempt, fallbacks, synthesis. "
-            "`session_id` is an id or a unique prefix of one; empty lists the recent sessions."
-        )
-    )
+    @server.tool(description=SESSION_HELP)
     async def session(session_id: str = "", limit: int = 20) -> str:
-        from mao_tui.render.reports import print_session, print_sessions
-
-        out = io.StringIO()
-        try:
-            if session_id.strip():
-                await print_session(launch.db_path, session_id.strip(), out)
-            else:
-                await print_sessions(launch.db_path, max(1, min(limit, 200)), out)
-        except UsageError as exc:
-            raise ToolError(str(exc)) from None
-        return out.getvalue()
+        return await _tool_errors(show_sessions(launch, session_id.strip(), limit))
 
     return server
 
 
-def develop_request(
+async def _tool_errors(work: Awaitable[str]) -> str:
+    """The tool's answer; a UsageError becomes the client's tool error, worded as mao words it."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    try:
+        return await work
+    except UsageError as exc:
+        raise ToolError(str(exc)) from None
+
+
+async def _run_request(launch: Launch, request: Awaitable[SessionRequest], ctx: Context) -> str:
+    return await run(launch, await request, ctx)
+
+
+async def show_sessions(launch: Launch, session_id: str, limit: int) -> str:
+    """One stored session in full, or (no id) the recent ones."""
+    from mao_tui.render.reports import print_session, print_sessions
+
+    out = io.StringIO()
+    if session_id:
+        await print_session(launch.db_path, session_id, out)
+    else:
+        await print_sessions(launch.db_path, max(1, min(limit, 200)), out)
+    return out.getvalue()
+
+
+async def journal_request(
+    launch: Launch, session_id: str | None, since: str | None, simulate: bool, use_planner: bool
+) -> SessionRequest:
+    """The session `mao journal` would run."""
+    from mao_tui.service import session_request
+
+    return await session_request.journal_request(
+        _settings(launch),
+        db_path=launch.db_path,
+        project_dir=launch.project_dir,
+        session=session_id or None,
+        since=since or None,
+        simulated=simulate,
+        use_planner=use_planner,
+    )
+
+
+async def develop_request(
     launch: Launch,
     task: str,
     spec_file: str | None,
@@ -193,47 +204,23 @@ def develop_request(
     use_planner: bool,
 ) -> SessionRequest:
     """The same session `mao develop` would run, checked the same way (a UsageError if not)."""
-    from mao_tui.engine.sections import SectionError, parse_selection, select_sections
-    from mao_tui.engine.session import SessionRequest
-    from mao_tui.service.inputs import read_text
+    from mao_tui.service.session_request import MCP_FIELDS, SessionInputs, build_request
 
-    task = task.strip()
-    if not task:
-        raise UsageError("the task is empty; say what to build")
-    spec = ""
-    spec_path: Path | None = None
-    if spec_file:
-        spec_path = Path(spec_file)
-        if not spec_path.is_absolute():
-            spec_path = launch.project_dir / spec_path
-        limit = launch.settings().registry.global_.limits.max_input_bytes
-        spec = read_text(spec_path, option="spec_file", limit=limit)
-    chosen = []
-    if sections:
-        if spec_path is None:
-            raise UsageError("sections needs spec_file: the sections are the spec's")
-        try:
-            chosen = select_sections(spec, parse_selection(sections), str(spec_path))
-        except SectionError as exc:
-            raise UsageError(str(exc)) from None
-    settings = _settings(launch)
-    if "develop" not in settings.playbooks:
-        raise UsageError("no playbook named 'develop'")
-    req = SessionRequest(
-        command="develop",
+    inputs = SessionInputs(
         playbook="develop",
         task=task,
-        spec_text=spec,
-        simulated=simulate,
         project_dir=launch.project_dir,
-        sections=chosen,
+        simulated=simulate,
+        spec_path=_in_project(launch, spec_file),
+        sections=sections or None,
         use_planner=use_planner,
     )
+    req = build_request(_settings(launch), inputs, MCP_FIELDS)
     _check_fit(launch, req)
     return req
 
 
-def qa_request(
+async def qa_request(
     launch: Launch,
     targets: list[str],
     diff: str | None,
@@ -243,32 +230,28 @@ def qa_request(
     use_planner: bool,
 ) -> SessionRequest:
     """The session `mao qa` would run (its own preparation: targets, diff, PRD, fit)."""
-    from mao_tui.engine.session import SessionRequest
-    from mao_tui.service.qa_input import prepare
+    from mao_tui.service import session_request
 
-    prd = None
-    if spec_file:
-        prd = Path(spec_file)
-        prd = prd if prd.is_absolute() else launch.project_dir / prd
-    qa_input = prepare(
+    return session_request.qa_request(
         _settings(launch),
-        "qa",
-        targets,
-        root=launch.project_dir,
+        playbook="qa",
+        targets=targets,
+        project_dir=launch.project_dir,
         diff=diff or None,
-        prd=prd,
+        prd=_in_project(launch, spec_file),
         task=task or None,
+        simulated=simulate,
+        use_planner=use_planner,
         err=io.StringIO(),  # what is reviewed and skipped: in the session's record, not stderr
     )
-    return SessionRequest(
-        command="qa",
-        playbook="qa",
-        task=qa_input.task,
-        spec_text=qa_input.listing,
-        simulated=simulate,
-        project_dir=launch.project_dir,
-        use_planner=use_planner,
-    )
+
+
+def _in_project(launch: Launch, path: str | None) -> Path | None:
+    """A path the client gave, relative to the project (None when not given)."""
+    if not path:
+        return None
+    given = Path(path)
+    return given if given.is_absolute() else launch.project_dir / given
 
 
 def _settings(launch: Launch) -> Settings:

@@ -1,32 +1,37 @@
-"""`mao journal`: the request for a journal session, from a stored session or git history."""
+"""`mao journal`: what a journal session is about, from a stored session or git history."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from mao_tui.domain.errors import UsageError
-from mao_tui.engine.session import SessionRequest
-from mao_tui.playbooks.journal_entry import JournalWriter
 from mao_tui.playbooks.journal_source import git_material, load_session, session_material
-from mao_tui.playbooks.runner import journal_folder, require_playbook
+from mao_tui.playbooks.runner import require_playbook
 from mao_tui.settings.schema import Settings
 
 
-async def journal_request(
+@dataclass(frozen=True)
+class JournalSubject:
+    """A journal session's inputs: its playbook, what it is about, and the material."""
+
+    playbook: str
+    label: str  # the session's task, and the entry's subject
+    material: str  # the session's spec text
+
+
+async def journal_subject(
     settings: Settings,
     *,
     db_path: Path,
     project_dir: Path,
     session: str | None = None,
     since: str | None = None,
-    out: Path | None = None,
     playbook: str = "journal",
-    simulated: bool = False,
-) -> SessionRequest:
-    """A session of journal playbook ``playbook`` about stored session ``session`` (an id or
-    a prefix; None: the latest that is not itself a journal), or, with ``since``, about the
-    git history of ``project_dir`` since that date. Its entry goes to ``out`` or the
-    playbook's ``journal.folder``."""
+) -> JournalSubject:
+    """What journal playbook ``playbook`` writes about: stored session ``session`` (an id or a
+    prefix; None: the latest that is not itself a journal), or, with ``since``, the git
+    history of ``project_dir`` since that date."""
     pb = require_playbook(settings, playbook)
     journals = sorted(n for n, p in settings.playbooks.items() if p.output == "journal")
     if pb.output != "journal":
@@ -40,12 +45,4 @@ async def journal_request(
         source = git_material(project_dir, since)
     else:
         source = session_material(await load_session(db_path, session, set(journals)))
-    return SessionRequest(
-        command="journal",
-        playbook=pb.name,
-        task=source.label,
-        spec_text=source.material,
-        simulated=simulated,
-        project_dir=project_dir,
-        deliver=JournalWriter(journal_folder(pb, project_dir, out), source.label),
-    )
+    return JournalSubject(pb.name, source.label, source.material)

@@ -1,7 +1,7 @@
 """QA by code: parse and validate each reviewer's JSON, merge duplicate findings, compute the
 weighted score, apply the synthesis model's categories, and write the report.
 
-Nothing here calls a model; ``qa_engine.py`` does, and hands the texts to these functions.
+Nothing here calls a model; ``qa_output.py`` does, and hands the texts to these functions.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -404,48 +405,28 @@ class ReviewerInput:
 def reviewer_results(
     inputs: Sequence[ReviewerInput], qa: QaConfig, files: Mapping[str, int]
 ) -> list[ReviewerResult]:
-    results = []
-    for r in inputs:
+    return [_reviewer_result(r, qa, files) for r in inputs]
+
+
+def _reviewer_result(r: ReviewerInput, qa: QaConfig, files: Mapping[str, int]) -> ReviewerResult:
+    def result(status: ReviewerStatus, **found: Any) -> ReviewerResult:
         weight = qa.weights.get(r.key, 0.0)
-        if not r.answered:
-            results.append(
-                ReviewerResult(
-                    key=r.key,
-                    title=r.title,
-                    weight=weight,
-                    model=r.model,
-                    status="failed",
-                    error=r.failure or "no model produced a review",
-                )
-            )
-            continue
-        review, problems = parse_review(r.text, files)
-        if review is None:
-            results.append(
-                ReviewerResult(
-                    key=r.key,
-                    title=r.title,
-                    weight=weight,
-                    model=r.model,
-                    status="invalid",
-                    error="invalid review after one repair round: " + "; ".join(problems),
-                )
-            )
-            continue
-        status: ReviewerStatus = "repaired" if r.repaired else "ok"
-        results.append(
-            ReviewerResult(
-                key=r.key,
-                title=r.title,
-                weight=weight,
-                model=r.model,
-                status=status,
-                score=review.score,
-                summary=review.summary,
-                findings=review.findings,
-            )
+        return ReviewerResult(
+            key=r.key, title=r.title, weight=weight, model=r.model, status=status, **found
         )
-    return results
+
+    if not r.answered:
+        return result("failed", error=r.failure or "no model produced a review")
+    review, problems = parse_review(r.text, files)
+    if review is None:
+        why = "invalid review after one repair round: " + "; ".join(problems)
+        return result("invalid", error=why)
+    return result(
+        "repaired" if r.repaired else "ok",
+        score=review.score,
+        summary=review.summary,
+        findings=review.findings,
+    )
 
 
 def build_report(

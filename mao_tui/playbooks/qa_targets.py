@@ -160,12 +160,17 @@ def collect(targets: Sequence[str], root: Path, *, max_file_bytes: int = MAX_FIL
         if rel in ignored and path not in named:
             found.skipped.append((rel, "ignored by .gitignore"))
             continue
-        text, why = _read(path, max_file_bytes)
-        if text is None:
-            found.skipped.append((rel, why))
-        else:
-            found.files.append((rel, text))
+        _take(found, rel, path, max_file_bytes)
     return found
+
+
+def _take(found: Targets, rel: str, path: Path, max_file_bytes: int) -> None:
+    """``path`` among the files to review, or among the skipped with the reason."""
+    text, why = _read(path, max_file_bytes)
+    if text is None:
+        found.skipped.append((rel, why))
+    else:
+        found.files.append((rel, text))
 
 
 def collect_diff(
@@ -190,11 +195,7 @@ def collect_diff(
         if _skipped_dir(path, root):
             found.skipped.append((rel, "tool folder"))
             continue
-        text, why = _read(path, max_file_bytes)
-        if text is None:
-            found.skipped.append((rel, why))
-        else:
-            found.files.append((rel, text))
+        _take(found, rel, path, max_file_bytes)
     return found
 
 

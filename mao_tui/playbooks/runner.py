@@ -1,14 +1,12 @@
 """Any playbook by name: the shipped ones and the user's own (``.mao/playbooks/NAME.yaml``, found
-by the layered loader like every other configuration file), and what its output kind does with
-a finished synthesis."""
+by the layered loader like every other configuration file), and where a journal playbook's
+entries go."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from mao_tui.domain.errors import UsageError
-from mao_tui.engine.session import Deliver
-from mao_tui.playbooks.journal_entry import JournalWriter
 from mao_tui.settings.schema import Playbook, Settings
 
 USER_PLAYBOOKS = ".mao/playbooks/NAME.yaml"
@@ -34,19 +32,3 @@ def journal_folder(playbook: Playbook, project_dir: Path, override: Path | None 
     ``journal.folder``; relative to the project directory."""
     folder = (override or Path(playbook.journal.folder)).expanduser()
     return folder if folder.is_absolute() else project_dir / folder
-
-
-def deliverer_for(
-    settings: Settings,
-    name: str,
-    project_dir: Path,
-    about: str,
-    *,
-    folder: Path | None = None,
-) -> Deliver | None:
-    """What playbook ``name``'s output kind does after a successful synthesis (None: nothing
-    beyond storing it). ``about`` is what the output is about: the session's task."""
-    playbook = settings.playbooks.get(name)
-    if playbook is None or playbook.output != "journal":
-        return None
-    return JournalWriter(journal_folder(playbook, project_dir, folder), about)

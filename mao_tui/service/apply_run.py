@@ -18,10 +18,11 @@ from mao_tui.checks.model import ProjectFileError
 from mao_tui.checks.resolve import resolve_checks
 from mao_tui.domain import ApplyProposal, EventSink, SessionFinished, SessionStatus
 from mao_tui.domain.sanitize import shown
-from mao_tui.engine.controller import SessionController
+from mao_tui.engine.controller import LiveSessionController
 from mao_tui.engine.fix_loop import Workbench
 from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.session import SessionRequest
+from mao_tui.playbooks.output_kinds import output_kind
 from mao_tui.repo.worktree import Worktree, WorktreeError, commit_changes, create_worktree
 from mao_tui.service.launch import Launch, session_resources
 
@@ -47,12 +48,13 @@ async def run_and_apply(
             ends.append(event)
 
     async with session_resources(launch, req.project_dir) as res:
-        controller = SessionController(
+        controller = LiveSessionController(
             res.settings,
             res.pool,
             [res.store_sink, *sinks, last_end],
             req,
             max_parallel=launch.max_parallel,
+            output=output_kind(res.settings, req),
         )
         try:
             first = await controller.run_first(

@@ -69,10 +69,8 @@ class Launch:
     def layers(self) -> list[Path]:
         return config_layers(self.project_dir, self.config_dir)
 
-    def settings(self, overlay: dict[str, Any] | None = None) -> Settings:
-        """The validated configuration; without an overlay, read once per Launch."""
-        if overlay is not None:
-            return load_settings(self.layers(), overlay)
+    def settings(self) -> Settings:
+        """The validated configuration, read once per Launch (and its copies)."""
         if "settings" not in self._cache:
             self._cache["settings"] = load_settings(self.layers())
         return self._cache["settings"]
@@ -88,6 +86,18 @@ def simulator_overlay(settings: Settings, base_url: str) -> dict[str, Any]:
         url = f"{base_url}/v1" if cfg.kind in ("openai", "openai_chat") else base_url
         providers[pid] = {"base_url": url, "timeout_s": SIM_TIMEOUT_S}
     return {"providers": providers}
+
+
+def pointed_at_simulator(settings: Settings, base_url: str) -> Settings:
+    """``settings`` with :func:`simulator_overlay` applied in memory: the configuration files
+    are not read a second time."""
+    changes = simulator_overlay(settings, base_url)["providers"]
+    providers = {
+        pid: cfg.model_copy(update=changes[pid]) if pid in changes else cfg
+        for pid, cfg in settings.registry.providers.items()
+    }
+    registry = settings.registry.model_copy(update={"providers": providers})
+    return settings.model_copy(update={"registry": registry})
 
 
 def simulator_env(settings: Settings) -> dict[str, str]:
@@ -140,7 +150,7 @@ async def session_resources(
                 failing_first=launch.sim_failing_first,
             )
             await simulator.start()
-            settings = launch.settings(simulator_overlay(settings, simulator.base_url))
+            settings = pointed_at_simulator(settings, simulator.base_url)
             env = simulator_env(settings)
         pool = ProviderPool(settings, os.environ if env is None else env, workdir=project_dir)
         yield Resources(settings, store, store_sink, pool)
@@ -176,10 +186,15 @@ async def run_session(
 ) -> SessionFinished:
     """Run one session to its end, persisting it as it goes. Cleans up on every exit path."""
     from mao_tui.engine.planner import rule_based_plan
-    from mao_tui.playbooks.qa_engine import engine_class
+    from mao_tui.engine.session import SessionRun
+    from mao_tui.playbooks.output_kinds import output_kind
 
     async with session_resources(launch, req.project_dir, env=env) as res:
-        engine = engine_class(res.settings, req.playbook)(
-            res.settings, res.pool, [res.store_sink, *sinks], max_parallel=launch.max_parallel
+        engine = SessionRun(
+            res.settings,
+            res.pool,
+            [res.store_sink, *sinks],
+            max_parallel=launch.max_parallel,
+            output=output_kind(res.settings, req),
         )
         return await engine.run(req, rule_based_plan(res.settings, req.playbook, req.sections))

@@ -1,5 +1,5 @@
 """The TUI's backend: sessions that stay open for reruns, review from the database, history
-search, export. Implements the protocols of :mod:`mao_tui.tui.backend`; the TUI does no I/O.
+search, export. Implements the protocols of :mod:`mao_tui.service.ports`; the TUI does no I/O.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING
 from mao_tui.domain import EventSink, SessionFinished, SessionStatus
 from mao_tui.domain.errors import ControlError, UsageError
 from mao_tui.service.launch import Launch, session_resources
-from mao_tui.tui.backend import ExportFormat, HistoryQuery, LiveSession, ModelChoice, NewSession
+from mao_tui.service.ports import ExportFormat, HistoryQuery, LiveSession, ModelChoice, NewSession
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
+    from collections.abc import Awaitable, Coroutine
     from typing import Any
 
     from mao_tui.domain import ApplyProposal
     from mao_tui.domain.stored import SessionDetail, SessionHit, SessionSummary
-    from mao_tui.engine.controller import SessionController
+    from mao_tui.engine.controller import LiveSessionController
     from mao_tui.engine.fix_loop import Workbench
     from mao_tui.engine.request import SessionRequest
     from mao_tui.settings.schema import Settings
@@ -42,9 +42,9 @@ class OpenSession:
         self._launch = launch
         self._req = req
         self._review_id = review_id
-        self._controller: SessionController | None = None
+        self._controller: LiveSessionController | None = None
         self._bench: Workbench | None = None
-        self._bench_of: SessionController | None = None
+        self._bench_of: LiveSessionController | None = None
         self._bench_task: asyncio.Task[None] | None = None
         self._refusal = "the session is still starting"
 
@@ -159,7 +159,7 @@ class OpenSession:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def _ready(self) -> SessionController:
+    def _ready(self) -> LiveSessionController:
         if self._controller is None:
             raise ControlError(self._refusal)
         return self._controller
@@ -173,35 +173,29 @@ class OpenSession:
         return await self._live(self._req, sink)
 
     async def _live(self, req: SessionRequest, sink: EventSink) -> SessionFinished | None:
+        from mao_tui.engine.controller import LiveSessionController
         from mao_tui.engine.planner import rule_based_plan
-        from mao_tui.playbooks.qa_engine import controller_class
+        from mao_tui.playbooks.output_kinds import output_kind
 
         launch = self._launch
         async with session_resources(launch, req.project_dir) as res:
-            controller = controller_class(res.settings, req.playbook)(
+            controller = LiveSessionController(
                 res.settings,
                 res.pool,
                 [res.store_sink, sink],
                 req,
                 max_parallel=launch.max_parallel,
+                output=output_kind(res.settings, req),
             )
-            self._controller = controller
-            try:
-                await controller.run_first(
-                    rule_based_plan(res.settings, req.playbook, req.sections)
-                )
-                await asyncio.Event().wait()  # open for reruns until the dashboard closes
-            finally:
-                self._refusal = "the session is closed"
-                self._controller = None
-                await self._stop_bench()
-                await controller.aclose()
+            plan = rule_based_plan(res.settings, req.playbook, req.sections)
+            await self._keep_open(controller, controller.run_first(plan))
         return None
 
     async def _review(self, sink: EventSink) -> SessionFinished | None:
-        from mao_tui.engine.controller import resume_from
-        from mao_tui.playbooks.qa_engine import controller_class
-        from mao_tui.playbooks.runner import deliverer_for
+        from mao_tui.engine.controller import LiveSessionController
+        from mao_tui.engine.resume import resume_from
+        from mao_tui.playbooks.output_kinds import output_kind
+        from mao_tui.service.session_request import stored_request
         from mao_tui.store.replay import events_from_detail
 
         detail = await _load(self._launch.db_path, self._review_id)
@@ -211,49 +205,34 @@ class OpenSession:
             self._refusal = "this session is running in another mao process; review only"
             await asyncio.Event().wait()  # until the dashboard closes
             return None
-        req = _request_for(detail)
+        req = stored_request(detail)
         async with session_resources(
             self._launch, req.project_dir, simulate=detail.simulated, faults=False
         ) as res:
-            # A new synthesis of a journal session writes a new entry, as the first one did.
-            req = replace(
-                req, deliver=deliverer_for(res.settings, req.playbook, req.project_dir, req.task)
+            controller = LiveSessionController(
+                res.settings,
+                res.pool,
+                [res.store_sink, sink],
+                req,
+                resume=resume_from(detail),
+                # A new synthesis of a journal session writes a new entry, as the first one did.
+                output=output_kind(res.settings, req),
             )
-            controller = controller_class(res.settings, req.playbook)(
-                res.settings, res.pool, [res.store_sink, sink], req, resume=resume_from(detail)
-            )
-            self._controller = controller
-            try:
-                await res.pool.warm()  # before a rerun needs them
-                await asyncio.Event().wait()
-            finally:
-                self._refusal = "the session is closed"
-                self._controller = None
-                await self._stop_bench()
-                await controller.aclose()
+            await self._keep_open(controller, res.pool.warm())  # warm: before a rerun needs it
         return None
 
-
-def _request_for(detail: SessionDetail) -> SessionRequest:
-    from mao_tui.engine.request import SessionRequest
-    from mao_tui.engine.sections import SectionError, select_sections
-
-    sections = []
-    if detail.plan is not None and detail.plan.sections:
+    async def _keep_open(self, controller: LiveSessionController, start: Awaitable[object]) -> None:
+        """Serve ``controller`` from ``start`` on, open for reruns until the dashboard's worker
+        is cancelled; then close it."""
+        self._controller = controller
         try:
-            sections = select_sections(detail.spec_text, list(detail.plan.sections), "spec")
-        except SectionError:
-            sections = []  # the workstreams then see the whole spec
-    return SessionRequest(
-        command=detail.command,
-        playbook=detail.playbook,
-        task=detail.task,
-        spec_text=detail.spec_text,
-        simulated=detail.simulated,
-        project_dir=Path(detail.project_dir or "."),
-        session_id=detail.id,
-        sections=sections,
-    )
+            await start
+            await asyncio.Event().wait()  # open for reruns until the dashboard closes
+        finally:
+            self._refusal = "the session is closed"
+            self._controller = None
+            await self._stop_bench()
+            await controller.aclose()
 
 
 async def _load(db_path: Path, session_id: str) -> SessionDetail:
@@ -316,51 +295,28 @@ class AppBackend:
         return [section.label for section in parse_sections(read_text(path, limit=limit))]
 
     def start(self, form: NewSession) -> tuple[LiveSession, str]:
-        from mao_tui.engine.sections import SectionError, parse_selection, select_sections
-        from mao_tui.playbooks.runner import deliverer_for
-        from mao_tui.service.inputs import read_text, with_context
+        from mao_tui.service.session_request import HOME_FIELDS, SessionInputs, build_request
 
-        task = form.task.strip()
-        if not task:
-            raise UsageError("the task is empty; say what to build")
-        if form.playbook not in self.settings().playbooks:
-            raise UsageError(f"no playbook named {form.playbook!r}")
-        limit = self.settings().registry.global_.limits.max_input_bytes
-        spec = read_text(form.spec_path, limit=limit) if form.spec_path else ""
-        sections = []
-        if form.sections.strip():
-            if form.spec_path is None:
-                raise UsageError("sections need a spec file: the sections are the spec's")
-            try:
-                sections = select_sections(
-                    spec, parse_selection(form.sections), str(form.spec_path)
-                )
-            except SectionError as exc:
-                raise UsageError(str(exc)) from None
         launch = replace(self._launch, simulate=form.simulate, faults=False)
-        if self.settings().playbooks[form.playbook].output == "qa_report":
-            spec_text = self._qa_listing(form, launch.project_dir, task)
-        else:
-            context = [
-                (path, read_text(path, "context file", "a context file", limit))
-                for path in form.context_paths
-            ]
-            spec_text = with_context(spec, context)
-        from mao_tui.engine.request import SessionRequest
-
-        req = SessionRequest(
-            command=form.playbook,
+        qa = self._is_qa(form.playbook)
+        inputs = SessionInputs(
             playbook=form.playbook,
-            task=task,
-            spec_text=spec_text,
-            simulated=form.simulate,
+            task=form.task,
             project_dir=launch.project_dir,
-            sections=sections,
-            deliver=deliverer_for(self.settings(), form.playbook, launch.project_dir, task),
+            simulated=form.simulate,
+            spec_path=form.spec_path,
+            sections=form.sections if form.sections.strip() else None,
+            spec_text=self._qa_listing(form, launch.project_dir) if qa else None,
+            context_paths=() if qa else tuple(form.context_paths),
         )
+        req = build_request(self.settings(), inputs, HOME_FIELDS)
         return OpenSession(launch, req), f"mao · {form.playbook}"
 
-    def _qa_listing(self, form: NewSession, project_dir: Path, task: str) -> str:
+    def _is_qa(self, playbook: str) -> bool:
+        found = self.settings().playbooks.get(playbook)
+        return found is not None and found.output == "qa_report"
+
+    def _qa_listing(self, form: NewSession, project_dir: Path) -> str:
         """A qa session from Home reviews its context files (files, globs or directories) as
         `mao qa` does its targets, against the spec file as the requirements."""
         from mao_tui.service.qa_input import prepare
@@ -376,7 +332,7 @@ class AppBackend:
             targets,
             root=project_dir,
             prd=form.spec_path,
-            task=task,
+            task=form.task,
         )
         return found.listing
 

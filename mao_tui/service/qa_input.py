@@ -9,6 +9,7 @@ from typing import TextIO
 
 from mao_tui.domain.errors import UsageError
 from mao_tui.playbooks.qa_targets import Targets, collect, collect_diff, render_listing
+from mao_tui.playbooks.runner import require_playbook
 from mao_tui.settings.schema import Settings
 
 
@@ -37,9 +38,7 @@ def prepare(
     from mao_tui.engine.planner import rule_based_plan
     from mao_tui.service.inputs import read_text
 
-    pb = settings.playbooks.get(playbook)
-    if pb is None:
-        raise UsageError(f"no playbook named {playbook!r}")
+    pb = require_playbook(settings, playbook)
     if pb.output != "qa_report":
         raise UsageError(f"playbook {playbook!r} has output {pb.output!r}; mao qa needs qa_report")
     if diff is None and not targets:

@@ -21,7 +21,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 
 from mao_tui.domain import SessionFinished
-from mao_tui.tui.backend import Backend, LiveSession, SessionControl, SessionRunner
+from mao_tui.service.ports import Backend, LiveSession, SessionControl, SessionRunner
 from mao_tui.tui.bindings import SPECS, screen_bindings
 from mao_tui.tui.dashboard import DashboardScreen
 from mao_tui.tui.messages import OpenReview, OpenSession

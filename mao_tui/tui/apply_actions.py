@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from mao_tui.domain import ApplyProposal, FixRoundDone, VerificationDone, WorkspaceEvent
 from mao_tui.domain.errors import ControlError
-from mao_tui.tui.backend import SessionControl, WorkspaceControl
+from mao_tui.service.ports import SessionControl, WorkspaceControl
 from mao_tui.tui.widgets.verification import VerificationPane
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textual.screen import Screen
 
-from mao_tui.tui.backend import Backend
+from mao_tui.service.ports import Backend
 from mao_tui.tui.messages import OpenReview
 
 

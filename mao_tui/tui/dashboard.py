@@ -10,7 +10,7 @@ screen (:mod:`mao_tui.tui.widgets.panel_grid`), and a slower one ticks the runni
 Nothing renders per delta.
 
 The same screen shows a live session (``mao demo``, Home), or a stored one replayed from the
-database (review); either way reruns go through the :class:`~mao_tui.tui.backend.SessionControl`
+database (review); either way reruns go through the :class:`~mao_tui.service.ports.SessionControl`
 it was given (:mod:`mao_tui.tui.lane_actions`).
 """
 
@@ -41,9 +41,9 @@ from mao_tui.domain import (
     SessionFinished,
 )
 from mao_tui.domain.qa_records import QaReport
+from mao_tui.service.ports import SessionControl, SessionRunner
 from mao_tui.tui import messages as m
 from mao_tui.tui.apply_actions import ApplyActions
-from mao_tui.tui.backend import SessionControl, SessionRunner
 from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.lane_actions import LaneActions
 from mao_tui.tui.reducer import Change, DashboardState

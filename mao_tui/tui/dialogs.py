@@ -25,8 +25,8 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from mao_tui.domain.sanitize import clean, mark_invisible
+from mao_tui.service.ports import ExportFormat, ModelChoice
 from mao_tui.tui import fmt
-from mao_tui.tui.backend import ExportFormat, ModelChoice
 from mao_tui.tui.state import AttemptText, Lane
 from mao_tui.tui.widgets.fallback_log import LogEntry
 

@@ -19,8 +19,8 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
+from mao_tui.service.ports import Backend, HistoryQuery
 from mao_tui.tui import fmt
-from mao_tui.tui.backend import Backend, HistoryQuery
 from mao_tui.tui.backend_screen import BackendScreen
 from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.widgets.footer import QuietFooter

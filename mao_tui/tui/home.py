@@ -15,7 +15,7 @@ from textual.content import Content
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
 from mao_tui.domain.errors import ControlError, UsageError
-from mao_tui.tui.backend import NewSession
+from mao_tui.service.ports import NewSession
 from mao_tui.tui.backend_screen import BackendScreen
 from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.history import summary_cells

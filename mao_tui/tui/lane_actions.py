@@ -2,7 +2,7 @@
 :class:`~mao_tui.tui.dashboard.DashboardScreen`: rerun (on the same or another model), cancel,
 synthesize again, the attempts, export, the QA report, maximize, thinking shown or not, back.
 
-Steering goes through the :class:`~mao_tui.tui.backend.SessionControl` the screen was given; a
+Steering goes through the :class:`~mao_tui.service.ports.SessionControl` the screen was given; a
 replay has none and says so. What the engine does about it comes back as events.
 """
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from textual.widget import Widget
 
 from mao_tui.domain.errors import ControlError, UsageError
-from mao_tui.tui.backend import Backend, ExportFormat, SessionControl
+from mao_tui.service.ports import Backend, ExportFormat, SessionControl
 from mao_tui.tui.reducer import DashboardState
 from mao_tui.tui.state import Lane
 from mao_tui.tui.widgets.panel import ModelPanel

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from mao_tui import domain
-from mao_tui.tui.backend import LiveSession
+from mao_tui.service.ports import LiveSession
 
 
 @dataclass

@@ -20,8 +20,8 @@ from textual.widgets import DataTable, Static
 from mao_tui.domain import Plan
 from mao_tui.engine.planning import PlanInvalid, edit_plan
 from mao_tui.engine.routing import resolved_chain
+from mao_tui.service.ports import ModelChoice
 from mao_tui.settings.schema import Settings
-from mao_tui.tui.backend import ModelChoice
 from mao_tui.tui.dialogs import ModelPicker
 
 

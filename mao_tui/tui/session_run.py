@@ -15,8 +15,8 @@ from textual import events
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from mao_tui.domain import Delta, EngineEvent, SessionFinished, SessionStatus
+from mao_tui.service.ports import SessionControl, SessionRunner
 from mao_tui.tui import messages as m
-from mao_tui.tui.backend import SessionControl, SessionRunner
 from mao_tui.tui.reducer import DashboardState
 
 if TYPE_CHECKING:

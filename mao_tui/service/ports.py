@@ -1,7 +1,8 @@
-"""What the TUI asks of the rest of mao: a session to steer, and the stored sessions to browse.
+"""The service layer's ports: what a front end (the TUI) may ask of mao: a session to steer,
+and the stored sessions to browse.
 
 The TUI does no I/O of its own and imports neither the engine nor the store at run time:
-``mao_tui.service.launch`` implements these protocols and hands them to
+:mod:`mao_tui.service.live_session` implements these protocols and the CLI hands them to
 :class:`~mao_tui.tui.app.MaoApp`.
 Refusals (a rerun that cannot run, a bad spec path) raise
 :class:`mao_tui.domain.errors.ControlError` or :class:`mao_tui.domain.errors.UsageError`,
