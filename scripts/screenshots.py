@@ -6,10 +6,10 @@
 Two kinds:
 
 * Copies of the accepted snapshot tests (``SNAPSHOTS`` below): the recorded session of
-  tests/fixtures/develop_session.py and the simulated sessions of tests/test_snapshots.py, with
+  tests/fixtures/develop_session.py and the simulated sessions of tests/tui/test_snapshots.py, with
   fixed ids, times and sizes. This script copies the SVGs pytest-textual-snapshot keeps in
   tests/__snapshots__; it never accepts a snapshot. After an intended change to a screen, accept
-  it first and look at it: ``pytest tests/test_snapshots.py --snapshot-update -k NAME``.
+  it first and look at it: ``pytest tests/tui/test_snapshots.py --snapshot-update -k NAME``.
 * Shots of the real app on the simulator (``SCRIPTS`` below), each made by its own script:
   the demo live and finished, the journal, the QA report, and the apply/verify/fix loop.
 """

@@ -239,7 +239,7 @@ def call_answer(sim: Simulator, call: Any) -> str:
     return script_for(call.workstream, text).answer.strip()
 
 
-FAKE_CLI = Path(__file__).parent / "fake_clis" / "fake_cli.py"
+FAKE_CLI = Path(__file__).parent.parent / "fake_clis" / "fake_cli.py"
 
 
 def install_fake_codex(bin_dir: Path, log_dir: Path) -> None:

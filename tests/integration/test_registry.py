@@ -17,7 +17,7 @@ from mao_tui.engine.routing import route_chain
 from mao_tui.settings.loader import ConfigError, load_settings, shipped_config_dir
 from mao_tui.simulator.server import Simulator
 
-LOCAL_MODELS_DOC = Path(__file__).resolve().parents[1] / "docs" / "local-models.md"
+LOCAL_MODELS_DOC = Path(__file__).resolve().parents[2] / "docs" / "local-models.md"
 
 
 def test_models_lists_provider_key_thinking_prices_and_status(

@@ -257,7 +257,7 @@ def test_develop_with_no_key_says_what_to_set_and_exits_2_before_any_request(
 
 def test_one_key_is_enough_to_start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """With a key for one provider the check lets the session run on what can (the others are
-    skipped as fallbacks `no API key`, in the fallback log: tests/test_engine.py)."""
+    skipped as fallbacks `no API key`, in the fallback log: tests/integration/test_engine.py)."""
     from mao_tui.cli.running import _require_a_runnable_model
 
     launch = Launch(project_dir=tmp_path, config_dir=None, db_path=tmp_path / "x.db")

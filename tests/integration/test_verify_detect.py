@@ -22,7 +22,7 @@ from mao_tui.domain import VerificationFinished
 from mao_tui.domain.redaction import Redactor
 from mao_tui.engine.fix_loop import format_failures
 
-FIXTURES = Path(__file__).parent / "fixtures" / "verify"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "verify"
 TYPESCRIPT = "5.9.3"  # tests/fixtures/verify/typescript/package-lock.json's
 
 

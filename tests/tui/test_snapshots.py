@@ -2,7 +2,7 @@
 
 Deterministic by construction: the recorded session (fixed ids and timestamps), times shown in
 UTC, the session clock stopped at the latest event, no cursor blink. After an intended change:
-``pytest tests/test_snapshots.py --snapshot-update -k NAME``, look at the SVG, then
+``pytest tests/tui/test_snapshots.py --snapshot-update -k NAME``, look at the SVG, then
 ``python scripts/screenshots.py --snapshots-only`` copies them to ``screenshots/``.
 """
 

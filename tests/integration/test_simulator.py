@@ -253,7 +253,7 @@ async def test_recorded_requests_hide_secrets(sim: Simulator) -> None:
 # --- content -------------------------------------------------------------------------------------
 
 
-# The synthesis delivers its files as a mao-files manifest: tests/test_apply_fix.py.
+# The synthesis delivers its files as a mao-files manifest: tests/integration/test_apply_fix.py.
 @pytest.mark.parametrize("key", [*(k for k in SCRIPTED_KEYS if k != "synthesis"), None])
 def test_scripts_are_plausible_markdown_with_path_named_code(key: str | None) -> None:
     script = script_for(key)

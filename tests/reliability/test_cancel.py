@@ -37,7 +37,7 @@ from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.tui.app import MaoApp
 from mao_tui.tui.dialogs import Confirm
 
-FAKE_CLI = Path(__file__).parent / "fake_clis" / "fake_cli.py"
+FAKE_CLI = Path(__file__).parent.parent / "fake_clis" / "fake_cli.py"
 EXIT_BOUND_S = 5.0  # asserted; the goal is ~1 s, and the figure is printed
 GUARD_S = 60.0
 STREAMS = 7
