@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fixtures.apply_fix import workbench_over
+
 from mao_tui.domain import WorkstreamStatus
 from mao_tui.engine.chain import Outcome
 from mao_tui.engine.edits import synthesis_edits
 from mao_tui.engine.files import FileBlock, manifest_block
 from mao_tui.engine.fix_loop import Workbench
 from mao_tui.settings.schema import VerificationCommand
-from tests.fixtures.apply_fix import workbench_over
 
 
 def _hunk(path: str, search: str, replace: str) -> str:

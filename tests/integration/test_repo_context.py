@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.engine import Recorder, settings_for, start_sim
 
 from mao_tui.cli import main
 from mao_tui.domain import PlannedWorkstream, PlanReady
@@ -19,7 +20,6 @@ from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.repo_context import RepoFile, files_section
 from mao_tui.engine.session import SessionRequest, SessionRun
 from mao_tui.service.launch import simulator_env
-from tests.fixtures.engine import Recorder, settings_for, start_sim
 
 TASK = "Make handle_request refuse a user over quota with a 429"
 _RUN_CHAIN = ChainRunner.run_chain
