@@ -237,3 +237,21 @@ def test_qa_gives_the_orchestrator_the_map_and_the_reviewers_no_extra_files(
     messages = [f["message"] for f in planned["findings"]]
     assert any(m.startswith("repository map: ") for m in messages), messages
     assert not any("receives from the repository" in m for m in messages)
+
+
+def test_a_session_from_home_names_the_workspace_repository(repo: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from mao_tui.service.launch import Launch
+    from mao_tui.service.live_session import AppBackend
+    from mao_tui.service.ports import NewSession
+
+    launch = Launch(project_dir=repo, config_dir=None, db_path=tmp_path / "db")
+    backend = AppBackend(launch)
+    session, _ = backend.start(NewSession(task=TASK, simulate=True))
+    assert session._req is not None and session._req.repository == repo  # type: ignore[attr-defined]
+    journal, _ = backend.start(NewSession(task=TASK, playbook="journal", simulate=True))
+    assert journal._req is not None and journal._req.repository is None  # type: ignore[attr-defined]
+    demo = AppBackend(replace(launch, fresh_workspace=True))
+    fresh, _ = demo.start(NewSession(task=TASK, simulate=True))
+    assert fresh._req is not None and fresh._req.repository is None  # type: ignore[attr-defined]
