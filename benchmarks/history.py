@@ -53,7 +53,7 @@ from mao_tui.domain import (
     WorkstreamStatus,
     new_id,
 )
-from mao_tui.engine.planner import rule_based_plan
+from mao_tui.engine.rule_plan import rule_based_plan
 from mao_tui.samples import DEMO_TASK, demo_spec
 from mao_tui.settings.loader import load_settings, shipped_config_dir
 from mao_tui.settings.schema import Settings

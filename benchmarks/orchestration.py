@@ -21,8 +21,8 @@ from pathlib import Path
 
 from benchmarks.figures import BenchResult, Figure, Goal, median, profile_lines
 from mao_tui.domain import EngineEvent, Plan, PlanReady, SessionStatus
-from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
+from mao_tui.engine.rule_plan import rule_based_plan
 from mao_tui.engine.session import SessionRequest, SessionRun
 from mao_tui.providers.base import (
     Finished,

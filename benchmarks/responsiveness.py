@@ -281,9 +281,7 @@ class Probes:
             handled = await original_check(key, priority)
             if handled and self._pending:
                 now = time.perf_counter()
-                self._pending = [
-                    (posted, now if h is None else h) for posted, h in self._pending
-                ]
+                self._pending = [(posted, now if h is None else h) for posted, h in self._pending]
             return handled
 
         app._display = display  # type: ignore[method-assign]
@@ -417,9 +415,7 @@ async def measure(cfg: Config) -> Result:
                         result.problems.append(f"{key}: shown text differs from the text sent")
                 result.text_intact = intact
             else:
-                result.text_intact = all(
-                    len(p.answer.source) > 0 for p in screen.panels.values()
-                )
+                result.text_intact = all(len(p.answer.source) > 0 for p in screen.panels.values())
             await pilot.press("ctrl+c")
             while app.is_running:  # its session closes its store and simulator first
                 await pilot.pause(0.05)
@@ -483,8 +479,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  CPU           {result.cpu_percent}%\n"
             f"  sent          {result.deltas_sent} deltas, {result.chars_sent} chars\n"
             f"  backlog       {result.backlog_messages} messages, {result.backlog_chars} chars\n"
-            f"  text intact   {result.text_intact}"
-            + "".join(f"\n  ! {p}" for p in result.problems)
+            f"  text intact   {result.text_intact}" + "".join(f"\n  ! {p}" for p in result.problems)
         )
     return 0 if result.text_intact else 1
 

@@ -10,7 +10,7 @@ from mao_tui.cli.running import EXIT_FAILED, EXIT_OK, _launch, _settings_of, db_
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
-    from mao_tui.render.reports import print_session, print_sessions
+    from mao_tui.service.session_reports import print_session, print_sessions
 
     db_path = db_path_of(args)  # the configuration is not read: listing needs only the store
     if args.sessions_command == "show":

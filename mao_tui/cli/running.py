@@ -105,7 +105,7 @@ def _require_a_runnable_model(settings: Settings, req: SessionRequest) -> None:
 
     from mao_tui.engine import policy
     from mao_tui.engine.availability import missing_keys, unavailable_reason
-    from mao_tui.engine.planner import rule_based_plan
+    from mao_tui.engine.rule_plan import rule_based_plan
 
     plan = req.fixed_plan or rule_based_plan(settings, req.playbook, req.sections)
     routed = list(dict.fromkeys(m for ws in [*plan.workstreams, plan.synthesis] for m in ws.chain))
@@ -216,7 +216,7 @@ def _fit_input(args: argparse.Namespace, settings: Settings, req: SessionRequest
     from dataclasses import replace
 
     from mao_tui.engine.budget import check_fit, truncate_to_fit
-    from mao_tui.engine.planner import rule_based_plan
+    from mao_tui.engine.rule_plan import rule_based_plan
 
     plan = req.fixed_plan or rule_based_plan(settings, req.playbook, req.sections)
     spec = "".join(s.text for s in req.sections) if req.sections else req.spec_text
@@ -380,8 +380,8 @@ def _with_plan_options(
     import json
     from dataclasses import replace
 
-    from mao_tui.engine.planner import rule_based_plan
-    from mao_tui.engine.planning import PlanInvalid, apply_proposal
+    from mao_tui.engine.orchestrator_plan import PlanInvalid, apply_proposal
+    from mao_tui.engine.rule_plan import rule_based_plan
 
     req = replace(req, use_planner=not args.no_planner)
     if args.plan is None:

@@ -5,13 +5,13 @@ A model (or a server pretending to be one) can answer with terminal escape seque
 (cursor moves, colours, screen clears), OSC 52 (writes the clipboard), OSC 8 (a link whose
 shown text differs from its target), BEL, and other C0/C1 controls. Printed raw, they act on
 the user's terminal. :func:`clean` is applied once, where text enters mao: from a provider
-(``engine/chain.py``: every streamed delta and every error message), from model output parsed
-as JSON (:func:`clean_json`: the orchestrator's plan and findings in ``engine/planning.py``,
-QA findings, the synthesis's files manifest), and from the verification commands, which run
-code a model wrote (``engine/verify.py``). So the store, the dashboard, headless output,
-exports, logs, search, the prompts of later models and files written on the model's behalf
-all get the same clean text, and no new reader can forget to clean it; the store keeps what
-was shown.
+(``engine/attempt.py``: every streamed delta and every error message), from model output
+parsed as JSON (:func:`clean_json`: the orchestrator's plan and findings in
+``engine/orchestrator_plan.py``, QA findings, the synthesis's files manifest), and from the
+verification commands, which run code a model wrote (``engine/verify.py``). So the store,
+the dashboard, headless output, exports, logs, search, the prompts of later models and files
+written on the model's behalf all get the same clean text, and no new reader can forget to
+clean it; the store keeps what was shown.
 
 Nothing is silently dropped (except CR, see below): each control character becomes its visible
 Unicode "control picture" (ESC → ␛, BEL → ␇), so a review still shows what the model sent.

@@ -6,16 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from mao_tui.domain import (
-    AttemptStatus,
-    Plan,
-    SessionStatus,
-    TokenTotals,
-    WorkspaceEvent,
-    WorkstreamStatus,
-    fallback_line,
-)
+from mao_tui.domain.events import WorkspaceEvent, fallback_line
+from mao_tui.domain.plan import Plan
 from mao_tui.domain.qa_records import QaReport
+from mao_tui.domain.status import AttemptStatus, SessionStatus, WorkstreamStatus
+from mao_tui.domain.usage import TokenTotals
 
 
 class _Record(BaseModel):
@@ -32,14 +27,7 @@ class _Usage(_Record):
 
     @property
     def usage(self) -> TokenTotals:
-        return TokenTotals(
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            thinking_tokens=self.thinking_tokens,
-            cost_usd=self.cost_usd,
-            cost_complete=self.cost_complete,
-            cached_input_tokens=self.cached_input_tokens,
-        )
+        return TokenTotals.model_validate(self, from_attributes=True)  # the same six fields
 
 
 class SessionSummary(_Usage):

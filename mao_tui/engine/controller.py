@@ -44,7 +44,7 @@ from mao_tui.engine.chain import Fanout, Outcome, Prompts
 from mao_tui.engine.output import OutputKind
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.resume import Resume
-from mao_tui.engine.session import SessionRequest, SessionRun, finished_event
+from mao_tui.engine.session import SessionRequest, SessionRun
 from mao_tui.settings.schema import Settings
 
 if TYPE_CHECKING:
@@ -344,7 +344,7 @@ class LiveSessionController(SessionRun):
             return outcome  # SessionRun reports it with SynthesisFinished, this run's usage
         settled = Outcome(outcome.status, outcome.model, outcome.text, self._ledger.usage_of(key))
         if announce:
-            await self._emit(finished_event(session_id, key, settled, detail))
+            await self._emit(settled.finished(session_id, key, detail))
         return settled
 
     # -- operations after (or beside) the first run ---------------------------------------

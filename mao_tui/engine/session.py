@@ -31,8 +31,8 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.engine.chain import ChainRunner, Fanout, Outcome, Prompts
+from mao_tui.engine.orchestrator_plan import Planner
 from mao_tui.engine.output import EngineHooks, OutputKind
-from mao_tui.engine.planning import Planner
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
 from mao_tui.engine.repo_context import (
@@ -138,7 +138,7 @@ class SessionRun:
         first = await self._run_chain(session_id, ws, prompts, announce=False)
         final, detail = await check.settle(self._hooks, session_id, ws, prompts, first)
         if announce:
-            await self._emit(finished_event(session_id, ws.key, final, detail))
+            await self._emit(final.finished(session_id, ws.key, detail))
         return final
 
     async def _run_chain(
@@ -362,20 +362,6 @@ class SessionRun:
         if self._output.deliver is not None:
             outcome, self._undelivered = await self._output.deliver(self._hooks, req, outcome)
         return outcome
-
-
-def finished_event(
-    session_id: str, key: str, outcome: Outcome, detail: str = ""
-) -> WorkstreamFinished:
-    """How workstream ``key`` ended, with its outcome's model, status and usage."""
-    return WorkstreamFinished(
-        session_id=session_id,
-        workstream=key,
-        model=outcome.model,
-        status=outcome.status,
-        usage=outcome.usage,
-        detail=detail,
-    )
 
 
 def _rendered(

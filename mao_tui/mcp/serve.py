@@ -168,7 +168,7 @@ async def _run_request(launch: Launch, request: Awaitable[SessionRequest], ctx: 
 
 async def show_sessions(launch: Launch, session_id: str, limit: int) -> str:
     """One stored session in full, or (no id) the recent ones."""
-    from mao_tui.render.reports import print_session, print_sessions
+    from mao_tui.service.session_reports import print_session, print_sessions
 
     out = io.StringIO()
     if session_id:
@@ -265,7 +265,7 @@ def _settings(launch: Launch) -> Settings:
 
 def _check_fit(launch: Launch, req: SessionRequest) -> None:
     from mao_tui.engine.budget import check_fit
-    from mao_tui.engine.planner import rule_based_plan
+    from mao_tui.engine.rule_plan import rule_based_plan
 
     settings = _settings(launch)
     plan = rule_based_plan(settings, req.playbook, req.sections)

@@ -26,7 +26,7 @@ from mao_tui.domain.qa_records import (
     Score,
 )
 from mao_tui.domain.sanitize import clean_json
-from mao_tui.engine.planning import extract_json
+from mao_tui.engine.orchestrator_plan import extract_json
 from mao_tui.settings.schema import QaConfig
 
 _JSON_BLOCK = re.compile(r"```json[^\n]*\n(?P<body>.*?)```", re.S)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TextIO
+from typing import TextIO, assert_never
 
 from mao_tui.checks.report import finished_line, plan_lines
 from mao_tui.domain import (
@@ -12,20 +12,24 @@ from mao_tui.domain import (
     AttemptStarted,
     AttemptStatus,
     CooldownWait,
+    Delta,
     EngineEvent,
     FallbackEvent,
     FilesApplied,
     FixRoundDone,
     OutputWritten,
+    Plan,
     PlanReady,
     ProviderCooldown,
     QaReportReady,
     RetryScheduled,
     SessionFinished,
+    SessionReopened,
     SessionStarted,
     SynthesisFinished,
     ThinkingDowngraded,
     TokenTotals,
+    VerificationDone,
     VerificationFinished,
     VerificationOutput,
     VerificationPlanned,
@@ -106,101 +110,118 @@ class ProgressSink:
             silence(self._err)
 
     async def __call__(self, event: EngineEvent) -> None:
-        if isinstance(event, SessionStarted):
-            label = " [SIMULATED]" if event.simulated else ""
-            self._say(f"mao {event.command}{label}: session {event.session_id}")
-        elif isinstance(event, PlanReady) and self._titles.keys() & {
-            ws.key for ws in event.plan.workstreams
-        }:  # the plan grew after the first run (a fix round): only what is new
-            for ws in event.plan.workstreams:
-                if ws.key not in self._titles:
-                    self._titles[ws.key] = ws.title
-                    self._say(f"+ {ws.title:<16} {' → '.join(ws.chain)}")
-        elif isinstance(event, WorkspaceEvent):
-            for line in workspace_lines(event):
-                self._say(line)
-        elif isinstance(event, PlanReady):
-            plan = event.plan
-            diversity = f", diversity {plan.diversity:.2f}" if plan.diversity is not None else ""
-            self._say(
-                f"plan ({plan.source}): {len(plan.workstreams)} workstreams + synthesis{diversity}"
-            )
-            for finding in plan.findings:
-                self._say(f"  pre-flight {finding.severity}: {finding.message}")
-            if plan.rationale:
-                self._say(f"  rationale: {plan.rationale}")
-            for ws in [*plan.workstreams, plan.synthesis]:
-                self._titles[ws.key] = ws.title
-                after = f"  (after {', '.join(ws.depends_on)})" if ws.depends_on else ""
-                if ws.key == plan.synthesis.key:
-                    after = "  (after all)"
-                self._say(f"  {ws.title:<16} {' → '.join(ws.chain)}{after}")
-        elif isinstance(event, AttemptStarted):
-            self._say(
-                f"▶ {self._titles.get(event.workstream, event.workstream)}: "
-                f"{event.model} (attempt {event.attempt_no})"
-            )
-        elif isinstance(event, AttemptFinished) and event.status == AttemptStatus.FAILED:
-            self._say(
-                f"✗ {self._titles.get(event.workstream, event.workstream)}: {event.model} "
-                f"failed ({event.error_kind}: {event.error_message})"
-            )
-        elif isinstance(event, FallbackEvent):
-            self._say(f"↪ {event.line}")
-        elif isinstance(
-            event, RetryScheduled | ProviderCooldown | CooldownWait | ThinkingDowngraded
-        ):
-            self._say(f"↻ {event.line}")
-        elif isinstance(event, WorkstreamFinished):
-            mark = "✓" if event.model else "✗"
-            self._say(
-                f"{mark} {self._titles.get(event.workstream, event.workstream)}: "
-                f"{event.status} on {event.model or 'no model'}, "
-                f"{format_tokens(event.usage)}" + (f" — {event.detail}" if event.detail else "")
-            )
-        elif isinstance(event, SynthesisFinished):
-            self._say(
-                f"{'✓' if event.model else '✗'} Synthesis: {event.status} "
-                f"on {event.model or 'no model'}, {format_tokens(event.usage)}"
-            )
-        elif isinstance(event, OutputWritten):
-            self._say(f"{'✗' if event.error else '✓'} {event.line}")
-        elif isinstance(event, QaReportReady):
-            self._say(f"✓ {event.line}")
-        elif isinstance(event, SessionFinished):
-            self._say(
-                f"session {event.status} in {event.elapsed_s:.1f}s: "
-                f"{format_tokens(event.totals)}, {format_cost(event.totals)}"
-                + (f" — {event.error}" if event.error else "")
-            )
+        match event:
+            case SessionStarted():
+                label = " [SIMULATED]" if event.simulated else ""
+                self._say(f"mao {event.command}{label}: session {event.session_id}")
+            case PlanReady() if self._titles.keys() & {ws.key for ws in event.plan.workstreams}:
+                for ws in event.plan.workstreams:  # the plan grew (a fix round): only what is new
+                    if ws.key not in self._titles:
+                        self._titles[ws.key] = ws.title
+                        self._say(f"+ {ws.title:<16} {' → '.join(ws.chain)}")
+            case PlanReady():
+                self._plan(event.plan)
+            case AttemptStarted():
+                self._say(
+                    f"▶ {self._titles.get(event.workstream, event.workstream)}: "
+                    f"{event.model} (attempt {event.attempt_no})"
+                )
+            case AttemptFinished():
+                if event.status == AttemptStatus.FAILED:
+                    self._say(
+                        f"✗ {self._titles.get(event.workstream, event.workstream)}: {event.model} "
+                        f"failed ({event.error_kind}: {event.error_message})"
+                    )
+            case FallbackEvent():
+                self._say(f"↪ {event.line}")
+            case RetryScheduled() | ProviderCooldown() | CooldownWait() | ThinkingDowngraded():
+                self._say(f"↻ {event.line}")
+            case WorkstreamFinished():
+                mark = "✓" if event.model else "✗"
+                self._say(
+                    f"{mark} {self._titles.get(event.workstream, event.workstream)}: "
+                    f"{event.status} on {event.model or 'no model'}, "
+                    f"{format_tokens(event.usage)}" + (f" — {event.detail}" if event.detail else "")
+                )
+            case SynthesisFinished():
+                self._say(
+                    f"{'✓' if event.model else '✗'} Synthesis: {event.status} "
+                    f"on {event.model or 'no model'}, {format_tokens(event.usage)}"
+                )
+            case OutputWritten():
+                self._say(f"{'✗' if event.error else '✓'} {event.line}")
+            case QaReportReady():
+                self._say(f"✓ {event.line}")
+            case SessionFinished():
+                self._say(
+                    f"session {event.status} in {event.elapsed_s:.1f}s: "
+                    f"{format_tokens(event.totals)}, {format_cost(event.totals)}"
+                    + (f" — {event.error}" if event.error else "")
+                )
+            case (
+                FilesApplied()
+                | VerificationPlanned()
+                | VerificationStarted()
+                | VerificationOutput()
+                | VerificationFinished()
+                | VerificationDone()
+                | FixRoundDone()
+            ):
+                for line in workspace_lines(event):
+                    self._say(line)
+            case Delta() | SessionReopened():
+                pass  # the synthesized text goes to stdout at the end; a rerun shows its attempts
+            case _:
+                assert_never(event)
+
+    def _plan(self, plan: Plan) -> None:
+        diversity = f", diversity {plan.diversity:.2f}" if plan.diversity is not None else ""
+        self._say(
+            f"plan ({plan.source}): {len(plan.workstreams)} workstreams + synthesis{diversity}"
+        )
+        for finding in plan.findings:
+            self._say(f"  pre-flight {finding.severity}: {finding.message}")
+        if plan.rationale:
+            self._say(f"  rationale: {plan.rationale}")
+        for ws in [*plan.workstreams, plan.synthesis]:
+            self._titles[ws.key] = ws.title
+            after = f"  (after {', '.join(ws.depends_on)})" if ws.depends_on else ""
+            if ws.key == plan.synthesis.key:
+                after = "  (after all)"
+            self._say(f"  {ws.title:<16} {' → '.join(ws.chain)}{after}")
 
 
 def workspace_lines(event: WorkspaceEvent) -> list[str]:
     """Progress lines for applying files and verifying them."""
-    if isinstance(event, FilesApplied):
-        marks = {"create": "+", "modify": "~", "unchanged": "=", "refused": "✗"}
-        lines = [f"✓ round {event.round}: {event.line} in {event.workspace}"]
-        for f in event.files:
-            mark = "✗" if f.status in ("refused", "failed") else marks[f.change]
-            note = f" ({f.status}: {f.reason})" if f.reason else ""
-            if f.backup:
-                note += f" (backup: {f.backup})"
-            lines.append(f"  {mark} {f.path}{note}")
-        return lines
-    if isinstance(event, VerificationStarted):
-        line = f"▶ verify {event.name}: {' '.join(event.argv)}"
-        return [line + (f" ({event.sandbox})" if event.sandbox else "")]
-    if isinstance(event, VerificationOutput):
-        return [f"  │ {event.line}"]
-    if isinstance(event, FixRoundDone):
-        if event.ok:
+    match event:
+        case FilesApplied():
+            marks = {"create": "+", "modify": "~", "unchanged": "=", "refused": "✗"}
+            lines = [f"✓ round {event.round}: {event.line} in {event.workspace}"]
+            for f in event.files:
+                mark = "✗" if f.status in ("refused", "failed") else marks[f.change]
+                note = f" ({f.status}: {f.reason})" if f.reason else ""
+                if f.backup:
+                    note += f" (backup: {f.backup})"
+                lines.append(f"  {mark} {f.path}{note}")
+            return lines
+        case VerificationStarted():
+            line = f"▶ verify {event.name}: {' '.join(event.argv)}"
+            return [line + (f" ({event.sandbox})" if event.sandbox else "")]
+        case VerificationOutput():
+            return [f"  │ {event.line}"]
+        case FixRoundDone() if event.ok:
             return [f"✓ fix round {event.round}: a new synthesis is ready to apply"]
-        return [f"✗ fix round {event.round}: {event.detail}"]
-    if isinstance(event, VerificationFinished):
-        return [finished_line(event, "verify ")]
-    if isinstance(event, VerificationPlanned):
-        return plan_lines(event)
-    detail = f" — {event.detail}" if event.detail else ""
-    if event.passed:
-        return [f"✓ verification passed (round {event.round}){detail}"]
-    return [f"✗ verification failed (round {event.round}): {', '.join(event.failed)}{detail}"]
+        case FixRoundDone():
+            return [f"✗ fix round {event.round}: {event.detail}"]
+        case VerificationFinished():
+            return [finished_line(event, "verify ")]
+        case VerificationPlanned():
+            return plan_lines(event)
+        case VerificationDone():
+            detail = f" — {event.detail}" if event.detail else ""
+            if event.passed:
+                return [f"✓ verification passed (round {event.round}){detail}"]
+            failed = ", ".join(event.failed)
+            return [f"✗ verification failed (round {event.round}): {failed}{detail}"]
+        case _:
+            assert_never(event)

@@ -20,7 +20,7 @@ from mao_tui.domain import ApplyProposal, EventSink, SessionFinished, SessionSta
 from mao_tui.domain.sanitize import shown
 from mao_tui.engine.controller import LiveSessionController
 from mao_tui.engine.fix_loop import Workbench
-from mao_tui.engine.planner import rule_based_plan
+from mao_tui.engine.rule_plan import rule_based_plan
 from mao_tui.engine.session import SessionRequest
 from mao_tui.playbooks.output_kinds import output_kind
 from mao_tui.repo.worktree import Worktree, WorktreeError, commit_changes, create_worktree

@@ -185,7 +185,7 @@ async def run_session(
     env: Mapping[str, str] | None = None,
 ) -> SessionFinished:
     """Run one session to its end, persisting it as it goes. Cleans up on every exit path."""
-    from mao_tui.engine.planner import rule_based_plan
+    from mao_tui.engine.rule_plan import rule_based_plan
     from mao_tui.engine.session import SessionRun
     from mao_tui.playbooks.output_kinds import output_kind
 

@@ -174,7 +174,7 @@ class OpenSession:
 
     async def _live(self, req: SessionRequest, sink: EventSink) -> SessionFinished | None:
         from mao_tui.engine.controller import LiveSessionController
-        from mao_tui.engine.planner import rule_based_plan
+        from mao_tui.engine.rule_plan import rule_based_plan
         from mao_tui.playbooks.output_kinds import output_kind
 
         launch = self._launch

@@ -35,7 +35,7 @@ def prepare(
     (UsageError) a playbook that is not a qa_report one, nothing to review, or input larger
     than the smallest context window in the plan."""
     from mao_tui.engine.budget import check_fit
-    from mao_tui.engine.planner import rule_based_plan
+    from mao_tui.engine.rule_plan import rule_based_plan
     from mao_tui.service.inputs import read_text
 
     pb = require_playbook(settings, playbook)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from typing import Any
 
 import aiosqlite
@@ -24,6 +23,7 @@ from mao_tui.domain.stored import (
     WorkstreamRecord,
 )
 from mao_tui.store.qa import latest_qa_report
+from mao_tui.store.rows import fields, session_records
 from mao_tui.store.workspace import workspace_events
 
 _USAGE = (
@@ -43,7 +43,7 @@ async def list_summaries(conn: aiosqlite.Connection, limit: int) -> list[Session
     )
     models = await _models(conn, [row["id"] for row in rows])
     return [
-        SessionSummary.model_validate({**_fields(row), "models": models.get(row["id"], [])})
+        SessionSummary.model_validate({**fields(row), "models": models.get(row["id"], [])})
         for row in rows
     ]
 
@@ -64,7 +64,7 @@ async def session_detail(conn: aiosqlite.Connection, session_id: str) -> Session
     )
     if not rows:
         return None
-    session = _fields(rows[0])
+    session = fields(rows[0])
     plan_json = session.pop("plan_json")
     models = await _models(conn, [session_id])
     return SessionDetail.model_validate(
@@ -98,63 +98,42 @@ async def _models(conn: aiosqlite.Connection, session_ids: list[str]) -> dict[st
 
 
 async def _workstreams(conn: aiosqlite.Connection, session_id: str) -> list[WorkstreamRecord]:
-    rows = await conn.execute_fetchall(
-        "SELECT key, title, route, chain_json, depends_on_json, position, status, final_model,"
-        f" finished_at, {_USAGE} FROM workstreams WHERE session_id = ? ORDER BY position",
-        (session_id,),
+    columns = (
+        "key, title, route, chain_json, depends_on_json, position, status, final_model,"
+        f" finished_at, {_USAGE}"
     )
-    records = []
-    for row in rows:
-        fields = _fields(row)
-        fields["chain"] = json.loads(fields.pop("chain_json"))
-        fields["depends_on"] = json.loads(fields.pop("depends_on_json"))
-        records.append(WorkstreamRecord.model_validate(fields))
-    return records
+    return await session_records(
+        conn, WorkstreamRecord, columns, "workstreams", session_id, order="position"
+    )
 
 
 async def _attempts(conn: aiosqlite.Connection, session_id: str) -> list[AttemptRecord]:
-    rows = await conn.execute_fetchall(
-        "SELECT id, workstream, model, provider, api_model, attempt_no, thinking, started_at,"
+    columns = (
+        "id, workstream, model, provider, api_model, attempt_no, thinking, started_at,"
         " finished_at, status, error_kind, error_message, thinking_text, output_text, elapsed_s,"
-        f" {_USAGE} FROM attempts WHERE session_id = ? ORDER BY seq",
-        (session_id,),
+        f" {_USAGE}"
     )
-    return [AttemptRecord.model_validate(_fields(row)) for row in rows]
+    return await session_records(conn, AttemptRecord, columns, "attempts", session_id, "seq")
 
 
 async def _policy_events(conn: aiosqlite.Connection, session_id: str) -> list[PolicyEventRecord]:
-    rows = await conn.execute_fetchall(
-        "SELECT id, at, type, workstream, model, provider, reason, delay_s, line, detail"
-        " FROM policy_events WHERE session_id = ? ORDER BY id",
-        (session_id,),
-    )
-    return [PolicyEventRecord.model_validate(_fields(row)) for row in rows]
+    columns = "id, at, type, workstream, model, provider, reason, delay_s, line, detail"
+    return await session_records(conn, PolicyEventRecord, columns, "policy_events", session_id)
 
 
 async def _outputs(conn: aiosqlite.Connection, session_id: str) -> list[OutputRecord]:
-    rows = await conn.execute_fetchall(
-        "SELECT id, kind, path, error, at FROM outputs WHERE session_id = ? ORDER BY id",
-        (session_id,),
-    )
-    return [OutputRecord.model_validate(_fields(row)) for row in rows]
+    columns = "id, kind, path, error, at"
+    return await session_records(conn, OutputRecord, columns, "outputs", session_id)
 
 
 async def _fallbacks(conn: aiosqlite.Connection, session_id: str) -> list[FallbackRecord]:
-    rows = await conn.execute_fetchall(
-        "SELECT id, workstream, workstream_title, at, from_model, to_model, reason, detail"
-        " FROM fallbacks WHERE session_id = ? ORDER BY id",
-        (session_id,),
-    )
-    return [FallbackRecord.model_validate(_fields(row)) for row in rows]
+    columns = "id, workstream, workstream_title, at, from_model, to_model, reason, detail"
+    return await session_records(conn, FallbackRecord, columns, "fallbacks", session_id)
 
 
 async def _syntheses(conn: aiosqlite.Connection, session_id: str) -> list[SynthesisRecord]:
-    rows = await conn.execute_fetchall(
-        f"SELECT id, model, attempt_id, status, text, created_at, {_USAGE}"
-        " FROM syntheses WHERE session_id = ? ORDER BY id",
-        (session_id,),
-    )
-    return [SynthesisRecord.model_validate(_fields(row)) for row in rows]
+    columns = f"id, model, attempt_id, status, text, created_at, {_USAGE}"
+    return await session_records(conn, SynthesisRecord, columns, "syntheses", session_id)
 
 
 def _latest_synthesis(syntheses: list[SynthesisRecord]) -> dict[str, Any]:
@@ -209,7 +188,7 @@ async def search_sessions(
     models = await _models(conn, [row["id"] for row, _ in found])
     return [
         SessionHit.model_validate(
-            {**_fields(row), "models": models.get(row["id"], []), "matched": matched}
+            {**fields(row), "models": models.get(row["id"], []), "matched": matched}
         )
         for row, matched in found
     ]
@@ -241,7 +220,3 @@ def match_expression(text: str) -> str | None:
     quoted = ['"' + word.replace('"', '""') + '"' for word in words]
     quoted[-1] += "*"
     return " ".join(quoted)
-
-
-def _fields(row: sqlite3.Row) -> dict[str, Any]:
-    return {key: row[key] for key in row.keys()}  # noqa: SIM118 (sqlite3.Row is not a Mapping)

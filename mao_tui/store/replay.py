@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from mao_tui.domain import (
     SYNTHESIS_KEY,
@@ -32,10 +35,18 @@ from mao_tui.domain import (
     WorkstreamFinished,
     WorkstreamStatus,
 )
-from mao_tui.domain.stored import PolicyEventRecord, SessionDetail
+from mao_tui.domain.stored import (
+    AttemptRecord,
+    PolicyEventRecord,
+    SessionDetail,
+    WorkstreamRecord,
+)
 
+Carried = TypeVar("Carried", bound=BaseModel)
+
+_UNFINISHED = (WorkstreamStatus.PENDING, WorkstreamStatus.RUNNING)
 _RETRY_OF = re.compile(r"retry (?P<no>\d+) of (?P<of>\d+)")
-_ORDER = {
+EVENT_ORDER = {
     "session_started": 0,
     "plan": 1,
     "attempt_started": 2,
@@ -51,134 +62,98 @@ _ORDER = {
     "output_written": 8,
     "qa_report": 8,
     "files_applied": 8,
+    "verification_planned": 8,
+    "verification_started": 8,
+    "verification_output": 8,
     "verification_finished": 8,
+    "fix_round_done": 8,
     "verification_done": 8,
     "session_finished": 9,
+    "session_reopened": 9,
 }
 
 
 def events_from_detail(detail: SessionDetail) -> list[EngineEvent]:
     sid = detail.id
-    events: list[EngineEvent] = [
-        SessionStarted(
-            session_id=sid,
-            at=detail.created_at,
-            command=detail.command,
-            playbook=detail.playbook,
-            task=detail.task,
-            simulated=detail.simulated,
-            project_dir=detail.project_dir,
-            spec_text=detail.spec_text,
-        )
-    ]
+    end = detail.finished_at or _latest(detail)
+    events: list[EngineEvent] = [_carried(detail, SessionStarted, sid, at=detail.created_at)]
     if detail.plan is not None:
         events.append(PlanReady(session_id=sid, at=detail.created_at, plan=detail.plan))
-    end = detail.finished_at or _latest(detail)
     for attempt in detail.attempts:
-        events.append(
-            AttemptStarted(
-                session_id=sid,
-                at=attempt.started_at,
-                attempt_id=attempt.id,
-                workstream=attempt.workstream,
-                model=attempt.model,
-                provider=attempt.provider,
-                api_model=attempt.api_model,
-                attempt_no=attempt.attempt_no,
-                thinking=attempt.thinking,
-            )
-        )
-        for channel, text in (("thinking", attempt.thinking_text), ("text", attempt.output_text)):
-            if text:
-                events.append(
-                    Delta(
-                        session_id=sid,
-                        at=attempt.started_at,
-                        attempt_id=attempt.id,
-                        workstream=attempt.workstream,
-                        channel="thinking" if channel == "thinking" else "text",
-                        text=text,
-                    )
-                )
-        status, kind, message = attempt.status, attempt.error_kind, attempt.error_message
-        if status is AttemptStatus.RUNNING:  # its process died while it streamed
-            status, kind, message = AttemptStatus.FAILED, "interrupted", "the process ended"
-        events.append(
-            AttemptFinished(
-                session_id=sid,
-                at=attempt.finished_at or end,
-                attempt_id=attempt.id,
-                workstream=attempt.workstream,
-                model=attempt.model,
-                status=status,
-                error_kind=kind,
-                error_message=message,
-                usage=attempt.usage,
-                elapsed_s=attempt.elapsed_s or 0.0,
-            )
-        )
-    for fallback in detail.fallbacks:
-        events.append(
-            FallbackEvent(
-                session_id=sid,
-                at=fallback.at,
-                workstream=fallback.workstream,
-                workstream_title=fallback.workstream_title,
-                from_model=fallback.from_model,
-                to_model=fallback.to_model,
-                reason=fallback.reason,
-                detail=fallback.detail,
-            )
-        )
+        events += _attempt_events(sid, attempt, end)
+    events += [_carried(fallback, FallbackEvent, sid) for fallback in detail.fallbacks]
     titles = _titles(detail)
     events += [e for e in (_policy(sid, p, titles) for p in detail.policy_events) if e is not None]
-    for ws in detail.workstreams:
-        if ws.status not in (WorkstreamStatus.PENDING, WorkstreamStatus.RUNNING):
-            events.append(
-                WorkstreamFinished(
-                    session_id=sid,
-                    at=ws.finished_at or end,
-                    workstream=ws.key,
-                    model=ws.final_model,
-                    status=ws.status,
-                    usage=ws.usage,
-                )
-            )
-    for synthesis in detail.syntheses:
-        events.append(
-            SynthesisFinished(
-                session_id=sid,
-                at=synthesis.created_at,
-                model=synthesis.model,
-                status=synthesis.status,
-                text=synthesis.text,
-                usage=synthesis.usage,
-            )
-        )
     events += [
-        OutputWritten(session_id=sid, at=out.at, kind=out.kind, path=out.path, error=out.error)
-        for out in detail.outputs
+        _workstream_finished(sid, ws, end)
+        for ws in detail.workstreams
+        if ws.status not in _UNFINISHED
     ]
+    events += [
+        _carried(synthesis, SynthesisFinished, sid, at=synthesis.created_at, usage=synthesis.usage)
+        for synthesis in detail.syntheses
+    ]
+    events += [_carried(out, OutputWritten, sid) for out in detail.outputs]
     if detail.qa_report is not None:  # after the synthesis it was built from
         at = detail.syntheses[-1].created_at if detail.syntheses else end
         events.append(QaReportReady(session_id=sid, at=at, report=detail.qa_report))
     events += detail.workspace  # applies and verifications, after the synthesis they applied
-    session_status = detail.status
-    if session_status is SessionStatus.RUNNING:  # running in another process: shown as it is now
-        session_status = SessionStatus.INTERRUPTED
+    status = detail.status
+    if status is SessionStatus.RUNNING:  # running in another process: shown as it is now
+        status = SessionStatus.INTERRUPTED
+    totals, elapsed = detail.usage, detail.elapsed_s or 0.0
     events.append(
-        SessionFinished(
-            session_id=sid,
-            at=end,
-            status=session_status,
-            totals=detail.usage,
-            elapsed_s=detail.elapsed_s or 0.0,
-            error=detail.error,
+        _carried(
+            detail, SessionFinished, sid, at=end, status=status, totals=totals, elapsed_s=elapsed
         )
     )
     indexed = list(enumerate(events))
-    indexed.sort(key=lambda item: (item[1].at, _ORDER[item[1].type], item[0]))
+    indexed.sort(key=lambda item: (item[1].at, EVENT_ORDER[item[1].type], item[0]))
     return [event for _, event in indexed]
+
+
+def _carried(record: BaseModel, event: type[Carried], session_id: str, **given: Any) -> Carried:
+    """An ``event`` of the session: the fields ``given``, the others from the record's fields
+    of the same name (a field neither has keeps its default)."""
+    fields = event.model_fields.keys()
+    if unknown := given.keys() - fields:
+        raise TypeError(f"{event.__name__} has no field {', '.join(sorted(unknown))}")
+    same = record.model_dump(include=set(fields - given.keys() - {"type", "session_id"}))
+    return event.model_validate({**same, **given, "session_id": session_id})
+
+
+def _workstream_finished(sid: str, ws: WorkstreamRecord, end: datetime) -> WorkstreamFinished:
+    at = ws.finished_at or end
+    given = {"at": at, "workstream": ws.key, "model": ws.final_model, "usage": ws.usage}
+    return _carried(ws, WorkstreamFinished, sid, **given)
+
+
+def _attempt_events(sid: str, attempt: AttemptRecord, end: datetime) -> list[EngineEvent]:
+    """An attempt's start, one ``Delta`` per channel with its whole text, and its end."""
+    started = attempt.started_at
+    events: list[EngineEvent] = [
+        _carried(attempt, AttemptStarted, sid, at=started, attempt_id=attempt.id)
+    ]
+    for channel, text in (("thinking", attempt.thinking_text), ("text", attempt.output_text)):
+        if text:
+            given = {"at": started, "attempt_id": attempt.id, "channel": channel, "text": text}
+            events.append(_carried(attempt, Delta, sid, **given))
+    status, kind, message = attempt.status, attempt.error_kind, attempt.error_message
+    if status is AttemptStatus.RUNNING:  # its process died while it streamed
+        status, kind, message = AttemptStatus.FAILED, "interrupted", "the process ended"
+    finished = _carried(
+        attempt,
+        AttemptFinished,
+        sid,
+        at=attempt.finished_at or end,
+        attempt_id=attempt.id,
+        status=status,
+        error_kind=kind,
+        error_message=message,
+        usage=attempt.usage,
+        elapsed_s=attempt.elapsed_s or 0.0,
+    )
+    return [*events, finished]
 
 
 def _latest(detail: SessionDetail) -> datetime:
@@ -199,54 +174,42 @@ def _policy(sid: str, record: PolicyEventRecord, titles: dict[str, str]) -> Engi
     """The stored line of a retry or cooldown, as an event (fields the store keeps)."""
     title = titles.get(record.workstream, record.workstream)
     delay = record.delay_s or 0.0
+    provider = record.provider or ""
     match record.type:
         case "retry":
             numbers = _RETRY_OF.search(record.line)  # the store keeps them in the line only
-            return RetryScheduled(
-                session_id=sid,
-                at=record.at,
-                workstream=record.workstream,
+            return _carried(
+                record,
+                RetryScheduled,
+                sid,
                 workstream_title=title,
-                model=record.model,
-                provider=record.provider or "",
+                provider=provider,
                 reason=record.reason or "",
                 retry_no=int(numbers["no"]) if numbers else 1,
                 max_retries=int(numbers["of"]) if numbers else 1,
                 delay_s=delay,
-                detail=record.detail,
             )
         case "cooldown":
-            return ProviderCooldown(
-                session_id=sid,
-                at=record.at,
-                provider=record.provider or "",
+            return _carried(
+                record,
+                ProviderCooldown,
+                sid,
+                workstream_title=title,
+                provider=provider,
                 seconds=delay,
                 until=record.at,
-                workstream=record.workstream,
-                workstream_title=title,
-                model=record.model,
-                detail=record.detail,
             )
         case "cooldown_wait":
-            return CooldownWait(
-                session_id=sid,
-                at=record.at,
-                workstream=record.workstream,
-                workstream_title=title,
-                model=record.model,
-                provider=record.provider or "",
-                delay_s=delay,
-            )
+            given = {"workstream_title": title, "provider": provider, "delay_s": delay}
+            return _carried(record, CooldownWait, sid, **given)
         case "thinking_downgraded":
             settings = (record.reason or "→").split("→")
-            return ThinkingDowngraded(
-                session_id=sid,
-                at=record.at,
-                workstream=record.workstream,
+            return _carried(
+                record,
+                ThinkingDowngraded,
+                sid,
                 workstream_title=title,
-                model=record.model,
                 from_setting=settings[0].strip(),
                 to_setting=settings[-1].strip(),
-                detail=record.detail,
             )
     return None

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 from datetime import UTC, datetime
+from typing import assert_never
 
 import aiosqlite
 
@@ -110,6 +111,8 @@ async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
             await write_workspace_event(conn, event, iso(event.at))
         case Delta():
             raise TypeError("Delta events are buffered and appended with APPEND_TEXT")
+        case _:
+            assert_never(event)
 
 
 async def _session_started(conn: aiosqlite.Connection, event: SessionStarted) -> None:
@@ -257,6 +260,8 @@ async def _policy_event(conn: aiosqlite.Connection, event: PolicyEvent) -> None:
             provider, reason, delay = event.provider, "cooldown", event.delay_s
         case ThinkingDowngraded():
             reason, detail = f"{event.from_setting} → {event.to_setting}", event.detail
+        case _:
+            assert_never(event)
     await conn.execute(
         "INSERT INTO policy_events (session_id, at, type, workstream, model, provider, reason,"
         " delay_s, line, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from mao_tui.domain import Plan
-from mao_tui.engine.planning import PlanInvalid, edit_plan
+from mao_tui.engine.orchestrator_plan import PlanInvalid, edit_plan
 from mao_tui.engine.routing import resolved_chain
 from mao_tui.service.ports import ModelChoice
 from mao_tui.settings.schema import Settings

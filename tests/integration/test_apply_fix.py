@@ -5,6 +5,7 @@ test_apply_fix_tui.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -23,6 +24,7 @@ from fixtures.apply_fix import (
 
 from mao_tui.cli import main
 from mao_tui.domain import (
+    EngineEvent,
     FilesApplied,
     VerificationFinished,
     VerificationOutput,
@@ -32,6 +34,8 @@ from mao_tui.engine.files import FileBlock, manifest_block, synthesis_files
 from mao_tui.settings.loader import ConfigError, config_layers, load_settings
 from mao_tui.settings.schema import VerificationCommand
 from mao_tui.simulator.scripts import BUG, project_files, script_for
+from mao_tui.store import Store
+from mao_tui.store.replay import events_from_detail
 
 
 @pytest.fixture
@@ -301,6 +305,24 @@ def test_failing_tests_get_a_fix_round_then_pass_json_events(
     assert (repo / "snippets" / "search.py").read_text() == project_files(False)[BUG[0]]
     assert rows(db, "SELECT round, exit_code FROM verifications ORDER BY id") == [(0, 1), (1, 0)]
     assert rows(db, "SELECT key FROM workstreams WHERE key = 'fix1'") == [("fix1",)]
+    # Review replays what was stored: every workspace event comes back, in the order it ran.
+    workspace = {
+        "files_applied",
+        "verification_planned",
+        "verification_finished",
+        "verification_done",
+    }
+    live = [e["type"] for e in events if e["type"] in workspace]
+    replayed = [e.type for e in asyncio.run(_replayed(db)) if e.type in workspace]
+    assert replayed == live
+
+
+async def _replayed(db: Path) -> list[EngineEvent]:
+    async with await Store.open(db) as store:
+        (summary,) = await store.list_sessions()
+        detail = await store.get_session(summary.id)
+    assert detail is not None
+    return events_from_detail(detail)
 
 
 def test_the_fix_loop_stops_after_n_rounds_with_a_clear_status(

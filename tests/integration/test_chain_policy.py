@@ -26,7 +26,7 @@ from mao_tui.domain import (
 )
 from mao_tui.engine.price_sources import PriceBook
 from mao_tui.render.headless import ProgressSink
-from mao_tui.render.reports import render_session
+from mao_tui.render.session_markdown import session_markdown
 from mao_tui.settings.schema import ProviderKind
 from mao_tui.simulator.faults import FaultRule
 
@@ -185,7 +185,7 @@ async def test_a_429_cools_the_provider_down_for_its_other_workstreams(tmp_path:
     assert clock.sleeps == [3.0, 1.0]
     assert [e.type for e in detail.policy_events] == ["cooldown", "retry", "cooldown_wait"]
     assert h.rec.of(FallbackEvent) == []
-    report = render_session(detail)  # mao sessions show
+    report = session_markdown(detail, "summary")  # mao sessions show
     assert "## Retries, cooldowns and thinking downgrades" in report
     for line in (cooldown.line, retry.line, wait.line):
         assert f"- {line}\n" in report

@@ -29,9 +29,9 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import ControlError
 from mao_tui.engine.controller import LiveSessionController
-from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.resume import resume_from
+from mao_tui.engine.rule_plan import rule_based_plan
 from mao_tui.engine.session import SessionRequest
 from mao_tui.service.launch import simulator_env
 from mao_tui.settings.schema import Settings
@@ -279,7 +279,6 @@ async def test_a_rerun_while_running_replaces_the_running_chain(
     ends = [e for e in watch.of(WorkstreamFinished) if e.workstream == "core_logic"]
     assert [(e.status, e.model) for e in ends] == [(WorkstreamStatus.DONE, "sonnet-5.5")]
     assert finished.status == "done"
-
 
 
 async def test_prebuild_builds_keyed_sdk_clients_off_the_loop_and_get_reuses_them(

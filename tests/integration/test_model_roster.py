@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from mao_tui.domain import ModelSubstitution
-from mao_tui.engine.planner import rule_based_plan
-from mao_tui.engine.planning import apply_proposal, edit_plan, plan_as_json
+from mao_tui.engine.orchestrator_plan import apply_proposal, edit_plan, plan_as_json
+from mao_tui.engine.rule_plan import rule_based_plan
 from mao_tui.providers.base import ModelRequest, ProviderError
 from mao_tui.providers.cli.bridge import render, template_values
 from mao_tui.providers.factory import build_provider

@@ -19,8 +19,8 @@ from mao_tui.domain import (
     WorkstreamFinished,
 )
 from mao_tui.engine.diversity import diversity_score
-from mao_tui.engine.planner import rule_based_plan
-from mao_tui.engine.planning import PlanInvalid, apply_proposal, extract_json, plan_as_json
+from mao_tui.engine.orchestrator_plan import PlanInvalid, apply_proposal, extract_json, plan_as_json
+from mao_tui.engine.rule_plan import rule_based_plan
 from mao_tui.engine.sections import SectionError, parse_sections, parse_selection, select_sections
 from mao_tui.samples import demo_spec
 from mao_tui.settings.loader import load_settings, shipped_config_dir

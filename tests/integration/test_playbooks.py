@@ -18,8 +18,8 @@ from fixtures.engine import run_engine, settings_for, start_sim
 
 from mao_tui.cli import main
 from mao_tui.domain import EngineEvent, OutputWritten, SessionFinished
-from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
+from mao_tui.engine.rule_plan import rule_based_plan
 from mao_tui.engine.session import SessionRequest, SessionRun
 from mao_tui.playbooks.journal_entry import JournalWriter, slugify, write_new
 from mao_tui.playbooks.output_kinds import journal_output

@@ -15,9 +15,9 @@ from fixtures.engine import Recorder, settings_for, start_sim
 from mao_tui.cli import main
 from mao_tui.domain import PlannedWorkstream, PlanReady
 from mao_tui.engine.chain import ChainRunner
-from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.repo_context import RepoFile, files_section
+from mao_tui.engine.rule_plan import rule_based_plan
 from mao_tui.engine.session import SessionRequest, SessionRun
 from mao_tui.service.launch import simulator_env
 

@@ -25,7 +25,7 @@ from textual.widgets import Markdown
 from mao_tui import cli
 from mao_tui.domain.sanitize import clean, clean_json, is_clean
 from mao_tui.engine.files import MANIFEST_TAG, synthesis_files
-from mao_tui.engine.planning import extract_json
+from mao_tui.engine.orchestrator_plan import extract_json
 from mao_tui.engine.session import SessionRequest
 from mao_tui.engine.verify import run_command
 from mao_tui.render import export

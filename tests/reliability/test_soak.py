@@ -44,8 +44,8 @@ from mao_tui.domain import (
     ThinkingDowngraded,
     WorkstreamFinished,
 )
-from mao_tui.engine.planner import rule_based_plan
 from mao_tui.engine.pool import ProviderPool
+from mao_tui.engine.rule_plan import rule_based_plan
 from mao_tui.engine.session import SessionRequest, SessionRun
 from mao_tui.providers.base import ErrorKind
 from mao_tui.service.launch import simulator_env, simulator_overlay

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import platformdirs
 import pytest
@@ -48,6 +48,7 @@ from mao_tui.store import (
     migrations,
 )
 from mao_tui.store.migrations import split_statements
+from mao_tui.store.replay import EVENT_ORDER
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -892,3 +893,10 @@ def test_default_db_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     assert default_db_path() == Path(platformdirs.user_data_dir("mao", appauthor=False)) / "mao.db"
     monkeypatch.setenv("MAO_DB", str(tmp_path / "elsewhere.db"))
     assert default_db_path() == tmp_path / "elsewhere.db"
+
+
+def test_replay_orders_every_engine_event_type() -> None:
+    """A stored session replays for review whatever it holds: an event type with no place in the
+    replay's order made review of every applied develop session raise KeyError."""
+    types = {event.model_fields["type"].default for event in get_args(EngineEvent)}
+    assert types <= EVENT_ORDER.keys()

@@ -1,0 +1,22 @@
+"""Identifiers and timestamps: sortable session and attempt ids, the current UTC time."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+
+__all__ = ["new_id", "now"]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_id() -> str:
+    """A ULID: 48 bits of milliseconds then 80 random bits, Crockford base32; sorts by time."""
+    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in range(25, -1, -1))

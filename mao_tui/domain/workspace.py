@@ -1,0 +1,67 @@
+"""Applying a synthesis's files to a workspace and verifying them: the records the events carry."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "FRESH_WORKSPACE_PREFIX",
+    "AppliedFile",
+    "ApplyProposal",
+    "FileChangeView",
+    "PlannedCheck",
+]
+
+# The name of the temporary directory `mao demo` applies its files in (without --workspace).
+FRESH_WORKSPACE_PREFIX = "mao-demo-workspace-"
+
+
+class FileChangeView(BaseModel):
+    """One file of a synthesis as it would change the workspace (shown before applying)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    kind: Literal["create", "modify", "unchanged", "refused"]
+    diff: str = ""  # unified diff against the workspace; empty when unchanged or refused
+    reason: str = ""  # why it is refused
+
+
+class ApplyProposal(BaseModel):
+    """What applying the latest synthesis would do: per-file changes, or why there is nothing
+    to apply (``error``: no files found, an invalid manifest)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    round: int  # 0: the first synthesis; n: after fix round n
+    workspace: str
+    source: Literal["manifest", "fenced", "none"] = "none"
+    changes: list[FileChangeView] = Field(default_factory=list)
+    error: str = ""
+
+    @property
+    def writable(self) -> list[FileChangeView]:
+        return [c for c in self.changes if c.kind in ("create", "modify")]
+
+
+class AppliedFile(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    status: Literal["written", "unchanged", "refused", "failed"]
+    change: Literal["create", "modify", "unchanged", "refused"]
+    backup: str | None = None  # where the earlier content was saved
+    reason: str = ""  # why refused or failed
+
+
+class PlannedCheck(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    argv: list[str]
+    kind: str = "other"  # typecheck, build, test, lint, other
+    source: str = ""  # where it came from: "package.json scripts.test", "verify.yaml"...
+    timeout_s: float
+    stop_on_failure: bool = False
