@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from mao_tui.cli.info import cmd_config_check, cmd_models, cmd_sessions
+from mao_tui.cli.land import cmd_clean, cmd_land
 from mao_tui.cli.mcp_commands import cmd_mcp_config, cmd_mcp_serve
 from mao_tui.cli.parser import build_parser
 from mao_tui.cli.running import EXIT_FAILED, EXIT_USAGE, check_db
@@ -31,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sessions": cmd_sessions,
         "models": cmd_models,
         "verify": cmd_verify,
+        "land": cmd_land,
+        "clean": cmd_clean,
     }
     try:
         if _opens_the_database(args):
@@ -56,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _opens_the_database(args: argparse.Namespace) -> bool:
-    if args.command in ("config", "models"):
+    if args.command in ("config", "models", "land", "clean"):
         return False
     if args.command == "mcp":
         return bool(args.mcp_command == "serve")

@@ -164,6 +164,17 @@ def _apply_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="(simulator) the first synthesis's tests fail and a fix round repairs them",
     )
+    group.add_argument(
+        "--worktree",
+        action="store_true",
+        help="with --apply: apply, verify and fix in a git worktree on a new branch mao/ID, "
+        "leaving your checkout as it is; `mao land ID` brings the commit onto your branch",
+    )
+    group.add_argument(
+        "--with-uncommitted",
+        action="store_true",
+        help="with --worktree: start from your uncommitted changes too (snapshotted, untouched)",
+    )
 
 
 def _simulate(parser: argparse.ArgumentParser) -> None:
@@ -200,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         _qa,
         _journal,
         _sessions,
+        _worktrees,
         _verify,
         _models,
         _mcp,
@@ -214,6 +226,12 @@ def _demo(sub: Commands) -> None:
     _common(demo)
     _run_options(demo)
     _apply_options(demo)
+    demo.add_argument(
+        "--repo",
+        action="store_true",
+        help="on a fresh copy of a small sample repository (in --workspace DIR, empty or "
+        "missing, else a temporary folder): the map, hunks, and with --apply a worktree to land",
+    )
 
 
 def _develop(sub: Commands) -> None:
@@ -303,6 +321,19 @@ def _sessions(sub: Commands) -> None:
     show = sessions_sub.add_parser("show", help="print one session in full")
     show.add_argument("session_id", help="a session id or a unique prefix of one")
     _common(show)
+
+
+def _worktrees(sub: Commands) -> None:
+    land = sub.add_parser(
+        "land",
+        help="bring a session's worktree commit onto your checked-out branch, then remove it",
+    )
+    land.add_argument("session_id", help="a session id or a unique prefix of one")
+    land.add_argument("--workspace", type=Path, metavar="DIR", help="the repository (default: .)")
+    clean = sub.add_parser("clean", help="remove session worktrees and their mao/ branches")
+    clean.add_argument("session_id", nargs="?", help="one session's (default: list them)")
+    clean.add_argument("--all", action="store_true", help="every session worktree of the repo")
+    clean.add_argument("--workspace", type=Path, metavar="DIR", help="the repository (default: .)")
 
 
 def _verify(sub: Commands) -> None:

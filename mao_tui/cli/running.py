@@ -147,6 +147,10 @@ def _with_apply_options(
             f"--apply writes files, and playbook {req.playbook!r} has output "
             f"{playbook.output!r}, not 'files'"
         )
+    if args.worktree and not args.apply:
+        raise UsageError("--worktree goes with --apply (it is where the files are applied)")
+    if args.with_uncommitted and not args.worktree:
+        raise UsageError("--with-uncommitted goes with --worktree")
     if args.apply and getattr(args, "review_plan", False):
         raise UsageError("--review-plan needs the dashboard; --apply runs headless")
     if args.apply and not args.yes and not sys.stdin.isatty():
@@ -166,6 +170,8 @@ def _with_apply_options(
         workspace=workspace if workspace is not None else launch.workspace,
         fix_rounds=args.fix_rounds,
         sim_failing_first=args.sim_failing_tests,
+        worktree=args.worktree,
+        with_uncommitted=args.with_uncommitted,
     )
 
 

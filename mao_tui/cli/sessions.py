@@ -33,6 +33,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from mao_tui.service.session_request import SessionInputs
 
     speed = 2.0 if args.speed is None else args.speed
+    if args.repo:
+        return _demo_on_sample_repo(args, speed)
     # Files are applied in a fresh temporary directory unless --workspace names one: the
     # demo never writes into the directory it was started in (often a checkout).
     launch = replace(_launch(args, simulate=True, speed=speed), fresh_workspace=True)
@@ -46,6 +48,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _run_built(args, launch, inputs)
 
 
+def _demo_on_sample_repo(args: argparse.Namespace, speed: float) -> int:
+    """``mao demo --repo``: the sample repository, fresh, in --workspace DIR (empty or missing)
+    or a temporary folder; with --apply the session works in a worktree, landed by `mao land`."""
+    import tempfile
+    from pathlib import Path
+
+    from mao_tui.domain import FRESH_WORKSPACE_PREFIX
+    from mao_tui.repo.git import GitError
+    from mao_tui.samples.sample_repo import SAMPLE_TASK, write_sample_repo
+    from mao_tui.service.session_request import SessionInputs
+
+    if args.workspace is not None:
+        target = args.workspace.expanduser().resolve()
+    else:
+        target = Path(tempfile.mkdtemp(prefix=FRESH_WORKSPACE_PREFIX))
+    try:
+        write_sample_repo(target)
+    except ValueError as exc:
+        raise UsageError(f"--workspace with --repo: {exc}; give an empty or missing one") from None
+    except (GitError, OSError) as exc:
+        raise UsageError(f"cannot make the sample repository in {target}: {exc}") from None
+    sys.stderr.write(f"mao: the sample repository is in {target}\n")
+    args.workspace = target
+    args.worktree = args.apply  # its checkout stays as it is; `mao land` brings the commit
+    launch = _launch(args, simulate=True, speed=speed)
+    inputs = SessionInputs(
+        playbook="develop",
+        task=SAMPLE_TASK,
+        project_dir=launch.project_dir,
+        simulated=True,
+        repository=target,
+    )
+    return _run_built(args, launch, inputs)
+
+
 def cmd_develop(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -53,7 +90,10 @@ def cmd_develop(args: argparse.Namespace) -> int:
 
     launch = replace(_launch(args, simulate=args.simulate, speed=args.speed or 1.0), faults=False)
     example = with_fields(CLI_FIELDS, task_example='mao develop "add search"')
-    return _run_built(args, launch, _inputs(args, launch, "develop"), example)
+    # In a git repository, the models see its map and the files most relevant to the task.
+    repository = args.workspace.expanduser() if args.workspace else launch.project_dir
+    inputs = replace(_inputs(args, launch, "develop"), repository=repository)
+    return _run_built(args, launch, inputs, example)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -112,6 +152,7 @@ def cmd_qa(args: argparse.Namespace) -> int:
         simulated=args.simulate,
         err=sys.stderr,
     )
+    req = replace(req, repository=launch.project_dir)  # in git: the orchestrator sees its map
     return _run(args, launch, _with_plan_options(args, launch, req))
 
 

@@ -41,6 +41,7 @@ class PlannedWorkstream(BaseModel):
     section: str | None = None  # the spec section it works on, when the user chose sections
     rationale: str = ""  # why this model, from the orchestrator
     instructions: str = ""  # extra guidance from the orchestrator, appended to the prompt
+    files: list[str] = Field(default_factory=list)  # repository files it must read (orchestrator)
     # Models of the route replaced or left out before any request (logged when it starts)
     substitutions: list[ModelSubstitution] = Field(default_factory=list)
 

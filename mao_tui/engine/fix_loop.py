@@ -40,7 +40,8 @@ from mao_tui.domain.redaction import Redactor
 from mao_tui.engine.apply import Change, apply_all, plan_changes
 from mao_tui.engine.check_runs import planned_event, round_detail, run_checks
 from mao_tui.engine.controller import FOLLOW_UP_TEMPLATE, LiveSessionController
-from mao_tui.engine.files import synthesis_files
+from mao_tui.engine.edits import synthesis_edits
+from mao_tui.engine.hunks import HunkResult, rejection_notes
 from mao_tui.engine.prompts import render
 from mao_tui.engine.routing import planned_workstream
 from mao_tui.settings.schema import VerificationCommand
@@ -81,11 +82,17 @@ class Workbench:
         self.verified: VerificationDone | None = None  # the last round's result
         self._proposed: tuple[ApplyProposal, list[Change]] | None = None
         self._applied: list[Change] = []
+        self._rejected: list[HunkResult] = []  # the latest proposal's hunks that did not apply
         self.busy = False  # verifying or fixing (applying never awaits before it is done)
 
     @property
     def session_id(self) -> str:
         return self._controller.req.session_id
+
+    @property
+    def rejected_hunks(self) -> list[HunkResult]:
+        """The latest proposal's search/replace hunks that could not be applied."""
+        return list(self._rejected)
 
     @property
     def rounds_left(self) -> int:
@@ -97,9 +104,14 @@ class Workbench:
         text = self._controller.latest_text(SYNTHESIS_KEY)
         if text is None:
             raise ControlError("there is no successful synthesis to apply yet")
-        found = synthesis_files(text)
+        found = synthesis_edits(self.workspace, text)
         limits = self._controller.settings.registry.global_.limits
         changes = plan_changes(self.workspace, found.files, limits) if found.files else []
+        self._rejected = found.rejected  # told to the next fix round
+        changes += [
+            Change(r.hunk.path, "refused", reason=f"hunk {r.hunk.number}: {r.reason}")
+            for r in found.rejected
+        ]
         proposal = ApplyProposal(
             round=self.round,
             workspace=str(self.workspace),
@@ -214,7 +226,7 @@ class Workbench:
         playbook = settings.playbooks[plan.playbook]
         if playbook.fix is None:
             raise ControlError(f"playbook {plan.playbook!r} has no fix: section")
-        if not self.failures:
+        if not self.failures and not self._rejected:
             raise ControlError("nothing to fix: the last verification did not fail")
         if not self.rounds_left:
             raise ControlError(
@@ -235,7 +247,12 @@ class Workbench:
             "spec": req.spec_text or "(no spec given)",
             "title": ws.title,
             "key": ws.key,
-            "failures": format_failures(self.results or self.failures, self._redactor()),
+            "failures": (
+                format_failures(self.results or self.failures, self._redactor())
+                if self.failures
+                else "No verification command failed, but edits could not be applied.\n"
+            )
+            + rejection_notes(self._rejected),
             "files": format_files(self._applied),
         }
         system = render(settings, playbook.system_prompt, values)

@@ -25,6 +25,7 @@ from mao_tui.domain import (
 from mao_tui.domain.sanitize import clean_json
 from mao_tui.engine.chain import ChainRunner
 from mao_tui.engine.diversity import diversity_score
+from mao_tui.engine.files import path_problem
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
 from mao_tui.engine.routing import planned_workstream, resolved_chain
@@ -32,6 +33,7 @@ from mao_tui.engine.sections import Section, outline
 from mao_tui.settings.schema import Settings, find_cycle
 
 PLAN_KEY = "orchestrator"
+MAX_NAMED_FILES = 8
 PREFLIGHT_KEY = "dependency_check"
 _JSON_BLOCK = re.compile(r"```json[^\n]*\n(?P<body>.*?)```", re.S)
 _PATHLIKE = re.compile(
@@ -53,6 +55,7 @@ class _ProposedWorkstream(BaseModel):
     depends_on: list[str] = Field(default_factory=list)
     rationale: str = ""
     instructions: str = ""
+    files: list[str] = Field(default_factory=list)  # in a git repository: paths to read
 
 
 class _Proposal(BaseModel):
@@ -119,6 +122,7 @@ def apply_proposal(raw: object, draft: Plan, settings: Settings, source: str) ->
                 "depends_on": list(dict.fromkeys(w.depends_on)),
                 "rationale": w.rationale.strip(),
                 "instructions": w.instructions.strip(),
+                "files": _named_files(w.files),
             }
         )
         for w in proposal.workstreams
@@ -140,6 +144,13 @@ def apply_proposal(raw: object, draft: Plan, settings: Settings, source: str) ->
             "diversity": diversity_score(workstreams, settings),
         }
     )
+
+
+def _named_files(paths: list[str]) -> list[str]:
+    """The files a plan names for a workstream: stripped, each once, safe as relative paths
+    (the rest dropped: they are read from the repository later, confined again), at most 8."""
+    named = [p.strip().strip("`") for p in paths if isinstance(p, str)]
+    return [p for p in dict.fromkeys(named) if p and path_problem(p) is None][:MAX_NAMED_FILES]
 
 
 def _problems(proposal: _Proposal, draft_keys: list[str], known_models: list[str]) -> list[str]:
@@ -187,6 +198,7 @@ def plan_as_json(plan: Plan) -> str:
                 "depends_on": ws.depends_on,
                 "rationale": ws.rationale,
                 "instructions": ws.instructions,
+                **({"files": ws.files} if ws.files else {}),
             }
             for ws in plan.workstreams
         ],
@@ -291,8 +303,11 @@ class Planner:
             return findings
         return findings + [f.model_copy(update={"source": outcome.model}) for f in found]
 
-    async def plan(self, session_id: str, task: str, spec: str, draft: Plan) -> Plan:
-        """The orchestrator's plan, or the draft when it cannot make a valid one."""
+    async def plan(
+        self, session_id: str, task: str, spec: str, draft: Plan, context: str = ""
+    ) -> Plan:
+        """The orchestrator's plan, or the draft when it cannot make a valid one; ``context``
+        (the repository map) is appended to the request."""
         step = self._step(PLAN_KEY, "Plan")
         prompt_values = {
             "key": PLAN_KEY,
@@ -304,6 +319,8 @@ class Planner:
         }
         system = render(self._settings, "planning/system.md", prompt_values)
         prompt = render(self._settings, "planning/orchestrator.md", prompt_values)
+        if context:
+            prompt += "\n\n" + context
         reason = ""
         for round_no in (1, 2):
             outcome = await self._chains.run_chain(

@@ -28,6 +28,9 @@ class SessionRequest:
     out: Path | None = None  # where the output kind writes (--out); None: the playbook's folder
     # The cost budget in US dollars (--budget); None: the configuration's `global.budget`.
     budget_usd: float | None = None
+    # A folder in a git repository whose map the orchestrator and whose most relevant files
+    # the workstreams see (engine/repo_context.py); None: none (and outside git, none either).
+    repository: Path | None = None
 
     @property
     def section_texts(self) -> dict[str, str]:

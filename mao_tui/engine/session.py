@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from mao_tui.domain import (
     EventSink,
@@ -36,6 +37,17 @@ from mao_tui.engine.orchestrator_plan import Planner
 from mao_tui.engine.output import EngineHooks, OutputKind
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.prompts import render
+from mao_tui.engine.repo_context import (
+    RepoContext,
+    RepoFile,
+    answer_section,
+    files_section,
+    load_context,
+    map_finding,
+    repo_findings,
+    requested_files,
+    synthesis_section,
+)
 from mao_tui.engine.request import SessionRequest as SessionRequest
 from mao_tui.engine.sections import outline
 from mao_tui.settings.schema import PromptChoice, Settings
@@ -63,6 +75,8 @@ class SessionRun:
         self._planner = Planner(settings, pool, self._chains, self._emit)
         self._limit = asyncio.Semaphore(max_parallel) if max_parallel else None
         self._undelivered: str | None = None  # why the last synthesis's output was not written
+        self._repo_files: dict[str, list[RepoFile]] = {}  # per workstream, in a git repository
+        self._repo_context: RepoContext | None = None
 
     async def run(self, req: SessionRequest, draft: Plan) -> SessionFinished:
         """Pre-flight, planning (unless the request fixes the plan), workstreams, synthesis."""
@@ -188,7 +202,8 @@ class SessionRun:
 
     async def _make_plan(self, req: SessionRequest, draft: Plan) -> Plan:
         if req.fixed_plan is not None:
-            return req.fixed_plan
+            context = await load_context(req.repository, req.task) if req.repository else None
+            return self._with_repository(req, req.fixed_plan, context)
         planner = self._planner
         playbook = self._settings.playbooks.get(req.playbook)
         use_planner = req.use_planner and (playbook is None or playbook.planner)
@@ -202,9 +217,11 @@ class SessionRun:
         )
         plan = draft
         blocked = any(f.severity == "blocking" for f in findings)
+        context = await load_context(req.repository, req.task) if req.repository else None
         if use_planner and not blocked:
-            plan = await planner.plan(req.session_id, req.task, req.spec_text, draft)
-        plan = plan.model_copy(update={"findings": findings})
+            repo_map = context.map_section() if context else ""
+            plan = await planner.plan(req.session_id, req.task, req.spec_text, draft, repo_map)
+        plan = self._with_repository(req, plan.model_copy(update={"findings": findings}), context)
         if req.review is not None and not blocked:
             await self._emit(self.estimate(req, plan))  # shown while the plan is reviewed
             reviewed = await req.review(plan)
@@ -212,6 +229,44 @@ class SessionRun:
                 raise asyncio.CancelledError("the plan was not accepted")
             plan = reviewed
         return plan
+
+    async def _run_answering(self, sid: str, ws: PlannedWorkstream, prompts: Prompts) -> Outcome:
+        """Run ``ws``; in a git repository, when it asks for files (once), run it again with
+        them. The outcome is the second run's, with both runs' usage."""
+        outcome = await self.run_workstream(sid, ws, prompts)
+        context = self._repo_context
+        if context is None or not self._repo_files.get(ws.key):  # it was not told it may ask
+            return outcome
+        if outcome.status is not WorkstreamStatus.DONE:
+            return outcome
+        asked = requested_files(outcome.text)
+        if not asked:
+            return outcome
+        reply = answer_section(*context.read(asked))
+
+        def answered(model_id: str) -> tuple[str, str]:
+            system, prompt = prompts(model_id) if callable(prompts) else prompts
+            return system, f"{prompt}\n\n{reply}"
+
+        again = await self.run_workstream(sid, ws, answered)
+        usage = TokenTotals()
+        usage.add(outcome.usage)
+        usage.add(again.usage)
+        return replace(again, usage=usage)
+
+    def _with_repository(
+        self, req: SessionRequest, plan: Plan, context: RepoContext | None
+    ) -> Plan:
+        """``plan`` with the repository's findings; for a playbook that writes files, each
+        workstream's files chosen."""
+        if context is None:
+            return plan
+        self._repo_context = context
+        playbook = self._settings.playbooks.get(req.playbook)
+        if playbook is None or playbook.output != "files":  # qa: the map for the plan only
+            return plan.model_copy(update={"findings": [*plan.findings, map_finding(context)]})
+        self._repo_files, found = repo_findings(context, req.task, plan)
+        return plan.model_copy(update={"findings": [*plan.findings, *found]})
 
     async def _run_workstreams(self, req: SessionRequest, plan: Plan) -> dict[str, Outcome]:
         tasks: dict[str, asyncio.Task[Outcome]] = {}
@@ -235,9 +290,9 @@ class SessionRun:
                 return outcome
             prompts = self._prompt_for(req, plan, ws, inputs)
             if self._limit is None:
-                return await self.run_workstream(req.session_id, ws, prompts)
+                return await self._run_answering(req.session_id, ws, prompts)
             async with self._limit:
-                return await self.run_workstream(req.session_id, ws, prompts)
+                return await self._run_answering(req.session_id, ws, prompts)
 
         by_key = {ws.key: ws for ws in plan.workstreams}
         for ws in plan.workstreams:
@@ -281,9 +336,15 @@ class SessionRun:
                 prompt += f"\n\n## Outputs this workstream builds on\n\n{values['inputs']}"
             if ws.instructions:
                 prompt += f"\n\n## Instructions from the orchestrator\n{ws.instructions}\n"
+            if self._repo_files.get(ws.key):
+                prompt += "\n\n" + files_section(self._repo_files[ws.key], can_ask=True)
             return system, prompt
 
         return for_model
+
+    def _synthesis_extra(self) -> str:
+        """In a git repository: the workstreams' files, and how to edit them by hunks."""
+        return synthesis_section(self._repo_files) if self._repo_files else ""
 
     async def _synthesize(
         self, req: SessionRequest, plan: Plan, outcomes: dict[str, Outcome]
@@ -310,7 +371,7 @@ class SessionRun:
             outcome = await self.run_workstream(
                 req.session_id,
                 ws,
-                _rendered(self._settings, pb.synthesis, system, values),
+                _rendered(self._settings, pb.synthesis, system, values, self._synthesis_extra()),
                 announce=False,
             )
         await self._emit(
@@ -329,10 +390,11 @@ class SessionRun:
 
 
 def _rendered(
-    settings: Settings, choice: PromptChoice, system: str, values: dict[str, str]
+    settings: Settings, choice: PromptChoice, system: str, values: dict[str, str], extra: str = ""
 ) -> Prompts:
     def for_model(model_id: str) -> tuple[str, str]:
-        return system, render(settings, settings.template_for(choice, model_id), values)
+        prompt = render(settings, settings.template_for(choice, model_id), values)
+        return system, prompt + (f"\n\n{extra}" if extra else "")
 
     return for_model
 

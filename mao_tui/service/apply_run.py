@@ -11,6 +11,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from mao_tui.checks.model import ProjectFileError
@@ -22,6 +23,7 @@ from mao_tui.engine.fix_loop import Workbench
 from mao_tui.engine.rule_plan import rule_based_plan
 from mao_tui.engine.session import SessionRequest
 from mao_tui.playbooks.output_kinds import output_kind
+from mao_tui.repo.worktree import Worktree, WorktreeError, commit_changes, create_worktree
 from mao_tui.service.budget_setup import budget_of, configure_budget
 from mao_tui.service.launch import Launch, session_resources
 
@@ -67,13 +69,24 @@ async def run_and_apply(
             rounds = launch.fix_rounds
             if rounds is None:
                 rounds = playbook.fix.max_rounds if playbook.fix is not None else 0
+            worktree, workspace = None, launch.workspace_dir
+            if launch.worktree:
+                try:
+                    worktree = await create_worktree(
+                        workspace, req.session_id, include_uncommitted=launch.with_uncommitted
+                    )
+                except WorktreeError as exc:
+                    return ApplyOutcome(False, f"nothing applied: {exc}", first)
+                workspace = Path(worktree.path)
             try:
-                checks = resolve_checks(res.settings, req.playbook, launch.workspace_dir)
+                checks = resolve_checks(res.settings, req.playbook, workspace)
             except ProjectFileError as exc:  # checked up front; changed since
                 return ApplyOutcome(False, f"nothing applied: cannot tell how to verify: {exc}")
-            bench = Workbench(controller, launch.workspace_dir, checks, rounds)
+            bench = Workbench(controller, workspace, checks, rounds)
             await bench.announce()  # before any file is written: what will verify them
             outcome = await _loop(bench, confirm)
+            if worktree is not None:
+                outcome = await _committed(worktree, req, outcome)
         finally:
             await controller.aclose()
     return ApplyOutcome(outcome.ok, outcome.summary, ends[-1] if ends else None)
@@ -91,10 +104,12 @@ async def _loop(bench: Workbench, confirm: Confirm) -> ApplyOutcome:
             return ApplyOutcome(False, "not applied: declined")
         await bench.apply(proposal)
         done = await bench.verify()
-        if done.passed:
+        rejected = len(bench.rejected_hunks)
+        if done.passed and not (rejected and bench.rounds_left):  # else a round re-sends them
             after = f" after {bench.round} fix round(s)" if bench.round else ""
             note = f" ({done.detail})" if done.detail else ""
-            return ApplyOutcome(True, f"applied; verification passed{after}{note}")
+            left = f"; {rejected} hunk(s) could not be applied" if rejected else ""
+            return ApplyOutcome(not rejected, f"applied; verification passed{after}{note}{left}")
         if not bench.rounds_left:
             return ApplyOutcome(
                 False,
@@ -104,6 +119,24 @@ async def _loop(bench: Workbench, confirm: Confirm) -> ApplyOutcome:
         fixed = await bench.fix()
         if not fixed.ok:
             return ApplyOutcome(False, f"applied; verification failed and {fixed.detail}")
+
+
+async def _committed(
+    worktree: Worktree, req: SessionRequest, outcome: ApplyOutcome
+) -> ApplyOutcome:
+    """Commit what was applied in the session's worktree; the summary says where and how to
+    land it."""
+    title = " ".join(req.task.split())[:72]
+    message = f"mao: {title}\n\nmao session {req.session_id}: {outcome.summary}\n"
+    try:
+        commit = await commit_changes(worktree, message)
+    except WorktreeError as exc:
+        return ApplyOutcome(False, f"{outcome.summary}; not committed: {exc}")
+    if not commit:
+        return ApplyOutcome(outcome.ok, f"{outcome.summary}; nothing to commit in {worktree.path}")
+    where = f"committed {commit[:10]} on {worktree.branch} (worktree {worktree.path})"
+    land = f"`mao land {req.session_id[:10]}` brings it onto your branch"
+    return ApplyOutcome(outcome.ok, f"{outcome.summary}; {where}; {land}")
 
 
 def describe(proposal: ApplyProposal, *, diffs: bool) -> str:

@@ -335,11 +335,21 @@ class AppBackend:
             sections=form.sections if form.sections.strip() else None,
             spec_text=self._qa_listing(form, launch.project_dir) if qa else None,
             context_paths=() if qa else tuple(form.context_paths),
+            repository=self._repository(form.playbook, launch),
         )
         req = replace(
             build_request(self.settings(), inputs, HOME_FIELDS), budget_usd=form.budget_usd
         )
         return OpenSession(launch, req), f"mao · {form.playbook}"
+
+    def _repository(self, playbook: str, launch: Launch) -> Path | None:
+        """The folder whose git repository the models see (its map; for develop, its files):
+        the workspace, for playbooks that write files or review code; none for the demo's
+        fresh workspace (nothing to see there)."""
+        found = self.settings().playbooks.get(playbook)
+        if found is None or found.output not in ("files", "qa_report") or launch.fresh_workspace:
+            return None
+        return launch.workspace if launch.workspace is not None else launch.project_dir
 
     def _is_qa(self, playbook: str) -> bool:
         found = self.settings().playbooks.get(playbook)

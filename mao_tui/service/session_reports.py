@@ -41,6 +41,23 @@ async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
         raise UsageError(f"no session matches {session_id!r}; `mao sessions` lists them")
     from mao_tui.render.session_markdown import session_markdown
 
-    # bidi and zero-width characters made visible
-    out.write(shown(session_markdown(detail, "summary")))
+    text = session_markdown(detail, "summary")
+    project = f"- project: {detail.project_dir}\n"
+    worktree = _worktree_line(detail.id)
+    if worktree and project in text:
+        text = text.replace(project, f"{project}{worktree}\n", 1)
+    out.write(shown(text))  # bidi and zero-width characters made visible
     return 0
+
+
+def _worktree_line(session_id: str) -> str:
+    """Where the session's worktree is, when it applied in one that is not landed yet."""
+    from mao_tui.repo.worktree import WorktreeError, session_worktree
+
+    try:
+        found = session_worktree(session_id)
+    except WorktreeError:  # two records for one session: `mao clean` lists them
+        return ""
+    if found is None:
+        return ""
+    return f"- worktree: {found.path}, branch {found.branch} (`mao land {session_id[:10]}`)"

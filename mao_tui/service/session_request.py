@@ -55,6 +55,8 @@ class SessionInputs:
     command: str = ""  # the command that started it ("": the playbook's name)
     use_planner: bool = True
     out: Path | None = None  # where a journal entry goes (None: the playbook's journal.folder)
+    # A folder in a git repository: the models see its map and relevant files (develop, qa).
+    repository: Path | None = None
 
 
 def build_request(
@@ -90,6 +92,7 @@ def build_request(
         sections=sections,
         use_planner=inputs.use_planner,
         out=inputs.out,
+        repository=inputs.repository,
     )
 
 
@@ -147,6 +150,7 @@ def _request(
     use_planner: bool = True,
     out: Path | None = None,
     session_id: str = "",
+    repository: Path | None = None,
 ) -> SessionRequest:
     return SessionRequest(
         command=command,
@@ -159,6 +163,7 @@ def _request(
         use_planner=use_planner,
         out=out,
         session_id=session_id or new_id(),
+        repository=repository,
     )
 
 

@@ -8,12 +8,17 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from mao_tui.samples.sample_repo import SAMPLE_EDITS, SAMPLE_TASK
 from mao_tui.simulator import journal, qa, tailored
 from mao_tui.simulator.planning import plan_reply, preflight_reply
 
 WORKSTREAM_KEY = re.compile(r"\(key: ([A-Za-z0-9_.-]+)\)")
 SCRIPTED_KEYS = ("schemas", "storage", "core_logic", "implementation", "tests", "synthesis", "fix")
 GENERIC = "generic"
+_SAMPLE_FILES = (
+    "\n## Edits\n\nThe CSV export as a new file, and two existing files changed by search/"
+    "replace hunks:\n\n"
+)
 
 _ANSWER_MARKER = "<!-- answer -->\n"
 _CONTRIBUTIONS = "{{contributions}}"
@@ -84,6 +89,9 @@ def script_for(
     if tailored.is_off_script(task):  # a task of the user's, not the demo's snippet store
         if base == "synthesis":
             thinking, answer = tailored.synthesis(task, _contributions(request_text, for_task=True))
+            if task == " ".join(SAMPLE_TASK.split()):  # mao demo --repo: hunks that apply
+                answer = answer.replace(tailored.EXAMPLE_FILES, _SAMPLE_FILES)
+                return Script(thinking, answer.replace(_MANIFEST, SAMPLE_EDITS))
             broken = failing_first and not _FIX_OUTPUT.search(request_text)
             return Script(thinking, answer.replace(_MANIFEST, _manifest(broken)))
         if base is not None and (part := tailored.workstream(base, task)) is not None:
