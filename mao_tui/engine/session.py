@@ -165,8 +165,9 @@ class SessionRun:
             values = {"task": req.task, "spec": req.spec_text or "(no spec given)"}
             values |= {"title": ws.title, "key": ws.key, "outputs": ""}
             system = render(self._settings, pb.system_prompt, values)
-            template = self._settings.template_for(pb.synthesis, model_id)
-            return system, render(self._settings, template, values)
+            return _rendered(self._settings, pb.synthesis, system, values, self._synthesis_extra())(
+                model_id
+            )
 
         return self.budget.estimate(req.session_id, plan, prompt_of, synthesis_prompt)
 
