@@ -31,8 +31,13 @@ def _events(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def _develop(db: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[dict[str, Any]]]:
+def _develop(
+    db: Path, workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, list[dict[str, Any]]]:
+    """A headless run in ``workspace``: the dashboard's session runs there too, so both see the
+    same (no) repository and their prompts are the same size."""
     argv = ["develop", TASK, "--simulate", "--json", "--speed", "inf", "--db", str(db)]
+    argv += ["--workspace", str(workspace)]
     code = main(argv)
     return code, _events(capsys.readouterr().out)
 
@@ -46,7 +51,7 @@ async def _dashboard_at_the_limit(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> tuple[Launch, SessionRequest, float]:
     """A warm-up run for the history, then a request whose budget leaves the synthesis out."""
-    code, warm = await asyncio.to_thread(_develop, db, capsys)
+    code, warm = await asyncio.to_thread(_develop, db, tmp_path, capsys)
     assert code == 0
     total = _one(warm, "session_finished")["totals"]["cost_usd"]
     budget = round(total - _one(warm, "synthesis_finished")["usage"]["cost_usd"] / 2, 4)
