@@ -10,19 +10,18 @@ stat and commit messages), each cut to a bounded size.
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from mao_tui.domain import AttemptStatus, SessionStatus
 from mao_tui.domain.errors import UsageError
 from mao_tui.domain.stored import SessionDetail
+from mao_tui.repo.git import GitError, run_git
 
 OUTPUT_CHARS = 3_000  # of each workstream's output
 SYNTHESIS_CHARS = 6_000
 BODY_CHARS = 1_500  # of each commit message body
 MAX_COMMITS = 200
-GIT_TIMEOUT_S = 30.0
 _FRICTION = re.compile(r"\b(revert|fix(es|ed)?|fixup|hotfix|wip|broken|oops|undo)\b", re.I)
 
 
@@ -130,26 +129,12 @@ def session_material(d: SessionDetail) -> JournalSource:
 
 
 def _git(repo: Path, *args: str) -> str:
-    """``git args`` in ``repo``, no shell; its stdout, or a UsageError quoting its stderr."""
-    # No pager, no fsmonitor hook, no external diff or textconv driver: nothing a repository's
-    # own configuration names gets to run.
-    argv = ["git", "--no-pager", "-c", "core.quotepath=off", "-c", "core.fsmonitor=false", *args]
+    """``git args`` in ``repo`` (``repo.git``: no shell, no pager, no hooks); its stdout, or a
+    UsageError quoting its stderr."""
     try:
-        done = subprocess.run(
-            argv,
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=GIT_TIMEOUT_S,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except FileNotFoundError:
-        raise UsageError("--since reads git history, but git is not on PATH") from None
-    except subprocess.TimeoutExpired:
-        raise UsageError(f"git {args[0]} took over {GIT_TIMEOUT_S:g}s in {repo}") from None
+        done = run_git(repo, args, check=False)
+    except GitError as exc:  # git missing, or over its time limit
+        raise UsageError(f"--since reads git history: {exc}") from None
     if done.returncode != 0:
         message = _one_line(done.stderr or done.stdout or f"exit {done.returncode}", 300)
         raise UsageError(f"git {args[0]} failed in {repo}: {message}")
