@@ -229,16 +229,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _demo(sub: Commands) -> None:
-    demo = sub.add_parser("demo", help="run a develop session on the built-in simulator (no keys)")
+    demo = sub.add_parser(
+        "demo",
+        help="run a develop session on the built-in simulator (no keys), on a fresh copy of a "
+        "small sample repository",
+    )
     _common(demo)
     _run_options(demo)
     _apply_options(demo)
     demo.add_argument(
-        "--repo",
+        "--greenfield",
         action="store_true",
-        help="on a fresh copy of a small sample repository (in --workspace DIR, empty or "
-        "missing, else a temporary folder): the map, hunks, and with --apply a worktree to land",
+        help="the first demo instead: a snippet store built from a spec, with no repository "
+        "(files applied in a fresh temporary folder, or --workspace DIR)",
     )
+    # The sample repository is the default now; --repo stays accepted for scripts that say it.
+    demo.add_argument("--repo", action="store_true", help=argparse.SUPPRESS)
 
 
 def _develop(sub: Commands) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -118,11 +119,14 @@ def test_demo_headless_prints_progress_on_stderr_and_the_synthesis_on_stdout(
 ) -> None:
     assert main(["demo", "--headless", "--speed", FAST, "--db", str(db_path)]) == 0
     captured = capsys.readouterr()
-    assert "[SIMULATED]" in captured.err
+    assert "[SIMULATED]" in captured.err and "mao: the sample repository is in " in captured.err
     assert f"↪ {FALLBACK}" in captured.err
     assert "session done" in captured.err
-    assert captured.out.startswith("# Snippets")
+    assert captured.out.startswith("# Add CSV export of invoices")  # the sample repository's
     assert "fallback" not in captured.out
+    assert main(["demo", "--greenfield", "--headless", "--speed", FAST, "--db", str(db_path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("# Snippets") and "sample repository" not in captured.err
 
 
 def test_sessions_lists_and_shows_a_stored_session(
@@ -216,6 +220,7 @@ def test_a_reader_that_stops_early_ends_the_session_quietly(tmp_path: Path) -> N
     proc = subprocess.Popen(
         [sys.executable, "-m", "mao_tui", "demo", "--json", "--speed", FAST, "--db", str(db)],
         cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # its sample repository goes there
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
