@@ -305,3 +305,27 @@ def test_simulated_answers_are_about_the_task_typed(
     assert run(task)[0] == synthesis  # deterministic
     demo, _ = run(DEMO_TASK)
     assert "snippet" in demo.lower() and task not in demo
+
+
+def test_the_dashboard_demo_opens_on_a_fresh_sample_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mao demo` (no --headless) runs on the sample repository too; --greenfield, the spec."""
+    from mao_tui.samples import DEMO_TASK
+    from mao_tui.samples.sample_repo import SAMPLE_TASK
+
+    seen: list[Any] = []
+
+    def dashboard(launch: Any, req: Any, *, review_plan: bool = False) -> int:
+        seen.append(req)
+        return 0
+
+    monkeypatch.setattr("mao_tui.cli.running._run_tui", dashboard)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--db", str(tmp_path / "m.db")]) == 0
+    assert main(["demo", "--greenfield", "--db", str(tmp_path / "m.db")]) == 0
+    sample, greenfield = seen
+    assert sample.task == SAMPLE_TASK and (Path(sample.repository) / ".git").is_dir()
+    assert (Path(sample.repository) / "tests" / "test_export.py").is_file()
+    assert greenfield.task == DEMO_TASK and greenfield.repository is None
+    assert not Path(sample.repository).is_relative_to(tmp_path)  # never where it was started
