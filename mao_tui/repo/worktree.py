@@ -211,6 +211,21 @@ async def commit_changes(worktree: Worktree, message: str, paths: list[str] | No
     return commit
 
 
+async def ignored(worktree: Worktree, paths: list[str]) -> list[str]:
+    """Those of ``paths`` (relative to the worktree) that the repository's .gitignore excludes
+    (a tracked file is never excluded). One ``git check-ignore -q`` per path: exact for any name."""
+    found = []
+    for path in paths:
+        result = await arun_git(
+            Path(worktree.path), ["check-ignore", "-q", "--", f"./{path}"], check=False
+        )
+        if result.returncode == 0:
+            found.append(path)
+        elif result.returncode != 1:  # 1: not ignored
+            raise WorktreeError(f"git check-ignore failed: {result.stderr.strip()[:200]}")
+    return found
+
+
 async def changed_files(worktree: Worktree) -> list[str]:
     tip = f"refs/heads/{worktree.branch}"
     out = await _git(Path(worktree.repo), "diff", "--name-only", "-z", worktree.base, tip)

@@ -18,6 +18,7 @@ from mao_tui.repo.worktree import (
     WorktreeError,
     commit_changes,
     create_worktree,
+    ignored,
     remove_worktree,
 )
 from mao_tui.service.launch import Launch
@@ -63,18 +64,8 @@ async def settle(
     the end of the summary that says where the result is and how to land it."""
     land = f"`mao land {session_id[:10]}`"
     if isolated.worktree is not None:
-        worktree = isolated.worktree
-        title = " ".join(task.split())[:72]
-        message = f"mao: {title}\n\nmao session {session_id}: {summary}\n"
-        try:
-            commit = await commit_changes(worktree, message)
-        except WorktreeError as exc:
-            return False, f"; not committed: {exc}"
-        if not commit:
-            await remove_worktree(worktree)
-            return True, f"; nothing to commit: {worktree.branch} and its worktree are removed"
-        where = f"committed {commit[:10]} on {worktree.branch} (worktree {worktree.path})"
-        return True, f"; {where}; {land} brings it onto your branch"
+        where = isolated.workspace
+        return await _commit(isolated.worktree, where, session_id, task, summary, written)
     if isolated.copy is not None:
         copy = isolated.copy
         if not written:
@@ -90,3 +81,32 @@ async def settle(
             f"{copy.source}"
         )
     return True, ""
+
+
+async def _commit(
+    worktree: Worktree,
+    workspace: Path,
+    session_id: str,
+    task: str,
+    summary: str,
+    written: list[str],
+) -> tuple[bool, str]:
+    """Commit exactly the files the session wrote, not what verification left there (caches,
+    builds), nor a file .gitignore excludes (said so)."""
+    title = " ".join(task.split())[:72]
+    message = f"mao: {title}\n\nmao session {session_id}: {summary}\n"
+    land = f"`mao land {session_id[:10]}`"
+    inner = workspace.relative_to(worktree.path)
+    paths = sorted({(inner / path).as_posix() for path in written})
+    try:
+        skipped = await ignored(worktree, paths)
+        kept = [path for path in paths if path not in skipped]
+        commit = await commit_changes(worktree, message, kept)
+    except WorktreeError as exc:
+        return False, f"; not committed: {exc}"
+    note = f"; not committed, as .gitignore excludes them: {', '.join(skipped)}" if skipped else ""
+    if not commit:
+        await remove_worktree(worktree)
+        return True, f"{note}; nothing to commit: {worktree.branch} and its worktree are removed"
+    where = f"committed {commit[:10]} on {worktree.branch} (worktree {worktree.path})"
+    return True, f"{note}; {where}; {land} brings it onto your branch"

@@ -83,9 +83,32 @@ def test_apply_in_a_worktree_then_land(
     assert sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*.py")) == sorted(
         project_files(False)
     )
+    tracked = git(repo, "ls-files").split()  # what the session wrote, not pytest's caches
+    assert sorted(tracked) == sorted(["README.md", *project_files(False)])
     assert git(repo, "branch", "--list", "mao/*") == ""
     assert main(["land", session[:6]]) == 2  # landed and removed: nothing left to land
     assert "no session worktree" in capsys.readouterr().err
+
+
+def test_with_uncommitted_the_worktree_starts_from_them_and_they_stay_yours(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "README.md").write_text("# project, edited\n")
+    (repo / "notes.txt").write_text("untracked\n")
+    db = tmp_path / "mao.db"
+    argv = ["develop", "Build the snippet store", "--simulate", "--speed", "inf", "--no-planner",
+            "--apply", "--yes", "--with-uncommitted", "--db", str(db)]  # fmt: skip
+    assert main(argv) == 0
+    assert git(repo, "status", "--porcelain") == " M README.md\n?? notes.txt\n"
+    session = _session_id(db)
+    branch = f"mao/{session[:8].lower()}"
+    assert git(repo, "show", f"{branch}~1:README.md") == "# project, edited\n"  # the snapshot
+    assert git(repo, "show", f"{branch}~1:notes.txt") == "untracked\n"
+    capsys.readouterr()
+    assert main(["land", session[:8]]) == 0
+    assert git(repo, "show", "HEAD:README.md") == "# project\n"  # yours stay uncommitted
+    assert git(repo, "status", "--porcelain") == " M README.md\n?? notes.txt\n"
+    assert (repo / "snippets" / "search.py").is_file()
 
 
 def test_worktree_options_are_checked(

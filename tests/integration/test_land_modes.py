@@ -194,3 +194,22 @@ def test_develop_apply_outside_git_works_in_a_copy_until_landed(
     assert landed == sorted(project_files(False))
     assert not (folder / ".mao").exists()  # the backups and the test caches stayed in the copy
     assert not list(folder.rglob("__pycache__"))
+
+
+def test_the_commit_holds_what_the_session_wrote_not_caches_nor_ignored_files(repo: Path) -> None:
+    from mao_tui.service.isolation import Isolated, settle
+
+    (repo / ".gitignore").write_text("*.log\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "ignore logs")
+    worktree = asyncio.run(create_worktree(repo, SESSION))
+    where = Path(worktree.path)
+    (where / "app.py").write_text("def handler():\n    return 3\n")
+    (where / "debug.log").write_text("written by the model\n")
+    (where / "__pycache__").mkdir()
+    (where / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\0cache")
+    ok, tail = asyncio.run(
+        settle(Isolated(where, worktree), SESSION, "t", "done", ["app.py", "debug.log"])
+    )
+    assert ok and "not committed, as .gitignore excludes them: debug.log" in tail
+    assert git(repo, "show", "--name-only", "--format=", worktree.branch) == "app.py\n"
