@@ -30,7 +30,7 @@ from mao_tui.engine.session import SessionRequest
 from mao_tui.playbooks.output_kinds import output_kind
 from mao_tui.repo.worktree import WorktreeError
 from mao_tui.service.budget_setup import budget_of, configure_budget
-from mao_tui.service.isolation import isolate, settle
+from mao_tui.service.isolation import discard, isolate, settle
 from mao_tui.service.launch import Launch, session_resources
 
 Confirm = Callable[[ApplyProposal], Awaitable[bool]]
@@ -104,8 +104,13 @@ async def _apply_isolated(
         outcome = ApplyOutcome(False, f"nothing applied: cannot tell how to verify: {exc}")
     else:
         bench = Workbench(controller, isolated.workspace, checks, rounds)
-        await bench.announce()  # before any file is written: what will verify them
-        outcome = await _loop(bench, confirm)
+        try:
+            await bench.announce()  # before any file is written: what will verify them
+            outcome = await _loop(bench, confirm)
+        except BaseException:  # interrupted: a worktree with nothing in it is not kept
+            if not written:
+                await discard(isolated)
+            raise
     ok, where = await settle(isolated, req.session_id, req.task, outcome.summary, written)
     return ApplyOutcome(outcome.ok and ok, outcome.summary + where)
 

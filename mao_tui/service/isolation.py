@@ -56,6 +56,14 @@ async def isolate(launch: Launch, session_id: str) -> Isolated:
     return Isolated(Path(worktree.path) / inner, worktree=worktree)
 
 
+async def discard(isolated: Isolated) -> None:
+    """Remove the session's worktree (and branch) or copy, holding nothing to land."""
+    if isolated.worktree is not None:
+        await remove_worktree(isolated.worktree)
+    if isolated.copy is not None:
+        remove_copy(isolated.copy)
+
+
 async def settle(
     isolated: Isolated, session_id: str, task: str, summary: str, written: list[str]
 ) -> tuple[bool, str]:

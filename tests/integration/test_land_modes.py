@@ -213,3 +213,22 @@ def test_the_commit_holds_what_the_session_wrote_not_caches_nor_ignored_files(re
     )
     assert ok and "not committed, as .gitignore excludes them: debug.log" in tail
     assert git(repo, "show", "--name-only", "--format=", worktree.branch) == "app.py\n"
+
+
+def test_an_apply_interrupted_before_writing_leaves_no_worktree(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mao_tui.service import apply_run
+
+    def interrupted(err: object) -> object:
+        async def confirm(proposal: object) -> bool:
+            raise KeyboardInterrupt  # Ctrl+C while the files are shown
+
+        return confirm
+
+    monkeypatch.setattr(apply_run, "auto_confirm", interrupted)
+    argv = ["develop", "Build the snippet store", "--simulate", "--speed", "inf", "--no-planner",
+            "--apply", "--yes", "--db", str(tmp_path / "mao.db")]  # fmt: skip
+    assert main(argv) == 130
+    assert git(repo, "branch", "--format=%(refname:short)", "--list", "mao/*") == ""
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
