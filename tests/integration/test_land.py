@@ -200,3 +200,22 @@ def test_demo_on_the_sample_repository_leaves_it_as_it_was_until_landed(
     again = [*argv[:1], "--repo", *argv[1:-2], "--db", str(tmp_path / "other.db")]
     assert main(again) == 2  # --repo is still accepted (the default); DIR is not empty now
     assert "give an empty or missing folder" in capsys.readouterr().err
+
+
+def test_a_workspace_below_the_top_is_the_same_folder_in_the_worktree(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sub = repo / "services" / "api"
+    sub.mkdir(parents=True)
+    (sub / "README.md").write_text("# api\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "api")
+    db = tmp_path / "mao.db"
+    argv = ["develop", "Build the snippet store", "--simulate", "--speed", "inf", "--no-planner",
+            "--apply", "--yes", "--workspace", str(sub), "--db", str(db)]  # fmt: skip
+    assert main(argv) == 0
+    assert git(repo, "status", "--porcelain") == ""
+    session = _session_id(db)
+    assert main(["land", session[:8]]) == 0
+    landed = sorted(p.relative_to(sub).as_posix() for p in sub.rglob("*.py"))
+    assert landed == sorted(project_files(False)) and not (repo / "snippets").exists()
