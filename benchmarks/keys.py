@@ -298,6 +298,7 @@ def run(*, smoke: bool = False) -> BenchResult:
             XDG_CONFIG_HOME=str(tmp / "config"),
             XDG_DATA_HOME=str(tmp / "data"),
             MAO_DB=str(tmp / "mao.db"),
+            TMPDIR=str(tmp),  # `mao demo` makes its sample repository in a temporary folder
             PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]), *sys.path[1:2]]),
         )
         env.pop("TEXTUAL", None)

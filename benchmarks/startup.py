@@ -84,6 +84,7 @@ def _isolated_env(tmp: Path) -> dict[str, str]:
         XDG_CONFIG_HOME=str(tmp / "config"),
         XDG_DATA_HOME=str(tmp / "data"),
         MAO_DB=str(tmp / "mao.db"),
+        TMPDIR=str(tmp),  # `mao demo` makes its sample repository in a new temporary folder
     )
     env.pop("TEXTUAL", None)  # no devtools
     return env

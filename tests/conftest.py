@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -42,6 +43,9 @@ def _isolated_env(
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(_shared_cache))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # `mao demo` makes its sample repository in a new temporary folder: one per test, not /tmp.
+    (home / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(home / "tmp"))
     yield
 
 

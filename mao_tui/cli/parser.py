@@ -165,15 +165,22 @@ def _apply_options(parser: argparse.ArgumentParser) -> None:
         help="(simulator) the first synthesis's tests fail and a fix round repairs them",
     )
     group.add_argument(
+        "--in-place",
+        action="store_true",
+        help="with --apply: write into the workspace itself (by default a session applies, "
+        "verifies and fixes in a git worktree on a new branch mao/ID, or outside git in a "
+        "temporary copy, and `mao land ID` brings the result over)",
+    )
+    group.add_argument(
         "--worktree",
         action="store_true",
-        help="with --apply: apply, verify and fix in a git worktree on a new branch mao/ID, "
-        "leaving your checkout as it is; `mao land ID` brings the commit onto your branch",
+        help="with --apply: insist on a git worktree (the default in a git repository)",
     )
     group.add_argument(
         "--with-uncommitted",
         action="store_true",
-        help="with --worktree: start from your uncommitted changes too (snapshotted, untouched)",
+        help="with --apply in git: start from your uncommitted changes too (snapshotted, "
+        "untouched)",
     )
 
 
@@ -222,16 +229,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _demo(sub: Commands) -> None:
-    demo = sub.add_parser("demo", help="run a develop session on the built-in simulator (no keys)")
+    demo = sub.add_parser(
+        "demo",
+        help="run a develop session on the built-in simulator (no keys), on a fresh copy of a "
+        "small sample repository",
+    )
     _common(demo)
     _run_options(demo)
     _apply_options(demo)
     demo.add_argument(
-        "--repo",
+        "--greenfield",
         action="store_true",
-        help="on a fresh copy of a small sample repository (in --workspace DIR, empty or "
-        "missing, else a temporary folder): the map, hunks, and with --apply a worktree to land",
+        help="the first demo instead: a snippet store built from a spec, with no repository "
+        "(files applied in a fresh temporary folder, or --workspace DIR)",
     )
+    # The sample repository is the default now; --repo stays accepted for scripts that say it.
+    demo.add_argument("--repo", action="store_true", help=argparse.SUPPRESS)
 
 
 def _develop(sub: Commands) -> None:
@@ -326,13 +339,31 @@ def _sessions(sub: Commands) -> None:
 def _worktrees(sub: Commands) -> None:
     land = sub.add_parser(
         "land",
-        help="bring a session's worktree commit onto your checked-out branch, then remove it",
+        help="bring a session's result onto your checked-out branch (or, outside git, into "
+        "your folder), then remove its worktree or copy",
+        description="Land a session's commit from its worktree onto the checked-out branch, as "
+        "`git cherry-pick` would (or --merge), or copy a session's files back outside git. "
+        "Exit status: 0 landed, 1 refused and nothing changed (your uncommitted changes touch "
+        "its files, a conflict, or a file changed since the session copied it), 2 bad input.",
     )
     land.add_argument("session_id", help="a session id or a unique prefix of one")
     land.add_argument("--workspace", type=Path, metavar="DIR", help="the repository (default: .)")
-    clean = sub.add_parser("clean", help="remove session worktrees and their mao/ branches")
-    clean.add_argument("session_id", nargs="?", help="one session's (default: list them)")
-    clean.add_argument("--all", action="store_true", help="every session worktree of the repo")
+    how = land.add_mutually_exclusive_group()
+    how.add_argument(
+        "--merge", action="store_true", help="a merge commit of mao/ID instead of a new commit"
+    )
+    how.add_argument(
+        "--leave",
+        action="store_true",
+        help="land nothing: keep the branch mao/ID for you to merge, remove its worktree",
+    )
+    clean = sub.add_parser(
+        "clean",
+        help="remove session worktrees (and mao/ branches) and copies: with no ID, those landed "
+        "by hand or gone, listing the others",
+    )
+    clean.add_argument("session_id", nargs="?", help="one session's, landed or not")
+    clean.add_argument("--all", action="store_true", help="every one of the workspace")
     clean.add_argument("--workspace", type=Path, metavar="DIR", help="the repository (default: .)")
 
 

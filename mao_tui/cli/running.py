@@ -147,10 +147,14 @@ def _with_apply_options(
             f"--apply writes files, and playbook {req.playbook!r} has output "
             f"{playbook.output!r}, not 'files'"
         )
-    if args.worktree and not args.apply:
-        raise UsageError("--worktree goes with --apply (it is where the files are applied)")
-    if args.with_uncommitted and not args.worktree:
-        raise UsageError("--with-uncommitted goes with --worktree")
+    for flag, given in (("--worktree", args.worktree), ("--in-place", args.in_place)):
+        if given and not args.apply:
+            raise UsageError(f"{flag} goes with --apply (it says where the files are applied)")
+    if args.with_uncommitted and not args.apply:
+        raise UsageError("--with-uncommitted goes with --apply")
+    if args.in_place and (args.worktree or args.with_uncommitted):
+        other = "--worktree" if args.worktree else "--with-uncommitted"
+        raise UsageError(f"--in-place writes into the workspace itself; {other} does not")
     if args.apply and getattr(args, "review_plan", False):
         raise UsageError("--review-plan needs the dashboard; --apply runs headless")
     if args.apply and not args.yes and not sys.stdin.isatty():
@@ -165,6 +169,8 @@ def _with_apply_options(
             raise UsageError(f"--workspace {args.workspace}: not a directory")
     if args.apply:
         _check_project_files(settings, req.playbook, workspace or launch.project_dir)
+        if not args.in_place and not (workspace is None and launch.fresh_workspace):
+            _check_isolation(args, workspace or launch.project_dir)
     return replace(
         launch,
         workspace=workspace if workspace is not None else launch.workspace,
@@ -172,7 +178,28 @@ def _with_apply_options(
         sim_failing_first=args.sim_failing_tests,
         worktree=args.worktree,
         with_uncommitted=args.with_uncommitted,
+        in_place=args.in_place,
     )
+
+
+def _check_isolation(args: argparse.Namespace, workspace: Path) -> None:
+    """Before any model work: a worktree needs a commit to start from, and --worktree git."""
+    from mao_tui.repo.git import repo_root, run_git
+
+    root = repo_root(workspace)
+    if root is None:
+        if args.worktree:
+            raise UsageError(
+                f"--worktree: {workspace} is not inside a git repository (outside git the "
+                "session works in a temporary copy; pass no --worktree)"
+            )
+        return
+    head = run_git(root, ["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
+    if head.returncode != 0:
+        raise UsageError(
+            f"{root} has no commit yet, and the session works in a git worktree from HEAD: "
+            "commit once, or pass --in-place to write into the workspace itself"
+        )
 
 
 def _check_project_files(settings: Settings, playbook: str, workspace: Path) -> None:

@@ -33,7 +33,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from mao_tui.service.session_request import SessionInputs
 
     speed = 2.0 if args.speed is None else args.speed
-    if args.repo:
+    if args.greenfield and args.repo:
+        raise UsageError("--greenfield is the demo without a repository; --repo is the default")
+    if not args.greenfield:
         return _demo_on_sample_repo(args, speed)
     # Files are applied in a fresh temporary directory unless --workspace names one: the
     # demo never writes into the directory it was started in (often a checkout).
@@ -49,8 +51,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _demo_on_sample_repo(args: argparse.Namespace, speed: float) -> int:
-    """``mao demo --repo``: the sample repository, fresh, in --workspace DIR (empty or missing)
-    or a temporary folder; with --apply the session works in a worktree, landed by `mao land`."""
+    """``mao demo``: the sample repository, fresh, in --workspace DIR (empty or missing) or a
+    temporary folder; with --apply the session works in a worktree, landed by `mao land`."""
     import tempfile
     from pathlib import Path
 
@@ -66,12 +68,14 @@ def _demo_on_sample_repo(args: argparse.Namespace, speed: float) -> int:
     try:
         write_sample_repo(target)
     except ValueError as exc:
-        raise UsageError(f"--workspace with --repo: {exc}; give an empty or missing one") from None
+        raise UsageError(
+            f"--workspace: {exc}; the demo makes its sample repository there, so give an empty "
+            "or missing folder (or --greenfield to apply the snippet store into any folder)"
+        ) from None
     except (GitError, OSError) as exc:
         raise UsageError(f"cannot make the sample repository in {target}: {exc}") from None
     sys.stderr.write(f"mao: the sample repository is in {target}\n")
     args.workspace = target
-    args.worktree = args.apply  # its checkout stays as it is; `mao land` brings the commit
     launch = _launch(args, simulate=True, speed=speed)
     inputs = SessionInputs(
         playbook="develop",

@@ -47,6 +47,9 @@ from mao_tui.engine.routing import planned_workstream
 from mao_tui.settings.schema import VerificationCommand
 
 BACKUPS = Path(".mao") / "backups"
+# A changed file longer than this goes to a fix round as its diff (the limit of a file sent
+# from the repository, engine/repo_context.py).
+WHOLE_FILE_CHARS = 16_000
 
 
 @dataclass(frozen=True)
@@ -310,13 +313,21 @@ def format_failures(results: list[VerificationFinished], redactor: Redactor) -> 
 
 
 def format_files(changes: list[Change]) -> str:
+    """The files as applied, for a fix round's prompt: each whole, but a changed file longer
+    than ``WHOLE_FILE_CHARS`` (an existing file edited by hunks) as the diff of what changed,
+    so that a large file is never sent whole."""
     if not changes:
         return "(no files were written)"
     blocks = []
     for change in changes:
         body = change.content.rstrip()
+        header = f"# {change.path}"
+        if change.kind == "modify" and len(body) > WHOLE_FILE_CHARS and change.diff:
+            lines = change.content.count("\n")
+            header += f": {lines:,} lines, too long to repeat; the diff of what was applied"
+            body = change.diff.rstrip()
         fence = _fence(body)
-        blocks.append(f"{fence}\n# {change.path}\n{body}\n{fence}\n")
+        blocks.append(f"{fence}\n{header}\n{body}\n{fence}\n")
     return "\n".join(blocks)
 
 

@@ -211,18 +211,40 @@ async def commit_changes(worktree: Worktree, message: str, paths: list[str] | No
     return commit
 
 
+async def ignored(worktree: Worktree, paths: list[str]) -> list[str]:
+    """Those of ``paths`` (relative to the worktree) that the repository's .gitignore excludes
+    (a tracked file is never excluded). One ``git check-ignore -q`` per path: exact for any name."""
+    found = []
+    for path in paths:
+        result = await arun_git(
+            Path(worktree.path), ["check-ignore", "-q", "--", f"./{path}"], check=False
+        )
+        if result.returncode == 0:
+            found.append(path)
+        elif result.returncode != 1:  # 1: not ignored
+            raise WorktreeError(f"git check-ignore failed: {result.stderr.strip()[:200]}")
+    return found
+
+
 async def changed_files(worktree: Worktree) -> list[str]:
     tip = f"refs/heads/{worktree.branch}"
     out = await _git(Path(worktree.repo), "diff", "--name-only", "-z", worktree.base, tip)
     return [name for name in out.split("\0") if name]
 
 
-async def land(worktree: Worktree) -> Landed:
-    """Bring the branch's changes onto the user's checked-out branch as one commit."""
+async def land(worktree: Worktree, *, merge: bool = False) -> Landed:
+    """Bring the branch's changes onto the user's checked-out branch as one commit: a copy of
+    the branch's commit (as ``git cherry-pick`` would make), or with ``merge`` a merge commit
+    whose second parent is the branch's tip."""
     repo = Path(worktree.repo)
     files = await changed_files(worktree)
     if not files:
         raise WorktreeError(f"{worktree.branch} has no change to land")
+    if merge and worktree.snapshot:
+        raise WorktreeError(
+            f"{worktree.branch} starts from a snapshot of your uncommitted changes, which a "
+            "merge would record as committed: land it without --merge"
+        )
     head = await _head(repo)
     dirty = await _dirty(repo, files)
     if dirty:
@@ -232,16 +254,14 @@ async def land(worktree: Worktree) -> Landed:
             "commit or stash them, then land again"
         )
     tree = await _merged_tree(repo, worktree, head)
-    message = await _git(repo, "log", "-1", "--format=%B", f"refs/heads/{worktree.branch}")
+    tip_ref = f"refs/heads/{worktree.branch}"
+    message = await _git(repo, "log", "-1", "--format=%B", tip_ref) or f"mao: {worktree.branch}"
+    parents = ["-p", head]
+    if merge:
+        parents += ["-p", await _git(repo, "rev-parse", tip_ref)]
+        message = f"Merge branch '{worktree.branch}'\n\n{message}"
     commit = await _git(
-        repo,
-        "commit-tree",
-        tree,
-        "-p",
-        head,
-        "-m",
-        message or f"mao: {worktree.branch}",
-        env=await _committer(repo),
+        repo, "commit-tree", tree, *parents, "-m", message, env=await _committer(repo)
     )
     await _git(repo, "read-tree", "-m", "-u", head, commit)
     moved = await arun_git(
@@ -301,15 +321,37 @@ async def _committer(repo: Path) -> dict[str, str]:
     return env if known.stdout.strip() else dict(MAO_IDENTITY)
 
 
-async def remove_worktree(worktree: Worktree) -> None:
-    """Remove the worktree's folder, its branch and its record; what is already gone is fine."""
+async def settled(worktree: Worktree) -> str:
+    """Why the worktree has nothing left to land ("" when it has): its branch is already in
+    the user's HEAD (merged by hand), its branch or its folder is gone. A branch with no commit
+    yet is not settled: its session may still be running."""
+    repo = Path(worktree.repo)
+    tip = await arun_git(
+        repo, ["rev-parse", "--verify", "-q", f"refs/heads/{worktree.branch}"], check=False
+    )
+    if tip.returncode != 0:
+        return "its branch is gone"
+    if not Path(worktree.path).is_dir():
+        return "its folder is gone"
+    if tip.stdout.strip() == worktree.base:
+        return ""
+    merged = await arun_git(
+        repo, ["merge-base", "--is-ancestor", tip.stdout.strip(), "HEAD"], check=False
+    )
+    return "landed: your branch holds its commit" if merged.returncode == 0 else ""
+
+
+async def remove_worktree(worktree: Worktree, *, keep_branch: bool = False) -> None:
+    """Remove the worktree's folder, its branch (unless ``keep_branch``) and its record; what
+    is already gone is fine."""
     repo = Path(worktree.repo)
     if Path(worktree.path).exists():
         await arun_git(repo, ["worktree", "remove", "--force", worktree.path], check=False)
         if Path(worktree.path).exists():
             shutil.rmtree(worktree.path, ignore_errors=True)
     await arun_git(repo, ["worktree", "prune"], check=False)
-    await arun_git(repo, ["branch", "-D", "-q", worktree.branch], check=False)
+    if not keep_branch:
+        await arun_git(repo, ["branch", "-D", "-q", worktree.branch], check=False)
     worktree.record.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # the repository's folder, once it holds nothing more
         worktree.record.parent.rmdir()

@@ -11,20 +11,26 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TextIO
 
 from mao_tui.checks.model import ProjectFileError
 from mao_tui.checks.resolve import resolve_checks
-from mao_tui.domain import ApplyProposal, EventSink, SessionFinished, SessionStatus
+from mao_tui.domain import (
+    ApplyProposal,
+    EventSink,
+    FilesApplied,
+    SessionFinished,
+    SessionStatus,
+)
 from mao_tui.domain.sanitize import shown
 from mao_tui.engine.controller import LiveSessionController
 from mao_tui.engine.fix_loop import Workbench
 from mao_tui.engine.rule_plan import rule_based_plan
 from mao_tui.engine.session import SessionRequest
 from mao_tui.playbooks.output_kinds import output_kind
-from mao_tui.repo.worktree import Worktree, WorktreeError, commit_changes, create_worktree
+from mao_tui.repo.worktree import WorktreeError
 from mao_tui.service.budget_setup import budget_of, configure_budget
+from mao_tui.service.isolation import discard, isolate, settle
 from mao_tui.service.launch import Launch, session_resources
 
 Confirm = Callable[[ApplyProposal], Awaitable[bool]]
@@ -43,16 +49,19 @@ async def run_and_apply(
     launch: Launch, req: SessionRequest, sinks: Sequence[EventSink], confirm: Confirm
 ) -> ApplyOutcome:
     ends: list[SessionFinished] = []
+    written: list[str] = []
 
-    async def last_end(event: object) -> None:
+    async def watch(event: object) -> None:
         if isinstance(event, SessionFinished):
             ends.append(event)
+        elif isinstance(event, FilesApplied):
+            written.extend(f.path for f in event.files if f.status == "written")
 
     async with session_resources(launch, req.project_dir) as res:
         controller = LiveSessionController(
             res.settings,
             res.pool,
-            [res.store_sink, *sinks, last_end],
+            [res.store_sink, *sinks, watch],
             req,
             max_parallel=launch.max_parallel,
             output=output_kind(res.settings, req),
@@ -65,31 +74,45 @@ async def run_and_apply(
             )
             if first.status is not SessionStatus.DONE:
                 return ApplyOutcome(False, "nothing applied: the session did not finish", first)
-            playbook = res.settings.playbooks[req.playbook]
-            rounds = launch.fix_rounds
-            if rounds is None:
-                rounds = playbook.fix.max_rounds if playbook.fix is not None else 0
-            worktree, workspace = None, launch.workspace_dir
-            if launch.worktree:
-                try:
-                    worktree = await create_worktree(
-                        workspace, req.session_id, include_uncommitted=launch.with_uncommitted
-                    )
-                except WorktreeError as exc:
-                    return ApplyOutcome(False, f"nothing applied: {exc}", first)
-                workspace = Path(worktree.path)
-            try:
-                checks = resolve_checks(res.settings, req.playbook, workspace)
-            except ProjectFileError as exc:  # checked up front; changed since
-                return ApplyOutcome(False, f"nothing applied: cannot tell how to verify: {exc}")
-            bench = Workbench(controller, workspace, checks, rounds)
-            await bench.announce()  # before any file is written: what will verify them
-            outcome = await _loop(bench, confirm)
-            if worktree is not None:
-                outcome = await _committed(worktree, req, outcome)
+            outcome = await _apply_isolated(launch, req, controller, confirm, written)
         finally:
             await controller.aclose()
     return ApplyOutcome(outcome.ok, outcome.summary, ends[-1] if ends else None)
+
+
+async def _apply_isolated(
+    launch: Launch,
+    req: SessionRequest,
+    controller: LiveSessionController,
+    confirm: Confirm,
+    written: list[str],
+) -> ApplyOutcome:
+    """Apply, verify and fix in the session's worktree or copy (or in place), then commit
+    there: the user's files are untouched until ``mao land``."""
+    settings = controller.settings
+    playbook = settings.playbooks[req.playbook]
+    rounds = launch.fix_rounds
+    if rounds is None:
+        rounds = playbook.fix.max_rounds if playbook.fix is not None else 0
+    try:
+        isolated = await isolate(launch, req.session_id)
+    except WorktreeError as exc:
+        return ApplyOutcome(False, f"nothing applied: {exc}")
+    try:
+        checks = resolve_checks(settings, req.playbook, isolated.workspace)
+    except ProjectFileError as exc:  # checked up front; changed since
+        outcome = ApplyOutcome(False, f"nothing applied: cannot tell how to verify: {exc}")
+    else:
+        bench = Workbench(controller, isolated.workspace, checks, rounds)
+        try:
+            await bench.announce()  # before any file is written: what will verify them
+            outcome = await _loop(bench, confirm)
+        except BaseException:  # interrupted: a worktree with nothing in it is not kept
+            if not written:
+                await discard(isolated)
+            raise
+    ok, where = await settle(isolated, req.session_id, req.task, outcome.summary, written)
+    return ApplyOutcome(outcome.ok and ok, outcome.summary + where)
 
 
 async def _loop(bench: Workbench, confirm: Confirm) -> ApplyOutcome:
@@ -119,24 +142,6 @@ async def _loop(bench: Workbench, confirm: Confirm) -> ApplyOutcome:
         fixed = await bench.fix()
         if not fixed.ok:
             return ApplyOutcome(False, f"applied; verification failed and {fixed.detail}")
-
-
-async def _committed(
-    worktree: Worktree, req: SessionRequest, outcome: ApplyOutcome
-) -> ApplyOutcome:
-    """Commit what was applied in the session's worktree; the summary says where and how to
-    land it."""
-    title = " ".join(req.task.split())[:72]
-    message = f"mao: {title}\n\nmao session {req.session_id}: {outcome.summary}\n"
-    try:
-        commit = await commit_changes(worktree, message)
-    except WorktreeError as exc:
-        return ApplyOutcome(False, f"{outcome.summary}; not committed: {exc}")
-    if not commit:
-        return ApplyOutcome(outcome.ok, f"{outcome.summary}; nothing to commit in {worktree.path}")
-    where = f"committed {commit[:10]} on {worktree.branch} (worktree {worktree.path})"
-    land = f"`mao land {req.session_id[:10]}` brings it onto your branch"
-    return ApplyOutcome(outcome.ok, f"{outcome.summary}; {where}; {land}")
 
 
 def describe(proposal: ApplyProposal, *, diffs: bool) -> str:

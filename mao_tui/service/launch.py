@@ -44,10 +44,12 @@ class Launch:
     sim_failing_first: bool = False  # the simulated first synthesis fails its tests (fix loop)
     workspace: Path | None = None  # where files are applied and verified (None: project_dir)
     fix_rounds: int | None = None  # the fix loop's bound (None: the playbook's fix.max_rounds)
-    # --worktree: apply, verify and fix in a git worktree on mao/<id>, committed there, landed
-    # only by `mao land`; --with-uncommitted: it starts from the user's uncommitted changes.
+    # Headless --apply works in a git worktree on mao/<id> (outside git, a temporary copy),
+    # landed only by `mao land` (service/isolation.py); --in-place writes into the workspace.
+    # --worktree insists on git; --with-uncommitted starts from the user's uncommitted changes.
     worktree: bool = False
     with_uncommitted: bool = False
+    in_place: bool = False
     sim_faults: tuple[FaultRule, ...] | None = None  # with faults on: these, not the demo's
     # The demo: without --workspace, files are applied in a fresh temporary directory, made on
     # first use, never in the directory mao was started in (the user's checkout).

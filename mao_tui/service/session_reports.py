@@ -51,13 +51,19 @@ async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
 
 
 def _worktree_line(session_id: str) -> str:
-    """Where the session's worktree is, when it applied in one that is not landed yet."""
+    """Where the session's worktree (or, outside git, its copy) is, when it applied in one
+    that is not landed yet."""
+    from mao_tui.repo.workspace_copy import session_copy
     from mao_tui.repo.worktree import WorktreeError, session_worktree
 
+    land = f"`mao land {session_id[:10]}`"
     try:
         found = session_worktree(session_id)
+        copy = session_copy(session_id) if found is None else None
     except WorktreeError:  # two records for one session: `mao clean` lists them
         return ""
-    if found is None:
-        return ""
-    return f"- worktree: {found.path}, branch {found.branch} (`mao land {session_id[:10]}`)"
+    if found is not None:
+        return f"- worktree: {found.path}, branch {found.branch} ({land})"
+    if copy is not None:
+        return f"- temporary copy: {copy.path}, of {copy.source} ({land} copies its files back)"
+    return ""

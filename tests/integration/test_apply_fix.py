@@ -265,7 +265,7 @@ def test_apply_yes_writes_the_files_and_the_verification_passes(
     repo = git_repo(tmp_path / "repo")
     monkeypatch.chdir(repo)
     db = tmp_path / "mao.db"
-    assert main([*develop_argv("--apply", "--yes"), "--db", str(db)]) == 0
+    assert main([*develop_argv("--apply", "--yes", "--in-place"), "--db", str(db)]) == 0
     err = capsys.readouterr().err
     assert "✓ verify tests: passed" in err and "mao: applied; verification passed" in err
     assert sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*.py")) == sorted(
@@ -288,7 +288,8 @@ def test_failing_tests_get_a_fix_round_then_pass_json_events(
     repo = git_repo(tmp_path / "repo")
     monkeypatch.chdir(repo)
     db = tmp_path / "mao.db"
-    args = develop_argv("--apply", "--yes", "--json", "--sim-failing-tests", "--fix-rounds", "2")
+    args = develop_argv("--apply", "--yes", "--in-place", "--json", "--sim-failing-tests")
+    args += ["--fix-rounds", "2"]
     assert main([*args, "--db", str(db)]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     rounds = [(e["round"], e["passed"]) for e in events if e["type"] == "verification_done"]
@@ -375,7 +376,8 @@ def test_demo_applies_nothing_unless_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    args = ["demo", "--headless", "--speed", "inf", "--no-planner", "--db", str(tmp_path / "m.db")]
+    args = ["demo", "--greenfield", "--headless", "--speed", "inf", "--no-planner"]
+    args += ["--db", str(tmp_path / "m.db")]
     assert main(args) == 0
     assert not list(tmp_path.rglob("*.py")) and not (tmp_path / ".mao").exists()
     assert "verify" not in capsys.readouterr().err
@@ -396,7 +398,8 @@ def test_demo_apply_writes_into_a_fresh_temporary_workspace_not_the_checkout(
     temp_root.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp_root))
     monkeypatch.chdir(checkout)
-    args = ["demo", "--headless", "--speed", "inf", "--no-planner", "--apply", "--yes"]
+    args = ["demo", "--greenfield", "--headless", "--speed", "inf", "--no-planner", "--apply"]
+    args += ["--yes"]
     assert main([*args, "--db", str(tmp_path / "m.db")]) == 0
     err = capsys.readouterr().err
     [workspace] = list(temp_root.glob("mao-demo-workspace-*"))
@@ -406,7 +409,8 @@ def test_demo_apply_writes_into_a_fresh_temporary_workspace_not_the_checkout(
     )
     assert not list(checkout.rglob("*.py")) and not (checkout / ".mao").exists()
     chosen = git_repo(tmp_path / "chosen")
-    assert main([*args, "--workspace", str(chosen), "--db", str(tmp_path / "m.db")]) == 0
+    chosen_argv = ["--workspace", str(chosen), "--in-place", "--db", str(tmp_path / "m.db")]
+    assert main([*args, *chosen_argv]) == 0
     assert (chosen / "tests" / "test_snippets.py").exists()
     assert len(list(temp_root.glob("mao-demo-workspace-*"))) == 1
 
@@ -436,7 +440,7 @@ def test_apply_asks_on_a_terminal_and_no_writes_nothing(
     repo = git_repo(tmp_path / "repo")
     monkeypatch.chdir(repo)
     monkeypatch.setattr(sys, "stdin", _Terminal(answer))
-    assert main([*develop_argv("--apply"), "--db", str(tmp_path / "mao.db")]) == code
+    assert main([*develop_argv("--apply", "--in-place"), "--db", str(tmp_path / "mao.db")]) == code
     err = capsys.readouterr().err
     assert "Write 5 file(s) into" in err and "+++ b/snippets/search.py" in err  # the diffs
     if code:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -118,11 +119,14 @@ def test_demo_headless_prints_progress_on_stderr_and_the_synthesis_on_stdout(
 ) -> None:
     assert main(["demo", "--headless", "--speed", FAST, "--db", str(db_path)]) == 0
     captured = capsys.readouterr()
-    assert "[SIMULATED]" in captured.err
+    assert "[SIMULATED]" in captured.err and "mao: the sample repository is in " in captured.err
     assert f"↪ {FALLBACK}" in captured.err
     assert "session done" in captured.err
-    assert captured.out.startswith("# Snippets")
+    assert captured.out.startswith("# Add CSV export of invoices")  # the sample repository's
     assert "fallback" not in captured.out
+    assert main(["demo", "--greenfield", "--headless", "--speed", FAST, "--db", str(db_path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("# Snippets") and "sample repository" not in captured.err
 
 
 def test_sessions_lists_and_shows_a_stored_session(
@@ -216,6 +220,7 @@ def test_a_reader_that_stops_early_ends_the_session_quietly(tmp_path: Path) -> N
     proc = subprocess.Popen(
         [sys.executable, "-m", "mao_tui", "demo", "--json", "--speed", FAST, "--db", str(db)],
         cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # its sample repository goes there
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -300,3 +305,27 @@ def test_simulated_answers_are_about_the_task_typed(
     assert run(task)[0] == synthesis  # deterministic
     demo, _ = run(DEMO_TASK)
     assert "snippet" in demo.lower() and task not in demo
+
+
+def test_the_dashboard_demo_opens_on_a_fresh_sample_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mao demo` (no --headless) runs on the sample repository too; --greenfield, the spec."""
+    from mao_tui.samples import DEMO_TASK
+    from mao_tui.samples.sample_repo import SAMPLE_TASK
+
+    seen: list[Any] = []
+
+    def dashboard(launch: Any, req: Any, *, review_plan: bool = False) -> int:
+        seen.append(req)
+        return 0
+
+    monkeypatch.setattr("mao_tui.cli.running._run_tui", dashboard)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--db", str(tmp_path / "m.db")]) == 0
+    assert main(["demo", "--greenfield", "--db", str(tmp_path / "m.db")]) == 0
+    sample, greenfield = seen
+    assert sample.task == SAMPLE_TASK and (Path(sample.repository) / ".git").is_dir()
+    assert (Path(sample.repository) / "tests" / "test_export.py").is_file()
+    assert greenfield.task == DEMO_TASK and greenfield.repository is None
+    assert not Path(sample.repository).is_relative_to(tmp_path)  # never where it was started

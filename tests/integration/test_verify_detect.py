@@ -395,7 +395,8 @@ def test_the_fix_prompt_puts_failures_first_and_lists_what_did_not_run() -> None
 
 def _develop(root: Path, db: Path) -> list[str]:
     return ["develop", "Build the snippet store", "--simulate", "--speed", "inf", "--no-planner",
-            "--apply", "--yes", "--json", "--workspace", str(root), "--db", str(db)]  # fmt: skip
+            "--apply", "--yes", "--in-place", "--json", "--workspace", str(root),
+            "--db", str(db)]  # fmt: skip
 
 
 def test_develop_apply_in_the_python_fixture_runs_its_detected_checks(

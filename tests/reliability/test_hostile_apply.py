@@ -64,7 +64,8 @@ def _workspace(tmp_path: Path) -> Path:
 
 def _develop(tmp_path: Path, *extra: str) -> list[str]:
     return ["develop", "Build it", "--simulate", "--speed", "inf", "--no-planner", "--apply",
-            "--yes", "--fix-rounds", "0", "--db", str(tmp_path / "mao.db"), *extra]  # fmt: skip
+            "--yes", "--in-place", "--fix-rounds", "0", "--db", str(tmp_path / "mao.db"),
+            *extra]  # fmt: skip
 
 
 def _applied(tmp_path: Path) -> dict[str, tuple[str, str]]:

@@ -140,14 +140,26 @@ def test_a_write_refused_by_the_file_system_exits_promptly_with_one_line(
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     if limit > 100_000:  # a migrated database holding one session, so the WAL is what grows
         subprocess.run(
-            [sys.executable, "-m", "mao_tui", "demo", "--headless", "--speed", "inf", "--db",
-             str(db)], env=env, capture_output=True, check=True, timeout=120, cwd=tmp_path,
+            [sys.executable, "-m", "mao_tui", "demo", "--greenfield", "--headless", "--speed",
+             "inf", "--db", str(db)],
+            env=env, capture_output=True, check=True, timeout=120, cwd=tmp_path,
         )  # fmt: skip
         with sqlite3.connect(db) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()
     done = subprocess.run(
-        [sys.executable, "-m", "mao_tui", "demo", "--json", "--speed", "inf", "--db", str(db)],
+        [
+            sys.executable,
+            "-m",
+            "mao_tui",
+            "demo",
+            "--greenfield",
+            "--json",
+            "--speed",
+            "inf",
+            "--db",
+            str(db),
+        ],
         env=env,
         capture_output=True,
         text=True,

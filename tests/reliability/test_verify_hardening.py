@@ -111,8 +111,8 @@ def test_a_model_written_test_sees_no_key_and_no_key_leaves_verification(
             tmp_path / "config", sim.base_url, extra={"providers": {"google": google}}
         )
         code = main(
-            ["develop", "Build the snippet store", "--no-planner", "--apply", "--yes", "--json",
-             "--fix-rounds", "1", "--config", str(config), "--db", str(db)]
+            ["develop", "Build the snippet store", "--no-planner", "--apply", "--yes", "--in-place",
+             "--json", "--fix-rounds", "1", "--config", str(config), "--db", str(db)]
         )  # fmt: skip
         requests = list(sim.sim.requests)
     printed = "".join(capsys.readouterr())
@@ -211,7 +211,7 @@ def test_a_background_process_neither_holds_verification_nor_outlives_it(
     began = time.monotonic()
     code = main(
         ["develop", "Build the snippet store", "--simulate", "--speed", "inf", "--no-planner",
-         "--apply", "--yes", "--db", str(tmp_path / "mao.db")]
+         "--apply", "--yes", "--in-place", "--db", str(tmp_path / "mao.db")]
     )  # fmt: skip
     took = time.monotonic() - began
     err = capsys.readouterr().err
@@ -280,7 +280,7 @@ def test_a_line_over_64_kib_is_read_and_the_stored_output_is_capped(
     db = tmp_path / "mao.db"
     code_ = main(
         ["develop", "Build the snippet store", "--simulate", "--speed", "inf", "--no-planner",
-         "--apply", "--yes", "--fix-rounds", "0", "--db", str(db)]
+         "--apply", "--yes", "--in-place", "--fix-rounds", "0", "--db", str(db)]
     )  # fmt: skip
     err = capsys.readouterr().err
     assert code_ == 1 and "Separator is not found" not in err and "Traceback" not in err
