@@ -14,12 +14,12 @@ from mao_tui.repo.git import repo_root
 from mao_tui.repo.worktree import (
     Worktree,
     WorktreeError,
-    land,
     list_worktrees,
     load_worktree,
     remove_worktree,
     session_worktree,
 )
+from mao_tui.service.landing import land_worktree
 
 
 def _repository(args: argparse.Namespace) -> Path:
@@ -59,13 +59,11 @@ def _landing(args: argparse.Namespace) -> Worktree:
 def cmd_land(args: argparse.Namespace) -> int:
     worktree = _landing(args)
     try:
-        landed = asyncio.run(land(worktree))
+        landed = asyncio.run(land_worktree(worktree))
     except WorktreeError as exc:
         sys.stderr.write(f"mao: not landed: {exc}\n")
         return 1
-    asyncio.run(remove_worktree(worktree))
-    files = ", ".join(landed.files)
-    sys.stdout.write(f"landed {landed.commit[:10]} from {worktree.branch}: {files}\n")
+    sys.stdout.write(f"{landed.summary}\n")
     return 0
 
 
