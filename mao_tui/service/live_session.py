@@ -125,12 +125,13 @@ class OpenSession:
         worktree, req = self._worktree, self._ready().req
 
         async def apply_and_verify() -> None:
-            await bench.apply(proposal, declined)
-            done = await bench.verify()
-            if worktree is not None:
+            applied = await bench.apply(proposal, declined)
+            if worktree is not None:  # before verifying: what the checks leave is not committed
                 title = " ".join(req.task.split())[:72]
-                note = f"mao session {req.session_id}: round {proposal.round}, {done.detail}"
+                written = sum(f.status == "written" for f in applied.files)
+                note = f"mao session {req.session_id}: round {proposal.round}, {written} file(s)"
                 await worktree.commit_applied(f"mao: {title}\n\n{note}\n")
+            await bench.verify()
 
         self._start_bench(apply_and_verify(), "apply")
 
@@ -141,8 +142,8 @@ class OpenSession:
     async def land(self) -> str:
         if self._worktree is None:
             raise ControlError("nothing to land: this session applies in your workspace directly")
-        if self._bench is not None and self._bench.busy:
-            raise ControlError("files are being verified, or a fix round runs; wait")
+        if self._bench_task is not None and not self._bench_task.done():
+            raise ControlError("files are being applied or verified, or a fix round runs; wait")
         outcome = await self._worktree.land()
         self._bench = None  # the worktree is gone; the next apply makes a new one
         return outcome.summary
