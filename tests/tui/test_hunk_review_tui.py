@@ -72,7 +72,7 @@ async def test_only_the_accepted_hunk_is_written(tmp_path: Path) -> None:
         (2, "applied"),
         (3, "rejected"),
     ]
-    results, screen, said = await _review(proposal, ["r", "y"])  # reject hunk 1, apply
+    results, screen, _ = await _review(proposal, ["r", "y"])  # reject hunk 1, apply
     assert results == [Declined(hunks=frozenset({1}))]
     assert "[bold red]30[/]" in screen.shown  # model output shown as it is, never as markup
     await bench.apply(proposal, results[0])
