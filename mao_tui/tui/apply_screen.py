@@ -88,16 +88,16 @@ class ApplyScreen(ModalScreen[Declined | None]):
     }
     #apply-summary { height: auto; margin-bottom: 1; }
     #apply-body { height: 1fr; }
-    #apply-files { width: 40%; max-width: 60; height: 1fr; }
+    #apply-files { width: 30%; min-width: 24; max-width: 48; height: 1fr; }
     #apply-diff-box { width: 1fr; height: 1fr; border: round $foreground 30%; }
     #apply-buttons { height: auto; align-horizontal: right; margin-top: 1; }
     #apply-buttons Button { margin-left: 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "confirm", "Apply accepted", id="apply-confirm"),
+        Binding("y", "confirm", "Apply", id="apply-confirm"),
         Binding("escape,n", "cancel", "Cancel", id="apply-cancel"),
-        Binding("j", "next_unit", "Next hunk", id="apply-next-hunk"),
-        Binding("k", "previous_unit", "Prev hunk", id="apply-previous-hunk"),
+        Binding("j", "next_unit", "Next", id="apply-next-hunk"),
+        Binding("k", "previous_unit", "Prev", id="apply-previous-hunk"),
         Binding("a", "choose(True)", "Accept", id="apply-accept-hunk"),
         Binding("r", "choose(False)", "Reject", id="apply-reject-hunk"),
         Binding("A", "choose_file(True)", "Accept file", id="apply-accept-file"),
@@ -161,8 +161,9 @@ class ApplyScreen(ModalScreen[Declined | None]):
         source = "files manifest" if proposal.source == "manifest" else "fenced code"
         summary.append(f"{counts(proposal)} (from the synthesis's {source}). ")
         summary.append(
-            "Accept or reject each hunk (a / r, j / k to move); only what is accepted is "
-            "written, existing files backed up under .mao/backups/; then verification runs.",
+            "Accept or reject each hunk or whole file (a / r; j / k move); only what is "
+            "accepted is written, existing files backed up under .mao/backups/; then "
+            "verification runs.",
             "dim",
         )
         return summary
@@ -187,7 +188,7 @@ class ApplyScreen(ModalScreen[Declined | None]):
         label = Text(f"{_MARKS[review.kind]} {shown(review.path)}", _STYLES[review.kind])
         accepted, acceptable = self.review.tally(review)
         if acceptable > 1 or any(u.hunk is not None for u in review.units):
-            label.append(f"  {accepted}/{acceptable} accepted", "dim")
+            label.append(f"  {accepted}/{acceptable}", "dim")
         elif acceptable and not accepted:
             label.append("  rejected", "bold yellow")
         if review.reason:
@@ -206,7 +207,7 @@ class ApplyScreen(ModalScreen[Declined | None]):
         """Replace the diff box's blocks with ``review``'s (built once per file shown)."""
         box = self.query_one("#apply-diff-box", VerticalScroll)
         box.border_title = f"{shown(review.path)} · {_WORDS[review.kind]}"
-        box.border_subtitle = "side by side" if self.wide else "unified"
+        self._subtitle(review)
         await box.remove_children()
         blocks: list[Static | UnitBlock] = []
         texts = []
@@ -224,6 +225,12 @@ class ApplyScreen(ModalScreen[Declined | None]):
         self.shown = "\n".join(texts)
         await box.mount_all([*blocks, *self._blocks])
         self._mark_all()
+
+    def _subtitle(self, review: FileReview) -> None:
+        accepted, acceptable = self.review.tally(review)
+        layout = "side by side" if self.wide else "unified"
+        tally = f"{accepted} of {acceptable} accepted · " if acceptable else ""
+        self.query_one("#apply-diff-box", VerticalScroll).border_subtitle = tally + layout
 
     def _body(self, unit: Unit) -> tuple[RenderableType, str]:
         """A unit's diff (and its text, for ``shown``)."""
@@ -300,6 +307,7 @@ class ApplyScreen(ModalScreen[Declined | None]):
                 markup=False,
             )
         if self.file is not None:
+            self._subtitle(self.file)
             index = self.files.index(self.file)
             self.query_one(OptionList).replace_option_prompt_at_index(index, self._label(self.file))
 

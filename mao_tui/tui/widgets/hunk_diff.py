@@ -54,6 +54,14 @@ def _number(n: int, width: int) -> str:
     return f"{n:>{width}} " if n else " " * (width + 1)
 
 
+def _numbered(hunk: HunkView, row: Row) -> Row:
+    """``row`` without line numbers when the hunk applies nowhere (they would mean nothing)."""
+    if hunk.line:
+        return row
+    _, old, _, new, kind = row
+    return (0, old, 0, new, kind)
+
+
 def unified(hunk: HunkView) -> Text:
     """The hunk as unified diff lines: context, then each change's old and new lines."""
     out = Text()
@@ -71,17 +79,18 @@ def unified(hunk: HunkView) -> Text:
         news.clear()
 
     count = 0
-    for old_n, old, new_n, new, kind in rows(hunk):
+    for row in rows(hunk):
         count += 1
         if count > MAX_LINES:
             continue
+        old_n, old, new_n, new, kind = _numbered(hunk, row)
         if kind == "=":
             flush()
             out.append(f"{_number(old_n, width)}  {old}\n", SAME)
             continue
-        if old_n:
+        if row[0]:
             olds.append((old_n, old))
-        if new_n:
+        if row[2]:
             news.append((new_n, new))
     flush()
     return _more(out, count)
@@ -95,10 +104,11 @@ def side_by_side(hunk: HunkView) -> Table:
     table.add_column(justify="right", style=SAME, no_wrap=True)
     table.add_column(ratio=1, overflow="fold")
     count = 0
-    for old_n, old, new_n, new, kind in rows(hunk):
+    for row in rows(hunk):
         count += 1
         if count > MAX_LINES:
             continue
+        old_n, old, new_n, new, kind = _numbered(hunk, row)
         same = kind == "="
         table.add_row(
             str(old_n) if old_n else "",
