@@ -33,6 +33,7 @@ _MARKS = {"create": "+", "modify": "~", "unchanged": "=", "refused": "✗"}
 _WORDS = {"create": "new", "modify": "changed", "unchanged": "unchanged", "refused": "refused"}
 _STYLES = {"create": "green", "modify": "yellow", "unchanged": "dim", "refused": "red"}
 WIDE = 140  # columns from which hunks are shown side by side
+PAGE = 8  # hunks drawn at once: a key never waits on drawing a file of hundreds
 
 
 def counts(proposal: ApplyProposal) -> str:
@@ -111,6 +112,7 @@ class ApplyScreen(ModalScreen[Declined | None]):
         self.shown = ""  # the text of the file on display: its diffs, or why there are none
         self.file: FileReview | None = None  # the file on display
         self.cursor = 0  # its unit under the cursor
+        self.page = 0  # the first of its units drawn
         self.wide = False  # hunks side by side
         self._blocks: list[UnitBlock] = []
 
@@ -204,7 +206,8 @@ class ApplyScreen(ModalScreen[Declined | None]):
             await self._draw(review)
 
     async def _draw(self, review: FileReview) -> None:
-        """Replace the diff box's blocks with ``review``'s (built once per file shown)."""
+        """Replace the diff box's blocks with those of the page of ``review`` that holds the
+        cursor: at most PAGE hunks are drawn, however many the file has."""
         box = self.query_one("#apply-diff-box", VerticalScroll)
         box.border_title = f"{shown(review.path)} · {_WORDS[review.kind]}"
         self._subtitle(review)
@@ -217,8 +220,14 @@ class ApplyScreen(ModalScreen[Declined | None]):
         elif not review.units:
             texts.append("The workspace already has this file as it is.")
             blocks.append(Static(Text(texts[-1], "dim")))
+        self.page = self.cursor // PAGE * PAGE
+        units = review.units[self.page : self.page + PAGE]
+        if len(review.units) > PAGE:
+            last = self.page + len(units)
+            note = f"changes {self.page + 1}-{last} of {len(review.units)} (j / k go on)"
+            blocks.append(Static(Text(note, "italic dim")))
         self._blocks = []
-        for unit in review.units:
+        for unit in units:
             body, text = self._body(unit)
             texts.append(text)
             self._blocks.append(UnitBlock(unit, body))
@@ -238,66 +247,69 @@ class ApplyScreen(ModalScreen[Declined | None]):
             diff = unit.change.diff if unit.change is not None else ""
             return Syntax(diff, "diff", theme="ansi_dark", word_wrap=True), diff
         hunk = unit.hunk
+        text = unified(hunk)
         if not hunk.search.strip():
             body: RenderableType = whole(hunk.replace)
         else:
-            body = side_by_side(hunk) if self.wide else unified(hunk)
-        text = unified(hunk).plain
+            body = side_by_side(hunk) if self.wide else text
         if not hunk.acceptable:
             reason = Text(f"{shown(hunk.reason)}\n", "red")
-            return Group(reason, body), f"{hunk.reason}\n{text}"
-        return body, text
+            return Group(reason, body), f"{hunk.reason}\n{text.plain}"
+        return body, text.plain
 
     def _mark_all(self) -> None:
-        for i, block in enumerate(self._blocks):
-            if block.is_mounted:
-                block.show_choice(self.review.accepted(block.unit))
-                block.set_class(i == self.cursor, "-current")
-        self._scroll_to_cursor()
+        for block in self._blocks:
+            block.show_choice(self.review.accepted(block.unit))
+        self._point(self.cursor)
 
-    def _scroll_to_cursor(self) -> None:
-        if 0 <= self.cursor < len(self._blocks):
+    def _point(self, cursor: int) -> None:
+        """Put the cursor on unit ``cursor`` of the file (on the page drawn)."""
+        self.cursor = cursor
+        for i, block in enumerate(self._blocks):
+            block.set_class(self.page + i == cursor, "-current")
+        current = cursor - self.page
+        if 0 <= current < len(self._blocks):
             box = self.query_one("#apply-diff-box", VerticalScroll)
-            box.scroll_to_widget(self._blocks[self.cursor], animate=False, top=True)
+            box.scroll_to_widget(self._blocks[current], animate=False, top=True)
 
     # -- the keys ---------------------------------------------------------------------------
 
-    def action_next_unit(self) -> None:
-        self._move(1)
+    async def action_next_unit(self) -> None:
+        await self._move(1)
 
-    def action_previous_unit(self) -> None:
-        self._move(-1)
+    async def action_previous_unit(self) -> None:
+        await self._move(-1)
 
-    def _move(self, step: int) -> None:
-        """To the next (previous) hunk, across files at either end of one."""
+    async def _move(self, step: int) -> None:
+        """To the next (previous) hunk, across pages and, at either end, files."""
         if self.file is None:
             return
         target = self.cursor + step
-        if 0 <= target < len(self._blocks):
-            self._blocks[self.cursor].set_class(False, "-current")
-            self.cursor = target
-            self._blocks[target].set_class(True, "-current")
-            self._scroll_to_cursor()
+        if 0 <= target < len(self.file.units):
+            if self.page <= target < self.page + len(self._blocks):
+                self._point(target)
+            else:
+                self.cursor = target
+                await self._draw(self.file)
             return
-        files = self.query_one(OptionList)
         index = self.files.index(self.file) + step
         if 0 <= index < len(self.files):
             self.cursor = 0 if step > 0 else -1
-            files.highlighted = index
+            self.query_one(OptionList).highlighted = index
 
     def action_choose(self, accept: bool) -> None:
-        if not self._blocks or not 0 <= self.cursor < len(self._blocks):
+        units = self.file.units if self.file is not None else []
+        if not 0 <= self.cursor < len(units):
             self.notify("This file has no hunk to accept or reject.", severity="warning")
             return
-        block = self._blocks[self.cursor]
-        self._choose([block], accept)
+        self._choose([units[self.cursor]], accept)
 
     def action_choose_file(self, accept: bool) -> None:
-        self._choose(self._blocks, accept)
+        self._choose(self.file.units if self.file is not None else [], accept)
 
-    def _choose(self, blocks: list[UnitBlock], accept: bool) -> None:
-        refused = [b.unit for b in blocks if not self.review.set(b.unit, accept)]
-        for block in blocks:
+    def _choose(self, units: list[Unit], accept: bool) -> None:
+        refused = [unit for unit in units if not self.review.set(unit, accept)]
+        for block in self._blocks:
             block.show_choice(self.review.accepted(block.unit))
         if refused and accept:
             why = refused[0].hunk.reason if refused[0].hunk is not None else "it is refused"

@@ -207,3 +207,16 @@ async def test_the_worktree_commit_holds_only_accepted_hunks_and_l_lands_it(
     assert (repo / "invoices" / "__init__.py").read_text() == init_before
     assert _git(repo, "rev-parse", "HEAD^") == head
     assert _git(repo, "branch", "--list", "mao/*") == ""  # landed: branch and worktree gone
+
+
+async def test_a_file_of_many_hunks_is_drawn_a_page_at_a_time(tmp_path: Path) -> None:
+    from mao_tui.tui.apply_screen import PAGE
+
+    root = git_repo(tmp_path / "ws")
+    (root / "big.py").write_text("".join(f"v{i} = {i}\n" for i in range(30)))
+    edits = "".join(_hunk(f"v{i} = {i}\n", f"v{i} = {i * 10}\n", "big.py") for i in range(30))
+    bench, _ = workbench_over(root, edits)
+    results, screen, _ = await _review(bench.propose(), ["j"] * (PAGE + 1) + ["r", "y"])
+    assert screen.cursor == PAGE + 1 and screen.page == PAGE
+    assert len(screen._blocks) <= PAGE  # never the whole file at once
+    assert results == [Declined(hunks=frozenset({PAGE + 2}))]
