@@ -141,6 +141,8 @@ class OpenSession:
 
     async def land(self) -> str:
         if self._worktree is None:
+            if self._launch.worktree:
+                raise ControlError("nothing to land: apply (a) first; its commit is what lands")
             raise ControlError("nothing to land: this session applies in your workspace directly")
         if self._bench_task is not None and not self._bench_task.done():
             raise ControlError("files are being applied or verified, or a fix round runs; wait")

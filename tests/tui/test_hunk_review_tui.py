@@ -1,6 +1,6 @@
 """The apply view's hunk review (issue 18): hunks accepted or rejected one by one, only the
 accepted ones written and committed; a hunk whose SEARCH did not match cannot be accepted; `L`
-lands a worktree session's commit."""
+lands a worktree session's commit, or says why not."""
 
 from __future__ import annotations
 
@@ -180,7 +180,8 @@ async def test_the_worktree_commit_holds_only_accepted_hunks_and_l_lands_it(
         assert isinstance(screen, DashboardScreen)
         await asyncio.wait_for(screen.ended(1), GUARD_S)
         await pilot.press("L")  # nothing applied yet: said so
-        await _until(pilot, lambda: any("nothing to land" in n.message for n in app._notifications))
+        said = app._notifications
+        await _until(pilot, lambda: any("nothing to land: apply (a)" in n.message for n in said))
         await pilot.press("a")
         await _until(pilot, lambda: isinstance(app.screen, ApplyScreen))
         dialog = app.screen
@@ -198,6 +199,14 @@ async def test_the_worktree_commit_holds_only_accepted_hunks_and_l_lands_it(
         changed = _git(repo, "diff", "--name-only", "HEAD", tip[0]).split()
         assert sorted(changed) == ["README.md", "invoices/export.py"]  # not the rejected hunk
         await _until(pilot, lambda: screen.check_action("land", ()) is True)
+        readme = (repo / "README.md").read_text()
+        (repo / "README.md").write_text(readme + "A note of mine, not committed.\n")
+        await pilot.press("L")  # the user's own change touches a file the branch changes
+        await _until(pilot, lambda: sum(n.title == "Land" for n in app._notifications) == 2)
+        refusal = [n.message for n in app._notifications if n.title == "Land"][-1]
+        assert refusal.startswith("not landed: your uncommitted changes touch README.md")
+        assert _git(repo, "rev-parse", "HEAD") == head  # refused: nothing changed
+        (repo / "README.md").write_text(readme)
         await pilot.press("L")
         await _until(pilot, lambda: any(n.title == "Landed" for n in app._notifications))
         landed = next(n.message for n in app._notifications if n.title == "Landed")
