@@ -8,7 +8,7 @@ Two kinds:
 * Copies of the accepted snapshot tests (``SNAPSHOTS`` below): the recorded session of
   tests/fixtures/develop_session.py and the simulated sessions of tests/tui/test_snapshots.py, with
   fixed ids, times and sizes. This script copies the SVGs pytest-textual-snapshot keeps in
-  tests/__snapshots__; it never accepts a snapshot. After an intended change to a screen, accept
+  tests/tui/__snapshots__; it never accepts a snapshot. After an intended change to a screen, accept
   it first and look at it: ``pytest tests/tui/test_snapshots.py --snapshot-update -k NAME``.
 * Shots of the real app on the simulator (``SCRIPTS`` below), each made by its own script:
   the demo live and finished, the journal, the QA report, and the apply/verify/fix loop.
@@ -24,9 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "screenshots"
-SNAPSHOTS_DIR = ROOT / "tests" / "__snapshots__"
+SNAPSHOTS_DIR = ROOT / "tests" / "tui" / "__snapshots__"
 
-# screenshots/NAME.svg ← tests/__snapshots__/MODULE/TEST.svg
+# screenshots/NAME.svg ← tests/tui/__snapshots__/MODULE/TEST.svg
 SNAPSHOTS: dict[str, str] = {
     "dashboard.svg": "test_tui/test_snapshot_dashboard_200x60.svg",
     "dashboard-80x24.svg": "test_tui/test_snapshot_dashboard_80x24.svg",
@@ -41,6 +41,8 @@ SNAPSHOTS: dict[str, str] = {
     "model-picker.svg": "test_snapshots/test_snapshot_model_picker.svg",
     "attempts.svg": "test_snapshots/test_snapshot_attempts.svg",
     "export.svg": "test_snapshots/test_snapshot_export.svg",
+    "hunk-review.svg": "test_hunk_review_snapshots/test_snapshot_hunk_review_wide.svg",
+    "hunk-review-narrow.svg": "test_hunk_review_snapshots/test_snapshot_hunk_review_narrow.svg",
 }
 
 # The scripts that run the real app, and what each writes into screenshots/.

@@ -24,13 +24,13 @@ from mao_tui.repo.workspace_copy import (
 from mao_tui.repo.worktree import (
     Worktree,
     WorktreeError,
-    land,
     list_worktrees,
     load_worktree,
     remove_worktree,
     session_worktree,
     settled,
 )
+from mao_tui.service.landing import land_worktree
 
 Found = Worktree | WorkspaceCopy
 
@@ -79,14 +79,11 @@ def cmd_land(args: argparse.Namespace) -> int:
         )
         return 0
     try:
-        landed = asyncio.run(land(found, merge=args.merge))
+        landed = asyncio.run(land_worktree(found, merge=args.merge))
     except WorktreeError as exc:
         sys.stderr.write(f"mao: not landed: {exc}\n")
         return 1
-    asyncio.run(remove_worktree(found))
-    files = ", ".join(landed.files)
-    how = "merged" if args.merge else "landed"
-    sys.stdout.write(f"{how} {landed.commit[:10]} from {found.branch}: {files}\n")
+    sys.stdout.write(f"{landed.summary}\n")
     return 0
 
 

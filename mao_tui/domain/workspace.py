@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,7 +11,9 @@ __all__ = [
     "FRESH_WORKSPACE_PREFIX",
     "AppliedFile",
     "ApplyProposal",
+    "Declined",
     "FileChangeView",
+    "HunkView",
     "PlannedCheck",
 ]
 
@@ -29,6 +32,36 @@ class FileChangeView(BaseModel):
     reason: str = ""  # why it is refused
 
 
+class HunkView(BaseModel):
+    """One search/replace hunk of a synthesis, as the review shows it: what it looks for, what
+    it puts there, and whether it applies (a rejected one cannot be accepted)."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    path: str
+    number: int  # 1-based, in the answer's order: the key to accept or decline it by
+    search: str = ""  # empty: the hunk creates the file, whole
+    replace: str = ""
+    status: Literal["applied", "applied_loosely", "rejected"] = "applied"
+    reason: str = ""  # why rejected
+    line: int = 0  # 1-based line of the file where it applies
+
+    @property
+    def acceptable(self) -> bool:
+        return self.status != "rejected"
+
+
+@dataclass(frozen=True)
+class Declined:
+    """What the user declined in the review: hunks by number, files given whole by path."""
+
+    hunks: frozenset[int] = frozenset()
+    files: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.hunks or self.files)
+
+
 class ApplyProposal(BaseModel):
     """What applying the latest synthesis would do: per-file changes, or why there is nothing
     to apply (``error``: no files found, an invalid manifest)."""
@@ -40,6 +73,7 @@ class ApplyProposal(BaseModel):
     source: Literal["manifest", "fenced", "none"] = "none"
     changes: list[FileChangeView] = Field(default_factory=list)
     error: str = ""
+    hunks: list[HunkView] = Field(default_factory=list)  # every hunk of the answer, in order
 
     @property
     def writable(self) -> list[FileChangeView]:

@@ -3,7 +3,8 @@ paths, see ``files.py``) and search/replace hunks for existing files (``hunks.py
 list of whole files for ``apply.plan_changes`` and the hunks that could not apply, with why.
 
 A fenced block that holds hunk markers is hunks, never a file's whole content. A file given
-whole wins over hunks for the same path: those hunks are rejected, saying so.
+whole wins over hunks for the same path: those hunks are rejected, saying so. Hunks the user
+declined in the review (``skip``, by number) are left out, as if the answer had not held them.
 """
 
 from __future__ import annotations
@@ -23,17 +24,21 @@ class SynthesisEdits:
     error: str = ""  # why nothing at all could be taken
     rejected: list[HunkResult] = field(default_factory=list)
     hunks: int = 0  # hunks found
+    results: list[HunkResult] = field(default_factory=list)  # every hunk's, in order
 
 
 def _holds_hunks(block: FileBlock) -> bool:
     return any(is_search_line(line) for line in block.content.split("\n"))
 
 
-def synthesis_edits(root: Path, markdown: str) -> SynthesisEdits:
-    """Everything ``markdown`` asks to change under ``root`` (nothing is written here)."""
-    hunks = parse_hunks(markdown)
+def synthesis_edits(
+    root: Path, markdown: str, skip: frozenset[int] = frozenset()
+) -> SynthesisEdits:
+    """Everything ``markdown`` asks to change under ``root`` (nothing is written here), but
+    the hunks numbered in ``skip``."""
+    hunks = [h for h in parse_hunks(markdown) if h.number not in skip]
     found = synthesis_files(markdown)
-    if not hunks:
+    if not hunks and not skip:
         return SynthesisEdits(found.files, found.source, found.error)
     whole = [block for block in found.files if not _holds_hunks(block)]
     given = {block.path for block in whole}
@@ -44,6 +49,7 @@ def synthesis_edits(root: Path, markdown: str) -> SynthesisEdits:
         for h in hunks
         if h.path in given
     ]
-    rejected = sorted([*edits.rejected, *shadowed], key=lambda r: r.hunk.number)
+    results = sorted([*edits.results, *shadowed], key=lambda r: r.hunk.number)
+    rejected = [r for r in results if not r.applied]
     source = found.source if whole else "fenced"
-    return SynthesisEdits([*whole, *edits.files], source, "", rejected, len(hunks))
+    return SynthesisEdits([*whole, *edits.files], source, "", rejected, len(hunks), results)

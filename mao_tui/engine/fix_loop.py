@@ -5,7 +5,8 @@ One :class:`Workbench` per session, over its :class:`LiveSessionController`:
 1. :meth:`Workbench.propose` reads the latest synthesis's files (its ``mao-files`` manifest, or
    fenced blocks naming their paths) and diffs each against the workspace, refusing what may not
    be written (absolute, ``..``, ``.git/``, ``.mao/``, symlinks that escape);
-2. :meth:`Workbench.apply` writes the proposal the user confirmed (backups under
+2. :meth:`Workbench.apply` writes the proposal the user confirmed, but the hunks and whole files
+   they declined in the review (backups under
    ``.mao/backups/SESSION/rROUND/``, one atomic replace per file) and reports ``FilesApplied``;
 3. :meth:`Workbench.verify` runs the configured verification commands in the workspace, streaming
    their output as events, and reports each result and the round's;
@@ -28,9 +29,11 @@ from mao_tui.domain import (
     SYNTHESIS_KEY,
     AppliedFile,
     ApplyProposal,
+    Declined,
     FileChangeView,
     FilesApplied,
     FixRoundDone,
+    HunkView,
     VerificationDone,
     VerificationFinished,
     WorkstreamStatus,
@@ -40,7 +43,7 @@ from mao_tui.domain.redaction import Redactor
 from mao_tui.engine.apply import Change, apply_all, plan_changes
 from mao_tui.engine.check_runs import planned_event, round_detail, run_checks
 from mao_tui.engine.controller import FOLLOW_UP_TEMPLATE, LiveSessionController
-from mao_tui.engine.edits import synthesis_edits
+from mao_tui.engine.edits import SynthesisEdits, synthesis_edits
 from mao_tui.engine.hunks import HunkResult, rejection_notes
 from mao_tui.engine.prompts import render
 from mao_tui.engine.routing import planned_workstream
@@ -83,7 +86,7 @@ class Workbench:
         self.failures: list[VerificationFinished] = []  # the last verification's failures
         self.results: list[VerificationFinished] = []  # every check of the last verification
         self.verified: VerificationDone | None = None  # the last round's result
-        self._proposed: tuple[ApplyProposal, list[Change]] | None = None
+        self._proposed: tuple[ApplyProposal, list[Change], str] | None = None  # and its text
         self._applied: list[Change] = []
         self._rejected: list[HunkResult] = []  # the latest proposal's hunks that did not apply
         self.busy = False  # verifying or fixing (applying never awaits before it is done)
@@ -108,13 +111,8 @@ class Workbench:
         if text is None:
             raise ControlError("there is no successful synthesis to apply yet")
         found = synthesis_edits(self.workspace, text)
-        limits = self._controller.settings.registry.global_.limits
-        changes = plan_changes(self.workspace, found.files, limits) if found.files else []
+        changes = self._changes(found)
         self._rejected = found.rejected  # told to the next fix round
-        changes += [
-            Change(r.hunk.path, "refused", reason=f"hunk {r.hunk.number}: {r.reason}")
-            for r in found.rejected
-        ]
         proposal = ApplyProposal(
             round=self.round,
             workspace=str(self.workspace),
@@ -124,23 +122,54 @@ class Workbench:
                 for c in changes
             ],
             error=found.error,
+            hunks=[_view(r) for r in found.results],
         )
-        self._proposed = (proposal, changes)
+        self._proposed = (proposal, changes, text)
         return proposal
 
     # -- 2. writing it -------------------------------------------------------------------------
 
-    def check(self, proposal: ApplyProposal) -> list[Change]:
-        """The changes ``proposal`` showed; ControlError unless it is the latest one proposed."""
+    def check(self, proposal: ApplyProposal, declined: Declined | None = None) -> list[Change]:
+        """The changes ``proposal`` showed, less what the review declined; ControlError unless
+        it is the latest one proposed, or when an accepted hunk needs a declined one."""
         if self._proposed is None or self._proposed[0] is not proposal:
             raise ControlError("the files changed since they were shown; look at them again")
         if proposal.error:
             raise ControlError(f"nothing to apply: {proposal.error}")
-        return self._proposed[1]
+        if not declined:
+            return self._proposed[1]
+        return self._accepted(proposal, self._proposed[2], declined)
 
-    async def apply(self, proposal: ApplyProposal) -> FilesApplied:
-        """Write exactly the changes ``proposal`` showed (it must be the latest one proposed)."""
-        changes = self.check(proposal)
+    def _accepted(self, proposal: ApplyProposal, text: str, declined: Declined) -> list[Change]:
+        """The changes of the hunks and files not declined, computed again from the text."""
+        found = synthesis_edits(self.workspace, text, skip=declined.hunks)
+        shown = {h.number for h in proposal.hunks if h.acceptable}
+        broken = [r for r in found.rejected if r.hunk.number in shown]
+        if broken:
+            numbers = ", ".join(str(r.hunk.number) for r in broken)
+            raise ControlError(
+                f"hunk(s) {numbers} no longer apply without the hunks declined "
+                f"(they edit what those change): accept those too, or decline these"
+            )
+        return self._changes(found, skip=declined.files)
+
+    def _changes(self, found: SynthesisEdits, skip: frozenset[str] = frozenset()) -> list[Change]:
+        """``found``'s files (but those in ``skip``) against the workspace, then a refused row
+        for each hunk that could not apply."""
+        files = [f for f in found.files if f.path not in skip]
+        limits = self._controller.settings.registry.global_.limits
+        changes = plan_changes(self.workspace, files, limits) if files else []
+        return changes + [
+            Change(r.hunk.path, "refused", reason=f"hunk {r.hunk.number}: {r.reason}")
+            for r in found.rejected
+        ]
+
+    async def apply(
+        self, proposal: ApplyProposal, declined: Declined | None = None
+    ) -> FilesApplied:
+        """Write the changes ``proposal`` showed (it must be the latest one proposed), but
+        those ``declined``."""
+        changes = self.check(proposal, declined)
         self._proposed = None
         backups = _fresh(self.workspace / BACKUPS / self.session_id / f"r{proposal.round}")
         results = apply_all(self.workspace, changes, backups)  # no await: nothing interleaves
@@ -289,6 +318,19 @@ class Workbench:
         if self.busy:
             raise ControlError("files are being applied or verified, or a fix round runs; wait")
         self.busy = True
+
+
+def _view(result: HunkResult) -> HunkView:
+    hunk = result.hunk
+    return HunkView(
+        path=hunk.path,
+        number=hunk.number,
+        search=hunk.search,
+        replace=hunk.replace,
+        status=result.status,
+        reason=result.reason,
+        line=result.line,
+    )
 
 
 def format_failures(results: list[VerificationFinished], redactor: Redactor) -> str:

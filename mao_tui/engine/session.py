@@ -165,9 +165,11 @@ class SessionRun:
             values = {"task": req.task, "spec": req.spec_text or "(no spec given)"}
             values |= {"title": ws.title, "key": ws.key, "outputs": ""}
             system = render(self._settings, pb.system_prompt, values)
-            return _rendered(self._settings, pb.synthesis, system, values, self._synthesis_extra())(
-                model_id
+            extra = self._synthesis_extra()  # in a git repository, as _synthesize sends it
+            prompt = render(
+                self._settings, self._settings.template_for(pb.synthesis, model_id), values
             )
+            return system, prompt + (f"\n\n{extra}" if extra else "")
 
         return self.budget.estimate(req.session_id, plan, prompt_of, synthesis_prompt)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mao_tui.repo.git import repo_root
+from mao_tui.repo.git import repo_root, run_git
 from mao_tui.repo.workspace_copy import WorkspaceCopy, commit_copy, create_copy, remove_copy
 from mao_tui.repo.worktree import (
     Worktree,
@@ -36,6 +36,21 @@ class Isolated:
 def in_place(launch: Launch) -> bool:
     """Whether the apply writes into the workspace itself."""
     return launch.in_place or (launch.workspace is None and launch.fresh_workspace)
+
+
+def applies_in_worktree(launch: Launch) -> bool:
+    """Whether a dashboard session's apply goes to a worktree: asked for (--worktree), or by
+    default in a git repository with a commit to start from. Outside git the dashboard applies
+    in the workspace, after its review (no temporary copy there yet)."""
+    if launch.worktree:
+        return True
+    if in_place(launch):
+        return False
+    root = repo_root(launch.workspace_dir.resolve())
+    if root is None:
+        return False
+    head = run_git(root, ["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
+    return head.returncode == 0
 
 
 async def isolate(launch: Launch, session_id: str) -> Isolated:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from mao_tui.domain import ApplyProposal, EventSink, SessionFinished
+from mao_tui.domain import ApplyProposal, Declined, EventSink, SessionFinished
 from mao_tui.domain.budget_events import Ask
 
 if TYPE_CHECKING:
@@ -77,16 +77,36 @@ class WorkspaceControl(Protocol):
     Each starts work in the background and returns at once; what happens arrives as engine
     events (files applied, verification output and results, a fix round's workstream)."""
 
-    def propose_apply(self) -> ApplyProposal:
-        """What applying the latest synthesis would change, file by file."""
+    async def prepare_apply(self) -> None:
+        """Ready the place files are applied in (the session's worktree, made on first use,
+        when it has one); ControlError when it cannot be made."""
         ...
 
-    def apply(self, proposal: ApplyProposal) -> None:
-        """Write the files ``proposal`` showed, then run the verification commands."""
+    def propose_apply(self) -> ApplyProposal:
+        """What applying the latest synthesis would change, file by file and hunk by hunk."""
+        ...
+
+    def apply(self, proposal: ApplyProposal, declined: Declined | None = None) -> None:
+        """Write the files ``proposal`` showed, but the hunks and files ``declined``, then run
+        the verification commands (and commit, in a worktree)."""
         ...
 
     def fix(self) -> None:
         """Send the last verification's failures to the fix model and synthesize again."""
+        ...
+
+
+@runtime_checkable
+class LandControl(Protocol):
+    """A session that applies in its own git worktree: its commit lands on the user's branch."""
+
+    @property
+    def landable(self) -> str:
+        """The branch whose commit ``land`` brings over; "" when there is nothing to land."""
+        ...
+
+    async def land(self) -> str:
+        """Land it as ``mao land`` does; what happened, or ControlError saying why not."""
         ...
 
 

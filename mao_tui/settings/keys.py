@@ -31,6 +31,7 @@ DEFAULT_KEYS: dict[str, str] = {
     "export": "e",
     "apply": "a",
     "fix": "F",
+    "land": "L",  # a worktree session's commit onto the checked-out branch, as `mao land`
     "qa-report": "g",
     "back": "escape",
     # home and history

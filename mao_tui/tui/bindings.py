@@ -99,6 +99,12 @@ SPECS: dict[Place, tuple[KeySpec, ...]] = {
             "Send the failed verification to the implementation model, synthesize, apply again",
         ),
         KeySpec(
+            "land",
+            "land",
+            "Land",
+            "Bring the session's worktree commit onto your checked-out branch (as mao land)",
+        ),
+        KeySpec(
             "qa-report",
             "qa_report",
             "QA report",

@@ -41,7 +41,7 @@ from mao_tui.domain import (
     SessionFinished,
 )
 from mao_tui.domain.qa_records import QaReport
-from mao_tui.service.ports import SessionControl, SessionRunner
+from mao_tui.service.ports import LandControl, SessionControl, SessionRunner
 from mao_tui.tui import messages as m
 from mao_tui.tui.apply_actions import ApplyActions
 from mao_tui.tui.bindings import screen_bindings
@@ -353,13 +353,13 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Scre
             self._select(widget.key, move_cursor=True)
 
     def on_key(self, event: events.Key) -> None:
-        """F while no fix round can run: its binding is hidden, so say why instead of nothing."""
+        """F while no fix round can run, L while nothing can land: their bindings are hidden,
+        so say why instead of nothing."""
         bindings = self._bindings.key_to_bindings.get(event.key, ())
-        if any(b.action == "fix_round" for b in bindings) and not self.check_action(
-            "fix_round", ()
-        ):
-            event.stop()
-            self.action_fix_round()  # the session says why not (nothing applied, passed, ...)
+        for action, say_why in (("fix_round", self.action_fix_round), ("land", self.action_land)):
+            if any(b.action == action for b in bindings) and not self.check_action(action, ()):
+                event.stop()
+                say_why()  # the session says why not (nothing applied, passed, ...)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "qa_report":
@@ -367,6 +367,9 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Scre
         if action == "fix_round":  # shown once a verification failed with a round left
             result = self.verification.result
             return result is not None and not result.passed and result.fix_rounds_left > 0
+        if action == "land":  # shown once a worktree session has a commit to land
+            control = self.control
+            return isinstance(control, LandControl) and bool(control.landable)
         return True
 
     def _select(self, key: str, *, move_cursor: bool = False) -> None:
