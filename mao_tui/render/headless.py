@@ -38,6 +38,7 @@ from mao_tui.domain import (
     WorkstreamFinished,
 )
 from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
+from mao_tui.domain.candidate_events import CandidateSelected, CandidateStarted, CandidateVerified
 from mao_tui.domain.sanitize import shown
 
 
@@ -177,6 +178,14 @@ class ProgressSink:
                 | FixRoundDone()
             ):
                 for line in workspace_lines(event):
+                    self._say(line)
+            case CandidateStarted():
+                self._say(f"▶ {event.line}")
+            case CandidateVerified():
+                self._say(f"{'✓' if event.candidate.check.verified else '•'} {event.line}")
+            case CandidateSelected():
+                self._say(f"{'✓' if event.model else '✗'} {event.line}")
+                for line in event.ledger_lines:
                     self._say(line)
             case Delta() | SessionReopened():
                 pass  # the synthesized text goes to stdout at the end; a rerun shows its attempts

@@ -26,6 +26,7 @@ from mao_tui.playbooks.output_kinds import output_kind
 from mao_tui.repo.worktree import Worktree, WorktreeError, commit_changes, create_worktree
 from mao_tui.service.budget_setup import budget_of, configure_budget
 from mao_tui.service.launch import Launch, session_resources
+from mao_tui.service.race import WorkspaceCopies
 
 Confirm = Callable[[ApplyProposal], Awaitable[bool]]
 
@@ -49,6 +50,9 @@ async def run_and_apply(
             ends.append(event)
 
     async with session_resources(launch, req.project_dir) as res:
+        copies = WorkspaceCopies(
+            res.settings, req.playbook, lambda: launch.workspace_dir, req.session_id
+        )
         controller = LiveSessionController(
             res.settings,
             res.pool,
@@ -56,6 +60,7 @@ async def run_and_apply(
             req,
             max_parallel=launch.max_parallel,
             output=output_kind(res.settings, req),
+            verifier=copies,  # a candidate race verifies in copies of the workspace
         )
         limit = budget_of(res.settings, req)
         await configure_budget(controller, res.store, limit, simulated=req.simulated)
@@ -89,6 +94,7 @@ async def run_and_apply(
                 outcome = await _committed(worktree, req, outcome)
         finally:
             await controller.aclose()
+            copies.close()  # a candidate race's copies of the workspace
     return ApplyOutcome(outcome.ok, outcome.summary, ends[-1] if ends else None)
 
 
