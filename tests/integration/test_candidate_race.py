@@ -79,9 +79,7 @@ def test_three_candidates_each_verified_in_its_own_copy_selected_by_verification
     assert _events(out, "verification_done")[-1]["passed"] is True
 
     stored = rows(db, "SELECT model, reason, cheapest_passing_model FROM candidate_races")
-    assert stored == [
-        (selected["model"], selected["reason"], selected["cheapest_passing_model"])
-    ]
+    assert stored == [(selected["model"], selected["reason"], selected["cheapest_passing_model"])]
     assert rows(db, "SELECT model FROM candidates ORDER BY number") == [(m,) for m in models]
 
     session = _events(out, "session_started")[0]["session_id"]
