@@ -4,9 +4,20 @@ the cheapest candidate that passed the same checks, which models race and which 
 
 from __future__ import annotations
 
+import asyncio
+import io
+from typing import Any
+
 import pytest
 
-from mao_tui.domain.candidate_events import CandidateCheck, CandidateRecord
+from mao_tui.domain import PlanReady
+from mao_tui.domain.candidate_events import (
+    CandidateCheck,
+    CandidateRecord,
+    CandidateSelected,
+    CandidateStarted,
+    CandidateVerified,
+)
 from mao_tui.engine.candidates import (
     candidate_models,
     cheapest_passing,
@@ -15,8 +26,10 @@ from mao_tui.engine.candidates import (
     with_candidates,
 )
 from mao_tui.engine.rule_plan import rule_based_plan
+from mao_tui.render.headless import ProgressSink
 from mao_tui.settings.loader import load_settings, shipped_config_dir
 from mao_tui.settings.schema import Settings
+from mao_tui.tui.reducer import DashboardState
 
 
 def _check(
@@ -131,3 +144,44 @@ def test_a_list_of_models_is_raced_as_given(settings: Settings) -> None:
     ws = plan.workstreams[0].model_copy(update={"candidates": ["haiku-5.5", "gpt-6.2-astra"]})
     assert candidate_models(settings, ws, lambda provider: True) == ["haiku-5.5", "gpt-6.2-astra"]
     assert with_candidates(settings, plan, {}) == plan  # nothing asked: the plan unchanged
+
+
+def _race_events(sid: str) -> list[CandidateStarted | CandidateVerified | CandidateSelected]:
+    title: dict[str, Any] = {"workstream": "implementation", "workstream_title": "Implementation"}
+    good = _record(1, _check(passed=1), cost=0.02).model_copy(update={"model": "sonnet-5.5"})
+    bad = _record(2, _check(failed=1), cost=0.01).model_copy(update={"model": "opus-5.5"})
+    return [
+        CandidateStarted(session_id=sid, number=1, of=2, model="sonnet-5.5", **title),
+        CandidateVerified(session_id=sid, candidate=good, **title),
+        CandidateVerified(session_id=sid, candidate=bad, **title),
+        CandidateSelected(
+            session_id=sid,
+            number=1,
+            model="sonnet-5.5",
+            reason="verification: 1 passed, 0 failed; more checks passed (1 vs 0 for opus-5.5)",
+            candidates=[good, bad],
+            cheapest_passing_model="sonnet-5.5",
+            cheapest_passing_usd=0.02,
+            total_usd=0.03,
+            **title,
+        ),
+    ]
+
+
+def test_the_dashboard_notes_a_race_in_its_lane_and_headless_prints_the_ledger(
+    settings: Settings,
+) -> None:
+    state = DashboardState()
+    state.apply(PlanReady(session_id="s", plan=rule_based_plan(settings, "develop")))
+    out = io.StringIO()
+    progress = ProgressSink(out)
+    for event in _race_events("s"):
+        assert state.apply(event).notes == ("implementation",)
+        asyncio.run(progress(event))
+    notes = state.lanes["implementation"].notes
+    assert notes[0] == "◆ Implementation: candidate 1 of 2 on sonnet-5.5"
+    assert notes[3].startswith("◆ Implementation: selected #1 sonnet-5.5 — verification:")
+    assert "  → #1 sonnet-5.5: done, 1 passed, 0 failed, $0.0200, 0.0s" in notes
+    printed = out.getvalue()
+    assert "cheapest candidate that passed the same checks: sonnet-5.5 at $0.0200" in printed
+    assert "#2 opus-5.5: done, 0 passed, 1 failed (f0; failing before too)" in printed
