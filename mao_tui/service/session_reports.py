@@ -4,14 +4,15 @@ render the listing or one session as text."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from mao_tui.domain.candidate_events import CandidateSelected
 from mao_tui.domain.errors import UsageError
 from mao_tui.domain.sanitize import shown
-from mao_tui.render.candidates import races_markdown
 from mao_tui.render.reports import sessions_table
 from mao_tui.store import Store
+
+if TYPE_CHECKING:  # `mao sessions` imports no pydantic
+    from mao_tui.domain.candidate_events import CandidateSelected
 
 
 async def print_sessions(db_path: Path, limit: int, out: TextIO) -> int:
@@ -42,6 +43,7 @@ async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
         await store.close()
     if detail is None:
         raise UsageError(f"no session matches {session_id!r}; `mao sessions` lists them")
+    from mao_tui.render.candidates import races_markdown
     from mao_tui.render.session_markdown import session_markdown
 
     text = session_markdown(detail, "summary")
