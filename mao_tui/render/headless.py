@@ -206,7 +206,10 @@ class ProgressSink:
             after = f"  (after {', '.join(ws.depends_on)})" if ws.depends_on else ""
             if ws.key == plan.synthesis.key:
                 after = "  (after all)"
-            self._say(f"  {ws.title:<16} {' → '.join(ws.chain)}{after}")
+            race = ""
+            if ws.candidates:  # engine/candidates.py: the race's models are told as it starts
+                race = f"  (candidates: {ws.candidates})"
+            self._say(f"  {ws.title:<16} {' → '.join(ws.chain)}{after}{race}")
 
 
 def workspace_lines(event: WorkspaceEvent) -> list[str]:

@@ -85,7 +85,10 @@ class WorkspaceCopies:
         plan = self._checks()
         if isinstance(plan, str):
             return CandidateCheck(detail=plan)
-        folder = await asyncio.to_thread(self._copy, label)
+        try:
+            folder = await asyncio.to_thread(self._copy, label)
+        except (OSError, shutil.Error) as exc:
+            return CandidateCheck(detail=f"the workspace could not be copied: {exc}")
         files = 0
         if text is not None:
             edits = synthesis_edits(folder, text)
@@ -95,6 +98,8 @@ class WorkspaceCopies:
             changes = plan_changes(folder, edits.files, limits)
             written = apply_all(folder, changes, folder / ".mao" / "backups")
             files = sum(w.status == "written" for w in written)
+            if not any(w.status in ("written", "unchanged") for w in written):
+                return CandidateCheck(folder=str(folder), detail="no file could be written")
         results = await run_checks(
             plan.commands, folder, self._session_id, 0, _unpublished, key_names=self._key_names()
         )

@@ -15,6 +15,7 @@ import pytest
 from fixtures.apply_fix import develop_argv, put_python_on_path, rows
 
 from mao_tui.cli import main
+from mao_tui.domain.candidate_events import CandidateCheck
 from mao_tui.simulator.candidates import broken_for
 from mao_tui.simulator.scripts import project_files
 
@@ -106,3 +107,36 @@ def test_unknown_candidates_key_is_refused_before_any_work(
     argv = develop_argv("--candidates", "nope=2", "--headless", "--db", str(tmp_path / "m.db"))
     assert main(argv) == 2
     assert "has no workstream 'nope'" in capsys.readouterr().err
+
+
+def test_workspace_copies_verify_apart_from_the_workspace_and_go_away(
+    tmp_path: Path, python_on_path: None
+) -> None:
+    import asyncio
+
+    from mao_tui.engine.files import FileBlock, manifest_block
+    from mao_tui.service.race import WorkspaceCopies
+    from mao_tui.settings.loader import load_settings, shipped_config_dir
+
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "keep.txt").write_text("mine\n")
+    settings = load_settings([shipped_config_dir()])
+    copies = WorkspaceCopies(settings, "develop", lambda: workspace, "01TESTSESSION")
+    passing = manifest_block([FileBlock("tests/test_ok.py", "def test_ok() -> None:\n    pass\n")])
+
+    async def run() -> tuple[CandidateCheck, CandidateCheck, CandidateCheck]:
+        baseline = await copies.baseline()
+        good = await copies.verify("Here:\n\n" + passing, "w-1", baseline)
+        none = await copies.verify("No files in this answer.", "w-2", baseline)
+        return baseline, good, none
+
+    baseline, good, none = asyncio.run(run())
+    assert baseline.failed == ["tests"]  # no tests before
+    assert good.passed == ["tests"] and good.files == 1
+    assert Path(good.folder, "keep.txt").read_text() == "mine\n"
+    assert not none.verified and none.detail
+    assert sorted(p.name for p in workspace.iterdir()) == ["keep.txt"]  # untouched
+    root = Path(good.folder).parent
+    copies.close()
+    assert not root.exists()
