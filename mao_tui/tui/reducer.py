@@ -142,6 +142,14 @@ class DashboardState:
         if isinstance(event, CandidateSelected):
             for line in event.ledger_lines:
                 notes = self._note(lane, line)
+            shown = lane.current
+            if event.model is not None and shown is not None and shown.model != event.model:
+                # The panel streams the latest attempt only: here, another candidate's.
+                self._note(
+                    lane,
+                    f"◆ the panel shows {shown.model}'s candidate as it streamed; the answer "
+                    f"used is {event.model}'s (mao sessions show has every candidate's)",
+                )
         return Change(notes=notes)
 
     def _budget(self, event: BudgetEvent) -> Change:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mao_tui.domain import PlanReady
+from mao_tui.domain import AttemptStarted, PlanReady
 from mao_tui.domain.candidate_events import (
     CandidateCheck,
     CandidateRecord,
@@ -182,6 +182,21 @@ def test_the_dashboard_notes_a_race_in_its_lane_and_headless_prints_the_ledger(
     assert notes[0] == "◆ Implementation: candidate 1 of 2 on sonnet-5.5"
     assert notes[3].startswith("◆ Implementation: selected #1 sonnet-5.5 — verification:")
     assert "  → #1 sonnet-5.5: done, 1 passed, 0 failed, $0.0200, 0.0s" in notes
+    assert not any("the panel shows" in n for n in notes)  # no attempt shown: nothing to say
+    state.apply(
+        AttemptStarted(
+            session_id="s",
+            attempt_id="a3",
+            workstream="implementation",
+            model="opus-5.5",
+            provider="anthropic",
+            api_model="claude-opus-5-5",
+            attempt_no=3,
+            thinking=False,
+        )
+    )
+    state.apply(_race_events("s")[-1])
+    assert notes[-1].startswith("◆ the panel shows opus-5.5's candidate as it streamed")
     printed = out.getvalue()
     assert "cheapest candidate that passed the same checks: sonnet-5.5 at $0.0200" in printed
     assert "#2 opus-5.5: done, 0 passed, 1 failed (f0; failing before too)" in printed
