@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 
 def _now() -> datetime:
@@ -93,10 +93,13 @@ class CandidateVerified(_CandidateEvent):
     type: Literal["candidate_verified"] = "candidate_verified"
     candidate: CandidateRecord
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def passed(self) -> int:
+        """How many checks passed (their names are in ``candidate.check``)."""
         return len(self.candidate.check.passed)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def failed(self) -> int:
         return len(self.candidate.check.failed)

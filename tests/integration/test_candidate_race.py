@@ -51,7 +51,9 @@ def test_three_candidates_each_verified_in_its_own_copy_selected_by_verification
     assert models == ["sonnet-5.5", "gpt-6.2-sol", "opus-5.5"]  # the implementation chain
     assert {e["workstream"] for e in started} == {"implementation"}
 
-    verified = {e["candidate"]["model"]: e["candidate"] for e in _events(out, "candidate_verified")}
+    events = _events(out, "candidate_verified")
+    assert sorted((e["passed"], e["failed"]) for e in events) == [(0, 1), (1, 0), (1, 0)]
+    verified = {e["candidate"]["model"]: e["candidate"] for e in events}
     folders = [Path(c["check"]["folder"]) for c in verified.values()]
     assert len(set(folders)) == 3
     for folder in folders:  # each its own copy, under the temporary root, none in the workspace
