@@ -254,6 +254,25 @@ def _develop(sub: Commands) -> None:
     _common(develop)
     _run_options(develop)
     _apply_options(develop)
+    _candidates_option(develop)
+
+
+def _race(text: str) -> tuple[str, int]:
+    """``N`` or ``KEY=N``: a candidate race of N models (on the default workstream, or KEY)."""
+    key, _, count = text.rpartition("=")
+    return key, _count(1)(count)
+
+
+def _candidates_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--candidates",
+        type=_race,
+        action="append",
+        metavar="[KEY=]N",
+        help="run a workstream on N models at once, verify each candidate in its own copy of "
+        "the workspace and keep the best (default workstream: the one the fix route runs, "
+        "implementation in develop); repeat with KEY=N for others (docs/ensembles.md)",
+    )
 
 
 def _run(sub: Commands) -> None:

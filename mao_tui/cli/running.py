@@ -81,6 +81,8 @@ def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
         from dataclasses import replace
 
         req = replace(req, budget_usd=args.budget)
+    if getattr(args, "candidates", None):
+        req = _with_candidates(args.candidates, settings, req)
     if req.playbook not in settings.playbooks:
         from mao_tui.playbooks.runner import require_playbook
 
@@ -99,6 +101,23 @@ def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
             )
         return _run_headless(launch, req, as_json=args.json)
     return _run_tui(launch, req, review_plan=getattr(args, "review_plan", False))
+
+
+def _with_candidates(
+    asked: list[tuple[str, int]], settings: Settings, req: SessionRequest
+) -> SessionRequest:
+    """--candidates [KEY=]N: each KEY must be one of the playbook's workstreams."""
+    from dataclasses import replace
+
+    playbook = settings.playbooks.get(req.playbook)
+    keys = {w.key for w in playbook.workstreams} if playbook else set()
+    unknown = sorted(k for k, _ in asked if k and k not in keys)
+    if unknown:
+        raise UsageError(
+            f"--candidates {unknown[0]}=N: {req.playbook!r} has no workstream {unknown[0]!r} "
+            f"(it has {', '.join(sorted(keys))})"
+        )
+    return replace(req, candidates=dict(asked))
 
 
 def _require_a_runnable_model(settings: Settings, req: SessionRequest) -> None:

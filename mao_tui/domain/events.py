@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
+from mao_tui.domain.candidate_events import CandidateSelected, CandidateStarted, CandidateVerified
 from mao_tui.domain.ids import now
 from mao_tui.domain.plan import Plan
 from mao_tui.domain.qa_records import QaReport
@@ -424,6 +425,9 @@ EngineEvent = (
     | CostEstimated
     | BudgetExceeded
     | BudgetChanged
+    | CandidateStarted
+    | CandidateVerified
+    | CandidateSelected
 )
 
 # The same union, tagged by ``type`` for pydantic: parses a JSON line back into its event.

@@ -44,6 +44,8 @@ class PlannedWorkstream(BaseModel):
     files: list[str] = Field(default_factory=list)  # repository files it must read (orchestrator)
     # Models of the route replaced or left out before any request (logged when it starts)
     substitutions: list[ModelSubstitution] = Field(default_factory=list)
+    # A candidate race (engine/candidates.py): how many models run it at once, or which ones
+    candidates: int | list[str] = 0
 
 
 class Finding(BaseModel):

@@ -40,6 +40,7 @@ from mao_tui.domain import (
     WorkstreamStatus,
 )
 from mao_tui.domain.errors import ControlError
+from mao_tui.engine.candidates import CandidateVerifier
 from mao_tui.engine.chain import Fanout, Outcome, Prompts
 from mao_tui.engine.output import OutputKind
 from mao_tui.engine.pool import ProviderPool
@@ -114,9 +115,17 @@ class LiveSessionController(SessionRun):
         max_parallel: int | None = None,
         resume: Resume | None = None,
         output: OutputKind | None = None,
+        verifier: CandidateVerifier | None = None,
     ) -> None:
         self._ledger = _Ledger(sinks)
-        super().__init__(settings, pool, [self._ledger], max_parallel=max_parallel, output=output)
+        super().__init__(
+            settings,
+            pool,
+            [self._ledger],
+            max_parallel=max_parallel,
+            output=output,
+            verifier=verifier,
+        )
         self.req = req
         self._slots: dict[str, _Slot] = {}
         self._latest: dict[str, Outcome] = {}
@@ -323,6 +332,11 @@ class LiveSessionController(SessionRun):
             slot.task = None
         outcome = Outcome(WorkstreamStatus.CANCELLED) if task.cancelled() else task.result()
         return await self._settle(session_id, ws, outcome, announce)
+
+    async def _settle_race(
+        self, session_id: str, ws: PlannedWorkstream, outcome: Outcome
+    ) -> Outcome:
+        return await self._settle(session_id, ws, outcome, True)
 
     async def _settle(
         self, session_id: str, ws: PlannedWorkstream, outcome: Outcome, announce: bool

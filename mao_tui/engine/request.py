@@ -31,6 +31,9 @@ class SessionRequest:
     # A folder in a git repository whose map the orchestrator and whose most relevant files
     # the workstreams see (engine/repo_context.py); None: none (and outside git, none either).
     repository: Path | None = None
+    # Candidate races asked on the command line (--candidates [KEY=]N): workstream key → N;
+    # the key "" is the playbook's default workstream for a race (engine/candidates.py)
+    candidates: dict[str, int] = field(default_factory=dict)
 
     @property
     def section_texts(self) -> dict[str, str]:

@@ -31,6 +31,7 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.budget_events import CostEstimated
 from mao_tui.domain.errors import StoreUnwritableError
+from mao_tui.engine.candidates import CandidateRace, CandidateVerifier, with_candidates
 from mao_tui.engine.chain import ChainRunner, Fanout, Outcome, Prompts
 from mao_tui.engine.cost_budget import CostBudget
 from mao_tui.engine.orchestrator_plan import Planner
@@ -64,6 +65,7 @@ class SessionRun:
         *,
         max_parallel: int | None = None,
         output: OutputKind | None = None,
+        verifier: CandidateVerifier | None = None,
     ) -> None:
         self._output = output or OutputKind()
         self._settings = settings
@@ -73,6 +75,9 @@ class SessionRun:
         self.budget.bind(self._emit)
         self._chains = ChainRunner(settings, pool, self._emit, budget=self.budget)
         self._planner = Planner(settings, pool, self._chains, self._emit)
+        self._race = CandidateRace(
+            settings, self._emit, self._race_chain, pool.has_key, verifier
+        )  # workstreams whose plan row asks for candidates (engine/candidates.py)
         self._limit = asyncio.Semaphore(max_parallel) if max_parallel else None
         self._undelivered: str | None = None  # why the last synthesis's output was not written
         self._repo_files: dict[str, list[RepoFile]] = {}  # per workstream, in a git repository
@@ -97,7 +102,9 @@ class SessionRun:
         status, error = SessionStatus.FAILED, None
         try:
             await self._pool.warm()
-            plan = await self._make_plan(req, draft)
+            plan = with_candidates(
+                self._settings, await self._make_plan(req, draft), req.candidates
+            )
             totals.add(self._planner.usage)
             await self._emit(PlanReady(session_id=sid, plan=plan))
             await self._emit(self.estimate(req, plan))
@@ -236,6 +243,8 @@ class SessionRun:
     async def _run_answering(self, sid: str, ws: PlannedWorkstream, prompts: Prompts) -> Outcome:
         """Run ``ws``; in a git repository, when it asks for files (once), run it again with
         them. The outcome is the second run's, with both runs' usage."""
+        if ws.candidates:
+            return await self._settle_race(sid, ws, await self._race.run(sid, ws, prompts))
         outcome = await self.run_workstream(sid, ws, prompts)
         context = self._repo_context
         if context is None or not self._repo_files.get(ws.key):  # it was not told it may ask
@@ -256,6 +265,19 @@ class SessionRun:
         usage.add(outcome.usage)
         usage.add(again.usage)
         return replace(again, usage=usage)
+
+    async def _race_chain(
+        self, session_id: str, ws: PlannedWorkstream, prompts: Prompts
+    ) -> Outcome:
+        return await self._chains.run_chain(session_id, ws, prompts, announce=False)
+
+    async def _settle_race(
+        self, session_id: str, ws: PlannedWorkstream, outcome: Outcome
+    ) -> Outcome:
+        """A race's selected outcome, announced (the controller keeps it for reruns too)."""
+        detail = "" if outcome.status is WorkstreamStatus.DONE else outcome.reason
+        await self._emit(outcome.finished(session_id, ws.key, detail))
+        return outcome
 
     def _with_repository(
         self, req: SessionRequest, plan: Plan, context: RepoContext | None

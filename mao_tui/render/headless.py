@@ -38,6 +38,7 @@ from mao_tui.domain import (
     WorkstreamFinished,
 )
 from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
+from mao_tui.domain.candidate_events import CandidateSelected, CandidateStarted, CandidateVerified
 from mao_tui.domain.sanitize import shown
 
 
@@ -178,6 +179,14 @@ class ProgressSink:
             ):
                 for line in workspace_lines(event):
                     self._say(line)
+            case CandidateStarted():
+                self._say(f"▶ {event.line}")
+            case CandidateVerified():
+                self._say(f"{'✓' if event.candidate.check.verified else '•'} {event.line}")
+            case CandidateSelected():
+                self._say(f"{'✓' if event.model else '✗'} {event.line}")
+                for line in event.ledger_lines:
+                    self._say(line)
             case Delta() | SessionReopened():
                 pass  # the synthesized text goes to stdout at the end; a rerun shows its attempts
             case _:
@@ -197,7 +206,10 @@ class ProgressSink:
             after = f"  (after {', '.join(ws.depends_on)})" if ws.depends_on else ""
             if ws.key == plan.synthesis.key:
                 after = "  (after all)"
-            self._say(f"  {ws.title:<16} {' → '.join(ws.chain)}{after}")
+            race = ""
+            if ws.candidates:  # engine/candidates.py: the race's models are told as it starts
+                race = f"  (candidates: {ws.candidates})"
+            self._say(f"  {ws.title:<16} {' → '.join(ws.chain)}{after}{race}")
 
 
 def workspace_lines(event: WorkspaceEvent) -> list[str]:

@@ -32,6 +32,7 @@ from mao_tui.repo.worktree import WorktreeError
 from mao_tui.service.budget_setup import budget_of, configure_budget
 from mao_tui.service.isolation import discard, isolate, settle
 from mao_tui.service.launch import Launch, session_resources
+from mao_tui.service.race import WorkspaceCopies
 
 Confirm = Callable[[ApplyProposal], Awaitable[bool]]
 
@@ -58,6 +59,9 @@ async def run_and_apply(
             written.extend(f.path for f in event.files if f.status == "written")
 
     async with session_resources(launch, req.project_dir) as res:
+        copies = WorkspaceCopies(
+            res.settings, req.playbook, lambda: launch.workspace_dir, req.session_id
+        )
         controller = LiveSessionController(
             res.settings,
             res.pool,
@@ -65,6 +69,7 @@ async def run_and_apply(
             req,
             max_parallel=launch.max_parallel,
             output=output_kind(res.settings, req),
+            verifier=copies,  # a candidate race verifies in copies of the workspace
         )
         limit = budget_of(res.settings, req)
         await configure_budget(controller, res.store, limit, simulated=req.simulated)
@@ -77,6 +82,7 @@ async def run_and_apply(
             outcome = await _apply_isolated(launch, req, controller, confirm, written)
         finally:
             await controller.aclose()
+            copies.close()  # a candidate race's copies of the workspace
     return ApplyOutcome(outcome.ok, outcome.summary, ends[-1] if ends else None)
 
 

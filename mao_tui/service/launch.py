@@ -191,15 +191,23 @@ async def run_session(
     from mao_tui.engine.session import SessionRun
     from mao_tui.playbooks.output_kinds import output_kind
     from mao_tui.service.budget_setup import budget_of, configure_budget
+    from mao_tui.service.race import WorkspaceCopies
 
     async with session_resources(launch, req.project_dir, env=env) as res:
+        copies = WorkspaceCopies(
+            res.settings, req.playbook, lambda: launch.workspace_dir, req.session_id
+        )
         engine = SessionRun(
             res.settings,
             res.pool,
             [res.store_sink, *sinks],
             max_parallel=launch.max_parallel,
             output=output_kind(res.settings, req),
+            verifier=copies,  # a candidate race verifies in copies of the workspace
         )
         limit = budget_of(res.settings, req)
         await configure_budget(engine, res.store, limit, simulated=req.simulated)
-        return await engine.run(req, rule_based_plan(res.settings, req.playbook, req.sections))
+        try:
+            return await engine.run(req, rule_based_plan(res.settings, req.playbook, req.sections))
+        finally:
+            copies.close()

@@ -36,6 +36,9 @@ class PlaybookWorkstream(PromptChoice):
     title: str = Field(min_length=1)
     route: Identifier
     depends_on: list[Identifier] = Field(default_factory=list)
+    # Run on this many models at once (or on these models) and keep the best verified
+    # (docs/ensembles.md); 0: one chain, as usual
+    candidates: int | list[Identifier] = 0
 
 
 class PlaybookSynthesis(PromptChoice):

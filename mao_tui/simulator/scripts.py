@@ -9,7 +9,7 @@ from functools import cache
 from importlib import resources
 
 from mao_tui.samples.sample_repo import SAMPLE_EDITS, SAMPLE_TASK
-from mao_tui.simulator import journal, qa, tailored
+from mao_tui.simulator import candidates, journal, qa, tailored
 from mao_tui.simulator.planning import plan_reply, preflight_reply
 
 WORKSTREAM_KEY = re.compile(r"\(key: ([A-Za-z0-9_.-]+)\)")
@@ -67,7 +67,11 @@ def detect_workstream(text: str) -> str | None:
 
 
 def script_for(
-    workstream: str | None, request_text: str = "", *, failing_first: bool = False
+    workstream: str | None,
+    request_text: str = "",
+    *,
+    failing_first: bool = False,
+    model: str = "",
 ) -> Script:
     """The script for a workstream; unknown or missing keys get the generic one.
 
@@ -75,7 +79,12 @@ def script_for(
     them as ``### Title (by Model)``, and carries the demo project as its files manifest: with
     ``failing_first``, a project with :data:`BUG` in it until a fix round's output is among the
     synthesis's inputs. Fix rounds (keys ``fix1``, ``fix2``...) answer with the corrected file.
+    A candidate in a race answers with the whole project, broken or not by ``model``
+    (simulator/candidates.py).
     """
+    if candidates.is_candidate(request_text):
+        broken = candidates.broken_for(model)
+        return Script(candidates.THINKING, candidates.ANSWER + _manifest(broken))
     if workstream in _PLANNING:
         return Script(*_PLANNING[workstream](request_text))
     base = workstream.rsplit(".", 1)[-1] if workstream else None  # section keys: s2.schemas

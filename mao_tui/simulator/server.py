@@ -243,7 +243,9 @@ class Simulator:
 
     async def _whole_chat(self, call: ApiCall, workstream: str | None, ex: _Exchange) -> bool:
         """A Chat Completions request without ``stream``: the script's answer in one JSON body."""
-        script = script_for(workstream, call.text, failing_first=self.failing_first)
+        script = script_for(
+            workstream, call.text, failing_first=self.failing_first, model=call.model
+        )
         thinking = script.thinking if call.thinking else ""
         prompt_tokens = pacing.tokens(call.text)
         cached = min(self.cached_tokens, prompt_tokens)
@@ -266,7 +268,9 @@ class Simulator:
     ) -> bool:
         """The script's answer as the API streams it, paced, with the rule's fault in it."""
         segments = _segments(
-            script_for(workstream, call.text, failing_first=self.failing_first), call, rule
+            script_for(workstream, call.text, failing_first=self.failing_first, model=call.model),
+            call,
+            rule,
         )
         prompt_tokens = pacing.tokens(call.text)
         cached = min(self.cached_tokens, prompt_tokens)

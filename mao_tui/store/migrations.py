@@ -393,6 +393,43 @@ CREATE TABLE estimates (
 );
 """
 
+# Candidate races (store/candidates.py): each race's selection and ledger, one row per
+# candidate with its verification in its own copy of the workspace, its cost and time.
+_CANDIDATES = """
+CREATE TABLE candidate_races (
+    id                     INTEGER PRIMARY KEY,
+    session_id             TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    workstream             TEXT NOT NULL,
+    workstream_title       TEXT NOT NULL,
+    at                     TEXT NOT NULL,
+    selected               INTEGER,
+    model                  TEXT,
+    reason                 TEXT NOT NULL,
+    baseline_failed        TEXT NOT NULL DEFAULT '[]',
+    cheapest_passing_model TEXT,
+    cheapest_passing_usd   REAL,
+    total_usd              REAL
+);
+CREATE INDEX candidate_races_by_session ON candidate_races (session_id);
+CREATE TABLE candidates (
+    race_id      INTEGER NOT NULL REFERENCES candidate_races (id) ON DELETE CASCADE,
+    number       INTEGER NOT NULL,
+    model        TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    verified     INTEGER NOT NULL,
+    folder       TEXT NOT NULL,
+    files        INTEGER NOT NULL,
+    passed       TEXT NOT NULL,
+    failed       TEXT NOT NULL,
+    new_failures TEXT NOT NULL,
+    unavailable  TEXT NOT NULL,
+    detail       TEXT NOT NULL,
+    cost_usd     REAL,
+    elapsed_s    REAL NOT NULL,
+    PRIMARY KEY (race_id, number)
+);
+"""
+
 MIGRATIONS: list[str] = [
     _V1,
     _V2,
@@ -405,6 +442,7 @@ MIGRATIONS: list[str] = [
     _VERIFY_SANDBOX,
     _VERIFY_CHECKS,
     _BUDGET,
+    _CANDIDATES,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -61,6 +61,9 @@ EVENT_ORDER = {
     "cooldown_wait": 5,
     "thinking_downgraded": 5,
     "fallback": 6,
+    "candidate_started": 2,  # not replayed yet: `mao sessions show` has the races' ledger
+    "candidate_verified": 6,
+    "candidate_selected": 6,
     "workstream_finished": 7,
     "synthesis_finished": 8,
     "output_written": 8,

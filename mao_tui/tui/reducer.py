@@ -20,6 +20,12 @@ from typing import assert_never
 from mao_tui import domain
 from mao_tui.domain import SYNTHESIS_KEY, Plan, SessionStatus, WorkstreamStatus
 from mao_tui.domain.budget_events import BudgetChanged, BudgetEvent, BudgetExceeded, CostEstimated
+from mao_tui.domain.candidate_events import (
+    CandidateEvent,
+    CandidateSelected,
+    CandidateStarted,
+    CandidateVerified,
+)
 from mao_tui.domain.qa_records import QaReport
 from mao_tui.tui.state import Lane, SessionClock, SessionView, seconds_between
 
@@ -122,8 +128,29 @@ class DashboardState:
                 return Change(workspace=event)  # the Verification pane keeps its own lines
             case CostEstimated() | BudgetExceeded() | BudgetChanged():
                 return self._budget(event)
+            case CandidateStarted() | CandidateVerified() | CandidateSelected():
+                return self._candidate(event)
             case _:
                 assert_never(event)
+
+    def _candidate(self, event: CandidateEvent) -> Change:
+        """A candidate race: a note in its lane's log (the compare view is a later slice)."""
+        lane = self.lanes.get(event.workstream)
+        if lane is None:
+            return NOTHING
+        notes = self._note(lane, f"◆ {event.line}")
+        if isinstance(event, CandidateSelected):
+            for line in event.ledger_lines:
+                notes = self._note(lane, line)
+            shown = lane.current
+            if event.model is not None and shown is not None and shown.model != event.model:
+                # The panel streams the latest attempt only: here, another candidate's.
+                self._note(
+                    lane,
+                    f"◆ the panel shows {shown.model}'s candidate as it streamed; the answer "
+                    f"used is {event.model}'s (mao sessions show has every candidate's)",
+                )
+        return Change(notes=notes)
 
     def _budget(self, event: BudgetEvent) -> Change:
         if isinstance(event, CostEstimated):

@@ -1,0 +1,68 @@
+"""A session's candidate races as text: the ensemble ledger of ``mao sessions show``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from mao_tui.domain import AttemptStatus
+from mao_tui.domain.candidate_events import CandidateSelected
+from mao_tui.domain.stored import AttemptRecord
+
+
+def _usd(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:.4f}"
+
+
+def races_markdown(races: list[CandidateSelected], attempts: Sequence[AttemptRecord] = ()) -> str:
+    """One section per race: every candidate (model, answer, verification, cost, time, the
+    folder it was verified in), the one selected and why, the cheapest that passed, and each
+    candidate's answer (its successful attempt's text, from ``attempts``)."""
+    if not races:
+        return ""
+    parts = ["## Candidate races\n"]
+    for race in races:
+        chosen = f"#{race.number} {race.model}" if race.model else "none"
+        parts.append(f"### {race.workstream_title} ({race.workstream})\n")
+        parts.append(f"- selected: {chosen} — {race.reason}")
+        if race.baseline_failed:
+            parts.append(f"- failing before any candidate: {', '.join(race.baseline_failed)}")
+        if race.cheapest_passing_model is not None:
+            parts.append(
+                f"- cheapest candidate that passed the same checks: "
+                f"{race.cheapest_passing_model} at {_usd(race.cheapest_passing_usd)}"
+            )
+        parts.append(f"- all {len(race.candidates)} candidates: {_usd(race.total_usd)}\n")
+        parts.append("| # | model | answer | verification | cost | time | verified in |")
+        parts.append("|---|---|---|---|---|---|---|")
+        for c in race.candidates:
+            mark = " ✓" if c.number == race.number else ""
+            parts.append(
+                f"| {c.number}{mark} | {c.model} | {c.status} | {c.check.summary} | "
+                f"{_usd(c.cost_usd)} | {c.elapsed_s:.1f}s | {c.check.folder or '—'} |"
+            )
+        parts.append("")
+        parts += _answers(race, attempts)
+    parts.append("The candidates' folders were temporary copies, removed after the session.\n")
+    return "\n".join(parts)
+
+
+def _answers(race: CandidateSelected, attempts: Sequence[AttemptRecord]) -> list[str]:
+    parts = []
+    for c in race.candidates:
+        texts = [
+            a.output_text
+            for a in attempts
+            if a.workstream == race.workstream
+            and a.model == c.model
+            and a.status is AttemptStatus.OK
+        ]
+        if not texts:
+            continue
+        role = "selected" if c.number == race.number else "not selected"
+        body = texts[-1].strip()
+        longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+        fence = "`" * max(3, longest + 1)
+        parts.append(f"#### Candidate #{c.number}: {c.model} ({role})\n")
+        parts.append(f"{fence}markdown\n{body}\n{fence}\n")
+    return parts

@@ -1,0 +1,112 @@
+"""Candidate races in the database: each race's ledger (``candidate_selected`` carries all of
+it), read back as the events that wrote it for ``mao sessions show``. ``candidate_started`` and
+``candidate_verified`` are live progress only: the ledger repeats what they said."""
+
+from __future__ import annotations
+
+import json
+
+import aiosqlite
+
+from mao_tui.domain.candidate_events import (
+    CandidateCheck,
+    CandidateEvent,
+    CandidateRecord,
+    CandidateSelected,
+)
+
+
+async def write_candidate_event(conn: aiosqlite.Connection, event: CandidateEvent, at: str) -> None:
+    if not isinstance(event, CandidateSelected):
+        return
+    cursor = await conn.execute(
+        "INSERT INTO candidate_races (session_id, workstream, workstream_title, at, selected,"
+        " model, reason, baseline_failed, cheapest_passing_model, cheapest_passing_usd,"
+        " total_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.session_id,
+            event.workstream,
+            event.workstream_title,
+            at,
+            event.number,
+            event.model,
+            event.reason,
+            json.dumps(event.baseline_failed),
+            event.cheapest_passing_model,
+            event.cheapest_passing_usd,
+            event.total_usd,
+        ),
+    )
+    race_id = cursor.lastrowid
+    await conn.executemany(
+        "INSERT INTO candidates (race_id, number, model, status, verified, folder, files,"
+        " passed, failed, new_failures, unavailable, detail, cost_usd, elapsed_s)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                race_id,
+                c.number,
+                c.model,
+                c.status,
+                c.check.verified,
+                c.check.folder,
+                c.check.files,
+                json.dumps(c.check.passed),
+                json.dumps(c.check.failed),
+                json.dumps(c.check.new_failures),
+                json.dumps(c.check.unavailable),
+                c.check.detail,
+                c.cost_usd,
+                c.elapsed_s,
+            )
+            for c in event.candidates
+        ],
+    )
+
+
+async def session_races(conn: aiosqlite.Connection, session_id: str) -> list[CandidateSelected]:
+    """The session's races in the order they ended, each with its ledger."""
+    races = await conn.execute_fetchall(
+        "SELECT * FROM candidate_races WHERE session_id = ? ORDER BY id", (session_id,)
+    )
+    found = []
+    for race in races:
+        rows = await conn.execute_fetchall(
+            "SELECT * FROM candidates WHERE race_id = ? ORDER BY number", (race["id"],)
+        )
+        found.append(
+            CandidateSelected(
+                session_id=session_id,
+                workstream=race["workstream"],
+                workstream_title=race["workstream_title"],
+                number=race["selected"],
+                model=race["model"],
+                reason=race["reason"],
+                baseline_failed=json.loads(race["baseline_failed"]),
+                cheapest_passing_model=race["cheapest_passing_model"],
+                cheapest_passing_usd=race["cheapest_passing_usd"],
+                total_usd=race["total_usd"],
+                candidates=[_record(row) for row in rows],
+            )
+        )
+    return found
+
+
+def _record(row: aiosqlite.Row) -> CandidateRecord:
+    return CandidateRecord(
+        number=row["number"],
+        model=row["model"],
+        status=row["status"],
+        cost_usd=row["cost_usd"],
+        elapsed_s=row["elapsed_s"],
+        check=CandidateCheck(
+            verified=bool(row["verified"]),
+            folder=row["folder"],
+            files=row["files"],
+            passed=json.loads(row["passed"]),
+            failed=json.loads(row["failed"]),
+            new_failures=json.loads(row["new_failures"]),
+            unavailable=json.loads(row["unavailable"]),
+            detail=row["detail"],
+        ),
+    )
