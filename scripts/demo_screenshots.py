@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mao_tui.domain import Delta, EngineEvent, EventSink, FallbackEvent, SessionFinished
 from mao_tui.engine.session import SessionRequest
-from mao_tui.samples import DEMO_TASK, demo_spec
+from mao_tui.samples.sample_repo import SAMPLE_TASK, write_sample_repo
 from mao_tui.service.launch import Launch, run_session
 from mao_tui.tui import MaoApp
 
@@ -26,20 +26,23 @@ SIZE = (200, 60)
 
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "sample"  # what `mao demo` runs on: a fresh sample repository
+        write_sample_repo(repo)
         launch = Launch(
-            project_dir=Path(tmp),
+            project_dir=repo,
             config_dir=None,
             db_path=Path(tmp) / "mao.db",
             simulate=True,
             speed=1.5,
+            workspace=repo,
         )
         req = SessionRequest(
-            command="develop",
+            command="demo",
             playbook="develop",
-            task=DEMO_TASK,
-            spec_text=demo_spec(),
+            task=SAMPLE_TASK,
             simulated=True,
-            project_dir=Path(tmp),
+            project_dir=repo,
+            repository=repo,
         )
         live = asyncio.Event()
         fell_back = False
