@@ -62,6 +62,14 @@ def _numbered(hunk: HunkView, row: Row) -> Row:
     return (0, old, 0, new, kind)
 
 
+def _shown_rows(hunk: HunkView) -> tuple[list[tuple[Row, bool, bool]], int]:
+    """The rows drawn (at most ``MAX_LINES``, numbered only where the hunk applies), each with
+    whether it has an old and a new line, and how many rows there are in all."""
+    every = list(rows(hunk))
+    shown_rows = [(_numbered(hunk, row), row[0] > 0, row[2] > 0) for row in every[:MAX_LINES]]
+    return shown_rows, len(every)
+
+
 def unified(hunk: HunkView) -> Text:
     """The hunk as unified diff lines: context, then each change's old and new lines."""
     out = Text()
@@ -78,19 +86,15 @@ def unified(hunk: HunkView) -> Text:
         olds.clear()
         news.clear()
 
-    count = 0
-    for row in rows(hunk):
-        count += 1
-        if count > MAX_LINES:
-            continue
-        old_n, old, new_n, new, kind = _numbered(hunk, row)
+    shown_rows, count = _shown_rows(hunk)
+    for (old_n, old, new_n, new, kind), has_old, has_new in shown_rows:
         if kind == "=":
             flush()
             out.append(f"{_number(old_n, width)}  {old}\n", SAME)
             continue
-        if row[0]:
+        if has_old:
             olds.append((old_n, old))
-        if row[2]:
+        if has_new:
             news.append((new_n, new))
     flush()
     return _more(out, count)
@@ -103,12 +107,8 @@ def side_by_side(hunk: HunkView) -> Table:
     table.add_column(ratio=1, overflow="fold")
     table.add_column(justify="right", style=SAME, no_wrap=True)
     table.add_column(ratio=1, overflow="fold")
-    count = 0
-    for row in rows(hunk):
-        count += 1
-        if count > MAX_LINES:
-            continue
-        old_n, old, new_n, new, kind = _numbered(hunk, row)
+    shown_rows, count = _shown_rows(hunk)
+    for (old_n, old, new_n, new, kind), _, _ in shown_rows:
         same = kind == "="
         table.add_row(
             str(old_n) if old_n else "",
