@@ -143,8 +143,7 @@ def _sample_app(repo: Path) -> MaoApp:
         simulate=True,
         speed=math.inf,
         faults=False,
-        workspace=repo,
-        worktree=True,
+        workspace=repo,  # a git repository with a commit: the apply goes to a worktree by default
     )
     req = SessionRequest(
         command="develop",
