@@ -55,10 +55,12 @@ def applies_in_worktree(launch: Launch) -> bool:
 
 def applies_in_copy(launch: Launch) -> bool:
     """Whether a dashboard session's apply goes to a temporary copy of the workspace: outside
-    git, unless it applies in place (--in-place, the greenfield demo's fresh folder)."""
+    git, unless it applies in place (--in-place, the greenfield demo's fresh folder) or the
+    folder is not there yet (nothing of the user's in it to overwrite)."""
     if launch.worktree or in_place(launch):
         return False
-    return repo_root(launch.workspace_dir.resolve()) is None
+    workspace = launch.workspace_dir.resolve()
+    return workspace.is_dir() and repo_root(workspace) is None
 
 
 async def isolate(launch: Launch, session_id: str) -> Isolated:
