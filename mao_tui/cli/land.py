@@ -30,7 +30,7 @@ from mao_tui.repo.worktree import (
     session_worktree,
     settled,
 )
-from mao_tui.service.landing import land_worktree
+from mao_tui.service.landing import CopyLanded, land_worktree
 
 Found = Worktree | WorkspaceCopy
 
@@ -107,7 +107,7 @@ def _land_copy(args: argparse.Namespace, copy: WorkspaceCopy) -> int:
         sys.stderr.write(f"mao: not landed: {exc}\n")
         return 1
     remove_copy(copy)
-    sys.stdout.write(f"landed {len(files)} file(s) into {copy.source}: {', '.join(files)}\n")
+    sys.stdout.write(f"{CopyLanded(copy.source, tuple(files)).summary}\n")
     return 0
 
 

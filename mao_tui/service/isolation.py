@@ -40,8 +40,8 @@ def in_place(launch: Launch) -> bool:
 
 def applies_in_worktree(launch: Launch) -> bool:
     """Whether a dashboard session's apply goes to a worktree: asked for (--worktree), or by
-    default in a git repository with a commit to start from. Outside git the dashboard applies
-    in the workspace, after its review (no temporary copy there yet)."""
+    default in a git repository with a commit to start from (outside git: see
+    :func:`applies_in_copy`)."""
     if launch.worktree:
         return True
     if in_place(launch):
@@ -51,6 +51,16 @@ def applies_in_worktree(launch: Launch) -> bool:
         return False
     head = run_git(root, ["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
     return head.returncode == 0
+
+
+def applies_in_copy(launch: Launch) -> bool:
+    """Whether a dashboard session's apply goes to a temporary copy of the workspace: outside
+    git, unless it applies in place (--in-place, the greenfield demo's fresh folder) or the
+    folder is not there yet (nothing of the user's in it to overwrite)."""
+    if launch.worktree or in_place(launch):
+        return False
+    workspace = launch.workspace_dir.resolve()
+    return workspace.is_dir() and repo_root(workspace) is None
 
 
 async def isolate(launch: Launch, session_id: str) -> Isolated:

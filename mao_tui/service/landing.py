@@ -1,15 +1,26 @@
 """Landing a session's worktree commit onto the user's checked-out branch (``mao land`` and the
-dashboard's land key), and the dashboard session's worktree: made on the first apply, committed
-after each, landed or left for ``mao land`` (docs/repository.md).
+dashboard's land key), and where the dashboard session applies: its worktree in a git repository,
+or outside git its temporary copy of the workspace; made on the first apply, committed (the copy:
+its written files recorded) after each, landed or left for ``mao land`` (docs/repository.md).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from mao_tui.domain.errors import ControlError
 from mao_tui.repo.git import arun_git
+from mao_tui.repo.workspace_copy import (
+    WorkspaceCopy,
+    commit_copy,
+    create_copy,
+    land_copy,
+    remove_copy,
+)
 from mao_tui.repo.worktree import (
     Worktree,
     WorktreeError,
@@ -51,6 +62,40 @@ async def _branch(repo: str) -> str:
     return name or "HEAD"
 
 
+@dataclass(frozen=True)
+class CopyLanded:
+    source: str  # the user's folder
+    files: tuple[str, ...]
+
+    @property
+    def summary(self) -> str:
+        return f"landed {len(self.files)} file(s) into {self.source}: {', '.join(self.files)}"
+
+
+class SessionPlace(Protocol):
+    """Where a dashboard session applies, verifies and fixes, until the land key brings the
+    result over: a worktree (:class:`SessionWorktree`) or a copy (:class:`SessionCopy`)."""
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder to apply in, once made (None before the first apply)."""
+        ...
+
+    async def open(self) -> Path: ...
+
+    async def commit_applied(self, message: str, written: Sequence[str]) -> str: ...
+
+    @property
+    def landable(self) -> str: ...
+
+    async def land(self) -> LandOutcome | CopyLanded: ...
+
+    def close(self) -> None:
+        """The dashboard closes: what holds nothing to land may go; the rest is left for
+        ``mao land``."""
+        ...
+
+
 class SessionWorktree:
     """The dashboard session's worktree: created when the first apply needs it, committed after
     each apply, landed by the land key (or left for ``mao land``)."""
@@ -73,8 +118,13 @@ class SessionWorktree:
                 raise ControlError(f"no worktree to apply in: {exc}") from None
         return Path(self.worktree.path)
 
-    async def commit_applied(self, message: str) -> str:
-        """Commit what was applied; the new commit, or "" when nothing changed."""
+    @property
+    def folder(self) -> Path | None:
+        return Path(self.worktree.path) if self.worktree is not None else None
+
+    async def commit_applied(self, message: str, written: Sequence[str] = ()) -> str:
+        """Commit what was applied (every change in the worktree, made before verifying); the
+        new commit, or "" when nothing changed."""
         if self.worktree is None:
             return ""
         commit = await commit_changes(self.worktree, message)
@@ -97,3 +147,69 @@ class SessionWorktree:
             raise ControlError(f"not landed: {exc}") from None
         self.worktree, self.commit = None, ""
         return outcome
+
+    def close(self) -> None:
+        """The worktree and its branch are left as they are, for ``mao land`` or ``mao clean``."""
+
+
+class SessionCopy:
+    """Outside git, the dashboard session's temporary copy of the workspace: created when the
+    first apply needs it, the files each apply wrote recorded as headless ``--apply`` records
+    them, landed by the land key (copied back; refused, changing nothing, when one of them
+    changed in the user's folder since) or left for ``mao land``."""
+
+    def __init__(self, workspace: Path, session_id: str) -> None:
+        self._workspace = workspace
+        self._session_id = session_id
+        self.copy: WorkspaceCopy | None = None
+
+    async def open(self) -> Path:
+        """The copy's folder, made on first use."""
+        if self.copy is None:
+            try:
+                self.copy = await create_copy(self._workspace, self._session_id)
+            except WorktreeError as exc:
+                raise ControlError(f"no temporary copy to apply in: {exc}") from None
+        return Path(self.copy.path)
+
+    @property
+    def folder(self) -> Path | None:
+        return Path(self.copy.path) if self.copy is not None else None
+
+    async def commit_applied(self, message: str, written: Sequence[str] = ()) -> str:
+        """Record ``written`` (paths relative to the copy) as files to land; "" when there were
+        none, else the copy's name."""
+        if self.copy is None or not written:
+            return ""
+        try:
+            self.copy = await asyncio.to_thread(commit_copy, self.copy, list(written))
+        except OSError as exc:
+            raise ControlError(f"the copy's record could not be written: {exc}") from None
+        return self.copy.name
+
+    @property
+    def landable(self) -> str:
+        """The copy the land key would bring over ("" before any file was written)."""
+        return self.copy.name if self.copy is not None and self.copy.applied else ""
+
+    async def land(self) -> CopyLanded:
+        """Copy the recorded files back (ControlError with the reason when refused, nothing
+        changed); the copy is gone after, and the next apply makes a new one."""
+        if self.copy is None or not self.copy.applied:
+            raise ControlError(
+                "nothing to land: apply (a) first; the files it writes are what lands"
+            )
+        copy = self.copy
+        try:
+            files = await asyncio.to_thread(land_copy, copy)
+        except WorktreeError as exc:
+            raise ControlError(f"not landed: {exc}") from None
+        await asyncio.to_thread(remove_copy, copy)
+        self.copy = None
+        return CopyLanded(copy.source, tuple(files))
+
+    def close(self) -> None:
+        """A copy with nothing to land is removed; one with files is left for ``mao land``."""
+        if self.copy is not None and not self.copy.applied:
+            remove_copy(self.copy)
+            self.copy = None

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from mao_tui.engine.controller import LiveSessionController
     from mao_tui.engine.fix_loop import Workbench
     from mao_tui.engine.request import SessionRequest
-    from mao_tui.service.landing import SessionWorktree
+    from mao_tui.service.landing import SessionPlace
     from mao_tui.settings.schema import Settings
 
 
@@ -50,7 +50,7 @@ class OpenSession:
         self._bench_task: asyncio.Task[None] | None = None
         self._refusal = "the session is still starting"
         self._ask_budget: Ask | None = None
-        self._worktree: SessionWorktree | None = None  # --worktree: where apply writes
+        self._place: SessionPlace | None = None  # its worktree or copy: where apply writes
 
     # -- BudgetControl --------------------------------------------------------------------
 
@@ -101,21 +101,21 @@ class OpenSession:
     # -- WorkspaceControl: apply, verify, fix ---------------------------------------------
 
     async def prepare_apply(self) -> None:
-        """In a git repository (or with --worktree), the session's worktree (made on first
-        use) is where files go."""
-        from mao_tui.service.isolation import applies_in_worktree
+        """In a git repository (or with --worktree), the session's worktree is where files go;
+        outside git, its temporary copy of the workspace (either made on first use)."""
+        from mao_tui.service.isolation import applies_in_copy, applies_in_worktree
+        from mao_tui.service.landing import SessionCopy, SessionWorktree
 
         controller = self._ready()
-        if self._worktree is None and applies_in_worktree(self._launch):
-            from mao_tui.service.landing import SessionWorktree
-
-            self._worktree = SessionWorktree(
-                self._launch.workspace_dir,
-                controller.req.session_id,
-                include_uncommitted=self._launch.with_uncommitted,
+        launch, session_id = self._launch, controller.req.session_id
+        if self._place is None and applies_in_worktree(launch):
+            self._place = SessionWorktree(
+                launch.workspace_dir, session_id, include_uncommitted=launch.with_uncommitted
             )
-        if self._worktree is not None:
-            where = (await self._worktree.open()).resolve()
+        elif self._place is None and applies_in_copy(launch):
+            self._place = SessionCopy(launch.workspace_dir, session_id)
+        if self._place is not None:
+            where = (await self._place.open()).resolve()
             if self._bench is not None and self._bench.workspace != where:
                 self._bench = None  # made before the worktree: it wrote nowhere yet
 
@@ -125,34 +125,39 @@ class OpenSession:
     def apply(self, proposal: ApplyProposal, declined: Declined | None = None) -> None:
         bench = self._workbench()
         bench.check(proposal, declined)
-        worktree, req = self._worktree, self._ready().req
+        place, req = self._place, self._ready().req
 
         async def apply_and_verify() -> None:
             applied = await bench.apply(proposal, declined)
-            if worktree is not None:  # before verifying: what the checks leave is not committed
+            if place is not None:  # before verifying: what the checks leave is not committed
                 title = " ".join(req.task.split())[:72]
-                written = sum(f.status == "written" for f in applied.files)
-                note = f"mao session {req.session_id}: round {proposal.round}, {written} file(s)"
-                await worktree.commit_applied(f"mao: {title}\n\n{note}\n")
+                written = [f.path for f in applied.files if f.status == "written"]
+                note = f"mao session {req.session_id}: round {proposal.round}, "
+                note += f"{len(written)} file(s)"
+                await place.commit_applied(f"mao: {title}\n\n{note}\n", written)
             await bench.verify()
 
         self._start_bench(apply_and_verify(), "apply")
 
     @property
     def landable(self) -> str:
-        return self._worktree.landable if self._worktree is not None else ""
+        return self._place.landable if self._place is not None else ""
 
     async def land(self) -> str:
-        if self._worktree is None:
-            from mao_tui.service.isolation import applies_in_worktree
+        if self._place is None:
+            from mao_tui.service.isolation import applies_in_copy, applies_in_worktree
 
             if applies_in_worktree(self._launch):
                 raise ControlError("nothing to land: apply (a) first; its commit is what lands")
+            if applies_in_copy(self._launch):
+                raise ControlError(
+                    "nothing to land: apply (a) first; the files it writes are what lands"
+                )
             raise ControlError("nothing to land: this session applies in your workspace directly")
         if self._bench_task is not None and not self._bench_task.done():
             raise ControlError("files are being applied or verified, or a fix round runs; wait")
-        outcome = await self._worktree.land()
-        self._bench = None  # the worktree is gone; the next apply makes a new one
+        outcome = await self._place.land()
+        self._bench = None  # the worktree or copy is gone; the next apply makes a new one
         return outcome.summary
 
     def fix(self) -> None:
@@ -192,8 +197,8 @@ class OpenSession:
             fresh = launch.workspace is None and launch.fresh_workspace
             workspace = launch.workspace_dir if fresh else launch.workspace
             workspace = workspace or controller.req.project_dir
-            if self._worktree is not None and self._worktree.worktree is not None:
-                workspace = Path(self._worktree.worktree.path)
+            if self._place is not None and self._place.folder is not None:
+                workspace = self._place.folder
             try:
                 checks = resolve_checks(settings, playbook.name, workspace)
             except ProjectFileError as exc:
@@ -305,6 +310,8 @@ class OpenSession:
             self._refusal = "the session is closed"
             self._controller = None
             await self._stop_bench()
+            if self._place is not None:
+                self._place.close()
             await controller.aclose()
 
 

@@ -98,11 +98,12 @@ class WorkspaceControl(Protocol):
 
 @runtime_checkable
 class LandControl(Protocol):
-    """A session that applies in its own git worktree: its commit lands on the user's branch."""
+    """A session that applies in its own git worktree (its commit lands on the user's branch) or,
+    outside git, its temporary copy (the files it wrote are copied back)."""
 
     @property
     def landable(self) -> str:
-        """The branch whose commit ``land`` brings over; "" when there is nothing to land."""
+        """The branch (or copy) ``land`` brings over; "" when there is nothing to land."""
         ...
 
     async def land(self) -> str:

@@ -6,8 +6,8 @@ workspace), shows it in :class:`ApplyScreen` for review, and on confirmation has
 write what was accepted and run the verification commands; their events land in the pane. `F`
 after a failed verification runs a fix round (a new workstream, then a new synthesis); when that
 synthesis is done, the diff is shown again for review, as for the first apply. `L` lands the
-commit of a session that applied in its own git worktree onto the user's checked-out branch, as
-`mao land` does.
+commit of a session that applied in its own git worktree onto the user's checked-out branch, or
+copies back the files one wrote in its temporary copy outside git, as `mao land` does.
 """
 
 from __future__ import annotations

@@ -302,7 +302,7 @@ async def test_the_dashboard_and_its_apply_dialog_show_bidi_characters_visibly(
     text = f"Check `user\u202e\u2066` first.\n\n{manifest_block([FileBlock('trojan.py', trojan)])}"
     monkeypatch.setattr("mao_tui.simulator.scripts._manifest", lambda broken: text)
     launch = Launch(project_dir=tmp_path, config_dir=None, db_path=tmp_path / "mao.db",
-                    simulate=True, speed=math.inf, faults=False)  # fmt: skip
+                    simulate=True, speed=math.inf, faults=False, in_place=True)  # fmt: skip
     req = SessionRequest(command="develop", playbook="develop", task="Build it",
                          simulated=True, project_dir=tmp_path, use_planner=False)  # fmt: skip
     session = OpenSession(launch, req)

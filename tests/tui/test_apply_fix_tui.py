@@ -79,7 +79,7 @@ async def test_a_shows_the_diff_and_applies_on_confirmation(
     repo = git_repo(tmp_path / "repo")
     (repo / "snippets").mkdir()
     (repo / "snippets" / "__init__.py").write_text('"""An older package."""\n')
-    app = _app(repo)
+    app = _app(repo, in_place=True)  # outside git it would apply in a copy (test_copy_apply_tui)
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await _ended(pilot)
         assert not screen.verification.display  # no pane before the first apply
