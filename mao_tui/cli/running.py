@@ -374,9 +374,20 @@ def _last_synthesis_text(launch: Launch, session_id: str) -> str:
     return asyncio.run(read())
 
 
+def require_terminal(what: str, instead: str) -> None:
+    """The dashboard reads keys and draws on a terminal: without one (a pipe, /dev/null, cron)
+    it would write escape codes into the pipe and wait for keys that never come."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(f"{what} needs a terminal on stdin and stdout; {instead}")
+
+
 def _run_tui(launch: Launch, req: SessionRequest, *, review_plan: bool = False) -> int:
     """The dashboard on this session; it stays open for reruns until the user quits."""
     from dataclasses import replace
+
+    require_terminal(
+        "the dashboard", "add --headless (progress lines) or --json (one event per line)"
+    )
 
     from mao_tui.service.live_session import AppBackend, OpenSession
     from mao_tui.tui.app import MaoApp

@@ -7,7 +7,14 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
-from mao_tui.cli.running import EXIT_OK, _launch, _run, _settings_of, _with_plan_options
+from mao_tui.cli.running import (
+    EXIT_OK,
+    _launch,
+    _run,
+    _settings_of,
+    _with_plan_options,
+    require_terminal,
+)
 from mao_tui.domain.errors import UsageError
 
 if TYPE_CHECKING:
@@ -20,6 +27,7 @@ def cmd_home(args: argparse.Namespace) -> int:
     from mao_tui.service.live_session import AppBackend
     from mao_tui.tui.app import MaoApp
 
+    require_terminal("mao (Home)", "`mao --help` lists the commands that run without one")
     launch = _launch(args, simulate=False, speed=1.0)
     settings = _settings_of(launch)
     code = MaoApp(backend=AppBackend(launch), keymap=settings.keybindings).run()

@@ -329,3 +329,17 @@ def test_the_dashboard_demo_opens_on_a_fresh_sample_repository(
     assert (Path(sample.repository) / "tests" / "test_export.py").is_file()
     assert greenfield.task == DEMO_TASK and greenfield.repository is None
     assert not Path(sample.repository).is_relative_to(tmp_path)  # never where it was started
+
+
+def test_the_dashboard_without_a_terminal_says_so_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under pytest stdin and stdout are no terminal, as in a pipe or cron: the dashboard would
+    draw escape codes into the pipe and wait for keys forever."""
+    db = str(tmp_path / "m.db")
+    assert main(["develop", "add search", "--simulate", "--db", db]) == 2
+    err = capsys.readouterr().err
+    assert "the dashboard needs a terminal on stdin and stdout; add --headless" in err
+    assert main(["--db", db]) == 2
+    assert "mao (Home) needs a terminal" in capsys.readouterr().err
+    assert main(["develop", "add search", "--simulate", "--headless", "--db", db]) == 0
