@@ -682,6 +682,8 @@ def test_mao_without_a_command_opens_home(tmp_path: Path, monkeypatch: pytest.Mo
         return 0
 
     monkeypatch.setattr(MaoApp, "run", run)
+    # pytest's stdin and stdout are no terminal; the app's run is replaced, so none is needed
+    monkeypatch.setattr("mao_tui.cli.sessions.require_terminal", lambda *_: None)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["--db", str(tmp_path / "x.db")]) == 0
     (app,) = opened
