@@ -1,4 +1,5 @@
-"""Where a headless ``--apply`` writes: never the user's own files until they land the result.
+"""Where a session's apply (headless ``--apply`` and the dashboard's ``a``) writes: never the
+user's own files until they land the result.
 
 In a git repository the session works in a git worktree on ``mao/<id prefix>`` (its commit is
 landed by ``mao land``); outside git, in a temporary copy of the workspace (landed by copying the
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mao_tui.repo.git import repo_root, run_git
+from mao_tui.repo.git import repo_root
 from mao_tui.repo.workspace_copy import WorkspaceCopy, commit_copy, create_copy, remove_copy
 from mao_tui.repo.worktree import (
     Worktree,
@@ -40,17 +41,13 @@ def in_place(launch: Launch) -> bool:
 
 def applies_in_worktree(launch: Launch) -> bool:
     """Whether a dashboard session's apply goes to a worktree: asked for (--worktree), or by
-    default in a git repository with a commit to start from (outside git: see
-    :func:`applies_in_copy`)."""
+    default in a git repository (outside git: see :func:`applies_in_copy`). A repository with
+    no commit yet is refused when the worktree is made, never written in place."""
     if launch.worktree:
         return True
     if in_place(launch):
         return False
-    root = repo_root(launch.workspace_dir.resolve())
-    if root is None:
-        return False
-    head = run_git(root, ["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
-    return head.returncode == 0
+    return repo_root(launch.workspace_dir.resolve()) is not None
 
 
 def applies_in_copy(launch: Launch) -> bool:

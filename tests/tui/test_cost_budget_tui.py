@@ -67,11 +67,17 @@ async def _dashboard_at_the_limit(
 
 
 async def _question(app: MaoApp, pilot: Pilot[int]) -> BudgetScreen:
-    """The budget question, once the dashboard has asked it."""
+    """The budget question, once the dashboard has asked it and the dialog is mounted whole
+    (its on_mount focuses Stop; under load the screen was seen before its buttons)."""
 
     async def asked() -> BudgetScreen:
-        while not isinstance(app.screen, BudgetScreen):
+        while not (
+            isinstance(app.screen, BudgetScreen)
+            and app.focused is not None
+            and app.focused.id == "stop"
+        ):
             await pilot.pause()  # until the messages posted so far are handled
+        assert isinstance(app.screen, BudgetScreen)
         return app.screen
 
     return await asyncio.wait_for(asked(), GUARD_S)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -228,3 +229,31 @@ async def test_a_file_of_many_hunks_is_drawn_a_page_at_a_time(tmp_path: Path) ->
     assert screen.cursor == PAGE + 1 and screen.page == PAGE
     assert len(screen._blocks) <= PAGE  # never the whole file at once
     assert results == [Declined(hunks=frozenset({PAGE + 2}))]
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if ".git" not in p.parts)
+
+
+async def test_a_repository_with_no_commit_is_refused_and_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A git repository with no commit yet: `a` says to commit once, and writes nothing into
+    the user's folder (it used to fall back to writing there, in place)."""
+    put_python_on_path(monkeypatch)
+    repo = write_sample_repo(tmp_path / "sample")
+    shutil.rmtree(repo / ".git")
+    _git(repo, "init", "-q")
+    before = _files(repo)
+    app = _sample_app(repo)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        await asyncio.wait_for(screen.ended(1), GUARD_S)
+        await pilot.press("a")
+        said = app._notifications
+        await _until(pilot, lambda: any("has no commit yet" in n.message for n in said))
+        assert not isinstance(app.screen, ApplyScreen)
+        await pilot.press("q")
+    assert _files(repo) == before
+    assert _git(repo, "branch", "--list", "mao/*") == ""
