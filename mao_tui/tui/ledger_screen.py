@@ -10,6 +10,7 @@ are never read as markup).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -33,6 +34,16 @@ def _usd(value: float | None) -> str:
 
 def _text(value: str, style: str = "") -> Text:
     return Text(shown(value), style=style)
+
+
+def _where(folder: str, worktree: bool) -> str:
+    """The folder below the race's temporary root (``mao-race-…``): the column stays narrow."""
+    if not folder:
+        return "—"
+    parts = Path(folder).parts
+    roots = [i for i, part in enumerate(parts) if part.startswith("mao-race-")]
+    shown_part = "/".join(parts[roots[-1] + 1 :]) if roots else folder
+    return f"{'worktree' if worktree else 'copy'} {shown_part}"
 
 
 def race_heading(race: CandidateSelected) -> Text:
@@ -109,7 +120,7 @@ class LedgerScreen(Screen[None]):
                 _text(check.delta),
                 _text(_usd(c.cost_usd)),
                 _text(f"{c.elapsed_s:.1f}s"),
-                _text(check.where, "dim"),
+                _text(_where(check.folder, check.worktree), "dim"),
             )
         return table
 

@@ -80,7 +80,7 @@ async def test_a_dashboard_race_is_verified_and_its_ledger_opens(
         assert rows[0][0] == "1 ✓" and rows[0][1] == "sonnet-5.5"
         assert rows[0][4].startswith("+1 passing (tests), 0 new failures")  # the delta
         assert rows[2][4].startswith("+0 passing (none), 0 new failures")  # failed before too
-        assert all(r[7].startswith("copy ") for r in rows)
+        assert [r[7] for r in rows] == [f"copy implementation-{n}" for n in (1, 2, 3)]
         assert ledger.provenance is not None and ledger.provenance.stage == "synthesis"
         [files] = ledger.query(".ledger-files").results(DataTable)
         assert files.row_count >= len(ledger.provenance.files) > 0
