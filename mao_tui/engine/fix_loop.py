@@ -196,7 +196,11 @@ class Workbench:
         )
         await self._controller.publish(event)
         contents = {c.path: c.content for c in changes}
-        after = {r.path: contents[r.path] for r in results if r.status == "written"}
+        after = {
+            r.path: contents[r.path]
+            for r in results
+            if r.status == "written" and r.path in contents
+        }
         ledger = self._controller.provenance
         await ledger.after_apply(self.session_id, self.workspace, before, after)
         return event
