@@ -51,6 +51,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "journal_screenshot.py": ("journal.svg",),
     "qa_screenshot.py": ("qa-report.svg",),
     "apply_screenshots.py": ("apply-diff.svg", "verification.svg"),
+    "ledger_screenshot.py": ("ledger.svg",),
 }
 
 

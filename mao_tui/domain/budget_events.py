@@ -57,6 +57,9 @@ class WorkstreamEstimate(BaseModel):
     history_attempts: int = 0  # how many past successful attempts the mean is of
     same_workstream: bool = False  # of this model in this workstream (else in any workstream)
     cost_usd: float | None = None  # None: the model's price is unknown
+    # A candidate race: every candidate's model (``model`` is the first); the tokens and cost
+    # are all of them together, the output source and history the first one's.
+    candidates: list[str] = Field(default_factory=list)
 
     @property
     def line(self) -> str:
@@ -67,8 +70,11 @@ class WorkstreamEstimate(BaseModel):
             if self.output_source == "history"
             else "max output, no history"
         )
+        on = self.model
+        if self.candidates:
+            on = f"{len(self.candidates)} candidates ({', '.join(self.candidates)})"
         return (
-            f"{self.title} on {self.model}: {usd(self.cost_usd)} "
+            f"{self.title} on {on}: {usd(self.cost_usd)} "
             f"(in ~{self.input_tokens:,}, out ~{self.output_tokens:,}: {source})"
         )
 

@@ -22,20 +22,42 @@ def _usd(value: float | None) -> str:
 
 
 class CandidateCheck(BaseModel):
-    """One candidate's verification: its files applied alone to a fresh copy of the workspace
-    (``folder``), then the session's checks run there. ``verified`` False: nothing ran (no
-    answer, no verifier in this session, or no files in the answer); ``detail`` says why."""
+    """One candidate's verification: its files applied alone to a fresh detached git worktree
+    (``worktree``) or copy of the workspace (``folder``), then the session's checks run there.
+    ``verified`` False: nothing ran (no answer, no verifier in this session, or no files in the
+    answer); ``detail`` says why."""
 
     model_config = ConfigDict(frozen=True)
 
     verified: bool = False
     folder: str = ""
-    files: int = 0  # files written into the copy
+    worktree: bool = False  # ``folder`` is (in) a detached git worktree, else a copy
+    files: int = 0  # files written into the folder
     passed: list[str] = Field(default_factory=list)  # names of the checks that passed
     failed: list[str] = Field(default_factory=list)
     new_failures: list[str] = Field(default_factory=list)  # failed here, passed before
+    newly_passing: list[str] = Field(default_factory=list)  # passed here, not before
     unavailable: list[str] = Field(default_factory=list)  # could not run here; not failures
     detail: str = ""
+
+    @property
+    def delta(self) -> str:
+        """The verification delta against the baseline: checks newly passing, new failures."""
+        if not self.verified:
+            return "—"
+        fixed = ", ".join(self.newly_passing) or "none"
+        broke = ", ".join(self.new_failures) or "none"
+        return (
+            f"+{len(self.newly_passing)} passing ({fixed}), "
+            f"{len(self.new_failures)} new failures ({broke})"
+        )
+
+    @property
+    def where(self) -> str:
+        """The folder it was verified in, saying whether a worktree or a copy."""
+        if not self.folder:
+            return "—"
+        return f"{'worktree' if self.worktree else 'copy'} {self.folder}"
 
     @property
     def summary(self) -> str:
@@ -106,8 +128,8 @@ class CandidateVerified(_CandidateEvent):
 
     @property
     def line(self) -> str:
-        folder = self.candidate.check.folder
-        where = f" in {folder}" if folder else ""
+        check = self.candidate.check
+        where = f" in {check.where}" if check.folder else ""
         return f"{self.workstream_title}: candidate {self.candidate.line}{where}"
 
 
@@ -121,6 +143,7 @@ class CandidateSelected(_CandidateEvent):
     reason: str
     candidates: list[CandidateRecord]
     baseline_failed: list[str] = Field(default_factory=list)  # failing before any candidate
+    baseline_passed: list[str] = Field(default_factory=list)  # passing before any candidate
     cheapest_passing_model: str | None = None
     cheapest_passing_usd: float | None = None
     total_usd: float | None = None  # every candidate together
@@ -143,4 +166,83 @@ class CandidateSelected(_CandidateEvent):
         return lines
 
 
-CandidateEvent = CandidateStarted | CandidateVerified | CandidateSelected
+SourceHow = Literal["exact", "similar", "synthesis"]
+
+
+class Source(BaseModel):
+    """Where a file or hunk of the final output came from: a race's candidate (its content
+    found there exactly, or at least ``engine/ledger.py``'s threshold alike), else written by
+    the synthesis itself."""
+
+    model_config = ConfigDict(frozen=True)
+
+    how: SourceHow
+    workstream: str = ""  # the race's; "" for the synthesis
+    number: int | None = None  # the candidate's
+    model: str | None = None  # the candidate's, or the synthesis's
+    ratio: float = 0.0  # the share of the lines found in the candidate's file, in order
+    also: list[int] = Field(default_factory=list)  # other candidates holding the same
+
+    @property
+    def label(self) -> str:
+        if self.how == "synthesis":
+            return f"synthesis ({self.model})" if self.model else "synthesis"
+        also = f", also in #{', #'.join(map(str, self.also))}" if self.also else ""
+        alike = "" if self.how == "exact" else f", {self.ratio:.0%} alike"
+        return f"{self.workstream} #{self.number} {self.model}{alike}{also}"
+
+
+class HunkSource(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    start: int  # 1-based first line in the final file
+    lines: int  # lines it adds or changes
+    source: Source
+
+
+class FileSource(BaseModel):
+    """One file of the final output: its source as a whole (the source of most of its
+    changed lines), then each hunk's (its changes against the file before)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    source: Source
+    hunks: list[HunkSource] = Field(default_factory=list)
+
+
+class LedgerProvenance(BaseModel):
+    """The ledger's provenance, computed by code: after the synthesis (``stage`` synthesis,
+    from its answer's files) and after each apply (``applied``, from the files written). The
+    latest one is the session's."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["ledger_provenance"] = "ledger_provenance"
+    session_id: str
+    at: datetime = Field(default_factory=_now)
+    stage: Literal["synthesis", "applied"]
+    files: list[FileSource]
+
+    @property
+    def line(self) -> str:
+        return f"ledger: where the {len(self.files)} file(s) {self.stage_words} came from"
+
+    @property
+    def stage_words(self) -> str:
+        return "applied" if self.stage == "applied" else "of the synthesis"
+
+    @property
+    def file_lines(self) -> list[str]:
+        lines = []
+        for f in self.files:
+            lines.append(f"  {f.path}: {f.source.label}")
+            lines += [
+                f"    lines {h.start}–{h.start + max(h.lines, 1) - 1}: {h.source.label}"
+                for h in f.hunks
+                if len(f.hunks) > 1
+            ]
+        return lines
+
+
+CandidateEvent = CandidateStarted | CandidateVerified | CandidateSelected | LedgerProvenance

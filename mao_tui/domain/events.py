@@ -15,7 +15,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
-from mao_tui.domain.candidate_events import CandidateSelected, CandidateStarted, CandidateVerified
+from mao_tui.domain.candidate_events import (
+    CandidateSelected,
+    CandidateStarted,
+    CandidateVerified,
+    LedgerProvenance,
+)
 from mao_tui.domain.ids import now
 from mao_tui.domain.plan import Plan
 from mao_tui.domain.qa_records import QaReport
@@ -428,6 +433,7 @@ EngineEvent = (
     | CandidateStarted
     | CandidateVerified
     | CandidateSelected
+    | LedgerProvenance
 )
 
 # The same union, tagged by ``type`` for pydantic: parses a JSON line back into its event.

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from mao_tui.domain.budget_events import WorkstreamEstimate
+from mao_tui.domain.candidate_events import CandidateSelected, LedgerProvenance
 from mao_tui.domain.events import WorkspaceEvent, fallback_line
 from mao_tui.domain.plan import Plan
 from mao_tui.domain.qa_records import QaReport
@@ -152,6 +153,8 @@ class SessionDetail(SessionSummary):
     # output kind files: every apply, verification command and round, oldest first
     workspace: list[WorkspaceEvent] = []
     estimates: list[WorkstreamEstimate] = []  # the plan's estimate, per workstream and synthesis
+    races: list[CandidateSelected] = []  # the ensemble ledger: each race, in the order they ended
+    provenance: LedgerProvenance | None = None  # where each file of the final output came from
 
     def attempts_for(self, workstream: str) -> list[AttemptRecord]:
         return [attempt for attempt in self.attempts if attempt.workstream == workstream]

@@ -23,6 +23,7 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Protocol
 
 from mao_tui.domain import Plan, PlannedWorkstream, TokenTotals, WorkstreamStatus
@@ -35,6 +36,7 @@ from mao_tui.domain.candidate_events import (
 )
 from mao_tui.domain.events import EventSink
 from mao_tui.engine.chain import Outcome, Prompts
+from mao_tui.engine.ledger import ProvenanceKeeper, RaceAnswer
 from mao_tui.engine.routing import resolved_chain, route_chain
 from mao_tui.settings.schema import Settings
 
@@ -44,6 +46,11 @@ RunChain = Callable[[str, PlannedWorkstream, Prompts], Awaitable[Outcome]]
 
 class CandidateVerifier(Protocol):
     """Verifies one candidate's answer apart from the user's tree (``service/race.py``)."""
+
+    @property
+    def workspace(self) -> Path:
+        """The folder the race's worktrees or copies are of (the ledger reads it too)."""
+        ...
 
     def describe(self) -> str:
         """The checks, in words for the candidates' prompt."""
@@ -212,6 +219,7 @@ class CandidateRace:
         self._run_chain = run_chain
         self._has_key = has_key
         self.verifier = verifier
+        self.ledger = ProvenanceKeeper(emit)  # each race's answers, for the file provenance
 
     async def run(self, session_id: str, ws: PlannedWorkstream, prompts: Prompts) -> Outcome:
         """Every candidate at once, then the selection; the outcome is the selected one's
@@ -239,6 +247,9 @@ class CandidateRace:
         usage = TokenTotals()
         for _, outcome in results:
             usage.add(outcome.usage)
+        done = WorkstreamStatus.DONE
+        answers = [(r.number, r.model, o.text) for r, o in results if o.status is done]
+        self.ledger.keep(RaceAnswer(ws.key, chosen.number if chosen else None, answers))
         cheapest = cheapest_passing(records, chosen) if chosen is not None else None
         known = [r.cost_usd for r in records]
         await self._emit(
@@ -251,6 +262,7 @@ class CandidateRace:
                 reason=reason,
                 candidates=records,
                 baseline_failed=baseline.failed if baseline is not None else [],
+                baseline_passed=baseline.passed if baseline is not None else [],
                 cheapest_passing_model=cheapest.model if cheapest else None,
                 cheapest_passing_usd=cheapest.cost_usd if cheapest else None,
                 total_usd=None if None in known else sum(c or 0.0 for c in known),

@@ -94,23 +94,36 @@ class Estimator:
 
     def row(self, ws: PlannedWorkstream, input_tokens: int) -> tuple[WorkstreamEstimate, int]:
         """The workstream's estimate on its primary model, and its answer's text tokens."""
-        call = self.call(ws.chain[0], input_tokens, ws.key)
+        return self.race_row(ws, {ws.chain[0]: input_tokens})
+
+    def race_row(
+        self, ws: PlannedWorkstream, inputs: dict[str, int]
+    ) -> tuple[WorkstreamEstimate, int]:
+        """The workstream on each of ``inputs``' models (model -> prompt tokens; several: a
+        candidate race, every candidate counted), and the first one's text tokens (what a
+        later prompt quotes: one answer is kept)."""
+        calls = [self.call(model, tokens, ws.key) for model, tokens in inputs.items()]
+        first = calls[0]
+        prices = [c.cost_usd for c in calls]
         row = WorkstreamEstimate(
             workstream=ws.key,
             title=ws.title,
-            model=ws.chain[0],
-            input_tokens=call.input_tokens,
-            output_tokens=call.output_tokens,
-            output_source=call.source,
-            history_attempts=call.history_attempts,
-            same_workstream=call.same_workstream,
-            cost_usd=call.cost_usd,
+            model=next(iter(inputs)),
+            input_tokens=sum(c.input_tokens for c in calls),
+            output_tokens=sum(c.output_tokens for c in calls),
+            output_source=first.source,
+            history_attempts=first.history_attempts,
+            same_workstream=first.same_workstream,
+            cost_usd=None if None in prices else sum(p or 0.0 for p in prices),
+            candidates=list(inputs) if len(inputs) > 1 else [],
         )
-        return row, call.text_tokens
+        return row, first.text_tokens
 
 
 # A workstream's prompts on a model, without the outputs it builds on (added as tokens).
 PromptOf = Callable[[PlannedWorkstream, str], tuple[str, str]]
+# The models a workstream runs on: its primary, or every candidate of its race.
+ModelsOf = Callable[[PlannedWorkstream], list[str]]
 
 
 def estimate_plan(
@@ -118,9 +131,11 @@ def estimate_plan(
     plan: Plan,
     prompt_of: PromptOf,
     synthesis_prompt: PromptOf,
+    models_of: ModelsOf | None = None,
 ) -> list[WorkstreamEstimate]:
-    """Every workstream of ``plan`` on its primary model, then the synthesis; a prompt that
-    quotes earlier answers counts their expected text."""
+    """Every workstream of ``plan`` on its primary model (a raced one on each candidate's,
+    from ``models_of``), then the synthesis; a prompt that quotes earlier answers counts their
+    expected text."""
     rows: list[WorkstreamEstimate] = []
     text_of: dict[str, int] = {}
     pending = [ws for ws in plan.workstreams if ws.chain]
@@ -128,10 +143,11 @@ def estimate_plan(
         ready = [ws for ws in pending if all(d in text_of for d in ws.depends_on)] or pending
         for ws in ready:
             quoted = sum(text_of.get(d, 0) for d in ws.depends_on)
-            row, text_of[ws.key] = estimator.row(ws, prompt_tokens(*prompt_of(ws, ws.chain[0])))
-            rows.append(row.model_copy(update={"input_tokens": row.input_tokens + quoted}))
+            models = (models_of(ws) if models_of is not None else []) or ws.chain[:1]
+            inputs = {m: prompt_tokens(*prompt_of(ws, m)) + quoted for m in models}
+            row, text_of[ws.key] = estimator.race_row(ws, inputs)
+            rows.append(row)
             pending.remove(ws)
-    rows = [_repriced(estimator, r) for r in rows]
     synthesis = plan.synthesis
     if synthesis.chain:
         quoted = sum(text_of.values())
@@ -139,12 +155,6 @@ def estimate_plan(
         row, _ = estimator.row(synthesis, base + quoted)
         rows.append(row)
     return rows
-
-
-def _repriced(estimator: Estimator, row: WorkstreamEstimate) -> WorkstreamEstimate:
-    """The row priced again once its input includes the answers it quotes."""
-    call = estimator.call(row.model, row.input_tokens, row.workstream)
-    return row.model_copy(update={"cost_usd": call.cost_usd})
 
 
 STOPPED = "the cost budget was reached"
@@ -198,9 +208,14 @@ class CostBudget:
             self.stopped = None  # the user asked for more work: the gate asks again
 
     def estimate(
-        self, session_id: str, plan: Plan, prompt_of: PromptOf, synthesis_prompt: PromptOf
+        self,
+        session_id: str,
+        plan: Plan,
+        prompt_of: PromptOf,
+        synthesis_prompt: PromptOf,
+        models_of: ModelsOf | None = None,
     ) -> CostEstimated:
-        rows = estimate_plan(self.estimator, plan, prompt_of, synthesis_prompt)
+        rows = estimate_plan(self.estimator, plan, prompt_of, synthesis_prompt, models_of)
         return CostEstimated(
             session_id=session_id, rows=rows, spent_usd=self.spent_usd, budget_usd=self.limit_usd
         )

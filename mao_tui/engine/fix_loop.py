@@ -45,6 +45,7 @@ from mao_tui.engine.check_runs import planned_event, round_detail, run_checks
 from mao_tui.engine.controller import FOLLOW_UP_TEMPLATE, LiveSessionController
 from mao_tui.engine.edits import SynthesisEdits, synthesis_edits
 from mao_tui.engine.hunks import HunkResult, rejection_notes
+from mao_tui.engine.ledger import read_before
 from mao_tui.engine.prompts import render
 from mao_tui.engine.routing import planned_workstream
 from mao_tui.settings.schema import VerificationCommand
@@ -172,6 +173,8 @@ class Workbench:
         changes = self.check(proposal, declined)
         self._proposed = None
         backups = _fresh(self.workspace / BACKUPS / self.session_id / f"r{proposal.round}")
+        read = read_before(self.workspace)
+        before = {c.path: read(c.path) for c in changes if c.kind in ("create", "modify")}
         results = apply_all(self.workspace, changes, backups)  # no await: nothing interleaves
         if any(r.backup is not None for r in results):
             _keep_out_of_git(self.workspace / BACKUPS)
@@ -192,6 +195,14 @@ class Workbench:
             ],
         )
         await self._controller.publish(event)
+        contents = {c.path: c.content for c in changes}
+        after = {
+            r.path: contents[r.path]
+            for r in results
+            if r.status == "written" and r.path in contents
+        }
+        ledger = self._controller.provenance
+        await ledger.after_apply(self.session_id, self.workspace, before, after)
         return event
 
     # -- 3. verifying it -----------------------------------------------------------------------

@@ -31,9 +31,15 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.budget_events import CostEstimated
 from mao_tui.domain.errors import StoreUnwritableError
-from mao_tui.engine.candidates import CandidateRace, CandidateVerifier, with_candidates
+from mao_tui.engine.candidates import (
+    CandidateRace,
+    CandidateVerifier,
+    candidate_models,
+    with_candidates,
+)
 from mao_tui.engine.chain import ChainRunner, Fanout, Outcome, Prompts
 from mao_tui.engine.cost_budget import CostBudget
+from mao_tui.engine.ledger import ProvenanceKeeper
 from mao_tui.engine.orchestrator_plan import Planner
 from mao_tui.engine.output import EngineHooks, OutputKind
 from mao_tui.engine.pool import ProviderPool
@@ -160,6 +166,11 @@ class SessionRun:
     ) -> Outcome:
         return await self._chains.run_chain(session_id, ws, prompts, announce=announce)
 
+    @property
+    def provenance(self) -> ProvenanceKeeper:
+        """The races' answers, for the ledger's file provenance (the apply adds to it)."""
+        return self._race.ledger
+
     def estimate(self, req: SessionRequest, plan: Plan) -> CostEstimated:
         """The plan's expected cost, from the prompts its primary models will be sent."""
 
@@ -178,7 +189,10 @@ class SessionRun:
             )
             return system, prompt + (f"\n\n{extra}" if extra else "")
 
-        return self.budget.estimate(req.session_id, plan, prompt_of, synthesis_prompt)
+        def models_of(ws: PlannedWorkstream) -> list[str]:  # a race: every candidate counts
+            return candidate_models(self._settings, ws, self._pool.has_key) if ws.candidates else []
+
+        return self.budget.estimate(req.session_id, plan, prompt_of, synthesis_prompt, models_of)
 
     @property
     def _hooks(self) -> EngineHooks:
@@ -408,6 +422,12 @@ class SessionRun:
                 usage=outcome.usage,
             )
         )
+        if outcome.status is WorkstreamStatus.DONE:  # the ledger: where its files came from
+            verifier = self._race.verifier
+            root = verifier.workspace if verifier is not None else req.project_dir
+            await self._race.ledger.after_synthesis(
+                req.session_id, root, outcome.text, outcome.model
+            )
         self._undelivered = None
         if self._output.deliver is not None:
             outcome, self._undelivered = await self._output.deliver(self._hooks, req, outcome)

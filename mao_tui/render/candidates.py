@@ -1,4 +1,5 @@
-"""A session's candidate races as text: the ensemble ledger of ``mao sessions show``."""
+"""A session's candidate races as text: the ensemble ledger of ``mao sessions show`` and of the
+Markdown export, with where each file (and hunk) of the final output came from."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from mao_tui.domain import AttemptStatus
-from mao_tui.domain.candidate_events import CandidateSelected
+from mao_tui.domain.candidate_events import CandidateSelected, LedgerProvenance
 from mao_tui.domain.stored import AttemptRecord
 
 
@@ -14,10 +15,15 @@ def _usd(value: float | None) -> str:
     return "unknown" if value is None else f"${value:.4f}"
 
 
-def races_markdown(races: list[CandidateSelected], attempts: Sequence[AttemptRecord] = ()) -> str:
-    """One section per race: every candidate (model, answer, verification, cost, time, the
-    folder it was verified in), the one selected and why, the cheapest that passed, and each
-    candidate's answer (its successful attempt's text, from ``attempts``)."""
+def races_markdown(
+    races: list[CandidateSelected],
+    attempts: Sequence[AttemptRecord] = (),
+    provenance: LedgerProvenance | None = None,
+) -> str:
+    """One section per race: every candidate (model, answer, verification and its delta
+    against the baseline, cost, time, the worktree or copy it was verified in), the one
+    selected and why, the cheapest that passed, and each candidate's answer (its successful
+    attempt's text, from ``attempts``); then where each file of the final output came from."""
     if not races:
         return ""
     parts = ["## Candidate races\n"]
@@ -33,18 +39,45 @@ def races_markdown(races: list[CandidateSelected], attempts: Sequence[AttemptRec
                 f"{race.cheapest_passing_model} at {_usd(race.cheapest_passing_usd)}"
             )
         parts.append(f"- all {len(race.candidates)} candidates: {_usd(race.total_usd)}\n")
-        parts.append("| # | model | answer | verification | cost | time | verified in |")
-        parts.append("|---|---|---|---|---|---|---|")
+        parts.append(
+            "| # | model | answer | verification | delta vs baseline | cost | time | verified in |"
+        )
+        parts.append("|---|---|---|---|---|---|---|---|")
         for c in race.candidates:
             mark = " ✓" if c.number == race.number else ""
             parts.append(
                 f"| {c.number}{mark} | {c.model} | {c.status} | {c.check.summary} | "
-                f"{_usd(c.cost_usd)} | {c.elapsed_s:.1f}s | {c.check.folder or '—'} |"
+                f"{c.check.delta} | {_usd(c.cost_usd)} | {c.elapsed_s:.1f}s | {c.check.where} |"
             )
         parts.append("")
         parts += _answers(race, attempts)
-    parts.append("The candidates' folders were temporary copies, removed after the session.\n")
+    parts += provenance_markdown(provenance)
+    parts.append(
+        "The candidates' worktrees and copies were temporary, removed after the session.\n"
+    )
     return "\n".join(parts)
+
+
+def provenance_markdown(provenance: LedgerProvenance | None) -> list[str]:
+    """Where each file (and, when it has several, each hunk) of the final output came from."""
+    if provenance is None:
+        return []
+    stage = provenance.stage_words
+    parts = [f"### Where the {len(provenance.files)} file(s) {stage} came from\n"]
+    parts.append("| file | lines | from |")
+    parts.append("|---|---|---|")
+    for f in provenance.files:
+        parts.append(f"| `{_cell(f.path)}` | whole file | {_cell(f.source.label)} |")
+        if len(f.hunks) > 1:
+            for h in f.hunks:
+                lines = f"{h.start}–{h.start + max(h.lines, 1) - 1}"
+                parts.append(f"|  | {lines} | {_cell(h.source.label)} |")
+    parts.append("")
+    return parts
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
 
 
 def _answers(race: CandidateSelected, attempts: Sequence[AttemptRecord]) -> list[str]:

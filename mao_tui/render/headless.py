@@ -38,7 +38,12 @@ from mao_tui.domain import (
     WorkstreamFinished,
 )
 from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
-from mao_tui.domain.candidate_events import CandidateSelected, CandidateStarted, CandidateVerified
+from mao_tui.domain.candidate_events import (
+    CandidateSelected,
+    CandidateStarted,
+    CandidateVerified,
+    LedgerProvenance,
+)
 from mao_tui.domain.sanitize import shown
 
 
@@ -186,6 +191,10 @@ class ProgressSink:
             case CandidateSelected():
                 self._say(f"{'✓' if event.model else '✗'} {event.line}")
                 for line in event.ledger_lines:
+                    self._say(line)
+            case LedgerProvenance():
+                self._say(f"◆ {event.line}")
+                for line in event.file_lines:
                     self._say(line)
             case Delta() | SessionReopened():
                 pass  # the synthesized text goes to stdout at the end; a rerun shows its attempts

@@ -14,6 +14,7 @@ from typing import Literal
 
 from mao_tui.domain.stored import AttemptRecord, SessionDetail, SynthesisRecord
 from mao_tui.render.budget_report import estimate_lines
+from mao_tui.render.candidates import races_markdown
 from mao_tui.render.headless import format_cost, format_tokens, workspace_lines
 
 MarkdownStyle = Literal["summary", "full"]
@@ -223,6 +224,11 @@ def _earlier_syntheses(d: SessionDetail) -> list[str]:
     return lines
 
 
+def _ledger(d: SessionDetail) -> list[str]:
+    """The ensemble ledger (issue 19): each candidate race, and where the files came from."""
+    return [races_markdown(d.races, d.attempts, d.provenance)] if d.races else []
+
+
 def _spec(d: SessionDetail) -> list[str]:
     if not d.spec_text.strip():
         return []
@@ -249,6 +255,7 @@ _FULL: tuple[_Section, ...] = (
     _plan_table,
     _synthesis_full,
     _workstreams,
+    _ledger,
     _fallbacks_and_retries,
     _earlier_syntheses,
     _spec,

@@ -60,7 +60,11 @@ async def run_and_apply(
 
     async with session_resources(launch, req.project_dir) as res:
         copies = WorkspaceCopies(
-            res.settings, req.playbook, lambda: launch.workspace_dir, req.session_id
+            res.settings,
+            req.playbook,
+            lambda: launch.workspace_dir,
+            req.session_id,
+            with_uncommitted=launch.with_uncommitted,
         )
         controller = LiveSessionController(
             res.settings,
@@ -69,7 +73,7 @@ async def run_and_apply(
             req,
             max_parallel=launch.max_parallel,
             output=output_kind(res.settings, req),
-            verifier=copies,  # a candidate race verifies in copies of the workspace
+            verifier=copies,  # a candidate race verifies in worktrees or copies of the workspace
         )
         limit = budget_of(res.settings, req)
         await configure_budget(controller, res.store, limit, simulated=req.simulated)
@@ -82,7 +86,7 @@ async def run_and_apply(
             outcome = await _apply_isolated(launch, req, controller, confirm, written)
         finally:
             await controller.aclose()
-            copies.close()  # a candidate race's copies of the workspace
+            copies.close()  # a candidate race's worktrees or copies
     return ApplyOutcome(outcome.ok, outcome.summary, ends[-1] if ends else None)
 
 

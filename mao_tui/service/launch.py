@@ -195,7 +195,11 @@ async def run_session(
 
     async with session_resources(launch, req.project_dir, env=env) as res:
         copies = WorkspaceCopies(
-            res.settings, req.playbook, lambda: launch.workspace_dir, req.session_id
+            res.settings,
+            req.playbook,
+            lambda: launch.workspace_dir,
+            req.session_id,
+            with_uncommitted=launch.with_uncommitted,
         )
         engine = SessionRun(
             res.settings,
@@ -203,7 +207,7 @@ async def run_session(
             [res.store_sink, *sinks],
             max_parallel=launch.max_parallel,
             output=output_kind(res.settings, req),
-            verifier=copies,  # a candidate race verifies in copies of the workspace
+            verifier=copies,  # a candidate race verifies in worktrees or copies of the workspace
         )
         limit = budget_of(res.settings, req)
         await configure_budget(engine, res.store, limit, simulated=req.simulated)

@@ -241,9 +241,17 @@ class OpenSession:
         from mao_tui.engine.rule_plan import rule_based_plan
         from mao_tui.playbooks.output_kinds import output_kind
         from mao_tui.service.budget_setup import budget_of, configure_budget
+        from mao_tui.service.race import WorkspaceCopies
 
         launch = self._launch
         async with session_resources(launch, req.project_dir) as res:
+            races = WorkspaceCopies(  # a race verifies as headless does (service/race.py)
+                res.settings,
+                req.playbook,
+                lambda: launch.workspace_dir,
+                req.session_id,
+                with_uncommitted=launch.with_uncommitted,
+            )
             controller = LiveSessionController(
                 res.settings,
                 res.pool,
@@ -251,13 +259,17 @@ class OpenSession:
                 req,
                 max_parallel=launch.max_parallel,
                 output=output_kind(res.settings, req),
+                verifier=races,
             )
             limit = budget_of(res.settings, req)
             await configure_budget(
                 controller, res.store, limit, simulated=req.simulated, ask=self._ask
             )
             plan = rule_based_plan(res.settings, req.playbook, req.sections)
-            await self._keep_open(controller, controller.run_first(plan))
+            try:
+                await self._keep_open(controller, controller.run_first(plan))
+            finally:
+                races.close()
         return None
 
     async def _review(self, sink: EventSink) -> SessionFinished | None:

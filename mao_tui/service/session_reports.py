@@ -4,15 +4,12 @@ render the listing or one session as text."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from mao_tui.domain.errors import UsageError
 from mao_tui.domain.sanitize import shown
 from mao_tui.render.reports import sessions_table
 from mao_tui.store import Store
-
-if TYPE_CHECKING:  # `mao sessions` imports no pydantic
-    from mao_tui.domain.candidate_events import CandidateSelected
 
 
 async def print_sessions(db_path: Path, limit: int, out: TextIO) -> int:
@@ -38,7 +35,6 @@ async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
             detail = await store.get_session(session_id)
         except LookupError as exc:
             raise UsageError(str(exc)) from None
-        races = await _races(store, detail.id) if detail is not None else []
     finally:
         await store.close()
     if detail is None:
@@ -51,16 +47,10 @@ async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
     worktree = _worktree_line(detail.id)
     if worktree and project in text:
         text = text.replace(project, f"{project}{worktree}\n", 1)
-    text += ("\n" + races_markdown(races, detail.attempts)) if races else ""
+    if detail.races:
+        text += "\n" + races_markdown(detail.races, detail.attempts, detail.provenance)
     out.write(shown(text))  # bidi and zero-width characters made visible
     return 0
-
-
-async def _races(store: Store, session_id: str) -> list[CandidateSelected]:
-    from mao_tui.store.candidates import session_races
-
-    async with store.transaction(write=False) as conn:
-        return await session_races(conn, session_id)
 
 
 def _worktree_line(session_id: str) -> str:

@@ -33,6 +33,7 @@ DEFAULT_KEYS: dict[str, str] = {
     "fix": "F",
     "land": "L",  # a worktree session's commit onto the checked-out branch, as `mao land`
     "qa-report": "g",
+    "ledger": "l",  # the ensemble ledger of a session's candidate races
     "back": "escape",
     # home and history
     "start": "f5",

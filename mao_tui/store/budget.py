@@ -40,7 +40,7 @@ async def write_budget_event(conn: aiosqlite.Connection, event: BudgetEvent) -> 
                         event.session_id,
                         r.workstream,
                         r.title,
-                        r.model,
+                        " + ".join(r.candidates) or r.model,  # a race: every candidate
                         r.input_tokens,
                         r.output_tokens,
                         r.output_source,

@@ -1,6 +1,8 @@
 """Candidate races in the database: each race's ledger (``candidate_selected`` carries all of
 it), read back as the events that wrote it for ``mao sessions show``. ``candidate_started`` and
-``candidate_verified`` are live progress only: the ledger repeats what they said."""
+``candidate_verified`` are live progress only: the ledger repeats what they said. The latest
+``ledger_provenance`` (where each file and hunk of the final output came from) replaces the one
+before it in ``ledger_files`` (row ``hunk`` 0: the file as a whole)."""
 
 from __future__ import annotations
 
@@ -13,16 +15,23 @@ from mao_tui.domain.candidate_events import (
     CandidateEvent,
     CandidateRecord,
     CandidateSelected,
+    FileSource,
+    HunkSource,
+    LedgerProvenance,
+    Source,
 )
 
 
 async def write_candidate_event(conn: aiosqlite.Connection, event: CandidateEvent, at: str) -> None:
+    if isinstance(event, LedgerProvenance):
+        await _write_provenance(conn, event)
+        return
     if not isinstance(event, CandidateSelected):
         return
     cursor = await conn.execute(
         "INSERT INTO candidate_races (session_id, workstream, workstream_title, at, selected,"
         " model, reason, baseline_failed, cheapest_passing_model, cheapest_passing_usd,"
-        " total_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " total_usd, baseline_passed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             event.session_id,
             event.workstream,
@@ -35,13 +44,14 @@ async def write_candidate_event(conn: aiosqlite.Connection, event: CandidateEven
             event.cheapest_passing_model,
             event.cheapest_passing_usd,
             event.total_usd,
+            json.dumps(event.baseline_passed),
         ),
     )
     race_id = cursor.lastrowid
     await conn.executemany(
         "INSERT INTO candidates (race_id, number, model, status, verified, folder, files,"
-        " passed, failed, new_failures, unavailable, detail, cost_usd, elapsed_s)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " passed, failed, new_failures, unavailable, detail, cost_usd, elapsed_s, worktree,"
+        " newly_passing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 race_id,
@@ -58,6 +68,8 @@ async def write_candidate_event(conn: aiosqlite.Connection, event: CandidateEven
                 c.check.detail,
                 c.cost_usd,
                 c.elapsed_s,
+                c.check.worktree,
+                json.dumps(c.check.newly_passing),
             )
             for c in event.candidates
         ],
@@ -79,10 +91,12 @@ async def session_races(conn: aiosqlite.Connection, session_id: str) -> list[Can
                 session_id=session_id,
                 workstream=race["workstream"],
                 workstream_title=race["workstream_title"],
+                at=race["at"],
                 number=race["selected"],
                 model=race["model"],
                 reason=race["reason"],
                 baseline_failed=json.loads(race["baseline_failed"]),
+                baseline_passed=json.loads(race["baseline_passed"]),
                 cheapest_passing_model=race["cheapest_passing_model"],
                 cheapest_passing_usd=race["cheapest_passing_usd"],
                 total_usd=race["total_usd"],
@@ -106,7 +120,65 @@ def _record(row: aiosqlite.Row) -> CandidateRecord:
             passed=json.loads(row["passed"]),
             failed=json.loads(row["failed"]),
             new_failures=json.loads(row["new_failures"]),
+            newly_passing=json.loads(row["newly_passing"]),
+            worktree=bool(row["worktree"]),
             unavailable=json.loads(row["unavailable"]),
             detail=row["detail"],
         ),
     )
+
+
+def _source_row(source: Source) -> tuple[object, ...]:
+    return (
+        source.how,
+        source.workstream,
+        source.number,
+        source.model,
+        source.ratio,
+        json.dumps(source.also),
+    )
+
+
+async def _write_provenance(conn: aiosqlite.Connection, event: LedgerProvenance) -> None:
+    await conn.execute("DELETE FROM ledger_files WHERE session_id = ?", (event.session_id,))
+    rows = []
+    for f in event.files:
+        rows.append((event.session_id, event.stage, f.path, 0, 1, 0, *_source_row(f.source)))
+        rows += [
+            (event.session_id, event.stage, f.path, n, h.start, h.lines, *_source_row(h.source))
+            for n, h in enumerate(f.hunks, 1)
+        ]
+    await conn.executemany(
+        "INSERT INTO ledger_files (session_id, stage, path, hunk, start_line, lines, how,"
+        " workstream, number, model, ratio, also) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+async def session_provenance(
+    conn: aiosqlite.Connection, session_id: str
+) -> LedgerProvenance | None:
+    """The session's latest provenance (None: no race, or no file from one)."""
+    rows = list(
+        await conn.execute_fetchall(
+            "SELECT * FROM ledger_files WHERE session_id = ? ORDER BY path, hunk", (session_id,)
+        )
+    )
+    if not rows:
+        return None
+    files: list[FileSource] = []
+    for row in rows:
+        source = Source(
+            how=row["how"],
+            workstream=row["workstream"],
+            number=row["number"],
+            model=row["model"],
+            ratio=row["ratio"],
+            also=json.loads(row["also"]),
+        )
+        if row["hunk"] == 0:
+            files.append(FileSource(path=row["path"], source=source))
+            continue
+        hunk = HunkSource(start=row["start_line"], lines=row["lines"], source=source)
+        files[-1] = files[-1].model_copy(update={"hunks": [*files[-1].hunks, hunk]})
+    return LedgerProvenance(session_id=session_id, stage=rows[0]["stage"], files=files)

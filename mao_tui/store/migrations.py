@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mao_tui.store.check import SchemaTooNewError
+from mao_tui.store.migration_ledger import LEDGER
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -443,6 +444,7 @@ MIGRATIONS: list[str] = [
     _VERIFY_CHECKS,
     _BUDGET,
     _CANDIDATES,
+    LEDGER,  # store/migration_ledger.py
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -22,6 +22,7 @@ from mao_tui.domain.stored import (
     WorkstreamRecord,
 )
 from mao_tui.store.budget import session_estimates
+from mao_tui.store.candidates import session_provenance, session_races
 from mao_tui.store.listing import (
     SESSION_COLUMNS,
     USAGE_COLUMNS,
@@ -74,6 +75,8 @@ async def session_detail(conn: aiosqlite.Connection, session_id: str) -> Session
             "qa_report": await latest_qa_report(conn, session_id),
             "workspace": await workspace_events(conn, session_id),
             "estimates": await session_estimates(conn, session_id),
+            "races": await session_races(conn, session_id),
+            "provenance": await session_provenance(conn, session_id),
             **_latest_synthesis(await _syntheses(conn, session_id)),
         }
     )

@@ -61,9 +61,10 @@ EVENT_ORDER = {
     "cooldown_wait": 5,
     "thinking_downgraded": 5,
     "fallback": 6,
-    "candidate_started": 2,  # not replayed yet: `mao sessions show` has the races' ledger
+    "candidate_started": 2,  # not replayed: the ledger (candidate_selected) repeats them
     "candidate_verified": 6,
     "candidate_selected": 6,
+    "ledger_provenance": 8,
     "workstream_finished": 7,
     "synthesis_finished": 8,
     "output_written": 8,
@@ -107,6 +108,9 @@ def events_from_detail(detail: SessionDetail) -> list[EngineEvent]:
         at = detail.syntheses[-1].created_at if detail.syntheses else end
         events.append(QaReportReady(session_id=sid, at=at, report=detail.qa_report))
     events += detail.workspace  # applies and verifications, after the synthesis they applied
+    events += detail.races  # the ensemble ledger, at the time each race ended
+    if detail.provenance is not None:
+        events.append(detail.provenance.model_copy(update={"at": end}))
     status = detail.status
     if status is SessionStatus.RUNNING:  # running in another process: shown as it is now
         status = SessionStatus.INTERRUPTED

@@ -110,6 +110,12 @@ SPECS: dict[Place, tuple[KeySpec, ...]] = {
             "QA report",
             "The QA report of a qa session: score, findings table, report",
         ),
+        KeySpec(
+            "ledger",
+            "ledger",
+            "Ledger",
+            "The ensemble ledger: each race's candidates, verification, cost; files' sources",
+        ),
         KeySpec("back", "back", "Back", "Back to the previous screen", show=False),
     ),
     "home": (

@@ -260,6 +260,8 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Scre
         if change.output is not None:
             output = change.output
             self.notify(output.line, severity="error" if output.error else "information")
+        if change.ledger:
+            self.refresh_bindings()
         if change.qa is not None:
             self.refresh_bindings()
             if change.first_qa and not self.session.review and self.app.screen is self:
@@ -364,6 +366,8 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Scre
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "qa_report":
             return self.qa_report is not None  # hidden until a qa session has its report
+        if action == "ledger":
+            return bool(self.state.races)  # shown once a candidate race has ended
         if action == "fix_round":  # shown once a verification failed with a round left
             result = self.verification.result
             return result is not None and not result.passed and result.fix_rounds_left > 0

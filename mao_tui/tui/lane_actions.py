@@ -166,6 +166,13 @@ class LaneActions(_Base):
             return
         self.app.push_screen(QaReportScreen(self.state.qa_report, self.state.session_id))
 
+    def action_ledger(self) -> None:
+        from mao_tui.tui.ledger_screen import LedgerScreen
+
+        state = self.state
+        races = list(state.races.values())
+        self.app.push_screen(LedgerScreen(races, state.provenance, state.session_id[:12]))
+
     def action_export(self) -> None:
         from mao_tui.tui.dialogs import ExportDialog
 

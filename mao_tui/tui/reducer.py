@@ -21,10 +21,10 @@ from mao_tui import domain
 from mao_tui.domain import SYNTHESIS_KEY, Plan, SessionStatus, WorkstreamStatus
 from mao_tui.domain.budget_events import BudgetChanged, BudgetEvent, BudgetExceeded, CostEstimated
 from mao_tui.domain.candidate_events import (
-    CandidateEvent,
     CandidateSelected,
     CandidateStarted,
     CandidateVerified,
+    LedgerProvenance,
 )
 from mao_tui.domain.qa_records import QaReport
 from mao_tui.tui.state import Lane, SessionClock, SessionView, seconds_between
@@ -60,6 +60,7 @@ class Change:
     qa: domain.QaReportReady | None = None  # a qa report arrived
     first_qa: bool = False  # with ``qa``: the session's first
     budget: BudgetEvent | None = None  # the plan's cost estimate, or the budget reached or changed
+    ledger: bool = False  # a race ended: the ledger key shows
 
 
 NOTHING = Change()
@@ -81,6 +82,8 @@ class DashboardState:
         self.session_id = ""
         self.result: domain.SessionFinished | None = None  # the latest end (of the run or a rerun)
         self.qa_report: QaReport | None = None  # output kind qa_report: the latest report
+        self.races: dict[str, CandidateSelected] = {}  # the ensemble ledger, by workstream
+        self.provenance: LedgerProvenance | None = None  # the latest: where each file came from
 
     def apply(self, event: domain.EngineEvent) -> Change:
         """Fold one event into the state; returns what the screen must show again."""
@@ -130,16 +133,21 @@ class DashboardState:
                 return self._budget(event)
             case CandidateStarted() | CandidateVerified() | CandidateSelected():
                 return self._candidate(event)
+            case LedgerProvenance():
+                self.provenance = event
+                lane = self.lanes.get(SYNTHESIS_KEY)
+                return Change(notes=self._note(lane, f"◆ {event.line}")) if lane else NOTHING
             case _:
                 assert_never(event)
 
-    def _candidate(self, event: CandidateEvent) -> Change:
+    def _candidate(self, event: CandidateStarted | CandidateVerified | CandidateSelected) -> Change:
         """A candidate race: a note in its lane's log (the compare view is a later slice)."""
         lane = self.lanes.get(event.workstream)
         if lane is None:
             return NOTHING
         notes = self._note(lane, f"◆ {event.line}")
         if isinstance(event, CandidateSelected):
+            self.races[event.workstream] = event
             for line in event.ledger_lines:
                 notes = self._note(lane, line)
             shown = lane.current
@@ -150,6 +158,7 @@ class DashboardState:
                     f"◆ the panel shows {shown.model}'s candidate as it streamed; the answer "
                     f"used is {event.model}'s (mao sessions show has every candidate's)",
                 )
+            return Change(notes=notes, ledger=True)
         return Change(notes=notes)
 
     def _budget(self, event: BudgetEvent) -> Change:
