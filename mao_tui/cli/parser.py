@@ -273,6 +273,14 @@ def _candidates_option(parser: argparse.ArgumentParser) -> None:
         "the workspace and keep the best (default workstream: the one the fix route runs, "
         "implementation in develop); repeat with KEY=N for others (docs/ensembles.md)",
     )
+    parser.add_argument(
+        "--cross-review",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="have each race's candidates rank each other's answers blind (neutral labels, "
+        "never their own), aggregated by code between verification and cost; over the plan's "
+        "and the playbook's cross_review (docs/ensembles.md)",
+    )
 
 
 def _run(sub: Commands) -> None:

@@ -83,6 +83,10 @@ def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
         req = replace(req, budget_usd=args.budget)
     if getattr(args, "candidates", None):
         req = _with_candidates(args.candidates, settings, req)
+    if getattr(args, "cross_review", None) is not None:
+        from dataclasses import replace
+
+        req = replace(req, cross_review=args.cross_review)
     if req.playbook not in settings.playbooks:
         from mao_tui.playbooks.runner import require_playbook
 

@@ -15,7 +15,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
-from mao_tui.domain.candidate_events import CandidateSelected, CandidateStarted, CandidateVerified
+from mao_tui.domain.candidate_events import (
+    CandidateReviewed,
+    CandidateSelected,
+    CandidateStarted,
+    CandidateVerified,
+)
 from mao_tui.domain.ids import now
 from mao_tui.domain.plan import Plan
 from mao_tui.domain.qa_records import QaReport
@@ -427,6 +432,7 @@ EngineEvent = (
     | BudgetChanged
     | CandidateStarted
     | CandidateVerified
+    | CandidateReviewed
     | CandidateSelected
 )
 

@@ -103,7 +103,10 @@ class SessionRun:
         try:
             await self._pool.warm()
             plan = with_candidates(
-                self._settings, await self._make_plan(req, draft), req.candidates
+                self._settings,
+                await self._make_plan(req, draft),
+                req.candidates,
+                req.cross_review,
             )
             totals.add(self._planner.usage)
             await self._emit(PlanReady(session_id=sid, plan=plan))

@@ -38,7 +38,12 @@ from mao_tui.domain import (
     WorkstreamFinished,
 )
 from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
-from mao_tui.domain.candidate_events import CandidateSelected, CandidateStarted, CandidateVerified
+from mao_tui.domain.candidate_events import (
+    CandidateReviewed,
+    CandidateSelected,
+    CandidateStarted,
+    CandidateVerified,
+)
 from mao_tui.domain.sanitize import shown
 
 
@@ -183,6 +188,8 @@ class ProgressSink:
                 self._say(f"▶ {event.line}")
             case CandidateVerified():
                 self._say(f"{'✓' if event.candidate.check.verified else '•'} {event.line}")
+            case CandidateReviewed():
+                self._say(f"{'✓' if event.review.valid else '✗'} {event.line}")
             case CandidateSelected():
                 self._say(f"{'✓' if event.model else '✗'} {event.line}")
                 for line in event.ledger_lines:

@@ -79,12 +79,14 @@ def script_for(
     them as ``### Title (by Model)``, and carries the demo project as its files manifest: with
     ``failing_first``, a project with :data:`BUG` in it until a fix round's output is among the
     synthesis's inputs. Fix rounds (keys ``fix1``, ``fix2``...) answer with the corrected file.
-    A candidate in a race answers with the whole project, broken or not by ``model``
-    (simulator/candidates.py).
+    A candidate in a race answers with the whole project, broken or not by ``model``, and a
+    cross-review request with a ranking (simulator/candidates.py).
     """
+    if candidates.is_review(request_text):
+        return Script(*candidates.review(model, request_text))
     if candidates.is_candidate(request_text):
         broken = candidates.broken_for(model)
-        return Script(candidates.THINKING, candidates.ANSWER + _manifest(broken))
+        return Script(candidates.THINKING, candidates.answer_head(model) + _manifest(broken))
     if workstream in _PLANNING:
         return Script(*_PLANNING[workstream](request_text))
     base = workstream.rsplit(".", 1)[-1] if workstream else None  # section keys: s2.schemas

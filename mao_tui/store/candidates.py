@@ -1,6 +1,8 @@
 """Candidate races in the database: each race's ledger (``candidate_selected`` carries all of
 it), read back as the events that wrote it for ``mao sessions show``. ``candidate_started`` and
-``candidate_verified`` are live progress only: the ledger repeats what they said."""
+``candidate_verified`` are live progress only: the ledger repeats what they said. Each
+``candidate_reviewed`` is stored whole (table ``candidate_reviews``): the request a reviewer was
+sent and its answer, so what it saw can be checked later."""
 
 from __future__ import annotations
 
@@ -12,17 +14,22 @@ from mao_tui.domain.candidate_events import (
     CandidateCheck,
     CandidateEvent,
     CandidateRecord,
+    CandidateReviewed,
     CandidateSelected,
 )
+from mao_tui.domain.cross_review import CrossReview
 
 
 async def write_candidate_event(conn: aiosqlite.Connection, event: CandidateEvent, at: str) -> None:
+    if isinstance(event, CandidateReviewed):
+        await _write_review(conn, event, at)
     if not isinstance(event, CandidateSelected):
         return
+    cross = event.cross_review.model_dump_json() if event.cross_review is not None else None
     cursor = await conn.execute(
         "INSERT INTO candidate_races (session_id, workstream, workstream_title, at, selected,"
         " model, reason, baseline_failed, cheapest_passing_model, cheapest_passing_usd,"
-        " total_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " total_usd, cross_review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             event.session_id,
             event.workstream,
@@ -35,13 +42,14 @@ async def write_candidate_event(conn: aiosqlite.Connection, event: CandidateEven
             event.cheapest_passing_model,
             event.cheapest_passing_usd,
             event.total_usd,
+            cross,
         ),
     )
     race_id = cursor.lastrowid
     await conn.executemany(
         "INSERT INTO candidates (race_id, number, model, status, verified, folder, files,"
-        " passed, failed, new_failures, unavailable, detail, cost_usd, elapsed_s)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " passed, failed, new_failures, unavailable, detail, cost_usd, elapsed_s, review_score)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 race_id,
@@ -58,6 +66,7 @@ async def write_candidate_event(conn: aiosqlite.Connection, event: CandidateEven
                 c.check.detail,
                 c.cost_usd,
                 c.elapsed_s,
+                c.review_score,
             )
             for c in event.candidates
         ],
@@ -87,6 +96,11 @@ async def session_races(conn: aiosqlite.Connection, session_id: str) -> list[Can
                 cheapest_passing_usd=race["cheapest_passing_usd"],
                 total_usd=race["total_usd"],
                 candidates=[_record(row) for row in rows],
+                cross_review=(
+                    CrossReview.model_validate_json(race["cross_review"])
+                    if race["cross_review"]
+                    else None
+                ),
             )
         )
     return found
@@ -99,6 +113,7 @@ def _record(row: aiosqlite.Row) -> CandidateRecord:
         status=row["status"],
         cost_usd=row["cost_usd"],
         elapsed_s=row["elapsed_s"],
+        review_score=row["review_score"],
         check=CandidateCheck(
             verified=bool(row["verified"]),
             folder=row["folder"],
@@ -108,5 +123,28 @@ def _record(row: aiosqlite.Row) -> CandidateRecord:
             new_failures=json.loads(row["new_failures"]),
             unavailable=json.loads(row["unavailable"]),
             detail=row["detail"],
+        ),
+    )
+
+
+async def _write_review(conn: aiosqlite.Connection, event: CandidateReviewed, at: str) -> None:
+    review = event.review
+    await conn.execute(
+        "INSERT INTO candidate_reviews (session_id, workstream, at, reviewer, model, labels,"
+        " ranking, error, cost_usd, system_prompt, prompt, answer)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.session_id,
+            event.workstream,
+            at,
+            review.reviewer,
+            review.model,
+            json.dumps(review.labels),
+            json.dumps(review.ranking),
+            review.error,
+            review.cost_usd,
+            event.system_prompt,
+            event.prompt,
+            event.answer,
         ),
     )

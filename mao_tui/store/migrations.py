@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mao_tui.store.check import SchemaTooNewError
+from mao_tui.store.migrations_review import CROSS_REVIEW
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -443,6 +444,7 @@ MIGRATIONS: list[str] = [
     _VERIFY_CHECKS,
     _BUDGET,
     _CANDIDATES,
+    CROSS_REVIEW,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

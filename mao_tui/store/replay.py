@@ -63,6 +63,7 @@ EVENT_ORDER = {
     "fallback": 6,
     "candidate_started": 2,  # not replayed yet: `mao sessions show` has the races' ledger
     "candidate_verified": 6,
+    "candidate_reviewed": 6,
     "candidate_selected": 6,
     "workstream_finished": 7,
     "synthesis_finished": 8,

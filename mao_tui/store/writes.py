@@ -43,7 +43,12 @@ from mao_tui.domain import (
     WorkstreamStatus,
 )
 from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
-from mao_tui.domain.candidate_events import CandidateSelected, CandidateStarted, CandidateVerified
+from mao_tui.domain.candidate_events import (
+    CandidateReviewed,
+    CandidateSelected,
+    CandidateStarted,
+    CandidateVerified,
+)
 from mao_tui.store.budget import write_budget_event
 from mao_tui.store.candidates import write_candidate_event
 from mao_tui.store.qa import write_qa_report
@@ -115,7 +120,7 @@ async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
             await write_workspace_event(conn, event, iso(event.at))
         case CostEstimated() | BudgetExceeded() | BudgetChanged():
             await write_budget_event(conn, event)
-        case CandidateStarted() | CandidateVerified() | CandidateSelected():
+        case CandidateStarted() | CandidateVerified() | CandidateReviewed() | CandidateSelected():
             await write_candidate_event(conn, event, iso(event.at))
         case Delta():
             raise TypeError("Delta events are buffered and appended with APPEND_TEXT")

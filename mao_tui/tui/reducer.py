@@ -22,6 +22,7 @@ from mao_tui.domain import SYNTHESIS_KEY, Plan, SessionStatus, WorkstreamStatus
 from mao_tui.domain.budget_events import BudgetChanged, BudgetEvent, BudgetExceeded, CostEstimated
 from mao_tui.domain.candidate_events import (
     CandidateEvent,
+    CandidateReviewed,
     CandidateSelected,
     CandidateStarted,
     CandidateVerified,
@@ -128,7 +129,9 @@ class DashboardState:
                 return Change(workspace=event)  # the Verification pane keeps its own lines
             case CostEstimated() | BudgetExceeded() | BudgetChanged():
                 return self._budget(event)
-            case CandidateStarted() | CandidateVerified() | CandidateSelected():
+            case (
+                CandidateStarted() | CandidateVerified() | CandidateReviewed() | CandidateSelected()
+            ):
                 return self._candidate(event)
             case _:
                 assert_never(event)
