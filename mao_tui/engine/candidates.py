@@ -101,7 +101,7 @@ def with_candidates(
             default_review,
         )
         changed = {"candidates": wanted, "cross_review": review}
-        same = wanted == ws.candidates and review == ws.cross_review
+        same = wanted == ws.candidates and review == bool(ws.cross_review)
         rows.append(ws if same else ws.model_copy(update=changed))
     return plan.model_copy(update={"workstreams": rows})
 

@@ -40,7 +40,7 @@ SYSTEM = (
     "does it break anything), then completeness, then clarity. Answer in English."
 )
 _RANKING = re.compile(r"^[\s*_#>`]*RANKING[\s*_`]*:(?P<order>.*)$", re.I | re.M)
-_TOKEN = re.compile(r"[\s*_`'\"(\[]*(?:answer\s+)?(?P<label>[A-Za-z])[\s*_`'\")\].]*")
+_TOKEN = re.compile(r"[\s*_`'\"(\[]*(?:answer\s+)?(?P<label>[A-Za-z])[\s*_`'\")\].]*", re.I)
 
 
 def labels_for(
