@@ -211,15 +211,20 @@ def cheapest_passing(
     return min(passing, key=lambda r: (_cost(r), r.number), default=None)
 
 
-def race_section(of: int, verifier: CandidateVerifier | None) -> str:
+def race_section(of: int, verifier: CandidateVerifier | None, reviewed: bool = False) -> str:
     """What a candidate is told: the race, and how its answer will be judged."""
+    tie = (
+        "the one the other candidates' models rank best (blind), then the cheaper one"
+        if reviewed
+        else "the cheaper one"
+    )
     how = (
         f"Your answer's files are applied alone to a fresh copy of the project and verified "
         f"there with {verifier.describe()}. Give every file those checks need, complete, in a "
         "`mao-files` manifest; the candidate that passes the most checks (and breaks none "
-        "that passed before) is kept, the cheaper one on a tie."
+        f"that passed before) is kept, on a tie {tie}."
         if verifier is not None
-        else "Nothing verifies the candidates in this session: the cheapest answer is kept."
+        else f"Nothing verifies the candidates in this session: the answer kept is {tie}."
     )
     return (
         f"{RACE_HEADING}\n\nThis answer is one of {of} candidates, each from another model. {how}"
@@ -236,10 +241,12 @@ class CandidateRace:
         run_chain: RunChain,
         has_key: Callable[[str], bool],
         verifier: CandidateVerifier | None = None,
+        run_review: RunChain | None = None,
     ) -> None:
         self._settings = settings
         self._emit = emit
         self._run_chain = run_chain
+        self._run_review = run_review or run_chain  # a cross-review's call: no output check
         self._has_key = has_key
         self.verifier = verifier
 
@@ -250,7 +257,7 @@ class CandidateRace:
         if not models:
             return await self._run_chain(session_id, ws, prompts)  # nothing to race: as usual
         baseline = await self.verifier.baseline() if self.verifier is not None else None
-        section = race_section(len(models), self.verifier)
+        section = race_section(len(models), self.verifier, bool(ws.cross_review))
 
         def told(model_id: str) -> tuple[str, str]:
             system, prompt = prompts(model_id) if callable(prompts) else prompts
@@ -312,7 +319,7 @@ class CandidateRace:
             for record, outcome in results
             if outcome.status is WorkstreamStatus.DONE
         }
-        reviewer = CrossReviewer(self._settings, self._emit, self._run_chain)
+        reviewer = CrossReviewer(self._settings, self._emit, self._run_review)
         cross, spent = await reviewer.review(session_id, ws, prompts, answers)
         usage.add(spent)
         records = [

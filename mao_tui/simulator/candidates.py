@@ -58,9 +58,14 @@ def approach_for(model: str) -> str:
     return APPROACHES[zlib.crc32(f"approach:{model}".encode()) % len(APPROACHES)]
 
 
+def signature(model: str) -> str:
+    """A candidate's approach, and who wrote it, as a model might say them."""
+    return f"\nApproach: {approach_for(model)}\n\nDrafted by {model}.\n\n"
+
+
 def answer_head(model: str) -> str:
     """What a candidate says before its manifest: its approach, and who wrote it."""
-    return f"{ANSWER}Approach: {approach_for(model)}\n\nDrafted by {model}.\n\n"
+    return ANSWER + signature(model).lstrip("\n")
 
 
 def review(model: str, request_text: str) -> tuple[str, str]:

@@ -186,3 +186,35 @@ def _ledger_text(cross: dict[str, Any]) -> str:
 
 def _api(model: str) -> str:
     return load_settings([shipped_config_dir()]).model(model).api_model
+
+
+def test_qa_races_a_reviewer_and_cross_review_picks_among_unverifiable_answers(
+    tmp_path: Path, workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workspace / "app.py").write_text(
+        "import json\n\n\ndef load(p):\n    try:\n        return json.loads(open(p).read())\n"
+        "    except:\n        pass\n"
+    )
+    db = tmp_path / "m.db"
+    argv = ["qa", "app.py", "--simulate", "--speed", "inf", "--no-planner", "--json"]
+    assert main([*argv, "--candidates", "3", "--cross-review", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    started = _events(out, "candidate_started")
+    models = [e["model"] for e in started]
+    assert len(models) == 3 and {e["workstream"] for e in started} == {"prd_compliance"}
+    verified = _events(out, "candidate_verified")
+    assert all(not e["candidate"]["check"]["verified"] for e in verified)  # nothing to verify
+    reviewed = _events(out, "candidate_reviewed")
+    assert len(reviewed) == 3 and all(e["review"]["ranking"] for e in reviewed)
+    for model, prompt in rows(db, "SELECT model, prompt FROM candidate_reviews"):
+        for name in _names(models):
+            assert name.lower() not in prompt.lower(), (model, name)
+        assert f"Approach: {simulated.approach_for(_api(model))}" not in prompt
+    [selected] = _events(out, "candidate_selected")
+    cross = selected["cross_review"]
+    assert {int(n): s for n, s in cross["scores"].items()} == pytest.approx(
+        _borda([e["review"] for e in reviewed])
+    )
+    assert selected["number"] == cross["order"][0]
+    assert "cross-review decided" in selected["reason"]
+    assert _events(out, "qa_report")  # the selected review feeds the report as any other
