@@ -85,7 +85,8 @@ def _cross_review(cross: CrossReview, models: dict[int, str]) -> list[str]:
     parts.append("|---|---|---|---|")
     for r in cross.reviews:
         saw = ", ".join(f"{label} = #{n}" for label, n in r.labels.items())
-        ranking = " > ".join(r.ranking) if r.valid else f"excluded: {r.error}"
+        why = re.sub(r"[|`\n]", " ", r.error)  # the model's words, kept out of the table's syntax
+        ranking = " > ".join(r.ranking) if r.valid else f"excluded: {why}"
         order = " > ".join(f"#{n}" for n in r.ranked_numbers) if r.valid else "—"
         parts.append(f"| #{r.reviewer} {r.model} | {saw} | {ranking} | {order} |")
     parts.append("")
