@@ -146,11 +146,13 @@ class DashboardState:
             for line in event.ledger_lines:
                 notes = self._note(lane, line)
             shown = lane.current
-            if event.model is not None and shown is not None and shown.model != event.model:
-                # The panel streams the latest attempt only: here, another candidate's.
+            reviewed = event.cross_review is not None and not event.cross_review.skipped
+            if event.model and shown is not None and (reviewed or shown.model != event.model):
+                # The panel streams the latest attempt only: another candidate's, or a review.
+                what = "cross-review" if reviewed else "candidate"
                 self._note(
                     lane,
-                    f"◆ the panel shows {shown.model}'s candidate as it streamed; the answer "
+                    f"◆ the panel shows {shown.model}'s {what} as it streamed; the answer "
                     f"used is {event.model}'s (mao sessions show has every candidate's)",
                 )
         return Change(notes=notes)

@@ -218,3 +218,11 @@ def test_qa_races_a_reviewer_and_cross_review_picks_among_unverifiable_answers(
     assert selected["number"] == cross["order"][0]
     assert "cross-review decided" in selected["reason"]
     assert _events(out, "qa_report")  # the selected review feeds the report as any other
+
+
+def test_cross_review_without_a_race_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = develop_argv("--cross-review", "--headless", "--db", str(tmp_path / "m.db"))
+    assert main(argv) == 2
+    assert "--cross-review ranks a race's candidates" in capsys.readouterr().err
