@@ -215,7 +215,8 @@ class ProgressSink:
                 after = "  (after all)"
             race = ""
             if ws.candidates:  # engine/candidates.py: the race's models are told as it starts
-                race = f"  (candidates: {ws.candidates})"
+                reviewed = ", cross-reviewed" if ws.cross_review else ""
+                race = f"  (candidates: {ws.candidates}{reviewed})"
             self._say(f"  {ws.title:<16} {' → '.join(ws.chain)}{after}{race}")
 
 
