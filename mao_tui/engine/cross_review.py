@@ -3,11 +3,12 @@
 After every candidate answered and was verified, each answered candidate's model reviews the
 OTHER answers: under neutral labels (A, B, C… in an order shuffled per reviewer, seeded from the
 session id, so a rerun of the same session shows the same labels), never its own answer, with
-every name that could tell a model (any candidate's model id, API name, display name, family,
-series or provider) scrubbed from what it is shown. It answers with a final line
-``RANKING: B > A > C``; code parses it (a review that cannot be parsed, or whose call failed,
-is recorded as such and left out) and aggregates by Borda count, normalised so that reviewers
-that saw different subsets weigh alike, and reports the disagreement (domain/cross_review.py).
+every name that could tell a model (the model id, API name, display name, family, series or
+provider of any model models.yaml knows, the candidates' first) scrubbed from what it is
+shown. It answers with a final line ``RANKING: B > A > C``; code parses it (a review that
+cannot be parsed, or whose call failed, is recorded as such and left out) and aggregates by
+Borda count, normalised so that reviewers that saw different subsets weigh alike, and reports
+the disagreement (domain/cross_review.py).
 
 The label → model map stays in code until every review is in; only then does the selected
 answer carry, for the synthesis, who wrote what and how the reviewers ranked it.
@@ -229,7 +230,8 @@ class CrossReviewer:
         if len(answers) < MIN_ANSWERS:
             why = f"{len(answers)} answered; a reviewer needs at least two other answers"
             return CrossReview(skipped=why), usage
-        terms = identifying_terms(self._settings, [m for m, _ in answers.values()])
+        known = [*(m for m, _ in answers.values()), *self._settings.registry.models]
+        terms = identifying_terms(self._settings, list(dict.fromkeys(known)))
         async with asyncio.TaskGroup() as group:
             tasks = [
                 group.create_task(self._one(session_id, ws, prompts, n, answers, terms))

@@ -47,9 +47,10 @@ def _events(text: str, kind: str) -> list[dict[str, Any]]:
 
 
 def _names(models: list[str]) -> list[str]:
-    """Every name that could tell one of ``models`` (from config/models.yaml)."""
+    """Every name that could tell one of ``models``, and every model's id and API name (from
+    config/models.yaml)."""
     settings = load_settings([shipped_config_dir()])
-    names = []
+    names = [n for m, spec in settings.registry.models.items() for n in (m, spec.api_model)]
     for model in models:
         spec = settings.model(model)
         names += [model, spec.api_model, spec.provider, spec.display_name or model]
