@@ -270,8 +270,17 @@ def _candidates_option(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="[KEY=]N",
         help="run a workstream on N models at once, verify each candidate in its own copy of "
-        "the workspace and keep the best (default workstream: the one the fix route runs, "
-        "implementation in develop); repeat with KEY=N for others (docs/ensembles.md)",
+        "the workspace (a playbook that writes files) and keep the best (default workstream: "
+        "the one the fix route runs, implementation in develop, else the first); repeat with "
+        "KEY=N for others (docs/ensembles.md)",
+    )
+    parser.add_argument(
+        "--cross-review",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="have each race's candidates rank each other's answers blind (neutral labels, "
+        "never their own), aggregated by code between verification and cost; over the plan's "
+        "and the playbook's cross_review (docs/ensembles.md)",
     )
 
 
@@ -308,6 +317,7 @@ def _qa(sub: Commands) -> None:
     _simulate(qa)
     _common(qa)
     _run_options(qa)
+    _candidates_option(qa)
 
 
 def _journal(sub: Commands) -> None:

@@ -83,6 +83,15 @@ def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
         req = replace(req, budget_usd=args.budget)
     if getattr(args, "candidates", None):
         req = _with_candidates(args.candidates, settings, req)
+    if getattr(args, "cross_review", None) is not None:
+        from dataclasses import replace
+
+        req = replace(req, cross_review=args.cross_review)
+        if args.cross_review and not _has_a_race(settings, req):
+            raise UsageError(
+                "--cross-review ranks a race's candidates, and this session has no race: add "
+                "--candidates N (or candidates: on a workstream of the playbook or the plan)"
+            )
     if req.playbook not in settings.playbooks:
         from mao_tui.playbooks.runner import require_playbook
 
@@ -118,6 +127,17 @@ def _with_candidates(
             f"(it has {', '.join(sorted(keys))})"
         )
     return replace(req, candidates=dict(asked))
+
+
+def _has_a_race(settings: Settings, req: SessionRequest) -> bool:
+    """Whether some workstream runs candidates: asked here, in the plan given, or the playbook."""
+    playbook = settings.playbooks.get(req.playbook)
+    rows = req.fixed_plan.workstreams if req.fixed_plan is not None else []
+    return bool(
+        req.candidates
+        or any(ws.candidates for ws in rows)
+        or (playbook is not None and any(w.candidates for w in playbook.workstreams))
+    )
 
 
 def _require_a_runnable_model(settings: Settings, req: SessionRequest) -> None:

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from mao_tui.domain.cross_review import CandidateReview, CrossReview
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -82,11 +84,14 @@ class CandidateRecord(BaseModel):
     check: CandidateCheck = Field(default_factory=CandidateCheck)
     cost_usd: float | None = None  # None: some price is unknown
     elapsed_s: float = 0.0
+    # Its blind cross-review score (domain/cross_review.py), 0–1; None: not reviewed
+    review_score: float | None = None
 
     @property
     def line(self) -> str:
+        review = "" if self.review_score is None else f", review {self.review_score:.2f}"
         return (
-            f"#{self.number} {self.model}: {self.status}, {self.check.summary}, "
+            f"#{self.number} {self.model}: {self.status}, {self.check.summary}{review}, "
             f"{_usd(self.cost_usd)}, {self.elapsed_s:.1f}s"
         )
 
@@ -133,6 +138,21 @@ class CandidateVerified(_CandidateEvent):
         return f"{self.workstream_title}: candidate {self.candidate.line}{where}"
 
 
+class CandidateReviewed(_CandidateEvent):
+    """One reviewer's blind ranking of the other candidates, with the request it was sent and
+    its answer as they were (stored, so that what a reviewer saw can be checked)."""
+
+    type: Literal["candidate_reviewed"] = "candidate_reviewed"
+    review: CandidateReview
+    system_prompt: str
+    prompt: str
+    answer: str
+
+    @property
+    def line(self) -> str:
+        return f"{self.workstream_title}: review {self.review.line}"
+
+
 class CandidateSelected(_CandidateEvent):
     """The race's end and its ledger: every candidate, the one selected (None: none answered)
     and why, and what the cheapest candidate that passed the same checks cost."""
@@ -147,6 +167,7 @@ class CandidateSelected(_CandidateEvent):
     cheapest_passing_model: str | None = None
     cheapest_passing_usd: float | None = None
     total_usd: float | None = None  # every candidate together
+    cross_review: CrossReview | None = None  # None: the race was not cross-reviewed
 
     @property
     def line(self) -> str:
@@ -163,6 +184,8 @@ class CandidateSelected(_CandidateEvent):
                 f"{self.cheapest_passing_model} at {_usd(self.cheapest_passing_usd)}; "
                 f"all {len(self.candidates)} cost {_usd(self.total_usd)}"
             )
+        if self.cross_review is not None:
+            lines += self.cross_review.lines
         return lines
 
 
@@ -245,4 +268,6 @@ class LedgerProvenance(BaseModel):
         return lines
 
 
-CandidateEvent = CandidateStarted | CandidateVerified | CandidateSelected | LedgerProvenance
+CandidateEvent = (
+    CandidateStarted | CandidateVerified | CandidateReviewed | CandidateSelected | LedgerProvenance
+)

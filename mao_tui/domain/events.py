@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
 from mao_tui.domain.candidate_events import (
+    CandidateReviewed,
     CandidateSelected,
     CandidateStarted,
     CandidateVerified,
@@ -432,6 +433,7 @@ EngineEvent = (
     | BudgetChanged
     | CandidateStarted
     | CandidateVerified
+    | CandidateReviewed
     | CandidateSelected
     | LedgerProvenance
 )

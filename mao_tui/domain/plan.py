@@ -46,6 +46,8 @@ class PlannedWorkstream(BaseModel):
     substitutions: list[ModelSubstitution] = Field(default_factory=list)
     # A candidate race (engine/candidates.py): how many models run it at once, or which ones
     candidates: int | list[str] = 0
+    # Its race blindly cross-reviewed (engine/cross_review.py); None: as the playbook says
+    cross_review: bool | None = None
 
 
 class Finding(BaseModel):

@@ -10,11 +10,12 @@ fresh copy of the workspace, the session's checks run there); then :func:`select
 2. no new failures (a check that passed before the candidate's files and fails after them);
 3. verified (its files could be applied and checked);
 4. more checks passed, then fewer failed;
-5. cheaper (a candidate whose price is unknown counts as the most expensive);
-6. the earlier candidate (the chain's order).
+5. a higher blind cross-review score, when the race is cross-reviewed (engine/cross_review.py;
+   a candidate no valid review ranked comes after those ranked);
+6. cheaper (a candidate whose price is unknown counts as the most expensive);
+7. the earlier candidate (the chain's order).
 
-Blind cross-review between candidates is a later slice of issue 19 (docs/ensembles.md). The
-selected answer is the workstream's output: the synthesis builds on it as on any other.
+The selected answer is the workstream's output: the synthesis builds on it as on any other.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ from mao_tui.domain.candidate_events import (
     CandidateStarted,
     CandidateVerified,
 )
+from mao_tui.domain.cross_review import CrossReview
 from mao_tui.domain.events import EventSink
 from mao_tui.engine.chain import Outcome, Prompts
+from mao_tui.engine.cross_review import CrossReviewer, reveal
 from mao_tui.engine.ledger import ProvenanceKeeper, RaceAnswer
 from mao_tui.engine.routing import resolved_chain, route_chain
 from mao_tui.settings.schema import Settings
@@ -78,11 +81,17 @@ def race_target(settings: Settings, plan: Plan) -> str | None:
     )
 
 
-def with_candidates(settings: Settings, plan: Plan, asked: dict[str, int]) -> Plan:
+def with_candidates(
+    settings: Settings, plan: Plan, asked: dict[str, int], cross_review: bool | None = None
+) -> Plan:
     """``plan`` with each workstream's race: the command line's (``asked``: key → N, ``""``
-    the default target) over the plan's own, over the playbook's option."""
+    the default target) over the plan's own, over the playbook's option. Whether a race is
+    cross-reviewed: the command line's ``cross_review`` over the plan row's, over the
+    playbook workstream's, over the playbook's."""
     playbook = settings.playbooks.get(plan.playbook)
     options = {w.key: w.candidates for w in playbook.workstreams} if playbook else {}
+    reviews = {w.key: w.cross_review for w in playbook.workstreams} if playbook else {}
+    default_review = playbook.cross_review if playbook else False
     if "" in asked:
         target = race_target(settings, plan)
         asked = {k: n for k, n in asked.items() if k} | ({target: asked[""]} if target else {})
@@ -90,7 +99,17 @@ def with_candidates(settings: Settings, plan: Plan, asked: dict[str, int]) -> Pl
     for ws in plan.workstreams:
         template = ws.template_key or ws.key
         wanted = asked.get(ws.key, asked.get(template)) or ws.candidates or options.get(template, 0)
-        rows.append(ws if wanted == ws.candidates else ws.model_copy(update={"candidates": wanted}))
+        review = next(
+            (
+                said
+                for said in (cross_review, ws.cross_review, reviews.get(template))
+                if said is not None
+            ),
+            default_review,
+        )
+        changed = {"candidates": wanted, "cross_review": review}
+        same = wanted == ws.candidates and review == bool(ws.cross_review)
+        rows.append(ws if same else ws.model_copy(update=changed))
     return plan.model_copy(update={"workstreams": rows})
 
 
@@ -118,7 +137,11 @@ def _cost(record: CandidateRecord) -> float:
     return record.cost_usd if record.cost_usd is not None else math.inf
 
 
-def rank_key(record: CandidateRecord) -> tuple[bool, bool, bool, int, int, float, int]:
+def _review(record: CandidateRecord) -> float:
+    return -record.review_score if record.review_score is not None else math.inf
+
+
+def rank_key(record: CandidateRecord) -> tuple[bool, bool, bool, int, int, float, float, int]:
     """Lower is better: the selection order of the module's docstring."""
     check = record.check
     return (
@@ -127,6 +150,7 @@ def rank_key(record: CandidateRecord) -> tuple[bool, bool, bool, int, int, float
         not check.verified,
         -len(check.passed),
         len(check.failed),
+        _review(record),
         _cost(record),
         record.number,
     )
@@ -158,6 +182,12 @@ def _why_over(best: CandidateRecord, second: CandidateRecord) -> str:
         return f"more checks passed ({len(b.passed)} vs {len(s.passed)} for {name})"
     if len(b.failed) != len(s.failed):
         return f"fewer checks failed ({len(b.failed)} vs {len(s.failed)} for {name})"
+    if _review(best) < _review(second):
+        theirs = "not ranked" if second.review_score is None else f"{second.review_score:.2f}"
+        return (
+            f"same verification as {name}; cross-review decided: ranked higher by the blind "
+            f"reviewers (Borda {best.review_score:.2f} vs {theirs})"
+        )
     if _cost(best) < _cost(second):
         return (
             f"same verification as {name}, cheaper ({_usd(best.cost_usd)} vs "
@@ -188,15 +218,20 @@ def cheapest_passing(
     return min(passing, key=lambda r: (_cost(r), r.number), default=None)
 
 
-def race_section(of: int, verifier: CandidateVerifier | None) -> str:
+def race_section(of: int, verifier: CandidateVerifier | None, reviewed: bool = False) -> str:
     """What a candidate is told: the race, and how its answer will be judged."""
+    tie = (
+        "the one the other candidates' models rank best (blind), then the cheaper one"
+        if reviewed
+        else "the cheaper one"
+    )
     how = (
         f"Your answer's files are applied alone to a fresh copy of the project and verified "
         f"there with {verifier.describe()}. Give every file those checks need, complete, in a "
         "`mao-files` manifest; the candidate that passes the most checks (and breaks none "
-        "that passed before) is kept, the cheaper one on a tie."
+        f"that passed before) is kept, on a tie {tie}."
         if verifier is not None
-        else "Nothing verifies the candidates in this session: the cheapest answer is kept."
+        else f"Nothing verifies the candidates in this session: the answer kept is {tie}."
     )
     return (
         f"{RACE_HEADING}\n\nThis answer is one of {of} candidates, each from another model. {how}"
@@ -213,10 +248,12 @@ class CandidateRace:
         run_chain: RunChain,
         has_key: Callable[[str], bool],
         verifier: CandidateVerifier | None = None,
+        run_review: RunChain | None = None,
     ) -> None:
         self._settings = settings
         self._emit = emit
         self._run_chain = run_chain
+        self._run_review = run_review or run_chain  # a cross-review's call: no output check
         self._has_key = has_key
         self.verifier = verifier
         self.ledger = ProvenanceKeeper(emit)  # each race's answers, for the file provenance
@@ -228,7 +265,7 @@ class CandidateRace:
         if not models:
             return await self._run_chain(session_id, ws, prompts)  # nothing to race: as usual
         baseline = await self.verifier.baseline() if self.verifier is not None else None
-        section = race_section(len(models), self.verifier)
+        section = race_section(len(models), self.verifier, bool(ws.cross_review))
 
         def told(model_id: str) -> tuple[str, str]:
             system, prompt = prompts(model_id) if callable(prompts) else prompts
@@ -243,10 +280,13 @@ class CandidateRace:
             ]
         results = [t.result() for t in tasks]
         records = [record for record, _ in results]
-        chosen, reason = select(records)
         usage = TokenTotals()
         for _, outcome in results:
             usage.add(outcome.usage)
+        cross = None
+        if ws.cross_review:
+            records, cross = await self._cross_review(session_id, ws, prompts, results, usage)
+        chosen, reason = select(records)
         done = WorkstreamStatus.DONE
         answers = [(r.number, r.model, o.text) for r, o in results if o.status is done]
         self.ledger.keep(RaceAnswer(ws.key, chosen.number if chosen else None, answers))
@@ -266,12 +306,38 @@ class CandidateRace:
                 cheapest_passing_model=cheapest.model if cheapest else None,
                 cheapest_passing_usd=cheapest.cost_usd if cheapest else None,
                 total_usd=None if None in known else sum(c or 0.0 for c in known),
+                cross_review=cross,
             )
         )
         if chosen is None:
             return Outcome(WorkstreamStatus.FAILED, usage=usage, reason="no candidate answered")
         picked = results[chosen.number - 1][1]
-        return Outcome(WorkstreamStatus.DONE, picked.model, picked.text, usage)
+        text = picked.text
+        if cross is not None and not cross.skipped:  # every ranking is in: the map may be told
+            text += reveal(cross, {r.number: r.model for r in records}, chosen.number)
+        return Outcome(WorkstreamStatus.DONE, picked.model, text, usage)
+
+    async def _cross_review(
+        self,
+        session_id: str,
+        ws: PlannedWorkstream,
+        prompts: Prompts,
+        results: list[tuple[CandidateRecord, Outcome]],
+        usage: TokenTotals,
+    ) -> tuple[list[CandidateRecord], CrossReview]:
+        """The answered candidates reviewed blind by each other; ``usage`` gets the reviews'."""
+        answers = {
+            record.number: (record.model, outcome.text)
+            for record, outcome in results
+            if outcome.status is WorkstreamStatus.DONE
+        }
+        reviewer = CrossReviewer(self._settings, self._emit, self._run_review)
+        cross, spent = await reviewer.review(session_id, ws, prompts, answers)
+        usage.add(spent)
+        records = [
+            r.model_copy(update={"review_score": cross.scores.get(r.number)}) for r, _ in results
+        ]
+        return records, cross
 
     async def _candidate(
         self,

@@ -34,6 +34,9 @@ class SessionRequest:
     # Candidate races asked on the command line (--candidates [KEY=]N): workstream key → N;
     # the key "" is the playbook's default workstream for a race (engine/candidates.py)
     candidates: dict[str, int] = field(default_factory=dict)
+    # --cross-review / --no-cross-review: every race blindly cross-reviewed or not;
+    # None: as the plan, then the playbook, says (engine/candidates.py with_candidates)
+    cross_review: bool | None = None
 
     @property
     def section_texts(self) -> dict[str, str]:

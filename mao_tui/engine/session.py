@@ -82,7 +82,7 @@ class SessionRun:
         self._chains = ChainRunner(settings, pool, self._emit, budget=self.budget)
         self._planner = Planner(settings, pool, self._chains, self._emit)
         self._race = CandidateRace(
-            settings, self._emit, self._race_chain, pool.has_key, verifier
+            settings, self._emit, self._race_chain, pool.has_key, verifier, self._review_chain
         )  # workstreams whose plan row asks for candidates (engine/candidates.py)
         self._limit = asyncio.Semaphore(max_parallel) if max_parallel else None
         self._undelivered: str | None = None  # why the last synthesis's output was not written
@@ -109,7 +109,10 @@ class SessionRun:
         try:
             await self._pool.warm()
             plan = with_candidates(
-                self._settings, await self._make_plan(req, draft), req.candidates
+                self._settings,
+                await self._make_plan(req, draft),
+                req.candidates,
+                req.cross_review,
             )
             totals.add(self._planner.usage)
             await self._emit(PlanReady(session_id=sid, plan=plan))
@@ -202,9 +205,7 @@ class SessionRun:
         return EngineHooks(self._emit, run_once, self._combined_usage)
 
     def _combined_usage(self, first: Outcome, second: Outcome) -> TokenTotals:
-        usage = first.usage.model_copy()
-        usage.add(second.usage)
-        return usage
+        return _both_usages(first, second)
 
     async def _finish(
         self,
@@ -283,6 +284,20 @@ class SessionRun:
     async def _race_chain(
         self, session_id: str, ws: PlannedWorkstream, prompts: Prompts
     ) -> Outcome:
+        """A candidate: its model alone, its answer checked as the output kind checks the
+        workstream's (qa: validated, repaired once on the same model)."""
+        first = await self._review_chain(session_id, ws, prompts)
+        check = self._output.check
+        if check is None or not check.checks(ws):
+            return first
+        hooks = EngineHooks(self._emit, self._review_chain, _both_usages)
+        final, _ = await check.settle(hooks, session_id, ws, prompts, first)
+        return final
+
+    async def _review_chain(
+        self, session_id: str, ws: PlannedWorkstream, prompts: Prompts
+    ) -> Outcome:
+        """One call of a race (a candidate's, a cross-review's) on its chain, unannounced."""
         return await self._chains.run_chain(session_id, ws, prompts, announce=False)
 
     async def _settle_race(
@@ -473,3 +488,9 @@ def _format_outputs(items: list[tuple[PlannedWorkstream, Outcome]], settings: Se
             name = settings.model(outcome.model).display_name or outcome.model
         parts.append(f"### {ws.title} (by {name})\n\n{outcome.text.strip()}\n")
     return "\n".join(parts) if parts else "(none)"
+
+
+def _both_usages(first: Outcome, second: Outcome) -> TokenTotals:
+    usage = first.usage.model_copy()
+    usage.add(second.usage)
+    return usage

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from mao_tui.domain import AttemptStatus
 from mao_tui.domain.candidate_events import CandidateSelected, LedgerProvenance
+from mao_tui.domain.cross_review import CrossReview
 from mao_tui.domain.stored import AttemptRecord
 
 
@@ -50,6 +51,8 @@ def races_markdown(
                 f"{c.check.delta} | {_usd(c.cost_usd)} | {c.elapsed_s:.1f}s | {c.check.where} |"
             )
         parts.append("")
+        if race.cross_review is not None:
+            parts += _cross_review(race.cross_review, {c.number: c.model for c in race.candidates})
         parts += _answers(race, attempts)
     parts += provenance_markdown(provenance)
     parts.append(
@@ -93,9 +96,31 @@ def _answers(race: CandidateSelected, attempts: Sequence[AttemptRecord]) -> list
         if not texts:
             continue
         role = "selected" if c.number == race.number else "not selected"
-        body = texts[-1].strip()
+        body = texts[0].strip()  # a cross-review's answer on the same model comes after it
         longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
         fence = "`" * max(3, longest + 1)
         parts.append(f"#### Candidate #{c.number}: {c.model} ({role})\n")
         parts.append(f"{fence}markdown\n{body}\n{fence}\n")
+    return parts
+
+
+def _cross_review(cross: CrossReview, models: dict[int, str]) -> list[str]:
+    """The blind cross-review: each reviewer, the labels it saw (the map kept by code), its
+    ranking or why it was left out; the aggregate and the disagreement."""
+    parts = ["#### Blind cross-review\n"]
+    if cross.skipped:
+        return [*parts, f"- not run: {cross.skipped}\n"]
+    aggregate = ", ".join(f"#{n} {models.get(n, '?')} {cross.scores[n]:.2f}" for n in cross.order)
+    parts.append(f"- aggregate (Borda, 0–1, mean over the reviews that saw it): {aggregate or '—'}")
+    parts.append(f"- disagreement: {cross.disagreement_text}")
+    parts.append("- reviews cost: " + _usd(cross.cost_usd) + "\n")
+    parts.append("| reviewer | saw | ranking | candidates, best first |")
+    parts.append("|---|---|---|---|")
+    for r in cross.reviews:
+        saw = ", ".join(f"{label} = #{n}" for label, n in r.labels.items())
+        why = re.sub(r"[|`\n]", " ", r.error)  # the model's words, kept out of the table's syntax
+        ranking = " > ".join(r.ranking) if r.valid else f"excluded: {why}"
+        order = " > ".join(f"#{n}" for n in r.ranked_numbers) if r.valid else "—"
+        parts.append(f"| #{r.reviewer} {r.model} | {saw} | {ranking} | {order} |")
+    parts.append("")
     return parts

@@ -39,6 +39,7 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
 from mao_tui.domain.candidate_events import (
+    CandidateReviewed,
     CandidateSelected,
     CandidateStarted,
     CandidateVerified,
@@ -188,6 +189,8 @@ class ProgressSink:
                 self._say(f"▶ {event.line}")
             case CandidateVerified():
                 self._say(f"{'✓' if event.candidate.check.verified else '•'} {event.line}")
+            case CandidateReviewed():
+                self._say(f"{'✓' if event.review.valid else '✗'} {event.line}")
             case CandidateSelected():
                 self._say(f"{'✓' if event.model else '✗'} {event.line}")
                 for line in event.ledger_lines:
@@ -217,7 +220,8 @@ class ProgressSink:
                 after = "  (after all)"
             race = ""
             if ws.candidates:  # engine/candidates.py: the race's models are told as it starts
-                race = f"  (candidates: {ws.candidates})"
+                reviewed = ", cross-reviewed" if ws.cross_review else ""
+                race = f"  (candidates: {ws.candidates}{reviewed})"
             self._say(f"  {ws.title:<16} {' → '.join(ws.chain)}{after}{race}")
 
 

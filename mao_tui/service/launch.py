@@ -207,7 +207,9 @@ async def run_session(
             [res.store_sink, *sinks],
             max_parallel=launch.max_parallel,
             output=output_kind(res.settings, req),
-            verifier=copies,  # a candidate race verifies in worktrees or copies of the workspace
+            # a candidate race verifies in worktrees or copies of the workspace (a playbook
+            # that writes files; another's candidates have nothing to verify)
+            verifier=copies if writes_files(res.settings, req.playbook) else None,
         )
         limit = budget_of(res.settings, req)
         await configure_budget(engine, res.store, limit, simulated=req.simulated)
@@ -215,3 +217,9 @@ async def run_session(
             return await engine.run(req, rule_based_plan(res.settings, req.playbook, req.sections))
         finally:
             copies.close()
+
+
+def writes_files(settings: Settings, playbook: str) -> bool:
+    """Whether ``playbook``'s answer is files (only then is a race's candidate verified)."""
+    found = settings.playbooks.get(playbook)
+    return found is not None and found.output == "files"

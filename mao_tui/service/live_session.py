@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from mao_tui.domain import EventSink, SessionFinished, SessionStatus
 from mao_tui.domain.budget_events import Ask, BudgetAnswer, BudgetQuestion
 from mao_tui.domain.errors import ControlError, UsageError
-from mao_tui.service.launch import Launch, session_resources
+from mao_tui.service.launch import Launch, session_resources, writes_files
 from mao_tui.service.ports import ExportFormat, HistoryQuery, LiveSession, ModelChoice, NewSession
 
 log = logging.getLogger(__name__)
@@ -259,7 +259,7 @@ class OpenSession:
                 req,
                 max_parallel=launch.max_parallel,
                 output=output_kind(res.settings, req),
-                verifier=races,
+                verifier=races if writes_files(res.settings, req.playbook) else None,
             )
             limit = budget_of(res.settings, req)
             await configure_budget(

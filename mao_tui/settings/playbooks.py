@@ -39,6 +39,9 @@ class PlaybookWorkstream(PromptChoice):
     # Run on this many models at once (or on these models) and keep the best verified
     # (docs/ensembles.md); 0: one chain, as usual
     candidates: int | list[Identifier] = 0
+    # Its race blindly cross-reviewed by the candidates' models (docs/ensembles.md);
+    # None: the playbook's ``cross_review``
+    cross_review: bool | None = None
 
 
 class PlaybookSynthesis(PromptChoice):
@@ -137,6 +140,9 @@ class Playbook(Strict):
     # Output kind files: run after applying, in order; a project's verify.yaml replaces them.
     verification: list[VerificationCommand] = Field(default_factory=list)
     fix: PlaybookFix | None = None  # output kind files: how a failed verification is fixed
+    # Every race's candidates rank each other's answers blindly (docs/ensembles.md); a
+    # workstream's own ``cross_review`` wins, and --cross-review / --no-cross-review over both
+    cross_review: bool = False
 
     @model_validator(mode="after")
     def _graph_is_sound(self) -> Playbook:

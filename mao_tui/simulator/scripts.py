@@ -79,15 +79,21 @@ def script_for(
     them as ``### Title (by Model)``, and carries the demo project as its files manifest: with
     ``failing_first``, a project with :data:`BUG` in it until a fix round's output is among the
     synthesis's inputs. Fix rounds (keys ``fix1``, ``fix2``...) answer with the corrected file.
-    A candidate in a race answers with the whole project, broken or not by ``model``
+    A candidate in a race answers with the whole project, broken or not by ``model`` (a raced
+    QA reviewer, with its review), and a cross-review request with a ranking
     (simulator/candidates.py).
     """
+    if candidates.is_review(request_text):
+        return Script(*candidates.review(model, request_text))
+    base = workstream.rsplit(".", 1)[-1] if workstream else None  # section keys: s2.schemas
+    if base in qa.REVIEWER_KEYS and candidates.is_candidate(request_text):  # a raced reviewer
+        thinking, answer = qa.review(base, request_text)
+        return Script(thinking, answer + candidates.signature(model))
     if candidates.is_candidate(request_text):
         broken = candidates.broken_for(model)
-        return Script(candidates.THINKING, candidates.ANSWER + _manifest(broken))
+        return Script(candidates.THINKING, candidates.answer_head(model) + _manifest(broken))
     if workstream in _PLANNING:
         return Script(*_PLANNING[workstream](request_text))
-    base = workstream.rsplit(".", 1)[-1] if workstream else None  # section keys: s2.schemas
     if journal_script := _journal(base, request_text):
         return journal_script
     if base in qa.REVIEWER_KEYS:

@@ -1,8 +1,10 @@
 """Candidate races in the database: each race's ledger (``candidate_selected`` carries all of
 it), read back as the events that wrote it for ``mao sessions show``. ``candidate_started`` and
-``candidate_verified`` are live progress only: the ledger repeats what they said. The latest
-``ledger_provenance`` (where each file and hunk of the final output came from) replaces the one
-before it in ``ledger_files`` (row ``hunk`` 0: the file as a whole)."""
+``candidate_verified`` are live progress only: the ledger repeats what they said. Each
+``candidate_reviewed`` is stored whole (table ``candidate_reviews``): the request a reviewer was
+sent and its answer, so what it saw can be checked later. The latest ``ledger_provenance``
+(where each file and hunk of the final output came from) replaces the one before it in
+``ledger_files`` (row ``hunk`` 0: the file as a whole)."""
 
 from __future__ import annotations
 
@@ -14,24 +16,30 @@ from mao_tui.domain.candidate_events import (
     CandidateCheck,
     CandidateEvent,
     CandidateRecord,
+    CandidateReviewed,
     CandidateSelected,
     FileSource,
     HunkSource,
     LedgerProvenance,
     Source,
 )
+from mao_tui.domain.cross_review import CrossReview
 
 
 async def write_candidate_event(conn: aiosqlite.Connection, event: CandidateEvent, at: str) -> None:
     if isinstance(event, LedgerProvenance):
         await _write_provenance(conn, event)
         return
+    if isinstance(event, CandidateReviewed):
+        await _write_review(conn, event, at)
     if not isinstance(event, CandidateSelected):
         return
+    cross = event.cross_review.model_dump_json() if event.cross_review is not None else None
     cursor = await conn.execute(
         "INSERT INTO candidate_races (session_id, workstream, workstream_title, at, selected,"
         " model, reason, baseline_failed, cheapest_passing_model, cheapest_passing_usd,"
-        " total_usd, baseline_passed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " total_usd, baseline_passed, cross_review)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             event.session_id,
             event.workstream,
@@ -45,13 +53,15 @@ async def write_candidate_event(conn: aiosqlite.Connection, event: CandidateEven
             event.cheapest_passing_usd,
             event.total_usd,
             json.dumps(event.baseline_passed),
+            cross,
         ),
     )
     race_id = cursor.lastrowid
     await conn.executemany(
         "INSERT INTO candidates (race_id, number, model, status, verified, folder, files,"
         " passed, failed, new_failures, unavailable, detail, cost_usd, elapsed_s, worktree,"
-        " newly_passing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " newly_passing, review_score)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 race_id,
@@ -70,6 +80,7 @@ async def write_candidate_event(conn: aiosqlite.Connection, event: CandidateEven
                 c.elapsed_s,
                 c.check.worktree,
                 json.dumps(c.check.newly_passing),
+                c.review_score,
             )
             for c in event.candidates
         ],
@@ -101,6 +112,11 @@ async def session_races(conn: aiosqlite.Connection, session_id: str) -> list[Can
                 cheapest_passing_usd=race["cheapest_passing_usd"],
                 total_usd=race["total_usd"],
                 candidates=[_record(row) for row in rows],
+                cross_review=(
+                    CrossReview.model_validate_json(race["cross_review"])
+                    if race["cross_review"]
+                    else None
+                ),
             )
         )
     return found
@@ -113,6 +129,7 @@ def _record(row: aiosqlite.Row) -> CandidateRecord:
         status=row["status"],
         cost_usd=row["cost_usd"],
         elapsed_s=row["elapsed_s"],
+        review_score=row["review_score"],
         check=CandidateCheck(
             verified=bool(row["verified"]),
             folder=row["folder"],
@@ -182,3 +199,26 @@ async def session_provenance(
         hunk = HunkSource(start=row["start_line"], lines=row["lines"], source=source)
         files[-1] = files[-1].model_copy(update={"hunks": [*files[-1].hunks, hunk]})
     return LedgerProvenance(session_id=session_id, stage=rows[0]["stage"], files=files)
+
+
+async def _write_review(conn: aiosqlite.Connection, event: CandidateReviewed, at: str) -> None:
+    review = event.review
+    await conn.execute(
+        "INSERT INTO candidate_reviews (session_id, workstream, at, reviewer, model, labels,"
+        " ranking, error, cost_usd, system_prompt, prompt, answer)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.session_id,
+            event.workstream,
+            at,
+            review.reviewer,
+            review.model,
+            json.dumps(review.labels),
+            json.dumps(review.ranking),
+            review.error,
+            review.cost_usd,
+            event.system_prompt,
+            event.prompt,
+            event.answer,
+        ),
+    )

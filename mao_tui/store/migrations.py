@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from mao_tui.store.check import SchemaTooNewError
 from mao_tui.store.migration_ledger import LEDGER
+from mao_tui.store.migrations_review import CROSS_REVIEW
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -445,6 +446,7 @@ MIGRATIONS: list[str] = [
     _BUDGET,
     _CANDIDATES,
     LEDGER,  # store/migration_ledger.py
+    CROSS_REVIEW,  # store/migrations_review.py
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

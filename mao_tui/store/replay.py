@@ -63,6 +63,7 @@ EVENT_ORDER = {
     "fallback": 6,
     "candidate_started": 2,  # not replayed: the ledger (candidate_selected) repeats them
     "candidate_verified": 6,
+    "candidate_reviewed": 6,
     "candidate_selected": 6,
     "ledger_provenance": 8,
     "workstream_finished": 7,

@@ -44,6 +44,7 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
 from mao_tui.domain.candidate_events import (
+    CandidateReviewed,
     CandidateSelected,
     CandidateStarted,
     CandidateVerified,
@@ -120,7 +121,13 @@ async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
             await write_workspace_event(conn, event, iso(event.at))
         case CostEstimated() | BudgetExceeded() | BudgetChanged():
             await write_budget_event(conn, event)
-        case CandidateStarted() | CandidateVerified() | CandidateSelected() | LedgerProvenance():
+        case (
+            CandidateStarted()
+            | CandidateVerified()
+            | CandidateReviewed()
+            | CandidateSelected()
+            | LedgerProvenance()
+        ):
             await write_candidate_event(conn, event, iso(event.at))
         case Delta():
             raise TypeError("Delta events are buffered and appended with APPEND_TEXT")

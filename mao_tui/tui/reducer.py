@@ -21,6 +21,7 @@ from mao_tui import domain
 from mao_tui.domain import SYNTHESIS_KEY, Plan, SessionStatus, WorkstreamStatus
 from mao_tui.domain.budget_events import BudgetChanged, BudgetEvent, BudgetExceeded, CostEstimated
 from mao_tui.domain.candidate_events import (
+    CandidateReviewed,
     CandidateSelected,
     CandidateStarted,
     CandidateVerified,
@@ -131,7 +132,9 @@ class DashboardState:
                 return Change(workspace=event)  # the Verification pane keeps its own lines
             case CostEstimated() | BudgetExceeded() | BudgetChanged():
                 return self._budget(event)
-            case CandidateStarted() | CandidateVerified() | CandidateSelected():
+            case (
+                CandidateStarted() | CandidateVerified() | CandidateReviewed() | CandidateSelected()
+            ):
                 return self._candidate(event)
             case LedgerProvenance():
                 self.provenance = event
@@ -140,8 +143,10 @@ class DashboardState:
             case _:
                 assert_never(event)
 
-    def _candidate(self, event: CandidateStarted | CandidateVerified | CandidateSelected) -> Change:
-        """A candidate race: a note in its lane's log (the compare view is a later slice)."""
+    def _candidate(
+        self, event: CandidateStarted | CandidateVerified | CandidateReviewed | CandidateSelected
+    ) -> Change:
+        """A candidate race: a note in its lane's log; a selection is the race's ledger (l)."""
         lane = self.lanes.get(event.workstream)
         if lane is None:
             return NOTHING
@@ -151,11 +156,13 @@ class DashboardState:
             for line in event.ledger_lines:
                 notes = self._note(lane, line)
             shown = lane.current
-            if event.model is not None and shown is not None and shown.model != event.model:
-                # The panel streams the latest attempt only: here, another candidate's.
+            reviewed = event.cross_review is not None and not event.cross_review.skipped
+            if event.model and shown is not None and (reviewed or shown.model != event.model):
+                # The panel streams the latest attempt only: another candidate's, or a review.
+                what = "cross-review" if reviewed else "candidate"
                 self._note(
                     lane,
-                    f"◆ the panel shows {shown.model}'s candidate as it streamed; the answer "
+                    f"◆ the panel shows {shown.model}'s {what} as it streamed; the answer "
                     f"used is {event.model}'s (mao sessions show has every candidate's)",
                 )
             return Change(notes=notes, ledger=True)
