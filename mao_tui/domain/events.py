@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
 from mao_tui.domain.candidate_events import CandidateSelected, CandidateStarted, CandidateVerified
 from mao_tui.domain.ids import now
+from mao_tui.domain.pick_events import OutputPicked
 from mao_tui.domain.plan import Plan
 from mao_tui.domain.qa_records import QaReport
 from mao_tui.domain.status import AttemptStatus, SessionStatus, WorkstreamStatus
@@ -428,6 +429,7 @@ EngineEvent = (
     | CandidateStarted
     | CandidateVerified
     | CandidateSelected
+    | OutputPicked
 )
 
 # The same union, tagged by ``type`` for pydantic: parses a JSON line back into its event.

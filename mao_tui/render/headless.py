@@ -39,6 +39,7 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.budget_events import BudgetChanged, BudgetExceeded, CostEstimated
 from mao_tui.domain.candidate_events import CandidateSelected, CandidateStarted, CandidateVerified
+from mao_tui.domain.pick_events import OutputPicked
 from mao_tui.domain.sanitize import shown
 
 
@@ -187,6 +188,8 @@ class ProgressSink:
                 self._say(f"{'✓' if event.model else '✗'} {event.line}")
                 for line in event.ledger_lines:
                     self._say(line)
+            case OutputPicked():
+                self._say(f"◆ {event.line}")
             case Delta() | SessionReopened():
                 pass  # the synthesized text goes to stdout at the end; a rerun shows its attempts
             case _:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mao_tui.store.check import SchemaTooNewError
+from mao_tui.store.picks import PICKS_MIGRATION
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -443,6 +444,7 @@ MIGRATIONS: list[str] = [
     _VERIFY_CHECKS,
     _BUDGET,
     _CANDIDATES,
+    PICKS_MIGRATION,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
