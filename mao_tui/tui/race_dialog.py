@@ -46,7 +46,7 @@ class RaceDialog(ModalScreen[int | None]):
             )
 
     def on_mount(self) -> None:
-        wanted = self._current if self._current in self._counts else 3
+        wanted = self._current if self._current >= 2 else 3  # not a race yet: 3 offered
         self.query_one(OptionList).highlighted = self._counts.index(wanted)
 
     @on(OptionList.OptionSelected)
