@@ -284,7 +284,8 @@ class OpenSession:
         from mao_tui.store.replay import events_from_detail
 
         detail, picks = await _load(self._launch.db_path, self._review_id)
-        for event in [*events_from_detail(detail), *picks]:
+        # Picks in time order among the rest: a synthesis after a pick leaves it not stale.
+        for event in sorted([*events_from_detail(detail), *picks], key=lambda e: e.at):
             await sink(event)
         if detail.status is SessionStatus.RUNNING:
             self._refusal = "this session is running in another mao process; review only"

@@ -64,6 +64,7 @@ EVENT_ORDER = {
     "candidate_started": 2,  # not replayed yet: `mao sessions show` has the races' ledger
     "candidate_verified": 6,
     "candidate_selected": 6,
+    "output_picked": 8,  # replayed by service/live_session.py, from store/picks.py
     "workstream_finished": 7,
     "synthesis_finished": 8,
     "output_written": 8,

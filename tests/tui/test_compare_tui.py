@@ -228,3 +228,39 @@ async def test_plan_review_sets_a_race_that_the_run_makes(tmp_path: Path) -> Non
         notes = dashboard.state.lanes[KEY].notes
         started = [n for n in notes if "Implementation: candidate " in n and " of 4 on " in n]
         assert len(started) == 4
+
+
+async def test_review_shows_a_stored_pick(tmp_path: Path) -> None:
+    """The pick is stored: review replays it in time order (the lane's output is the picked
+    answer, the synthesis after it is not stale) and a rerun of the review synthesizes from it."""
+    app, session = _app(tmp_path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await _rerun_on_other(pilot, session)
+        await pilot.press("c")
+        await pilot.pause()
+        compare = app.screen
+        assert isinstance(compare, CompareScreen)
+        first = compare.shown[0]
+        await pilot.press("1")  # sonnet's first answer again, over the rerun's
+        await pilot.pause()
+        await pilot.press("y")
+        await asyncio.wait_for(screen.ended(3), GUARD_S)
+        session_id = screen.state.session_id
+        await pilot.press("escape")
+        await pilot.press("ctrl+c")
+    review = MaoApp(backend=AppBackend(_launch(tmp_path)))
+    async with review.run_test(size=(160, 50)) as pilot:
+        review.open_review(session_id)
+        for _ in range(200):
+            if isinstance(review.screen, DashboardScreen):
+                break
+            await pilot.pause(0.05)
+        shown = review.screen
+        assert isinstance(shown, DashboardScreen)
+        await asyncio.wait_for(shown.ended(1), GUARD_S)
+        await pilot.pause()
+        lane = shown.state.lanes[KEY]
+        assert lane.used == first.attempt_id and lane.model == "sonnet-5.5"
+        assert any("picked attempt 1 on sonnet-5.5" in n for n in lane.notes)
+        assert not shown.state.lanes["synthesis"].stale_because
+        await pilot.press("ctrl+c")
