@@ -50,17 +50,19 @@ def answers(lane: Lane) -> list[AttemptText]:
 def header(attempt: AttemptText, lane: Lane, side: str) -> Text:
     """Model, attempt or candidate number, status, cost, verification, and whether the
     synthesis uses it."""
-    what = f"candidate #{attempt.candidate}" if attempt.candidate else "attempt"
+    what = f"attempt {attempt.attempt_no}"
+    if attempt.candidate:
+        what = f"candidate #{attempt.candidate} ({what})"
     text = Text.assemble(
         (f"{side} ", "dim"),
         (attempt.model, "bold"),
-        f" · {what} {attempt.attempt_no} · {attempt.status.value} · ",
+        f" · {what} · {attempt.status.value} · ",
         fmt.cost(attempt.usage.cost_usd, attempt.usage.cost_complete),
     )
     if attempt.check:
         text.append(f" · {attempt.check}")
     if attempt.attempt_id == lane.used:
-        text.append("  ✓ selected: the synthesis uses it", style="bold green")
+        text.append("  ✓ selected", style="bold green")  # the synthesis's input
     return text
 
 

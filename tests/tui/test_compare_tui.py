@@ -113,7 +113,7 @@ async def test_compare_after_a_rerun_on_another_model_shows_both_answers(tmp_pat
             for side in ("left", "right")
         ]
         assert "attempt 1" in headers[0] and "selected" not in headers[0]
-        assert "attempt 2" in headers[1] and "selected: the synthesis uses it" in headers[1]
+        assert "attempt 2" in headers[1] and "✓ selected" in headers[1]
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
