@@ -15,8 +15,8 @@ from itertools import combinations
 from pathlib import Path
 from typing import ClassVar
 
+from rich.console import Console
 from rich.style import Style
-from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -29,7 +29,7 @@ from mao_tui.domain import AttemptStatus
 from mao_tui.domain.errors import ControlError
 from mao_tui.service.ports import EnsembleControl, SessionControl
 from mao_tui.tui import fmt
-from mao_tui.tui.diff_rows import DiffRow, diff_rows, summary
+from mao_tui.tui.diff_rows import DiffRow, changed_spans, diff_rows, summary
 from mao_tui.tui.state import AttemptText, Lane
 
 STYLES: dict[str, Style] = {
@@ -38,6 +38,7 @@ STYLES: dict[str, Style] = {
     "removed": Style(bgcolor="#4a1c22"),
     "added": Style(bgcolor="#16402a"),
     "filler": Style(color="#555555"),
+    "inline": Style(bgcolor="#7a6a10", bold=True),  # the characters that differ
 }
 MARKS = {"same": " ", "changed": "~", "removed": "-", "added": "+"}
 
@@ -66,21 +67,46 @@ def header(attempt: AttemptText, lane: Lane, side: str) -> Text:
     return text
 
 
-def diff_table(rows: list[DiffRow]) -> Table:
-    table = Table.grid(expand=True, padding=(0, 1))
-    for _ in range(2):
-        table.add_column(width=1, no_wrap=True)
-        table.add_column(ratio=1, overflow="fold")
+def laid_out(rows: list[DiffRow], width: int, console: Console) -> tuple[Text, list[int]]:
+    """The rows side by side in ``width`` cells, each side wrapped to its half and padded to
+    the other's height (so a line and its counterpart stay level); and the first line of
+    every row."""
+    half = max((width - 5) // 2, 10)  # a mark and a space on each side, a gap between
+    lines: list[Text] = []
+    starts: list[int] = []
     for row in rows:
-        cells: list[Text] = []
-        for line in (row.left, row.right):
-            if line is None:
-                cells += [Text(" "), Text("╱" * 3, style=STYLES["filler"])]
-            else:
-                style = STYLES[row.kind]
-                cells += [Text(MARKS[row.kind], style=style), Text(line, style=style)]
-        table.add_row(*cells)
-    return table
+        spans: tuple[list[tuple[int, int]], ...] = ([], [])
+        if row.kind == "changed" and row.left is not None and row.right is not None:
+            spans = changed_spans(row.left, row.right)
+        sides = [
+            _side(line, row.kind, half, console, where)
+            for line, where in zip((row.left, row.right), spans, strict=True)
+        ]
+        height = max(len(wrapped) for _, wrapped in sides)
+        starts.append(len(lines))
+        for i in range(height):
+            cells = []
+            for mark, side in sides:
+                body = side[i] if i < len(side) else Text("")
+                body.truncate(half, overflow="crop", pad=True)
+                cells += [mark if i == 0 else Text(" "), Text(" "), body]
+            lines.append(Text.assemble(*cells[:3], Text(" "), *cells[3:]))
+    return Text("\n", no_wrap=True).join(lines), starts
+
+
+def _side(
+    line: str | None, kind: str, half: int, console: Console, spans: list[tuple[int, int]]
+) -> tuple[Text, list[Text]]:
+    if line is None:
+        return Text(" "), [Text("╱" * 3, style=STYLES["filler"])]
+    style = STYLES[kind]
+    text = Text(line, style=style)
+    for start, end in spans:
+        text.stylize(STYLES["inline"], start, end)
+    wrapped = list(text.wrap(console, half, overflow="fold")) or [Text("")]
+    for part in wrapped:
+        part.stylize_before(style)
+    return Text(MARKS[kind], style=style), wrapped
 
 
 class CompareScreen(Screen[None]):
@@ -89,6 +115,8 @@ class CompareScreen(Screen[None]):
         Binding("escape", "close", "Back", id="compare-close"),
         Binding("right_square_bracket", "cycle(1)", "Next pair", id="compare-next"),
         Binding("left_square_bracket", "cycle(-1)", "Previous pair", id="compare-previous"),
+        Binding("n", "change(1)", "Next change", id="compare-next-change"),
+        Binding("N", "change(-1)", "Previous change", id="compare-previous-change"),
         Binding("1", "pick(0)", "Use left", id="compare-pick-left"),
         Binding("2", "pick(1)", "Use right", id="compare-pick-right"),
     ]
@@ -106,6 +134,9 @@ class CompareScreen(Screen[None]):
         self.entries = answers(lane)
         self.pairs = list(combinations(range(len(self.entries)), 2))
         self.pair = self._first_pair()
+        self.rows: list[DiffRow] = []
+        self.starts: list[int] = []  # the first line of each row, as laid out
+        self._width = 0
 
     def _first_pair(self) -> int:
         """The answer in use against the latest other one (an `m` rerun: old against new)."""
@@ -133,18 +164,48 @@ class CompareScreen(Screen[None]):
         self.show_pair()
         self.query_one("#compare-scroll").focus()
 
-    def show_pair(self) -> None:
+    def show_pair(self, *, to_change: bool = True) -> None:
         left, right = self.shown
-        rows = diff_rows(left.answer_text, right.answer_text)
+        self.rows = diff_rows(left.answer_text, right.answer_text)
         title = Text.assemble(
             (self.lane.title, "bold"),
             f" · {len(self.entries)} answers, pair {self.pair + 1} of {len(self.pairs)} · ",
-            (summary(rows).line, "italic"),
+            (summary(self.rows).line, "italic"),
+            ("  (n/N: next/previous change)", "dim"),
         )
         self.query_one("#compare-title", Static).update(title)
         self.query_one("#compare-left-header", Static).update(header(left, self.lane, "1"))
         self.query_one("#compare-right-header", Static).update(header(right, self.lane, "2"))
-        self.query_one("#compare-diff", Static).update(diff_table(rows))
+        self._lay_out()
+        if to_change:
+            self.call_after_refresh(self.action_change, 1, True)
+
+    def _lay_out(self) -> None:
+        scroll = self.query_one("#compare-scroll", VerticalScroll)
+        width = scroll.scrollable_content_region.width or self.app.size.width - 2
+        text, self.starts = laid_out(self.rows, width, self.app.console)
+        self.query_one("#compare-diff", Static).update(text)
+        self._width = width
+
+    def on_resize(self) -> None:
+        scroll = self.query_one("#compare-scroll", VerticalScroll)
+        if self.rows and scroll.scrollable_content_region.width != self._width:
+            self._lay_out()
+
+    def action_change(self, step: int, first: bool = False) -> None:
+        """Scroll to the next (or previous) group of changed lines; ``first``: the first one."""
+        scroll = self.query_one("#compare-scroll", VerticalScroll)
+        changes = [
+            y
+            for i, (row, y) in enumerate(zip(self.rows, self.starts, strict=True))
+            if row.kind != "same" and (i == 0 or self.rows[i - 1].kind == "same")
+        ]
+        if not changes:
+            return
+        now = -1 if first else round(scroll.scroll_y)
+        ahead = [y for y in changes if y > now] if step > 0 else [y for y in changes if y < now]
+        target = (ahead[0] if step > 0 else ahead[-1]) if ahead else changes[0 if step > 0 else -1]
+        scroll.scroll_to(y=max(target - 2, 0), animate=False)
 
     def action_cycle(self, step: int) -> None:
         self.pair = (self.pair + step) % len(self.pairs)

@@ -76,3 +76,21 @@ def summary(rows: list[DiffRow]) -> DiffSummary:
         removed=kinds.count("removed"),
         added=kinds.count("added"),
     )
+
+
+INLINE_LIMIT = 4000  # characters: longer changed lines are marked whole, not character by character
+
+
+def changed_spans(left: str, right: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Where a changed line differs from its counterpart: (start, end) spans on each side."""
+    if len(left) > INLINE_LIMIT or len(right) > INLINE_LIMIT:
+        return [], []
+    matcher = difflib.SequenceMatcher(None, left, right, autojunk=False)
+    spans: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            if i2 > i1:
+                spans[0].append((i1, i2))
+            if j2 > j1:
+                spans[1].append((j1, j2))
+    return spans

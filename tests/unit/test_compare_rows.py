@@ -9,7 +9,7 @@ from test_tui_reducer import SID, at, delta, finished_attempt, plan, session_sta
 from mao_tui.domain import PlanReady, WorkstreamFinished, WorkstreamStatus
 from mao_tui.domain.candidate_events import CandidateRecord, CandidateStarted, CandidateVerified
 from mao_tui.domain.pick_events import OutputPicked
-from mao_tui.tui.diff_rows import DiffRow, diff_rows, summary
+from mao_tui.tui.diff_rows import INLINE_LIMIT, DiffRow, changed_spans, diff_rows, summary
 from mao_tui.tui.reducer import DashboardState
 
 
@@ -25,6 +25,12 @@ def test_rows_align_both_answers_and_mark_what_differs() -> None:
     assert diff_rows("x\ny", "y") == [DiffRow("removed", "x", None), DiffRow("same", "y", "y")]
     assert summary(rows).line == "2 changed, 0 only left, 1 only right, 2 the same"
     assert summary(diff_rows("same", "same")).line == "identical (1 lines)"
+
+
+def test_a_changed_line_marks_the_characters_that_differ() -> None:
+    assert changed_spans("key=(-a, -b)", "key=(-a, b)") == ([(9, 10)], [])
+    assert changed_spans("x = 1", "x = 22") == ([(4, 5)], [(4, 6)])
+    assert changed_spans("a" * (INLINE_LIMIT + 1), "b") == ([], [])  # whole line, not O(n²)
 
 
 def test_model_output_is_cleaned_of_control_characters() -> None:
