@@ -13,6 +13,7 @@ from mao_tui.store import Store
 
 if TYPE_CHECKING:  # `mao sessions` imports no pydantic
     from mao_tui.domain.candidate_events import CandidateSelected
+    from mao_tui.domain.pick_events import OutputPicked
 
 
 async def print_sessions(db_path: Path, limit: int, out: TextIO) -> int:
@@ -39,6 +40,7 @@ async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
         except LookupError as exc:
             raise UsageError(str(exc)) from None
         races = await _races(store, detail.id) if detail is not None else []
+        picks = await _picks(store, detail.id) if detail is not None else []
     finally:
         await store.close()
     if detail is None:
@@ -52,6 +54,8 @@ async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
     if worktree and project in text:
         text = text.replace(project, f"{project}{worktree}\n", 1)
     text += ("\n" + races_markdown(races, detail.attempts)) if races else ""
+    if picks:  # the dashboard's compare view: the answer the user chose for the synthesis
+        text += "\n## Picked outputs\n\n" + "".join(f"- {p.line}\n" for p in picks)
     out.write(shown(text))  # bidi and zero-width characters made visible
     return 0
 
@@ -61,6 +65,13 @@ async def _races(store: Store, session_id: str) -> list[CandidateSelected]:
 
     async with store.transaction(write=False) as conn:
         return await session_races(conn, session_id)
+
+
+async def _picks(store: Store, session_id: str) -> list[OutputPicked]:
+    from mao_tui.store.picks import session_picks
+
+    async with store.transaction(write=False) as conn:
+        return await session_picks(conn, session_id)
 
 
 def _worktree_line(session_id: str) -> str:

@@ -8,6 +8,7 @@ candidates the lane's log names; plan review's ``c`` sets a race before the run.
 from __future__ import annotations
 
 import asyncio
+import io
 import math
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from mao_tui.engine.session import SessionRequest
 from mao_tui.samples import DEMO_TASK, demo_spec
 from mao_tui.service.launch import Launch
 from mao_tui.service.live_session import AppBackend, OpenSession
+from mao_tui.service.session_reports import print_session
 from mao_tui.store import Store
 from mao_tui.store.picks import session_picks
 from mao_tui.tui.app import MaoApp
@@ -232,7 +234,7 @@ async def test_plan_review_sets_a_race_that_the_run_makes(tmp_path: Path) -> Non
 
 async def test_review_shows_a_stored_pick(tmp_path: Path) -> None:
     """The pick is stored: review replays it in time order (the lane's output is the picked
-    answer, the synthesis after it is not stale) and a rerun of the review synthesizes from it."""
+    answer, the synthesis after it is not stale), and `mao sessions show` lists it."""
     app, session = _app(tmp_path)
     async with app.run_test(size=(160, 50)) as pilot:
         screen = await _rerun_on_other(pilot, session)
@@ -264,3 +266,6 @@ async def test_review_shows_a_stored_pick(tmp_path: Path) -> None:
         assert any("picked attempt 1 on sonnet-5.5" in n for n in lane.notes)
         assert not shown.state.lanes["synthesis"].stale_because
         await pilot.press("ctrl+c")
+    out = io.StringIO()
+    await print_session(tmp_path / "mao.db", session_id, out)
+    assert "## Picked outputs\n\n- Implementation: picked attempt 1 on sonnet-5.5" in out.getvalue()
