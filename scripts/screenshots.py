@@ -11,7 +11,8 @@ Two kinds:
   tests/tui/__snapshots__; it never accepts a snapshot. After an intended change to a screen, accept
   it first and look at it: ``pytest tests/tui/test_snapshots.py --snapshot-update -k NAME``.
 * Shots of the real app on the simulator (``SCRIPTS`` below), each made by its own script:
-  the demo live and finished, the journal, the QA report, and the apply/verify/fix loop.
+  the demo live and finished, the journal, the QA report, the apply/verify/fix loop, and a
+  raced row's candidates compared.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ SNAPSHOTS: dict[str, str] = {
     "export.svg": "test_snapshots/test_snapshot_export.svg",
     "hunk-review.svg": "test_hunk_review_snapshots/test_snapshot_hunk_review_wide.svg",
     "hunk-review-narrow.svg": "test_hunk_review_snapshots/test_snapshot_hunk_review_narrow.svg",
+    "compare.svg": "test_compare_snapshots/test_snapshot_compare.svg",
 }
 
 # The scripts that run the real app, and what each writes into screenshots/.
@@ -52,6 +54,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "qa_screenshot.py": ("qa-report.svg",),
     "apply_screenshots.py": ("apply-diff.svg", "verification.svg"),
     "ledger_screenshot.py": ("ledger.svg",),
+    "compare_screenshot.py": ("compare-race.svg",),
 }
 
 

@@ -23,6 +23,7 @@ from mao_tui.domain.candidate_events import (
     LedgerProvenance,
 )
 from mao_tui.domain.ids import now
+from mao_tui.domain.pick_events import OutputPicked
 from mao_tui.domain.plan import Plan
 from mao_tui.domain.qa_records import QaReport
 from mao_tui.domain.status import AttemptStatus, SessionStatus, WorkstreamStatus
@@ -436,6 +437,7 @@ EngineEvent = (
     | CandidateReviewed
     | CandidateSelected
     | LedgerProvenance
+    | OutputPicked
 )
 
 # The same union, tagged by ``type`` for pydantic: parses a JSON line back into its event.

@@ -46,6 +46,7 @@ from mao_tui.engine.output import OutputKind
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.resume import Resume
 from mao_tui.engine.session import SessionRequest, SessionRun
+from mao_tui.engine.steering import EnsembleSteering
 from mao_tui.settings.schema import Settings
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ class _Slot:
     replace_with: list[str | None] = field(default_factory=list)  # [model] when rerun while running
 
 
-class LiveSessionController(SessionRun):
+class LiveSessionController(EnsembleSteering, SessionRun):
     """A session the dashboard keeps open: its first run, then reruns until it is closed."""
 
     def __init__(
@@ -131,6 +132,8 @@ class LiveSessionController(SessionRun):
         self._latest: dict[str, Outcome] = {}
         self._status: dict[str, WorkstreamStatus] = {}
         self._model_for: dict[str, str] = {}  # the model the next run of a key must use
+        self._picked: dict[str, Outcome] = {}  # engine/steering.py
+        self._racing: set[str] = set()
         self._operations: set[asyncio.Task[None]] = set()
         self._first_run: asyncio.Task[SessionFinished] | None = None
         self._finished = False  # the session has reported its end (and not reopened since)
@@ -346,6 +349,7 @@ class LiveSessionController(SessionRun):
         earlier = self._latest.get(key)
         if outcome.status is WorkstreamStatus.DONE:
             self._latest[key] = outcome
+            self._picked.pop(key, None)  # a new answer: an earlier pick no longer holds
         elif earlier is not None and key != SYNTHESIS_KEY:
             # A rerun that failed (or was cancelled) does not undo the output the synthesis
             # uses: the workstream stays done on it, and says so.
@@ -427,6 +431,12 @@ class LiveSessionController(SessionRun):
     ) -> None:
         prompts = self._prompt_for(self.req, self._require_plan(), ws, inputs)
         await self.run_workstream(self.req.session_id, ws, prompts)
+
+    async def _synthesize(
+        self, req: SessionRequest, plan: Plan, outcomes: dict[str, Outcome]
+    ) -> Outcome:
+        picked = {k: o for k, o in self._picked.items() if k in outcomes}  # the first run's too
+        return await super()._synthesize(req, plan, outcomes | picked)
 
     async def _resynthesize(self, plan: Plan) -> None:
         await self._synthesize(self.req, plan, self._latest_outcomes(plan))

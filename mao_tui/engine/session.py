@@ -108,12 +108,7 @@ class SessionRun:
         status, error = SessionStatus.FAILED, None
         try:
             await self._pool.warm()
-            plan = with_candidates(
-                self._settings,
-                await self._make_plan(req, draft),
-                req.candidates,
-                req.cross_review,
-            )
+            plan = await self._make_plan(req, draft)
             totals.add(self._planner.usage)
             await self._emit(PlanReady(session_id=sid, plan=plan))
             await self._emit(self.estimate(req, plan))
@@ -228,7 +223,10 @@ class SessionRun:
     async def _make_plan(self, req: SessionRequest, draft: Plan) -> Plan:
         if req.fixed_plan is not None:
             context = await load_context(req.repository, req.task) if req.repository else None
-            return self._with_repository(req, req.fixed_plan, context)
+            fixed = with_candidates(
+                self._settings, req.fixed_plan, req.candidates, req.cross_review
+            )
+            return self._with_repository(req, fixed, context)
         planner = self._planner
         playbook = self._settings.playbooks.get(req.playbook)
         use_planner = req.use_planner and (playbook is None or playbook.planner)
@@ -247,6 +245,8 @@ class SessionRun:
             repo_map = context.map_section() if context else ""
             plan = await planner.plan(req.session_id, req.task, req.spec_text, draft, repo_map)
         plan = self._with_repository(req, plan.model_copy(update={"findings": findings}), context)
+        # Races asked for are shown in review, where they can be changed: its answer is final.
+        plan = with_candidates(self._settings, plan, req.candidates, req.cross_review)
         if req.review is not None and not blocked:
             await self._emit(self.estimate(req, plan))  # shown while the plan is reviewed
             reviewed = await req.review(plan)

@@ -45,6 +45,7 @@ from mao_tui.domain.candidate_events import (
     CandidateVerified,
     LedgerProvenance,
 )
+from mao_tui.domain.pick_events import OutputPicked
 from mao_tui.domain.sanitize import shown
 
 
@@ -199,6 +200,8 @@ class ProgressSink:
                 self._say(f"◆ {event.line}")
                 for line in event.file_lines:
                     self._say(line)
+            case OutputPicked():
+                self._say(f"◆ {event.line}")
             case Delta() | SessionReopened():
                 pass  # the synthesized text goes to stdout at the end; a rerun shows its attempts
             case _:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from mao_tui.domain import ApplyProposal, Declined
+    from mao_tui.domain.pick_events import OutputPicked
     from mao_tui.domain.stored import SessionDetail, SessionHit, SessionSummary
     from mao_tui.engine.controller import LiveSessionController
     from mao_tui.engine.fix_loop import Workbench
@@ -82,6 +83,20 @@ class OpenSession:
 
     def resynthesize(self, model: str | None = None) -> None:
         self._ready().resynthesize(model)
+
+    def race(self, key: str, count: int) -> None:
+        self._ready().race(key, count)
+
+    async def pick(
+        self,
+        key: str,
+        attempt_id: str,
+        attempt_no: int,
+        model: str,
+        text: str,
+        candidate: int | None = None,
+    ) -> OutputPicked:
+        return await self._ready().pick(key, attempt_id, attempt_no, model, text, candidate)
 
     def model_choices(self, key: str) -> list[ModelChoice]:
         controller = self._ready()
@@ -280,8 +295,9 @@ class OpenSession:
         from mao_tui.service.session_request import stored_request
         from mao_tui.store.replay import events_from_detail
 
-        detail = await _load(self._launch.db_path, self._review_id)
-        for event in events_from_detail(detail):
+        detail, picks = await _load(self._launch.db_path, self._review_id)
+        # Picks in time order among the rest: a synthesis after a pick leaves it not stale.
+        for event in sorted([*events_from_detail(detail), *picks], key=lambda e: e.at):
             await sink(event)
         if detail.status is SessionStatus.RUNNING:
             self._refusal = "this session is running in another mao process; review only"
@@ -308,6 +324,9 @@ class OpenSession:
                 ask=self._ask,
                 spent_usd=detail.cost_usd,
             )
+            texts = {a.id: a.output_text for a in detail.attempts}
+            for pick in picks:  # a rerun of the stored session synthesizes from them too
+                controller.adopt(pick.workstream, pick.model, texts.get(pick.attempt_id, ""))
             await self._keep_open(controller, res.pool.warm())  # warm: before a rerun needs it
         return None
 
@@ -327,17 +346,23 @@ class OpenSession:
             await controller.aclose()
 
 
-async def _load(db_path: Path, session_id: str) -> SessionDetail:
+async def _load(db_path: Path, session_id: str) -> tuple[SessionDetail, list[OutputPicked]]:
+    """The stored session and the outputs picked in it (compare view)."""
     from mao_tui.store import Store
+    from mao_tui.store.picks import session_picks
 
     store = await Store.open(db_path)
     try:
         detail = await store.get_session(session_id)
+        picks = []
+        if detail is not None:
+            async with store.transaction(write=False) as conn:
+                picks = await session_picks(conn, detail.id)
     finally:
         await store.close()
     if detail is None:
         raise ControlError(f"no session {session_id!r} in {db_path}")
-    return detail
+    return detail, picks
 
 
 class AppBackend:
@@ -476,7 +501,7 @@ class AppBackend:
     async def export(self, session_id: str, fmt: ExportFormat, path: Path) -> Path:
         from mao_tui.render.export import render
 
-        detail = await _load(self._launch.db_path, session_id)
+        detail, _ = await _load(self._launch.db_path, session_id)
         text = render(detail, fmt)
         target = path if path.is_absolute() else self._launch.project_dir / path
         await asyncio.to_thread(_write, target, text)

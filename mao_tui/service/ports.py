@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from mao_tui.domain import ApplyProposal, Declined, EventSink, SessionFinished
 from mao_tui.domain.budget_events import Ask
+from mao_tui.domain.pick_events import OutputPicked
 
 if TYPE_CHECKING:
     from mao_tui.domain.stored import SessionHit, SessionSummary
@@ -68,6 +69,27 @@ class SessionControl(Protocol):
         ...
 
     def model_choices(self, key: str) -> list[ModelChoice]: ...
+
+
+@runtime_checkable
+class EnsembleControl(Protocol):
+    """The compare view's pick and the race key (engine/steering.py)."""
+
+    def race(self, key: str, count: int) -> None:
+        """Run one workstream again as a race of ``count`` candidates."""
+        ...
+
+    async def pick(
+        self,
+        key: str,
+        attempt_id: str,
+        attempt_no: int,
+        model: str,
+        text: str,
+        candidate: int | None = None,
+    ) -> OutputPicked:
+        """Make one attempt's answer the workstream's output, the synthesis's input."""
+        ...
 
 
 @runtime_checkable

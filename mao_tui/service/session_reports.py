@@ -4,12 +4,15 @@ render the listing or one session as text."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from mao_tui.domain.errors import UsageError
 from mao_tui.domain.sanitize import shown
 from mao_tui.render.reports import sessions_table
 from mao_tui.store import Store
+
+if TYPE_CHECKING:  # `mao sessions` imports no pydantic
+    from mao_tui.domain.pick_events import OutputPicked
 
 
 async def print_sessions(db_path: Path, limit: int, out: TextIO) -> int:
@@ -35,6 +38,7 @@ async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
             detail = await store.get_session(session_id)
         except LookupError as exc:
             raise UsageError(str(exc)) from None
+        picks = await _picks(store, detail.id) if detail is not None else []
     finally:
         await store.close()
     if detail is None:
@@ -49,8 +53,17 @@ async def print_session(db_path: Path, session_id: str, out: TextIO) -> int:
         text = text.replace(project, f"{project}{worktree}\n", 1)
     if detail.races:
         text += "\n" + races_markdown(detail.races, detail.attempts, detail.provenance)
+    if picks:  # the dashboard's compare view: the answer the user chose for the synthesis
+        text += "\n## Picked outputs\n\n" + "".join(f"- {p.line}\n" for p in picks)
     out.write(shown(text))  # bidi and zero-width characters made visible
     return 0
+
+
+async def _picks(store: Store, session_id: str) -> list[OutputPicked]:
+    from mao_tui.store.picks import session_picks
+
+    async with store.transaction(write=False) as conn:
+        return await session_picks(conn, session_id)
 
 
 def _worktree_line(session_id: str) -> str:

@@ -28,6 +28,8 @@ DEFAULT_KEYS: dict[str, str] = {
     "toggle-thinking": "t",
     "maximize-panel": "f",
     "attempts": "A",  # shift+a: `a` applies the synthesis's files
+    "compare": "c",  # two answers of the row side by side; pick the synthesis's
+    "race": "R",
     "export": "e",
     "apply": "a",
     "fix": "F",

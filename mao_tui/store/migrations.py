@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from mao_tui.store.check import SchemaTooNewError
 from mao_tui.store.migration_ledger import LEDGER
-from mao_tui.store.migrations_review import CROSS_REVIEW
+from mao_tui.store.migration_review import CROSS_REVIEW
+from mao_tui.store.picks import PICKS_MIGRATION
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -446,7 +447,8 @@ MIGRATIONS: list[str] = [
     _BUDGET,
     _CANDIDATES,
     LEDGER,  # store/migration_ledger.py
-    CROSS_REVIEW,  # store/migrations_review.py
+    CROSS_REVIEW,  # store/migration_review.py
+    PICKS_MIGRATION,  # store/picks.py
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -66,6 +66,7 @@ EVENT_ORDER = {
     "candidate_reviewed": 6,
     "candidate_selected": 6,
     "ledger_provenance": 8,
+    "output_picked": 8,  # replayed by service/live_session.py, from store/picks.py
     "workstream_finished": 7,
     "synthesis_finished": 8,
     "output_written": 8,

@@ -50,8 +50,10 @@ from mao_tui.domain.candidate_events import (
     CandidateVerified,
     LedgerProvenance,
 )
+from mao_tui.domain.pick_events import OutputPicked
 from mao_tui.store.budget import write_budget_event
 from mao_tui.store.candidates import write_candidate_event
+from mao_tui.store.picks import write_pick
 from mao_tui.store.qa import write_qa_report
 from mao_tui.store.workspace import write_workspace_event
 
@@ -129,6 +131,8 @@ async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
             | LedgerProvenance()
         ):
             await write_candidate_event(conn, event, iso(event.at))
+        case OutputPicked():
+            await write_pick(conn, event, iso(event.at))
         case Delta():
             raise TypeError("Delta events are buffered and appended with APPEND_TEXT")
         case _:

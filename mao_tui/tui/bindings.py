@@ -85,6 +85,14 @@ SPECS: dict[Place, tuple[KeySpec, ...]] = {
             "Every attempt of the selected workstream (earlier syntheses too)",
             show=False,
         ),
+        KeySpec(
+            "compare",
+            "compare",
+            "Compare",
+            "Two answers of the row side by side; pick one",
+            show=False,
+        ),
+        KeySpec("race", "race", "Race", "Run the row again as a race of N candidates", show=False),
         KeySpec("export", "export", "Export", "Export the session as Markdown or JSON"),
         KeySpec(
             "apply",

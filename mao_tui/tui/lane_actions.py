@@ -158,6 +158,42 @@ class LaneActions(_Base):
         elif lane is not None:
             self.notify(f"{lane.title} has not run yet.", title="Attempts")
 
+    def action_compare(self) -> None:
+        from mao_tui.tui.compare_screen import CompareScreen, answers
+
+        lane = self._selected_lane()
+        if lane is None:
+            return
+        if lane.synthesis or len(answers(lane)) < 2:
+            self.notify(
+                f"{lane.title} has {len(answers(lane))} answer(s): compare needs two "
+                "(m reruns it on another model, R races it).",
+                title="Compare",
+            )
+            return
+        self.app.push_screen(CompareScreen(lane, self.control, self.action_resynthesize))
+
+    def action_race(self) -> None:
+        from mao_tui.service.ports import EnsembleControl
+        from mao_tui.tui.race_dialog import RaceDialog
+
+        lane = self._selected_lane()
+        if lane is None or not self._check_control():
+            return
+        control = self.control
+        if lane.synthesis or not isinstance(control, EnsembleControl):
+            self.notify("Only a workstream races.", title="Race", severity="warning")
+            return
+
+        def chosen(count: int | None) -> None:
+            if count:
+                self._steer(
+                    lambda _: control.race(lane.key, count),
+                    f"Racing {lane.title} on {count} candidates…",
+                )
+
+        self.app.push_screen(RaceDialog(lane.title), chosen)
+
     def action_qa_report(self) -> None:
         from mao_tui.tui.qa_report import QaReportScreen
 

@@ -1,7 +1,8 @@
 """Plan review (--review-plan): the plan before any work, to accept, re-assign or trim.
 
 Enter accepts; `m` puts another model first for the highlighted workstream (a picker that marks
-models without a key); `d` drops it, or brings it back; Esc stops the session.
+models without a key); `c` races it on N candidates (or not); `d` drops it, or brings it back;
+Esc stops the session.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class PlanReviewScreen(ModalScreen[Plan | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "accept", "Accept plan", id="review-accept", priority=True),
         Binding("m", "model", "Change model", id="review-model"),
+        Binding("c", "candidates", "Candidates", id="review-candidates"),
         Binding("d", "drop", "Drop / restore", id="review-drop"),
         Binding("escape", "stop", "Stop session", id="review-stop"),
     ]
@@ -64,6 +66,7 @@ class PlanReviewScreen(ModalScreen[Plan | None]):
         self._unavailable = unavailable  # model id -> why it cannot run (None: it can)
         self.models: dict[str, str] = {}
         self.dropped: set[str] = set()
+        self.candidates: dict[str, int] = {}  # a race (0: none) set here
         self._estimate: CostEstimated | None = None
 
     def compose(self) -> ComposeResult:
@@ -73,7 +76,8 @@ class PlanReviewScreen(ModalScreen[Plan | None]):
             yield DataTable(id="review-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="review-estimate")
             yield Static(
-                "Enter accepts · m changes the model · d drops or restores · Esc stops",
+                "Enter accepts · m changes the model · c races it · d drops or restores · "
+                "Esc stops",
                 id="review-help",
             )
 
@@ -112,6 +116,10 @@ class PlanReviewScreen(ModalScreen[Plan | None]):
         title = Text(ws.title + ("  (dropped)" if dropped else ""), style=style)
         models = Text(chain[0], style="bold " + style if key in self.models else style)
         models.append(" → " + " → ".join(chain[1:]) if len(chain) > 1 else "", style="dim")
+        race = self.candidates.get(key, ws.candidates)
+        if race:
+            count = race if isinstance(race, int) else len(race)
+            models = Text.assemble((f"race of {count} · ", "bold magenta"), models)
         after = ", ".join(d for d in ws.depends_on if d not in self.dropped) or "—"
         return title, models, after, ws.rationale or "—"
 
@@ -130,7 +138,14 @@ class PlanReviewScreen(ModalScreen[Plan | None]):
         return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
     def edited(self) -> Plan:
-        return edit_plan(self.plan, self._settings, models=self.models, drop=self.dropped)
+        plan = edit_plan(self.plan, self._settings, models=self.models, drop=self.dropped)
+        rows = [
+            ws.model_copy(update={"candidates": self.candidates[ws.key]})
+            if ws.key in self.candidates
+            else ws
+            for ws in plan.workstreams
+        ]
+        return plan.model_copy(update={"workstreams": rows})
 
     def action_accept(self) -> None:
         try:
@@ -149,6 +164,21 @@ class PlanReviewScreen(ModalScreen[Plan | None]):
             return
         self.dropped.symmetric_difference_update({key})
         self._refresh_row(key)
+
+    @work
+    async def action_candidates(self) -> None:
+        from mao_tui.tui.race_dialog import RaceDialog
+
+        key = self._selected()
+        if key is None:
+            return
+        ws = next(w for w in self.plan.workstreams if w.key == key)
+        now = self.candidates.get(key, ws.candidates)
+        current = now if isinstance(now, int) else len(now)
+        count = await self.app.push_screen_wait(RaceDialog(ws.title, current, allow_none=True))
+        if count is not None:
+            self.candidates[key] = count
+            self._refresh_row(key)
 
     @work
     async def action_model(self) -> None:

@@ -27,6 +27,7 @@ from mao_tui.domain.candidate_events import (
     CandidateVerified,
     LedgerProvenance,
 )
+from mao_tui.domain.pick_events import OutputPicked
 from mao_tui.domain.qa_records import QaReport
 from mao_tui.tui.state import Lane, SessionClock, SessionView, seconds_between
 
@@ -140,19 +141,33 @@ class DashboardState:
                 self.provenance = event
                 lane = self.lanes.get(SYNTHESIS_KEY)
                 return Change(notes=self._note(lane, f"◆ {event.line}")) if lane else NOTHING
+            case OutputPicked():
+                return self._picked(event)
             case _:
                 assert_never(event)
 
     def _candidate(
         self, event: CandidateStarted | CandidateVerified | CandidateReviewed | CandidateSelected
     ) -> Change:
-        """A candidate race: a note in its lane's log; a selection is the race's ledger (l)."""
+        """A candidate race: a note in its lane's log; its attempts are tagged with their
+        candidate's number and verification (the compare view shows them); a selection is the
+        race's ledger (l)."""
         lane = self.lanes.get(event.workstream)
         if lane is None:
             return NOTHING
         notes = self._note(lane, f"◆ {event.line}")
+        if isinstance(event, CandidateStarted):
+            lane.racing[event.model] = event.number
+        elif isinstance(event, CandidateVerified):
+            for attempt in lane.history:
+                if (
+                    attempt.candidate == event.candidate.number
+                    and attempt.model == event.candidate.model
+                ):
+                    attempt.check = event.candidate.check.summary
         if isinstance(event, CandidateSelected):
             self.races[event.workstream] = event
+            lane.racing.clear()
             for line in event.ledger_lines:
                 notes = self._note(lane, line)
             shown = lane.current
@@ -167,6 +182,23 @@ class DashboardState:
                 )
             return Change(notes=notes, ledger=True)
         return Change(notes=notes)
+
+    def _picked(self, event: OutputPicked) -> Change:
+        lane = self.lanes.get(event.workstream)
+        if lane is None:
+            return NOTHING
+        lane.used = event.attempt_id
+        lane.model = event.model
+        notes = self._note(lane, f"◆ {event.line}")
+        synthesis = self.lanes.get(SYNTHESIS_KEY)
+        if (
+            event.synthesized
+            and synthesis is not None
+            and lane.title not in synthesis.stale_because
+        ):
+            synthesis.stale_because.append(lane.title)
+            notes = (*notes, synthesis.key)
+        return Change(notes=notes, lanes=(lane.key,), status=True)
 
     def _budget(self, event: BudgetEvent) -> Change:
         if isinstance(event, CostEstimated):
@@ -193,8 +225,15 @@ class DashboardState:
 
     def _delta(self, event: domain.Delta) -> Change:
         lane = self.lanes.get(event.workstream)
-        if lane is None or event.attempt_id != lane.attempt_id:
-            return NOTHING  # a late delta of an attempt that has already been replaced
+        if lane is None:
+            return NOTHING
+        if event.attempt_id != lane.attempt_id:
+            # Another candidate of a race (they stream at once) keeps its own text; a late
+            # delta of an attempt already replaced (and over) is dropped.
+            other = lane.attempt(event.attempt_id)
+            if other is not None and not other.over:
+                other.receive(event.channel, event.text)
+            return NOTHING
         moved = lane.receive(event.channel, event.text)
         return Change(streamed=lane.key, answer_started=moved)
 
@@ -237,6 +276,8 @@ class DashboardState:
             step = PLANNING_STEPS.get(event.workstream) if not self.lanes else None
             return NOTHING if step is None else Change(planning_step=step.format(model=event.model))
         lane.start_attempt(event)
+        if event.model in lane.racing and lane.current is not None:
+            lane.current.candidate = lane.racing[event.model]
         notes: tuple[str, ...] = ()
         shown: tuple[str, ...] = (lane.key,)
         synthesis = self.lanes.get(SYNTHESIS_KEY)
@@ -289,6 +330,15 @@ class DashboardState:
         if lane is None:
             return NOTHING
         lane.finish(event.status, event.at, event.model, event.usage)
+        if event.status is WorkstreamStatus.DONE and event.model:
+            lane.used = next(
+                (
+                    a.attempt_id
+                    for a in reversed(lane.history)
+                    if a.model == event.model and a.status is domain.AttemptStatus.OK
+                ),
+                lane.used,
+            )
         notes: tuple[str, ...] = ()
         if event.detail and event.detail != "cancelled":
             notes = self._note(lane, f"• {event.detail}")

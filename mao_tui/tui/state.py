@@ -108,6 +108,8 @@ class AttemptText:
     usage: TokenTotals = field(default_factory=TokenTotals)
     elapsed_s: float | None = None
     ended_at: datetime | None = None
+    candidate: int | None = None  # its number in a race
+    check: str = ""  # a candidate's verification, in words
 
     @property
     def thinking_text(self) -> str:
@@ -152,6 +154,8 @@ class Lane:
     notes: list[str] = field(default_factory=list)
     history: list[AttemptText] = field(default_factory=list)  # every attempt, in start order
     stale_because: list[str] = field(default_factory=list)  # synthesis: lanes rerun since
+    used: str | None = None  # the attempt whose answer is the output (the synthesis's input)
+    racing: dict[str, int] = field(default_factory=dict)  # a race running: model → number
 
     @classmethod
     def from_plan(cls, planned: PlannedWorkstream, *, synthesis: bool = False) -> Lane:
