@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mao_tui.store.bench_schema import BENCH
 from mao_tui.store.check import SchemaTooNewError
 
 if TYPE_CHECKING:
@@ -443,6 +444,7 @@ MIGRATIONS: list[str] = [
     _VERIFY_CHECKS,
     _BUDGET,
     _CANDIDATES,
+    BENCH,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
