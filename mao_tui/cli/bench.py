@@ -56,7 +56,7 @@ def add_bench(sub: Commands) -> None:
         const="",
         metavar="RUN_ID",
         help="continue a run, skipping finished task×arm pairs (default: the latest unfinished "
-        "run of the same task set, tasks and arms)",
+        "run of the same task set, tasks and arms, else the latest finished one)",
     )
     bench.add_argument("--json", action="store_true", help="the report as one JSON object")
     bench.add_argument(

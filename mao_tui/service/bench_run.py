@@ -159,7 +159,7 @@ async def _the_run(
                 f" (tasks {', '.join(found.tasks)}); give that task set"
             )
         return found
-    found = await bench_store.latest_unfinished(store, task_set, names, opts.arms, sim)
+    found = await bench_store.latest_matching(store, task_set, names, opts.arms, sim)
     if found is None:
         raise UsageError(
             f"--resume: no bench run of {task_set} with these tasks and arms to resume; "

@@ -1,14 +1,15 @@
 """Simulated answers for `mao bench --simulate`: each task carries a correct and a plausible
 wrong answer (its ``simulated/`` folder); the runner registers them here and marks each
 session's spec with :data:`MARK` (task and sample number). A synthesis answering such a request
-gives one of the two, chosen by the CRC-32 of model, task and sample: deterministic, so some
-tasks pass and some fail per arm, and more samples give more chances (best-of-N)."""
+gives one of the two, chosen by a SHA-256 of model, task and sample (not a CRC: its parity is
+affine in the input, so the samples would be correlated). Deterministic: some tasks pass and
+some fail per arm, and more samples give more chances (best-of-N)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-import zlib
 
 MARK = "(simulated bench task: {task}, sample {sample})"
 _MARK = re.compile(r"\(simulated bench task: (?P<task>[A-Za-z0-9_.-]+), sample (?P<sample>\d+)\)")
@@ -25,7 +26,8 @@ def mark(task: str, sample: int) -> str:
 
 
 def correct_for(model: str, task: str, sample: int) -> bool:
-    return zlib.crc32(f"{model}|{task}|{sample}".encode()) % 2 == 0
+    digest = hashlib.sha256(f"{model}|{task}|{sample}".encode()).digest()
+    return digest[0] % 2 == 0
 
 
 def answer(request_text: str, model: str) -> tuple[str, str] | None:

@@ -86,14 +86,15 @@ async def get_run(store: Store, run_id: str) -> BenchRun | None:
     return _run(rows[0]) if rows else None
 
 
-async def latest_unfinished(
+async def latest_matching(
     store: Store, task_set: str, tasks: list[str], arms: list[str], simulated: bool
 ) -> BenchRun | None:
-    """The newest unfinished run over the same task set, tasks and arms."""
+    """The newest unfinished run over the same task set, tasks and arms; else the newest
+    finished one (resuming it runs nothing and shows its table)."""
     async with store.transaction(write=False) as conn:
         rows = await conn.execute_fetchall(
-            "SELECT * FROM bench_runs WHERE finished = 0 AND task_set = ? AND simulated = ?"
-            " ORDER BY created_at DESC, id DESC",
+            "SELECT * FROM bench_runs WHERE task_set = ? AND simulated = ?"
+            " ORDER BY finished, created_at DESC, id DESC",
             (task_set, int(simulated)),
         )
     for row in rows:
