@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mao_tui.cli.parser import Commands
+    from mao_tui.settings.schema import Settings
 
 
 def add_bench(sub: Commands) -> None:
@@ -68,7 +69,14 @@ def add_bench(sub: Commands) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from mao_tui.cli.running import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, _launch, _settings_of
+    from mao_tui.cli.running import (
+        EXIT_FAILED,
+        EXIT_INTERRUPTED,
+        EXIT_OK,
+        _cancelled_by_sigterm,
+        _launch,
+        _settings_of,
+    )
     from mao_tui.render.bench_table import bench_json, bench_table
     from mao_tui.service.bench_run import BenchOptions, parse_arms, run_bench
     from mao_tui.service.bench_tasks import load_task_set, shipped_task_set
@@ -78,7 +86,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     tasks = load_task_set(root.expanduser(), only)
     arms = parse_arms(args.arms)
     launch = _launch(args, simulate=args.simulate, speed=math.inf)
-    _settings_of(launch)  # a configuration error: exit 2 before any work
+    settings = _settings_of(launch)  # a configuration error: exit 2 before any work
+    if not args.simulate:
+        _require_models(settings, arms, args.model)
     options = BenchOptions(
         task_set=root,
         tasks=tasks,
@@ -94,7 +104,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         sys.stderr.flush()
 
     try:
-        outcome = asyncio.run(run_bench(launch, options, progress))
+        outcome = asyncio.run(_cancelled_by_sigterm(run_bench(launch, options, progress)))
     except (KeyboardInterrupt, asyncio.CancelledError):
         sys.stderr.write("mao: bench interrupted; finished results are stored (--resume)\n")
         return EXIT_INTERRUPTED
@@ -104,3 +114,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
         sys.stdout.write(bench_table(outcome.run, outcome.results))
     complete = len(outcome.results) == len(outcome.run.tasks) * len(outcome.run.arms)
     return EXIT_OK if complete else EXIT_FAILED
+
+
+def _require_models(settings: Settings, arms: list[str], model: str | None) -> None:
+    """Against the real providers: the single model must be able to run here (a key, not
+    retired), and for the mao arm some model of the develop playbook; else exit 2 at once."""
+    import os
+
+    from mao_tui.cli.running import _require_a_runnable_model
+    from mao_tui.domain.errors import UsageError
+    from mao_tui.engine import policy
+    from mao_tui.engine.availability import unavailable_reason
+    from mao_tui.service.bench_run import PLAYBOOK, single_model
+    from mao_tui.service.session_request import SessionInputs, build_request
+
+    if {"single", "best-of-n"} & set(arms):
+        single = single_model(settings, model)
+        reason = unavailable_reason(settings, single, os.environ, policy.today())
+        if reason is not None:
+            raise UsageError(
+                f"the single model {single} cannot run here: {reason}; choose another with "
+                "--model, or add --simulate to run on the built-in simulator"
+            )
+    if "mao" in arms:
+        inputs = SessionInputs(playbook=PLAYBOOK, task="bench", project_dir=Path.cwd())
+        _require_a_runnable_model(settings, build_request(settings, inputs))

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,12 +24,13 @@ from mao_tui.domain import Plan, SessionFinished, SynthesisFinished, new_id
 from mao_tui.domain.bench import ARMS, BenchResult, BenchRun
 from mao_tui.domain.candidate_events import CandidateCheck
 from mao_tui.domain.errors import UsageError
-from mao_tui.engine.request import SessionRequest
+from mao_tui.domain.sanitize import shown
 from mao_tui.engine.rule_plan import rule_based_plan
 from mao_tui.service.bench_tasks import BenchTask
 from mao_tui.service.inputs import with_context
 from mao_tui.service.launch import Launch, run_session
 from mao_tui.service.race import WorkspaceCopies
+from mao_tui.service.session_request import SessionInputs, build_request
 from mao_tui.settings.schema import Settings, VerificationCommand
 from mao_tui.store import Store
 from mao_tui.store import bench as bench_store
@@ -173,7 +174,7 @@ def _line(r: BenchResult) -> str:
     verdict = "pass" if r.passed else "FAIL"
     n = f" N={r.samples}" if r.arm == "best-of-n" else ""
     note = f" — {r.detail}" if r.detail else ""
-    return f"  {r.task:<24} {r.arm:<10}{n} {verdict}  {cost}  {r.wall_s:.1f}s{note}"
+    return shown(f"  {r.task:<24} {r.arm:<10}{n} {verdict}  {cost}  {r.wall_s:.1f}s{note}")
 
 
 class _Runner:
@@ -254,15 +255,15 @@ class _Runner:
             from mao_tui.simulator.bench import mark
 
             spec = f"{mark(task.name, sample)}\n\n{spec}"
-        req = SessionRequest(
-            command="bench",
+        inputs = SessionInputs(
             playbook=PLAYBOOK,
             task=task.text,
-            spec_text=spec,
-            simulated=self.launch.simulate,
             project_dir=self.launch.project_dir,
-            fixed_plan=plan,
+            simulated=self.launch.simulate,
+            spec_text=spec,
+            command="bench",
         )
+        req = replace(build_request(self.settings, inputs), fixed_plan=plan)
         texts: list[str] = []
 
         async def keep(event: object) -> None:

@@ -234,3 +234,13 @@ def test_a_bad_polyglot_config_is_named_and_exits_2(
     write_polyglot(tmp_path / "polyglot", config={"files": {"solution": ["two_fer.py"]}})
     assert main(["bench", str(tmp_path / "polyglot"), "--db", str(tmp_path / "m.db")]) == 2
     assert ".meta/config.json: files.test: Field required" in capsys.readouterr().err
+
+
+def test_without_keys_a_real_run_stops_before_any_session(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "m.db"
+    assert main(["bench", "--tasks", "fizzbuzz", "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "the single model sonnet-5.5 cannot run here" in err and "--simulate" in err
+    assert not db.exists() or not _rows(db, "SELECT * FROM bench_runs")
