@@ -52,6 +52,13 @@ def add_bench(sub: Commands) -> None:
         "--max-n", type=_count(2), default=8, metavar="N", help="the largest matched N (8)"
     )
     bench.add_argument(
+        "--fix-rounds",
+        type=_count(0),
+        metavar="N",
+        help="the mao arm's fix rounds after a failed verification (default: the develop "
+        "playbook's fix.max_rounds; 0: none)",
+    )
+    bench.add_argument(
         "--resume",
         nargs="?",
         const="",
@@ -96,6 +103,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         model=args.model,
         n=args.n,
         max_n=args.max_n,
+        fix_rounds=args.fix_rounds,
         resume=args.resume,
     )
 
@@ -125,7 +133,8 @@ def _require_models(settings: Settings, arms: list[str], model: str | None) -> N
     from mao_tui.domain.errors import UsageError
     from mao_tui.engine import policy
     from mao_tui.engine.availability import unavailable_reason
-    from mao_tui.service.bench_run import PLAYBOOK, single_model
+    from mao_tui.service.bench_arms import PLAYBOOK
+    from mao_tui.service.bench_run import single_model
     from mao_tui.service.session_request import SessionInputs, build_request
 
     if {"single", "best-of-n"} & set(arms):

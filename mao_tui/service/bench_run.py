@@ -1,42 +1,31 @@
-"""`mao bench`: run each task of a task set by each arm, apply every answer to a fresh copy of
-the task's snapshot, run the task's tests there, and store each result as it comes.
+"""`mao bench`: run each task of a task set by each arm (service/bench_arms.py), store each
+task×arm result as soon as it is known, resume a run where it stopped.
 
-Arms (docs/bench.md): ``single`` is one session of the single best model (its implementation
-workstream and its own synthesis: two requests, both by that model); ``best-of-n`` is N such
-sessions of the same model at the ``mao`` arm's cost on that task, each answer tested in its own
-copy and the task passed when any passes (test-filtered best-of-N); ``mao`` is the develop
-playbook's full orchestration (planning, workstreams, synthesis). Every session is a real mao
-session in the session database. Answers are applied once: no fix rounds.
+Arms (docs/bench.md): ``single`` is one session of the single best model; ``best-of-n`` N such
+sessions at the ``mao`` arm's cost on that task, passed when any sample's answer passes the
+task's tests (test-filtered best-of-N); ``mao`` the develop playbook's full orchestration with
+apply, verify and fix rounds. Every attempt is a real mao session in the session database.
 """
 
 from __future__ import annotations
 
-import math
-import sys
-import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mao_tui.domain import Plan, SessionFinished, SynthesisFinished, new_id
+from mao_tui.domain import new_id
 from mao_tui.domain.bench import ARMS, BenchResult, BenchRun
-from mao_tui.domain.candidate_events import CandidateCheck
 from mao_tui.domain.errors import UsageError
 from mao_tui.domain.sanitize import shown
 from mao_tui.engine.rule_plan import rule_based_plan
+from mao_tui.service.bench_arms import PLAYBOOK, ROUTE, ArmRunner
 from mao_tui.service.bench_tasks import BenchTask
-from mao_tui.service.inputs import with_context
-from mao_tui.service.launch import Launch, run_session
-from mao_tui.service.race import WorkspaceCopies
-from mao_tui.service.session_request import SessionInputs, build_request
-from mao_tui.settings.schema import Settings, VerificationCommand
+from mao_tui.service.launch import Launch
+from mao_tui.settings.schema import Settings
 from mao_tui.store import Store
 from mao_tui.store import bench as bench_store
 
-PLAYBOOK = "develop"
-_ROUTE = "implementation"  # the code-writing route: its first model is the single best model
 Progress = Callable[[str], None]
 
 
@@ -48,6 +37,7 @@ class BenchOptions:
     model: str | None = None  # None: the implementation route's first model
     n: int | None = None  # best-of-N's N; None: matched to the mao arm's cost
     max_n: int = 8
+    fix_rounds: int | None = None  # the mao arm's fix rounds (None: the playbook's fix.max_rounds)
     resume: str | None = None  # a run id (prefix), "" for the latest matching run, None: new
 
 
@@ -65,7 +55,7 @@ def single_model(settings: Settings, override: str | None) -> str:
             raise UsageError(f"--model: unknown model {override!r}; known models: {known}")
         return override
     plan = rule_based_plan(settings, PLAYBOOK)
-    route = next((w for w in plan.workstreams if w.key == _ROUTE), plan.workstreams[0])
+    route = next((w for w in plan.workstreams if w.key == ROUTE), plan.workstreams[0])
     return route.chain[0]
 
 
@@ -95,7 +85,7 @@ async def run_bench(launch: Launch, opts: BenchOptions, progress: Progress) -> B
             f"resuming bench run {run.id}: {len(done)} of "
             f"{len(run.tasks) * len(run.arms)} task×arm pairs already done"
         )
-    runner = _Runner(launch, settings, run.model, opts)
+    runner = ArmRunner(launch, settings, run.model, opts)
     ran = 0
     by_name = {t.name: t for t in opts.tasks}
     for name in run.tasks:
@@ -175,157 +165,3 @@ def _line(r: BenchResult) -> str:
     n = f" N={r.samples}" if r.arm == "best-of-n" else ""
     note = f" — {r.detail}" if r.detail else ""
     return shown(f"  {r.task:<24} {r.arm:<10}{n} {verdict}  {cost}  {r.wall_s:.1f}s{note}")
-
-
-class _Runner:
-    def __init__(self, launch: Launch, settings: Settings, model: str, opts: BenchOptions):
-        self.launch = launch
-        self.settings = settings
-        self.model = model
-        self.opts = opts
-
-    async def run(
-        self, task: BenchTask, arm: str, done: dict[tuple[str, str], BenchResult]
-    ) -> BenchResult:
-        if self.launch.simulate:
-            _register(task)
-        if arm == "best-of-n":
-            return await self._best_of_n(task, done)
-        plan = self._single_plan() if arm == "single" else None
-        attempt = await self._attempt(task, plan, sample=0)
-        return BenchResult(
-            task=task.name,
-            arm=arm,
-            passed=attempt.passed,
-            cost_usd=attempt.cost_usd,
-            cost_complete=attempt.cost_complete,
-            wall_s=attempt.wall_s,
-            session_ids=[attempt.session_id],
-            detail=attempt.detail,
-        )
-
-    def _samples(self, task: str, done: dict[tuple[str, str], BenchResult]) -> tuple[int, str]:
-        if self.opts.n is not None:
-            return self.opts.n, f"N={self.opts.n} (--n)"
-        single, mao = done.get((task, "single")), done.get((task, "mao"))
-        if single is None or mao is None:
-            return 2, "N=2: no single and mao results of this task to match the cost to"
-        if not (single.cost_complete and mao.cost_complete) or single.cost_usd <= 0:
-            return 2, "N=2: a price is unknown, so the cost cannot be matched"
-        n = max(2, min(self.opts.max_n, math.ceil(mao.cost_usd / single.cost_usd - 1e-9)))
-        return n, f"N={n}: mao ${mao.cost_usd:.4f} / single ${single.cost_usd:.4f}"
-
-    async def _best_of_n(
-        self, task: BenchTask, done: dict[tuple[str, str], BenchResult]
-    ) -> BenchResult:
-        n, why = self._samples(task.name, done)
-        attempts = [
-            await self._attempt(task, self._single_plan(), sample=k) for k in range(1, n + 1)
-        ]
-        winners = [k for k, a in enumerate(attempts, 1) if a.passed]
-        chosen = f"sample {winners[0]} of {n} passed" if winners else f"none of {n} passed"
-        return BenchResult(
-            task=task.name,
-            arm="best-of-n",
-            passed=bool(winners),
-            cost_usd=sum(a.cost_usd for a in attempts),
-            cost_complete=all(a.cost_complete for a in attempts),
-            wall_s=sum(a.wall_s for a in attempts),
-            session_ids=[a.session_id for a in attempts],
-            samples=n,
-            detail=f"{chosen}; {why}",
-        )
-
-    def _single_plan(self) -> Plan:
-        draft = rule_based_plan(self.settings, PLAYBOOK)
-        route = next((w for w in draft.workstreams if w.key == _ROUTE), draft.workstreams[0])
-        one = {"chain": [self.model], "substitutions": [], "candidates": 0}
-        return Plan(
-            playbook=PLAYBOOK,
-            workstreams=[route.model_copy(update={**one, "depends_on": []})],
-            synthesis=draft.synthesis.model_copy(update=one),
-            source="file",
-            rationale=f"mao bench: {self.model} alone, once",
-        )
-
-    async def _attempt(self, task: BenchTask, plan: Plan | None, sample: int) -> _Attempt:
-        started = time.monotonic()
-        spec = with_context("", task.context())
-        if self.launch.simulate:
-            from mao_tui.simulator.bench import mark
-
-            spec = f"{mark(task.name, sample)}\n\n{spec}"
-        inputs = SessionInputs(
-            playbook=PLAYBOOK,
-            task=task.text,
-            project_dir=self.launch.project_dir,
-            simulated=self.launch.simulate,
-            spec_text=spec,
-            command="bench",
-        )
-        req = replace(build_request(self.settings, inputs), fixed_plan=plan)
-        texts: list[str] = []
-
-        async def keep(event: object) -> None:
-            if isinstance(event, SynthesisFinished) and event.text:
-                texts.append(event.text)
-
-        finished = await run_session(self.launch, req, [keep])
-        passed, detail = await self._test(task, req.session_id, texts[-1] if texts else "")
-        if not texts:
-            detail = f"no answer: {finished.error or finished.status.value}"
-        return _Attempt(finished, req.session_id, passed, detail, time.monotonic() - started)
-
-    async def _test(self, task: BenchTask, session_id: str, answer: str) -> tuple[bool, str]:
-        if not answer:
-            return False, ""
-        tests = VerificationCommand(
-            name="tests",
-            argv=[sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *task.tests],
-            timeout_s=task.timeout_s,
-            kind="test",
-            source="the bench task",
-        )
-        verification = {**self.settings.verification, PLAYBOOK: [tests]}
-        settings = self.settings.model_copy(update={"verification": verification})
-        with tempfile.TemporaryDirectory(prefix="mao-bench-") as tmp:
-            snapshot = Path(tmp) / "snapshot"
-            task.materialize(snapshot)
-            copies = WorkspaceCopies(settings, PLAYBOOK, lambda: snapshot, session_id)
-            try:
-                check = await copies.verify(answer, "answer", CandidateCheck())
-            finally:
-                copies.close()
-        passed = check.verified and "tests" in check.passed and not check.failed
-        if passed:
-            return True, ""
-        why = check.detail or ("tests failed" if check.failed else "tests could not run")
-        return False, why
-
-
-@dataclass(frozen=True)
-class _Attempt:
-    finished: SessionFinished
-    session_id: str
-    passed: bool
-    detail: str
-    wall_s: float
-
-    @property
-    def cost_usd(self) -> float:
-        return self.finished.totals.cost_usd
-
-    @property
-    def cost_complete(self) -> bool:
-        return self.finished.totals.cost_complete
-
-
-def _register(task: BenchTask) -> None:
-    from mao_tui.simulator import bench as simulated
-
-    answers = task.simulated_answers()
-    if answers is not None:
-        simulated.register(task.name, *answers)
-
-
-__all__ = ["BenchOptions", "BenchOutcome", "parse_arms", "run_bench", "single_model"]
