@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from fixtures.polyglot import EXAMPLE, write_polyglot
@@ -26,7 +27,19 @@ TASKS = "roman_numerals,slugify"
 
 
 def _bench(db: Path, *extra: str) -> list[str]:
-    return ["bench", "--simulate", "--tasks", TASKS, "--n", "2", "--db", str(db), *extra]
+    return [
+        "bench",
+        "--simulate",
+        "--tasks",
+        TASKS,
+        "--n",
+        "2",
+        "--fix-rounds",
+        "1",
+        "--db",
+        str(db),
+        *extra,
+    ]
 
 
 def _rows(db: Path, sql: str, *params: object) -> list[sqlite3.Row]:
@@ -70,6 +83,8 @@ def test_simulated_bench_prints_the_table_and_stores_every_result(
     assert got == _expected(tmp_path)
     assert set(got.values()) == {True, False}  # the scripted answers pass some and fail some
     assert got[("roman_numerals", "mao")] and not got[("roman_numerals", "single")]
+    [failed] = [r for r in results if r["arm"] == "mao" and not r["passed"]]
+    assert "verification failed (tests) after 1 fix round(s) of 1" in failed["detail"]
 
     sessions = {r["id"]: r for r in _rows(db, "SELECT * FROM sessions")}
     for r in results:
@@ -96,7 +111,7 @@ def test_an_interrupted_run_keeps_its_results_and_resume_runs_only_the_rest(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "m.db"
-    argv = _bench(db, "--arms", "single,mao")
+    argv = _bench(db, "--arms", "single,mao", "--fix-rounds", "0")
     shown = bench_run._line
 
     def interrupt_after_two(result: Any) -> str:
@@ -172,26 +187,44 @@ def test_the_shipped_tasks_fail_untouched_and_pass_with_their_correct_answer(
 ) -> None:
     tasks = load_task_set(shipped_task_set())
     assert len(tasks) == 10
-    for task in tasks:
-        answers = task.simulated_answers()
-        assert answers is not None
-        for name, files, passes in (
-            ("stub", {}, False),
-            ("wrong", answers[1], False),
-            ("right", answers[0], True),
-        ):
-            folder = tmp_path / task.name / name
-            task.materialize(folder)
+    expected = {"stub": False, "wrong": False, "right": True}
+    for variant, passes in expected.items():  # one pytest run per variant over all ten tasks
+        root = tmp_path / variant
+        for task in tasks:
+            answers = task.simulated_answers()
+            assert answers is not None
+            task.materialize(root / task.name)
+            files = {"stub": {}, "wrong": answers[1], "right": answers[0]}[variant]
             for path, text in files.items():
-                (folder / path).write_text(text)
-            run = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *task.tests],
-                cwd=folder,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            assert (run.returncode == 0) is passes, (task.name, name, run.stdout)
+                (root / task.name / path).write_text(text)
+        report = tmp_path / f"{variant}.xml"
+        tests = [str(root / t.name / test) for t in tasks for test in t.tests]
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--junitxml={report}",
+                f"--rootdir={root}",
+                *tests,
+            ],
+            cwd=root,
+            capture_output=True,
+            check=False,
+        )
+        outcome: dict[str, bool] = {t.name: True for t in tasks}
+        cases = ElementTree.parse(report).getroot().iter("testcase")
+        seen = set()
+        for case in cases:
+            name = case.get("classname", "").split(".")[0]
+            seen.add(name)
+            if case.find("failure") is not None or case.find("error") is not None:
+                outcome[name] = False
+        assert seen == set(outcome)  # every task's tests ran
+        assert outcome == dict.fromkeys(outcome, passes), variant
 
 
 def test_the_polyglot_reader_takes_instructions_and_tests_never_the_example(
