@@ -277,3 +277,26 @@ def test_without_keys_a_real_run_stops_before_any_session(
     err = capsys.readouterr().err
     assert "the single model sonnet-5.5 cannot run here" in err and "--simulate" in err
     assert not db.exists() or not _rows(db, "SELECT * FROM bench_runs")
+
+
+def test_the_whole_shipped_set_runs_and_a_resume_runs_nothing_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "m.db"
+    argv = ["bench", "--simulate", "--arms", "single", "--db", str(db)]  # one arm: CI time
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    single = _api("sonnet-5.5", tmp_path)
+    names = [t.name for t in load_task_set(shipped_task_set())]
+    passed = sum(correct_for(single, name, 0) for name in names)
+    assert any(line.split()[:2] == ["single", f"{passed}/10"] for line in table.splitlines())
+    stored = _rows(db, "SELECT task, passed FROM bench_results")
+    assert {r["task"]: bool(r["passed"]) for r in stored} == {
+        name: correct_for(single, name, 0) for name in names
+    }
+    sessions = len(_rows(db, "SELECT id FROM sessions"))
+    assert sessions == 10
+    assert main([*argv, "--resume"]) == 0
+    assert capsys.readouterr().out == table  # the same run's table, nothing run again
+    assert len(_rows(db, "SELECT id FROM sessions")) == sessions
