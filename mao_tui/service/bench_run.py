@@ -80,11 +80,12 @@ async def run_bench(launch: Launch, opts: BenchOptions, progress: Progress) -> B
         done = {(r.task, r.arm): r for r in await bench_store.run_results(store, run.id)}
     finally:
         await store.close()
+    pairs = len(run.tasks) * len(run.arms)
+    label = " on the simulator" if run.simulated else ""
     if done:
-        progress(
-            f"resuming bench run {run.id}: {len(done)} of "
-            f"{len(run.tasks) * len(run.arms)} task×arm pairs already done"
-        )
+        progress(f"resuming bench run {run.id}: {len(done)} of {pairs} task×arm pairs already done")
+    else:
+        progress(f"bench run {run.id}{label}: {len(run.tasks)} task(s) × {', '.join(run.arms)}")
     runner = ArmRunner(launch, settings, run.model, opts)
     ran = 0
     by_name = {t.name: t for t in opts.tasks}
@@ -143,6 +144,9 @@ async def _the_run(
             raise UsageError(f"--resume: {exc}") from None
         if found is None:
             raise UsageError(f"--resume: no bench run {opts.resume!r} in {store.path}")
+        if found.simulated != sim:
+            was = "simulated: add --simulate" if found.simulated else "not simulated: no --simulate"
+            raise UsageError(f"--resume: run {found.id} was {was}")
         missing = [n for n in found.tasks if n not in names]
         if found.task_set != task_set or missing:
             raise UsageError(

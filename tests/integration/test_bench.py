@@ -128,6 +128,15 @@ def test_an_interrupted_run_keeps_its_results_and_resume_runs_only_the_rest(
     before = len(_rows(db, "SELECT id FROM sessions"))
     assert before == 2
 
+    run_id = _rows(db, "SELECT id FROM bench_runs")[0]["id"]
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.setenv(name, "not-a-real-key")  # past the key check, to the run's own
+    real = [a for a in argv if a != "--simulate"]
+    assert main([*real, "--resume", run_id[:12]]) == 2  # a simulated run stays simulated
+    assert "was simulated: add --simulate" in capsys.readouterr().err
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.delenv(name)
+
     monkeypatch.setattr(bench_run, "_line", shown)
     assert main([*argv, "--resume"]) == 0
     err = capsys.readouterr().err
