@@ -8,6 +8,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from mao_tui.cli.bench import cmd_bench
 from mao_tui.cli.info import cmd_config_check, cmd_models, cmd_sessions
 from mao_tui.cli.land import cmd_clean, cmd_land
 from mao_tui.cli.mcp_commands import cmd_mcp_config, cmd_mcp_serve
@@ -34,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "verify": cmd_verify,
         "land": cmd_land,
         "clean": cmd_clean,
+        "bench": cmd_bench,
     }
     try:
         if _opens_the_database(args):

@@ -225,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
         _config,
     ):
         add(sub)
+    from mao_tui.cli.bench import add_bench
+
+    add_bench(sub)
     return parser
 
 

@@ -9,7 +9,7 @@ from functools import cache
 from importlib import resources
 
 from mao_tui.samples.sample_repo import SAMPLE_EDITS, SAMPLE_TASK
-from mao_tui.simulator import candidates, journal, qa, tailored
+from mao_tui.simulator import bench, candidates, journal, qa, tailored
 from mao_tui.simulator.planning import plan_reply, preflight_reply
 
 WORKSTREAM_KEY = re.compile(r"\(key: ([A-Za-z0-9_.-]+)\)")
@@ -94,6 +94,8 @@ def script_for(
         return Script(candidates.THINKING, candidates.answer_head(model) + _manifest(broken))
     if workstream in _PLANNING:
         return Script(*_PLANNING[workstream](request_text))
+    if base == "synthesis" and (solved := bench.answer(request_text, model)) is not None:
+        return Script(*solved)  # `mao bench --simulate` (simulator/bench.py)
     if journal_script := _journal(base, request_text):
         return journal_script
     if base in qa.REVIEWER_KEYS:

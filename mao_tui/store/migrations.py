@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mao_tui.store.bench_schema import BENCH
 from mao_tui.store.check import SchemaTooNewError
 from mao_tui.store.migration_ledger import LEDGER
 from mao_tui.store.migration_review import CROSS_REVIEW
@@ -449,6 +450,7 @@ MIGRATIONS: list[str] = [
     LEDGER,  # store/migration_ledger.py
     CROSS_REVIEW,  # store/migration_review.py
     PICKS_MIGRATION,  # store/picks.py
+    BENCH,  # store/bench_schema.py
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
