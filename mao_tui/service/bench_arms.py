@@ -182,13 +182,11 @@ class ArmRunner:
         with tempfile.TemporaryDirectory(prefix="mao-bench-") as tmp:
             workspace = Path(tmp) / "workspace"
             task.materialize(workspace)
-            # The settings read once per Launch (its cache) are the ones with the task's tests.
-            launch = replace(
-                self.launch,
+            launch = self.launch.with_settings(
+                self._with_tests(task),
                 workspace=workspace,
                 in_place=True,  # the fresh copy is nobody's checkout
                 fix_rounds=self.opts.fix_rounds,
-                _cache={"settings": self._with_tests(task)},
             )
             outcome = await run_and_apply(launch, req, [], auto_confirm(None))
         totals = outcome.session.totals if outcome.session is not None else TokenTotals()

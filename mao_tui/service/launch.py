@@ -9,7 +9,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +76,11 @@ class Launch:
         if "settings" not in self._cache:
             self._cache["settings"] = load_settings(self.layers())
         return self._cache["settings"]
+
+    def with_settings(self, settings: Settings, **changes: Any) -> Launch:
+        """A copy with ``changes`` whose configuration is ``settings``, already validated (a
+        caller that adjusts it: `mao bench` verifies with the task's tests)."""
+        return replace(self, _cache={"settings": settings}, **changes)
 
 
 def simulator_overlay(settings: Settings, base_url: str) -> dict[str, Any]:

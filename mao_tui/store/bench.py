@@ -1,4 +1,4 @@
-"""`mao bench` runs and results in the database (tables: store/bench_schema.py)."""
+"""`mao bench` runs and results in the database (tables: store/migrations_later.py)."""
 
 from __future__ import annotations
 

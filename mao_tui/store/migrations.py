@@ -12,11 +12,8 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mao_tui.store.bench_schema import BENCH
 from mao_tui.store.check import SchemaTooNewError
-from mao_tui.store.migration_ledger import LEDGER
-from mao_tui.store.migration_review import CROSS_REVIEW
-from mao_tui.store.picks import PICKS_MIGRATION
+from mao_tui.store.migrations_later import BENCH, CROSS_REVIEW, LEDGER, PICKS
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -447,10 +444,10 @@ MIGRATIONS: list[str] = [
     _VERIFY_CHECKS,
     _BUDGET,
     _CANDIDATES,
-    LEDGER,  # store/migration_ledger.py
-    CROSS_REVIEW,  # store/migration_review.py
-    PICKS_MIGRATION,  # store/picks.py
-    BENCH,  # store/bench_schema.py
+    LEDGER,  # the rest: store/migrations_later.py
+    CROSS_REVIEW,
+    PICKS,
+    BENCH,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

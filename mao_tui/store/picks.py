@@ -7,23 +7,6 @@ import aiosqlite
 
 from mao_tui.domain.pick_events import OutputPicked
 
-# Registered in migrations.MIGRATIONS (migrations.py is near its size limit).
-PICKS_MIGRATION = """
-CREATE TABLE output_picks (
-    id               INTEGER PRIMARY KEY,
-    session_id       TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
-    workstream       TEXT NOT NULL,
-    workstream_title TEXT NOT NULL,
-    attempt_id       TEXT NOT NULL,
-    attempt_no       INTEGER NOT NULL,
-    model            TEXT NOT NULL,
-    candidate        INTEGER,
-    synthesized      INTEGER NOT NULL,
-    at               TEXT NOT NULL
-);
-CREATE INDEX output_picks_by_session ON output_picks (session_id);
-"""
-
 
 async def write_pick(conn: aiosqlite.Connection, event: OutputPicked, at: str) -> None:
     await conn.execute(
