@@ -184,6 +184,18 @@ class Store:
                     raise unwritable(self.path, exc) from exc
                 raise
 
+    @asynccontextmanager
+    async def alone(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection for one write statement outside any transaction (atomic by itself,
+        committed with it): one round trip to SQLite's thread where a transaction takes three."""
+        async with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.DatabaseError as exc:
+                if is_write_failure(exc):
+                    raise unwritable(self.path, exc) from exc
+                raise
+
     async def mark_interrupted(self) -> int:
         """Mark ``interrupted`` the sessions left ``running`` by a dead process on this host.
 

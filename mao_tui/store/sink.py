@@ -1,7 +1,7 @@
 """StoreSink: persists the engine's event stream while a session runs.
 
 Structural events are written (and committed) before ``__call__`` returns. ``Delta`` text is only
-appended to an in-memory buffer; a background task writes all buffered text in one transaction a
+appended to an in-memory buffer; a background task writes all buffered text in one statement a
 few times a second, and ``AttemptFinished`` / ``SessionFinished`` write their attempt's (or all)
 buffered text in the same transaction as the event itself.
 """
@@ -100,17 +100,24 @@ class StoreSink:
         return sum(len(thinking) + len(text) for thinking, text in self._buffer.values())
 
     async def flush(self) -> None:
-        """Write every buffered fragment now, in one transaction."""
+        """Write every buffered fragment now, in one statement (atomic by itself)."""
         if self.failure is not None:
             raise self.failure
         if not self._buffer:
             self._dirty.clear()
             return
+        taken: _Buffer = {}
         try:
-            async with self._transaction(flush_all=True):
-                pass
+            async with self._store.alone() as conn:  # taken once the lock is held: in order
+                taken = self._take(True, None)
+                if taken:
+                    await conn.execute(*_append_all(taken))
         except StoreUnwritableError as exc:
+            self._put_back(taken)
             self._fail(exc)
+            raise
+        except BaseException:
+            self._put_back(taken)
             raise
 
     async def aclose(self) -> None:
@@ -191,3 +198,16 @@ class StoreSink:
             self._buffer[attempt_id] = (thinking + newer[0], text + newer[1])
         if self._buffer:
             self._dirty.set()
+
+
+def _append_all(taken: _Buffer) -> tuple[str, list[str]]:
+    """One UPDATE appending every attempt's buffered text (atomic without a transaction)."""
+    cases = " ".join("WHEN ? THEN ?" for _ in taken)
+    marks = ", ".join("?" for _ in taken)
+    sql = (
+        f"UPDATE attempts SET thinking_text = thinking_text || CASE id {cases} END, "
+        f"output_text = output_text || CASE id {cases} END WHERE id IN ({marks})"
+    )
+    thinking = [x for key, (parts, _) in taken.items() for x in (key, "".join(parts))]
+    text = [x for key, (_, parts) in taken.items() for x in (key, "".join(parts))]
+    return sql, [*thinking, *text, *taken]

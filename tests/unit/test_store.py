@@ -515,6 +515,25 @@ async def test_attempt_finished_writes_only_its_own_buffer_first(
     assert attempt_texts(db_path, second) == ("storage thinking", "storage answer")
 
 
+async def test_one_flush_appends_every_attempts_text_to_its_own_row(
+    store: Store, db_path: Path
+) -> None:
+    script = Script(new_id())
+    script.start()
+    script.plan(make_plan())
+    first = script.attempt("schemas", "gemini-3-pro")
+    second = script.attempt("storage", "gpt-5.2-codex")
+    sink = store.sink(flush_interval=3600)
+    await push(sink, script.events)
+    for round_no in range(2):
+        await sink(script.make_delta(first, "schemas", "thinking", f"t{round_no} "))
+        await sink(script.make_delta(second, "storage", "text", f"a{round_no} "))
+        await sink.flush()
+    assert attempt_texts(db_path, first) == ("t0 t1 ", "")
+    assert attempt_texts(db_path, second) == ("", "a0 a1 ")
+    await sink.aclose()
+
+
 async def test_session_finished_writes_every_buffer(store: Store, db_path: Path) -> None:
     script, attempt_id = running_session("core_logic", "gpt-5.2")
     script.delta(attempt_id, "core_logic", "text", "half an answer")

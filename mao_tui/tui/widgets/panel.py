@@ -111,7 +111,8 @@ class ModelPanel(ScrollView, can_focus=True):
         self._final_job: Worker[None] | None = None
         self._final_job_width = 0
         self._placeholder = StaticLines("muted", ["waiting for the model…"])
-        self._rows: list[Row] = []
+        self._spans: list[tuple[int, int, Block]] = []  # (first row, rows, block) in order
+        self._row_count = 0
         self._header_rows = range(0)
         self._styles: Styles | None = None
         self._painted: LRUCache[Row, Strip] = LRUCache(PAINTED_LINES)
@@ -172,7 +173,8 @@ class ModelPanel(ScrollView, can_focus=True):
     @property
     def plain_lines(self) -> list[str]:
         """Every line of the panel as plain text, without the padding (tests)."""
-        return [(row[0] if isinstance(row, tuple) else row.text).rstrip() for row in self._rows]
+        rows = [self._row(index) for index in range(self._row_count)]
+        return [(row[0] if isinstance(row, tuple) else row.text).rstrip() for row in rows if row]
 
     # -- header -------------------------------------------------------------------------------
 
@@ -375,17 +377,20 @@ class ModelPanel(ScrollView, can_focus=True):
         styles = self._resolve_styles()
         width = styles.width
         following = follow and self.scroll_y >= self.max_scroll_y - 1
-        rows: list[Row] = []
+        spans: list[tuple[int, int, Block]] = []
+        count = 0
         self._header_rows = range(0)
         for block, is_header in self._blocks():
             if isinstance(block, RenderedBlock) and block.width != width:
                 continue
-            block_rows = block.rows(styles)
+            rows = block.layout(styles)
             if is_header:
-                self._header_rows = range(len(rows), len(rows) + len(block_rows))
-            rows.extend(block_rows)
-        self._rows = rows
-        size = Size(width, len(rows))
+                self._header_rows = range(count, count + rows)
+            spans.append((count, rows, block))
+            count += rows
+        self._spans = spans
+        self._row_count = count
+        size = Size(width, count)
         if size != self.virtual_size:
             # Not through the reactive: that would ask the whole screen for a layout.
             self.set_reactive(Widget.virtual_size, size)
@@ -397,15 +402,21 @@ class ModelPanel(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         styles = self._styles or self._resolve_styles()
-        if not 0 <= index < len(self._rows):
+        row = self._row(index)
+        if row is None:
             return Strip.blank(styles.width, styles.base)
-        row = self._rows[index]
         if not isinstance(row, tuple):
             return row
         strip = self._painted.get(row)
         if strip is None:  # a line scrolling by is painted once, not at every repaint
             strip = self._painted[row] = styles.paint(row)
         return strip
+
+    def _row(self, index: int) -> Row | None:
+        for start, count, block in self._spans:
+            if start <= index < start + count:
+                return block.row(index - start)
+        return None
 
     # -- events ---------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ the attempt ends it is rendered once as Markdown, off the event loop (:func:`ren
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -43,49 +44,46 @@ def wrap(line: str, width: int) -> list[str]:
     dropped. An empty line stays one empty line.
     """
     line = line.expandtabs(TAB_SIZE)
+    return [line[start:end] for start, end in wrap_spans(line, width)]
+
+
+def wrap_spans(line: str, width: int) -> list[tuple[int, int]]:
+    """Where :func:`wrap` cuts ``line`` (tabs already expanded): each piece's (start, end)."""
     measure: Callable[[str], int] = len if line.isascii() else cell_len
-    if width <= 0:
-        return [line]
-    if measure(line) <= width:
-        return [line]
-    out: list[str] = []
-    current = ""
-    used = 0
+    if width <= 0 or measure(line) <= width:
+        return [(0, len(line))]
+    out: list[tuple[int, int]] = []
+    start = end = used = position = 0
     for token in _TOKEN.findall(line):
+        at, position = position, position + len(token)
         size = measure(token)
-        if token.isspace():
-            if used + size <= width:
-                current += token
-                used += size
-            else:
-                out.append(current.rstrip())
-                current, used = "", 0
-            continue
         if used + size <= width:
-            current += token
-            used += size
+            start, end, used = (start if end > start else at), position, used + size
             continue
-        if current.strip():
-            out.append(current.rstrip())
-            current, used = "", 0
+        if token.isspace() or line[start:end].strip():
+            out.append((start, start + len(line[start:end].rstrip())))
+            start = end = used = 0
+            if token.isspace():
+                continue
         while size > width:  # fold a word longer than the line
-            head, token = _fold(token, width, measure)
-            out.append(head)
+            cut = _fold(token, width, measure)
+            out.append((at, at + cut))
+            at, token = at + cut, token[cut:]
             size = measure(token)
-        current, used = token, size
-    if current or not out:
-        out.append(current.rstrip() if out else current)
+        start, end, used = at, position, size
+    if end > start or not out:
+        out.append((start, start + len(line[start:end].rstrip())) if out else (start, end))
     return out
 
 
-def _fold(word: str, width: int, measure: Callable[[str], int]) -> tuple[str, str]:
+def _fold(word: str, width: int, measure: Callable[[str], int]) -> int:
+    """How many characters of ``word`` fit in ``width`` cells (at least one)."""
     if measure is len:
-        return word[:width], word[width:]
+        return width
     cut = 0
     while cut < len(word) and cell_len(word[: cut + 1]) <= width:
         cut += 1
-    cut = max(cut, 1)
-    return word[:cut], word[cut:]
+    return max(cut, 1)
 
 
 def classify(line: str, in_fence: bool) -> tuple[LineKind, bool]:
@@ -119,7 +117,9 @@ class Styles:
 
     def finish(self, strip: Strip) -> Strip:
         """A strip rendered elsewhere, put on the panel's style and padded to the width."""
-        return strip.apply_style(self.base).crop_extend(0, self.width, self.base)
+        done = strip.apply_style(self.base).crop_extend(0, self.width, self.base)
+        # A fresh strip: the steps' strips (and their caches) are not kept alive by it.
+        return Strip(list(done), done.cell_length)
 
     def paint(self, row: Row) -> Strip:
         return self.strip(*row) if isinstance(row, tuple) else row
@@ -130,11 +130,16 @@ Row = tuple[str, LineKind] | Strip
 
 
 class Block:
-    """A run of rows for a width; subclasses decide where they come from. Text rows hold only
-    the string and its kind: a panel makes a strip of a row when it paints it, so a long stream
-    costs memory in proportion to its text, not to Textual's strips and their caches."""
+    """A run of rows for a width; subclasses decide where they come from. Text rows are made
+    from the block's text when asked (a panel asks only for the rows it paints), so a long
+    stream costs memory in proportion to its text, not to its rows, strips and their caches."""
 
-    def rows(self, styles: Styles) -> list[Row]:
+    def layout(self, styles: Styles) -> int:
+        """Lay the rows out for ``styles`` (only what is new since the last call): how many."""
+        raise NotImplementedError
+
+    def row(self, index: int) -> Row:
+        """Row ``index`` (below the count of the latest :meth:`layout`)."""
         raise NotImplementedError
 
     def restyle(self) -> None:
@@ -154,15 +159,27 @@ class StaticLines(Block):
             self.lines = list(lines)
             self._cache = None
 
-    def rows(self, styles: Styles) -> list[Row]:
+    def layout(self, styles: Styles) -> int:
         if self._cache is None or self._cache[0] != styles.width:
             wrapped = [piece for line in self.lines for piece in wrap(line, styles.width)]
             self._cache = (styles.width, [(piece, self.kind) for piece in wrapped])
-        return self._cache[1]
+        return len(self._cache[1])
+
+    def row(self, index: int) -> Row:
+        assert self._cache is not None
+        return self._cache[1][index]
+
+
+_KIND_CODES: tuple[LineKind, ...] = (
+    "text", "heading", "fence", "code", "quote", "thinking", "note", "header", "muted",
+)  # fmt: skip
 
 
 class StreamBlock(Block):
     """Text that grows at its end. Complete lines are wrapped once; the last line on each call.
+
+    A wrapped row is kept as where it lies in its line (three integers in arrays, 12 bytes),
+    not as a string: the text is held once, as its logical lines.
 
     ``markdown=True`` styles lines by a line-level reading of Markdown (fences, headings, quotes);
     otherwise every line is ``kind``.
@@ -172,12 +189,16 @@ class StreamBlock(Block):
         self.kind: LineKind = kind
         self.markdown = markdown
         self._lines: list[str] = []  # complete logical lines
-        self._kinds: list[LineKind] = []
+        self._kinds = bytearray()  # each line's kind, as its index in _KIND_CODES
         self._in_fence = False
         self._tail = ""  # the logical line still growing
         self._width = -1
-        self._wrapped: list[Row] = []  # rows of self._lines[: self._done]
+        # the wrapped rows of self._lines[: self._done]: line index, start, end (tabs expanded)
+        self._row_line = array("I")
+        self._row_start = array("I")
+        self._row_end = array("I")
         self._done = 0
+        self._tail_rows: list[Row] = []
         self.chars = 0
 
     @property
@@ -196,23 +217,40 @@ class StreamBlock(Block):
                 kind, self._in_fence = classify(line, self._in_fence)
             else:
                 kind = self.kind
-            self._kinds.append(kind)
+            self._kinds.append(_KIND_CODES.index(kind))
 
-    def rows(self, styles: Styles) -> list[Row]:
+    def layout(self, styles: Styles) -> int:
         width = styles.width
         if width != self._width:
-            self._width, self._wrapped, self._done = width, [], 0
-        wrapped = self._wrapped
-        for line, kind in zip(self._lines[self._done :], self._kinds[self._done :], strict=True):
-            wrapped.extend((piece, kind) for piece in wrap(line, width))
+            self._width, self._done = width, 0
+            del self._row_line[:], self._row_start[:], self._row_end[:]
+        lines, starts, ends = self._row_line, self._row_start, self._row_end
+        for index in range(self._done, len(self._lines)):
+            for start, end in wrap_spans(_expanded(self._lines[index]), width):
+                lines.append(index)
+                starts.append(start)
+                ends.append(end)
         self._done = len(self._lines)
-        if not self._tail:
-            return wrapped
-        if self.markdown:
-            kind, _ = classify(self._tail, self._in_fence)
-        else:
-            kind = self.kind
-        return wrapped + [(piece, kind) for piece in wrap(self._tail, width)]
+        self._tail_rows = []
+        if self._tail:
+            if self.markdown:
+                kind, _ = classify(self._tail, self._in_fence)
+            else:
+                kind = self.kind
+            self._tail_rows = [(piece, kind) for piece in wrap(self._tail, width)]
+        return len(lines) + len(self._tail_rows)
+
+    def row(self, index: int) -> Row:
+        done = len(self._row_line)
+        if index >= done:
+            return self._tail_rows[index - done]
+        line = self._row_line[index]
+        text = _expanded(self._lines[line])
+        return text[self._row_start[index] : self._row_end[index]], _KIND_CODES[self._kinds[line]]
+
+
+def _expanded(line: str) -> str:
+    return line.expandtabs(TAB_SIZE) if "\t" in line else line
 
 
 class RenderedBlock(Block):
@@ -225,13 +263,17 @@ class RenderedBlock(Block):
         self._finished: list[Strip] | None = strips if finished is not None else None
         self._finished_for = finished
 
-    def rows(self, styles: Styles) -> list[Row]:
+    def layout(self, styles: Styles) -> int:
         if self._finished is None or (
             self._finished_for is not None and self._finished_for != styles
         ):
             self._finished = [styles.finish(strip) for strip in self._rendered]
             self._finished_for = styles
-        return list(self._finished)
+        return len(self._finished)
+
+    def row(self, index: int) -> Row:
+        assert self._finished is not None
+        return self._finished[index]
 
     def restyle(self) -> None:
         self._finished = None
