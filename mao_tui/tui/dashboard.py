@@ -26,7 +26,6 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.geometry import Size
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -166,36 +165,6 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Scre
             # After the first frame: the session opens the store, starts the simulator and
             # imports the engine, none of which that frame needs.
             self.app.call_after_refresh(self._start_session)
-
-    def _screen_resized(self, size: Size) -> None:
-        """Textual lays out again every screen below a dialog when the dialog gets its size,
-        though theirs did not change: a whole layout of the dashboard (~15 ms) before the dialog
-        shows. A real resize (or a screen of this size not laid out yet) still goes through."""
-        if self.app.screen is not self and size == self._compositor.size:
-            return
-        super()._screen_resized(size)
-
-    def _compositor_refresh(self) -> None:
-        """Under a dialog, hand the dialog what changed here, and only that.
-
-        Textual (8.2) also marks this screen dirty again and asks for a repaint of it, which
-        hands the same regions to the dialog at the next idle, and so on: while the session
-        streams (a message, then idle, ~20 times a second) the dialog repainted the whole dimmed
-        dashboard each time (measured: 43 repaints in 2 s, 40% of the loop; keys for the dialog
-        waited). Nothing here needs it: the screen repaints whole when it is back on top."""
-        app = self.app
-        if app.is_inline or app.screen is self or self not in app._background_screens:
-            super()._compositor_refresh()
-            return
-        regions = self._compositor._dirty_regions
-        if regions:
-            app.screen.refresh(*regions)
-            regions.clear()
-        self._dirty_widgets.clear()
-
-    def on_screen_resume(self) -> None:
-        """Back from a dialog: the text that arrived under it (see :meth:`PanelGrid.flush`)."""
-        self.flush()
 
     def on_resize(self, event: events.Resize) -> None:
         self.plan_table.compact = event.size.width < WIDE_FROM

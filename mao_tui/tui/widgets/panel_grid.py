@@ -19,7 +19,6 @@ from mao_tui.tui.reducer import DashboardState
 from mao_tui.tui.widgets.panel import ModelPanel
 
 FLUSH_TURNS = 2  # an unfocused panel is laid out every FLUSH_TURNS flushes (5 Hz at 10 Hz)
-COVERED_TURNS = 10  # under a dialog, the panels are laid out every COVERED_TURNS flushes (1 Hz)
 
 
 class PanelGrid(Vertical):
@@ -101,11 +100,6 @@ class PanelGrid(Vertical):
         timer (``every=False``), only the focused panel and those whose turn it is."""
         self._turn += 1
         if not self._dirty:
-            return
-        if not every and self.app.screen is not self.screen and self._turn % COVERED_TURNS:
-            # A dialog (picker, help) is over the dashboard: Textual repaints the whole dimmed
-            # screen below it for any change there (measured: 27 full repaints in 2 s, 60% of
-            # the loop), and keys for the dialog waited. The screen flushes all when it is back.
             return
         maximized = self.screen.maximized
         focused = self.screen.focused
