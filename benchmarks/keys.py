@@ -21,6 +21,7 @@ absolute times vary by ±50% between runs.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -43,6 +44,7 @@ PAINT_GOAL = Goal("<=", 250, "≤ 250 ms median")
 LOST_GOAL = Goal("==", 0, "none")
 GAP_S = 0.05  # between one key's effect and the next key
 FINISHED_CYCLES = 4  # key cycles on the finished dashboard, per run
+ESCAPES_PER_RUN = 6  # Esc presses on the bare app per run (its floor for Esc, see bare_keys)
 PLAN_TITLE = "╭─ Plan"
 _ROW = re.compile(r"^│ (\S+)")
 _STYLE = re.compile(r"(?:\x1b\[[\d;]*m)*")
@@ -174,14 +176,19 @@ def press(tmux: Tmux, name: str, key: str, check: Screen, *, escapes: bool = Fal
     return ms
 
 
-def bare_keys(tmux: Tmux, cwd: Path, count: int) -> list[float | None]:
+def bare_keys(tmux: Tmux, cwd: Path, count: int, escapes: list[float | None]) -> list[float | None]:
+    """``count`` presses of ``f`` on the bare app; then ESCAPES_PER_RUN of Esc into
+    ``escapes``: a lone ESC byte is also how escape sequences begin, and Textual waits
+    (``ESCDELAY``, its input thread's 100 ms poll) before it takes it for the key, in any app
+    on a terminal without the kitty keyboard protocol (tmux 3.3 has none)."""
     name, t0 = tmux.spawn([sys.executable, "-m", "benchmarks.tty_apps", "bare"], cwd)
     out: list[float | None] = []
     try:
         wait_for(tmux, name, lambda s: BARE_TEXT[0] in s, t0, PAINT_TIMEOUT_S)
-        for i in range(count):
+        for i in range(count + ESCAPES_PER_RUN):
             want = BARE_TEXT[(i + 1) % 2]
-            out.append(press(tmux, name, "f", lambda s, w=want: w in s))  # type: ignore[misc]
+            key, into = ("f", out) if i < count else ("Escape", escapes)
+            into.append(press(tmux, name, key, lambda s, w=want: w in s))  # type: ignore[misc]
     finally:
         tmux.kill(name)
     return out
@@ -333,11 +340,12 @@ def run(*, smoke: bool = False) -> BenchResult:
                 for key in order:
                     paints[key].append(first_paint(tmux, apps[key], tmp))
             bare: list[float | None] = []
+            bare_esc: list[float | None] = []
             log = KeyLog()
             for _ in range(runs):
-                bare += bare_keys(tmux, tmp, bare_count // runs)
+                bare += bare_keys(tmux, tmp, bare_count // runs, bare_esc)
                 dashboard_keys(tmux, tmp, log, streams, rate, 1 if smoke else FINISHED_CYCLES)
-            bare += bare_keys(tmux, tmp, bare_count // runs)
+            bare += bare_keys(tmux, tmp, bare_count // runs, bare_esc)
         finally:
             tmux.close()
     bare_paint = median(v for v in paints["bare"] if v is not None)
@@ -385,6 +393,21 @@ def run(*, smoke: bool = False) -> BenchResult:
             f"first paint {bare_paint:.0f} ms (median); {bare_lost} lost",
         )
     )
+    esc_seen, _ = _stats(bare_esc)
+    e50 = percentile(esc_seen, 0.5) if esc_seen else math.nan
+    result.figures.append(
+        Figure(
+            "keys.bare_escape_p50_ms",
+            f"bare Textual app: Esc → screen p50, {len(bare_esc)} keys (Esc's floor: Textual "
+            "waits before it takes a lone ESC byte for the key)",
+            round(e50, 1) if esc_seen else None,
+            "ms",
+            bare_ratio=round(e50 / b50, 2) if esc_seen and b50 else None,
+            detail=f"p99 {percentile(esc_seen, 0.99):.1f} ms; {_ratio(e50, b50)} (its f, p50)"
+            if esc_seen
+            else "",
+        )
+    )
     for phase, where in (
         ("streaming", f"while {streams} panels stream at {rate:g} tok/s, then the synthesis"),
         ("finished", "on the finished dashboard"),
@@ -396,9 +419,10 @@ def run(*, smoke: bool = False) -> BenchResult:
             ph, key = k.split("\t")
             ks, kl = _stats(vs)
             if ph == phase and ks:
+                floor = f"; the bare app's Esc: p50 {e50:.0f}" if key == "esc close" else ""
                 per_key.append(
                     f"{key}: p50 {percentile(ks, 0.5):.0f} / p99 {percentile(ks, 0.99):.0f} ms"
-                    f" ({len(vs)}{f', {kl} lost' if kl else ''})"
+                    f" ({len(vs)}{f', {kl} lost' if kl else ''}{floor if esc_seen else ''})"
                 )
         result.figures.append(
             Figure(

@@ -4,9 +4,10 @@
     python -m benchmarks.tty_apps stream --streams 7 --tokens-per-s 100
 
 ``bare`` is the floor every figure is compared with: a Textual app with a Static and a Footer
-whose text flips on ``f``. ``stream`` is `mao demo`'s own path (``MaoApp`` on an ``OpenSession``
-of the real engine, SDKs and store against the built-in simulator) with a playbook of
-``--streams`` workstreams, every simulated model at ``--tokens-per-s``, no scripted faults.
+whose text flips on ``f`` (and on Esc). ``stream`` is `mao demo`'s own path (``MaoApp`` on an
+``OpenSession`` of the real engine, SDKs and store against the built-in simulator) with a
+playbook of ``--streams`` workstreams, every simulated model at ``--tokens-per-s``, no scripted
+faults.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ def run_bare() -> int:
     from textual.widgets import Footer, Static
 
     class Bare(App[None]):
-        BINDINGS: ClassVar[list[BindingType]] = [Binding("f", "flip", "Flip")]
+        BINDINGS: ClassVar[list[BindingType]] = [
+            Binding("f", "flip", "Flip"),
+            Binding("escape", "flip", "Flip", show=False),  # Esc's own floor (see keys.py)
+        ]
 
         def compose(self) -> ComposeResult:
             yield Static(BARE_TEXT[0], id="text")

@@ -35,6 +35,7 @@ EXPECTED = {
         "keys.first_paint_demo_ms",
         "keys.bare_first_paint_ms",
         "keys.bare_p99_ms",
+        "keys.bare_escape_p50_ms",
         "keys.streaming_p99_ms",
         "keys.streaming_lost",
         "keys.finished_p99_ms",
