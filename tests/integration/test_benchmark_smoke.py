@@ -197,3 +197,6 @@ def test_first_paint_comes_before_the_store_and_the_simulator(
     assert "mao_tui.simulator" not in loaded, "the simulator imported before the first paint"
     assert not record["heavy_modules"], f"{record['heavy_modules']} before the first paint"
     assert record["sdk_modules"] == []
+    if not command:  # Home: the dashboard (panels, reducer) is imported when one opens
+        assert "mao_tui.tui.dashboard" not in loaded, "the dashboard imported before Home's paint"
+        assert "mao_tui.tui.widgets.panel" not in loaded
