@@ -5,17 +5,12 @@ them, so `mao --help` stays instant."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from mao_tui.cli.bench import cmd_bench
-from mao_tui.cli.info import cmd_config_check, cmd_models, cmd_sessions
-from mao_tui.cli.land import cmd_clean, cmd_land
-from mao_tui.cli.mcp_commands import cmd_mcp_config, cmd_mcp_serve
 from mao_tui.cli.parser import build_parser
 from mao_tui.cli.running import EXIT_FAILED, EXIT_USAGE, check_db
-from mao_tui.cli.sessions import cmd_demo, cmd_develop, cmd_home, cmd_journal, cmd_qa, cmd_run
-from mao_tui.cli.verify_command import cmd_verify
 from mao_tui.domain.errors import StoreUnwritableError, UsageError
 
 __all__ = ["build_parser", "main"]
@@ -24,32 +19,20 @@ __all__ = ["build_parser", "main"]
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {
-        "demo": cmd_demo,
-        "develop": cmd_develop,
-        "run": cmd_run,
-        "journal": cmd_journal,
-        "qa": cmd_qa,
-        "sessions": cmd_sessions,
-        "models": cmd_models,
-        "verify": cmd_verify,
-        "land": cmd_land,
-        "clean": cmd_clean,
-        "bench": cmd_bench,
-    }
     try:
         if _opens_the_database(args):
             check_db(args)
         if args.command is None:
-            return cmd_home(args)
+            return _handler("sessions", "cmd_home")(args)
         if args.command == "config" and args.config_command == "check":
-            return cmd_config_check(args)
+            return _handler("info", "cmd_config_check")(args)
         if args.command == "mcp" and args.mcp_command == "config":
-            return cmd_mcp_config(args)
+            return _handler("mcp_commands", "cmd_mcp_config")(args)
         if args.command == "mcp" and args.mcp_command == "serve":
-            return cmd_mcp_serve(args)
-        if args.command in handlers:
-            return handlers[args.command](args)
+            return _handler("mcp_commands", "cmd_mcp_serve")(args)
+        if args.command in _HANDLERS:
+            module, name = _HANDLERS[args.command]
+            return _handler(module, name)(args)
     except UsageError as exc:
         sys.stderr.write(f"mao: error: {exc}\n")
         return EXIT_USAGE
@@ -58,6 +41,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     parser.print_help(sys.stderr)
     return EXIT_USAGE
+
+
+# command -> (module in mao_tui.cli, function): only the command's own module is imported, so
+# `mao` (Home) does not load land's git and worktree code, bench's or verify's on its way to paint.
+_HANDLERS = {
+    "demo": ("sessions", "cmd_demo"),
+    "develop": ("sessions", "cmd_develop"),
+    "run": ("sessions", "cmd_run"),
+    "journal": ("sessions", "cmd_journal"),
+    "qa": ("sessions", "cmd_qa"),
+    "sessions": ("info", "cmd_sessions"),
+    "models": ("info", "cmd_models"),
+    "verify": ("verify_command", "cmd_verify"),
+    "land": ("land", "cmd_land"),
+    "clean": ("land", "cmd_clean"),
+    "bench": ("bench", "cmd_bench"),
+}
+
+
+def _handler(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    handler: Callable[[argparse.Namespace], int] = getattr(
+        importlib.import_module(f"mao_tui.cli.{module}"), name
+    )
+    return handler
 
 
 def _opens_the_database(args: argparse.Namespace) -> bool:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import sys
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeGuard
 
 from textual import events, on
 from textual.app import App, SystemCommand
@@ -23,14 +24,13 @@ from textual.screen import Screen
 from mao_tui.domain import SessionFinished
 from mao_tui.service.ports import Backend, LiveSession, SessionControl, SessionRunner
 from mao_tui.tui.bindings import SPECS, screen_bindings
-from mao_tui.tui.dashboard import DashboardScreen
 from mao_tui.tui.messages import OpenReview, OpenSession
 from mao_tui.tui.session_run import EXIT_CANCELLED, EXIT_OK
 from mao_tui.tui.startup import watch_first_paint
-from mao_tui.tui.widgets.panel import note_input
 
 if TYPE_CHECKING:
     from mao_tui.tui.backend_screen import BackendScreen
+    from mao_tui.tui.dashboard import DashboardScreen
 
 __all__ = ["MaoApp", "SessionRunner"]
 
@@ -58,6 +58,8 @@ class MaoApp(App[int]):
         self._keymap = dict(keymap or {})
         self._primary: DashboardScreen | None = None
         if runner is not None:
+            from mao_tui.tui.dashboard import DashboardScreen
+
             self._primary = DashboardScreen(
                 runner, control=control, app_title=title, simulated=simulated
             )
@@ -88,7 +90,7 @@ class MaoApp(App[int]):
 
     @property
     def dashboards(self) -> list[DashboardScreen]:
-        stack = [s for s in self.screen_stack if isinstance(s, DashboardScreen)]
+        stack = [s for s in self.screen_stack if _is_dashboard(s)]
         if self._primary is not None and self._primary not in stack:
             stack.insert(0, self._primary)
         return stack
@@ -100,11 +102,13 @@ class MaoApp(App[int]):
         return EXIT_CANCELLED if self._cancelled_work else EXIT_OK
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, (events.Key, events.MouseDown)):
+        if isinstance(event, (events.Key, events.MouseDown)) and _DASHBOARD in sys.modules:
+            from mao_tui.tui.widgets.panel import note_input
+
             note_input()  # final Markdown renders wait until the user pauses
         if isinstance(event, events.Key) and self.screen_stack:
             screen = self.screen
-            if isinstance(screen, DashboardScreen) and screen.hold_key(event.key):
+            if _is_dashboard(screen) and screen.hold_key(event.key):
                 return  # planning: the screen replays it once the plan is shown
         await super().on_event(event)
 
@@ -133,6 +137,8 @@ class MaoApp(App[int]):
 
     def open_session(self, session: LiveSession, title: str, *, simulated: bool) -> None:
         """A session started on Home, on its own dashboard."""
+        from mao_tui.tui.dashboard import DashboardScreen
+
         self.push_screen(
             DashboardScreen(session.run, control=session, app_title=title, simulated=simulated)
         )
@@ -140,6 +146,7 @@ class MaoApp(App[int]):
     def open_review(self, session_id: str) -> None:
         """A stored session, replayed from the database onto a dashboard."""
         from mao_tui.domain.errors import ControlError
+        from mao_tui.tui.dashboard import DashboardScreen
 
         if self.backend is None:
             return
@@ -234,7 +241,7 @@ class MaoApp(App[int]):
         for spec in SPECS["app"]:
             action = getattr(self, f"action_{spec.action}")
             yield SystemCommand(_palette_title(spec.description), spec.tooltip, action)
-        if isinstance(screen, DashboardScreen):
+        if _is_dashboard(screen):
             for spec in SPECS["dashboard"]:
                 if spec.id != "back":
                     action = getattr(screen, f"action_{spec.action}")
@@ -242,6 +249,14 @@ class MaoApp(App[int]):
 
 
 GC_THRESHOLDS = (20_000, 20, 20)
+# Home's first frame does not need the dashboard: its module (and the panels', the reducer's)
+# is imported when a dashboard opens. Until then no screen can be one.
+_DASHBOARD = "mao_tui.tui.dashboard"
+
+
+def _is_dashboard(screen: object) -> TypeGuard[DashboardScreen]:
+    module = sys.modules.get(_DASHBOARD)
+    return module is not None and isinstance(screen, module.DashboardScreen)
 
 
 def _quit_on_sigterm(app: MaoApp) -> None:

@@ -198,3 +198,12 @@ def test_first_paint_comes_before_the_store_and_the_simulator(
     assert "mao_tui.simulator" not in loaded, "the simulator imported before the first paint"
     assert not record["heavy_modules"], f"{record['heavy_modules']} before the first paint"
     assert record["sdk_modules"] == []
+    if not command:  # Home: the dashboard (panels, reducer) is imported when one opens
+        assert "mao_tui.tui.dashboard" not in loaded, "the dashboard imported before Home's paint"
+        assert "mao_tui.tui.widgets.panel" not in loaded
+        # each command's module is imported by that command only (mao_tui/cli/__init__.py)
+        assert not loaded & {
+            "mao_tui.cli.land",
+            "mao_tui.repo.worktree",
+            "mao_tui.cli.verify_command",
+        }
