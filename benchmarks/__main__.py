@@ -25,7 +25,9 @@ from benchmarks.figures import (
     machine,
     markdown_table,
     read_results,
+    readme_table,
     render,
+    replace_readme_block,
     result_from_dict,
     to_json,
     warn,
@@ -123,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the table of docs/benchmarks.md from FILE, and exit",
     )
     parser.add_argument(
+        "--readme",
+        type=Path,
+        metavar="FILE",
+        help="rewrite README.md's benchmark table from FILE (results.json), and exit",
+    )
+    parser.add_argument(
         "--wait-quiet",
         action="store_true",
         help=f"before each benchmark, wait (polling every {POLL_S:.0f} s) until the 1-minute "
@@ -142,6 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.table is not None:
         machine_info, earlier = read_results(args.table)
         print(markdown_table(machine_info, earlier))
+        return 0
+    if args.readme is not None:
+        machine_info, earlier = read_results(args.readme)
+        readme = Path(__file__).resolve().parent.parent / "README.md"
+        table = readme_table(machine_info, earlier)
+        readme.write_text(
+            replace_readme_block(readme.read_text(encoding="utf-8"), table), encoding="utf-8"
+        )
         return 0
     unknown = [n for n in args.names if n not in NAMES]
     if unknown:

@@ -11,6 +11,8 @@ import pytest
 
 from benchmarks.__main__ import NAMES, main, run_one
 from benchmarks.figures import (
+    README_END,
+    README_START,
     BenchResult,
     Figure,
     Goal,
@@ -18,6 +20,8 @@ from benchmarks.figures import (
     compare,
     markdown_table,
     read_results,
+    readme_table,
+    replace_readme_block,
     to_json,
 )
 
@@ -207,3 +211,23 @@ def test_first_paint_comes_before_the_store_and_the_simulator(
             "mao_tui.repo.worktree",
             "mao_tui.cli.verify_command",
         }
+
+
+def test_readme_table_is_generated_from_the_results_file() -> None:
+    root = Path(__file__).resolve().parents[2]
+    machine_info, results = read_results(root / "benchmarks" / "results.json")
+    table = readme_table(machine_info, results)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert f"{README_START}\n{table}\n{README_END}" in readme, (
+        "README's benchmark table differs from benchmarks/results.json: "
+        "python -m benchmarks --readme benchmarks/results.json"
+    )
+    goals = sum(1 for r in results for f in r.figures if f.goal is not None)
+    assert table.count("\n| `") == goals
+
+
+def test_readme_block_is_replaced_and_a_missing_block_is_an_error() -> None:
+    text = f"a\n{README_START}\nold\n{README_END}\nb"
+    assert replace_readme_block(text, "new") == f"a\n{README_START}\nnew\n{README_END}\nb"
+    with pytest.raises(ValueError, match="no"):
+        replace_readme_block("a\nb", "new")
