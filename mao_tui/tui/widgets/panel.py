@@ -174,7 +174,11 @@ class ModelPanel(ScrollView, can_focus=True):
     def plain_lines(self) -> list[str]:
         """Every line of the panel as plain text, without the padding (tests)."""
         rows = [self._row(index) for index in range(self._row_count)]
-        return [(row[0] if isinstance(row, tuple) else row.text).rstrip() for row in rows if row]
+        return [
+            (row[0] if isinstance(row, tuple) else row.text).rstrip()
+            for row in rows
+            if row is not None
+        ]
 
     # -- header -------------------------------------------------------------------------------
 
