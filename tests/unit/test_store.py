@@ -492,14 +492,20 @@ async def test_background_task_flushes_without_being_asked(
     await sink.aclose()
 
 
-async def test_attempt_finished_writes_only_its_own_buffer_first(
-    store: Store, db_path: Path
-) -> None:
+def two_attempts() -> tuple[Script, str, str]:
+    """A planned session with two running attempts: schemas on Gemini, storage on GPT."""
     script = Script(new_id())
     script.start()
     script.plan(make_plan())
     first = script.attempt("schemas", "gemini-3-pro")
     second = script.attempt("storage", "gpt-5.2-codex")
+    return script, first, second
+
+
+async def test_attempt_finished_writes_only_its_own_buffer_first(
+    store: Store, db_path: Path
+) -> None:
+    script, first, second = two_attempts()
     for attempt_id, key in ((first, "schemas"), (second, "storage")):
         script.delta(attempt_id, key, "thinking", f"{key} thinking")
         script.delta(attempt_id, key, "text", f"{key} answer")
@@ -518,11 +524,7 @@ async def test_attempt_finished_writes_only_its_own_buffer_first(
 async def test_one_flush_appends_every_attempts_text_to_its_own_row(
     store: Store, db_path: Path
 ) -> None:
-    script = Script(new_id())
-    script.start()
-    script.plan(make_plan())
-    first = script.attempt("schemas", "gemini-3-pro")
-    second = script.attempt("storage", "gpt-5.2-codex")
+    script, first, second = two_attempts()
     sink = store.sink(flush_interval=3600)
     await push(sink, script.events)
     for round_no in range(2):
