@@ -180,8 +180,8 @@ class Store:
                 # Also reached when BEGIN itself failed or was cancelled after being queued.
                 with contextlib.suppress(sqlite3.Error):
                     await self._conn.execute("ROLLBACK")
-                if write and isinstance(exc, sqlite3.DatabaseError) and is_write_failure(exc):
-                    raise unwritable(self.path, exc) from exc
+                if write:
+                    self._raise_if_unwritable(exc)
                 raise
 
     @asynccontextmanager
@@ -192,9 +192,13 @@ class Store:
             try:
                 yield self._conn
             except sqlite3.DatabaseError as exc:
-                if is_write_failure(exc):
-                    raise unwritable(self.path, exc) from exc
+                self._raise_if_unwritable(exc)
                 raise
+
+    def _raise_if_unwritable(self, exc: BaseException) -> None:
+        """A write that failed for lack of room or rights becomes ``StoreUnwritableError``."""
+        if isinstance(exc, sqlite3.DatabaseError) and is_write_failure(exc):
+            raise unwritable(self.path, exc) from exc
 
     async def mark_interrupted(self) -> int:
         """Mark ``interrupted`` the sessions left ``running`` by a dead process on this host.

@@ -112,12 +112,10 @@ class StoreSink:
                 taken = self._take(True, None)
                 if taken:
                     await conn.execute(*_append_all(taken))
-        except StoreUnwritableError as exc:
+        except BaseException as exc:
             self._put_back(taken)
-            self._fail(exc)
-            raise
-        except BaseException:
-            self._put_back(taken)
+            if isinstance(exc, StoreUnwritableError):
+                self._fail(exc)
             raise
 
     async def aclose(self) -> None:
