@@ -43,12 +43,10 @@ from mao_tui.engine.ledger import ProvenanceKeeper
 from mao_tui.engine.orchestrator_plan import Planner
 from mao_tui.engine.output import EngineHooks, OutputKind
 from mao_tui.engine.pool import ProviderPool
-from mao_tui.engine.prompts import render
 from mao_tui.engine.repo_context import (
     RepoContext,
     RepoFile,
     answer_section,
-    files_section,
     load_context,
     map_finding,
     repo_findings,
@@ -56,8 +54,12 @@ from mao_tui.engine.repo_context import (
     synthesis_section,
 )
 from mao_tui.engine.request import SessionRequest as SessionRequest
-from mao_tui.engine.sections import outline
-from mao_tui.settings.schema import PromptChoice, Settings
+from mao_tui.engine.session_prompts import (
+    synthesis_outputs,
+    synthesis_prompts,
+    workstream_prompts,
+)
+from mao_tui.settings.schema import Settings
 
 
 class SessionRun:
@@ -177,15 +179,10 @@ class SessionRun:
             return prompts(model_id) if callable(prompts) else prompts
 
         def synthesis_prompt(ws: PlannedWorkstream, model_id: str) -> tuple[str, str]:
-            pb = self._settings.playbooks[plan.playbook]
-            values = {"task": req.task, "spec": req.spec_text or "(no spec given)"}
-            values |= {"title": ws.title, "key": ws.key, "outputs": ""}
-            system = render(self._settings, pb.system_prompt, values)
-            extra = self._synthesis_extra()  # in a git repository, as _synthesize sends it
-            prompt = render(
-                self._settings, self._settings.template_for(pb.synthesis, model_id), values
-            )
-            return system, prompt + (f"\n\n{extra}" if extra else "")
+            del ws  # the plan's synthesis, as _synthesize sends it, with no outputs yet
+            extra = self._synthesis_extra()
+            prompts = synthesis_prompts(self._settings, req, plan, "", {}, extra)
+            return prompts(model_id)
 
         def models_of(ws: PlannedWorkstream) -> list[str]:  # a race: every candidate counts
             return candidate_models(self._settings, ws, self._pool.has_key) if ws.candidates else []
@@ -368,33 +365,8 @@ class SessionRun:
         inputs: list[tuple[PlannedWorkstream, Outcome]],
     ) -> Prompts:
         """The workstream's prompts for whichever model of its chain runs the attempt."""
-        settings = self._settings
-        pb = settings.playbooks[plan.playbook]
-        template_key = ws.template_key or ws.key
-        choice = next(w for w in pb.workstreams if w.key == template_key)
-        spec = req.section_texts.get(ws.section, "") if ws.section else req.spec_text
-        values = {
-            "task": req.task,
-            "spec": spec or "(no spec given)",
-            "outline": outline(req.spec_text),
-            "title": ws.title,
-            "key": ws.key,
-            "inputs": _format_outputs(inputs, settings),
-        }
-        system = render(settings, pb.system_prompt, values)
-
-        def for_model(model_id: str) -> tuple[str, str]:
-            template = settings.template_for(choice, model_id)
-            prompt = render(settings, template, values)
-            if inputs and "$inputs" not in settings.prompts[template]:
-                prompt += f"\n\n## Outputs this workstream builds on\n\n{values['inputs']}"
-            if ws.instructions:
-                prompt += f"\n\n## Instructions from the orchestrator\n{ws.instructions}\n"
-            if self._repo_files.get(ws.key):
-                prompt += "\n\n" + files_section(self._repo_files[ws.key], can_ask=True)
-            return system, prompt
-
-        return for_model
+        files = self._repo_files.get(ws.key)
+        return workstream_prompts(self._settings, req, plan, ws, inputs, files)
 
     def _synthesis_extra(self) -> str:
         """In a git repository: the workstreams' files, and how to edit them by hunks."""
@@ -412,22 +384,15 @@ class SessionRun:
         if not done:
             outcome = Outcome(WorkstreamStatus.FAILED)
         else:
-            pb = self._settings.playbooks[plan.playbook]
-            values = {
-                "task": req.task,
-                "spec": req.spec_text or "(no spec given)",
-                "title": ws.title,
-                "key": ws.key,
-                "outputs": _format_outputs(done, self._settings) + _format_missing(missing),
-                **extra,
-            }
-            system = render(self._settings, pb.system_prompt, values)
-            outcome = await self.run_workstream(
-                req.session_id,
-                ws,
-                _rendered(self._settings, pb.synthesis, system, values, self._synthesis_extra()),
-                announce=False,
+            prompts = synthesis_prompts(
+                self._settings,
+                req,
+                plan,
+                synthesis_outputs(done, missing, self._settings),
+                extra,
+                self._synthesis_extra(),
             )
+            outcome = await self.run_workstream(req.session_id, ws, prompts, announce=False)
         await self._emit(
             SynthesisFinished(
                 session_id=req.session_id,
@@ -447,47 +412,6 @@ class SessionRun:
         if self._output.deliver is not None:
             outcome, self._undelivered = await self._output.deliver(self._hooks, req, outcome)
         return outcome
-
-
-def _rendered(
-    settings: Settings, choice: PromptChoice, system: str, values: dict[str, str], extra: str = ""
-) -> Prompts:
-    def for_model(model_id: str) -> tuple[str, str]:
-        prompt = render(settings, settings.template_for(choice, model_id), values)
-        return system, prompt + (f"\n\n{extra}" if extra else "")
-
-    return for_model
-
-
-# A missing part's last failure, in words for the synthesis model.
-_WHY = {
-    "truncated": "every answer was cut off before it ended; none of it is used here",
-    "content_policy": "the model declined to answer",
-}
-
-
-def _format_missing(items: list[tuple[PlannedWorkstream, Outcome]]) -> str:
-    if not items:
-        return ""
-    lines = [
-        f"- {ws.title}: {outcome.status.value}"
-        + (f" ({_WHY.get(outcome.reason, outcome.reason)})" if outcome.reason else "")
-        for ws, outcome in items
-    ]
-    return (
-        "\n### Missing parts\n\nThese workstreams produced no output; say what is missing "
-        "because of them:\n" + "\n".join(lines) + "\n"
-    )
-
-
-def _format_outputs(items: list[tuple[PlannedWorkstream, Outcome]], settings: Settings) -> str:
-    parts = []
-    for ws, outcome in items:
-        name = outcome.model or "?"
-        if outcome.model in settings.registry.models:
-            name = settings.model(outcome.model).display_name or outcome.model
-        parts.append(f"### {ws.title} (by {name})\n\n{outcome.text.strip()}\n")
-    return "\n".join(parts) if parts else "(none)"
 
 
 def _both_usages(first: Outcome, second: Outcome) -> TokenTotals:

@@ -20,7 +20,7 @@ from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from mao_tui.engine import session as engine_session
+from mao_tui.engine import session_prompts
 from mao_tui.engine.session import SessionRequest
 from mao_tui.samples import DEMO_TASK, demo_spec
 from mao_tui.service.launch import Launch
@@ -125,7 +125,7 @@ async def test_a_raced_row_compares_its_candidates_and_a_pick_changes_the_synthe
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     given: list[str] = []  # what each synthesis was given as the workstreams' outputs
-    original = engine_session._format_outputs
+    original = session_prompts.format_outputs
 
     def spy(items: list[Any], settings: Any) -> str:
         text = original(items, settings)
@@ -133,7 +133,7 @@ async def test_a_raced_row_compares_its_candidates_and_a_pick_changes_the_synthe
             given.append(text)
         return text
 
-    monkeypatch.setattr(engine_session, "_format_outputs", spy)
+    monkeypatch.setattr(session_prompts, "format_outputs", spy)
     app, _ = _app(tmp_path)
     async with app.run_test(size=(160, 50)) as pilot:
         screen = app.screen
