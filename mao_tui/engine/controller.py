@@ -22,12 +22,10 @@ import logging
 import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mao_tui.domain import (
     SYNTHESIS_KEY,
-    AttemptFinished,
-    AttemptStarted,
     EngineEvent,
     EventSink,
     Plan,
@@ -41,58 +39,19 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import ControlError
 from mao_tui.engine.candidates import CandidateVerifier
-from mao_tui.engine.chain import Fanout, Outcome, Prompts
+from mao_tui.engine.chain import Outcome, Prompts
 from mao_tui.engine.output import OutputKind
 from mao_tui.engine.pool import ProviderPool
 from mao_tui.engine.resume import Resume
+from mao_tui.engine.run_tally import RunTally
 from mao_tui.engine.session import SessionRequest, SessionRun
 from mao_tui.engine.steering import EnsembleSteering
 from mao_tui.settings.schema import Settings
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
 # The template_key of a workstream added after planning (a fix round): not rerun by ``r``.
 FOLLOW_UP_TEMPLATE = "fix"
-
-
-class _Ledger:
-    """The first sink of every event: numbers attempts per workstream across reruns, and keeps
-    each workstream's usage and last model (what WorkstreamFinished and the totals report)."""
-
-    def __init__(self, sinks: Sequence[EventSink]) -> None:
-        self._fanout = Fanout(list(sinks))
-        self.attempts: dict[str, int] = {}
-        self.usage: dict[str, TokenTotals] = {}
-        self.last_model: dict[str, str] = {}
-        self.totals = TokenTotals()
-        self.plan: Plan | None = None
-
-    def load(self, resume: Resume) -> None:
-        self.attempts = dict(resume.attempts)
-        self.usage = {k: v.model_copy() for k, v in resume.usage.items()}
-        self.last_model = dict(resume.last_model)
-        self.totals = resume.totals.model_copy()
-        self.plan = resume.plan
-
-    async def __call__(self, event: EngineEvent) -> None:
-        if isinstance(event, AttemptStarted):
-            number = self.attempts.get(event.workstream, 0) + 1
-            self.attempts[event.workstream] = number
-            self.last_model[event.workstream] = event.model
-            if event.attempt_no != number:  # a rerun: the chain counts from 1 again
-                event = event.model_copy(update={"attempt_no": number})
-        elif isinstance(event, AttemptFinished):
-            self.usage.setdefault(event.workstream, TokenTotals()).add(event.usage)
-            self.totals.add(event.usage)
-        elif isinstance(event, PlanReady):
-            self.plan = event.plan
-        await self._fanout(event)
-
-    def usage_of(self, key: str) -> TokenTotals:
-        return self.usage.get(key, TokenTotals()).model_copy()
 
 
 @dataclass
@@ -118,7 +77,7 @@ class LiveSessionController(EnsembleSteering, SessionRun):
         output: OutputKind | None = None,
         verifier: CandidateVerifier | None = None,
     ) -> None:
-        self._ledger = _Ledger(sinks)
+        self._ledger = RunTally(sinks)
         super().__init__(
             settings,
             pool,
