@@ -7,12 +7,11 @@ any model received holds the large file whole."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from fixtures.git_repo import git
 
 from mao_tui.cli import main
 from mao_tui.simulator import server
@@ -28,13 +27,6 @@ def _hunk(search: str, replace: str) -> str:
 
 FIRST = _hunk("line_1200 = 1200\n", "line_1200 = -1\n") + _hunk("no such line\n", "x\n")
 AFTER_FIX = _hunk("line_2000 = 2000\n", "line_2000 = -2\n")
-
-
-def git(root: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def test_a_missing_search_is_refused_reaches_the_fix_round_and_the_big_file_is_never_resent(

@@ -11,30 +11,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixtures.git_repo import committed_repo, git
 
 from mao_tui.cli import main
 from mao_tui.simulator.scripts import project_files
-
-
-def git(root: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     bin_dir = str(Path(sys.executable).parent)  # the shipped check runs `python -m pytest`
     monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "User")
-    git(root, "config", "user.email", "user@example.com")
-    (root / "README.md").write_text("# project\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "start")
+    root = committed_repo(tmp_path / "repo", {"README.md": "# project\n"})
     monkeypatch.chdir(root)
     return root
 

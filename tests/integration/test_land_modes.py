@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from fixtures.git_repo import committed_repo, git
 
 from mao_tui.cli import main
 from mao_tui.repo.workspace_copy import commit_copy, create_copy, session_copy
@@ -22,24 +22,10 @@ from mao_tui.simulator.scripts import project_files
 SESSION = "abcd1234-5678"
 
 
-def git(root: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "User")
-    git(root, "config", "user.email", "user@example.com")
-    (root / "app.py").write_text("def handler():\n    return 1\n")
-    (root / "notes.txt").write_text("mine\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "start")
+    files = {"app.py": "def handler():\n    return 1\n", "notes.txt": "mine\n"}
+    root = committed_repo(tmp_path / "repo", files)
     monkeypatch.chdir(root)
     return root
 

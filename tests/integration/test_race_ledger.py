@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fixtures.apply_fix import develop_argv, rows
+from fixtures.git_repo import committed_repo, git
 
 from mao_tui.cli import main
 from mao_tui.domain.candidate_events import CandidateCheck
@@ -28,27 +28,12 @@ from mao_tui.settings.loader import load_settings, shipped_config_dir
 from mao_tui.simulator.scripts import project_files
 
 
-def git(root: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     bin_dir = str(Path(sys.executable).parent)  # the shipped check runs `python -m pytest`
     monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "User")
-    git(root, "config", "user.email", "user@example.com")
-    (root / "README.md").write_text("# project\n")
-    (root / "notes.txt").write_text("committed\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "start")
-    return root
+    files = {"README.md": "# project\n", "notes.txt": "committed\n"}
+    return committed_repo(tmp_path / "repo", files)
 
 
 def _state(root: Path) -> tuple[str, str, str, str, bytes]:

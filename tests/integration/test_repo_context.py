@@ -4,13 +4,12 @@ files most relevant to its part of the task; outside git, nothing changes."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fixtures.engine import Recorder, settings_for, start_sim
+from fixtures.git_repo import git
 
 from mao_tui.cli import main
 from mao_tui.domain import PlannedWorkstream, PlanReady
@@ -25,11 +24,6 @@ TASK = "Make handle_request refuse a user over quota with a 429"
 _RUN_CHAIN = ChainRunner.run_chain
 
 
-def _git(root: Path, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env=env)
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = tmp_path / "service"
@@ -42,9 +36,9 @@ def repo(tmp_path: Path) -> Path:
         "def check_quota(user: str) -> bool:\n    return True\n"
     )
     (root / "app" / "unrelated.py").write_text("def render_page() -> str:\n    return ''\n")
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "add", "-A")
-    _git(root, "-c", "user.name=T", "-c", "user.email=t@e", "commit", "-q", "-m", "start")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=T", "-c", "user.email=t@e", "commit", "-q", "-m", "start")
     return root
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
+from fixtures.git_repo import committed_repo
 
 from mao_tui.repo.map import CHARS_PER_TOKEN, build_map, file_excerpt
 from mao_tui.repo.rank import pagerank, rank_files
@@ -38,24 +37,6 @@ class Store(Base):
     def count(self) -> int:
         return 0
 '''
-
-
-def _git(root: Path, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env=env)
-
-
-def _repo(root: Path, files: dict[str, str]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "config", "user.name", "Test")
-    _git(root, "config", "user.email", "test@example.com")
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "start")
-    return root
 
 
 def test_python_symbols_are_top_level_and_members_with_signatures() -> None:
@@ -157,7 +138,7 @@ def test_the_task_pulls_the_file_it_names_up() -> None:
 
 
 def _sample_repo(root: Path) -> Path:
-    return _repo(
+    return committed_repo(
         root,
         {
             "app/limits.py": (
@@ -198,7 +179,7 @@ def test_the_map_keeps_to_its_budget(tmp_path: Path) -> None:
     files = {
         f"pkg/mod{i}.py": f"def function_{i}(x: int) -> int:\n    return x\n" for i in range(60)
     }
-    root = _repo(tmp_path / "repo", files)
+    root = committed_repo(tmp_path / "repo", files)
     for budget in (15, 40, 100):
         repo_map = build_map(root, "function_7", budget, TagCache(None))
         assert repo_map is not None
@@ -215,7 +196,7 @@ def test_outside_git_there_is_no_map(tmp_path: Path) -> None:
 
 def test_a_second_build_parses_nothing(tmp_path: Path) -> None:
     files = {f"m{i}.py": PY.replace("top", f"top{i}") * 3 for i in range(40)}
-    root = _repo(tmp_path / "repo", files)
+    root = committed_repo(tmp_path / "repo", files)
     folder = tmp_path / "cache"
     cold = build_map(root, "top3", 400, TagCache(folder))
     warm = build_map(root, "top3", 400, TagCache(folder))  # a new process: the disk side
@@ -261,7 +242,7 @@ def test_file_excerpt_cuts_with_a_marker_and_stays_inside(tmp_path: Path) -> Non
 def test_past_the_time_budget_files_are_listed_by_name_only(tmp_path: Path) -> None:
     from mao_tui.repo.map import collect_tags
 
-    root = _repo(tmp_path / "repo", {"a.py": "def a(): pass\n", "b.py": "def b(): pass\n"})
+    root = committed_repo(tmp_path / "repo", {"a.py": "def a(): pass\n", "b.py": "def b(): pass\n"})
     assert all(t.lang for t in collect_tags(root, TagCache(None)).values())
     late = collect_tags(root, TagCache(None), seconds=-1.0)
     assert late == {"a.py": FileTags(None), "b.py": FileTags(None)}
@@ -270,7 +251,7 @@ def test_past_the_time_budget_files_are_listed_by_name_only(tmp_path: Path) -> N
 def test_a_parser_failure_shows_the_file_by_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = _repo(tmp_path / "repo", {"a.py": "def a(): pass\n"})
+    root = committed_repo(tmp_path / "repo", {"a.py": "def a(): pass\n"})
 
     def broken(path: str, text: str) -> FileTags:
         raise RuntimeError("grammar crashed")

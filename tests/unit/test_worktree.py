@@ -3,11 +3,10 @@ untouched until land, and land refuses rather than damage anything."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
+from fixtures.git_repo import git
 
 from mao_tui.repo.worktree import (
     Worktree,
@@ -22,14 +21,6 @@ from mao_tui.repo.worktree import (
 )
 
 SESSION = "0193ab-cdef-4711"
-
-
-def git(root: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    done = subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True, env=env, text=True
-    )
-    return done.stdout
 
 
 def _repo(tmp_path: Path) -> Path:
