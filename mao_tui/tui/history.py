@@ -7,7 +7,6 @@ Enter on a row opens the session in review: the same dashboard, rebuilt from the
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -83,7 +82,46 @@ def snippet_content(snippet: str) -> Content:
 
 
 class HistoryScreen(BackendScreen):
-    CSS_PATH = Path(__file__).with_name("history.tcss")
+    # DEFAULT_CSS, not CSS_PATH: a screen's CSS_PATH makes Textual re-parse every stylesheet
+    # of the app and restyle every widget of every screen when it is first pushed.
+    DEFAULT_CSS = """
+    HistoryScreen {
+        layout: vertical;
+    }
+    #history-title {
+        height: 1;
+        background: $panel;
+    }
+    #filters {
+        height: auto;
+        padding: 0 1;
+    }
+    #filters #search {
+        width: 1fr;
+    }
+    #filters Select {
+        width: 22;
+    }
+    #filters Checkbox {
+        width: auto;
+    }
+    #results {
+        height: 1fr;
+        border: round $primary 50%;
+        border-title-style: bold;
+    }
+    #results:focus-within {
+        border: round $primary;
+    }
+    #sessions {
+        height: 1fr;
+    }
+    #match {
+        height: 2;
+        padding: 0 1;
+        background: $panel;
+    }
+    """
     BINDINGS: ClassVar[list[BindingType]] = screen_bindings("history")
 
     def __init__(self, backend: Backend) -> None:
