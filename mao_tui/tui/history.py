@@ -187,17 +187,25 @@ class HistoryScreen(BackendScreen):
             self.notify(f"{type(exc).__name__}: {exc}", title="Search", severity="error")
             return
         self.hits = hits
-        table = self.query_one("#sessions", DataTable)
-        table.clear()
-        for hit in hits:
-            cells = summary_cells(hit)
-            table.add_row(*(cells[key] for key, _, _ in COLUMNS), key=hit.id)
+        self.query_one("#sessions", DataTable).clear()
+        first = self.app.size.height  # a screenful at least: the rest after the first frame
+        self._add_rows(hits, 0, first)
+        self.call_after_refresh(self._add_rows, hits, first, len(hits))
         found = f"{len(hits)} session{'s' if len(hits) != 1 else ''}"
         self.query_one("#results").border_title = (
             f"Sessions matching {query.text.strip()!r}: {found}" if query.text.strip() else found
         )
         self._show_match(0)
         self.searches += 1
+
+    def _add_rows(self, hits: list[SessionHit], start: int, stop: int) -> None:
+        """Rows for hits[start:stop], unless a newer search has replaced these hits."""
+        if hits is not self.hits:
+            return
+        table = self.query_one("#sessions", DataTable)
+        for hit in hits[start:stop]:
+            cells = summary_cells(hit)
+            table.add_row(*(cells[key] for key, _, _ in COLUMNS), key=hit.id)
 
     @on(DataTable.RowHighlighted, "#sessions")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
