@@ -3,7 +3,8 @@
 Structural events are written (and committed) before ``__call__`` returns. ``Delta`` text is only
 appended to an in-memory buffer; a background task writes all buffered text in one statement a
 few times a second, and ``AttemptFinished`` / ``SessionFinished`` write their attempt's (or all)
-buffered text in the same transaction as the event itself.
+buffered text in the same statement (or transaction) as the event itself. An event written by one
+statement is written outside a transaction (atomic by itself): one round trip to SQLite's thread.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.store.db import FLUSH_INTERVAL_S
-from mao_tui.store.writes import APPEND_TEXT, write_event
+from mao_tui.store.writes import APPEND_TEXT, ONE_STATEMENT, write_attempt_finished, write_event
 
 if TYPE_CHECKING:
     from mao_tui.store.db import Store
@@ -62,11 +63,15 @@ class StoreSink:
             return
         if isinstance(event, VerificationOutput):
             return  # live only: VerificationFinished stores the tail of the output
-        flush_all = isinstance(event, SessionFinished)
-        attempt = event.attempt_id if isinstance(event, AttemptFinished) else None
         try:
-            async with self._transaction(flush_all=flush_all, flush_attempt=attempt) as conn:
-                await write_event(conn, event)
+            if isinstance(event, AttemptFinished):
+                await self._attempt_finished(event)
+            elif isinstance(event, ONE_STATEMENT):
+                async with self._store.alone() as conn:
+                    await write_event(conn, event)
+            else:
+                async with self._transaction(flush_all=isinstance(event, SessionFinished)) as conn:
+                    await write_event(conn, event)
         except StoreUnwritableError as exc:
             self._fail(exc)
             if isinstance(event, SessionFinished):
@@ -155,10 +160,20 @@ class StoreSink:
             except Exception:
                 log.exception("writing streamed text to the session store failed; will retry")
 
+    async def _attempt_finished(self, event: AttemptFinished) -> None:
+        """The attempt's end with its buffered text, in one statement (atomic by itself)."""
+        taken: _Buffer = {}
+        try:
+            async with self._store.alone() as conn:  # taken once the lock is held: in order
+                taken = self._take(False, event.attempt_id)
+                thinking, text = taken.get(event.attempt_id, ([], []))
+                await write_attempt_finished(conn, event, "".join(thinking), "".join(text))
+        except BaseException:
+            self._put_back(taken)
+            raise
+
     @asynccontextmanager
-    async def _transaction(
-        self, *, flush_all: bool = False, flush_attempt: str | None = None
-    ) -> AsyncIterator[aiosqlite.Connection]:
+    async def _transaction(self, *, flush_all: bool) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction that first appends buffered text; on failure the text is kept.
 
         The buffer is taken only once the write lock is held, so text is appended in the order
@@ -167,7 +182,7 @@ class StoreSink:
         taken: _Buffer = {}
         try:
             async with self._store.transaction() as conn:
-                taken = self._take(flush_all, flush_attempt)
+                taken = self._take(flush_all, None)
                 if taken:
                     await conn.executemany(
                         APPEND_TEXT,

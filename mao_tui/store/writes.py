@@ -63,6 +63,22 @@ APPEND_TEXT = (
 )
 
 
+# Events written by exactly one statement: atomic by itself (its triggers included), so the sink
+# writes them outside a transaction, one round trip to SQLite's thread instead of three.
+ONE_STATEMENT = (
+    SessionStarted,
+    SessionReopened,
+    FallbackEvent,
+    RetryScheduled,
+    ProviderCooldown,
+    CooldownWait,
+    ThinkingDowngraded,
+    WorkstreamFinished,
+    SynthesisFinished,
+    OutputWritten,
+)
+
+
 def iso(moment: datetime) -> str:
     """UTC, fixed width: stored timestamps sort as text."""
     if moment.tzinfo is None:
@@ -91,7 +107,7 @@ async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
         case AttemptStarted():
             await _attempt_started(conn, event)
         case AttemptFinished():
-            await _attempt_finished(conn, event)
+            await write_attempt_finished(conn, event)
         case FallbackEvent():
             await _fallback(conn, event)
         case RetryScheduled() | ProviderCooldown() | CooldownWait() | ThinkingDowngraded():
@@ -229,13 +245,19 @@ async def _attempt_started(conn: aiosqlite.Connection, event: AttemptStarted) ->
     )
 
 
-async def _attempt_finished(conn: aiosqlite.Connection, event: AttemptFinished) -> None:
+async def write_attempt_finished(
+    conn: aiosqlite.Connection, event: AttemptFinished, thinking: str = "", text: str = ""
+) -> None:
+    """One statement: the attempt's end, with its last buffered ``thinking`` and ``text``."""
     await conn.execute(
-        "UPDATE attempts SET finished_at = ?, status = ?, error_kind = ?, error_message = ?,"
+        "UPDATE attempts SET thinking_text = thinking_text || ?, output_text = output_text || ?,"
+        " finished_at = ?, status = ?, error_kind = ?, error_message = ?,"
         " input_tokens = ?, output_tokens = ?, thinking_tokens = ?, cost_usd = ?,"
         " cost_complete = ?, cached_input_tokens = ?, elapsed_s = ?, continuation_id = ?"
         " WHERE id = ?",
         (
+            thinking,
+            text,
             iso(event.at),
             event.status.value,
             event.error_kind,

@@ -7,7 +7,6 @@ Enter on a row opens the session in review: the same dashboard, rebuilt from the
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -83,7 +82,46 @@ def snippet_content(snippet: str) -> Content:
 
 
 class HistoryScreen(BackendScreen):
-    CSS_PATH = Path(__file__).with_name("history.tcss")
+    # DEFAULT_CSS, not CSS_PATH: a screen's CSS_PATH makes Textual re-parse every stylesheet
+    # of the app and restyle every widget of every screen when it is first pushed.
+    DEFAULT_CSS = """
+    HistoryScreen {
+        layout: vertical;
+    }
+    #history-title {
+        height: 1;
+        background: $panel;
+    }
+    #filters {
+        height: auto;
+        padding: 0 1;
+    }
+    #filters #search {
+        width: 1fr;
+    }
+    #filters Select {
+        width: 22;
+    }
+    #filters Checkbox {
+        width: auto;
+    }
+    #results {
+        height: 1fr;
+        border: round $primary 50%;
+        border-title-style: bold;
+    }
+    #results:focus-within {
+        border: round $primary;
+    }
+    #sessions {
+        height: 1fr;
+    }
+    #match {
+        height: 2;
+        padding: 0 1;
+        background: $panel;
+    }
+    """
     BINDINGS: ClassVar[list[BindingType]] = screen_bindings("history")
 
     def __init__(self, backend: Backend) -> None:
@@ -149,17 +187,25 @@ class HistoryScreen(BackendScreen):
             self.notify(f"{type(exc).__name__}: {exc}", title="Search", severity="error")
             return
         self.hits = hits
-        table = self.query_one("#sessions", DataTable)
-        table.clear()
-        for hit in hits:
-            cells = summary_cells(hit)
-            table.add_row(*(cells[key] for key, _, _ in COLUMNS), key=hit.id)
+        self.query_one("#sessions", DataTable).clear()
+        first = self.app.size.height  # a screenful at least: the rest after the first frame
+        self._add_rows(hits, 0, first)
+        self.call_after_refresh(self._add_rows, hits, first, len(hits))
         found = f"{len(hits)} session{'s' if len(hits) != 1 else ''}"
         self.query_one("#results").border_title = (
             f"Sessions matching {query.text.strip()!r}: {found}" if query.text.strip() else found
         )
         self._show_match(0)
         self.searches += 1
+
+    def _add_rows(self, hits: list[SessionHit], start: int, stop: int) -> None:
+        """Rows for hits[start:stop], unless a newer search has replaced these hits."""
+        if hits is not self.hits:
+            return
+        table = self.query_one("#sessions", DataTable)
+        for hit in hits[start:stop]:
+            cells = summary_cells(hit)
+            table.add_row(*(cells[key] for key, _, _ in COLUMNS), key=hit.id)
 
     @on(DataTable.RowHighlighted, "#sessions")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

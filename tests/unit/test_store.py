@@ -521,6 +521,29 @@ async def test_attempt_finished_writes_only_its_own_buffer_first(
     assert attempt_texts(db_path, second) == ("storage thinking", "storage answer")
 
 
+async def test_an_attempts_end_and_its_last_text_are_one_statement_without_a_transaction(
+    store: Store, db_path: Path
+) -> None:
+    """One round trip to SQLite's thread: atomic by itself, the search trigger included."""
+    script, attempt_id = running_session("schemas", "gemini-3-pro")
+    script.delta(attempt_id, "schemas", "thinking", "some thinking")
+    script.delta(attempt_id, "schemas", "text", "the zanzibar answer")
+    script.finish_attempt(attempt_id, "schemas", "gemini-3-pro", usage(1))
+    sink = store.sink(flush_interval=3600)
+    await push(sink, script.events[:-1])
+    statements: list[str] = []
+    await store._conn.set_trace_callback(statements.append)
+    await push(sink, script.events[-1:])
+    await store._conn.set_trace_callback(None)
+
+    top_level = {" ".join(sql.split()[:2]) for sql in statements if not sql.startswith("--")}
+    assert top_level == {"UPDATE attempts"}  # no BEGIN, no COMMIT, no second statement
+    assert attempt_texts(db_path, attempt_id) == ("some thinking", "the zanzibar answer")
+    assert query(db_path, "SELECT status FROM attempts") == [("ok",)]
+    assert [hit.id for hit in await store.search_sessions("zanzibar")] == [script.session_id]
+    await sink.aclose()
+
+
 async def test_one_flush_appends_every_attempts_text_to_its_own_row(
     store: Store, db_path: Path
 ) -> None:
