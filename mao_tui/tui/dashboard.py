@@ -166,6 +166,26 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Scre
             # imports the engine, none of which that frame needs.
             self.app.call_after_refresh(self._start_session)
 
+    def _compositor_refresh(self) -> None:
+        """Under a dialog, hand the dialog what changed here, and only that.
+
+        Textual (8.2) also asks for a whole repaint of this screen then, which hands the whole
+        screen to the dialog at this screen's next idle, and so on: while models stream (a
+        message, then idle, ~20 times a second) the dialog re-rendered the whole dimmed
+        dashboard each time (36 times in 1.5 s, ~85% of the loop; keys for the dialog waited).
+        Back on top, the screen repaints whole anyway (``Screen._on_screen_resume``)."""
+        app = self.app
+        if app.is_inline or app.screen is self or self not in app._background_screens:
+            super()._compositor_refresh()
+            return
+        regions = self._compositor._dirty_regions
+        if regions:
+            self._set_dirty(*regions)
+            app.screen.refresh(*regions)
+            regions.clear()
+        self._dirty_widgets.clear()
+        app._update_mouse_over(self)
+
     def on_resize(self, event: events.Resize) -> None:
         self.plan_table.compact = event.size.width < WIDE_FROM
         narrow = event.size.width < MEDIUM_FROM

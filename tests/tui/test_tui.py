@@ -444,6 +444,41 @@ async def test_help_lists_the_bindings_and_closes() -> None:
         assert isinstance(app.screen, DashboardScreen)
 
 
+async def test_a_dialog_is_repainted_for_changes_below_it_not_for_every_message_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Textual marked the screen below a dialog dirty again at each of its refreshes: every
+    message the dashboard handled (deltas, ~20 a second while models stream) repainted the
+    whole dimmed dashboard under the dialog, and keys for the dialog waited."""
+    events = recorded_events()
+    gate = Gate(events, text_delta_indexes(events, "storage")[5])
+    app = MaoApp(gate, simulated=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(gate.reached[0].wait(), GUARD_S)
+        screen = dashboard(app)
+        await pilot.press("question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        await pilot.pause()
+        repaints: list[object] = []
+        original = help_screen.refresh
+
+        def refresh(*regions: Any, **kw: Any) -> Any:
+            repaints.append(regions)
+            return original(*regions, **kw)
+
+        monkeypatch.setattr(help_screen, "refresh", refresh)
+        screen.status_bar.refresh()  # one change below the dialog
+        for _ in range(10):
+            screen.call_later(lambda: None)  # a message to the dashboard, then idle
+            await pilot.pause()
+        assert 1 <= len(repaints) <= 2
+        await pilot.press("escape")
+        assert app.screen is screen
+        gate.release[0].set()
+        await finished(pilot)
+
+
 def test_every_binding_has_an_id_a_description_and_a_palette_command() -> None:
     bindings = [*MaoApp.BINDINGS, *DashboardScreen.BINDINGS]
     for binding in bindings:
