@@ -25,6 +25,7 @@ from fixtures.develop_session import (
     recorded_events,
     replay_runner,
 )
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
@@ -42,6 +43,7 @@ from mao_tui.tui.dashboard import DashboardScreen
 from mao_tui.tui.dialogs import Confirm, FallbackDetail
 from mao_tui.tui.help import HelpScreen
 from mao_tui.tui.widgets import panel as panel_module
+from mao_tui.tui.widgets.bars import TitleBar
 
 LANE_KEYS = [*WORKSTREAMS, SYNTHESIS_KEY]
 GUARD_S = 30.0  # fail instead of hanging if the app never gets there
@@ -353,6 +355,38 @@ async def test_maximize_and_restore_keep_the_plan_row_and_its_focus() -> None:
         assert screen.maximized is None
         assert screen.focused is screen.plan_table
         assert screen.plan_table.cursor_row == 2
+
+
+async def test_a_maximized_panel_fills_the_screen_and_restoring_it_repaints_nothing_else(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The screen's maximized-view rules (hatch, centring) would show nowhere around a panel
+    that fills the screen, and changing them repainted every node of the dashboard at each f."""
+    app = MaoApp(replay_runner(), simulated=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await finished(pilot)
+        screen = dashboard(app)
+        await screen.settle()
+        screen.plan_table.focus()
+        refreshed: list[object] = []
+        original = TitleBar.refresh
+
+        def refresh(self: TitleBar, *regions: Any, **kw: Any) -> Any:
+            refreshed.append(regions)
+            return original(self, *regions, **kw)
+
+        monkeypatch.setattr(TitleBar, "refresh", refresh)
+        await pilot.press("f")
+        await pilot.pause()
+        panel = screen.panels[LANE_KEYS[0]]
+        assert screen.maximized is panel
+        footer = screen.footer.region
+        assert panel.region == Region(0, 0, 160, footer.y) and footer.bottom == 48
+        await pilot.press("f")
+        await pilot.pause()
+        assert screen.maximized is None
+        assert screen.focused is screen.plan_table
+        assert refreshed == []
 
 
 async def test_restoring_a_maximized_panel_renders_no_markdown_again(
