@@ -513,6 +513,25 @@ async def test_a_dialog_is_repainted_for_changes_below_it_not_for_every_message_
         await finished(pilot)
 
 
+async def test_the_first_dialog_does_not_restyle_the_dashboard(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The dialogs' CSS is read when the dashboard opens, not at the first dialog: Textual then
+    restyled every node of the app between the key and the dialog's first frame."""
+    app = MaoApp(replay_runner(), simulated=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await finished(pilot)
+        screen = dashboard(app)
+        await screen.settle()
+        restyled: list[object] = []
+        monkeypatch.setattr(app.stylesheet, "update", lambda *a, **kw: restyled.append(a))
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert app.screen is screen
+        assert restyled == []
+
+
 def test_every_binding_has_an_id_a_description_and_a_palette_command() -> None:
     bindings = [*MaoApp.BINDINGS, *DashboardScreen.BINDINGS]
     for binding in bindings:
