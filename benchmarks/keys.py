@@ -48,6 +48,7 @@ ESCAPES_PER_RUN = 6  # Esc presses on the bare app per run (its floor for Esc, s
 PLAN_TITLE = "╭─ Plan"
 _ROW = re.compile(r"^│ (\S+)")
 _STYLE = re.compile(r"(?:\x1b\[[\d;]*m)*")
+_ANSI = re.compile(r"\x1b\[[\d;]*m")
 
 Screen = Callable[[str], bool]
 
@@ -227,9 +228,22 @@ def _plan_line(colored: str) -> str:
     return line.split("╭", 1)[0] if "╭" in line else ""
 
 
-def _focus_marks(colored: str) -> list[str]:
-    """The border lines of the screen with their colours: they change when the focus moves."""
-    return [line for line in colored.splitlines() if "╭" in line or "╔" in line]
+_CORNER = re.compile(r"((?:\x1b\[[\d;]*m)*)╭")
+
+
+def _focus_marks(colored: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """What changes when the focus moves between the plan, the fallback log and the panels, and
+    nothing else: the colours of the two panes' corners (``:focus-within``) and where the heavy
+    corners are (a focused panel's border, and only that). The border lines as a whole also
+    change while the session streams (a panel's colour when it finishes, the log's title): the
+    BTab loop took that for its key's effect, pressed again before the first was handled, went
+    past the plan and wrapped round to the last panels, and every later row move and Enter of
+    the run went to a panel ("lost": 12 in a run of main, none of them the app's)."""
+    lines = colored.splitlines()
+    plan = next((line for line in lines if "Plan" in line), "")
+    plain = [_ANSI.sub("", line) for line in lines]
+    heavy = [(i, line.index("┏")) for i, line in enumerate(plain) if "┏" in line]
+    return _CORNER.findall(plan), heavy
 
 
 def dashboard_cycle(tmux: Tmux, name: str, log: KeyLog, phase: str) -> None:

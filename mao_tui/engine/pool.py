@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,6 +23,35 @@ SDK_MODULES: dict[str, tuple[str, ...]] = {
     "openai_chat": ("openai", "openai.types.chat"),
     "gemini": ("google.genai", "google.genai.types"),
 }
+
+# The stream events' models that each SDK (pydantic, deferred) builds at its first event, on the
+# event loop: ~300 ms for openai's Responses events, ~50 for anthropic's; and what anthropic's first
+# request imports (its trace propagators). Built and imported in a thread by ProviderPool.warm.
+SDK_MODELS: dict[str, tuple[str, ...]] = {
+    "anthropic": ("anthropic.types",),
+    "openai": ("openai.types.responses",),
+    "openai_chat": ("openai.types.chat",),
+}
+SDK_OPTIONAL: dict[str, tuple[str, ...]] = {"anthropic": ("opentelemetry.propagate",)}
+
+
+def build_models(modules: list[str]) -> None:
+    """Build the pydantic models of these modules that are not built yet, and import the
+    optional modules; whatever fails is left to the first request, as before."""
+    from pydantic import BaseModel
+
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+            for value in list(vars(module).values()):
+                if (
+                    isinstance(value, type)
+                    and issubclass(value, BaseModel)
+                    and not value.__pydantic_complete__
+                ):
+                    value.model_rebuild(raise_errors=False)
+        except Exception:  # an optional module missing, or a model only the SDK can build
+            continue
 
 
 class ProviderPool:
@@ -84,6 +114,15 @@ class ProviderPool:
         missing = [m for m in modules if m not in sys.modules]
         if missing:
             await asyncio.to_thread(lambda: [importlib.import_module(m) for m in missing])
+        later = [
+            m
+            for kind in sorted(kinds)
+            for m in (*SDK_MODELS.get(kind, ()), *SDK_OPTIONAL.get(kind, ()))
+        ]
+        if later:  # not awaited: the first events come seconds later, after the plan
+            threading.Thread(
+                target=build_models, args=(later,), name="mao-sdk-models", daemon=True
+            ).start()
         await self.prebuild(frozenset(SDK_MODULES))
 
     async def prebuild(self, kinds: frozenset[str]) -> None:

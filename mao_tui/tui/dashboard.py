@@ -64,6 +64,7 @@ FLUSH_HZ = 10  # screen flushes per second, at most, whatever the delta rate
 TICK_S = 1.0  # running clocks and live rates
 MEDIUM_FROM = 110  # terminal columns: below, one panel at a time (the selected plan row's)
 WIDE_FROM = 160  # from here, three panels a row and the full plan table
+DIALOG_CSS = ("dialogs.tcss", "help.tcss")  # the picker's, help's and other dialogs' rules
 
 
 class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Screen[None]):
@@ -165,6 +166,40 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Scre
             # After the first frame: the session opens the store, starts the simulator and
             # imports the engine, none of which that frame needs.
             self.app.call_after_refresh(self._start_session)
+        self.app.call_after_refresh(self._read_dialog_css)
+
+    def _read_dialog_css(self) -> None:
+        """The dialogs' CSS, now (no panel yet) rather than at the first dialog: Textual then
+        parses the whole stylesheet again and restyles every node of the app, ~70 ms on a
+        finished dashboard, between the key and the dialog."""
+        stylesheet = self.app.stylesheet
+        paths = [str(Path(__file__).with_name(name)) for name in DIALOG_CSS]
+        unread = [path for path in paths if not stylesheet.has_source(path)]
+        if unread:
+            for path in unread:
+                stylesheet.read(path)
+            stylesheet.reparse()
+            stylesheet.update(self.app)
+
+    def _compositor_refresh(self) -> None:
+        """Under a dialog, hand the dialog what changed here, and only that.
+
+        Textual (8.2) also asks for a whole repaint of this screen then, which hands the whole
+        screen to the dialog at this screen's next idle, and so on: while models stream (a
+        message, then idle, ~20 times a second) the dialog re-rendered the whole dimmed
+        dashboard each time (36 times in 1.5 s, ~85% of the loop; keys for the dialog waited).
+        Back on top, the screen repaints whole anyway (``Screen._on_screen_resume``)."""
+        app = self.app
+        if app.is_inline or app.screen is self or self not in app._background_screens:
+            super()._compositor_refresh()
+            return
+        regions = self._compositor._dirty_regions
+        if regions:
+            self._set_dirty(*regions)
+            app.screen.refresh(*regions)
+            regions.clear()
+        self._dirty_widgets.clear()
+        app._update_mouse_over(self)
 
     def on_resize(self, event: events.Resize) -> None:
         self.plan_table.compact = event.size.width < WIDE_FROM

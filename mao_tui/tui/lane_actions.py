@@ -84,9 +84,17 @@ class LaneActions(_Base):
         class change restyles the node's whole subtree: every panel and its Markdown blocks,
         about 130 rules applications a press. Only three nodes have rules on these classes
         (``Screen.-maximized-view`` and the ``.-maximized`` inside it, in App.DEFAULT_CSS; none
-        of them inherited), so only those are restyled."""
-        self.set_class(maximized is not None, "-maximized-view", update=False)
-        restyled: list[Widget | Screen[None]] = [self]
+        of them inherited), so only those are restyled.
+
+        A maximized model panel fills the screen, so the screen's rules change nothing there
+        but its hatch and align, which Textual applies by repainting every node below it (the
+        whole dashboard's strips rendered again at each restore): a panel is maximized and
+        restored without them."""
+        restyled: list[Widget | Screen[None]] = []
+        view = maximized is not None and not isinstance(maximized, ModelPanel)
+        if self.has_class("-maximized-view") != view:
+            self.set_class(view, "-maximized-view", update=False)
+            restyled.append(self)
         if previous is not None:
             previous.remove_class("-maximized", update=False)
             restyled.append(previous)

@@ -25,6 +25,7 @@ from fixtures.develop_session import (
     recorded_events,
     replay_runner,
 )
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
@@ -42,6 +43,7 @@ from mao_tui.tui.dashboard import DashboardScreen
 from mao_tui.tui.dialogs import Confirm, FallbackDetail
 from mao_tui.tui.help import HelpScreen
 from mao_tui.tui.widgets import panel as panel_module
+from mao_tui.tui.widgets.bars import TitleBar
 
 LANE_KEYS = [*WORKSTREAMS, SYNTHESIS_KEY]
 GUARD_S = 30.0  # fail instead of hanging if the app never gets there
@@ -355,6 +357,38 @@ async def test_maximize_and_restore_keep_the_plan_row_and_its_focus() -> None:
         assert screen.plan_table.cursor_row == 2
 
 
+async def test_a_maximized_panel_fills_the_screen_and_restoring_it_repaints_nothing_else(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The screen's maximized-view rules (hatch, centring) would show nowhere around a panel
+    that fills the screen, and changing them repainted every node of the dashboard at each f."""
+    app = MaoApp(replay_runner(), simulated=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await finished(pilot)
+        screen = dashboard(app)
+        await screen.settle()
+        screen.plan_table.focus()
+        refreshed: list[object] = []
+        original = TitleBar.refresh
+
+        def refresh(self: TitleBar, *regions: Any, **kw: Any) -> Any:
+            refreshed.append(regions)
+            return original(self, *regions, **kw)
+
+        monkeypatch.setattr(TitleBar, "refresh", refresh)
+        await pilot.press("f")
+        await pilot.pause()
+        panel = screen.panels[LANE_KEYS[0]]
+        assert screen.maximized is panel
+        footer = screen.footer.region
+        assert panel.region == Region(0, 0, 160, footer.y) and footer.bottom == 48
+        await pilot.press("f")
+        await pilot.pause()
+        assert screen.maximized is None
+        assert screen.focused is screen.plan_table
+        assert refreshed == []
+
+
 async def test_restoring_a_maximized_panel_renders_no_markdown_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -442,6 +476,60 @@ async def test_help_lists_the_bindings_and_closes() -> None:
             assert description in text
         await pilot.press("escape")
         assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_a_dialog_is_repainted_for_changes_below_it_not_for_every_message_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Textual marked the screen below a dialog dirty again at each of its refreshes: every
+    message the dashboard handled (deltas, ~20 a second while models stream) repainted the
+    whole dimmed dashboard under the dialog, and keys for the dialog waited."""
+    events = recorded_events()
+    gate = Gate(events, text_delta_indexes(events, "storage")[5])
+    app = MaoApp(gate, simulated=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(gate.reached[0].wait(), GUARD_S)
+        screen = dashboard(app)
+        await pilot.press("question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        await pilot.pause()
+        repaints: list[object] = []
+        original = help_screen.refresh
+
+        def refresh(*regions: Any, **kw: Any) -> Any:
+            repaints.append(regions)
+            return original(*regions, **kw)
+
+        monkeypatch.setattr(help_screen, "refresh", refresh)
+        screen.status_bar.refresh()  # one change below the dialog
+        for _ in range(10):
+            screen.call_later(lambda: None)  # a message to the dashboard, then idle
+            await pilot.pause()
+        assert 1 <= len(repaints) <= 2
+        await pilot.press("escape")
+        assert app.screen is screen
+        gate.release[0].set()
+        await finished(pilot)
+
+
+async def test_the_first_dialog_does_not_restyle_the_dashboard(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The dialogs' CSS is read when the dashboard opens, not at the first dialog: Textual then
+    restyled every node of the app between the key and the dialog's first frame."""
+    app = MaoApp(replay_runner(), simulated=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await finished(pilot)
+        screen = dashboard(app)
+        await screen.settle()
+        restyled: list[object] = []
+        monkeypatch.setattr(app.stylesheet, "update", lambda *a, **kw: restyled.append(a))
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert app.screen is screen
+        assert restyled == []
 
 
 def test_every_binding_has_an_id_a_description_and_a_palette_command() -> None:
