@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mao_tui.domain import FRESH_WORKSPACE_PREFIX, EventSink, SessionFinished
 from mao_tui.settings.loader import config_layers, load_settings
 from mao_tui.settings.schema import Settings
 
 if TYPE_CHECKING:
+    from mao_tui.domain import EventSink, SessionFinished
     from mao_tui.engine.pool import ProviderPool
     from mao_tui.engine.request import SessionRequest
     from mao_tui.simulator.faults import FaultRule
@@ -63,6 +63,8 @@ class Launch:
         if self.fresh_workspace:
             if not self._fresh:
                 import tempfile
+
+                from mao_tui.domain import FRESH_WORKSPACE_PREFIX
 
                 self._fresh.append(Path(tempfile.mkdtemp(prefix=FRESH_WORKSPACE_PREFIX)))
             return self._fresh[0]

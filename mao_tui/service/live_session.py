@@ -11,8 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mao_tui.domain import EventSink, SessionFinished, SessionStatus
-from mao_tui.domain.budget_events import Ask, BudgetAnswer, BudgetQuestion
+from mao_tui.domain import SessionStatus
 from mao_tui.domain.errors import ControlError, UsageError
 from mao_tui.service.launch import Launch, session_resources, writes_files
 from mao_tui.service.ports import ExportFormat, HistoryQuery, LiveSession, ModelChoice, NewSession
@@ -23,7 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Coroutine
     from typing import Any
 
-    from mao_tui.domain import ApplyProposal, Declined
+    from mao_tui.domain import ApplyProposal, Declined, EventSink, SessionFinished
+    from mao_tui.domain.budget_events import Ask, BudgetAnswer, BudgetQuestion
     from mao_tui.domain.pick_events import OutputPicked
     from mao_tui.domain.stored import SessionDetail, SessionHit, SessionSummary
     from mao_tui.engine.controller import LiveSessionController
@@ -61,6 +61,8 @@ class OpenSession:
     async def _ask(self, question: BudgetQuestion) -> BudgetAnswer:
         """The dashboard's answer; until it is listening, stop as headless does."""
         if self._ask_budget is None:
+            from mao_tui.domain.budget_events import BudgetAnswer
+
             return BudgetAnswer("stop")
         return await self._ask_budget(question)
 

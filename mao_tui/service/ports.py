@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from mao_tui.domain import ApplyProposal, Declined, EventSink, SessionFinished
-from mao_tui.domain.budget_events import Ask
-from mao_tui.domain.pick_events import OutputPicked
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the event models (pydantic) load after the first paint
+    from mao_tui.domain import ApplyProposal, Declined, EventSink, SessionFinished
+    from mao_tui.domain.budget_events import Ask
+    from mao_tui.domain.pick_events import OutputPicked
     from mao_tui.domain.stored import SessionHit, SessionSummary
 
-SessionRunner = Callable[[EventSink], Awaitable[SessionFinished | None]]
+SessionRunner = Callable[["EventSink"], Awaitable["SessionFinished | None"]]
 """Runs a session into the sink; returns its end (or None when there was nothing to run)."""
 
 ExportFormat = Literal["markdown", "json"]

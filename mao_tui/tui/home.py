@@ -19,7 +19,6 @@ from mao_tui.domain.errors import ControlError, UsageError
 from mao_tui.service.ports import NewSession
 from mao_tui.tui.backend_screen import BackendScreen
 from mao_tui.tui.bindings import screen_bindings
-from mao_tui.tui.history import summary_cells
 from mao_tui.tui.messages import OpenSession
 from mao_tui.tui.widgets.footer import QuietFooter
 
@@ -97,6 +96,8 @@ class HomeScreen(BackendScreen):
 
     @work(exclusive=True, group="recent")
     async def load_recent(self) -> None:
+        from mao_tui.tui.history import summary_cells  # after the first paint
+
         table = self.query_one("#recent", DataTable)
         try:
             sessions = await self.backend.recent(RECENT)
