@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mao_tui.domain import EngineEvent, Plan
     from mao_tui.engine.request import SessionRequest
     from mao_tui.service.launch import Launch
+    from mao_tui.settings.digest import Preview
     from mao_tui.settings.schema import Settings
     from mao_tui.tui.app import MaoApp
 
@@ -67,10 +68,19 @@ def _max_input_bytes(launch: Launch) -> int:
 
 
 def _settings_of(launch: Launch) -> Settings:
-    from mao_tui.settings.loader import ConfigError
+    from mao_tui.settings.layers import ConfigError
 
     try:
         return launch.settings()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _preview_of(launch: Launch) -> Preview:
+    from mao_tui.settings.layers import ConfigError
+
+    try:
+        return launch.preview()
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
 

@@ -188,6 +188,11 @@ class Backend(Protocol):
         """(name, description) of every playbook."""
         ...
 
+    def prepare(self) -> None:
+        """Load what the first frame did not need (the validated configuration); blocking,
+        so Home calls it in a thread after its first frame."""
+        ...
+
     def spec_sections(self, path: Path) -> list[str]:
         """The numbered sections of a spec file (``2 Storage``), for the Home form's hint."""
         ...

@@ -93,6 +93,12 @@ class HomeScreen(BackendScreen):
         for label, width in (("When", 16), ("Playbook", 9), ("Status", 11), ("Task", None)):
             table.add_column(label, width=width)
         self.query_one("#task", Input).focus()
+        # the app's queue: after its first-paint hook (mao_tui/tui/startup.py), queued earlier
+        self.app.call_after_refresh(self._prepare)
+
+    def _prepare(self) -> None:
+        """After the first frame: the validated configuration, off the event loop."""
+        self.run_worker(self.backend.prepare, thread=True, group="prepare", exit_on_error=False)
 
     @work(exclusive=True, group="recent")
     async def load_recent(self) -> None:
