@@ -471,12 +471,12 @@ def _with_plan_options(
     import json
     from dataclasses import replace
 
-    from mao_tui.engine.orchestrator_plan import PlanInvalid, apply_proposal
-    from mao_tui.engine.rule_plan import rule_based_plan
-
     req = replace(req, use_planner=not args.no_planner)
     if args.plan is None:
         return req
+    from mao_tui.engine.orchestrator_plan import PlanInvalid, apply_proposal
+    from mao_tui.engine.rule_plan import rule_based_plan
+
     settings = _settings_of(launch)
     from mao_tui.service.inputs import read_text
 
