@@ -382,9 +382,14 @@ class AppBackend:
 
     def settings(self) -> Settings:
         """Loaded once: Home and History ask for the playbooks every time they open."""
+        from mao_tui.settings.layers import ConfigError
+
         with self._loading:
             if self._settings is None:
-                self._settings = self._launch.settings()
+                try:
+                    self._settings = self._launch.settings()
+                except ConfigError as exc:  # edited since Home painted from its digest
+                    raise UsageError(str(exc)) from None
             return self._settings
 
     def prepare(self) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mao_tui.domain.errors import UsageError
 from mao_tui.service.launch import Launch
 from mao_tui.service.live_session import AppBackend
 from mao_tui.settings.digest import Preview, fingerprint, remember, remembered
@@ -75,3 +76,16 @@ def test_home_shows_the_remembered_values_then_loads_the_configuration(tmp_path:
     backend.prepare()  # what Home runs in a thread after its first frame
     assert backend._settings is not None
     assert backend.playbooks() == preview.playbooks
+
+
+def test_a_configuration_broken_after_the_first_frame_is_a_usage_error(tmp_path: Path) -> None:
+    """Edited between Home's digest check and its load: the form shows the problems (Home
+    reports a UsageError there) instead of an exception in the app."""
+    config = tmp_path / "config"
+    config.mkdir()
+    Launch(project_dir=tmp_path, config_dir=config, db_path=tmp_path / "mao.db").preview()
+    launch = Launch(project_dir=tmp_path, config_dir=config, db_path=tmp_path / "mao.db")
+    backend = AppBackend(launch, launch.preview())  # from the digest: nothing validated yet
+    (config / "routing.yaml").write_text("routes:\n  schemas: [not, a, route]\n")
+    with pytest.raises(UsageError, match=r"routes\.schemas"):
+        backend.settings()
