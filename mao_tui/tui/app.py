@@ -280,8 +280,9 @@ def _tune_gc() -> None:
     alive at start-up (modules, the DOM) is frozen out of future collections, and collections
     run less often.
     """
-    gc.freeze()
+    gc.freeze()  # with the little garbage of start-up, when the CLI paused the collector for it
     gc.set_threshold(*GC_THRESHOLDS)
+    gc.enable()  # paused by the CLI during start-up (mao_tui/cli/__init__.py)
 
 
 _TEXTUAL_DUPLICATES = frozenset({"Quit", "Keys", "Maximize", "Minimize"})
