@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mao_tui.domain import EngineEvent, Plan
     from mao_tui.engine.request import SessionRequest
     from mao_tui.service.launch import Launch
+    from mao_tui.settings.digest import Preview
     from mao_tui.settings.schema import Settings
     from mao_tui.tui.app import MaoApp
 
@@ -67,10 +68,19 @@ def _max_input_bytes(launch: Launch) -> int:
 
 
 def _settings_of(launch: Launch) -> Settings:
-    from mao_tui.settings.loader import ConfigError
+    from mao_tui.settings.layers import ConfigError
 
     try:
         return launch.settings()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _preview_of(launch: Launch) -> Preview:
+    from mao_tui.settings.layers import ConfigError
+
+    try:
+        return launch.preview()
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
 
@@ -461,12 +471,12 @@ def _with_plan_options(
     import json
     from dataclasses import replace
 
-    from mao_tui.engine.orchestrator_plan import PlanInvalid, apply_proposal
-    from mao_tui.engine.rule_plan import rule_based_plan
-
     req = replace(req, use_planner=not args.no_planner)
     if args.plan is None:
         return req
+    from mao_tui.engine.orchestrator_plan import PlanInvalid, apply_proposal
+    from mao_tui.engine.rule_plan import rule_based_plan
+
     settings = _settings_of(launch)
     from mao_tui.service.inputs import read_text
 

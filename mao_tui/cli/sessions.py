@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from mao_tui.cli.running import (
     EXIT_OK,
     _launch,
+    _preview_of,
     _run,
     _settings_of,
     _with_plan_options,
@@ -29,8 +30,8 @@ def cmd_home(args: argparse.Namespace) -> int:
 
     require_terminal("mao (Home)", "`mao --help` lists the commands that run without one")
     launch = _launch(args, simulate=False, speed=1.0)
-    settings = _settings_of(launch)
-    code = MaoApp(backend=AppBackend(launch), keymap=settings.keybindings).run()
+    preview = _preview_of(launch)  # a bad configuration: exit 2 before any screen
+    code = MaoApp(backend=AppBackend(launch, preview), keymap=preview.keybindings).run()
     return EXIT_OK if code is None else code
 
 

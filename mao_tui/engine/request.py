@@ -6,9 +6,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mao_tui.domain import Plan, new_id
+from mao_tui.domain.ids import new_id
 from mao_tui.engine.sections import Section
+
+if TYPE_CHECKING:
+    from mao_tui.domain import Plan
 
 
 @dataclass(frozen=True)

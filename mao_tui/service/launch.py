@@ -13,13 +13,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mao_tui.domain import FRESH_WORKSPACE_PREFIX, EventSink, SessionFinished
-from mao_tui.settings.loader import config_layers, load_settings
-from mao_tui.settings.schema import Settings
+from mao_tui.settings.layers import config_layers
 
 if TYPE_CHECKING:
+    from mao_tui.domain import EventSink, SessionFinished
     from mao_tui.engine.pool import ProviderPool
     from mao_tui.engine.request import SessionRequest
+    from mao_tui.settings.digest import Preview
+    from mao_tui.settings.schema import Settings
     from mao_tui.simulator.faults import FaultRule
     from mao_tui.store import Store, StoreSink
 
@@ -64,6 +65,8 @@ class Launch:
             if not self._fresh:
                 import tempfile
 
+                from mao_tui.domain import FRESH_WORKSPACE_PREFIX
+
                 self._fresh.append(Path(tempfile.mkdtemp(prefix=FRESH_WORKSPACE_PREFIX)))
             return self._fresh[0]
         return self.project_dir
@@ -74,8 +77,21 @@ class Launch:
     def settings(self) -> Settings:
         """The validated configuration, read once per Launch (and its copies)."""
         if "settings" not in self._cache:
+            from mao_tui.settings.loader import load_settings
+
             self._cache["settings"] = load_settings(self.layers())
         return self._cache["settings"]
+
+    def preview(self) -> Preview:
+        """What Home's first frame needs from the configuration: remembered from the last full
+        validation of the same files (``settings.digest``), else validated now (ConfigError)."""
+        from mao_tui.settings.digest import Preview, remember, remembered
+
+        key, preview = remembered(self.layers())
+        if preview is None:
+            preview = Preview.of(self.settings())
+            remember(key, preview)
+        return preview
 
     def with_settings(self, settings: Settings, **changes: Any) -> Launch:
         """A copy with ``changes`` whose configuration is ``settings``, already validated (a

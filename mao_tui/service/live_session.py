@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mao_tui.domain import EventSink, SessionFinished, SessionStatus
-from mao_tui.domain.budget_events import Ask, BudgetAnswer, BudgetQuestion
+from mao_tui.domain import SessionStatus
 from mao_tui.domain.errors import ControlError, UsageError
 from mao_tui.service.launch import Launch, session_resources, writes_files
 from mao_tui.service.ports import ExportFormat, HistoryQuery, LiveSession, ModelChoice, NewSession
@@ -23,13 +23,15 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Coroutine
     from typing import Any
 
-    from mao_tui.domain import ApplyProposal, Declined
+    from mao_tui.domain import ApplyProposal, Declined, EventSink, SessionFinished
+    from mao_tui.domain.budget_events import Ask, BudgetAnswer, BudgetQuestion
     from mao_tui.domain.pick_events import OutputPicked
     from mao_tui.domain.stored import SessionDetail, SessionHit, SessionSummary
     from mao_tui.engine.controller import LiveSessionController
     from mao_tui.engine.fix_loop import Workbench
     from mao_tui.engine.request import SessionRequest
     from mao_tui.service.landing import SessionPlace
+    from mao_tui.settings.digest import Preview
     from mao_tui.settings.schema import Settings
 
 
@@ -61,6 +63,8 @@ class OpenSession:
     async def _ask(self, question: BudgetQuestion) -> BudgetAnswer:
         """The dashboard's answer; until it is listening, stop as headless does."""
         if self._ask_budget is None:
+            from mao_tui.domain.budget_events import BudgetAnswer
+
             return BudgetAnswer("stop")
         return await self._ask_budget(question)
 
@@ -368,15 +372,28 @@ async def _load(db_path: Path, session_id: str) -> tuple[SessionDetail, list[Out
 class AppBackend:
     """Home and History over one database and configuration (``mao`` with no arguments)."""
 
-    def __init__(self, launch: Launch) -> None:
+    def __init__(self, launch: Launch, preview: Preview | None = None) -> None:
+        """``preview``: what the first frame shows (``Launch.preview``); the configuration
+        itself is then loaded after the first frame (``prepare``) or on first use."""
         self._launch = launch
         self._settings: Settings | None = None
+        self._preview = preview
+        self._loading = threading.Lock()
 
     def settings(self) -> Settings:
         """Loaded once: Home and History ask for the playbooks every time they open."""
-        if self._settings is None:
-            self._settings = self._launch.settings()
-        return self._settings
+        from mao_tui.settings.layers import ConfigError
+
+        with self._loading:
+            if self._settings is None:
+                try:
+                    self._settings = self._launch.settings()
+                except ConfigError as exc:  # edited since Home painted from its digest
+                    raise UsageError(str(exc)) from None
+            return self._settings
+
+    def prepare(self) -> None:
+        self.settings()
 
     @property
     def project_dir(self) -> Path:
@@ -397,10 +414,15 @@ class AppBackend:
 
         if self._launch.simulate:
             return True
-        providers = self.settings().registry.providers.values()
-        return not any(find_key(p.api_key_env, os.environ) for p in providers if p.api_key_env)
+        if self._settings is None and self._preview is not None:
+            key_envs = self._preview.key_envs
+        else:
+            key_envs = [p.api_key_env for p in self.settings().registry.providers.values()]
+        return not any(find_key(names, os.environ) for names in key_envs if names)
 
     def playbooks(self) -> list[tuple[str, str]]:
+        if self._settings is None and self._preview is not None:
+            return list(self._preview.playbooks)
         playbooks = self.settings().playbooks
         return [(name, pb.description) for name, pb in sorted(playbooks.items())]
 

@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from mao_tui.domain import ApplyProposal, Declined, EventSink, SessionFinished
-from mao_tui.domain.budget_events import Ask
-from mao_tui.domain.pick_events import OutputPicked
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the event models (pydantic) load after the first paint
+    from mao_tui.domain import ApplyProposal, Declined, EventSink, SessionFinished
+    from mao_tui.domain.budget_events import Ask
+    from mao_tui.domain.pick_events import OutputPicked
     from mao_tui.domain.stored import SessionHit, SessionSummary
 
-SessionRunner = Callable[[EventSink], Awaitable[SessionFinished | None]]
+SessionRunner = Callable[["EventSink"], Awaitable["SessionFinished | None"]]
 """Runs a session into the sink; returns its end (or None when there was nothing to run)."""
 
 ExportFormat = Literal["markdown", "json"]
@@ -187,6 +186,11 @@ class Backend(Protocol):
 
     def playbooks(self) -> list[tuple[str, str]]:
         """(name, description) of every playbook."""
+        ...
+
+    def prepare(self) -> None:
+        """Load what the first frame did not need (the validated configuration); blocking,
+        so Home calls it in a thread after its first frame."""
         ...
 
     def spec_sections(self, path: Path) -> list[str]:

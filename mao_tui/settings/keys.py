@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field
-
-from mao_tui.settings.schema import Strict
-
 DEFAULT_KEYS: dict[str, str] = {
     # everywhere
     "quit": "q",
@@ -58,12 +54,6 @@ def key_problem(keys: str) -> str | None:
             "'escape', 'question_mark'"
         )
     return None
-
-
-class KeysFile(Strict):
-    """keys.yaml: ``keybindings: {binding id: keys}``."""
-
-    keybindings: dict[str, str] = Field(default_factory=dict)
 
 
 def keymap_problems(keybindings: dict[str, str]) -> list[tuple[tuple[str, ...], str]]:

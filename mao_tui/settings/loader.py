@@ -10,14 +10,15 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from mao_tui.settings.keys import KeysFile, keymap_problems
+from mao_tui.settings.base import Strict
+from mao_tui.settings.keys import keymap_problems
+from mao_tui.settings.layers import ConfigError, config_layers, layer_files, shipped_config_dir
 from mao_tui.settings.schema import (
     Playbook,
     Registry,
@@ -26,39 +27,11 @@ from mao_tui.settings.schema import (
     cross_check,
 )
 
+__all__ = ["ConfigError", "config_layers", "load_settings", "shipped_config_dir"]
+
 Loc = tuple[str | int, ...]
 # libyaml's loader when PyYAML was built with it: ~10x faster, same marks and errors.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class ConfigError(Exception):
-    """One or more configuration problems, each already phrased as ``file:line: field: what``."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-def shipped_config_dir() -> Path:
-    """The defaults: ``mao_tui/_defaults`` in a wheel, the repo's ``config/`` in a checkout."""
-    packaged = Path(str(resources.files("mao_tui"))) / "_defaults"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "config"
-
-
-def config_layers(project_dir: Path, cli_dir: Path | None = None) -> list[Path]:
-    import platformdirs
-
-    layers = [shipped_config_dir(), Path(platformdirs.user_config_dir("mao")), project_dir / ".mao"]
-    env_dir = os.environ.get("MAO_CONFIG_DIR")
-    if env_dir:
-        layers.append(Path(env_dir))
-    if cli_dir is not None:
-        if not cli_dir.is_dir():
-            raise ConfigError([f"{cli_dir}: --config expects a directory; none is there"])
-        layers.append(cli_dir)
-    return layers
 
 
 @dataclass
@@ -148,32 +121,27 @@ def _expand_env(src: _Source, value: Any, loc: Loc, problems: list[str]) -> Any:
 
 def _collect(layers: list[Path]) -> _Collected:
     out = _Collected()
+    buckets = {"models": out.models, "routing": out.routing, "keys": out.keys, "verify": out.verify}
     for layer in layers:
-        if not layer.is_dir():
-            continue
-        for name, bucket in (
-            ("models.yaml", out.models),
-            ("routing.yaml", out.routing),
-            ("keys.yaml", out.keys),
-            ("verify.yaml", out.verify),
-        ):
-            f = layer / name
-            if f.is_file() and (src := _parse(f, out.problems)):
-                bucket.append(src)
-        pb_dir = layer / "playbooks"
-        if pb_dir.is_dir():
-            for f in sorted(pb_dir.glob("*.yaml")):
-                if src := _parse(f, out.problems):
-                    out.playbooks.setdefault(f.stem, []).append(src)
-        prompt_dir = layer / "prompts"
-        if prompt_dir.is_dir():
-            for f in sorted(prompt_dir.rglob("*.md")):
-                rel = f.relative_to(prompt_dir).as_posix()
+        for kind, f in layer_files(layer):
+            if kind == "prompt":
+                rel = f.relative_to(layer / "prompts").as_posix()
                 try:
                     out.prompts[rel] = f.read_text(encoding="utf-8")
                 except (UnicodeDecodeError, OSError) as exc:
                     out.problems.append(f"{_display(f)}: cannot read prompt template ({exc})")
+            elif src := _parse(f, out.problems):
+                if kind == "playbook":
+                    out.playbooks.setdefault(f.stem, []).append(src)
+                else:
+                    buckets[kind].append(src)
     return out
+
+
+class KeysFile(Strict):
+    """keys.yaml: ``keybindings: {binding id: keys}``."""
+
+    keybindings: dict[str, str] = Field(default_factory=dict)
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -21,14 +21,13 @@ from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
 
-from mao_tui.domain import SessionFinished
 from mao_tui.service.ports import Backend, LiveSession, SessionControl, SessionRunner
 from mao_tui.tui.bindings import SPECS, screen_bindings
 from mao_tui.tui.messages import OpenReview, OpenSession
-from mao_tui.tui.session_run import EXIT_CANCELLED, EXIT_OK
 from mao_tui.tui.startup import watch_first_paint
 
 if TYPE_CHECKING:
+    from mao_tui.domain import SessionFinished
     from mao_tui.tui.backend_screen import BackendScreen
     from mao_tui.tui.dashboard import DashboardScreen
 
@@ -99,7 +98,7 @@ class MaoApp(App[int]):
     def exit_code(self) -> int:
         if self._primary is not None:
             return self._primary.exit_code
-        return EXIT_CANCELLED if self._cancelled_work else EXIT_OK
+        return _EXIT_CANCELLED if self._cancelled_work else _EXIT_OK
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)) and _DASHBOARD in sys.modules:
@@ -193,7 +192,7 @@ class MaoApp(App[int]):
         from mao_tui.tui.dialogs import Confirm
 
         if self._quitting:  # asked again while leaving: do not wait for the cleanup
-            self.exit(EXIT_CANCELLED)
+            self.exit(_EXIT_CANCELLED)
             return
         if not self.running:
             self._leave()
@@ -214,7 +213,7 @@ class MaoApp(App[int]):
 
     def action_quit_now(self) -> None:
         if self._quitting:
-            self.exit(EXIT_CANCELLED)
+            self.exit(_EXIT_CANCELLED)
             return
         self._leave()
 
@@ -248,6 +247,8 @@ class MaoApp(App[int]):
                     yield SystemCommand(_palette_title(spec.description), spec.tooltip, action)
 
 
+# session_run's EXIT_OK and EXIT_CANCELLED: that module loads the reducer, not needed to paint Home
+_EXIT_OK, _EXIT_CANCELLED = 0, 130
 GC_THRESHOLDS = (20_000, 20, 20)
 # Home's first frame does not need the dashboard: its module (and the panels', the reducer's)
 # is imported when a dashboard opens. Until then no screen can be one.
@@ -279,8 +280,9 @@ def _tune_gc() -> None:
     alive at start-up (modules, the DOM) is frozen out of future collections, and collections
     run less often.
     """
-    gc.freeze()
+    gc.freeze()  # with the little garbage of start-up, when the CLI paused the collector for it
     gc.set_threshold(*GC_THRESHOLDS)
+    gc.enable()  # paused by the CLI during start-up (mao_tui/cli/__init__.py)
 
 
 _TEXTUAL_DUPLICATES = frozenset({"Quit", "Keys", "Maximize", "Minimize"})

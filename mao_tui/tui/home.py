@@ -19,7 +19,6 @@ from mao_tui.domain.errors import ControlError, UsageError
 from mao_tui.service.ports import NewSession
 from mao_tui.tui.backend_screen import BackendScreen
 from mao_tui.tui.bindings import screen_bindings
-from mao_tui.tui.history import summary_cells
 from mao_tui.tui.messages import OpenSession
 from mao_tui.tui.widgets.footer import QuietFooter
 
@@ -94,9 +93,17 @@ class HomeScreen(BackendScreen):
         for label, width in (("When", 16), ("Playbook", 9), ("Status", 11), ("Task", None)):
             table.add_column(label, width=width)
         self.query_one("#task", Input).focus()
+        # the app's queue: after its first-paint hook (mao_tui/tui/startup.py), queued earlier
+        self.app.call_after_refresh(self._prepare)
+
+    def _prepare(self) -> None:
+        """After the first frame: the validated configuration, off the event loop."""
+        self.run_worker(self.backend.prepare, thread=True, group="prepare", exit_on_error=False)
 
     @work(exclusive=True, group="recent")
     async def load_recent(self) -> None:
+        from mao_tui.tui.history import summary_cells  # after the first paint
+
         table = self.query_one("#recent", DataTable)
         try:
             sessions = await self.backend.recent(RECENT)

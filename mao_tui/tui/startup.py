@@ -2,8 +2,8 @@
 
 At the first paint the app logs "started in N ms" (Textual's log: ``textual console`` shows it).
 With ``MAO_STARTUP_LOG=FILE`` set it also appends one JSON line to FILE: the figure, which
-provider SDKs were already imported (none should be: together they take seconds to import), and
-the mao modules loaded so far. ``python -m benchmarks startup`` reads that line.
+provider SDKs were already imported (none should be: together they take seconds to import), the
+mao modules and the top-level packages loaded so far. ``python -m benchmarks startup`` reads it.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ def _first_paint(app: App[Any]) -> None:
         "sdk_modules": sdks,
         "mao_modules": sorted(m for m in sys.modules if m.startswith("mao_tui")),
         "heavy_modules": [name for name in _NOT_BEFORE_PAINT if name in sys.modules],
+        "packages": sorted({name.partition(".")[0] for name in sys.modules}),
     }
     with open(path, "a", encoding="utf-8") as out:
         out.write(json.dumps(record) + "\n")

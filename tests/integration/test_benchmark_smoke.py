@@ -202,7 +202,20 @@ def test_first_paint_comes_before_the_store_and_the_simulator(
     assert "mao_tui.simulator" not in loaded, "the simulator imported before the first paint"
     assert not record["heavy_modules"], f"{record['heavy_modules']} before the first paint"
     assert record["sdk_modules"] == []
+    if command == ["demo"]:  # the session's machinery is loaded by its worker, after the paint
+        assert not loaded & {
+            "mao_tui.engine.controller",
+            "mao_tui.engine.chain",
+            "mao_tui.engine.pool",
+            "mao_tui.engine.orchestrator_plan",  # --plan's parser, only with --plan
+        }, "the session's engine imported before the demo's first paint"
     if not command:  # Home: the dashboard (panels, reducer) is imported when one opens
+        # started again on the same configuration: painted from its digest (settings/digest.py),
+        # validated after the first frame, so neither YAML nor pydantic is loaded before it
+        paint_once(env, tmp_path, log, [*mao_command(), *command])
+        again = json.loads(log.read_text().splitlines()[-1])
+        assert not {"pydantic", "yaml"} & set(again["packages"]), "config validated before paint"
+        assert "mao_tui.settings.loader" not in again["mao_modules"]
         assert "mao_tui.tui.dashboard" not in loaded, "the dashboard imported before Home's paint"
         assert "mao_tui.tui.widgets.panel" not in loaded
         # each command's module is imported by that command only (mao_tui/cli/__init__.py)

@@ -7,6 +7,7 @@ Gemini stall falls back after the simulated providers' read timeout (service.lau
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import sqlite3
@@ -342,4 +343,5 @@ def test_the_dashboard_without_a_terminal_says_so_and_exits_2(
     assert "the dashboard needs a terminal on stdin and stdout; add --headless" in err
     assert main(["--db", db]) == 2
     assert "mao (Home) needs a terminal" in capsys.readouterr().err
+    assert gc.isenabled(), "the collector paused for the start-up of a screen is back on"
     assert main(["develop", "add search", "--simulate", "--headless", "--db", db]) == 0

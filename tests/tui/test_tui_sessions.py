@@ -9,6 +9,7 @@ with ``until``); a guard only bounds how long a broken app may hang a test.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import math
 import os
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 from fixtures.develop_session import recorded_events
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, DataTable, Input, OptionList, TextArea
+from textual.widgets import Checkbox, DataTable, Input, OptionList, Select, TextArea
 
 from mao_tui.domain import SYNTHESIS_KEY, WorkstreamStatus
 from mao_tui.engine.session import SessionRequest
@@ -28,6 +29,7 @@ from mao_tui.samples import DEMO_TASK, demo_spec
 from mao_tui.service.launch import SIM_KEY, Launch, run_session
 from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.service.ports import ModelChoice
+from mao_tui.settings.digest import Preview
 from mao_tui.store import Store
 from mao_tui.tui.app import MaoApp
 from mao_tui.tui.dashboard import DashboardScreen
@@ -540,6 +542,27 @@ async def test_e_exports_the_session_without_any_key(tmp_path: Path, fmt: str) -
 
 
 # -- Home, History, review ------------------------------------------------------------------
+
+
+async def test_home_painted_from_its_digest_loads_the_configuration_after(tmp_path: Path) -> None:
+    """`mao` on a configuration that validated before: Home is composed from the remembered
+    values (settings/digest.py) and the configuration is loaded in a thread after the first
+    frame; the collector the CLI paused for the start-up is back on once the app is mounted."""
+    launch = _launch(tmp_path, simulate=False)
+    preview = Preview.of(launch.settings())
+    backend = AppBackend(replace(launch, _cache={}), preview)
+    gc.disable()
+    try:
+        app = MaoApp(backend=backend, keymap=preview.keybindings)
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert gc.isenabled()
+            await pilot.pause()  # the first frame; then Home starts the thread
+            await app.workers.wait_for_complete()
+            assert backend._settings is not None
+            options = app.screen.query_one("#playbook", Select)._options
+            assert [value for _, value in options] == [name for name, _ in preview.playbooks]
+    finally:
+        gc.enable()
 
 
 async def test_home_starts_a_session_from_the_form(tmp_path: Path) -> None:
