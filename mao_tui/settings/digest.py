@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from mao_tui.settings.schema import Settings
 
 _ENV_REF = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # as the loader expands them
+# A variable that may hold a secret: only whether it is set goes into the digest, never a hash
+# of its value (the digest is written to the cache folder; keys are never written anywhere).
+_SECRET_NAME = re.compile(rb"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
 _KEEP = 16  # digests remembered (one per project and config combination)
 _FILE = "config-digests.json"
 
@@ -64,6 +67,8 @@ def fingerprint(layers: list[Path]) -> str | None:
         return None
     for name in sorted(names):
         value = os.environ.get(name.decode())
+        if value is not None and _SECRET_NAME.search(name):
+            value = "set"
         digest.update(b"\0env\0" + name + (b"\1" + value.encode() if value is not None else b""))
     return digest.hexdigest()
 

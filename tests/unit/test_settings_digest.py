@@ -46,6 +46,18 @@ def test_the_environment_variables_a_file_names_are_part_of_the_digest(
     assert fingerprint(layers) == unset
 
 
+def test_a_secret_variables_value_never_reaches_the_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "keys.yaml").write_text("# ${MAO_PROBE_API_KEY}\nkeybindings: {}\n")
+    layers = _layers(tmp_path)
+    unset = fingerprint(layers)
+    monkeypatch.setenv("MAO_PROBE_API_KEY", "sk-first")
+    first = fingerprint(layers)
+    monkeypatch.setenv("MAO_PROBE_API_KEY", "sk-second")
+    assert first == fingerprint(layers) != unset  # whether it is set counts, not what it holds
+
+
 def test_a_configuration_broken_after_it_was_remembered_fails_before_any_screen(
     tmp_path: Path,
 ) -> None:
