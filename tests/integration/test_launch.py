@@ -19,6 +19,7 @@ from mao_tui.service.session_request import (
     SessionInputs,
     build_request,
 )
+from mao_tui.settings import loader
 
 
 def _launch(tmp_path: Path) -> Launch:
@@ -36,13 +37,13 @@ async def test_a_simulated_session_reads_the_settings_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reads: list[Any] = []
-    real = launch_module.load_settings
+    real = loader.load_settings  # Launch.settings imports it when first asked
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         reads.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(launch_module, "load_settings", counting)
+    monkeypatch.setattr(loader, "load_settings", counting)
     launch = _launch(tmp_path)
     inputs = SessionInputs(playbook="develop", task="add search", project_dir=tmp_path)
     req = build_request(launch.settings(), inputs)
