@@ -61,7 +61,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 # command -> (module in mao_tui.cli, function): only the command's own module is imported, so
 # `mao` (Home) does not load land's git and worktree code, bench's or verify's on its way to paint.
 _HANDLERS = {
-    "demo": ("sessions", "cmd_demo"),
+    "demo": ("demo", "cmd_demo"),
     "develop": ("sessions", "cmd_develop"),
     "run": ("sessions", "cmd_run"),
     "journal": ("sessions", "cmd_journal"),

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, TypeVar
 from mao_tui.domain.errors import UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Mapping
 
     from mao_tui.domain import EngineEvent, Plan
     from mao_tui.engine.request import SessionRequest
     from mao_tui.service.launch import Launch
+    from mao_tui.service.live_session import OpenSession
     from mao_tui.settings.digest import Preview
     from mao_tui.settings.schema import Settings
     from mao_tui.tui.app import MaoApp
@@ -86,6 +87,24 @@ def _preview_of(launch: Launch) -> Preview:
 
 
 def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
+    launch, req = _checked(args, launch, req)
+    if getattr(args, "apply", False):
+        return _run_apply(args, launch, req)
+    if args.json or args.headless:
+        if getattr(args, "review_plan", False):
+            raise UsageError(
+                "--review-plan needs the dashboard; headless, save a plan (a `plan` line of "
+                "--json output), edit it, and pass --plan FILE"
+            )
+        return _run_headless(launch, req, as_json=args.json)
+    return _run_tui(launch, req, review_plan=getattr(args, "review_plan", False))
+
+
+def _checked(
+    args: argparse.Namespace, launch: Launch, req: SessionRequest
+) -> tuple[Launch, SessionRequest]:
+    """The options checked against the configuration (UsageError): the launch and request
+    they give."""
     settings = _settings_of(launch)  # validated before any UI or model work
     if getattr(args, "budget", None) is not None:
         from dataclasses import replace
@@ -109,17 +128,7 @@ def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
     req = _fit_input(args, settings, req)
     if not launch.simulate:
         _require_a_runnable_model(settings, req)
-    launch = _with_apply_options(args, settings, launch, req)
-    if getattr(args, "apply", False):
-        return _run_apply(args, launch, req)
-    if args.json or args.headless:
-        if getattr(args, "review_plan", False):
-            raise UsageError(
-                "--review-plan needs the dashboard; headless, save a plan (a `plan` line of "
-                "--json output), edit it, and pass --plan FILE"
-            )
-        return _run_headless(launch, req, as_json=args.json)
-    return _run_tui(launch, req, review_plan=getattr(args, "review_plan", False))
+    return _with_apply_options(args, settings, launch, req), req
 
 
 def _with_candidates(
@@ -419,23 +428,42 @@ def _run_tui(launch: Launch, req: SessionRequest, *, review_plan: bool = False) 
         "the dashboard", "add --headless (progress lines) or --json (one event per line)"
     )
 
-    from mao_tui.service.live_session import AppBackend, OpenSession
-    from mao_tui.tui.app import MaoApp
+    from mao_tui.service.live_session import OpenSession
 
     app_ref: list[MaoApp] = []
     if review_plan:
         req = replace(req, review=_plan_reviewer(launch, app_ref))
     session = OpenSession(launch, req)
+    title = f"mao · {req.command}"
+    return run_dashboard(launch, session, title, launch.settings().keybindings, app_ref)
+
+
+def run_dashboard(
+    launch: Launch,
+    session: OpenSession,
+    title: str,
+    keymap: Mapping[str, str],
+    app_ref: list[MaoApp] | None = None,
+) -> int:
+    """The app on ``session``'s dashboard until the user quits; exit 2 when the session's
+    preparation (after the first frame) refused its request."""
+    from mao_tui.service.live_session import AppBackend
+    from mao_tui.tui.app import MaoApp
+
     app = MaoApp(
         session.run,
         control=session,
         simulated=launch.simulate,
-        title=f"mao · {req.command}",
+        title=title,
         backend=AppBackend(launch),
-        keymap=launch.settings().keybindings,
+        keymap=keymap,
     )
-    app_ref.append(app)
+    if app_ref is not None:
+        app_ref.append(app)
     code = app.run()
+    if session.usage_error is not None:
+        sys.stderr.write(f"mao: error: {session.usage_error}\n")
+        return EXIT_USAGE
     return EXIT_INTERRUPTED if code is None else code
 
 

@@ -1,4 +1,5 @@
-"""The commands that run a session: `mao` (Home), `demo`, `develop`, `run`, `qa`, `journal`."""
+"""The commands that run a session: `mao` (Home), `develop`, `run`, `qa`, `journal`
+(`demo`: mao_tui/cli/demo.py)."""
 
 from __future__ import annotations
 
@@ -33,67 +34,6 @@ def cmd_home(args: argparse.Namespace) -> int:
     preview = _preview_of(launch)  # a bad configuration: exit 2 before any screen
     code = MaoApp(backend=AppBackend(launch, preview), keymap=preview.keybindings).run()
     return EXIT_OK if code is None else code
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from mao_tui.samples import DEMO_TASK, demo_spec
-    from mao_tui.service.session_request import SessionInputs
-
-    speed = 2.0 if args.speed is None else args.speed
-    if args.greenfield and args.repo:
-        raise UsageError("--greenfield is the demo without a repository; --repo is the default")
-    if not args.greenfield:
-        return _demo_on_sample_repo(args, speed)
-    # Files are applied in a fresh temporary directory unless --workspace names one: the
-    # demo never writes into the directory it was started in (often a checkout).
-    launch = replace(_launch(args, simulate=True, speed=speed), fresh_workspace=True)
-    inputs = SessionInputs(
-        playbook="develop",
-        task=DEMO_TASK,
-        project_dir=launch.project_dir,
-        simulated=True,
-        spec_text=demo_spec(),
-    )
-    return _run_built(args, launch, inputs)
-
-
-def _demo_on_sample_repo(args: argparse.Namespace, speed: float) -> int:
-    """``mao demo``: the sample repository, fresh, in --workspace DIR (empty or missing) or a
-    temporary folder; with --apply the session works in a worktree, landed by `mao land`."""
-    import tempfile
-    from pathlib import Path
-
-    from mao_tui.domain import FRESH_WORKSPACE_PREFIX
-    from mao_tui.repo.git import GitError
-    from mao_tui.samples.sample_repo import SAMPLE_TASK, write_sample_repo
-    from mao_tui.service.session_request import SessionInputs
-
-    if args.workspace is not None:
-        target = args.workspace.expanduser().resolve()
-    else:
-        target = Path(tempfile.mkdtemp(prefix=FRESH_WORKSPACE_PREFIX))
-    try:
-        write_sample_repo(target)
-    except ValueError as exc:
-        raise UsageError(
-            f"--workspace: {exc}; the demo makes its sample repository there, so give an empty "
-            "or missing folder (or --greenfield to apply the snippet store into any folder)"
-        ) from None
-    except (GitError, OSError) as exc:
-        raise UsageError(f"cannot make the sample repository in {target}: {exc}") from None
-    sys.stderr.write(f"mao: the sample repository is in {target}\n")
-    args.workspace = target
-    launch = _launch(args, simulate=True, speed=speed)
-    inputs = SessionInputs(
-        playbook="develop",
-        task=SAMPLE_TASK,
-        project_dir=launch.project_dir,
-        simulated=True,
-        repository=target,
-    )
-    return _run_built(args, launch, inputs)
 
 
 def cmd_develop(args: argparse.Namespace) -> int:

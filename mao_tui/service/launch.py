@@ -93,6 +93,21 @@ class Launch:
             remember(key, preview)
         return preview
 
+    def remembered(self) -> tuple[str | None, Preview | None]:
+        """This configuration's digest, and what its last full validation remembered (None when
+        it has changed since, or never validated): reads the files, validates nothing."""
+        from mao_tui.settings.digest import remembered
+
+        return remembered(self.layers())
+
+    def remember_checked(self, key: str | None, before: Preview | None, name: str) -> None:
+        """After a full validation under digest ``key`` (taken before it) and every check of the
+        fixed request ``name`` passed: the next run of it may paint before checking again."""
+        from mao_tui.settings.digest import Preview, remember
+
+        checked = {*(before.checked if before is not None else []), name}
+        remember(key, Preview.of(self.settings(), sorted(checked)))
+
     def with_settings(self, settings: Settings, **changes: Any) -> Launch:
         """A copy with ``changes`` whose configuration is ``settings``, already validated (a
         caller that adjusts it: `mao bench` verifies with the task's tests)."""

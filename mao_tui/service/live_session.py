@@ -20,7 +20,7 @@ from mao_tui.service.ports import ExportFormat, HistoryQuery, LiveSession, Model
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Coroutine
+    from collections.abc import Awaitable, Callable, Coroutine
     from typing import Any
 
     from mao_tui.domain import ApplyProposal, Declined, EventSink, SessionFinished
@@ -40,13 +40,22 @@ class OpenSession:
     until the dashboard's worker is cancelled, which cancels whatever still runs."""
 
     def __init__(
-        self, launch: Launch, req: SessionRequest | None = None, *, review_id: str = ""
+        self,
+        launch: Launch,
+        req: SessionRequest | None = None,
+        *,
+        review_id: str = "",
+        prepare: Callable[[], SessionRequest] | None = None,
     ) -> None:
-        if req is None and not review_id:
-            raise ValueError("OpenSession needs a request or a session id to review")
+        if req is None and not review_id and prepare is None:
+            raise ValueError("OpenSession needs a request, its preparation or a session id")
         self._launch = launch
         self._req = req
         self._review_id = review_id
+        # `mao demo` paints first: the request is built and checked by the worker, in a thread
+        self._prepare = prepare
+        self.usage_error: UsageError | None = None
+        """What the preparation refused: the command exits 2 with it once the app has closed."""
         self._controller: LiveSessionController | None = None
         self._bench: Workbench | None = None
         self._bench_of: LiveSessionController | None = None
@@ -252,6 +261,12 @@ class OpenSession:
     async def run(self, sink: EventSink) -> SessionFinished | None:
         if self._review_id:
             return await self._review(sink)
+        if self._req is None and self._prepare is not None:
+            try:
+                self._req = await asyncio.to_thread(self._prepare)
+            except UsageError as exc:
+                self.usage_error = exc
+                raise
         assert self._req is not None
         return await self._live(self._req, sink)
 

@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,13 +41,17 @@ class Preview:
     playbooks: list[tuple[str, str]]  # (name, description), sorted by name
     keybindings: dict[str, str]
     key_envs: list[list[str]]  # every provider's api_key_env (the variables a key may be in)
+    # Fixed requests (``"demo"``) that passed every check before any screen with this
+    # configuration: `mao demo` then paints first and builds its request after the first frame.
+    checked: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, settings: Settings) -> Preview:
+    def of(cls, settings: Settings, checked: list[str] | None = None) -> Preview:
         return cls(
             playbooks=[(n, pb.description) for n, pb in sorted(settings.playbooks.items())],
             keybindings=dict(settings.keybindings),
             key_envs=[list(p.api_key_env) for p in settings.registry.providers.values()],
+            checked=sorted(checked or []),
         )
 
 
@@ -86,6 +90,7 @@ def remembered(layers: list[Path]) -> tuple[str | None, Preview | None]:
             playbooks=[(str(n), str(d)) for n, d in entry["playbooks"]],
             keybindings={str(k): str(v) for k, v in entry["keybindings"].items()},
             key_envs=[[str(e) for e in names] for names in entry["key_envs"]],
+            checked=[str(name) for name in entry.get("checked", [])],
         )
     except (KeyError, TypeError, ValueError, AttributeError):
         return key, None

@@ -209,6 +209,21 @@ def test_first_paint_comes_before_the_store_and_the_simulator(
             "mao_tui.engine.pool",
             "mao_tui.engine.orchestrator_plan",  # --plan's parser, only with --plan
         }, "the session's engine imported before the demo's first paint"
+        # started again on the same configuration, whose checks passed: painted first, the
+        # request built and checked (settings, sample repository, fit) by the session's worker
+        paint_once(env, tmp_path, log, [*mao_command(), *command])
+        again = json.loads(log.read_text().splitlines()[-1])
+        assert not {"yaml"} & set(again["packages"]), "config validated before paint"
+        assert not set(again["mao_modules"]) & {
+            "mao_tui.settings.loader",
+            "mao_tui.settings.schema",
+            "mao_tui.service.session_request",
+            "mao_tui.samples.sample_repo",
+            "mao_tui.repo.git",
+            "mao_tui.engine.budget",
+            "mao_tui.engine.rule_plan",
+            "mao_tui.playbooks.runner",
+        }, "the demo's request built before its first paint"
     if not command:  # Home: the dashboard (panels, reducer) is imported when one opens
         # started again on the same configuration: painted from its digest (settings/digest.py),
         # validated after the first frame, so neither YAML nor pydantic is loaded before it

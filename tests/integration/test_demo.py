@@ -311,25 +311,80 @@ def test_simulated_answers_are_about_the_task_typed(
 def test_the_dashboard_demo_opens_on_a_fresh_sample_repository(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`mao demo` (no --headless) runs on the sample repository too; --greenfield, the spec."""
+    """`mao demo` (no --headless) runs on the sample repository too; --greenfield, the spec.
+    Once its checks passed with a configuration, the next `mao demo` on it paints first: the
+    dashboard opens before the sample repository exists, and its worker makes the repository
+    and builds the same request (mao_tui/cli/demo.py)."""
     from mao_tui.samples import DEMO_TASK
     from mao_tui.samples.sample_repo import SAMPLE_TASK
+    from mao_tui.service.live_session import OpenSession
 
     seen: list[Any] = []
+    painted_first: list[bool] = []
 
     def dashboard(launch: Any, req: Any, *, review_plan: bool = False) -> int:
         seen.append(req)
         return 0
 
+    def opened(launch: Any, session: OpenSession, title: str, keymap: Any) -> int:
+        assert title == "mao · develop" and launch.workspace is not None
+        painted_first.append(not (launch.workspace / ".git").exists())
+        seen.append(session._prepare() if session._prepare is not None else None)
+        return 0
+
     monkeypatch.setattr("mao_tui.cli.running._run_tui", dashboard)
+    monkeypatch.setattr("mao_tui.cli.running.run_dashboard", opened)
+    monkeypatch.setattr("mao_tui.cli.running.require_terminal", lambda *_: None)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no digest remembered yet
     monkeypatch.chdir(tmp_path)
-    assert main(["demo", "--db", str(tmp_path / "m.db")]) == 0
-    assert main(["demo", "--greenfield", "--db", str(tmp_path / "m.db")]) == 0
-    sample, greenfield = seen
-    assert sample.task == SAMPLE_TASK and (Path(sample.repository) / ".git").is_dir()
-    assert (Path(sample.repository) / "tests" / "test_export.py").is_file()
+    db = ["--db", str(tmp_path / "m.db")]
+    assert main(["demo", *db]) == 0
+    assert painted_first == []  # every check before any screen, the first time
+    assert main(["demo", *db]) == 0
+    assert painted_first == [True]
+    assert main(["demo", "--greenfield", *db]) == 0
+    sample, again, greenfield = seen
+    for req in (sample, again):
+        assert req.task == SAMPLE_TASK and (Path(req.repository) / ".git").is_dir()
+        assert (Path(req.repository) / "tests" / "test_export.py").is_file()
+        assert not Path(req.repository).is_relative_to(tmp_path)  # never where it was started
+    assert sample.repository != again.repository  # each a fresh one
+    assert again.command == sample.command and again.playbook == sample.playbook
     assert greenfield.task == DEMO_TASK and greenfield.repository is None
-    assert not Path(sample.repository).is_relative_to(tmp_path)  # never where it was started
+    assert main(["demo", "--headless", "--workspace", str(tmp_path), *db]) == 2
+    assert "is not an empty folder" in capsys.readouterr().err  # painted first or not
+
+
+def test_a_demo_that_paints_first_still_refuses_before_any_screen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the worker cannot check without the slow work is checked cheaply before the
+    screen (a --workspace that is not empty, no terminal); a configuration changed since its
+    checks passed is validated before any screen again (exit 2 with its errors)."""
+    opened: list[str] = []
+    monkeypatch.setattr("mao_tui.cli.running._run_tui", lambda *_a, **_k: opened.append("all") or 0)
+    monkeypatch.setattr(
+        "mao_tui.cli.running.run_dashboard", lambda *_a: opened.append("first") or 0
+    )
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    db = ["--db", str(tmp_path / "m.db")]
+    monkeypatch.setattr("mao_tui.cli.running.require_terminal", lambda *_: None)
+    assert main(["demo", *db]) == 0
+    assert main(["demo", "--workspace", str(tmp_path), *db]) == 2
+    assert "--workspace: " in capsys.readouterr().err and opened == ["all"]
+    monkeypatch.undo()  # a pipe again: no terminal
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", *db]) == 2
+    assert "the dashboard needs a terminal" in capsys.readouterr().err
+    (tmp_path / ".mao").mkdir()  # the project's layer: a change since the checks passed
+    (tmp_path / ".mao" / "models.yaml").write_text("models: [\n", encoding="utf-8")
+    assert main(["demo", *db]) == 2
+    assert "models.yaml" in capsys.readouterr().err
+    assert main(["demo", "--config", str(tmp_path / "none"), *db]) == 2
+    assert "--config expects a directory" in capsys.readouterr().err
+    assert opened == ["all"]
 
 
 def test_the_dashboard_without_a_terminal_says_so_and_exits_2(
