@@ -4,12 +4,10 @@ the result of every command and round. Hidden until the first apply of the sessi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import RichLog
 
 from mao_tui.checks.report import finished_line, plan_lines
 from mao_tui.domain import (
@@ -22,6 +20,9 @@ from mao_tui.domain import (
     VerificationStarted,
     WorkspaceEvent,
 )
+
+if TYPE_CHECKING:
+    from textual.widgets import RichLog
 
 MAX_LINES = 5_000  # lines kept on screen; the store keeps each command's tail
 _MARKS = {"create": "+", "modify": "~", "unchanged": "=", "refused": "✗"}
@@ -51,9 +52,7 @@ class VerificationPane(Vertical):
         self.border_title = "Verification"
         self.plain_lines: list[str] = []  # what was written, as text (tests, screenshots)
         self.result: VerificationDone | None = None
-
-    def compose(self) -> ComposeResult:
-        yield RichLog(max_lines=MAX_LINES, wrap=True, markup=False, highlight=False)
+        self._rich_log: RichLog | None = None
 
     def show_event(self, event: WorkspaceEvent) -> None:
         self.add_class("-shown")
@@ -123,7 +122,17 @@ class VerificationPane(Vertical):
     def _write(self, line: Text) -> None:
         self.plain_lines.append(line.plain)
         del self.plain_lines[:-MAX_LINES]
-        self.query_one(RichLog).write(line, expand=True)  # wrap at the pane's width
+        self._log().write(line, expand=True)  # wrap at the pane's width
+
+    def _log(self) -> RichLog:
+        """The log, mounted at the first line: the pane is hidden until files are applied, and
+        RichLog's module (rich.pretty, attrs) is not needed for the dashboard's first frame."""
+        from textual.widgets import RichLog
+
+        if self._rich_log is None:
+            self._rich_log = RichLog(max_lines=MAX_LINES, wrap=True, markup=False, highlight=False)
+            self.mount(self._rich_log)
+        return self._rich_log
 
 
 def _relative(path: str, root: str) -> str:
