@@ -340,6 +340,9 @@ def run(*, smoke: bool = False) -> BenchResult:
             PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]), *sys.path[1:2]]),
         )
         env.pop("TEXTUAL", None)
+        # a user's mao starts from its cached bytecode: compiling every module from source at
+        # each start (an environment that forbids writing it) added ~70 ms to each first paint
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         tmux = Tmux(env)
         try:
             apps = {

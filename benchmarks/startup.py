@@ -87,6 +87,7 @@ def _isolated_env(tmp: Path) -> dict[str, str]:
         TMPDIR=str(tmp),  # `mao demo` makes its sample repository in a new temporary folder
     )
     env.pop("TEXTUAL", None)  # no devtools
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # started from cached bytecode, as a user's mao is
     return env
 
 
