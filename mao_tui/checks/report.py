@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
-from mao_tui.domain import VerificationFinished, VerificationPlanned
+if TYPE_CHECKING:
+    from mao_tui.domain import VerificationFinished, VerificationPlanned
 
 
 def plan_lines(event: VerificationPlanned) -> list[str]:

@@ -16,6 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 OutputSource = Literal["history", "max_output"]
 
+__all__ = [
+    "BudgetAnswer",
+    "BudgetChanged",
+    "BudgetEvent",
+    "BudgetExceeded",
+    "BudgetQuestion",
+    "CostEstimated",
+]
+
 
 def _now() -> datetime:
     return datetime.now(UTC)

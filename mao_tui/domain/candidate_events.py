@@ -14,6 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from mao_tui.domain.cross_review import CandidateReview, CrossReview
 
+__all__ = [
+    "CandidateReviewed",
+    "CandidateSelected",
+    "CandidateStarted",
+    "CandidateVerified",
+    "LedgerProvenance",
+]
+
 
 def _now() -> datetime:
     return datetime.now(UTC)

@@ -6,7 +6,14 @@ import os
 import time
 from datetime import UTC, datetime
 
-__all__ = ["new_id", "now"]
+__all__ = ["FRESH_WORKSPACE_PREFIX", "SYNTHESIS_KEY", "new_id", "now"]
+
+# The name of the temporary directory `mao demo` applies its files in (without --workspace).
+FRESH_WORKSPACE_PREFIX = "mao-demo-workspace-"
+
+# The synthesis lane's key, whatever the plan calls it (a plain string: the dashboard's first
+# frame needs it, not the plan's pydantic models).
+SYNTHESIS_KEY = "synthesis"
 
 
 def now() -> datetime:

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+__all__ = ["OutputPicked"]
+
 
 def _now() -> datetime:
     return datetime.now(UTC)

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mao_tui.domain.ids import SYNTHESIS_KEY
+
 __all__ = [
     "SYNTHESIS_KEY",
     "Finding",
@@ -13,8 +15,6 @@ __all__ = [
     "Plan",
     "PlannedWorkstream",
 ]
-
-SYNTHESIS_KEY = "synthesis"
 
 
 class ModelSubstitution(BaseModel):

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mao_tui.domain.ids import FRESH_WORKSPACE_PREFIX
+
 __all__ = [
     "FRESH_WORKSPACE_PREFIX",
     "AppliedFile",
@@ -16,9 +18,6 @@ __all__ = [
     "HunkView",
     "PlannedCheck",
 ]
-
-# The name of the temporary directory `mao demo` applies its files in (without --workspace).
-FRESH_WORKSPACE_PREFIX = "mao-demo-workspace-"
 
 
 class FileChangeView(BaseModel):

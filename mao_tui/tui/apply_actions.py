@@ -14,19 +14,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mao_tui.domain import (
-    ApplyProposal,
-    Declined,
-    FixRoundDone,
-    VerificationDone,
-    WorkspaceEvent,
-)
+from mao_tui import domain
 from mao_tui.domain.errors import ControlError
 from mao_tui.service.ports import LandControl, SessionControl, WorkspaceControl
 from mao_tui.tui.widgets.verification import VerificationPane
 
 if TYPE_CHECKING:
     from textual.screen import Screen
+
+    from mao_tui.domain import ApplyProposal, Declined, FixRoundDone, WorkspaceEvent
 
     _Base = Screen[None]
 else:
@@ -100,11 +96,11 @@ class ApplyActions(_Base):
 
     def show_workspace_event(self, event: WorkspaceEvent) -> None:
         self.verification.show_event(event)
-        if isinstance(event, FixRoundDone):
+        if isinstance(event, domain.FixRoundDone):
             self._fix_round_done(event)
-        if isinstance(event, VerificationDone):
+        if isinstance(event, domain.VerificationDone):
             self.refresh_bindings()  # F shows only after a failed verification
-        if isinstance(event, VerificationDone) and not event.passed:
+        if isinstance(event, domain.VerificationDone) and not event.passed:
             hint = "press F for a fix round" if event.fix_rounds_left else event.detail
             self.notify(
                 f"{', '.join(event.failed)} failed: {hint}",

@@ -7,19 +7,18 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from mao_tui.domain.budget_events import (
-    BudgetAnswer,
-    BudgetChanged,
-    BudgetEvent,
-    BudgetExceeded,
-    BudgetQuestion,
-    CostEstimated,
-    usd,
-)
+from mao_tui import domain
 from mao_tui.service.ports import BudgetControl, SessionControl
 
 if TYPE_CHECKING:
     from textual.screen import Screen
+
+    from mao_tui.domain.budget_events import (
+        BudgetAnswer,
+        BudgetEvent,
+        BudgetQuestion,
+        CostEstimated,
+    )
 
     _Base = Screen[None]
 else:
@@ -36,6 +35,7 @@ class BudgetActions(_Base):
 
     async def ask_budget(self, question: BudgetQuestion) -> BudgetAnswer:
         """The user's answer; called from the session's tasks, on the app's loop."""
+        from mao_tui.domain.budget_events import BudgetAnswer
         from mao_tui.tui.budget_screen import BudgetScreen
 
         answered: asyncio.Future[BudgetAnswer] = asyncio.get_running_loop().create_future()
@@ -49,20 +49,22 @@ class BudgetActions(_Base):
 
     def show_budget_event(self, event: BudgetEvent) -> None:
         """After the reducer has taken it (the budget and estimate are in ``session``)."""
-        if isinstance(event, CostEstimated):
+        if isinstance(event, domain.CostEstimated):
             self._show_estimate(event)
             from mao_tui.tui.plan_review import PlanReviewScreen
 
             for screen in self.app.screen_stack:
                 if isinstance(screen, PlanReviewScreen):
                     screen.show_estimate(event)
-        elif isinstance(event, BudgetChanged):
+        elif isinstance(event, domain.BudgetChanged):
             self.notify(event.line, title="Budget")
-        elif isinstance(event, BudgetExceeded):
+        elif isinstance(event, domain.BudgetExceeded):
             self.notify(event.line, title="Budget", severity="warning", timeout=10)
 
     def _show_estimate(self, event: CostEstimated) -> None:
         """After the plan's own summary on the pane's border; every row in its tooltip."""
+        from mao_tui.domain.budget_events import usd
+
         pane = self.query_one("#plan-pane")
         total = usd(event.total_usd) + ("" if event.complete else " + unknown")
         budget = f" / budget {usd(event.budget_usd)}" if event.budget_usd is not None else ""

@@ -20,7 +20,7 @@ import asyncio
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -33,14 +33,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
-from mao_tui.domain import (
-    Delta,
-    EngineEvent,
-    FallbackEvent,
-    Plan,
-    SessionFinished,
-)
-from mao_tui.domain.qa_records import QaReport
+from mao_tui import domain
 from mao_tui.service.ports import LandControl, SessionControl, SessionRunner
 from mao_tui.tui import messages as m
 from mao_tui.tui.apply_actions import ApplyActions
@@ -57,6 +50,10 @@ from mao_tui.tui.widgets.panel import ModelPanel
 from mao_tui.tui.widgets.panel_grid import PanelGrid
 from mao_tui.tui.widgets.plan_table import PlanTable
 from mao_tui.tui.widgets.verification import VerificationPane
+
+if TYPE_CHECKING:  # the events' pydantic models load with the first event, after the first frame
+    from mao_tui.domain import Delta, EngineEvent, Plan, SessionFinished
+    from mao_tui.domain.qa_records import QaReport
 
 __all__ = ["EXIT_CANCELLED", "EXIT_FAILED", "EXIT_OK", "DashboardScreen"]
 
@@ -306,7 +303,7 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Scre
 
     def _show_logged(self, change: Change) -> None:
         event = change.logged
-        if isinstance(event, FallbackEvent):
+        if isinstance(event, domain.FallbackEvent):
             self.fallback_log.add_fallback(event, change.log_offset)
             fallbacks = self.session.fallbacks
             self.query_one("#fallback-pane").border_title = f"Fallback log ({fallbacks})"

@@ -15,21 +15,24 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from mao_tui import domain
-from mao_tui.domain import SYNTHESIS_KEY, Plan, SessionStatus, WorkstreamStatus
-from mao_tui.domain.budget_events import BudgetChanged, BudgetEvent, BudgetExceeded, CostEstimated
-from mao_tui.domain.candidate_events import (
-    CandidateReviewed,
-    CandidateSelected,
-    CandidateStarted,
-    CandidateVerified,
-    LedgerProvenance,
-)
-from mao_tui.domain.pick_events import OutputPicked
-from mao_tui.domain.qa_records import QaReport
+from mao_tui.domain import SYNTHESIS_KEY, SessionStatus, WorkstreamStatus
 from mao_tui.tui.state import Lane, SessionClock, SessionView, seconds_between
+
+if TYPE_CHECKING:  # their pydantic models load with the first event (mao_tui.domain)
+    from mao_tui.domain import (
+        BudgetEvent,
+        CandidateReviewed,
+        CandidateSelected,
+        CandidateStarted,
+        CandidateVerified,
+        LedgerProvenance,
+        OutputPicked,
+        Plan,
+    )
+    from mao_tui.domain.qa_records import QaReport
 
 # What the plan pane says while the session plans, before any lane exists.
 PLANNING_STEPS = {
@@ -131,17 +134,20 @@ class DashboardState:
                 | domain.FixRoundDone()
             ):
                 return Change(workspace=event)  # the Verification pane keeps its own lines
-            case CostEstimated() | BudgetExceeded() | BudgetChanged():
+            case domain.CostEstimated() | domain.BudgetExceeded() | domain.BudgetChanged():
                 return self._budget(event)
             case (
-                CandidateStarted() | CandidateVerified() | CandidateReviewed() | CandidateSelected()
+                domain.CandidateStarted()
+                | domain.CandidateVerified()
+                | domain.CandidateReviewed()
+                | domain.CandidateSelected()
             ):
                 return self._candidate(event)
-            case LedgerProvenance():
+            case domain.LedgerProvenance():
                 self.provenance = event
                 lane = self.lanes.get(SYNTHESIS_KEY)
                 return Change(notes=self._note(lane, f"◆ {event.line}")) if lane else NOTHING
-            case OutputPicked():
+            case domain.OutputPicked():
                 return self._picked(event)
             case _:
                 assert_never(event)
@@ -156,16 +162,16 @@ class DashboardState:
         if lane is None:
             return NOTHING
         notes = self._note(lane, f"◆ {event.line}")
-        if isinstance(event, CandidateStarted):
+        if isinstance(event, domain.CandidateStarted):
             lane.racing[event.model] = event.number
-        elif isinstance(event, CandidateVerified):
+        elif isinstance(event, domain.CandidateVerified):
             for attempt in lane.history:
                 if (
                     attempt.candidate == event.candidate.number
                     and attempt.model == event.candidate.model
                 ):
                     attempt.check = event.candidate.check.summary
-        if isinstance(event, CandidateSelected):
+        if isinstance(event, domain.CandidateSelected):
             self.races[event.workstream] = event
             lane.racing.clear()
             for line in event.ledger_lines:
@@ -201,10 +207,10 @@ class DashboardState:
         return Change(notes=notes, lanes=(lane.key,), status=True)
 
     def _budget(self, event: BudgetEvent) -> Change:
-        if isinstance(event, CostEstimated):
+        if isinstance(event, domain.CostEstimated):
             self.session.budget_usd = event.budget_usd
             self.session.estimate = event
-        elif isinstance(event, BudgetChanged):
+        elif isinstance(event, domain.BudgetChanged):
             self.session.budget_usd = event.budget_usd
         return Change(budget=event, status=True)
 
@@ -296,6 +302,8 @@ class DashboardState:
 
     def _attempt_finished(self, event: domain.AttemptFinished) -> Change:
         self.clock.observe(event.at)
+        if self.session.totals is None:
+            self.session.totals = domain.TokenTotals()
         self.session.totals.add(event.usage)  # planning's attempts too: they have no lane
         lane = self.lanes.get(event.workstream)
         if lane is None:

@@ -14,13 +14,16 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from mao_tui.domain import Delta, EngineEvent, SessionFinished, SessionStatus
+from mao_tui import domain
+from mao_tui.domain import SessionStatus
 from mao_tui.service.ports import SessionControl, SessionRunner
 from mao_tui.tui import messages as m
 from mao_tui.tui.reducer import DashboardState
 
 if TYPE_CHECKING:
     from textual.screen import Screen
+
+    from mao_tui.domain import Delta, EngineEvent, SessionFinished
 
     _Base = Screen[None]
 else:
@@ -66,14 +69,14 @@ class SessionRun(_Base):
         Deltas that follow each other share one message: the first opens a batch and posts
         it, the next ones join it until it is handled or another event closes it (so every
         event is handled in the order it came)."""
-        if isinstance(event, Delta):
+        if isinstance(event, domain.Delta):
             if self._batch is None:
                 self._batch = []
                 self.post_message(m.Deltas(self._batch))
             self._batch.append(event)
             return
         self._batch = None
-        if isinstance(event, SessionFinished):
+        if isinstance(event, domain.SessionFinished):
             self._sink_finished = True
         self.post_message(m.EngineMessage(event))
 
@@ -115,7 +118,7 @@ class SessionRun(_Base):
         event.stop()
         if event.state is WorkerState.SUCCESS:
             result = event.worker.result
-            if not self._sink_finished and isinstance(result, SessionFinished):
+            if not self._sink_finished and isinstance(result, domain.SessionFinished):
                 self._sink_finished = True  # the runner returned it without emitting it
                 self.post_message(m.EngineMessage(result))
             return
@@ -136,10 +139,10 @@ class SessionRun(_Base):
         """The end of a session whose runner stopped without saying so."""
         session = self.state.session
         cancelled = state is WorkerState.CANCELLED
-        return SessionFinished(
+        return domain.SessionFinished(
             session_id=self.state.session_id or "unknown",
             status=SessionStatus.CANCELLED if cancelled else SessionStatus.FAILED,
-            totals=session.totals.model_copy(),
+            totals=session.totals.model_copy() if session.totals else domain.TokenTotals(),
             elapsed_s=session.elapsed(self.state.clock.now()) or 0.0,
             error=None if error is None else f"{type(error).__name__}: {error}",
         )

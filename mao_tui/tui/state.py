@@ -11,18 +11,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from mao_tui.domain import (
-    SYNTHESIS_KEY,
-    AttemptFinished,
-    AttemptStarted,
-    AttemptStatus,
-    PlannedWorkstream,
-    TokenTotals,
-    WorkstreamStatus,
-)
-from mao_tui.domain.budget_events import CostEstimated
+from mao_tui import domain
+from mao_tui.domain import SYNTHESIS_KEY, AttemptStatus, WorkstreamStatus
+
+if TYPE_CHECKING:  # pydantic models: loaded with the first event, after the first frame
+    from mao_tui.domain import (
+        AttemptFinished,
+        AttemptStarted,
+        CostEstimated,
+        PlannedWorkstream,
+        TokenTotals,
+    )
 
 CHARS_PER_TOKEN = 4  # only for the live "~" estimate before the provider reports usage
 
@@ -105,7 +106,7 @@ class AttemptText:
     answer: TextBuffer = field(default_factory=TextBuffer)
     status: AttemptStatus = AttemptStatus.RUNNING
     error: str | None = None  # "kind: message" when it failed
-    usage: TokenTotals = field(default_factory=TokenTotals)
+    usage: TokenTotals = field(default_factory=lambda: domain.TokenTotals())
     elapsed_s: float | None = None
     ended_at: datetime | None = None
     candidate: int | None = None  # its number in a race
@@ -148,7 +149,7 @@ class Lane:
     first_started_at: datetime | None = None
     attempt_started_at: datetime | None = None
     finished_at: datetime | None = None
-    usage: TokenTotals = field(default_factory=TokenTotals)
+    usage: TokenTotals = field(default_factory=lambda: domain.TokenTotals())
     live_chars: int = 0
     last_rate: float | None = None  # tokens/s of the latest finished attempt, from usage
     notes: list[str] = field(default_factory=list)
@@ -278,6 +279,21 @@ class Lane:
         return self.status_text()
 
 
+@dataclass(frozen=True)
+class NoUsage:
+    """Zero totals as plain data: what the status bar shows before the session's first usage
+    (TokenTotals is a pydantic model, which the dashboard's first frame does without)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    thinking_tokens: int = 0
+    cost_usd: float = 0.0
+    cost_complete: bool = True
+
+
+NO_USAGE = NoUsage()
+
+
 @dataclass
 class SessionView:
     command: str = ""
@@ -291,7 +307,7 @@ class SessionView:
     final_elapsed: float | None = None
     status: str = "starting"
     error: str | None = None
-    totals: TokenTotals = field(default_factory=TokenTotals)
+    totals: TokenTotals | None = None  # None before the first usage (zeros on screen)
     fallbacks: int = 0
     budget_usd: float | None = None  # the cost budget; None: no limit
     estimate: CostEstimated | None = None  # the plan's, before it ran

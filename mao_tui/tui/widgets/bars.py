@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from mao_tui.tui import fmt
-from mao_tui.tui.state import CHARS_PER_TOKEN, Lane, SessionView
+from mao_tui.tui.state import CHARS_PER_TOKEN, NO_USAGE, Lane, SessionView
 
 
 class TitleBar(Horizontal):
@@ -46,7 +46,7 @@ class StatusBar(Static):
         super().__init__(Content("starting…"), id="status-bar", markup=False)
 
     def show(self, session: SessionView, lanes: list[Lane], now: datetime | None) -> None:
-        totals = session.totals
+        totals = NO_USAGE if session.totals is None else session.totals
         finished = sum(1 for lane in lanes if lane.phase == "finished")
         # Live, like the plan's rows: what has streamed and is not yet in a reported usage.
         streaming = sum(lane.live_chars for lane in lanes if lane.running) // CHARS_PER_TOKEN

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from rich.text import Text
 from textual.widgets import DataTable
 
-from mao_tui.domain import (
-    CooldownWait,
-    FallbackEvent,
-    PolicyEvent,
-    ProviderCooldown,
-    RetryScheduled,
-    ThinkingDowngraded,
-)
+from mao_tui import domain
 from mao_tui.tui import fmt
+
+if TYPE_CHECKING:
+    from mao_tui.domain import FallbackEvent, PolicyEvent
 
 
 @dataclass(frozen=True)
@@ -103,14 +99,14 @@ class FallbackLog(DataTable[Text]):
         route = Text.assemble((event.model, "yellow"), " ↻")
         detail = ""
         match event:
-            case RetryScheduled():
+            case domain.RetryScheduled():
                 reason, detail = event.reason, event.detail
-            case ProviderCooldown():
+            case domain.ProviderCooldown():
                 route = Text.assemble((event.provider, "yellow"), f" pauses {event.seconds:.0f}s")
                 reason, detail = "rate_limited", event.detail
-            case CooldownWait():
+            case domain.CooldownWait():
                 reason = "cooldown"
-            case ThinkingDowngraded():
+            case domain.ThinkingDowngraded():
                 reason, detail = f"thinking {event.to_setting}", event.detail
             case _:
                 assert_never(event)
@@ -153,9 +149,9 @@ def _entry(
         workstream=event.workstream,
         workstream_title=event.workstream_title,
         from_model=from_model,
-        to_model=event.to_model if isinstance(event, FallbackEvent) else None,
+        to_model=event.to_model if isinstance(event, domain.FallbackEvent) else None,
         reason=reason,
         detail=detail,
         line=event.line,
-        kind="fallback" if isinstance(event, FallbackEvent) else event.type,
+        kind="fallback" if isinstance(event, domain.FallbackEvent) else event.type,
     )

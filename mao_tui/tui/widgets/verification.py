@@ -9,20 +9,19 @@ from typing import TYPE_CHECKING, assert_never
 from rich.text import Text
 from textual.containers import Vertical
 
+from mao_tui import domain
 from mao_tui.checks.report import finished_line, plan_lines
-from mao_tui.domain import (
-    FilesApplied,
-    FixRoundDone,
-    VerificationDone,
-    VerificationFinished,
-    VerificationOutput,
-    VerificationPlanned,
-    VerificationStarted,
-    WorkspaceEvent,
-)
 
 if TYPE_CHECKING:
     from textual.widgets import RichLog
+
+    from mao_tui.domain import (
+        FilesApplied,
+        FixRoundDone,
+        VerificationDone,
+        VerificationFinished,
+        WorkspaceEvent,
+    )
 
 MAX_LINES = 5_000  # lines kept on screen; the store keeps each command's tail
 _MARKS = {"create": "+", "modify": "~", "unchanged": "=", "refused": "✗"}
@@ -57,23 +56,23 @@ class VerificationPane(Vertical):
     def show_event(self, event: WorkspaceEvent) -> None:
         self.add_class("-shown")
         match event:
-            case FilesApplied():
+            case domain.FilesApplied():
                 self._files_applied(event)
-            case VerificationStarted():
+            case domain.VerificationStarted():
                 self._state("-running", f"running {event.name}…", event.round)
                 self._write(Text(f"▶ {event.name}: {' '.join(event.argv)}", "bold"))
-            case VerificationOutput():
+            case domain.VerificationOutput():
                 self._write(Text(event.line))  # already cleaned of control sequences (verify.py)
-            case VerificationFinished():
+            case domain.VerificationFinished():
                 self._write(_finished(event))
-            case VerificationPlanned():
+            case domain.VerificationPlanned():
                 self._state("-running", f"{len(event.checks)} check(s), {event.origin}", 0)
                 self.border_title = "Verification"
                 for number, text in enumerate(plan_lines(event)):
                     self._write(Text(text, "bold" if number == 0 else "dim"))
-            case FixRoundDone():
+            case domain.FixRoundDone():
                 self._fix_round_done(event)
-            case VerificationDone():
+            case domain.VerificationDone():
                 self._done(event)
             case _:
                 assert_never(event)
