@@ -20,6 +20,7 @@ import pytest
 
 from mao_tui.cli import main
 from mao_tui.domain import EventSink, SessionFinished
+from mao_tui.domain.errors import UsageError
 from mao_tui.engine.session import SessionRequest
 from mao_tui.samples import DEMO_TASK, demo_spec
 from mao_tui.service.launch import Launch, run_session
@@ -362,10 +363,16 @@ def test_a_demo_that_paints_first_still_refuses_before_any_screen(
     screen (a --workspace that is not empty, no terminal); a configuration changed since its
     checks passed is validated before any screen again (exit 2 with its errors)."""
     opened: list[str] = []
-    monkeypatch.setattr("mao_tui.cli.running._run_tui", lambda *_a, **_k: opened.append("all") or 0)
-    monkeypatch.setattr(
-        "mao_tui.cli.running.run_dashboard", lambda *_a: opened.append("first") or 0
-    )
+
+    def opener(name: str) -> Any:
+        def opened_as(*_args: Any, **_kwargs: Any) -> int:
+            opened.append(name)
+            return 0
+
+        return opened_as
+
+    monkeypatch.setattr("mao_tui.cli.running._run_tui", opener("all"))
+    monkeypatch.setattr("mao_tui.cli.running.run_dashboard", opener("first"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     db = ["--db", str(tmp_path / "m.db")]
@@ -400,3 +407,31 @@ def test_the_dashboard_without_a_terminal_says_so_and_exits_2(
     assert "mao (Home) needs a terminal" in capsys.readouterr().err
     assert gc.isenabled(), "the collector paused for the start-up of a screen is back on"
     assert main(["develop", "add search", "--simulate", "--headless", "--db", db]) == 0
+
+
+def test_a_request_refused_after_the_first_frame_exits_2_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Painted first, the session's worker makes the repository and builds the request; what
+    it refuses there (a full disk, a configuration edited in between) ends the session, and
+    the command exits 2 with the reason once the app has closed."""
+    from mao_tui.cli import demo
+
+    def app_run(app: MaoApp) -> int:
+        with pytest.raises(UsageError):
+            asyncio.run(app.dashboard._run_session())
+        return 1
+
+    def no_space(target: Path) -> None:
+        raise UsageError(f"cannot make the sample repository in {target}: no space left")
+
+    monkeypatch.setattr("mao_tui.cli.running._run_tui", lambda *_a, **_k: 0)
+    monkeypatch.setattr("mao_tui.cli.running.require_terminal", lambda *_: None)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    db = ["--db", str(tmp_path / "m.db")]
+    assert main(["demo", *db]) == 0  # its checks pass, and are remembered
+    monkeypatch.setattr(MaoApp, "run", app_run)
+    monkeypatch.setattr(demo, "_make_sample_repo", no_space)
+    assert main(["demo", *db]) == 2
+    assert "mao: error: cannot make the sample repository in " in capsys.readouterr().err
