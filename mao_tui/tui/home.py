@@ -11,7 +11,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
@@ -49,37 +49,33 @@ class HomeScreen(BackendScreen):
             form.border_title = "Start a session"
             yield Label("Task")
             yield Input(placeholder="What should the models build? (Enter starts)", id="task")
-            with Horizontal(classes="row"):
-                with Vertical(classes="field"):
-                    yield Label("Playbook")
-                    yield Select(
-                        [(f"{name} — {desc}" if desc else name, name) for name, desc in playbooks],
-                        value=playbooks[0][0] if playbooks else Select.BLANK,
-                        allow_blank=False,
-                        id="playbook",
-                    )
-                with Vertical(classes="field narrow"):
-                    yield Label("Simulate")
-                    yield Checkbox(
-                        "built-in simulator",
-                        value=self.backend.simulate_by_default,
-                        id="simulate",
-                    )
-            with Horizontal(classes="row"):
-                with Vertical(classes="field"):
-                    yield Label("Spec file (Markdown, optional)")
-                    yield Input(placeholder="docs/PRD.md", id="spec")
-                with Vertical(classes="field narrow"):
-                    yield Label("Sections")
-                    yield Input(placeholder="e.g. 2,3", id="sections")
+            # two fields a row, each its label above it: one grid, not a container per field
+            # (fewer nodes for Textual to style and lay out before the first frame)
+            with Grid(classes="row"):
+                yield Label("Playbook")
+                yield Label("Simulate")
+                yield Select(
+                    [(f"{name} — {desc}" if desc else name, name) for name, desc in playbooks],
+                    value=playbooks[0][0] if playbooks else Select.BLANK,
+                    allow_blank=False,
+                    id="playbook",
+                )
+                yield Checkbox(
+                    "built-in simulator",
+                    value=self.backend.simulate_by_default,
+                    id="simulate",
+                )
+            with Grid(classes="row"):
+                yield Label("Spec file (Markdown, optional)")
+                yield Label("Sections")
+                yield Input(placeholder="docs/PRD.md", id="spec")
+                yield Input(placeholder="e.g. 2,3", id="sections")
             yield Static("", id="spec-outline")
-            with Horizontal(classes="row"):
-                with Vertical(classes="field"):
-                    yield Label("Context files (optional, separated by spaces)")
-                    yield Input(placeholder="src/api.py docs/notes.md", id="context")
-                with Vertical(classes="field narrow"):
-                    yield Label("Budget, US$ (optional)")
-                    yield Input(placeholder="configured default", id="budget")
+            with Grid(classes="row"):
+                yield Label("Context files (optional, separated by spaces)")
+                yield Label("Budget, US$ (optional)")
+                yield Input(placeholder="src/api.py docs/notes.md", id="context")
+                yield Input(placeholder="configured default", id="budget")
             with Horizontal(id="start-row"):
                 yield Button("Start  (Enter / F5)", id="start", variant="primary")
                 yield Static("", id="form-error")
