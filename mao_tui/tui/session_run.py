@@ -142,7 +142,7 @@ class SessionRun(_Base):
         return domain.SessionFinished(
             session_id=self.state.session_id or "unknown",
             status=SessionStatus.CANCELLED if cancelled else SessionStatus.FAILED,
-            totals=session.totals.model_copy() if session.totals else domain.TokenTotals(),
+            totals=domain.TokenTotals() if session.totals is None else session.totals.model_copy(),
             elapsed_s=session.elapsed(self.state.clock.now()) or 0.0,
             error=None if error is None else f"{type(error).__name__}: {error}",
         )
