@@ -2,9 +2,10 @@
 
 Structural events are written (and committed) before ``__call__`` returns. ``Delta`` text is only
 appended to an in-memory buffer; a background task writes all buffered text in one statement a
-few times a second, and ``AttemptFinished`` / ``SessionFinished`` write their attempt's (or all)
-buffered text in the same statement (or transaction) as the event itself. An event written by one
-statement is written outside a transaction (atomic by itself): one round trip to SQLite's thread.
+few times a second, ``AttemptFinished`` writes its attempt's buffered text in the statement that
+ends it, and an event written in a transaction writes all buffered text in that transaction. An
+event written by one statement is written outside a transaction (atomic by itself): one round trip
+to SQLite's thread.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
 
 import aiosqlite
@@ -27,7 +28,7 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.store.db import FLUSH_INTERVAL_S
-from mao_tui.store.writes import APPEND_TEXT, ONE_STATEMENT, write_attempt_finished, write_event
+from mao_tui.store.writes import APPEND_TEXT, attempt_finished, one_statement, write_event
 
 if TYPE_CHECKING:
     from mao_tui.store.db import Store
@@ -64,14 +65,7 @@ class StoreSink:
         if isinstance(event, VerificationOutput):
             return  # live only: VerificationFinished stores the tail of the output
         try:
-            if isinstance(event, AttemptFinished):
-                await self._attempt_finished(event)
-            elif isinstance(event, ONE_STATEMENT):
-                async with self._store.alone() as conn:
-                    await write_event(conn, event)
-            else:
-                async with self._transaction(flush_all=isinstance(event, SessionFinished)) as conn:
-                    await write_event(conn, event)
+            await self._write(event)
         except StoreUnwritableError as exc:
             self._fail(exc)
             if isinstance(event, SessionFinished):
@@ -111,17 +105,9 @@ class StoreSink:
         if not self._buffer:
             self._dirty.clear()
             return
-        taken: _Buffer = {}
-        try:
-            async with self._store.alone() as conn:  # taken once the lock is held: in order
-                taken = self._take(True, None)
-                if taken:
-                    await conn.execute(*_append_all(taken))
-        except BaseException as exc:
-            self._put_back(taken)
-            if isinstance(exc, StoreUnwritableError):
-                self._fail(exc)
-            raise
+        async with self._taking(self._store.alone(), None) as (conn, taken):
+            if taken:
+                await conn.execute(*_append_all(taken))
 
     async def aclose(self) -> None:
         """Stop the background flusher and write what is left. Idempotent."""
@@ -160,29 +146,16 @@ class StoreSink:
             except Exception:
                 log.exception("writing streamed text to the session store failed; will retry")
 
-    async def _attempt_finished(self, event: AttemptFinished) -> None:
-        """The attempt's end with its buffered text, in one statement (atomic by itself)."""
-        taken: _Buffer = {}
-        try:
-            async with self._store.alone() as conn:  # taken once the lock is held: in order
-                taken = self._take(False, event.attempt_id)
+    async def _write(self, event: EngineEvent) -> None:
+        if isinstance(event, AttemptFinished):  # with its buffered text, in one statement
+            async with self._taking(self._store.alone(), event.attempt_id) as (conn, taken):
                 thinking, text = taken.get(event.attempt_id, ([], []))
-                await write_attempt_finished(conn, event, "".join(thinking), "".join(text))
-        except BaseException:
-            self._put_back(taken)
-            raise
-
-    @asynccontextmanager
-    async def _transaction(self, *, flush_all: bool) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction that first appends buffered text; on failure the text is kept.
-
-        The buffer is taken only once the write lock is held, so text is appended in the order
-        it arrived even when a periodic flush and an event's flush race for the lock.
-        """
-        taken: _Buffer = {}
-        try:
-            async with self._store.transaction() as conn:
-                taken = self._take(flush_all, None)
+                await conn.execute(*attempt_finished(event, "".join(thinking), "".join(text)))
+        elif (statement := one_statement(event)) is not None:
+            async with self._store.alone() as conn:
+                await conn.execute(*statement)
+        else:  # a transaction anyway: every attempt's buffered text goes in it first
+            async with self._taking(self._store.transaction(), None) as (conn, taken):
                 if taken:
                     await conn.executemany(
                         APPEND_TEXT,
@@ -191,17 +164,33 @@ class StoreSink:
                             for attempt_id, (thinking, text) in taken.items()
                         ],
                     )
-                yield conn
+                await write_event(conn, event)
+
+    @asynccontextmanager
+    async def _taking(
+        self, write: AbstractAsyncContextManager[aiosqlite.Connection], attempt_id: str | None
+    ) -> AsyncIterator[tuple[aiosqlite.Connection, _Buffer]]:
+        """A write with the buffered text (one attempt's, or all with ``None``) taken under its
+        lock, so text is written in the order it arrived even when a periodic flush and an
+        event race for the lock; the text is put back in front when the write fails."""
+        taken: _Buffer = {}
+        try:
+            async with write as conn:
+                taken = self._take(attempt_id)
+                yield conn, taken
+        except StoreUnwritableError as exc:
+            self._fail(exc)  # the session stops: its text is given up
+            raise
         except BaseException:
             self._put_back(taken)
             raise
 
-    def _take(self, flush_all: bool, attempt_id: str | None) -> _Buffer:
-        if flush_all:
+    def _take(self, attempt_id: str | None) -> _Buffer:
+        if attempt_id is None:
             taken, self._buffer = self._buffer, {}
             self._dirty.clear()
             return taken
-        if attempt_id is not None and attempt_id in self._buffer:
+        if attempt_id in self._buffer:
             return {attempt_id: self._buffer.pop(attempt_id)}
         return {}
 

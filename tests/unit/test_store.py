@@ -49,6 +49,7 @@ from mao_tui.store import (
 )
 from mao_tui.store.migrations import split_statements
 from mao_tui.store.replay import EVENT_ORDER
+from mao_tui.store.writes import one_statement
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -541,6 +542,48 @@ async def test_an_attempts_end_and_its_last_text_are_one_statement_without_a_tra
     assert attempt_texts(db_path, attempt_id) == ("some thinking", "the zanzibar answer")
     assert query(db_path, "SELECT status FROM attempts") == [("ok",)]
     assert [hit.id for hit in await store.search_sessions("zanzibar")] == [script.session_id]
+    await sink.aclose()
+
+
+async def test_every_event_written_alone_takes_one_statement_and_no_transaction(
+    store: Store,
+) -> None:
+    """The sink writes an event outside a transaction exactly when ``one_statement`` gives its
+    statement: an event written alone with two statements would be half written by a crash."""
+    events = [e for e in full_session(new_id()).events if not isinstance(e, Delta)]
+    sink = store.sink(flush_interval=3600)
+    alone = 0
+    for event in events:
+        statements: list[str] = []
+        await store._conn.set_trace_callback(statements.append)
+        await sink(event)
+        await store._conn.set_trace_callback(None)
+        # Less triggers' statements ("-- ...") and FTS5's own reads of its tables ('main'.x);
+        # SQLite may trace a statement more than once.
+        top_level = [s for s in statements if not s.startswith("--") and "'main'." not in s]
+        if one_statement(event) is not None:
+            alone += 1
+            assert len(set(top_level)) == 1, (type(event).__name__, top_level)
+        else:
+            assert top_level[0] == "BEGIN IMMEDIATE", (type(event).__name__, top_level)
+            assert top_level[-1] == "COMMIT"
+    assert alone > len(events) / 2
+    await sink.aclose()
+
+
+async def test_an_event_written_in_a_transaction_takes_the_buffered_text_with_it(
+    store: Store, db_path: Path
+) -> None:
+    """A transaction happens anyway: the text waiting for the next flush goes in it."""
+    script, first, second = two_attempts()
+    sink = store.sink(flush_interval=3600)
+    await push(sink, script.events[:-1])  # the second attempt not started yet
+    await sink(script.make_delta(first, "schemas", "text", "before the second attempt"))
+    assert sink.buffered == 1
+    await push(sink, script.events[-1:])  # AttemptStarted: a transaction
+    assert sink.buffered == 0
+    assert attempt_texts(db_path, first) == ("", "before the second attempt")
+    assert attempt_texts(db_path, second) == ("", "")
     await sink.aclose()
 
 
