@@ -47,8 +47,8 @@ class StoreSink:
         self._store = store
         self._interval = flush_interval
         self._buffer: _Buffer = {}
-        self._dirty = asyncio.Event()
-        self._flusher: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None  # the next periodic flush, while text waits
+        self._flushing: asyncio.Task[None] | None = None  # a periodic flush under way
         self._closed = False
         self.failure: StoreUnwritableError | None = None  # the write that failed; no more
 
@@ -77,7 +77,7 @@ class StoreSink:
         if self.failure is None:
             self.failure = exc
         self._buffer.clear()
-        self._dirty.clear()
+        self._disarm()
 
     async def _last_word(self, event: SessionFinished) -> None:
         """After a failed write, try to leave the session's row not ``running``: one small
@@ -103,24 +103,17 @@ class StoreSink:
         if self.failure is not None:
             raise self.failure
         if not self._buffer:
-            self._dirty.clear()
             return
         async with self._taking(self._store.alone(), None) as (conn, taken):
             if taken:
                 await conn.execute(*_append_all(taken))
 
     async def aclose(self) -> None:
-        """Stop the background flusher and write what is left. Idempotent."""
+        """Stop the periodic flushes and write what is left. Idempotent."""
         self._closed = True
-        if self._flusher is not None:
-            flusher, self._flusher = self._flusher, None
-            flusher.cancel()
-            try:
-                await flusher
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
+        self._disarm()
+        if self._flushing is not None:  # not cancelled: its statement may be on SQLite's thread
+            await self._flushing
         try:
             await self.flush()
         finally:
@@ -131,20 +124,36 @@ class StoreSink:
         if parts is None:
             parts = self._buffer[event.attempt_id] = ([], [])
         parts[0 if event.channel == "thinking" else 1].append(event.text)
-        self._dirty.set()
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_periodically(), name="mao-store-flush")
+        self._arm()
 
-    async def _flush_periodically(self) -> None:
-        while True:
-            await self._dirty.wait()
-            await asyncio.sleep(self._interval)
-            try:
-                await self.flush()
-            except StoreUnwritableError:
-                return  # the next event the session sends is refused with it: the session stops
-            except Exception:
-                log.exception("writing streamed text to the session store failed; will retry")
+    def _arm(self) -> None:
+        """One timer while text waits, set when the first of it comes: the text is written
+        within the interval, by one flush, and no flush runs when nothing waits."""
+        if self._timer is None and self._flushing is None and self._buffer and not self._closed:
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self._flush_due)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _flush_due(self) -> None:
+        self._timer = None
+        if self._buffer and self._flushing is None:
+            self._flushing = asyncio.create_task(
+                self._flush_in_background(), name="mao-store-flush"
+            )
+
+    async def _flush_in_background(self) -> None:
+        try:
+            await self.flush()
+        except StoreUnwritableError:
+            return  # the next event the session sends is refused with it: the session stops
+        except Exception:
+            log.exception("writing streamed text to the session store failed; will retry")
+        finally:
+            self._flushing = None
+        self._arm()  # for text that came during the write, or was put back
 
     async def _write(self, event: EngineEvent) -> None:
         if isinstance(event, AttemptFinished):  # with its buffered text, in one statement
@@ -188,18 +197,18 @@ class StoreSink:
     def _take(self, attempt_id: str | None) -> _Buffer:
         if attempt_id is None:
             taken, self._buffer = self._buffer, {}
-            self._dirty.clear()
-            return taken
-        if attempt_id in self._buffer:
-            return {attempt_id: self._buffer.pop(attempt_id)}
-        return {}
+        else:
+            parts = self._buffer.pop(attempt_id, None)
+            taken = {} if parts is None else {attempt_id: parts}
+        if not self._buffer:
+            self._disarm()
+        return taken
 
     def _put_back(self, taken: _Buffer) -> None:
         for attempt_id, (thinking, text) in taken.items():
             newer = self._buffer.get(attempt_id, ([], []))
             self._buffer[attempt_id] = (thinking + newer[0], text + newer[1])
-        if self._buffer:
-            self._dirty.set()
+        self._arm()
 
 
 def _append_all(taken: _Buffer) -> tuple[str, list[str]]:

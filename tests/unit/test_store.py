@@ -663,7 +663,7 @@ async def test_a_failed_flush_keeps_its_text_ahead_of_text_that_arrived_meanwhil
     await sink.aclose()
 
 
-async def test_aclose_flushes_stops_the_task_and_refuses_more_events(
+async def test_aclose_flushes_stops_the_timer_and_refuses_more_events(
     store: Store, db_path: Path
 ) -> None:
     script, attempt_id = running_session()
@@ -671,16 +671,61 @@ async def test_aclose_flushes_stops_the_task_and_refuses_more_events(
     sink = store.sink(flush_interval=3600)
     await push(sink, script.events)
 
-    def flushers() -> list[asyncio.Task[Any]]:
-        return [t for t in asyncio.all_tasks() if t.get_name() == "mao-store-flush"]
-
-    assert len(flushers()) == 1
+    assert sink._timer is not None
     await sink.aclose()
-    assert flushers() == []
+    assert sink._timer is None
+    assert [t for t in asyncio.all_tasks() if t.get_name() == "mao-store-flush"] == []
     assert attempt_texts(db_path, attempt_id) == ("", "tail")
     with pytest.raises(RuntimeError, match="closed"):
         await sink(script.events[-1])
     await sink.aclose()  # idempotent
+
+
+async def test_one_timer_and_one_flush_for_all_the_text_of_an_interval(
+    store: Store, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script, first, second = two_attempts()
+    sink = store.sink(flush_interval=0)
+    await push(sink, script.events)
+    flushes: list[int] = []
+    flushed = asyncio.Event()
+    real_flush = sink.flush
+
+    async def observed_flush() -> None:
+        flushes.append(sink.buffered)
+        await real_flush()
+        flushed.set()
+
+    monkeypatch.setattr(sink, "flush", observed_flush)
+    timers = set()
+    for n in range(50):
+        await sink(script.make_delta(first, "schemas", "text", f"{n} "))
+        await sink(script.make_delta(second, "storage", "thinking", f"{n} "))
+        timers.add(id(sink._timer))
+    await asyncio.wait_for(flushed.wait(), timeout=10)
+    assert len(timers) == 1
+    assert flushes == [100]
+    expected = "".join(f"{n} " for n in range(50))
+    assert attempt_texts(db_path, first) == ("", expected)
+    assert attempt_texts(db_path, second) == (expected, "")
+    assert sink._timer is None  # nothing waits: no timer, no flush
+    await sink.aclose()
+
+
+async def test_no_periodic_flush_once_an_event_wrote_the_text(store: Store, db_path: Path) -> None:
+    script, first, second = two_attempts()
+    sink = store.sink(flush_interval=3600)
+    await push(sink, script.events[:-1])
+    await sink(script.make_delta(first, "schemas", "text", "streamed"))
+    assert sink._timer is not None
+    await push(sink, script.events[-1:])  # AttemptStarted, in a transaction with the text
+    assert sink._timer is None
+    await sink(script.make_delta(second, "storage", "text", "more"))
+    script.finish_attempt(second, "storage", "gpt-5.2-codex", usage(1))
+    await push(sink, script.events[-1:])  # AttemptFinished, with its own text
+    assert sink._timer is None
+    assert attempt_texts(db_path, second) == ("", "more")
+    await sink.aclose()
 
 
 async def test_closing_the_store_flushes_its_sinks(db_path: Path) -> None:
