@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import aiosqlite
@@ -104,7 +104,7 @@ class StoreSink:
             raise self.failure
         if not self._buffer:
             return
-        async with self._taking(self._store.alone(), None) as (conn, taken):
+        async with self._taking(None) as (conn, taken):
             if taken:
                 await conn.execute(*_append_all(taken))
 
@@ -157,14 +157,14 @@ class StoreSink:
 
     async def _write(self, event: EngineEvent) -> None:
         if isinstance(event, AttemptFinished):  # with its buffered text, in one statement
-            async with self._taking(self._store.alone(), event.attempt_id) as (conn, taken):
+            async with self._taking(event.attempt_id) as (conn, taken):
                 thinking, text = taken.get(event.attempt_id, ([], []))
                 await conn.execute(*attempt_finished(event, "".join(thinking), "".join(text)))
         elif (statement := one_statement(event)) is not None:
             async with self._store.alone() as conn:
                 await conn.execute(*statement)
         else:  # a transaction anyway: every attempt's buffered text goes in it first
-            async with self._taking(self._store.transaction(), None) as (conn, taken):
+            async with self._taking(None, transaction=True) as (conn, taken):
                 if taken:
                     await conn.executemany(
                         APPEND_TEXT,
@@ -177,18 +177,27 @@ class StoreSink:
 
     @asynccontextmanager
     async def _taking(
-        self, write: AbstractAsyncContextManager[aiosqlite.Connection], attempt_id: str | None
+        self, attempt_id: str | None, *, transaction: bool = False
     ) -> AsyncIterator[tuple[aiosqlite.Connection, _Buffer]]:
-        """A write with the buffered text (one attempt's, or all with ``None``) taken under its
-        lock, so text is written in the order it arrived even when a periodic flush and an
-        event race for the lock; the text is put back in front when the write fails."""
+        """A write (one statement, or a transaction) with the buffered text (one attempt's, or
+        all with ``None``) taken under its lock, so text is written in the order it arrived even
+        when a periodic flush and an event race for the lock; the text is put back in front
+        when the write fails.
+
+        A cancelled transaction is rolled back: its text is put back too. A single statement
+        is already on SQLite's thread when a cancellation can reach it (taking the text does
+        not wait) and runs all the same: putting its text back would write it twice."""
         taken: _Buffer = {}
         try:
-            async with write as conn:
+            async with self._store.transaction() if transaction else self._store.alone() as conn:
                 taken = self._take(attempt_id)
                 yield conn, taken
         except StoreUnwritableError as exc:
             self._fail(exc)  # the session stops: its text is given up
+            raise
+        except asyncio.CancelledError:
+            if transaction:
+                self._put_back(taken)
             raise
         except BaseException:
             self._put_back(taken)

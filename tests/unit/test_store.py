@@ -663,6 +663,40 @@ async def test_a_failed_flush_keeps_its_text_ahead_of_text_that_arrived_meanwhil
     await sink.aclose()
 
 
+async def test_a_flush_cancelled_while_its_statement_runs_writes_its_text_once(
+    store: Store, db_path: Path
+) -> None:
+    """The statement runs on SQLite's thread whatever happens to the task that sent it: a
+    cancelled flush must not put its text back to be written a second time."""
+    script, attempt_id = running_session()
+    sink = store.sink(flush_interval=3600)
+    await push(sink, script.events)
+    inside_update, release = threading.Event(), threading.Event()
+
+    def hold_until_released() -> None:  # on the connection's thread, inside the UPDATE
+        inside_update.set()
+        release.wait(timeout=10)
+
+    async with store.transaction() as conn:
+        await conn.create_function("hold_until_released", 0, hold_until_released)
+        await conn.execute(
+            "CREATE TEMP TRIGGER hold_text BEFORE UPDATE OF output_text ON attempts"
+            " BEGIN SELECT hold_until_released(); END"
+        )
+    await sink(script.make_delta(attempt_id, "schemas", "text", "once "))
+    flushing = asyncio.create_task(sink.flush())
+    try:
+        assert await asyncio.to_thread(inside_update.wait, 10)
+        flushing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await flushing
+    finally:
+        release.set()
+    await sink(script.make_delta(attempt_id, "schemas", "text", "and more"))
+    await sink.aclose()
+    assert attempt_texts(db_path, attempt_id) == ("", "once and more")
+
+
 async def test_aclose_flushes_stops_the_timer_and_refuses_more_events(
     store: Store, db_path: Path
 ) -> None:
