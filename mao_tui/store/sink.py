@@ -1,11 +1,11 @@
 """StoreSink: persists the engine's event stream while a session runs.
 
 Structural events are written (and committed) before ``__call__`` returns. ``Delta`` text is only
-appended to an in-memory buffer; a background task writes all buffered text in one statement a
-few times a second, ``AttemptFinished`` writes its attempt's buffered text in the statement that
-ends it, and an event written in a transaction writes all buffered text in that transaction. An
-event written by one statement is written outside a transaction (atomic by itself): one round trip
-to SQLite's thread.
+appended to an in-memory buffer. A timer, set by the first text that waits, writes all buffered
+text in one statement ``FLUSH_INTERVAL_S`` later; ``AttemptFinished`` writes its attempt's text
+in the statement that ends it, and an event written in a transaction writes all of it in that
+transaction. An event written by one statement is written outside a transaction (atomic by
+itself): one round trip to SQLite's thread.
 """
 
 from __future__ import annotations

@@ -98,6 +98,8 @@ def one_statement(event: EngineEvent) -> Statement | None:
             return _session_started(event)
         case SessionReopened():
             return _session_reopened(event)
+        case AttemptStarted():  # its workstream set running by a trigger
+            return _attempt_started(event)
         case AttemptFinished():
             return attempt_finished(event)
         case FallbackEvent():
@@ -115,7 +117,6 @@ def one_statement(event: EngineEvent) -> Statement | None:
             )
         case (
             PlanReady()
-            | AttemptStarted()
             | SessionFinished()
             | QaReportReady()
             | FilesApplied()
@@ -149,8 +150,6 @@ async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
     match event:
         case PlanReady():
             await _plan_ready(conn, event)
-        case AttemptStarted():
-            await _attempt_started(conn, event)
         case SessionFinished():
             await conn.execute(*_session_finished(event))
         case QaReportReady():
@@ -245,8 +244,8 @@ async def _plan_ready(conn: aiosqlite.Connection, event: PlanReady) -> None:
     )
 
 
-async def _attempt_started(conn: aiosqlite.Connection, event: AttemptStarted) -> None:
-    await conn.execute(
+def _attempt_started(event: AttemptStarted) -> Statement:
+    return (
         "INSERT INTO attempts (id, session_id, workstream, model, provider, api_model,"
         " attempt_no, thinking, started_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -260,15 +259,6 @@ async def _attempt_started(conn: aiosqlite.Connection, event: AttemptStarted) ->
             event.thinking,
             iso(event.at),
             AttemptStatus.RUNNING.value,
-        ),
-    )
-    await conn.execute(
-        "UPDATE workstreams SET status = ? WHERE session_id = ? AND key = ? AND status = ?",
-        (
-            WorkstreamStatus.RUNNING.value,
-            event.session_id,
-            event.workstream,
-            WorkstreamStatus.PENDING.value,
         ),
     )
 

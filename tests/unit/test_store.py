@@ -577,12 +577,13 @@ async def test_an_event_written_in_a_transaction_takes_the_buffered_text_with_it
     """A transaction happens anyway: the text waiting for the next flush goes in it."""
     script, first, second = two_attempts()
     sink = store.sink(flush_interval=3600)
-    await push(sink, script.events[:-1])  # the second attempt not started yet
-    await sink(script.make_delta(first, "schemas", "text", "before the second attempt"))
+    await push(sink, script.events)
+    await sink(script.make_delta(first, "schemas", "text", "before the re-plan"))
     assert sink.buffered == 1
-    await push(sink, script.events[-1:])  # AttemptStarted: a transaction
+    script.plan(make_plan())
+    await push(sink, script.events[-1:])  # PlanReady: a transaction
     assert sink.buffered == 0
-    assert attempt_texts(db_path, first) == ("", "before the second attempt")
+    assert attempt_texts(db_path, first) == ("", "before the re-plan")
     assert attempt_texts(db_path, second) == ("", "")
     await sink.aclose()
 
@@ -749,10 +750,11 @@ async def test_one_timer_and_one_flush_for_all_the_text_of_an_interval(
 async def test_no_periodic_flush_once_an_event_wrote_the_text(store: Store, db_path: Path) -> None:
     script, first, second = two_attempts()
     sink = store.sink(flush_interval=3600)
-    await push(sink, script.events[:-1])
+    await push(sink, script.events)
     await sink(script.make_delta(first, "schemas", "text", "streamed"))
     assert sink._timer is not None
-    await push(sink, script.events[-1:])  # AttemptStarted, in a transaction with the text
+    script.plan(make_plan())
+    await push(sink, script.events[-1:])  # PlanReady, in a transaction with the text
     assert sink._timer is None
     await sink(script.make_delta(second, "storage", "text", "more"))
     script.finish_attempt(second, "storage", "gpt-5.2-codex", usage(1))
@@ -1000,6 +1002,39 @@ async def test_a_later_migration_upgrades_and_a_failing_one_rolls_back(
     await store.close()
     assert user_version(db_path) == SCHEMA_VERSION + 1
     assert "attempts_fts" in tables(db_path)
+
+
+async def test_a_database_from_before_the_attempt_trigger_starts_workstreams_after_upgrade(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last migration moves "an attempt's start sets its workstream running" into a
+    trigger; a file written before it is upgraded and keeps working."""
+    script = Script(new_id())
+    script.start()
+    script.plan(make_plan())
+    with monkeypatch.context() as old:
+        old.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:-1])
+        store = await Store.open(db_path)
+        await push(store.sink(), script.events)
+        await store.close()
+    assert user_version(db_path) == SCHEMA_VERSION - 1
+    assert "attempt_starts_workstream" not in triggers(db_path)
+
+    store = await Store.open(db_path)
+    assert user_version(db_path) == SCHEMA_VERSION
+    assert "attempt_starts_workstream" in triggers(db_path)
+    script.attempt("storage", "gpt-5.2-codex")
+    sink = store.sink()
+    await push(sink, script.events[-1:])
+    assert query(db_path, "SELECT key, status FROM workstreams WHERE status != 'pending'") == [
+        ("storage", "running")
+    ]
+    await sink.aclose()
+    await store.close()
+
+
+def triggers(db: Path) -> set[str]:
+    return {row[0] for row in query(db, "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
 
 
 async def test_a_newer_schema_is_refused_untouched(db_path: Path) -> None:
