@@ -112,9 +112,14 @@ class StoreSink:
         """Stop the periodic flushes and write what is left. Idempotent."""
         self._closed = True
         self._disarm()
-        if self._flushing is not None:  # not cancelled: its statement may be on SQLite's thread
-            await self._flushing
         try:
+            if self._flushing is not None:  # awaited, not cancelled: see _taking
+                try:
+                    await self._flushing
+                except asyncio.CancelledError:  # the flush was, by someone else: write on
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise
             await self.flush()
         finally:
             self._store._release(self)

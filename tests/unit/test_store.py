@@ -664,17 +664,11 @@ async def test_a_failed_flush_keeps_its_text_ahead_of_text_that_arrived_meanwhil
     await sink.aclose()
 
 
-async def test_a_flush_cancelled_while_its_statement_runs_writes_its_text_once(
-    store: Store, db_path: Path
-) -> None:
-    """The statement runs on SQLite's thread whatever happens to the task that sent it: a
-    cancelled flush must not put its text back to be written a second time."""
-    script, attempt_id = running_session()
-    sink = store.sink(flush_interval=3600)
-    await push(sink, script.events)
+async def hold_text_updates(store: Store) -> tuple[threading.Event, threading.Event]:
+    """A temporary trigger holding every text UPDATE on SQLite's thread until released."""
     inside_update, release = threading.Event(), threading.Event()
 
-    def hold_until_released() -> None:  # on the connection's thread, inside the UPDATE
+    def hold_until_released() -> None:
         inside_update.set()
         release.wait(timeout=10)
 
@@ -684,17 +678,36 @@ async def test_a_flush_cancelled_while_its_statement_runs_writes_its_text_once(
             "CREATE TEMP TRIGGER hold_text BEFORE UPDATE OF output_text ON attempts"
             " BEGIN SELECT hold_until_released(); END"
         )
+    return inside_update, release
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+async def test_a_flush_cancelled_while_its_statement_runs_writes_its_text_once(
+    store: Store, db_path: Path, periodic: bool
+) -> None:
+    """The statement runs on SQLite's thread whatever happens to the task that sent it: a
+    cancelled flush must not put its text back to be written a second time, and closing the
+    sink after it writes the rest."""
+    script, attempt_id = running_session()
+    sink = store.sink(flush_interval=0 if periodic else 3600)
+    await push(sink, script.events)
+    inside_update, release = await hold_text_updates(store)
     await sink(script.make_delta(attempt_id, "schemas", "text", "once "))
-    flushing = asyncio.create_task(sink.flush())
+    flushing = None if periodic else asyncio.create_task(sink.flush())
     try:
         assert await asyncio.to_thread(inside_update.wait, 10)
+        if periodic:
+            [flushing] = [t for t in asyncio.all_tasks() if t.get_name() == "mao-store-flush"]
+        assert flushing is not None
+        await sink(script.make_delta(attempt_id, "schemas", "text", "and more"))
+        closing = asyncio.create_task(sink.aclose())
+        await asyncio.sleep(0)  # closing starts: it awaits the periodic flush under way
         flushing.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await flushing
+        await asyncio.wait([flushing])
+        assert flushing.cancelled()
     finally:
         release.set()
-    await sink(script.make_delta(attempt_id, "schemas", "text", "and more"))
-    await sink.aclose()
+    await closing
     assert attempt_texts(db_path, attempt_id) == ("", "once and more")
 
 
