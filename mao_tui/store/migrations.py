@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mao_tui.store.check import SchemaTooNewError
-from mao_tui.store.migrations_later import BENCH, CROSS_REVIEW, LEDGER, PICKS
+from mao_tui.store.migrations_later import (
+    ATTEMPT_STARTS_WORKSTREAM,
+    BENCH,
+    CROSS_REVIEW,
+    LEDGER,
+    PICKS,
+)
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -448,6 +454,7 @@ MIGRATIONS: list[str] = [
     CROSS_REVIEW,
     PICKS,
     BENCH,
+    ATTEMPT_STARTS_WORKSTREAM,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

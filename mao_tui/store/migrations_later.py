@@ -96,3 +96,13 @@ CREATE TABLE bench_results (
     PRIMARY KEY (run_id, task, arm)
 );
 """
+
+# An attempt's start sets its workstream running in the same statement, so that the sink writes
+# AttemptStarted as one statement outside a transaction (store/writes.py): one round trip to
+# SQLite's thread instead of four.
+ATTEMPT_STARTS_WORKSTREAM = """
+CREATE TRIGGER attempt_starts_workstream AFTER INSERT ON attempts BEGIN
+    UPDATE workstreams SET status = 'running'
+    WHERE session_id = new.session_id AND key = new.workstream AND status = 'pending';
+END;
+"""

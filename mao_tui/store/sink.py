@@ -1,10 +1,11 @@
 """StoreSink: persists the engine's event stream while a session runs.
 
 Structural events are written (and committed) before ``__call__`` returns. ``Delta`` text is only
-appended to an in-memory buffer; a background task writes all buffered text in one statement a
-few times a second, and ``AttemptFinished`` / ``SessionFinished`` write their attempt's (or all)
-buffered text in the same statement (or transaction) as the event itself. An event written by one
-statement is written outside a transaction (atomic by itself): one round trip to SQLite's thread.
+appended to an in-memory buffer. A timer, set by the first text that waits, writes all buffered
+text in one statement ``FLUSH_INTERVAL_S`` later; ``AttemptFinished`` writes its attempt's text
+in the statement that ends it, and an event written in a transaction writes all of it in that
+transaction. An event written by one statement is written outside a transaction (atomic by
+itself): one round trip to SQLite's thread.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.store.db import FLUSH_INTERVAL_S
-from mao_tui.store.writes import APPEND_TEXT, ONE_STATEMENT, write_attempt_finished, write_event
+from mao_tui.store.writes import APPEND_TEXT, attempt_finished, one_statement, write_event
 
 if TYPE_CHECKING:
     from mao_tui.store.db import Store
@@ -46,8 +47,8 @@ class StoreSink:
         self._store = store
         self._interval = flush_interval
         self._buffer: _Buffer = {}
-        self._dirty = asyncio.Event()
-        self._flusher: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None  # the next periodic flush, while text waits
+        self._flushing: asyncio.Task[None] | None = None  # a periodic flush under way
         self._closed = False
         self.failure: StoreUnwritableError | None = None  # the write that failed; no more
 
@@ -64,14 +65,7 @@ class StoreSink:
         if isinstance(event, VerificationOutput):
             return  # live only: VerificationFinished stores the tail of the output
         try:
-            if isinstance(event, AttemptFinished):
-                await self._attempt_finished(event)
-            elif isinstance(event, ONE_STATEMENT):
-                async with self._store.alone() as conn:
-                    await write_event(conn, event)
-            else:
-                async with self._transaction(flush_all=isinstance(event, SessionFinished)) as conn:
-                    await write_event(conn, event)
+            await self._write(event)
         except StoreUnwritableError as exc:
             self._fail(exc)
             if isinstance(event, SessionFinished):
@@ -83,7 +77,7 @@ class StoreSink:
         if self.failure is None:
             self.failure = exc
         self._buffer.clear()
-        self._dirty.clear()
+        self._disarm()
 
     async def _last_word(self, event: SessionFinished) -> None:
         """After a failed write, try to leave the session's row not ``running``: one small
@@ -109,33 +103,23 @@ class StoreSink:
         if self.failure is not None:
             raise self.failure
         if not self._buffer:
-            self._dirty.clear()
             return
-        taken: _Buffer = {}
-        try:
-            async with self._store.alone() as conn:  # taken once the lock is held: in order
-                taken = self._take(True, None)
-                if taken:
-                    await conn.execute(*_append_all(taken))
-        except BaseException as exc:
-            self._put_back(taken)
-            if isinstance(exc, StoreUnwritableError):
-                self._fail(exc)
-            raise
+        async with self._taking(None) as (conn, taken):
+            if taken:
+                await conn.execute(*_append_all(taken))
 
     async def aclose(self) -> None:
-        """Stop the background flusher and write what is left. Idempotent."""
+        """Stop the periodic flushes and write what is left. Idempotent."""
         self._closed = True
-        if self._flusher is not None:
-            flusher, self._flusher = self._flusher, None
-            flusher.cancel()
-            try:
-                await flusher
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
+        self._disarm()
         try:
+            if self._flushing is not None:  # awaited, not cancelled: see _taking
+                try:
+                    await self._flushing
+                except asyncio.CancelledError:  # the flush was, by someone else: write on
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise
             await self.flush()
         finally:
             self._store._release(self)
@@ -145,44 +129,47 @@ class StoreSink:
         if parts is None:
             parts = self._buffer[event.attempt_id] = ([], [])
         parts[0 if event.channel == "thinking" else 1].append(event.text)
-        self._dirty.set()
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_periodically(), name="mao-store-flush")
+        self._arm()
 
-    async def _flush_periodically(self) -> None:
-        while True:
-            await self._dirty.wait()
-            await asyncio.sleep(self._interval)
-            try:
-                await self.flush()
-            except StoreUnwritableError:
-                return  # the next event the session sends is refused with it: the session stops
-            except Exception:
-                log.exception("writing streamed text to the session store failed; will retry")
+    def _arm(self) -> None:
+        """One timer while text waits, set when the first of it comes: the text is written
+        within the interval, by one flush, and no flush runs when nothing waits."""
+        if self._timer is None and self._flushing is None and self._buffer and not self._closed:
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self._flush_due)
 
-    async def _attempt_finished(self, event: AttemptFinished) -> None:
-        """The attempt's end with its buffered text, in one statement (atomic by itself)."""
-        taken: _Buffer = {}
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _flush_due(self) -> None:
+        self._timer = None
+        if self._buffer and self._flushing is None:
+            self._flushing = asyncio.create_task(
+                self._flush_in_background(), name="mao-store-flush"
+            )
+
+    async def _flush_in_background(self) -> None:
         try:
-            async with self._store.alone() as conn:  # taken once the lock is held: in order
-                taken = self._take(False, event.attempt_id)
+            await self.flush()
+        except StoreUnwritableError:
+            return  # the next event the session sends is refused with it: the session stops
+        except Exception:
+            log.exception("writing streamed text to the session store failed; will retry")
+        finally:
+            self._flushing = None
+        self._arm()  # for text that came during the write, or was put back
+
+    async def _write(self, event: EngineEvent) -> None:
+        if isinstance(event, AttemptFinished):  # with its buffered text, in one statement
+            async with self._taking(event.attempt_id) as (conn, taken):
                 thinking, text = taken.get(event.attempt_id, ([], []))
-                await write_attempt_finished(conn, event, "".join(thinking), "".join(text))
-        except BaseException:
-            self._put_back(taken)
-            raise
-
-    @asynccontextmanager
-    async def _transaction(self, *, flush_all: bool) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction that first appends buffered text; on failure the text is kept.
-
-        The buffer is taken only once the write lock is held, so text is appended in the order
-        it arrived even when a periodic flush and an event's flush race for the lock.
-        """
-        taken: _Buffer = {}
-        try:
-            async with self._store.transaction() as conn:
-                taken = self._take(flush_all, None)
+                await conn.execute(*attempt_finished(event, "".join(thinking), "".join(text)))
+        elif (statement := one_statement(event)) is not None:
+            async with self._store.alone() as conn:
+                await conn.execute(*statement)
+        else:  # a transaction anyway: every attempt's buffered text goes in it first
+            async with self._taking(None, transaction=True) as (conn, taken):
                 if taken:
                     await conn.executemany(
                         APPEND_TEXT,
@@ -191,26 +178,51 @@ class StoreSink:
                             for attempt_id, (thinking, text) in taken.items()
                         ],
                     )
-                yield conn
+                await write_event(conn, event)
+
+    @asynccontextmanager
+    async def _taking(
+        self, attempt_id: str | None, *, transaction: bool = False
+    ) -> AsyncIterator[tuple[aiosqlite.Connection, _Buffer]]:
+        """A write (one statement, or a transaction) with the buffered text (one attempt's, or
+        all with ``None``) taken under its lock, so text is written in the order it arrived even
+        when a periodic flush and an event race for the lock; the text is put back in front
+        when the write fails.
+
+        A cancelled transaction is rolled back: its text is put back too. A single statement
+        is already on SQLite's thread when a cancellation can reach it (taking the text does
+        not wait) and runs all the same: putting its text back would write it twice."""
+        taken: _Buffer = {}
+        try:
+            async with self._store.transaction() if transaction else self._store.alone() as conn:
+                taken = self._take(attempt_id)
+                yield conn, taken
+        except StoreUnwritableError as exc:
+            self._fail(exc)  # the session stops: its text is given up
+            raise
+        except asyncio.CancelledError:
+            if transaction:
+                self._put_back(taken)
+            raise
         except BaseException:
             self._put_back(taken)
             raise
 
-    def _take(self, flush_all: bool, attempt_id: str | None) -> _Buffer:
-        if flush_all:
+    def _take(self, attempt_id: str | None) -> _Buffer:
+        if attempt_id is None:
             taken, self._buffer = self._buffer, {}
-            self._dirty.clear()
-            return taken
-        if attempt_id is not None and attempt_id in self._buffer:
-            return {attempt_id: self._buffer.pop(attempt_id)}
-        return {}
+        else:
+            parts = self._buffer.pop(attempt_id, None)
+            taken = {} if parts is None else {attempt_id: parts}
+        if not self._buffer:
+            self._disarm()
+        return taken
 
     def _put_back(self, taken: _Buffer) -> None:
         for attempt_id, (thinking, text) in taken.items():
             newer = self._buffer.get(attempt_id, ([], []))
             self._buffer[attempt_id] = (thinking + newer[0], text + newer[1])
-        if self._buffer:
-            self._dirty.set()
+        self._arm()
 
 
 def _append_all(taken: _Buffer) -> tuple[str, list[str]]:

@@ -63,20 +63,8 @@ APPEND_TEXT = (
 )
 
 
-# Events written by exactly one statement: atomic by itself (its triggers included), so the sink
-# writes them outside a transaction, one round trip to SQLite's thread instead of three.
-ONE_STATEMENT = (
-    SessionStarted,
-    SessionReopened,
-    FallbackEvent,
-    RetryScheduled,
-    ProviderCooldown,
-    CooldownWait,
-    ThinkingDowngraded,
-    WorkstreamFinished,
-    SynthesisFinished,
-    OutputWritten,
-)
+# One SQL statement and its parameters.
+Statement = tuple[str, tuple[object, ...]]
 
 
 def iso(moment: datetime) -> str:
@@ -98,33 +86,72 @@ def _usage(usage: TokenTotals) -> tuple[int, int, int, float, bool, int]:
     )
 
 
-async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
+def one_statement(event: EngineEvent) -> Statement | None:
+    """The one statement that writes ``event``, or None when it takes several (a transaction).
+
+    A statement is atomic by itself, its triggers included: the sink writes these outside a
+    transaction, one round trip to SQLite's thread instead of three. Only a function that returns
+    one ``Statement`` can answer here, so an event cannot be written alone with two.
+    """
     match event:
         case SessionStarted():
-            await _session_started(conn, event)
-        case PlanReady():
-            await _plan_ready(conn, event)
-        case AttemptStarted():
-            await _attempt_started(conn, event)
-        case AttemptFinished():
-            await write_attempt_finished(conn, event)
-        case FallbackEvent():
-            await _fallback(conn, event)
-        case RetryScheduled() | ProviderCooldown() | CooldownWait() | ThinkingDowngraded():
-            await _policy_event(conn, event)
-        case WorkstreamFinished():
-            await _workstream_finished(conn, event)
-        case SynthesisFinished():
-            await _synthesis_finished(conn, event)
-        case SessionFinished():
-            await _session_finished(conn, event)
+            return _session_started(event)
         case SessionReopened():
-            await _session_reopened(conn, event)
+            return _session_reopened(event)
+        case AttemptStarted():  # its workstream set running by a trigger
+            return _attempt_started(event)
+        case AttemptFinished():
+            return attempt_finished(event)
+        case FallbackEvent():
+            return _fallback(event)
+        case RetryScheduled() | ProviderCooldown() | CooldownWait() | ThinkingDowngraded():
+            return _policy_event(event)
+        case WorkstreamFinished():
+            return _workstream_finished(event)
+        case SynthesisFinished():
+            return _synthesis_finished(event)
         case OutputWritten():
-            await conn.execute(
+            return (
                 "INSERT INTO outputs (session_id, kind, path, error, at) VALUES (?, ?, ?, ?, ?)",
                 (event.session_id, event.kind, event.path, event.error, iso(event.at)),
             )
+        case (
+            PlanReady()
+            | SessionFinished()
+            | QaReportReady()
+            | FilesApplied()
+            | VerificationPlanned()
+            | VerificationStarted()
+            | VerificationOutput()
+            | VerificationFinished()
+            | VerificationDone()
+            | FixRoundDone()
+            | CostEstimated()
+            | BudgetExceeded()
+            | BudgetChanged()
+            | CandidateStarted()
+            | CandidateVerified()
+            | CandidateReviewed()
+            | CandidateSelected()
+            | LedgerProvenance()
+            | OutputPicked()
+            | Delta()
+        ):
+            return None
+        case _:
+            assert_never(event)
+
+
+async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
+    statement = one_statement(event)
+    if statement is not None:
+        await conn.execute(*statement)
+        return
+    match event:
+        case PlanReady():
+            await _plan_ready(conn, event)
+        case SessionFinished():
+            await conn.execute(*_session_finished(event))
         case QaReportReady():
             await write_qa_report(conn, event, iso(event.at))
         case (
@@ -152,11 +179,11 @@ async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
         case Delta():
             raise TypeError("Delta events are buffered and appended with APPEND_TEXT")
         case _:
-            assert_never(event)
+            raise TypeError(f"{type(event).__name__} has a statement of its own: one_statement")
 
 
-async def _session_started(conn: aiosqlite.Connection, event: SessionStarted) -> None:
-    await conn.execute(
+def _session_started(event: SessionStarted) -> Statement:
+    return (
         "INSERT INTO sessions (id, created_at, command, playbook, task, status, simulated,"
         " project_dir, pid, hostname, spec_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -175,9 +202,9 @@ async def _session_started(conn: aiosqlite.Connection, event: SessionStarted) ->
     )
 
 
-async def _session_reopened(conn: aiosqlite.Connection, event: SessionReopened) -> None:
+def _session_reopened(event: SessionReopened) -> Statement:
     """Running again, in this process: if it dies now, the session shows as interrupted."""
-    await conn.execute(
+    return (
         "UPDATE sessions SET status = ?, finished_at = NULL, pid = ?, hostname = ? WHERE id = ?",
         (SessionStatus.RUNNING.value, os.getpid(), socket.gethostname(), event.session_id),
     )
@@ -217,8 +244,8 @@ async def _plan_ready(conn: aiosqlite.Connection, event: PlanReady) -> None:
     )
 
 
-async def _attempt_started(conn: aiosqlite.Connection, event: AttemptStarted) -> None:
-    await conn.execute(
+def _attempt_started(event: AttemptStarted) -> Statement:
+    return (
         "INSERT INTO attempts (id, session_id, workstream, model, provider, api_model,"
         " attempt_no, thinking, started_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -234,22 +261,11 @@ async def _attempt_started(conn: aiosqlite.Connection, event: AttemptStarted) ->
             AttemptStatus.RUNNING.value,
         ),
     )
-    await conn.execute(
-        "UPDATE workstreams SET status = ? WHERE session_id = ? AND key = ? AND status = ?",
-        (
-            WorkstreamStatus.RUNNING.value,
-            event.session_id,
-            event.workstream,
-            WorkstreamStatus.PENDING.value,
-        ),
-    )
 
 
-async def write_attempt_finished(
-    conn: aiosqlite.Connection, event: AttemptFinished, thinking: str = "", text: str = ""
-) -> None:
-    """One statement: the attempt's end, with its last buffered ``thinking`` and ``text``."""
-    await conn.execute(
+def attempt_finished(event: AttemptFinished, thinking: str = "", text: str = "") -> Statement:
+    """The attempt's end, with its last buffered ``thinking`` and ``text``."""
+    return (
         "UPDATE attempts SET thinking_text = thinking_text || ?, output_text = output_text || ?,"
         " finished_at = ?, status = ?, error_kind = ?, error_message = ?,"
         " input_tokens = ?, output_tokens = ?, thinking_tokens = ?, cost_usd = ?,"
@@ -270,8 +286,8 @@ async def write_attempt_finished(
     )
 
 
-async def _fallback(conn: aiosqlite.Connection, event: FallbackEvent) -> None:
-    await conn.execute(
+def _fallback(event: FallbackEvent) -> Statement:
+    return (
         "INSERT INTO fallbacks (session_id, workstream, workstream_title, at, from_model,"
         " to_model, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -287,7 +303,7 @@ async def _fallback(conn: aiosqlite.Connection, event: FallbackEvent) -> None:
     )
 
 
-async def _policy_event(conn: aiosqlite.Connection, event: PolicyEvent) -> None:
+def _policy_event(event: PolicyEvent) -> Statement:
     provider: str | None = None
     reason: str | None = None
     delay: float | None = None
@@ -308,7 +324,7 @@ async def _policy_event(conn: aiosqlite.Connection, event: PolicyEvent) -> None:
             reason, detail = f"{event.from_setting} → {event.to_setting}", event.detail
         case _:
             assert_never(event)
-    await conn.execute(
+    return (
         "INSERT INTO policy_events (session_id, at, type, workstream, model, provider, reason,"
         " delay_s, line, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -326,8 +342,8 @@ async def _policy_event(conn: aiosqlite.Connection, event: PolicyEvent) -> None:
     )
 
 
-async def _workstream_finished(conn: aiosqlite.Connection, event: WorkstreamFinished) -> None:
-    await conn.execute(
+def _workstream_finished(event: WorkstreamFinished) -> Statement:
+    return (
         "UPDATE workstreams SET status = ?, final_model = ?, finished_at = ?, input_tokens = ?,"
         " output_tokens = ?, thinking_tokens = ?, cost_usd = ?, cost_complete = ?,"
         " cached_input_tokens = ?"
@@ -343,9 +359,9 @@ async def _workstream_finished(conn: aiosqlite.Connection, event: WorkstreamFini
     )
 
 
-async def _synthesis_finished(conn: aiosqlite.Connection, event: SynthesisFinished) -> None:
+def _synthesis_finished(event: SynthesisFinished) -> Statement:
     # The event names the model, not the attempt: link that model's latest synthesis attempt.
-    await conn.execute(
+    return (
         "INSERT INTO syntheses (session_id, model, attempt_id, status, text, created_at,"
         " input_tokens, output_tokens, thinking_tokens, cost_usd, cost_complete,"
         " cached_input_tokens)"
@@ -365,8 +381,8 @@ async def _synthesis_finished(conn: aiosqlite.Connection, event: SynthesisFinish
     )
 
 
-async def _session_finished(conn: aiosqlite.Connection, event: SessionFinished) -> None:
-    await conn.execute(
+def _session_finished(event: SessionFinished) -> Statement:
+    return (
         "UPDATE sessions SET status = ?, finished_at = ?, input_tokens = ?, output_tokens = ?,"
         " thinking_tokens = ?, cost_usd = ?, cost_complete = ?, cached_input_tokens = ?,"
         " elapsed_s = ?, error = ?"

@@ -49,6 +49,7 @@ from mao_tui.store import (
 )
 from mao_tui.store.migrations import split_statements
 from mao_tui.store.replay import EVENT_ORDER
+from mao_tui.store.writes import one_statement
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -544,6 +545,49 @@ async def test_an_attempts_end_and_its_last_text_are_one_statement_without_a_tra
     await sink.aclose()
 
 
+async def test_every_event_written_alone_takes_one_statement_and_no_transaction(
+    store: Store,
+) -> None:
+    """The sink writes an event outside a transaction exactly when ``one_statement`` gives its
+    statement: an event written alone with two statements would be half written by a crash."""
+    events = [e for e in full_session(new_id()).events if not isinstance(e, Delta)]
+    sink = store.sink(flush_interval=3600)
+    alone = 0
+    for event in events:
+        statements: list[str] = []
+        await store._conn.set_trace_callback(statements.append)
+        await sink(event)
+        await store._conn.set_trace_callback(None)
+        # Less triggers' statements ("-- ...") and FTS5's own reads of its tables ('main'.x);
+        # SQLite may trace a statement more than once.
+        top_level = [s for s in statements if not s.startswith("--") and "'main'." not in s]
+        if one_statement(event) is not None:
+            alone += 1
+            assert len(set(top_level)) == 1, (type(event).__name__, top_level)
+        else:
+            assert top_level[0] == "BEGIN IMMEDIATE", (type(event).__name__, top_level)
+            assert top_level[-1] == "COMMIT"
+    assert alone > len(events) / 2
+    await sink.aclose()
+
+
+async def test_an_event_written_in_a_transaction_takes_the_buffered_text_with_it(
+    store: Store, db_path: Path
+) -> None:
+    """A transaction happens anyway: the text waiting for the next flush goes in it."""
+    script, first, second = two_attempts()
+    sink = store.sink(flush_interval=3600)
+    await push(sink, script.events)
+    await sink(script.make_delta(first, "schemas", "text", "before the re-plan"))
+    assert sink.buffered == 1
+    script.plan(make_plan())
+    await push(sink, script.events[-1:])  # PlanReady: a transaction
+    assert sink.buffered == 0
+    assert attempt_texts(db_path, first) == ("", "before the re-plan")
+    assert attempt_texts(db_path, second) == ("", "")
+    await sink.aclose()
+
+
 async def test_one_flush_appends_every_attempts_text_to_its_own_row(
     store: Store, db_path: Path
 ) -> None:
@@ -620,7 +664,54 @@ async def test_a_failed_flush_keeps_its_text_ahead_of_text_that_arrived_meanwhil
     await sink.aclose()
 
 
-async def test_aclose_flushes_stops_the_task_and_refuses_more_events(
+async def hold_text_updates(store: Store) -> tuple[threading.Event, threading.Event]:
+    """A temporary trigger holding every text UPDATE on SQLite's thread until released."""
+    inside_update, release = threading.Event(), threading.Event()
+
+    def hold_until_released() -> None:
+        inside_update.set()
+        release.wait(timeout=10)
+
+    async with store.transaction() as conn:
+        await conn.create_function("hold_until_released", 0, hold_until_released)
+        await conn.execute(
+            "CREATE TEMP TRIGGER hold_text BEFORE UPDATE OF output_text ON attempts"
+            " BEGIN SELECT hold_until_released(); END"
+        )
+    return inside_update, release
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+async def test_a_flush_cancelled_while_its_statement_runs_writes_its_text_once(
+    store: Store, db_path: Path, periodic: bool
+) -> None:
+    """The statement runs on SQLite's thread whatever happens to the task that sent it: a
+    cancelled flush must not put its text back to be written a second time, and closing the
+    sink after it writes the rest."""
+    script, attempt_id = running_session()
+    sink = store.sink(flush_interval=0 if periodic else 3600)
+    await push(sink, script.events)
+    inside_update, release = await hold_text_updates(store)
+    await sink(script.make_delta(attempt_id, "schemas", "text", "once "))
+    flushing = None if periodic else asyncio.create_task(sink.flush())
+    try:
+        assert await asyncio.to_thread(inside_update.wait, 10)
+        if periodic:
+            [flushing] = [t for t in asyncio.all_tasks() if t.get_name() == "mao-store-flush"]
+        assert flushing is not None
+        await sink(script.make_delta(attempt_id, "schemas", "text", "and more"))
+        closing = asyncio.create_task(sink.aclose())
+        await asyncio.sleep(0)  # closing starts: it awaits the periodic flush under way
+        flushing.cancel()
+        await asyncio.wait([flushing])
+        assert flushing.cancelled()
+    finally:
+        release.set()
+    await closing
+    assert attempt_texts(db_path, attempt_id) == ("", "once and more")
+
+
+async def test_aclose_flushes_stops_the_timer_and_refuses_more_events(
     store: Store, db_path: Path
 ) -> None:
     script, attempt_id = running_session()
@@ -628,16 +719,62 @@ async def test_aclose_flushes_stops_the_task_and_refuses_more_events(
     sink = store.sink(flush_interval=3600)
     await push(sink, script.events)
 
-    def flushers() -> list[asyncio.Task[Any]]:
-        return [t for t in asyncio.all_tasks() if t.get_name() == "mao-store-flush"]
-
-    assert len(flushers()) == 1
+    assert sink._timer is not None
     await sink.aclose()
-    assert flushers() == []
+    assert sink._timer is None
+    assert [t for t in asyncio.all_tasks() if t.get_name() == "mao-store-flush"] == []
     assert attempt_texts(db_path, attempt_id) == ("", "tail")
     with pytest.raises(RuntimeError, match="closed"):
         await sink(script.events[-1])
     await sink.aclose()  # idempotent
+
+
+async def test_one_timer_and_one_flush_for_all_the_text_of_an_interval(
+    store: Store, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script, first, second = two_attempts()
+    sink = store.sink(flush_interval=0)
+    await push(sink, script.events)
+    flushes: list[int] = []
+    flushed = asyncio.Event()
+    real_flush = sink.flush
+
+    async def observed_flush() -> None:
+        flushes.append(sink.buffered)
+        await real_flush()
+        flushed.set()
+
+    monkeypatch.setattr(sink, "flush", observed_flush)
+    timers = set()
+    for n in range(50):
+        await sink(script.make_delta(first, "schemas", "text", f"{n} "))
+        await sink(script.make_delta(second, "storage", "thinking", f"{n} "))
+        timers.add(id(sink._timer))
+    await asyncio.wait_for(flushed.wait(), timeout=10)
+    assert len(timers) == 1
+    assert flushes == [100]
+    expected = "".join(f"{n} " for n in range(50))
+    assert attempt_texts(db_path, first) == ("", expected)
+    assert attempt_texts(db_path, second) == (expected, "")
+    assert sink._timer is None  # nothing waits: no timer, no flush
+    await sink.aclose()
+
+
+async def test_no_periodic_flush_once_an_event_wrote_the_text(store: Store, db_path: Path) -> None:
+    script, first, second = two_attempts()
+    sink = store.sink(flush_interval=3600)
+    await push(sink, script.events)
+    await sink(script.make_delta(first, "schemas", "text", "streamed"))
+    assert sink._timer is not None
+    script.plan(make_plan())
+    await push(sink, script.events[-1:])  # PlanReady, in a transaction with the text
+    assert sink._timer is None
+    await sink(script.make_delta(second, "storage", "text", "more"))
+    script.finish_attempt(second, "storage", "gpt-5.2-codex", usage(1))
+    await push(sink, script.events[-1:])  # AttemptFinished, with its own text
+    assert sink._timer is None
+    assert attempt_texts(db_path, second) == ("", "more")
+    await sink.aclose()
 
 
 async def test_closing_the_store_flushes_its_sinks(db_path: Path) -> None:
@@ -878,6 +1015,39 @@ async def test_a_later_migration_upgrades_and_a_failing_one_rolls_back(
     await store.close()
     assert user_version(db_path) == SCHEMA_VERSION + 1
     assert "attempts_fts" in tables(db_path)
+
+
+async def test_a_database_from_before_the_attempt_trigger_starts_workstreams_after_upgrade(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last migration moves "an attempt's start sets its workstream running" into a
+    trigger; a file written before it is upgraded and keeps working."""
+    script = Script(new_id())
+    script.start()
+    script.plan(make_plan())
+    with monkeypatch.context() as old:
+        old.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:-1])
+        store = await Store.open(db_path)
+        await push(store.sink(), script.events)
+        await store.close()
+    assert user_version(db_path) == SCHEMA_VERSION - 1
+    assert "attempt_starts_workstream" not in triggers(db_path)
+
+    store = await Store.open(db_path)
+    assert user_version(db_path) == SCHEMA_VERSION
+    assert "attempt_starts_workstream" in triggers(db_path)
+    script.attempt("storage", "gpt-5.2-codex")
+    sink = store.sink()
+    await push(sink, script.events[-1:])
+    assert query(db_path, "SELECT key, status FROM workstreams WHERE status != 'pending'") == [
+        ("storage", "running")
+    ]
+    await sink.aclose()
+    await store.close()
+
+
+def triggers(db: Path) -> set[str]:
+    return {row[0] for row in query(db, "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
 
 
 async def test_a_newer_schema_is_refused_untouched(db_path: Path) -> None:
