@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -16,13 +17,14 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import Checkbox, DataTable, Input, Select, Static
+from textual.widgets import Checkbox, Input, Select, Static
 
 from mao_tui.service.ports import Backend, HistoryQuery
 from mao_tui.tui import fmt
 from mao_tui.tui.backend_screen import BackendScreen
 from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.widgets.footer import QuietFooter
+from mao_tui.tui.widgets.row_table import Column, RowTable
 
 if TYPE_CHECKING:
     from mao_tui.domain.stored import SessionHit, SessionSummary
@@ -37,16 +39,16 @@ _STATUS_STYLE = {
     "interrupted": "yellow",
     "running": "bold cyan",
 }
-COLUMNS: tuple[tuple[str, str, int | None], ...] = (
-    ("when", "When", 16),
-    ("playbook", "Playbook", 8),
-    ("status", "Status", 17),  # "interrupted · sim": never cut
-    ("task", "Task", 30),
-    ("models", "Models", 20),
-    ("tokens", "Tokens", 11),
-    ("cost", "Cost / budget", 16),
-    ("duration", "Duration", 8),
-    ("project", "Project", None),
+COLUMNS = (
+    Column("when", "When", 16),
+    Column("playbook", "Playbook", 8),
+    Column("status", "Status", 17),  # "interrupted · sim": never cut
+    Column("task", "Task", 30),
+    Column("models", "Models", 20),
+    Column("tokens", "Tokens", 11),
+    Column("cost", "Cost / budget", 16),
+    Column("duration", "Duration", 8),
+    Column("project", "Project"),  # as wide as the widest
 )
 
 
@@ -64,6 +66,11 @@ def summary_cells(s: SessionSummary) -> dict[str, Text]:
         "duration": Text(fmt.duration(s.elapsed_s), justify="right"),
         "project": Text(s.project_dir, style="dim", no_wrap=True, overflow="ellipsis"),
     }
+
+
+def row_cells(s: SessionSummary) -> list[Text]:
+    cells = summary_cells(s)
+    return [cells[column.key] for column in COLUMNS]
 
 
 def spent_of_budget(s: SessionSummary) -> str:
@@ -143,14 +150,11 @@ class HistoryScreen(BackendScreen):
             yield Checkbox("this project", id="this-project")
         with Vertical(id="results") as results:
             results.border_title = "Sessions"
-            yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
+            yield RowTable(COLUMNS, row_cells, key=_hit_id, id="sessions")
         yield Static("", id="match")
         yield QuietFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#sessions", DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
         self.query_one("#search", Input).focus()
         self.search()
 
@@ -187,10 +191,8 @@ class HistoryScreen(BackendScreen):
             self.notify(f"{type(exc).__name__}: {exc}", title="Search", severity="error")
             return
         self.hits = hits
-        self.query_one("#sessions", DataTable).clear()
-        first = self.app.size.height  # a screenful at least: the rest after the first frame
-        self._add_rows(hits, 0, first)
-        self.call_after_refresh(self._add_rows, hits, first, len(hits))
+        widest = max((cell_len(hit.project_dir) for hit in hits), default=0)
+        self.sessions.show(hits, {"project": widest})  # rows are drawn as they come into view
         found = f"{len(hits)} session{'s' if len(hits) != 1 else ''}"
         self.query_one("#results").border_title = (
             f"Sessions matching {query.text.strip()!r}: {found}" if query.text.strip() else found
@@ -198,17 +200,12 @@ class HistoryScreen(BackendScreen):
         self._show_match(0)
         self.searches += 1
 
-    def _add_rows(self, hits: list[SessionHit], start: int, stop: int) -> None:
-        """Rows for hits[start:stop], unless a newer search has replaced these hits."""
-        if hits is not self.hits:
-            return
-        table = self.query_one("#sessions", DataTable)
-        for hit in hits[start:stop]:
-            cells = summary_cells(hit)
-            table.add_row(*(cells[key] for key, _, _ in COLUMNS), key=hit.id)
+    @property
+    def sessions(self) -> RowTable[SessionHit]:
+        return self.query_one("#sessions", RowTable)
 
-    @on(DataTable.RowHighlighted, "#sessions")
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(RowTable.RowHighlighted, "#sessions")
+    def _highlighted(self, event: RowTable.RowHighlighted) -> None:
         self._show_match(event.cursor_row)
 
     def _show_match(self, row: int) -> None:
@@ -232,13 +229,13 @@ class HistoryScreen(BackendScreen):
 
     # -- actions --------------------------------------------------------------------------
 
-    @on(DataTable.RowSelected, "#sessions")
-    def _open(self, event: DataTable.RowSelected) -> None:
-        self.open_review(str(event.row_key.value))
+    @on(RowTable.RowSelected, "#sessions")
+    def _open(self, event: RowTable.RowSelected) -> None:
+        self.open_review(event.row_key)
 
     @on(Input.Submitted, "#search")
     def _to_results(self) -> None:
-        self.query_one("#sessions", DataTable).focus()
+        self.sessions.focus()
 
     def on_key(self, event: events.Key) -> None:
         """Down from the search box goes to the results, as Enter does."""
@@ -251,3 +248,7 @@ class HistoryScreen(BackendScreen):
 
     def action_refresh(self) -> None:
         self.search()
+
+
+def _hit_id(hit: SessionHit) -> str:
+    return hit.id
