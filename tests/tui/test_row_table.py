@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rich.console import JustifyMethod
 from rich.segment import Segment
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -26,20 +27,21 @@ Row = tuple[str, str, str, str, str]
 
 def _rows(count: int) -> list[Row]:
     tasks = ["short", "a task longer than its column", "", "[b]no markup[/]", "日本語のタスク"]
-    statuses = ("done", "failed")
+    statuses = ("done", "failed", "", " running ")  # "": an empty cell, styled
     return [
-        (f"12-{i:03d}", statuses[i % 2], tasks[i % 5], f"{i}k→{i * 3}", f"/p/{'x' * (i % 7)}")
+        (f"12-{i:03d}", statuses[i % 4], tasks[i % 5], f"{i}k→{i * 3}", f"/p/{'x' * (i % 7)}")
         for i in range(count)
     ]
 
 
 def _cells(row: Row) -> list[Text]:
     when, status, task, tokens, project = row
+    justify: JustifyMethod | None = "center" if status == "done" else None  # Rich's own way
     return [
         Text(when, style="dim"),
-        Text(status, style="bold red" if status == "failed" else "green"),
+        Text(status, style="bold red" if status == "failed" else "green", justify=justify),
         Text(task, no_wrap=True, overflow="ellipsis"),
-        Text(tokens, justify="right"),
+        Text(tokens, justify="right", style="italic" if "3" in tokens else ""),
         Text(project, style="dim", no_wrap=True, overflow="ellipsis"),
     ]
 
