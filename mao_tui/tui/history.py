@@ -6,6 +6,8 @@ Enter on a row opens the session in review: the same dashboard, rebuilt from the
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from typing import TYPE_CHECKING, ClassVar
 
@@ -154,6 +156,11 @@ class HistoryScreen(BackendScreen):
         self._debounce: Timer | None = None
         self.searches = 0  # completed searches (tests wait on it)
         self.snippet = ""  # the highlighted session's matched words, once shown
+        # The first search (every session, newest first) starts now: its query runs while the
+        # screen is built, and its rows are often in the first frame.
+        self._first: asyncio.Future[list[SessionHit]] | None = None
+        with contextlib.suppress(RuntimeError):  # no event loop: search when mounted
+            self._first = asyncio.ensure_future(backend.search(HistoryQuery()))
 
     def compose(self) -> ComposeResult:
         yield Static(Content.styled(" mao · history", "bold"), id="history-title")
@@ -203,8 +210,12 @@ class HistoryScreen(BackendScreen):
     @work(exclusive=True, group="search")
     async def search(self) -> None:
         query = self.history_query()
+        first, self._first = self._first, None
+        if first is not None and query != HistoryQuery():
+            first.cancel()
+            first = None
         try:
-            hits = await self.backend.search(query)
+            hits = await (first or self.backend.search(query))
         except Exception as exc:  # a broken database must not take the screen down
             self.notify(f"{type(exc).__name__}: {exc}", title="Search", severity="error")
             self.call_after_refresh(self._build_filters)
