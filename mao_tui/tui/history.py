@@ -158,9 +158,10 @@ class HistoryScreen(BackendScreen):
         self.snippet = ""  # the highlighted session's matched words, once shown
         # The first search (every session, newest first) starts now: its query runs while the
         # screen is built, and its rows are often in the first frame.
-        self._first: asyncio.Future[list[SessionHit]] | None = None
-        with contextlib.suppress(RuntimeError):  # no event loop: search when mounted
-            self._first = asyncio.ensure_future(backend.search(HistoryQuery()))
+        self._first: asyncio.Task[list[SessionHit]] | None = None
+        with contextlib.suppress(RuntimeError):  # no running event loop: search when mounted
+            loop = asyncio.get_running_loop()
+            self._first = loop.create_task(backend.search(HistoryQuery()))
 
     def compose(self) -> ComposeResult:
         yield Static(Content.styled(" mao · history", "bold"), id="history-title")
