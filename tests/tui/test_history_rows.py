@@ -1,13 +1,14 @@
-"""History lists a screenful of sessions before its first frame and the rest right after it."""
+"""History lists every hit at once and builds the cells of the rows on screen only."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from test_tui_sessions import _launch, until
-from textual.widgets import DataTable
+from test_tui_sessions import _launch, _screen_lines, until
+from textual.widgets import Input
 
 from mao_tui.domain.status import SessionStatus
 from mao_tui.domain.stored import SessionHit
@@ -15,43 +16,36 @@ from mao_tui.service.live_session import AppBackend
 from mao_tui.service.ports import HistoryQuery
 from mao_tui.tui.app import MaoApp
 from mao_tui.tui.history import HistoryScreen
+from mao_tui.tui.widgets.row_table import RowTable
 
 SESSIONS = 150
 HEIGHT = 48
 
 
-def _hit(index: int) -> SessionHit:
+def _hit(index: int, task: str = "task number") -> SessionHit:
     return SessionHit(
         id=f"s{index:04d}",
         created_at=datetime(2026, 12, 1, tzinfo=UTC),
         command="develop",
         playbook="develop",
-        task=f"task number {index}",
+        task=f"{task} {index}",
         status=SessionStatus.DONE,
         simulated=True,
-        project_dir="/project",
+        project_dir="/project" + "/deeper" * (index % 3),
         models=["sonnet-5.5"],
     )
 
 
-async def test_history_lists_a_screenful_first_and_the_rest_after_the_first_frame(
+async def test_history_builds_the_rows_on_screen_only_and_lists_the_newest_search(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hits = [_hit(i) for i in range(SESSIONS)]
     backend = AppBackend(_launch(tmp_path))
 
     async def search(query: HistoryQuery) -> list[SessionHit]:
-        return list(hits)
+        return [hit for hit in hits if query.text in hit.task]
 
     monkeypatch.setattr(backend, "search", search)
-    listed_when_searched: list[int] = []
-    show_match = HistoryScreen._show_match
-
-    def record(screen: HistoryScreen, row: int) -> None:  # runs as the search completes
-        listed_when_searched.append(screen.query_one("#sessions", DataTable).row_count)
-        show_match(screen, row)
-
-    monkeypatch.setattr(HistoryScreen, "_show_match", record)
     app = MaoApp(backend=backend)
     async with app.run_test(size=(160, HEIGHT)) as pilot:
         app.action_history()
@@ -59,14 +53,24 @@ async def test_history_lists_a_screenful_first_and_the_rest_after_the_first_fram
         history = app.screen
         assert isinstance(history, HistoryScreen)
         await until(pilot, lambda: history.searches >= 1)
-        assert listed_when_searched[0] == HEIGHT  # then on each highlight
-        table = history.query_one("#sessions", DataTable)
-        await until(pilot, lambda: table.row_count == SESSIONS)
-        assert [key.value for key in table.rows] == [hit.id for hit in hits]
+        await pilot.pause()
+        table: RowTable[Any] = history.query_one("#sessions", RowTable)
+        assert table.row_keys == [hit.id for hit in hits]
+        assert 0 < table.built_rows < HEIGHT  # what fits between the filters and the footer
+        lines = _screen_lines(app)
+        assert any("task number 0" in line for line in lines)
+        assert not any("task number 60" in line for line in lines)
+        assert table.widths[-1] == len("/project/deeper/deeper")  # the widest project
 
-        newer = hits[:3]  # a newer search's hits: the older ones' rows must not follow them
-        history.hits = newer
-        table.clear()
-        history._add_rows(newer, 0, 3)
-        history._add_rows(hits, 3, SESSIONS)
-        assert table.row_count == 3
+        table.focus()
+        await pilot.press("ctrl+end")
+        await pilot.pause()
+        assert any("task number 149" in line for line in _screen_lines(app))
+        assert table.built_rows < 2 * HEIGHT
+
+        searched = history.searches
+        history.query_one("#search", Input).value = "number 14"
+        await until(pilot, lambda: history.searches > searched)
+        assert table.row_keys == ["s0014", "s0140", "s0141", "s0142", "s0143", "s0144", "s0145",
+                                  "s0146", "s0147", "s0148", "s0149"]  # fmt: skip
+        assert table.cursor_row == 0 and table.scroll_y == 0

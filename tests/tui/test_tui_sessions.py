@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from fixtures.develop_session import recorded_events
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, DataTable, Input, OptionList, Select, TextArea
+from textual.widgets import Checkbox, Input, OptionList, Select, TextArea
 
 from mao_tui.domain import SYNTHESIS_KEY, WorkstreamStatus
 from mao_tui.engine.session import SessionRequest
@@ -37,6 +37,7 @@ from mao_tui.tui.dialogs import AttemptsScreen, Confirm, ExportDialog, ModelPick
 from mao_tui.tui.help import HelpScreen
 from mao_tui.tui.history import HistoryScreen
 from mao_tui.tui.home import HomeScreen
+from mao_tui.tui.widgets.row_table import RowTable
 
 GUARD_S = 60.0
 FAST = math.inf  # unpaced: as fast as the loop goes; tests that cancel slow one model down
@@ -432,7 +433,7 @@ async def test_what_carries_meaning_is_never_cut(tmp_path: Path, size: tuple[int
         await until(pilot, lambda: isinstance(history.screen, HistoryScreen))
         shown = history.screen
         assert isinstance(shown, HistoryScreen)
-        await until(pilot, lambda: shown.query_one(DataTable).row_count == 1)
+        await until(pilot, lambda: shown.query_one(RowTable).row_count == 1)
         await pilot.pause()
         assert any("interrupted · sim" in line for line in _screen_lines(history))
         await pilot.press("ctrl+c")
