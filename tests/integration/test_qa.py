@@ -8,27 +8,25 @@ import asyncio
 import json
 import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.git_repo import committed_repo
+from fixtures.qa_project import FAST, UTIL, project, qa_launch, qa_request
 
 from mao_tui.cli import main
 from mao_tui.domain import EngineEvent, FallbackEvent, QaReportReady, SessionFinished
 from mao_tui.domain.qa_records import QaReport, ReportFinding, ReviewFinding
 from mao_tui.domain.stored import SessionDetail
-from mao_tui.engine.session import SessionRequest
 from mao_tui.playbooks import qa_review
 from mao_tui.playbooks.qa_targets import collect, collect_diff
 from mao_tui.render.export import render
-from mao_tui.service.launch import Launch, run_session
-from mao_tui.service.qa_input import prepare
+from mao_tui.service.launch import run_session
 from mao_tui.settings.schema import QaConfig
 from mao_tui.simulator.faults import FaultRule
 from mao_tui.store import Store
 
-FAST = 40.0
 WEIGHTS = {
     "prd_compliance": 30.0,
     "error_handling": 25.0,
@@ -37,46 +35,6 @@ WEIGHTS = {
     "security": 10.0,
 }
 QA = QaConfig(weights=WEIGHTS, fixes={k: f"fix_{k}" for k in WEIGHTS})
-
-APP = """\
-import sqlite3
-from typing import Any
-
-
-def load(path):
-    f = open(path)
-    return eval(f.read())
-
-
-def find(conn: sqlite3.Connection, name: str) -> Any:
-    try:
-        return conn.execute(f"SELECT * FROM users WHERE name = '{name}'").fetchone()
-    except Exception:
-        pass
-
-
-def export() -> None:
-    # TODO: implement the CSV export
-    raise NotImplementedError
-"""
-UTIL = """\
-API_KEY = "sk-live-123456"
-counter = 0
-
-
-def bump() -> int:
-    global counter
-    counter += 1
-    return counter
-"""
-
-
-def _project(root: Path) -> Path:
-    (root / "src").mkdir(parents=True)
-    (root / "src" / "app.py").write_text(APP, encoding="utf-8")
-    (root / "src" / "util.py").write_text(UTIL, encoding="utf-8")
-    return root
-
 
 # -- the weighted score, by hand ---------------------------------------------------------------
 
@@ -252,7 +210,7 @@ def test_unusable_categories_leave_the_reviewers_dimensions_and_say_so() -> None
 
 
 def test_directories_skip_binaries_huge_files_and_tool_folders_and_say_so(tmp_path: Path) -> None:
-    _project(tmp_path)
+    project(tmp_path)
     (tmp_path / "src" / "logo.png").write_bytes(b"\x89PNG\x00\x01")
     (tmp_path / "src" / "big.py").write_text("x = 1\n" * 60_000)
     (tmp_path / "src" / "__pycache__").mkdir()
@@ -271,22 +229,10 @@ def test_directories_skip_binaries_huge_files_and_tool_folders_and_say_so(tmp_pa
 git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=root, check=True, capture_output=True,
-    )  # fmt: skip
-
-
 def _repo(root: Path) -> Path:
-    _project(root)
-    (root / ".gitignore").write_text("generated/\n")
-    (root / "generated").mkdir()
-    (root / "generated" / "out.py").write_text("x = 1\n")
-    _git(root, "init", "-q")
-    _git(root, "add", ".")
-    _git(root, "commit", "-q", "-m", "first")
-    return root
+    """The project as a repository whose ignored folder holds a file."""
+    project(root)
+    return committed_repo(root, {".gitignore": "generated/\n", "generated/out.py": "x = 1\n"})
 
 
 @git
@@ -311,27 +257,12 @@ def test_a_git_diff_reviews_the_changed_files_and_shows_the_diff(tmp_path: Path)
 # -- end to end on the simulator ----------------------------------------------------------------
 
 
-def _launch(tmp_path: Path, db: Path, faults: tuple[FaultRule, ...] = ()) -> Launch:
-    return Launch(
-        project_dir=tmp_path, config_dir=None, db_path=db, simulate=True, speed=FAST,
-        faults=bool(faults), sim_faults=faults,
-    )  # fmt: skip
-
-
-def _request(launch: Launch, targets: list[str]) -> SessionRequest:
-    qa_input = prepare(launch.settings(), "qa", targets, root=launch.project_dir)
-    return SessionRequest(
-        command="qa", playbook="qa", task=qa_input.task, spec_text=qa_input.listing,
-        simulated=True, project_dir=launch.project_dir, use_planner=False,
-    )  # fmt: skip
-
-
 async def _run(
     tmp_path: Path, db: Path, faults: tuple[FaultRule, ...] = ()
 ) -> tuple[SessionFinished, list[EngineEvent], SessionDetail]:
-    _project(tmp_path)
-    launch = _launch(tmp_path, db, faults)
-    req = _request(launch, ["src"])
+    project(tmp_path)
+    launch = qa_launch(tmp_path, db, faults)
+    req = qa_request(launch, ["src"])
     events: list[EngineEvent] = []
 
     async def sink(event: EngineEvent) -> None:
@@ -452,7 +383,7 @@ async def test_export_carries_the_report_in_markdown_and_json(
 def test_headless_prints_the_score_and_report_and_json_has_the_report_event(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(_project(tmp_path))
+    monkeypatch.chdir(project(tmp_path))
     db = str(tmp_path / "mao.db")
     common = ["--simulate", "--speed", str(FAST), "--db", db, "--no-planner"]
     assert main(["qa", "src", "--headless", *common]) == 0
@@ -500,9 +431,9 @@ async def test_the_dashboard_shows_the_findings_table_and_the_report(
     from mao_tui.tui.dashboard import DashboardScreen
     from mao_tui.tui.qa_report import QaReportScreen
 
-    _project(tmp_path)
-    launch = _launch(tmp_path, db_path)
-    session = OpenSession(launch, _request(launch, ["src"]))
+    project(tmp_path)
+    launch = qa_launch(tmp_path, db_path)
+    session = OpenSession(launch, qa_request(launch, ["src"]))
     app = MaoApp(session.run, control=session, simulated=True, backend=AppBackend(launch))
     async with app.run_test(size=(160, 48)) as pilot:
 
@@ -547,7 +478,7 @@ async def test_a_stored_qa_session_reviewed_has_its_report_on_g(
     from mao_tui.tui.qa_report import QaReportScreen
 
     _, events, detail = await _run(tmp_path, db_path)
-    app = MaoApp(backend=AppBackend(_launch(tmp_path, db_path)))
+    app = MaoApp(backend=AppBackend(qa_launch(tmp_path, db_path)))
     async with app.run_test(size=(160, 48)) as pilot:
         app.open_review(detail.id)
 
@@ -574,8 +505,8 @@ async def test_home_starts_a_qa_session_that_reviews_its_context_files(
     from mao_tui.tui.home import HomeScreen
     from mao_tui.tui.qa_report import QaReportScreen
 
-    _project(tmp_path)
-    app = MaoApp(backend=AppBackend(_launch(tmp_path, db_path)))
+    project(tmp_path)
+    app = MaoApp(backend=AppBackend(qa_launch(tmp_path, db_path)))
     async with app.run_test(size=(160, 48)) as pilot:
         home = app.screen
         assert isinstance(home, HomeScreen)

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from fixtures.develop_session import SESSION_ID, recorded_events, replay_runner
+from fixtures.qa_project import project, qa_launch, qa_request
 from test_tui import Gate, text_delta_indexes
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
@@ -316,12 +317,10 @@ def test_snapshot_apply_diff(snap_compare: SnapCompare, stored: AppBackend) -> N
 def test_snapshot_qa_report(snap_compare: SnapCompare, tmp_path: Path) -> None:
     """`mao qa src --simulate`: the report screen that opens by itself when the report is ready;
     the security reviewer's first answer is invalid JSON, so it went through the repair round."""
-    from test_qa import _launch, _project, _request
-
-    _project(tmp_path)
+    project(tmp_path)
     faults = (FaultRule(kind="bad_json", workstream="security", times=1),)
-    launch = _launch(tmp_path, tmp_path / "mao.db", faults)
-    session = OpenSession(launch, _request(launch, ["src"]))
+    launch = qa_launch(tmp_path, tmp_path / "mao.db", faults)
+    session = OpenSession(launch, qa_request(launch, ["src"]))
     app = MaoApp(session.run, control=session, simulated=True, backend=AppBackend(launch))
 
     async def report(pilot: Pilot[Any]) -> None:
