@@ -26,7 +26,6 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.geometry import Size
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -183,14 +182,6 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Scre
                 stylesheet.read(path)
             stylesheet.reparse()
             stylesheet.update(self.app)
-
-    def _screen_resized(self, size: Size) -> None:
-        """Textual lays out every screen below a dialog again when the dialog gets its size,
-        though theirs did not change: a whole layout of the dashboard (~15 ms) before the
-        dialog's first frame. A real resize (or a size not laid out yet) still goes through."""
-        if self.app.screen is not self and size == self._compositor.size:
-            return
-        super()._screen_resized(size)
 
     def _compositor_refresh(self) -> None:
         """Under a dialog, hand the dialog what changed here, and only that.

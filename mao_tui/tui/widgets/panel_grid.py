@@ -19,7 +19,6 @@ from mao_tui.tui.reducer import DashboardState
 from mao_tui.tui.widgets.panel import ModelPanel
 
 FLUSH_TURNS = 2  # an unfocused panel is laid out every FLUSH_TURNS flushes (5 Hz at 10 Hz)
-COVERED_TURNS = 10  # under a dialog, the panels are laid out every COVERED_TURNS flushes (1 Hz)
 
 
 class PanelGrid(Vertical):
@@ -101,11 +100,6 @@ class PanelGrid(Vertical):
         timer (``every=False``), only the focused panel and those whose turn it is."""
         self._turn += 1
         if not self._dirty:
-            return
-        if not every and self._turn % COVERED_TURNS and self.app.screen is not self.screen:
-            # A dialog (help, the picker) is over the dashboard: any change here repaints the
-            # whole dimmed dashboard under it (9 times in 1.5 s at 10 Hz) and its keys wait.
-            # Back on top, the panels catch up at their next turns.
             return
         maximized = self.screen.maximized
         focused = self.screen.focused

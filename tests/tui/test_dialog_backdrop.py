@@ -1,5 +1,5 @@
-"""The dashboard under a dialog (help, the model picker): laid out and repainted less, since
-Textual repaints the whole dimmed dashboard under the dialog for any change there."""
+"""A dialog (help, the model picker) over the streaming dashboard: its dimmed backdrop, and its
+layouts when it opens."""
 
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ from textual.screen import ModalScreen
 from mao_tui.domain import Delta, EngineEvent, EventSink, SessionFinished
 from mao_tui.tui import MaoApp
 from mao_tui.tui.backdrop import DimmedBackdrop
-from mao_tui.tui.dashboard import DashboardScreen
 from mao_tui.tui.help import HelpScreen
-from mao_tui.tui.widgets.panel import ModelPanel
 
 GUARD_S = 30
 
@@ -43,80 +41,6 @@ class Paused:
 def streaming_app(stop: int = 5) -> tuple[MaoApp, Paused]:
     runner = Paused(stop)
     return MaoApp(runner, simulated=True), runner
-
-
-def dashboard(app: MaoApp) -> DashboardScreen:
-    screen = app.screen_stack[0] if isinstance(app.screen, HelpScreen) else app.screen
-    assert isinstance(screen, DashboardScreen)
-    return screen
-
-
-async def test_under_a_dialog_the_panels_are_laid_out_once_a_second(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Every layout under the dialog repainted the dialog's whole dimmed backdrop: at 10 Hz, 9
-    full repaints per 1.5 s while models streamed, and keys for the dialog waited for them."""
-    app, runner = streaming_app()
-    async with app.run_test(size=(160, 48)) as pilot:
-        await asyncio.wait_for(runner.reached.wait(), GUARD_S)
-        screen = dashboard(app)
-        screen.panels[next(iter(screen.panels))].focus()
-        laid_out: list[ModelPanel] = []
-        original = ModelPanel.flush
-
-        def counting(panel: ModelPanel, *args: Any, **kwargs: Any) -> Any:
-            laid_out.append(panel)
-            return original(panel, *args, **kwargs)
-
-        monkeypatch.setattr(ModelPanel, "flush", counting)
-
-        def flushes(count: int) -> int:
-            laid_out.clear()
-            for _ in range(count):
-                for key in screen.panels:
-                    screen.panel_grid.streamed(key, answer_started=False)
-                screen.flush(every=False)
-            return len(laid_out)
-
-        panels = len(screen.panels)
-        uncovered = flushes(10)
-        assert uncovered >= 5 * panels  # every other turn, the focused one at each
-        await pilot.press("question_mark")
-        assert isinstance(app.screen, HelpScreen)
-        assert flushes(10) <= panels + 1  # once in ten turns: 1 Hz at FLUSH_HZ
-        await pilot.press("escape")
-        assert app.screen is screen
-        assert flushes(10) >= uncovered - 1
-
-
-async def test_opening_a_dialog_does_not_lay_out_the_dashboard_again(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The dialog's Resize made Textual lay out every screen below it, at their unchanged size:
-    a whole layout of the dashboard (~15 ms) before the dialog's first frame. A real resize
-    under the dialog still lays it out."""
-    app, runner = streaming_app()
-    async with app.run_test(size=(160, 48)) as pilot:
-        await asyncio.wait_for(runner.reached.wait(), GUARD_S)
-        screen = dashboard(app)
-        await pilot.pause()
-        sizes: list[object] = []
-        original = screen._refresh_layout
-
-        def counting(size: Any = None, scroll: bool = False) -> None:
-            sizes.append(size)
-            original(size, scroll)
-
-        monkeypatch.setattr(screen, "_refresh_layout", counting)
-        await pilot.press("question_mark")
-        assert isinstance(app.screen, HelpScreen)
-        await pilot.pause()
-        assert sizes == []
-        await pilot.resize_terminal(120, 40)
-        await pilot.pause()
-        assert screen._compositor.size == (120, 40)
-        await pilot.press("escape")
-        assert app.screen is screen
 
 
 async def test_a_dialogs_dimmed_backdrop_is_textuals_without_rendering_through_rich(
