@@ -4,6 +4,8 @@ with each provider's concurrency limit and its 429 cooldown, shared by every wor
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import importlib
 import sys
 import threading
@@ -19,31 +21,56 @@ from mao_tui.settings.schema import Settings
 # What each provider kind's first request imports; loaded in a thread by ProviderPool.warm.
 SDK_MODULES: dict[str, tuple[str, ...]] = {
     "anthropic": ("anthropic", "anthropic.types"),
-    "openai": ("openai", "openai.types.responses"),
+    "openai": ("openai", "openai.types.responses", "openai.resources.responses.responses"),
     "openai_chat": ("openai", "openai.types.chat"),
     "gemini": ("google.genai", "google.genai.types"),
 }
 
 # The stream events' models that each SDK (pydantic, deferred) builds at its first event, on the
-# event loop: ~300 ms for openai's Responses events, ~50 for anthropic's; and what anthropic's first
-# request imports (its trace propagators). Built and imported in a thread by ProviderPool.warm.
+# event loop: ~300 ms for openai's Responses events, ~50 for anthropic's, ~70 for gemini's request
+# and response types; and what anthropic's first request imports (its trace propagators). Built
+# and imported in a thread by ProviderPool.warm.
 SDK_MODELS: dict[str, tuple[str, ...]] = {
     "anthropic": ("anthropic.types",),
     "openai": ("openai.types.responses",),
     "openai_chat": ("openai.types.chat",),
+    "gemini": tuple(  # of its ~470 models (~0.1-0.6 s to build), those a streamed request uses
+        f"google.genai.types:{name}"
+        for name in (
+            "GenerateContentConfig",
+            "_GenerateContentParameters",
+            "GenerateContentResponse",
+            "Candidate",
+            "Part",
+            "Content",
+            "UserContent",
+            "ThinkingConfig",
+            "HttpResponse",
+            "GenerateContentResponseUsageMetadata",
+        )
+    ),
 }
 SDK_OPTIONAL: dict[str, tuple[str, ...]] = {"anthropic": ("opentelemetry.propagate",)}
 
 
+def build_models_then_freeze(modules: list[str], loop: asyncio.AbstractEventLoop) -> None:
+    """:func:`build_models`, then keep what they made out of garbage collections (on the loop)."""
+    build_models(modules)
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to keep fast
+        loop.call_soon_threadsafe(gc.freeze)
+
+
 def build_models(modules: list[str]) -> None:
-    """Build the pydantic models of these modules that are not built yet, and import the
-    optional modules; whatever fails is left to the first request, as before."""
+    """Build the pydantic models of these modules that are not built yet (of ``module:Name``,
+    that one), and import the optional modules; whatever fails is left to the first request."""
     from pydantic import BaseModel
 
     for name in modules:
         try:
-            module = importlib.import_module(name)
-            for value in list(vars(module).values()):
+            module_name, _, only = name.partition(":")
+            module = importlib.import_module(module_name)
+            values = [getattr(module, only)] if only else list(vars(module).values())
+            for value in values:
                 if (
                     isinstance(value, type)
                     and issubclass(value, BaseModel)
@@ -114,6 +141,10 @@ class ProviderPool:
         missing = [m for m in modules if m not in sys.modules]
         if missing:
             await asyncio.to_thread(lambda: [importlib.import_module(m) for m in missing])
+            # The SDKs' hundreds of thousands of objects live as long as the process: left in the
+            # young generations, the next collection walked them all on the loop (a 140-200 ms
+            # stall, as the first panels streamed). Frozen, like the app's own at start-up.
+            gc.freeze()
         later = [
             m
             for kind in sorted(kinds)
@@ -121,7 +152,10 @@ class ProviderPool:
         ]
         if later:  # not awaited: the first events come seconds later, after the plan
             threading.Thread(
-                target=build_models, args=(later,), name="mao-sdk-models", daemon=True
+                target=build_models_then_freeze,
+                args=(later, asyncio.get_running_loop()),
+                name="mao-sdk-models",
+                daemon=True,
             ).start()
         await self.prebuild(frozenset(SDK_MODULES))
 

@@ -43,6 +43,7 @@ from mao_tui.tui.lane_actions import LaneActions
 from mao_tui.tui.reducer import Change, DashboardState
 from mao_tui.tui.session_run import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, SessionRun
 from mao_tui.tui.state import Lane, SessionClock, SessionView
+from mao_tui.tui.warm import import_later
 from mao_tui.tui.widgets.bars import StatusBar, TitleBar
 from mao_tui.tui.widgets.fallback_log import FallbackLog
 from mao_tui.tui.widgets.footer import QuietFooter
@@ -98,6 +99,7 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Scre
         self._cancelled_by_user = False
         self._tick_timer: Timer | None = None
         self._focus_before_maximize: Widget | None = None
+        self._imported_later = False
         self.held_keys: list[str] = []
         self.title_bar = TitleBar(app_title)
         self.plan_table = PlanTable()
@@ -239,6 +241,12 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Scre
 
     async def show_event(self, event: EngineEvent) -> None:
         """Apply one engine event to the state and show what changed."""
+        if not self._imported_later:
+            self._imported_later = True
+            # The session has imported its machinery by its first event. Imported on the loop
+            # when the plan arrives, the plan's summary (the dialogs, Markdown) stalled it ~60 ms
+            # as the panels started to stream.
+            import_later("mao_tui.tui.plan_review")
         change = self.state.apply(event)
         if change.streamed is not None:
             self._show_streamed(change)
@@ -334,7 +342,7 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Scre
             parts.append(f"⚠ {len(warnings)} finding{'s' if len(warnings) > 1 else ''}")
         pane = self.query_one("#plan-pane")
         pane.border_subtitle = " · ".join(parts)
-        from mao_tui.tui.plan_review import plan_summary  # with the engine's planning: later
+        from mao_tui.tui.plan_review import plan_summary  # imported by then: import_later
 
         pane.tooltip = plan_summary(plan)
 

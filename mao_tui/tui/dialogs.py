@@ -27,6 +27,7 @@ from textual.widgets.option_list import Option
 from mao_tui.domain.sanitize import clean, mark_invisible
 from mao_tui.service.ports import ExportFormat, ModelChoice
 from mao_tui.tui import fmt
+from mao_tui.tui.backdrop import DimmedBackdrop
 from mao_tui.tui.state import AttemptText, Lane
 from mao_tui.tui.widgets.fallback_log import LogEntry
 
@@ -34,7 +35,7 @@ CSS_PATH = Path(__file__).with_name("dialogs.tcss")
 _CLOSE: list[BindingType] = [Binding("escape", "dismiss", "Close", id="dialog-close")]
 
 
-class ModelPicker(ModalScreen[str | None]):
+class ModelPicker(DimmedBackdrop, ModalScreen[str | None]):
     """Pick the model to rerun a workstream on; models that cannot run (retired, tool not on
     PATH, no API key) are marked with the reason and cannot be picked."""
 
@@ -88,7 +89,7 @@ class ModelPicker(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class Confirm(ModalScreen[bool]):
+class Confirm(DimmedBackdrop, ModalScreen[bool]):
     """A yes/no question; ``y``/Enter on Yes confirms, ``n``/Esc declines."""
 
     CSS_PATH = CSS_PATH
@@ -122,7 +123,7 @@ class Confirm(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class FallbackDetail(ModalScreen[None]):
+class FallbackDetail(DimmedBackdrop, ModalScreen[None]):
     """One fallback log row in full: the error as the provider (or the engine) gave it."""
 
     CSS_PATH = CSS_PATH
@@ -164,7 +165,7 @@ class FallbackDetail(ModalScreen[None]):
         self.dismiss(None)
 
 
-class AttemptsScreen(ModalScreen[None]):
+class AttemptsScreen(DimmedBackdrop, ModalScreen[None]):
     """Every attempt of one lane, newest last; the highlighted one's thinking and answer."""
 
     CSS_PATH = CSS_PATH
@@ -237,7 +238,7 @@ def _attempt_label(attempt: AttemptText) -> str:
     return f"#{attempt.attempt_no} {attempt.model} · {status} · {tokens} · {elapsed} · {when}"
 
 
-class ExportDialog(ModalScreen[tuple[ExportFormat, Path] | None]):
+class ExportDialog(DimmedBackdrop, ModalScreen[tuple[ExportFormat, Path] | None]):
     """Choose Markdown or JSON and where to write it."""
 
     CSS_PATH = CSS_PATH

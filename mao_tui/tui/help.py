@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from mao_tui.settings.keys import DEFAULT_KEYS
+from mao_tui.tui.backdrop import DimmedBackdrop
 from mao_tui.tui.bindings import SPECS
 
 _PLACE_TITLES = {
@@ -24,7 +25,7 @@ _PLACE_TITLES = {
 }
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DimmedBackdrop, ModalScreen[None]):
     CSS_PATH = Path(__file__).with_name("help.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help-close"),

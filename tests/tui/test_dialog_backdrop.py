@@ -1,0 +1,96 @@
+"""A dialog (help, the model picker) over the streaming dashboard: its dimmed backdrop, and its
+layouts when it opens."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from fixtures.develop_session import recorded_events
+from textual._context import visible_screen_stack
+from textual.renderables.background_screen import BackgroundScreen
+from textual.screen import ModalScreen
+
+from mao_tui.domain import Delta, EngineEvent, EventSink, SessionFinished
+from mao_tui.tui import MaoApp
+from mao_tui.tui.backdrop import DimmedBackdrop
+from mao_tui.tui.help import HelpScreen
+
+GUARD_S = 30
+
+
+class Paused:
+    """Replays the recorded session up to its ``stop``-th text delta, then waits, streaming."""
+
+    def __init__(self, stop: int) -> None:
+        events = recorded_events()
+        texts = [i for i, e in enumerate(events) if isinstance(e, Delta) and e.channel == "text"]
+        self.events: list[EngineEvent] = events[: texts[stop]]
+        self.reached = asyncio.Event()
+
+    async def __call__(self, sink: EventSink) -> SessionFinished:
+        for event in self.events:
+            await sink(event)
+            await asyncio.sleep(0)
+        self.reached.set()
+        await asyncio.Event().wait()  # until the app quits and cancels it
+        raise AssertionError("unreachable")
+
+
+def streaming_app(stop: int = 5) -> tuple[MaoApp, Paused]:
+    runner = Paused(stop)
+    return MaoApp(runner, simulated=True), runner
+
+
+async def test_a_dialogs_dimmed_backdrop_is_textuals_without_rendering_through_rich(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Textual renders the screen under a dialog through Rich (its compositor as a renderable,
+    tinted, split and cropped again: ~45 ms of the dialog's first frame over the dashboard);
+    the dialogs tint the strips the compositor has, to the same cells."""
+    app, runner = streaming_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await asyncio.wait_for(runner.reached.wait(), GUARD_S)
+        await pilot.press("question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        await pilot.pause()
+        through_rich: list[object] = []
+        rich_render = BackgroundScreen.__rich_console__
+
+        def counting(self: BackgroundScreen, *args: Any) -> Any:
+            through_rich.append(self)
+            return rich_render(self, *args)
+
+        monkeypatch.setattr(BackgroundScreen, "__rich_console__", counting)
+        ours = [list(strip) for strip in help_screen._compositor.render_strips()]
+        assert through_rich == []
+        monkeypatch.setattr(DimmedBackdrop, "render_lines", ModalScreen.render_lines)
+        help_screen.refresh()
+        visible_screen_stack.set(app._background_screens)  # as Textual's render sets it
+        textuals = [list(strip) for strip in help_screen._compositor.render_strips()]
+        assert through_rich
+        assert ours == textuals
+
+
+async def test_a_dialog_is_laid_out_once_when_it_opens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Textual sends a new screen a Resize at the size it was just laid out at: a second full
+    layout and render of the dialog and its backdrop, which the next key waited for."""
+    app, runner = streaming_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await asyncio.wait_for(runner.reached.wait(), GUARD_S)
+        layouts: list[object] = []
+        original = HelpScreen._refresh_layout
+
+        def counting(self: HelpScreen, size: Any = None, scroll: bool = False) -> None:
+            layouts.append(size)
+            original(self, size, scroll)
+
+        monkeypatch.setattr(HelpScreen, "_refresh_layout", counting)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.pause()
+        assert [size for size in layouts if size is not None] == [app.size]
+        await pilot.resize_terminal(120, 40)
+        assert app.screen._compositor.size == (120, 40)
