@@ -76,13 +76,13 @@ def add_bench(sub: Commands) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from mao_tui.cli.request_checks import settings_of
     from mao_tui.cli.running import (
         EXIT_FAILED,
         EXIT_INTERRUPTED,
         EXIT_OK,
         _cancelled_by_sigterm,
         _launch,
-        _settings_of,
     )
     from mao_tui.render.bench_table import bench_json, bench_table
     from mao_tui.service.bench_run import BenchOptions, parse_arms, run_bench
@@ -93,7 +93,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     tasks = load_task_set(root.expanduser(), only)
     arms = parse_arms(args.arms)
     launch = _launch(args, simulate=args.simulate, speed=math.inf)
-    settings = _settings_of(launch)  # a configuration error: exit 2 before any work
+    settings = settings_of(launch)  # a configuration error: exit 2 before any work
     if not args.simulate:
         _require_models(settings, arms, args.model)
     options = BenchOptions(
@@ -129,7 +129,7 @@ def _require_models(settings: Settings, arms: list[str], model: str | None) -> N
     retired), and for the mao arm some model of the develop playbook; else exit 2 at once."""
     import os
 
-    from mao_tui.cli.running import _require_a_runnable_model
+    from mao_tui.cli.request_checks import require_a_runnable_model
     from mao_tui.domain.errors import UsageError
     from mao_tui.engine import policy
     from mao_tui.engine.availability import unavailable_reason
@@ -147,4 +147,4 @@ def _require_models(settings: Settings, arms: list[str], model: str | None) -> N
             )
     if "mao" in arms:
         inputs = SessionInputs(playbook=PLAYBOOK, task="bench", project_dir=Path.cwd())
-        _require_a_runnable_model(settings, build_request(settings, inputs))
+        require_a_runnable_model(settings, build_request(settings, inputs))

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mao_tui.cli import running
-from mao_tui.cli.running import _checked, _launch, _run, _settings_of, _with_plan_options
+from mao_tui.cli.request_checks import checked, settings_of
+from mao_tui.cli.running import _launch, _run, _with_plan_options
 from mao_tui.domain.errors import UsageError
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def _demo_on_sample_repo(args: argparse.Namespace, speed: float) -> int:
     req = _built(args, launch, _sample_inputs(launch, target))
     if not _only_the_dashboard(args):
         return _run(args, launch, req)
-    launch, req = _checked(args, launch, req)
+    launch, req = checked(args, launch, req)
     launch.remember_checked(key, before, DEMO_CHECKED)
     return running._run_tui(launch, req)
 
@@ -124,7 +125,7 @@ def _painted_first(args: argparse.Namespace, launch: Launch, target: Path, known
 
     def prepare() -> SessionRequest:
         _make_sample_repo(target)
-        return _checked(args, launch, _built(args, launch, _sample_inputs(launch, target)))[1]
+        return checked(args, launch, _built(args, launch, _sample_inputs(launch, target)))[1]
 
     session = OpenSession(launch, prepare=prepare)
     return running.run_dashboard(launch, session, f"mao · {_PLAYBOOK}", known.keybindings)
@@ -165,5 +166,5 @@ def _sample_inputs(launch: Launch, target: Path) -> SessionInputs:
 def _built(args: argparse.Namespace, launch: Launch, inputs: SessionInputs) -> SessionRequest:
     from mao_tui.service.session_request import CLI_FIELDS, build_request
 
-    req = build_request(_settings_of(launch), inputs, CLI_FIELDS)
+    req = build_request(settings_of(launch), inputs, CLI_FIELDS)
     return _with_plan_options(args, launch, req)

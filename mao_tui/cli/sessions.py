@@ -8,12 +8,12 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
+from mao_tui.cli.request_checks import settings_of
 from mao_tui.cli.running import (
     EXIT_OK,
     _launch,
     _preview_of,
     _run,
-    _settings_of,
     _with_plan_options,
     require_terminal,
 )
@@ -78,7 +78,7 @@ def _run_built(
 ) -> int:
     from mao_tui.service.session_request import CLI_FIELDS, build_request
 
-    req = build_request(_settings_of(launch), inputs, fields or CLI_FIELDS)
+    req = build_request(settings_of(launch), inputs, fields or CLI_FIELDS)
     return _run(args, launch, _with_plan_options(args, launch, req))
 
 
@@ -95,7 +95,7 @@ def cmd_qa(args: argparse.Namespace) -> int:
         )
     launch = replace(_launch(args, simulate=args.simulate, speed=args.speed or 1.0), faults=False)
     req = qa_request(
-        _settings_of(launch),
+        settings_of(launch),
         playbook=args.playbook,
         targets=args.targets,
         project_dir=launch.project_dir,
@@ -118,7 +118,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
     launch = replace(_launch(args, simulate=args.simulate, speed=args.speed or 1.0), faults=False)
     req = asyncio.run(
         journal_request(
-            _settings_of(launch),
+            settings_of(launch),
             db_path=launch.db_path,
             project_dir=launch.project_dir,
             session=args.session,

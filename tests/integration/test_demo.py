@@ -265,14 +265,14 @@ def test_develop_with_no_key_says_what_to_set_and_exits_2_before_any_request(
 def test_one_key_is_enough_to_start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """With a key for one provider the check lets the session run on what can (the others are
     skipped as fallbacks `no API key`, in the fallback log: tests/integration/test_engine.py)."""
-    from mao_tui.cli.running import _require_a_runnable_model
+    from mao_tui.cli.request_checks import require_a_runnable_model
 
     launch = Launch(project_dir=tmp_path, config_dir=None, db_path=tmp_path / "x.db")
     req = SessionRequest(
         command="develop", playbook="develop", task="t", spec_text="", project_dir=tmp_path
     )
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
-    _require_a_runnable_model(launch.settings(), req)  # does not raise
+    require_a_runnable_model(launch.settings(), req)  # does not raise
 
 
 def test_simulated_answers_are_about_the_task_typed(
