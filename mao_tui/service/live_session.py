@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import threading
 from dataclasses import replace
@@ -18,6 +19,19 @@ from mao_tui.service.launch import Launch, session_resources, writes_files
 from mao_tui.service.ports import ExportFormat, HistoryQuery, LiveSession, ModelChoice, NewSession
 
 log = logging.getLogger(__name__)
+
+# What a session needs that the dashboard's first frame did not: ~120-290 ms of imports (195
+# modules) that, on the event loop, were a stall of the dashboard just after it opened.
+_SESSION_MODULES = (
+    "mao_tui.engine.controller",
+    "mao_tui.engine.pool",
+    "mao_tui.engine.rule_plan",
+    "mao_tui.playbooks.output_kinds",
+    "mao_tui.service.budget_setup",
+    "mao_tui.service.race",
+    "mao_tui.store",
+)
+_SIMULATOR_MODULES = ("mao_tui.simulator.server",)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
@@ -259,6 +273,8 @@ class OpenSession:
     # -- the worker -----------------------------------------------------------------------
 
     async def run(self, sink: EventSink) -> SessionFinished | None:
+        simulator = _SIMULATOR_MODULES if self._launch.simulate else ()
+        await asyncio.to_thread(_import_all, (*_SESSION_MODULES, *simulator))
         if self._review_id:
             return await self._review(sink)
         if self._req is None and self._prepare is not None:
@@ -548,3 +564,10 @@ class AppBackend:
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def _import_all(names: tuple[str, ...]) -> None:
+    """Imported in a worker thread while the loop keeps answering keys (the session's worker
+    waits for it, so nothing on the loop imports these meanwhile)."""
+    for name in names:
+        importlib.import_module(name)

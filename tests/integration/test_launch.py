@@ -3,14 +3,19 @@ session's request is built and checked the same way for every front end."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mao_tui.domain.errors import UsageError
+from mao_tui.engine import controller as controller_module
 from mao_tui.service import launch as launch_module
+from mao_tui.service import live_session
 from mao_tui.service.launch import Launch, run_session
 from mao_tui.service.session_request import (
     CLI_FIELDS,
@@ -85,3 +90,44 @@ def test_one_check_for_an_empty_task_and_an_unknown_playbook(tmp_path: Path) -> 
         build_request(settings, SessionInputs(playbook="develop", task=" ", project_dir=tmp_path))
     with pytest.raises(UsageError, match=r"^no playbook named 'nope'; known playbooks: "):
         build_request(settings, SessionInputs(playbook="nope", task="x", project_dir=tmp_path))
+
+
+async def test_a_dashboard_session_imports_the_engine_in_a_thread_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session's ~200 modules are imported off the event loop, before the controller is made:
+    on the loop they were a stall of the dashboard that had just opened."""
+    calls: list[tuple[bool, tuple[str, ...]]] = []
+    real = live_session._import_all
+
+    def spying(names: tuple[str, ...]) -> None:
+        calls.append((threading.current_thread() is threading.main_thread(), names))
+        real(names)
+
+    made: list[int] = []
+    real_controller = controller_module.LiveSessionController.__init__
+
+    def making(self: Any, *args: Any, **kwargs: Any) -> None:
+        made.append(len(calls))
+        real_controller(self, *args, **kwargs)
+
+    monkeypatch.setattr(live_session, "_import_all", spying)
+    monkeypatch.setattr(controller_module.LiveSessionController, "__init__", making)
+    launch = _launch(tmp_path)
+    inputs = SessionInputs(playbook="develop", task="add search", project_dir=tmp_path)
+    session = live_session.OpenSession(launch, build_request(launch.settings(), inputs))
+    finished = asyncio.Event()
+
+    async def sink(event: Any) -> None:
+        if event.type == "session_finished":
+            finished.set()
+
+    worker = asyncio.create_task(session.run(sink))
+    await asyncio.wait_for(finished.wait(), 60)
+    worker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker
+    assert len(calls) == 1 and made == [1]
+    in_main, names = calls[0]
+    assert not in_main
+    assert {"mao_tui.engine.controller", "mao_tui.simulator.server"} <= set(names)
