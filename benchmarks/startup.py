@@ -51,6 +51,8 @@ from mao_tui.cli import main
 main(["demo"])
 """
 
+# The phases of `mao demo` on a configuration whose checks passed before (every run after the
+# first): it paints before it makes the sample repository and checks the request.
 _PHASES = r"""
 import json, os, time
 def age():
@@ -59,13 +61,14 @@ def age():
     return time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
 out = {"interpreter": age()}
 t = time.perf_counter(); import mao_tui.cli; out["import mao_tui.cli"] = time.perf_counter() - t
-t = time.perf_counter(); import mao_tui.tui.app, mao_tui.service.launch
-out["import the app and wiring"] = time.perf_counter() - t
+t = time.perf_counter()
+import mao_tui.cli.demo, mao_tui.service.live_session, mao_tui.tui.app, mao_tui.tui.dashboard
+out["import the demo's command, the app and the dashboard"] = time.perf_counter() - t
 from pathlib import Path
 from mao_tui.service.launch import Launch
 t = time.perf_counter()
-Launch(project_dir=Path.cwd(), config_dir=None, db_path=Path("unused.db")).settings()
-out["load the configuration"] = time.perf_counter() - t
+Launch(project_dir=Path.cwd(), config_dir=None, db_path=Path("unused.db")).remembered()
+out["the configuration's digest (read and hashed, not validated)"] = time.perf_counter() - t
 print(json.dumps(out))
 """
 
@@ -333,7 +336,9 @@ def run(*, smoke: bool = False) -> BenchResult:
             )
         )
 
-        modules = records[0]["mao_modules"] if records else ["mao_tui.cli", "mao_tui.tui.app"]
+        # the last run: the first one checked the demo's request before its paint, the next
+        # ones paint first (a configuration whose checks passed before)
+        modules = records[-1]["mao_modules"] if records else ["mao_tui.cli", "mao_tui.tui.app"]
         rows = importtime(modules, env)
         packages = by_package(rows)
         slowest = sorted(rows, reverse=True)[:8]
@@ -377,7 +382,10 @@ def run(*, smoke: bool = False) -> BenchResult:
             explained = sum(phases.values()) * 1000
             if inside:
                 rest = median(inside) - explained
-                breakdown.append(f"the rest (app start, compose, first render): {rest:.0f} ms")
+                breakdown.append(
+                    "the rest (Textual's start of the dashboard: styles, layout, first render; "
+                    f"the sample repository and the checks come after it): {rest:.0f} ms"
+                )
             breakdown.append(
                 "import self time by package: "
                 + ", ".join(f"{name} {ms:.0f} ms" for name, ms in packages[:6])
