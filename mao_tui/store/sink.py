@@ -189,19 +189,23 @@ class StoreSink:
         when a periodic flush and an event race for the lock; the text is put back in front
         when the write fails.
 
-        A cancelled transaction is rolled back: its text is put back too. A single statement
-        is already on SQLite's thread when a cancellation can reach it (taking the text does
-        not wait) and runs all the same: putting its text back would write it twice."""
+        A cancellation puts the text back only while the write can still be undone: a
+        transaction cancelled before its body ended is rolled back. Once the body has ended, the
+        transaction's COMMIT is on SQLite's thread (queued without waiting), as a single
+        statement is from the start, and runs all the same: putting the text back would write
+        it twice."""
         taken: _Buffer = {}
+        undoable = transaction
         try:
             async with self._store.transaction() if transaction else self._store.alone() as conn:
                 taken = self._take(attempt_id)
                 yield conn, taken
+                undoable = False
         except StoreUnwritableError as exc:
             self._fail(exc)  # the session stops: its text is given up
             raise
         except asyncio.CancelledError:
-            if transaction:
+            if undoable:
                 self._put_back(taken)
             raise
         except BaseException:

@@ -1114,3 +1114,34 @@ def test_replay_orders_every_engine_event_type() -> None:
     replay's order made review of every applied develop session raise KeyError."""
     types = {event.model_fields["type"].default for event in get_args(EngineEvent)}
     assert types <= EVENT_ORDER.keys()
+
+
+async def test_an_event_cancelled_while_its_commit_runs_writes_the_text_once(
+    store: Store, db_path: Path
+) -> None:
+    """A transaction's COMMIT runs on SQLite's thread whatever happens to the task that sent it:
+    cancelled then, the event's write must not put the text it carried back to be written again."""
+    script, first, _second = two_attempts()
+    sink = store.sink(flush_interval=3600)
+    await push(sink, script.events)
+    await sink(script.make_delta(first, "schemas", "text", "once "))
+    inside_commit, release = threading.Event(), threading.Event()
+
+    def hold_the_commit(sql: str) -> None:
+        if sql == "COMMIT":
+            inside_commit.set()
+            release.wait(timeout=10)
+
+    await store._conn.set_trace_callback(hold_the_commit)
+    script.plan(make_plan())
+    writing = asyncio.create_task(sink(script.events[-1]))  # PlanReady: written in a transaction
+    try:
+        assert await asyncio.to_thread(inside_commit.wait, 10)
+        writing.cancel()
+    finally:
+        release.set()
+    await asyncio.wait([writing])
+    assert writing.cancelled()
+    await store._conn.set_trace_callback(None)
+    await sink.aclose()
+    assert attempt_texts(db_path, first) == ("", "once ")
