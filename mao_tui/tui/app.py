@@ -27,6 +27,8 @@ from mao_tui.tui.messages import OpenReview, OpenSession
 from mao_tui.tui.startup import watch_first_paint
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from mao_tui.domain import SessionFinished
     from mao_tui.tui.backend_screen import BackendScreen
     from mao_tui.tui.dashboard import DashboardScreen
@@ -39,6 +41,19 @@ class MaoApp(App[int]):
 
     BINDINGS: ClassVar[list[BindingType]] = screen_bindings("app")
     ENABLE_COMMAND_PALETTE = True
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Plain text, whatever the caller says: mao's notifications carry error messages, paths,
+        search text and model names, in which a bracket is text (as markup, ``[/x]`` crashed)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def __init__(
         self,

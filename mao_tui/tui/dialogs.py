@@ -68,7 +68,7 @@ class ModelPicker(DimmedBackdrop, ModalScreen[str | None]):
             )
             options.append(Option(label, id=choice.id, disabled=not choice.runnable))
         with Vertical(id="model-picker-box") as box:
-            box.border_title = f"{self._verb} {self._title} on…"
+            box.border_title = Content(f"{self._verb} {self._title} on…")
             yield OptionList(*options, id="model-options")
             yield Static("Enter picks · Esc cancels · models marked in red cannot run, and why")
 
@@ -183,7 +183,7 @@ class AttemptsScreen(DimmedBackdrop, ModalScreen[None]):
             for index, attempt in enumerate(self._lane.history)
         ]
         with Vertical() as box:
-            box.border_title = f"{self._lane.title}: {len(options)} attempt(s)"
+            box.border_title = Content(f"{self._lane.title}: {len(options)} attempt(s)")
             yield OptionList(*options, id="attempt-list")
             with VerticalScroll(id="attempt-view"):
                 yield Static("", id="attempt-facts")

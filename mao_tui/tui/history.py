@@ -225,7 +225,7 @@ class HistoryScreen(BackendScreen):
         widest = max((cell_len(hit.project_dir) for hit in hits), default=0)
         self.sessions.show(hits, {"project": widest})  # rows are drawn as they come into view
         found = f"{len(hits)} session{'s' if len(hits) != 1 else ''}"
-        self.query_one("#results").border_title = (
+        self.query_one("#results").border_title = Content(  # the user's text, never markup
             f"Sessions matching {query.text.strip()!r}: {found}" if query.text.strip() else found
         )
         self._show_match(0)

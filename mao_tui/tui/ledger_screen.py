@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
@@ -95,7 +96,7 @@ class LedgerScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="ledger-body") as body:
-            body.border_title = f"Ensemble ledger {self._title}".strip()
+            body.border_title = Content(f"Ensemble ledger {self._title}".strip())
             if not self.races:
                 yield Static("No candidate race in this session.", classes="ledger-text")
             for race in self.races:

@@ -10,6 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -37,7 +38,7 @@ class RaceDialog(ModalScreen[int | None]):
             for n in self._counts
         ]
         with Vertical() as box:
-            box.border_title = f"Race {self._title} on…"
+            box.border_title = Content(f"Race {self._title} on…")
             yield OptionList(*options, id="race-options")
             yield Static(
                 "Enter picks · Esc cancels · the models: the workstream's chain first, then "

@@ -74,3 +74,33 @@ async def test_history_builds_the_rows_on_screen_only_and_lists_the_newest_searc
         assert table.row_keys == ["s0014", "s0140", "s0141", "s0142", "s0143", "s0144", "s0145",
                                   "s0146", "s0147", "s0148", "s0149"]  # fmt: skip
         assert table.cursor_row == 0 and table.scroll_y == 0
+
+
+async def test_search_text_and_notifications_with_brackets_are_shown_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search for ``[/x]`` crashed the app: the results' title read the user's text as markup;
+    so did a notification carrying it (a database error quoting the query)."""
+    backend = AppBackend(_launch(tmp_path))
+
+    async def search(query: HistoryQuery) -> list[SessionHit]:
+        return [_hit(1, "fix [/x] and [b]bold[/b]")] if query.text else []
+
+    monkeypatch.setattr(backend, "search", search)
+    app = MaoApp(backend=backend)
+    async with app.run_test(size=(160, HEIGHT)) as pilot:
+        app.action_history()
+        await pilot.pause()
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+        await until(pilot, lambda: history.searches >= 1)
+        history.query_one("#search", Input).value = "[/x]"
+        await until(pilot, lambda: history.searches >= 2)
+        await pilot.pause()
+        assert any("Sessions matching '[/x]': 1 session" in line for line in _screen_lines(app))
+        assert any("fix [/x] and [b]bold[/b] 1" in line for line in _screen_lines(app))
+        history.notify("no such column: [/x]", title="Search", severity="error")
+        await pilot.pause()
+        assert [(n.message, n.markup) for n in app._notifications] == [
+            ("no such column: [/x]", False)
+        ]

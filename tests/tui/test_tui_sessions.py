@@ -217,6 +217,22 @@ async def test_the_model_picker_marks_models_without_a_key_and_skips_them() -> N
     assert app.return_value == "gpt-5.2"
 
 
+async def test_a_workstream_title_with_brackets_is_shown_as_text_in_the_picker() -> None:
+    """A title is the playbook's or a --plan file's text: ``[/x]`` in it crashed the picker."""
+    choices = [ModelChoice("gpt-5.2", "GPT-5.2", "openai")]
+
+    class Host(MaoApp):
+        def on_mount(self) -> None:
+            self.push_screen(ModelPicker("Fix [/x] [b]now", choices), self.exit)  # type: ignore[arg-type]
+
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        await pilot.pause()
+        assert any("Rerun Fix [/x] [b]now on" in line for line in _screen_lines(app))
+        await pilot.press("enter")
+    assert app.return_value == "gpt-5.2"
+
+
 async def test_the_picker_marks_retired_and_missing_tools_with_the_reason_and_refuses_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
