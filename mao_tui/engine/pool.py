@@ -54,21 +54,28 @@ SDK_OPTIONAL: dict[str, tuple[str, ...]] = {"anthropic": ("opentelemetry.propaga
 
 
 def build_models_then_freeze(modules: list[str], loop: asyncio.AbstractEventLoop) -> None:
-    """:func:`build_models`, then keep what they made out of garbage collections (on the loop)."""
-    build_models(modules)
-    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to keep fast
-        loop.call_soon_threadsafe(gc.freeze)
+    """:func:`build_models`, then keep what they made out of garbage collections (on the loop).
+
+    Only when they made something (the first session of the process): a freeze also keeps
+    whatever garbage is not collected yet, for good, so none is done for nothing."""
+    if build_models(modules):
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to keep
+            loop.call_soon_threadsafe(gc.freeze)
 
 
-def build_models(modules: list[str]) -> None:
+def build_models(modules: list[str]) -> bool:
     """Build the pydantic models of these modules that are not built yet (of ``module:Name``,
-    that one), and import the optional modules; whatever fails is left to the first request."""
+    that one), and import the optional modules; whatever fails is left to the first request.
+    Whether it imported or built anything."""
     from pydantic import BaseModel
 
+    made = False
     for name in modules:
         try:
             module_name, _, only = name.partition(":")
+            imported = module_name not in sys.modules
             module = importlib.import_module(module_name)
+            made = made or imported
             values = [getattr(module, only)] if only else list(vars(module).values())
             for value in values:
                 if (
@@ -77,8 +84,10 @@ def build_models(modules: list[str]) -> None:
                     and not value.__pydantic_complete__
                 ):
                     value.model_rebuild(raise_errors=False)
+                    made = True
         except Exception:  # an optional module missing, or a model only the SDK can build
             continue
+    return made
 
 
 class ProviderPool:

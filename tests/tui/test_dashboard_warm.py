@@ -52,3 +52,15 @@ async def test_import_later_imports_in_a_thread_then_freezes_on_the_loop(
     await asyncio.wait_for(frozen.wait(), GUARD_S)
     assert sys.modules["mao_warm_probe"].THREAD == "mao-tui-imports"
     assert frozen_on == [threading.current_thread().name]  # the loop's thread
+
+
+async def test_import_later_of_modules_already_imported_starts_no_thread_and_freezes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dashboard per session asks again: a freeze then would keep the garbage not collected
+    yet (a closed screen's widgets) for good."""
+    started: list[str] = []
+    monkeypatch.setattr(gc, "freeze", lambda: started.append("freeze"))
+    monkeypatch.setattr(threading.Thread, "start", lambda self: started.append(self.name))
+    import_later("json", "mao_tui.tui.warm")
+    assert started == []

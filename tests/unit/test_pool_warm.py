@@ -67,10 +67,32 @@ async def test_the_models_built_are_frozen_out_of_collections_on_the_loop(
         frozen_on.append(threading.current_thread().name)
         frozen.set()
 
+    class Event(BaseModel):
+        model_config = ConfigDict(defer_build=True)
+        text: str
+
+    module = types.ModuleType("fake_sdk_frozen")
+    module.Event = Event  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_sdk_frozen", module)
     monkeypatch.setattr(gc, "freeze", freeze)
     loop = asyncio.get_running_loop()
-    thread = threading.Thread(target=build_models_then_freeze, args=(["no_such_module"], loop))
+    thread = threading.Thread(target=build_models_then_freeze, args=(["fake_sdk_frozen"], loop))
     thread.start()
     await asyncio.wait_for(frozen.wait(), 30)
     thread.join()
     assert frozen_on == [threading.current_thread().name]
+
+
+def test_nothing_new_to_build_is_not_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every session warms the pool: only the first builds anything. A freeze keeps whatever
+    garbage is not collected yet for good (a closed screen's widgets), so the later ones do not
+    freeze."""
+    frozen: list[bool] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    loop = asyncio.new_event_loop()
+    try:
+        build_models_then_freeze(["no_such_module_for_mao", "json"], loop)
+        loop.run_until_complete(asyncio.sleep(0))
+    finally:
+        loop.close()
+    assert frozen == []
