@@ -81,8 +81,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         EXIT_FAILED,
         EXIT_INTERRUPTED,
         EXIT_OK,
-        _cancelled_by_sigterm,
-        _launch,
+        cancelled_by_sigterm,
+        make_launch,
     )
     from mao_tui.render.bench_table import bench_json, bench_table
     from mao_tui.service.bench_run import BenchOptions, parse_arms, run_bench
@@ -92,7 +92,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     only = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     tasks = load_task_set(root.expanduser(), only)
     arms = parse_arms(args.arms)
-    launch = _launch(args, simulate=args.simulate, speed=math.inf)
+    launch = make_launch(args, simulate=args.simulate, speed=math.inf)
     settings = settings_of(launch)  # a configuration error: exit 2 before any work
     if not args.simulate:
         _require_models(settings, arms, args.model)
@@ -112,7 +112,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         sys.stderr.flush()
 
     try:
-        outcome = asyncio.run(_cancelled_by_sigterm(run_bench(launch, options, progress)))
+        outcome = asyncio.run(cancelled_by_sigterm(run_bench(launch, options, progress)))
     except (KeyboardInterrupt, asyncio.CancelledError):
         sys.stderr.write("mao: bench interrupted; finished results are stored (--resume)\n")
         return EXIT_INTERRUPTED

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from mao_tui.cli import running
 from mao_tui.cli.request_checks import checked, settings_of
-from mao_tui.cli.running import _launch, _run, _with_plan_options
+from mao_tui.cli.running import make_launch, run_checked, with_plan_options
 from mao_tui.domain.errors import UsageError
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     # Files are applied in a fresh temporary directory unless --workspace names one: the
     # demo never writes into the directory it was started in (often a checkout).
-    launch = replace(_launch(args, simulate=True, speed=speed), fresh_workspace=True)
+    launch = replace(make_launch(args, simulate=True, speed=speed), fresh_workspace=True)
     inputs = SessionInputs(
         playbook=_PLAYBOOK,
         task=DEMO_TASK,
@@ -51,7 +51,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         simulated=True,
         spec_text=demo_spec(),
     )
-    return _run(args, launch, _built(args, launch, inputs))
+    return run_checked(args, launch, _built(args, launch, inputs))
 
 
 def _demo_on_sample_repo(args: argparse.Namespace, speed: float) -> int:
@@ -66,7 +66,7 @@ def _demo_on_sample_repo(args: argparse.Namespace, speed: float) -> int:
         target = args.workspace.expanduser().resolve()
     else:
         target = Path(tempfile.mkdtemp(prefix=FRESH_WORKSPACE_PREFIX))
-    launch = _launch(args, simulate=True, speed=speed)
+    launch = make_launch(args, simulate=True, speed=speed)
     try:
         key, before = launch.remembered()
     except ConfigError as exc:  # --config names no directory
@@ -78,10 +78,10 @@ def _demo_on_sample_repo(args: argparse.Namespace, speed: float) -> int:
     args.workspace = target
     req = _built(args, launch, _sample_inputs(launch, target))
     if not _only_the_dashboard(args):
-        return _run(args, launch, req)
+        return run_checked(args, launch, req)
     launch, req = checked(args, launch, req)
     launch.remember_checked(key, before, DEMO_CHECKED)
-    return running._run_tui(launch, req)
+    return running.run_tui(launch, req)
 
 
 def _only_the_dashboard(args: argparse.Namespace) -> bool:
@@ -167,4 +167,4 @@ def _built(args: argparse.Namespace, launch: Launch, inputs: SessionInputs) -> S
     from mao_tui.service.session_request import CLI_FIELDS, build_request
 
     req = build_request(settings_of(launch), inputs, CLI_FIELDS)
-    return _with_plan_options(args, launch, req)
+    return with_plan_options(args, launch, req)

@@ -7,7 +7,7 @@ import asyncio
 import sys
 
 from mao_tui.cli.request_checks import settings_of
-from mao_tui.cli.running import EXIT_FAILED, EXIT_OK, _launch, db_path_of
+from mao_tui.cli.running import EXIT_FAILED, EXIT_OK, db_path_of, make_launch
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
@@ -24,7 +24,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
     from mao_tui.settings.api_keys import find_key
 
-    launch = _launch(args, simulate=False, speed=1.0)
+    launch = make_launch(args, simulate=False, speed=1.0)
     settings = settings_of(launch)
     out = sys.stdout
     out.write("configuration layers (later wins):\n")
@@ -77,7 +77,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from mao_tui.engine import policy
     from mao_tui.service.models_report import render_lists, render_models
 
-    launch = _launch(args, simulate=False, speed=1.0)
+    launch = make_launch(args, simulate=False, speed=1.0)
     settings = settings_of(launch)
     path = lists_path()
     if getattr(args, "refresh", False):

@@ -13,7 +13,7 @@ from mao_tui.domain.errors import UsageError
 if TYPE_CHECKING:
     pass
 
-from mao_tui.cli.running import EXIT_INTERRUPTED, EXIT_OK, _launch
+from mao_tui.cli.running import EXIT_INTERRUPTED, EXIT_OK, make_launch
 
 
 def cmd_mcp_config(args: argparse.Namespace) -> int:
@@ -61,7 +61,7 @@ def cmd_mcp_serve(args: argparse.Namespace) -> int:
     from mao_tui.mcp.serve import serve
     from mao_tui.settings.loader import ConfigError
 
-    launch = _launch(args, simulate=False, speed=args.speed)
+    launch = make_launch(args, simulate=False, speed=args.speed)
     try:
         launch.settings()
     except ConfigError as exc:

@@ -51,7 +51,7 @@ def check_db(args: argparse.Namespace) -> None:
     check_database(db_path_of(args), SCHEMA_VERSION)
 
 
-def _launch(args: argparse.Namespace, *, simulate: bool, speed: float) -> Launch:
+def make_launch(args: argparse.Namespace, *, simulate: bool, speed: float) -> Launch:
     from mao_tui.service.launch import Launch
 
     return Launch(
@@ -68,7 +68,7 @@ def _max_input_bytes(launch: Launch) -> int:
     return settings_of(launch).registry.global_.limits.max_input_bytes
 
 
-def _preview_of(launch: Launch) -> Preview:
+def preview_of(launch: Launch) -> Preview:
     from mao_tui.settings.layers import ConfigError
 
     try:
@@ -77,7 +77,7 @@ def _preview_of(launch: Launch) -> Preview:
         raise UsageError(str(exc)) from None
 
 
-def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
+def run_checked(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
     launch, req = checked(args, launch, req)
     if getattr(args, "apply", False):
         return _run_apply(args, launch, req)
@@ -88,7 +88,7 @@ def _run(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
                 "--json output), edit it, and pass --plan FILE"
             )
         return _run_headless(launch, req, as_json=args.json)
-    return _run_tui(launch, req, review_plan=getattr(args, "review_plan", False))
+    return run_tui(launch, req, review_plan=getattr(args, "review_plan", False))
 
 
 def _run_apply(args: argparse.Namespace, launch: Launch, req: SessionRequest) -> int:
@@ -106,7 +106,7 @@ def _run_apply(args: argparse.Namespace, launch: Launch, req: SessionRequest) ->
         confirm = terminal_confirm(sys.stderr)
     try:
         outcome = asyncio.run(
-            _cancelled_by_sigterm(run_and_apply(launch, req, [sink], confirm), pipe)
+            cancelled_by_sigterm(run_and_apply(launch, req, [sink], confirm), pipe)
         )
     except (KeyboardInterrupt, asyncio.CancelledError):
         return EXIT_PIPE if pipe.is_closed else EXIT_INTERRUPTED
@@ -133,7 +133,7 @@ def _run_headless(launch: Launch, req: SessionRequest, *, as_json: bool) -> int:
         JsonLinesSink(sys.stdout, pipe.closed) if as_json else ProgressSink(sys.stderr)
     )
     try:
-        finished = asyncio.run(_cancelled_by_sigterm(run_session(launch, req, [sink]), pipe))
+        finished = asyncio.run(cancelled_by_sigterm(run_session(launch, req, [sink]), pipe))
     except (KeyboardInterrupt, asyncio.CancelledError):
         return EXIT_PIPE if pipe.is_closed else EXIT_INTERRUPTED
     if pipe.is_closed:
@@ -171,7 +171,7 @@ class _PipeWatch:
             self.task.cancel()
 
 
-async def _cancelled_by_sigterm(work: Awaitable[T], pipe: _PipeWatch | None = None) -> T:
+async def cancelled_by_sigterm(work: Awaitable[T], pipe: _PipeWatch | None = None) -> T:
     """``work``, cancelled like Ctrl+C cancels it when SIGTERM arrives: the session ends
     ``cancelled``, streamed text is written and every connection and subprocess is closed."""
     import signal
@@ -214,7 +214,7 @@ def require_terminal(what: str, instead: str) -> None:
         raise UsageError(f"{what} needs a terminal on stdin and stdout; {instead}")
 
 
-def _run_tui(launch: Launch, req: SessionRequest, *, review_plan: bool = False) -> int:
+def run_tui(launch: Launch, req: SessionRequest, *, review_plan: bool = False) -> int:
     """The dashboard on this session; it stays open for reruns until the user quits."""
     from dataclasses import replace
 
@@ -226,7 +226,7 @@ def _run_tui(launch: Launch, req: SessionRequest, *, review_plan: bool = False) 
 
     app_ref: list[MaoApp] = []
     if review_plan:
-        req = replace(req, review=_plan_reviewer(launch, app_ref))
+        req = replace(req, review=plan_reviewer(launch, app_ref))
     session = OpenSession(launch, req)
     title = f"mao · {req.command}"
     return run_dashboard(launch, session, title, launch.settings().keybindings, app_ref)
@@ -261,7 +261,7 @@ def run_dashboard(
     return EXIT_INTERRUPTED if code is None else code
 
 
-def _plan_reviewer(
+def plan_reviewer(
     launch: Launch, app_ref: list[MaoApp]
 ) -> Callable[[Plan], Awaitable[Plan | None]]:
     """--review-plan: the plan review screen, shown from the session's worker."""
@@ -286,7 +286,7 @@ def _plan_reviewer(
     return review
 
 
-def _with_plan_options(
+def with_plan_options(
     args: argparse.Namespace, launch: Launch, req: SessionRequest
 ) -> SessionRequest:
     """--no-planner, --plan FILE and --max-parallel, checked before anything runs."""

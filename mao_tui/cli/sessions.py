@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 from mao_tui.cli.request_checks import settings_of
 from mao_tui.cli.running import (
     EXIT_OK,
-    _launch,
-    _preview_of,
-    _run,
-    _with_plan_options,
+    make_launch,
+    preview_of,
     require_terminal,
+    run_checked,
+    with_plan_options,
 )
 from mao_tui.domain.errors import UsageError
 
@@ -30,8 +30,8 @@ def cmd_home(args: argparse.Namespace) -> int:
     from mao_tui.tui.app import MaoApp
 
     require_terminal("mao (Home)", "`mao --help` lists the commands that run without one")
-    launch = _launch(args, simulate=False, speed=1.0)
-    preview = _preview_of(launch)  # a bad configuration: exit 2 before any screen
+    launch = make_launch(args, simulate=False, speed=1.0)
+    preview = preview_of(launch)  # a bad configuration: exit 2 before any screen
     code = MaoApp(backend=AppBackend(launch, preview), keymap=preview.keybindings).run()
     return EXIT_OK if code is None else code
 
@@ -41,7 +41,7 @@ def cmd_develop(args: argparse.Namespace) -> int:
 
     from mao_tui.service.session_request import CLI_FIELDS, with_fields
 
-    launch = replace(_launch(args, simulate=args.simulate, speed=args.speed or 1.0), faults=False)
+    launch = _session_launch(args)
     example = with_fields(CLI_FIELDS, task_example='mao develop "add search"')
     # In a git repository, the models see its map and the files most relevant to the task.
     repository = args.workspace.expanduser() if args.workspace else launch.project_dir
@@ -51,11 +51,9 @@ def cmd_develop(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``mao run NAME "task"``: any playbook, the shipped ones and the user's own."""
-    from dataclasses import replace
-
     from mao_tui.service.session_request import CLI_FIELDS, with_fields
 
-    launch = replace(_launch(args, simulate=args.simulate, speed=args.speed or 1.0), faults=False)
+    launch = _session_launch(args)
     example = with_fields(CLI_FIELDS, task_example=f'mao run {args.playbook} "..."')
     return _run_built(args, launch, _inputs(args, launch, args.playbook), example)
 
@@ -79,7 +77,7 @@ def _run_built(
     from mao_tui.service.session_request import CLI_FIELDS, build_request
 
     req = build_request(settings_of(launch), inputs, fields or CLI_FIELDS)
-    return _run(args, launch, _with_plan_options(args, launch, req))
+    return run_checked(args, launch, with_plan_options(args, launch, req))
 
 
 def cmd_qa(args: argparse.Namespace) -> int:
@@ -93,7 +91,7 @@ def cmd_qa(args: argparse.Namespace) -> int:
             "--truncate does not apply to mao qa: code cut mid-file would mislead the reviewers; "
             "review fewer files (a narrower directory or glob, or --diff)"
         )
-    launch = replace(_launch(args, simulate=args.simulate, speed=args.speed or 1.0), faults=False)
+    launch = _session_launch(args)
     req = qa_request(
         settings_of(launch),
         playbook=args.playbook,
@@ -106,16 +104,14 @@ def cmd_qa(args: argparse.Namespace) -> int:
         err=sys.stderr,
     )
     req = replace(req, repository=launch.project_dir)  # in git: the orchestrator sees its map
-    return _run(args, launch, _with_plan_options(args, launch, req))
+    return run_checked(args, launch, with_plan_options(args, launch, req))
 
 
 def cmd_journal(args: argparse.Namespace) -> int:
     """``mao journal``: three perspectives on a stored session (or git history), one entry."""
-    from dataclasses import replace
-
     from mao_tui.service.session_request import journal_request
 
-    launch = replace(_launch(args, simulate=args.simulate, speed=args.speed or 1.0), faults=False)
+    launch = _session_launch(args)
     req = asyncio.run(
         journal_request(
             settings_of(launch),
@@ -128,4 +124,11 @@ def cmd_journal(args: argparse.Namespace) -> int:
             simulated=args.simulate,
         )
     )
-    return _run(args, launch, _with_plan_options(args, launch, req))
+    return run_checked(args, launch, with_plan_options(args, launch, req))
+
+
+def _session_launch(args: argparse.Namespace) -> Launch:
+    """A session command's launch: --simulate at --speed (1 by default), no simulated faults."""
+    from dataclasses import replace
+
+    return replace(make_launch(args, simulate=args.simulate, speed=args.speed or 1.0), faults=False)

@@ -333,7 +333,7 @@ def test_the_dashboard_demo_opens_on_a_fresh_sample_repository(
         seen.append(session._prepare() if session._prepare is not None else None)
         return 0
 
-    monkeypatch.setattr("mao_tui.cli.running._run_tui", dashboard)
+    monkeypatch.setattr("mao_tui.cli.running.run_tui", dashboard)
     monkeypatch.setattr("mao_tui.cli.running.run_dashboard", opened)
     monkeypatch.setattr("mao_tui.cli.running.require_terminal", lambda *_: None)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no digest remembered yet
@@ -371,7 +371,7 @@ def test_a_demo_that_paints_first_still_refuses_before_any_screen(
 
         return opened_as
 
-    monkeypatch.setattr("mao_tui.cli.running._run_tui", opener("all"))
+    monkeypatch.setattr("mao_tui.cli.running.run_tui", opener("all"))
     monkeypatch.setattr("mao_tui.cli.running.run_dashboard", opener("first"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
@@ -425,7 +425,7 @@ def test_a_request_refused_after_the_first_frame_exits_2_with_the_reason(
     def no_space(target: Path) -> None:
         raise UsageError(f"cannot make the sample repository in {target}: no space left")
 
-    monkeypatch.setattr("mao_tui.cli.running._run_tui", lambda *_a, **_k: 0)
+    monkeypatch.setattr("mao_tui.cli.running.run_tui", lambda *_a, **_k: 0)
     monkeypatch.setattr("mao_tui.cli.running.require_terminal", lambda *_: None)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)

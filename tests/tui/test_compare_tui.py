@@ -191,7 +191,7 @@ async def test_plan_review_sets_a_race_that_the_run_makes(tmp_path: Path) -> Non
 
     from textual.widgets import DataTable
 
-    from mao_tui.cli.running import _plan_reviewer
+    from mao_tui.cli.running import plan_reviewer
     from mao_tui.domain import Plan
     from mao_tui.tui.plan_review import PlanReviewScreen
     from mao_tui.tui.race_dialog import RaceDialog
@@ -199,7 +199,7 @@ async def test_plan_review_sets_a_race_that_the_run_makes(tmp_path: Path) -> Non
     launch = _launch(tmp_path)
     shown = asyncio.Event()
     app_ref: list[MaoApp] = []
-    reviewer = _plan_reviewer(launch, app_ref)
+    reviewer = plan_reviewer(launch, app_ref)
 
     async def review(plan: Plan) -> Plan | None:
         shown.set()

@@ -144,7 +144,7 @@ async def test_the_dashboard_asks_and_stop_keeps_the_outputs_then_raise_synthesi
 async def test_plan_review_shows_the_estimate_against_the_budget(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from mao_tui.cli.running import _plan_reviewer
+    from mao_tui.cli.running import plan_reviewer
     from mao_tui.domain import Plan
     from mao_tui.tui.plan_review import PlanReviewScreen
 
@@ -157,7 +157,7 @@ async def test_plan_review_shows_the_estimate_against_the_budget(tmp_path: Path)
         budget_usd=3.0,
     )  # fmt: skip
     app_ref: list[MaoApp] = []
-    reviewer = _plan_reviewer(launch, app_ref)
+    reviewer = plan_reviewer(launch, app_ref)
     shown = asyncio.Event()
 
     async def review(plan: Plan) -> Plan | None:

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
-from mao_tui.cli.running import _plan_reviewer
+from mao_tui.cli.running import plan_reviewer
 from mao_tui.domain import Plan
 from mao_tui.engine.session import SessionRequest
 from mao_tui.samples import DEMO_TASK, demo_spec
@@ -27,7 +27,7 @@ def _app(tmp_path: Path) -> tuple[MaoApp, asyncio.Event, Launch]:
                          spec_text=demo_spec(), simulated=True, project_dir=tmp_path)  # fmt: skip
     shown = asyncio.Event()
     app_ref: list[MaoApp] = []
-    reviewer = _plan_reviewer(launch, app_ref)
+    reviewer = plan_reviewer(launch, app_ref)
 
     async def review(plan: Plan) -> Plan | None:
         shown.set()

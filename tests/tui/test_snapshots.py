@@ -25,7 +25,7 @@ from test_tui import Gate, text_delta_indexes
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
-from mao_tui.cli.running import _plan_reviewer
+from mao_tui.cli.running import plan_reviewer
 from mao_tui.domain import (
     AttemptFinished,
     AttemptStarted,
@@ -346,7 +346,7 @@ def test_snapshot_plan_review(
     req = SessionRequest(command="develop", playbook="develop", task=DEMO_TASK,
                          spec_text=demo_spec(), simulated=True, project_dir=tmp_path)  # fmt: skip
     app_ref: list[MaoApp] = []
-    session = OpenSession(launch, replace(req, review=_plan_reviewer(launch, app_ref)))
+    session = OpenSession(launch, replace(req, review=plan_reviewer(launch, app_ref)))
     app = MaoApp(session.run, control=session, simulated=True, backend=AppBackend(launch))
     app_ref.append(app)
 
