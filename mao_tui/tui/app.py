@@ -55,6 +55,13 @@ class MaoApp(App[int]):
         search text and model names, in which a bracket is text (as markup, ``[/x]`` crashed)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
+    def action_help_quit(self) -> None:
+        """Textual's answer to ctrl+c (which no longer quits), in plain text like every other."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press {key} to quit the app", title="Do you want to quit?")
+                return
+
     def __init__(
         self,
         runner: SessionRunner | None = None,

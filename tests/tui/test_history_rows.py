@@ -104,3 +104,14 @@ async def test_search_text_and_notifications_with_brackets_are_shown_as_text(
         assert [(n.message, n.markup) for n in app._notifications] == [
             ("no such column: [/x]", False)
         ]
+
+
+async def test_ctrl_c_says_how_to_quit_in_plain_text(tmp_path: Path) -> None:
+    """Textual's own hint for ctrl+c is markup ("[b]q[/b]"); mao's notifications are plain."""
+    app = MaoApp(backend=AppBackend(_launch(tmp_path)))
+    async with app.run_test(size=(160, HEIGHT)) as pilot:
+        app.action_help_quit()  # what ctrl+c runs where no input takes it (copy)
+        await pilot.pause()
+        said = [(n.title, n.message) for n in app._notifications]
+        assert len(said) == 1 and said[0][0] == "Do you want to quit?"
+        assert said[0][1].startswith("Press ") and "[" not in said[0][1]
