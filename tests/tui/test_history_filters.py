@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from rich.style import Style
-from test_history_rows import _hit
+from test_history_rows import _hit, opened_history
 from test_tui_sessions import _launch, until
 from textual.geometry import Region
 from textual.strip import Strip
@@ -18,7 +18,6 @@ from mao_tui.domain.stored import SessionHit
 from mao_tui.service.live_session import AppBackend
 from mao_tui.service.ports import HistoryQuery
 from mao_tui.tui.app import MaoApp
-from mao_tui.tui.history import HistoryScreen
 
 
 def _look(app: MaoApp, region: Region) -> list[list[tuple[str, Style]]]:
@@ -59,10 +58,7 @@ async def test_the_filters_look_the_same_before_and_after_they_are_built_and_fil
     monkeypatch.setattr(backend, "search", search)
     app = MaoApp(backend=backend)
     async with app.run_test(size=(160, 40)) as pilot:
-        app.action_history()
-        await pilot.pause()
-        history = app.screen
-        assert isinstance(history, HistoryScreen)
+        history = await opened_history(pilot, app)
         await until(pilot, lambda: bool(queries))
         await pilot.pause()
         assert not history.query(Select)  # not before the first results

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_tui_sessions import _launch, _screen_lines, until
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from mao_tui.domain.status import SessionStatus
@@ -36,22 +38,37 @@ def _hit(index: int, task: str = "task number") -> SessionHit:
     )
 
 
+def _app_searching(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    search: Callable[[HistoryQuery], Awaitable[list[SessionHit]]],
+) -> MaoApp:
+    """The app on Home, its backend answering History's searches with ``search``."""
+    backend = AppBackend(_launch(tmp_path))
+    monkeypatch.setattr(backend, "search", search)
+    return MaoApp(backend=backend)
+
+
+async def opened_history(pilot: Pilot[Any], app: MaoApp) -> HistoryScreen:
+    """History opened from Home, once its screen is on top."""
+    app.action_history()
+    await pilot.pause()
+    history = app.screen
+    assert isinstance(history, HistoryScreen)
+    return history
+
+
 async def test_history_builds_the_rows_on_screen_only_and_lists_the_newest_search(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hits = [_hit(i) for i in range(SESSIONS)]
-    backend = AppBackend(_launch(tmp_path))
 
     async def search(query: HistoryQuery) -> list[SessionHit]:
         return [hit for hit in hits if query.text in hit.task]
 
-    monkeypatch.setattr(backend, "search", search)
-    app = MaoApp(backend=backend)
+    app = _app_searching(tmp_path, monkeypatch, search)
     async with app.run_test(size=(160, HEIGHT)) as pilot:
-        app.action_history()
-        await pilot.pause()
-        history = app.screen
-        assert isinstance(history, HistoryScreen)
+        history = await opened_history(pilot, app)
         await until(pilot, lambda: history.searches >= 1)
         await pilot.pause()
         table: RowTable[Any] = history.query_one("#sessions", RowTable)
@@ -81,18 +98,13 @@ async def test_search_text_and_notifications_with_brackets_are_shown_as_text(
 ) -> None:
     """A search for ``[/x]`` crashed the app: the results' title read the user's text as markup;
     so did a notification carrying it (a database error quoting the query)."""
-    backend = AppBackend(_launch(tmp_path))
 
     async def search(query: HistoryQuery) -> list[SessionHit]:
         return [_hit(1, "fix [/x] and [b]bold[/b]")] if query.text else []
 
-    monkeypatch.setattr(backend, "search", search)
-    app = MaoApp(backend=backend)
+    app = _app_searching(tmp_path, monkeypatch, search)
     async with app.run_test(size=(160, HEIGHT)) as pilot:
-        app.action_history()
-        await pilot.pause()
-        history = app.screen
-        assert isinstance(history, HistoryScreen)
+        history = await opened_history(pilot, app)
         await until(pilot, lambda: history.searches >= 1)
         history.query_one("#search", Input).value = "[/x]"
         await until(pilot, lambda: history.searches >= 2)
