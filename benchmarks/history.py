@@ -60,7 +60,8 @@ from mao_tui.settings.schema import Settings
 from mao_tui.simulator.scripts import script_for
 from mao_tui.store import Store
 from mao_tui.store.migrations import MIGRATIONS
-from mao_tui.store.writes import APPEND_TEXT, write_event
+from mao_tui.store.streamed import APPEND_TEXT
+from mao_tui.store.writes import write_event
 
 SESSIONS = 10_000
 PER_TRANSACTION = 50

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -92,6 +92,16 @@ class AmbiguousSessionIdError(LookupError):
         super().__init__(f"session id prefix {prefix!r} is ambiguous: {shown}{more}")
         self.prefix = prefix
         self.matches = matches
+
+
+class Posted:
+    """A statement queued by ``Store.post``: ``pending`` until it has run and, when it failed,
+    until its ``failed`` has been called on the event loop."""
+
+    __slots__ = ("pending",)
+
+    def __init__(self) -> None:
+        self.pending = True
 
 
 class Store:
@@ -194,6 +204,42 @@ class Store:
             except sqlite3.DatabaseError as exc:
                 self._raise_if_unwritable(exc)
                 raise
+
+    def post(
+        self, sql: str, params: Sequence[object], failed: Callable[[BaseException], None]
+    ) -> Posted | None:
+        """Queue one statement on SQLite's thread without waiting for it: it runs after every
+        statement queued before it and before any queued after, outside any transaction, and
+        wakes the event loop only when it fails (``failed`` is then called there). None, and
+        nothing queued, while a coroutine holds the connection: the statement could land inside
+        its transaction."""
+        queue = getattr(self._conn, "_tx", None)  # aiosqlite's own queue (0.22), in its order
+        if queue is None or self._lock.locked() or self._closed:
+            return None
+        loop = asyncio.get_running_loop()
+        raw = self._conn._conn  # the sqlite3.Connection, used only on SQLite's thread below
+        posted = Posted()
+
+        def report(exc: BaseException) -> None:
+            try:
+                failed(exc)
+            finally:
+                posted.pending = False
+
+        def run() -> None:
+            try:
+                raw.execute(sql, params)
+            except BaseException as exc:
+                loop.call_soon_threadsafe(report, exc)
+            else:
+                posted.pending = False
+
+        queue.put_nowait((None, run))  # an item with no future gets no reply
+        return posted
+
+    async def settle(self) -> None:
+        """Return once every statement queued so far has run (and any ``failed`` was called)."""
+        await self._conn.execute("SELECT 1")
 
     def _raise_if_unwritable(self, exc: BaseException) -> None:
         """A write that failed for lack of room or rights becomes ``StoreUnwritableError``."""

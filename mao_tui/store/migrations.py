@@ -19,6 +19,7 @@ from mao_tui.store.migrations_later import (
     CROSS_REVIEW,
     LEDGER,
     PICKS,
+    STREAMED_TEXT,
 )
 
 if TYPE_CHECKING:
@@ -455,6 +456,7 @@ MIGRATIONS: list[str] = [
     PICKS,
     BENCH,
     ATTEMPT_STARTS_WORKSTREAM,
+    STREAMED_TEXT,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -32,6 +32,7 @@ from mao_tui.store.listing import (
 )
 from mao_tui.store.qa import latest_qa_report
 from mao_tui.store.rows import fields, session_records
+from mao_tui.store.streamed import STREAMED_OUTPUT, STREAMED_THINKING
 from mao_tui.store.workspace import workspace_events
 
 _USAGE, _SESSION = USAGE_COLUMNS, SESSION_COLUMNS
@@ -95,7 +96,8 @@ async def _workstreams(conn: aiosqlite.Connection, session_id: str) -> list[Work
 async def _attempts(conn: aiosqlite.Connection, session_id: str) -> list[AttemptRecord]:
     columns = (
         "id, workstream, model, provider, api_model, attempt_no, thinking, started_at,"
-        " finished_at, status, error_kind, error_message, thinking_text, output_text, elapsed_s,"
+        f" finished_at, status, error_kind, error_message, {STREAMED_THINKING} AS thinking_text,"
+        f" {STREAMED_OUTPUT} AS output_text, elapsed_s,"
         f" {_USAGE}"
     )
     return await session_records(conn, AttemptRecord, columns, "attempts", session_id, "seq")

@@ -2,8 +2,10 @@
 
 Structural events are written (and committed) before ``__call__`` returns. ``Delta`` text is only
 appended to an in-memory buffer. A timer, set by the first text that waits, writes all buffered
-text in one statement ``FLUSH_INTERVAL_S`` later; ``AttemptFinished`` writes its attempt's text
-in the statement that ends it, and an event written in a transaction writes all of it in that
+text in one statement ``FLUSH_INTERVAL_S`` later, or a delta that comes in the last quarter of
+that interval does; that statement is queued on SQLite's thread with no reply to wait for, so a
+flush wakes the event loop only when it fails. ``AttemptFinished`` writes its attempt's text in
+the statement that ends it, and an event written in a transaction writes all of it in that
 transaction. An event written by one statement is written outside a transaction (atomic by
 itself): one round trip to SQLite's thread.
 """
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING
 
 import aiosqlite
@@ -27,8 +31,9 @@ from mao_tui.domain import (
     VerificationOutput,
 )
 from mao_tui.domain.errors import StoreUnwritableError
-from mao_tui.store.db import FLUSH_INTERVAL_S
-from mao_tui.store.writes import APPEND_TEXT, attempt_finished, one_statement, write_event
+from mao_tui.store.db import FLUSH_INTERVAL_S, Posted, is_write_failure, unwritable
+from mao_tui.store.streamed import APPEND_TEXT, Buffer, append_all
+from mao_tui.store.writes import attempt_finished, one_statement, write_event
 
 if TYPE_CHECKING:
     from mao_tui.store.db import Store
@@ -36,8 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-# attempt id -> (thinking fragments, text fragments), in arrival order
-_Buffer = dict[str, tuple[list[str], list[str]]]
+_EARLY = 0.25  # a delta in the last quarter of the interval flushes: the loop is awake for it
 
 
 class StoreSink:
@@ -46,9 +50,10 @@ class StoreSink:
     def __init__(self, store: Store, *, flush_interval: float = FLUSH_INTERVAL_S) -> None:
         self._store = store
         self._interval = flush_interval
-        self._buffer: _Buffer = {}
+        self._buffer: Buffer = {}
         self._timer: asyncio.TimerHandle | None = None  # the next periodic flush, while text waits
         self._flushing: asyncio.Task[None] | None = None  # a periodic flush under way
+        self._posted: Posted | None = None  # the last periodic flush queued without a reply
         self._closed = False
         self.failure: StoreUnwritableError | None = None  # the write that failed; no more
 
@@ -102,11 +107,11 @@ class StoreSink:
         """Write every buffered fragment now, in one statement (atomic by itself)."""
         if self.failure is not None:
             raise self.failure
-        if not self._buffer:
+        if not self._buffer and not self._in_flight():
             return
         async with self._taking(None) as (conn, taken):
             if taken:
-                await conn.execute(*_append_all(taken))
+                await conn.execute(*append_all(taken))
 
     async def aclose(self) -> None:
         """Stop the periodic flushes and write what is left. Idempotent."""
@@ -129,7 +134,10 @@ class StoreSink:
         if parts is None:
             parts = self._buffer[event.attempt_id] = ([], [])
         parts[0 if event.channel == "thinking" else 1].append(event.text)
-        self._arm()
+        if self._timer is None:
+            self._arm()
+        elif self._timer.when() - asyncio.get_running_loop().time() < self._interval * _EARLY:
+            self._flush_due()  # the loop is awake for this delta: spare it the timer's wake-up
 
     def _arm(self) -> None:
         """One timer while text waits, set when the first of it comes: the text is written
@@ -143,11 +151,30 @@ class StoreSink:
             self._timer = None
 
     def _flush_due(self) -> None:
-        self._timer = None
-        if self._buffer and self._flushing is None:
-            self._flushing = asyncio.create_task(
-                self._flush_in_background(), name="mao-store-flush"
-            )
+        """Write the buffered text: queued on SQLite's thread with no reply to wait for when
+        the connection is free and the last such write has run; otherwise by a task that waits
+        its turn."""
+        self._disarm()
+        if not self._buffer or self._flushing is not None:
+            return
+        if not self._in_flight():
+            taken = self._buffer
+            posted = self._store.post(*append_all(taken), partial(self._post_failed, taken))
+            if posted is not None:
+                self._buffer = {}
+                self._posted = posted
+                return
+        self._flushing = asyncio.create_task(self._flush_in_background(), name="mao-store-flush")
+
+    def _in_flight(self) -> bool:
+        return self._posted is not None and self._posted.pending
+
+    def _post_failed(self, taken: Buffer, exc: BaseException) -> None:
+        if isinstance(exc, sqlite3.DatabaseError) and is_write_failure(exc):
+            self._fail(unwritable(self._store.path, exc))  # the next event is refused with it
+            return
+        log.error("writing streamed text to the session store failed; will retry: %s", exc)
+        self._put_back(taken)
 
     async def _flush_in_background(self) -> None:
         try:
@@ -183,7 +210,7 @@ class StoreSink:
     @asynccontextmanager
     async def _taking(
         self, attempt_id: str | None, *, transaction: bool = False
-    ) -> AsyncIterator[tuple[aiosqlite.Connection, _Buffer]]:
+    ) -> AsyncIterator[tuple[aiosqlite.Connection, Buffer]]:
         """A write (one statement, or a transaction) with the buffered text (one attempt's, or
         all with ``None``) taken under its lock, so text is written in the order it arrived even
         when a periodic flush and an event race for the lock; the text is put back in front
@@ -194,10 +221,14 @@ class StoreSink:
         transaction's COMMIT is on SQLite's thread (queued without waiting), as a single
         statement is from the start, and runs all the same: putting the text back would write
         it twice."""
-        taken: _Buffer = {}
+        taken: Buffer = {}
         undoable = transaction
         try:
             async with self._store.transaction() if transaction else self._store.alone() as conn:
+                if self._in_flight():  # a transaction's BEGIN has already waited for it
+                    await self._store.settle()
+                if self.failure is not None:  # that write failed for lack of room
+                    raise self.failure
                 taken = self._take(attempt_id)
                 yield conn, taken
                 undoable = False
@@ -212,7 +243,7 @@ class StoreSink:
             self._put_back(taken)
             raise
 
-    def _take(self, attempt_id: str | None) -> _Buffer:
+    def _take(self, attempt_id: str | None) -> Buffer:
         if attempt_id is None:
             taken, self._buffer = self._buffer, {}
         else:
@@ -222,21 +253,8 @@ class StoreSink:
             self._disarm()
         return taken
 
-    def _put_back(self, taken: _Buffer) -> None:
+    def _put_back(self, taken: Buffer) -> None:
         for attempt_id, (thinking, text) in taken.items():
             newer = self._buffer.get(attempt_id, ([], []))
             self._buffer[attempt_id] = (thinking + newer[0], text + newer[1])
         self._arm()
-
-
-def _append_all(taken: _Buffer) -> tuple[str, list[str]]:
-    """One UPDATE appending every attempt's buffered text (atomic without a transaction)."""
-    cases = " ".join("WHEN ? THEN ?" for _ in taken)
-    marks = ", ".join("?" for _ in taken)
-    sql = (
-        f"UPDATE attempts SET thinking_text = thinking_text || CASE id {cases} END, "
-        f"output_text = output_text || CASE id {cases} END WHERE id IN ({marks})"
-    )
-    thinking = [x for key, (parts, _) in taken.items() for x in (key, "".join(parts))]
-    text = [x for key, (_, parts) in taken.items() for x in (key, "".join(parts))]
-    return sql, [*thinking, *text, *taken]

@@ -55,13 +55,8 @@ from mao_tui.store.budget import write_budget_event
 from mao_tui.store.candidates import write_candidate_event
 from mao_tui.store.picks import write_pick
 from mao_tui.store.qa import write_qa_report
+from mao_tui.store.streamed import STREAMED_OUTPUT, STREAMED_THINKING
 from mao_tui.store.workspace import write_workspace_event
-
-APPEND_TEXT = (
-    "UPDATE attempts SET thinking_text = thinking_text || ?, output_text = output_text || ? "
-    "WHERE id = ?"
-)
-
 
 # One SQL statement and its parameters.
 Statement = tuple[str, tuple[object, ...]]
@@ -266,7 +261,8 @@ def _attempt_started(event: AttemptStarted) -> Statement:
 def attempt_finished(event: AttemptFinished, thinking: str = "", text: str = "") -> Statement:
     """The attempt's end, with its last buffered ``thinking`` and ``text``."""
     return (
-        "UPDATE attempts SET thinking_text = thinking_text || ?, output_text = output_text || ?,"
+        f"UPDATE attempts SET thinking_text = {STREAMED_THINKING} || ?,"
+        f" output_text = {STREAMED_OUTPUT} || ?,"
         " finished_at = ?, status = ?, error_kind = ?, error_message = ?,"
         " input_tokens = ?, output_tokens = ?, thinking_tokens = ?, cost_usd = ?,"
         " cost_complete = ?, cached_input_tokens = ?, elapsed_s = ?, continuation_id = ?"

@@ -46,6 +46,7 @@ from mao_tui.engine.resume import resume_from
 from mao_tui.service.launch import Launch
 from mao_tui.service.live_session import OpenSession
 from mao_tui.store import Store
+from mao_tui.store.streamed import STREAMED_OUTPUT, STREAMED_THINKING
 
 SEED = 20261126
 RUNS = 50
@@ -121,7 +122,7 @@ def _stored(db: Path) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
         statuses = dict(conn.execute("SELECT id, status FROM sessions").fetchall())
         texts: dict[tuple[str, str], str] = {}
         for attempt, thinking, text in conn.execute(
-            "SELECT id, thinking_text, output_text FROM attempts"
+            f"SELECT id, {STREAMED_THINKING}, {STREAMED_OUTPUT} FROM attempts"
         ):
             texts[(attempt, "thinking")] = thinking
             texts[(attempt, "text")] = text

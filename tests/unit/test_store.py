@@ -49,6 +49,7 @@ from mao_tui.store import (
 )
 from mao_tui.store.migrations import split_statements
 from mao_tui.store.replay import EVENT_ORDER
+from mao_tui.store.streamed import STREAMED_OUTPUT, STREAMED_THINKING
 from mao_tui.store.writes import one_statement
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -336,7 +337,9 @@ def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, .
 
 def attempt_texts(db: Path, attempt_id: str) -> tuple[str, str]:
     [(thinking, text)] = query(
-        db, "SELECT thinking_text, output_text FROM attempts WHERE id = ?", (attempt_id,)
+        db,
+        f"SELECT {STREAMED_THINKING}, {STREAMED_OUTPUT} FROM attempts WHERE id = ?",
+        (attempt_id,),
     )
     return thinking, text
 
@@ -479,16 +482,17 @@ async def test_background_task_flushes_without_being_asked(
     sink = store.sink(flush_interval=0)
     await push(sink, script.events)
 
-    flushed = asyncio.Event()
-    real_flush = sink.flush
+    due = asyncio.Event()
+    real_flush_due = sink._flush_due
 
-    async def observed_flush() -> None:
-        await real_flush()
-        flushed.set()
+    def observed_flush_due() -> None:
+        real_flush_due()
+        due.set()
 
-    monkeypatch.setattr(sink, "flush", observed_flush)
+    monkeypatch.setattr(sink, "_flush_due", observed_flush_due)
     await sink(script.make_delta(attempt_id, "schemas", "text", "streamed"))
-    await asyncio.wait_for(flushed.wait(), timeout=10)
+    await asyncio.wait_for(due.wait(), timeout=10)
+    await store.settle()  # the flush's statement was queued without a reply to wait for
     assert attempt_texts(db_path, attempt_id) == ("", "streamed")
     await sink.aclose()
 
@@ -641,7 +645,7 @@ async def test_a_failed_flush_keeps_its_text_ahead_of_text_that_arrived_meanwhil
     async with store.transaction() as conn:
         await conn.create_function("fail_when_released", 0, fail_when_released)
         await conn.execute(
-            "CREATE TEMP TRIGGER reject_text BEFORE UPDATE OF output_text ON attempts"
+            "CREATE TEMP TRIGGER reject_text BEFORE INSERT ON streamed"
             " BEGIN SELECT fail_when_released(); END"
         )
     await sink(script.make_delta(attempt_id, "schemas", "text", "one "))
@@ -675,33 +679,29 @@ async def hold_text_updates(store: Store) -> tuple[threading.Event, threading.Ev
     async with store.transaction() as conn:
         await conn.create_function("hold_until_released", 0, hold_until_released)
         await conn.execute(
-            "CREATE TEMP TRIGGER hold_text BEFORE UPDATE OF output_text ON attempts"
+            "CREATE TEMP TRIGGER hold_text BEFORE INSERT ON streamed"
             " BEGIN SELECT hold_until_released(); END"
         )
     return inside_update, release
 
 
-@pytest.mark.parametrize("periodic", [False, True])
 async def test_a_flush_cancelled_while_its_statement_runs_writes_its_text_once(
-    store: Store, db_path: Path, periodic: bool
+    store: Store, db_path: Path
 ) -> None:
     """The statement runs on SQLite's thread whatever happens to the task that sent it: a
     cancelled flush must not put its text back to be written a second time, and closing the
     sink after it writes the rest."""
     script, attempt_id = running_session()
-    sink = store.sink(flush_interval=0 if periodic else 3600)
+    sink = store.sink(flush_interval=3600)
     await push(sink, script.events)
     inside_update, release = await hold_text_updates(store)
     await sink(script.make_delta(attempt_id, "schemas", "text", "once "))
-    flushing = None if periodic else asyncio.create_task(sink.flush())
+    flushing = asyncio.create_task(sink.flush())
     try:
         assert await asyncio.to_thread(inside_update.wait, 10)
-        if periodic:
-            [flushing] = [t for t in asyncio.all_tasks() if t.get_name() == "mao-store-flush"]
-        assert flushing is not None
         await sink(script.make_delta(attempt_id, "schemas", "text", "and more"))
         closing = asyncio.create_task(sink.aclose())
-        await asyncio.sleep(0)  # closing starts: it awaits the periodic flush under way
+        await asyncio.sleep(0)  # closing starts: it waits for the connection
         flushing.cancel()
         await asyncio.wait([flushing])
         assert flushing.cancelled()
@@ -709,6 +709,74 @@ async def test_a_flush_cancelled_while_its_statement_runs_writes_its_text_once(
         release.set()
     await closing
     assert attempt_texts(db_path, attempt_id) == ("", "once and more")
+
+
+async def test_closing_waits_for_a_periodic_flush_still_on_sqlites_thread(
+    store: Store, db_path: Path
+) -> None:
+    """A periodic flush is queued without a reply: closing the sink writes the rest after it,
+    and returns only once both are on disk."""
+    script, attempt_id = running_session()
+    sink = store.sink(flush_interval=0)
+    await push(sink, script.events)
+    inside_update, release = await hold_text_updates(store)
+    await sink(script.make_delta(attempt_id, "schemas", "text", "once "))
+    try:
+        assert await asyncio.to_thread(inside_update.wait, 10)
+        assert sink._in_flight()
+        assert [t for t in asyncio.all_tasks() if t.get_name() == "mao-store-flush"] == []
+        await sink(script.make_delta(attempt_id, "schemas", "text", "and more"))
+        closing = asyncio.create_task(sink.aclose())
+        await asyncio.sleep(0)  # closing starts: it waits for the flush on SQLite's thread
+        assert not closing.done()
+    finally:
+        release.set()
+    await closing
+    assert attempt_texts(db_path, attempt_id) == ("", "once and more")
+
+
+async def test_a_periodic_flush_that_fails_puts_its_text_back_in_order(
+    store: Store, db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A flush queued without a reply that fails (not for lack of room) gives its text back in
+    front of what came after it, and the next write stores all of it, in order."""
+    script, attempt_id = running_session()
+    sink = store.sink(flush_interval=0)
+    await push(sink, script.events)
+    async with store.transaction() as conn:
+        await conn.execute(
+            "CREATE TEMP TRIGGER refuse_once BEFORE INSERT ON streamed"
+            " WHEN NOT EXISTS (SELECT 1 FROM temp.refused)"
+            " BEGIN SELECT RAISE(ABORT, 'refused once'); END"
+        )
+        await conn.execute("CREATE TEMP TABLE refused (x)")
+    await sink(script.make_delta(attempt_id, "schemas", "text", "first "))
+    await sink(script.make_delta(attempt_id, "schemas", "text", "second "))  # flushes, fails
+    await store.settle()  # the failure has been reported
+    assert "refused once" in caplog.text
+    assert attempt_texts(db_path, attempt_id) == ("", "")
+    async with store.alone() as conn:
+        await conn.execute("INSERT INTO temp.refused VALUES (1)")
+    await sink(script.make_delta(attempt_id, "schemas", "text", "third"))
+    await sink.aclose()
+    assert attempt_texts(db_path, attempt_id) == ("", "first second third")
+
+
+async def test_a_delta_late_in_the_interval_flushes_without_the_timer(
+    store: Store, db_path: Path
+) -> None:
+    """While text streams, the loop is awake for each delta: one that comes in the last quarter
+    of the interval writes the text then, and the timer never wakes the loop."""
+    script, attempt_id = running_session()
+    sink = store.sink(flush_interval=0)  # every delta after the first is late
+    await push(sink, script.events)
+    await sink(script.make_delta(attempt_id, "schemas", "text", "a "))
+    assert sink._timer is not None
+    await sink(script.make_delta(attempt_id, "schemas", "text", "b"))
+    assert sink._timer is None and sink.buffered == 0
+    await store.settle()
+    assert attempt_texts(db_path, attempt_id) == ("", "a b")
+    await sink.aclose()
 
 
 async def test_aclose_flushes_stops_the_timer_and_refuses_more_events(
@@ -733,24 +801,25 @@ async def test_one_timer_and_one_flush_for_all_the_text_of_an_interval(
     store: Store, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     script, first, second = two_attempts()
-    sink = store.sink(flush_interval=0)
+    sink = store.sink(flush_interval=0.5)  # 100 deltas take far less than its first 3/4
     await push(sink, script.events)
     flushes: list[int] = []
     flushed = asyncio.Event()
-    real_flush = sink.flush
+    real_flush_due = sink._flush_due
 
-    async def observed_flush() -> None:
+    def observed_flush_due() -> None:
         flushes.append(sink.buffered)
-        await real_flush()
+        real_flush_due()
         flushed.set()
 
-    monkeypatch.setattr(sink, "flush", observed_flush)
+    monkeypatch.setattr(sink, "_flush_due", observed_flush_due)
     timers = set()
     for n in range(50):
         await sink(script.make_delta(first, "schemas", "text", f"{n} "))
         await sink(script.make_delta(second, "storage", "thinking", f"{n} "))
         timers.add(id(sink._timer))
     await asyncio.wait_for(flushed.wait(), timeout=10)
+    await store.settle()
     assert len(timers) == 1
     assert flushes == [100]
     expected = "".join(f"{n} " for n in range(50))
@@ -1020,17 +1089,18 @@ async def test_a_later_migration_upgrades_and_a_failing_one_rolls_back(
 async def test_a_database_from_before_the_attempt_trigger_starts_workstreams_after_upgrade(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The last migration moves "an attempt's start sets its workstream running" into a
-    trigger; a file written before it is upgraded and keeps working."""
+    """Migration 17 moves "an attempt's start sets its workstream running" into a trigger; a
+    file written before it is upgraded and keeps working."""
     script = Script(new_id())
     script.start()
     script.plan(make_plan())
+    before = migrations.MIGRATIONS.index(migrations.ATTEMPT_STARTS_WORKSTREAM)
     with monkeypatch.context() as old:
-        old.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:-1])
+        old.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:before])
         store = await Store.open(db_path)
         await push(store.sink(), script.events)
         await store.close()
-    assert user_version(db_path) == SCHEMA_VERSION - 1
+    assert user_version(db_path) == before
     assert "attempt_starts_workstream" not in triggers(db_path)
 
     store = await Store.open(db_path)
@@ -1042,6 +1112,44 @@ async def test_a_database_from_before_the_attempt_trigger_starts_workstreams_aft
     assert query(db_path, "SELECT key, status FROM workstreams WHERE status != 'pending'") == [
         ("storage", "running")
     ]
+    await sink.aclose()
+    await store.close()
+
+
+async def test_text_streamed_before_the_upgrade_stays_ahead_of_text_streamed_after(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before migration 18 a running attempt's text was appended to its own columns; after it,
+    to rows of ``streamed``. An attempt left running across the upgrade (a crash) reads as one
+    text, in order, and ending it folds the rows in and drops them."""
+    script, attempt_id = running_session()
+    before = migrations.MIGRATIONS.index(migrations.STREAMED_TEXT)
+    with monkeypatch.context() as old:
+        old.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:before])
+        store = await Store.open(db_path)
+        await push(store.sink(), script.events)
+        async with store.alone() as conn:  # what the sink of that version wrote
+            await conn.execute(
+                "UPDATE attempts SET thinking_text = ?, output_text = ? WHERE id = ?",
+                ("old thought ", "old text ", attempt_id),
+            )
+        await store.close()
+    store = await Store.open(db_path)
+    assert user_version(db_path) == SCHEMA_VERSION
+    sink = store.sink(flush_interval=3600)
+    await sink(script.make_delta(attempt_id, "schemas", "text", "new "))
+    await sink.flush()
+    await sink(script.make_delta(attempt_id, "schemas", "text", "last"))
+    assert attempt_texts(db_path, attempt_id) == ("old thought ", "old text new ")
+    detail = await store.get_session(script.session_id)
+    assert detail is not None
+    assert detail.attempts[0].output_text == "old text new "
+    script.finish_attempt(attempt_id, "schemas", "gemini-3-pro", usage(1))
+    await push(sink, script.events[-1:])
+    assert query(
+        db_path, "SELECT thinking_text, output_text FROM attempts WHERE id = ?", (attempt_id,)
+    ) == [("old thought ", "old text new last")]
+    assert query(db_path, "SELECT count(*) FROM streamed") == [(0,)]
     await sink.aclose()
     await store.close()
 
