@@ -111,7 +111,7 @@ END;
 # statement that ends it; this trigger then drops the rows). Appending to the attempt's own
 # columns rewrote its whole text, overflow pages and all, four times a second: 180 µs a flush
 # at 3-10 KB an attempt, against 20 µs for the rows. Readers fold a running attempt's rows in
-# (store/writes.py, ``STREAMED_THINKING``).
+# (store/streamed.py, ``STREAMED_THINKING``).
 STREAMED_TEXT = """
 CREATE TABLE streamed (
     attempt_id TEXT NOT NULL REFERENCES attempts (id) ON DELETE CASCADE,

@@ -32,7 +32,7 @@ from mao_tui.domain import (
 )
 from mao_tui.domain.errors import StoreUnwritableError
 from mao_tui.store.db import FLUSH_INTERVAL_S, Posted, is_write_failure, unwritable
-from mao_tui.store.streamed import APPEND_TEXT, Buffer, append_all
+from mao_tui.store.streamed import Buffer, append_all
 from mao_tui.store.writes import attempt_finished, one_statement, write_event
 
 if TYPE_CHECKING:
@@ -198,13 +198,7 @@ class StoreSink:
         else:  # a transaction anyway: every attempt's buffered text goes in it first
             async with self._taking(None, transaction=True) as (conn, taken):
                 if taken:
-                    await conn.executemany(
-                        APPEND_TEXT,
-                        [
-                            ("".join(thinking), "".join(text), attempt_id)
-                            for attempt_id, (thinking, text) in taken.items()
-                        ],
-                    )
+                    await conn.execute(*append_all(taken))
                 await write_event(conn, event)
 
     @asynccontextmanager

@@ -6,7 +6,8 @@ from __future__ import annotations
 # attempt id -> (thinking fragments, text fragments), in arrival order
 Buffer = dict[str, tuple[list[str], list[str]]]
 
-APPEND_TEXT = "INSERT INTO streamed (thinking, output, attempt_id) VALUES (?, ?, ?)"
+_INSERT = "INSERT INTO streamed (thinking, output, attempt_id) VALUES "
+APPEND_TEXT = f"{_INSERT}(?, ?, ?)"  # one attempt's text
 
 
 def _streamed(column: str) -> str:
@@ -29,4 +30,4 @@ def append_all(taken: Buffer) -> tuple[str, list[str]]:
         for attempt_id, (thinking, text) in taken.items()
         for x in ("".join(thinking), "".join(text), attempt_id)
     ]
-    return f"INSERT INTO streamed (thinking, output, attempt_id) VALUES {rows}", params
+    return _INSERT + rows, params

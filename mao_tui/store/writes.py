@@ -172,7 +172,7 @@ async def write_event(conn: aiosqlite.Connection, event: EngineEvent) -> None:
         case OutputPicked():
             await write_pick(conn, event, iso(event.at))
         case Delta():
-            raise TypeError("Delta events are buffered and appended with APPEND_TEXT")
+            raise TypeError("Delta events are buffered and appended with append_all")
         case _:
             raise TypeError(f"{type(event).__name__} has a statement of its own: one_statement")
 
