@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, ClassVar, TypeGuard
@@ -22,6 +21,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 
 from mao_tui.service.ports import Backend, LiveSession, SessionControl, SessionRunner
+from mao_tui.tui import collector
 from mao_tui.tui.bindings import SPECS, screen_bindings
 from mao_tui.tui.messages import OpenReview, OpenSession
 from mao_tui.tui.startup import watch_first_paint
@@ -134,7 +134,7 @@ class MaoApp(App[int]):
         await super().on_event(event)
 
     def on_mount(self) -> None:
-        _tune_gc()
+        collector.tune()
         _quit_on_sigterm(self)
         if self._keymap:
             self.set_keymap(self._keymap)
@@ -271,7 +271,6 @@ class MaoApp(App[int]):
 
 # session_run's EXIT_OK and EXIT_CANCELLED: that module loads the reducer, not needed to paint Home
 _EXIT_OK, _EXIT_CANCELLED = 0, 130
-GC_THRESHOLDS = (20_000, 20, 20)
 # Home's first frame does not need the dashboard: its module (and the panels', the reducer's)
 # is imported when a dashboard opens. Until then no screen can be one.
 _DASHBOARD = "mao_tui.tui.dashboard"
@@ -292,19 +291,6 @@ def _quit_on_sigterm(app: MaoApp) -> None:
         return  # only the main thread may handle signals
     with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, app.action_quit_now)
-
-
-def _tune_gc() -> None:
-    """Keep the cyclic garbage collector from pausing the event loop for tens of milliseconds.
-
-    Measured (benchmarks/responsiveness.py): with the default thresholds the collector ran ~200
-    times a second while seven panels streamed, with full collections of 30-75 ms. Everything
-    alive at start-up (modules, the DOM) is frozen out of future collections, and collections
-    run less often.
-    """
-    gc.freeze()  # with the little garbage of start-up, when the CLI paused the collector for it
-    gc.set_threshold(*GC_THRESHOLDS)
-    gc.enable()  # paused by the CLI during start-up (mao_tui/cli/__init__.py)
 
 
 _TEXTUAL_DUPLICATES = frozenset({"Quit", "Keys", "Maximize", "Minimize"})
