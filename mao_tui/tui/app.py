@@ -27,6 +27,7 @@ from mao_tui.tui.messages import OpenReview, OpenSession
 from mao_tui.tui.startup import watch_first_paint
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
     from textual.notifications import SeverityLevel
 
     from mao_tui.domain import SessionFinished
@@ -132,6 +133,14 @@ class MaoApp(App[int]):
             if _is_dashboard(screen) and screen.hold_key(event.key):
                 return  # planning: the screen replays it once the plan is shown
         await super().on_event(event)
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        if driver.__module__ == "textual.drivers.linux_driver":  # not Windows, web, TEXTUAL_DRIVER
+            from mao_tui.tui.terminal_input import Driver as EscapeDriver
+
+            return EscapeDriver
+        return driver
 
     def on_mount(self) -> None:
         collector.tune()
