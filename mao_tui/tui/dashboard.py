@@ -366,15 +366,15 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Scre
 
     # -- selection and focus ------------------------------------------------------------------
 
-    @on(DataTable.RowSelected, "#plan-table")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        panel = self.panels.get(str(event.row_key.value))
+    @on(PlanTable.RowSelected, "#plan-table")
+    def _row_selected(self, event: PlanTable.RowSelected) -> None:
+        panel = self.panels.get(event.row_key)
         if panel is not None:
             panel.focus()
 
-    @on(DataTable.RowHighlighted, "#plan-table")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._select(str(event.row_key.value))
+    @on(PlanTable.RowHighlighted, "#plan-table")
+    def _row_highlighted(self, event: PlanTable.RowHighlighted) -> None:
+        self._select(event.row_key)
 
     @on(DataTable.RowSelected, "#fallback-log")
     def _fallback_selected(self, event: DataTable.RowSelected) -> None:
@@ -421,8 +421,7 @@ class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Scre
         self.panel_grid.select(key)
         if move_cursor and key in self.lanes:
             index = list(self.lanes).index(key)
-            if self.plan_table.cursor_row != index:
-                self.plan_table.move_cursor(row=index, animate=False)
+            self.plan_table.cursor_row = index
 
     def _show_lane(self, lane: Lane, now: datetime | None = None) -> None:
         now = now or self.clock.now()

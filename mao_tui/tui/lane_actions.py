@@ -294,16 +294,13 @@ class LaneActions(_Base):
         panel = self._panel_for_focus()
         if panel is not None:
             return self.state.lanes.get(panel.key)
-        if self.plan_table.row_count:
-            row_key, _ = self.plan_table.coordinate_to_cell_key(self.plan_table.cursor_coordinate)
-            return self.state.lanes.get(str(row_key.value))
-        return None
+        key = self.plan_table.cursor_key
+        return None if key is None else self.state.lanes.get(key)
 
     def _panel_for_focus(self) -> ModelPanel | None:
         focused = self.focused
-        if focused is self.plan_table and self.plan_table.row_count:
-            row_key, _ = self.plan_table.coordinate_to_cell_key(self.plan_table.cursor_coordinate)
-            return self.panels.get(str(row_key.value))
+        if focused is self.plan_table and self.plan_table.cursor_key is not None:
+            return self.panels.get(self.plan_table.cursor_key)
         if focused is None:
             return None
         return next(

@@ -65,15 +65,15 @@ async def test_the_dashboard_runs_the_demo_to_completion(db_path: Path, tmp_path
         assert isinstance(screen, DashboardScreen)
         assert "SIMULATED" in _plain(screen.title_bar.badge.content)
         table = screen.plan_table
-        assert [row.key.value for row in table.ordered_rows] == LANES
-        models = {k: _plain(table.get_cell(k, "model")) for k in LANES}
+        assert table.row_keys == LANES
+        models = {k: _plain(table.cell(k, "model")) for k in LANES}
         assert models == {
             "schemas": "sonnet-5.5", "storage": "gpt-6.2-sol", "core_logic": "gpt-6.2-astra",
             "implementation": "sonnet-5.5", "tests": "gpt-6.2-sol", "synthesis": "opus-5.5",
         }  # fmt: skip
-        assert _plain(table.get_cell("schemas", "status")) == "done (2)"
+        assert _plain(table.cell("schemas", "status")) == "done (2)"
         for key in LANES[1:]:
-            assert _plain(table.get_cell(key, "status")) == "done"
+            assert _plain(table.cell(key, "status")) == "done"
         assert screen.fallback_log.lines == [FALLBACK]
         for key in LANES:
             panel = screen.panels[key]

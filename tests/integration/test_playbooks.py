@@ -391,7 +391,7 @@ async def test_mao_journal_in_the_dashboard_writes_the_entry_and_says_so(
         await pilot.pause()
         assert screen.lanes["synthesis"].notes == [f"✓ journal written to {entry}"]
         screen.plan_table.focus()
-        screen.plan_table.move_cursor(row=list(screen.lanes).index("synthesis"))
+        screen.plan_table.cursor_row = list(screen.lanes).index("synthesis")
         await pilot.pause()
         await pilot.press("s")
         await asyncio.wait_for(screen.ended(2), GUARD_S)

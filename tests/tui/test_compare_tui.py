@@ -70,7 +70,7 @@ def _app(tmp_path: Path, **extra: Any) -> tuple[MaoApp, OpenSession]:
 async def _select(pilot: Pilot[Any], screen: DashboardScreen, key: str) -> None:
     table = screen.plan_table
     table.focus()
-    table.move_cursor(row=table.get_row_index(key))
+    table.cursor_row = table.row_keys.index(key)
     await pilot.pause()
 
 

@@ -129,3 +129,42 @@ async def test_it_builds_only_the_rows_it_shows_and_answers_keys_and_clicks() ->
         await pilot.pause()
         assert table.cursor_row == 3
         assert app.selected == [items[2][0], items[3][0]]
+
+
+async def test_an_updated_row_is_made_again_and_no_other() -> None:
+    items = _rows(10)
+    app = Both(items)
+    app.CSS = CSS.replace("WIDTH", "100")
+    async with app.run_test(size=(100, 24)) as pilot:
+        table: RowTable[Any] = app.query_one(RowTable)
+        app.query_one(DataTable).display = False
+        await pilot.pause()
+        built = table.built_rows
+        assert built == 10
+        items[4] = ("12-004", "failed", "changed", "9k→1", "/p/")
+        table.update_row(4)
+        await pilot.pause()
+        assert table.built_rows == built + 1
+        assert "changed" in "".join(s.text for s in _lines(table)[5])  # the header is line 0
+        table.refresh()  # a whole repaint: the other rows are drawn from what they made
+        await pilot.pause()
+        assert table.built_rows == built + 1
+
+
+async def test_shown_again_it_keeps_its_cursor_when_asked() -> None:
+    items = _rows(10)
+    app = Both(items)
+    app.CSS = CSS.replace("WIDTH", "100")
+    async with app.run_test(size=(100, 24)) as pilot:
+        table: RowTable[Any] = app.query_one(RowTable)
+        table.focus()
+        await pilot.press("down", "down", "down")
+        assert table.cursor_row == 3 and table.cursor_key == items[3][0]
+        table.show(items[:8], keep_cursor=True)
+        assert table.cursor_row == 3
+        table.show(items[:2], keep_cursor=True)
+        assert table.cursor_row == 1 and table.cursor_key == items[1][0]
+        table.show(items)
+        assert table.cursor_row == 0
+        table.show([])
+        assert table.cursor_key is None

@@ -251,7 +251,7 @@ async def _review_steerable(pilot: Pilot[Any], key: str) -> DashboardScreen:
 
     await asyncio.wait_for(steerable(), GUARD_S)
     review.plan_table.focus()
-    review.plan_table.move_cursor(row=list(review.lanes).index(key))
+    review.plan_table.cursor_row = list(review.lanes).index(key)
     await pilot.pause()
     return review
 

@@ -66,7 +66,7 @@ def plain(value: object) -> str:
 
 
 def cell(screen: DashboardScreen, row: str, column: str) -> str:
-    return plain(screen.plan_table.get_cell(row, column))
+    return plain(screen.plan_table.cell(row, column))
 
 
 def static_text(widget: Any) -> str:
@@ -143,7 +143,7 @@ async def test_finished_session_shows_plan_panels_fallback_and_synthesis() -> No
 
         # the plan table: one row per workstream, synthesis last
         table = screen.plan_table
-        assert [row.key.value for row in table.ordered_rows] == LANE_KEYS
+        assert table.row_keys == LANE_KEYS
         for key in LANE_KEYS:
             assert cell(screen, key, "model") == FINAL_MODEL[key]
         assert cell(screen, "schemas", "status") == "done (2)"
@@ -291,7 +291,7 @@ async def test_a_streaming_panel_follows_its_newest_text_without_widgets() -> No
         await asyncio.wait_for(gate.reached[0].wait(), GUARD_S)
         screen = dashboard(app)
         await pilot.pause()
-        screen.plan_table.move_cursor(row=0)
+        screen.plan_table.cursor_row = 0
         await pilot.pause()
         panel = screen.panels["schemas"]
         panel.flush()

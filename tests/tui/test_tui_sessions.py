@@ -96,7 +96,7 @@ async def _first_run(pilot: Pilot[Any]) -> DashboardScreen:
 
 async def _select(pilot: Pilot[Any], screen: DashboardScreen, key: str) -> None:
     screen.plan_table.focus()
-    screen.plan_table.move_cursor(row=list(screen.lanes).index(key))
+    screen.plan_table.cursor_row = list(screen.lanes).index(key)
     await pilot.pause()
 
 
@@ -125,7 +125,7 @@ async def test_r_reruns_the_selected_workstream_and_the_synthesis_turns_stale(
         await pilot.pause()
 
         assert storage.attempts == 2 and storage.status is WorkstreamStatus.DONE
-        assert screen.plan_table.get_cell("storage", "status").plain == "done (2)"
+        assert screen.plan_table.cell("storage", "status").plain == "done (2)"
         assert screen.panels["storage"].answer.source  # the new attempt's answer
         assert storage.history[0].answer_text == first_answer  # kept, viewable
         synthesis = screen.panels[SYNTHESIS_KEY]
@@ -169,7 +169,7 @@ async def test_m_reruns_on_the_model_picked(tmp_path: Path) -> None:
         await pilot.pause()
         lane = screen.lanes["tests"]
         assert [a.model for a in lane.history] == ["gpt-6.2-sol", "sonnet-5.5"]
-        assert screen.plan_table.get_cell("tests", "model").plain == "sonnet-5.5"
+        assert screen.plan_table.cell("tests", "model").plain == "sonnet-5.5"
         await pilot.press("q")
 
 
@@ -286,8 +286,8 @@ async def test_a_failed_rerun_keeps_the_earlier_output_and_says_so(tmp_path: Pat
         assert [a.model for a in lane.history] == ["gpt-6.2-sol", "haiku-4.5"]
         assert lane.history[-1].error is not None  # the rerun did fail
         assert lane.status is WorkstreamStatus.DONE
-        assert screen.plan_table.get_cell("tests", "status").plain == "done (2)"
-        assert screen.plan_table.get_cell("tests", "model").plain == "gpt-6.2-sol"
+        assert screen.plan_table.cell("tests", "status").plain == "done (2)"
+        assert screen.plan_table.cell("tests", "model").plain == "gpt-6.2-sol"
         stands = "the rerun failed; the earlier output of gpt-6.2-sol stands"
         assert any(stands in note for note in lane.notes)
         assert screen.session.status == "done"
@@ -312,7 +312,7 @@ async def test_the_status_bar_totals_are_live_while_models_stream(tmp_path: Path
         status = screen.status_bar.render().plain  # type: ignore[union-attr]
         assert "out ~" in status and "out 0 " not in status, status
         assert "in 0 " not in status, status  # the orchestrator's tokens are counted
-        assert "~" in screen.plan_table.get_cell("core_logic", "tokens").plain
+        assert "~" in screen.plan_table.cell("core_logic", "tokens").plain
         await pilot.press("ctrl+c")
 
 
@@ -470,7 +470,7 @@ async def test_x_cancels_the_selected_workstream_and_the_others_go_on(tmp_path: 
         await asyncio.wait_for(screen.ended(1), GUARD_S)
         await pilot.pause()
         assert core.status is WorkstreamStatus.CANCELLED
-        assert screen.plan_table.get_cell("core_logic", "status").plain == "cancelled"
+        assert screen.plan_table.cell("core_logic", "status").plain == "cancelled"
         others = [lane for key, lane in screen.lanes.items() if key != "core_logic"]
         assert {lane.status for lane in others} == {WorkstreamStatus.DONE}
         await pilot.press("x")  # nothing runs any more: said so, nothing happens
@@ -659,7 +659,7 @@ async def test_history_finds_a_session_by_a_word_of_its_output_and_reviews_it(
         assert review.fallback_log.lines == [
             "Schemas: fallback from gemini-4-argon to sonnet-5.5 (timeout)"
         ]
-        assert review.plan_table.get_cell("schemas", "status").plain == "done (2)"
+        assert review.plan_table.cell("schemas", "status").plain == "done (2)"
         assert "WAL mode" in review.panels["storage"].answer.source
 
         await _select(pilot, review, "schemas")  # reruns work in review too

@@ -6,11 +6,11 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import DataTable
 
 from mao_tui.domain import WorkstreamStatus
 from mao_tui.tui import fmt
 from mao_tui.tui.state import CHARS_PER_TOKEN, Lane
+from mao_tui.tui.widgets.row_table import Column, RowTable
 
 # (key, label, width): fixed widths, so a cell update never re-measures the table
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -64,62 +64,71 @@ def lane_cells(lane: Lane, now: datetime | None) -> dict[str, Text]:
     }
 
 
-class PlanTable(DataTable[Text]):
-    """Rows are keyed by lane key; selecting one focuses that lane's panel (the screen does)."""
+class PlanTable(RowTable[Lane]):
+    """Rows are keyed by lane key; selecting one focuses that lane's panel (the screen does).
+
+    A row's cells are made only when it is drawn after its lane changed: the clock's tick
+    touches the running rows alone, and a repaint (a panel restored, a dialog closed) draws
+    every other row from what it made before."""
 
     compact: reactive[bool] = reactive(False, init=False)
     """Fewer columns, for narrow terminals."""
 
     def __init__(self) -> None:
-        super().__init__(id="plan-table", cursor_type="row", zebra_stripes=True)
+        super().__init__(self._columns(False, 0), self._row_cells, key=_lane_key, id="plan-table")
         self._lanes: list[Lane] = []
+        self._rows: dict[str, int] = {}  # lane key → row
         self._now: datetime | None = None
-        self._model_shown_w = 0  # the Model column's width as built
 
-    @property
-    def columns_shown(self) -> list[tuple[str, str, int]]:
-        columns = [
-            (key, label, max(width, self._model_width()) if key == "model" else width)
+    @staticmethod
+    def _columns(compact: bool, model_w: int) -> tuple[Column, ...]:
+        return tuple(
+            Column(key, label, max(width, model_w) if key == "model" else width)
             for key, label, width in COLUMNS
-        ]
-        if not self.compact:
-            return columns
-        return [column for column in columns if column[0] in COMPACT_COLUMNS]
+            if not compact or key in COMPACT_COLUMNS
+        )
+
+    def _row_cells(self, lane: Lane) -> list[Text]:
+        cells = lane_cells(lane, self._now)
+        return [cells[column.key] for column in self.columns]
 
     def _model_width(self) -> int:
         """The longest model name a lane runs on or may fall back to: never cut."""
         return max((len(m) for lane in self._lanes for m in [*lane.chain, lane.model]), default=0)
 
     def on_mount(self) -> None:
-        self._rebuild()
+        self._rebuild()  # the header, while there is no plan yet
 
     def watch_compact(self) -> None:
         self._rebuild()
 
     def show_lanes(self, lanes: list[Lane], now: datetime | None) -> None:
         self._lanes, self._now = lanes, now
+        self._rows = {lane.key: row for row, lane in enumerate(lanes)}
         self._rebuild()
 
     def show_lane(self, lane: Lane, now: datetime | None) -> None:
-        if len(lane.model) > self._model_shown_w:  # a rerun on a model with a longer name
-            self._now = now
-            self._rebuild()
+        row = self._rows.get(lane.key)
+        if row is None:
             return
-        shown = {key for key, _, _ in self.columns_shown}
-        for key, value in lane_cells(lane, now).items():
-            if key in shown:
-                self.update_cell(lane.key, key, value)
+        self._now = now
+        self._lanes[row] = lane
+        if len(lane.model) > self._shown_model_width():  # a rerun on a model with a longer name
+            self._rebuild()
+        else:
+            self.update_row(row)
+
+    def cell(self, lane_key: str, column: str) -> Text:
+        """What the row of ``lane_key`` shows in ``column``."""
+        return lane_cells(self._lanes[self._rows[lane_key]], self._now)[column]
+
+    def _shown_model_width(self) -> int:
+        return next((c.width or 0 for c in self.columns if c.key == "model"), 0)
 
     def _rebuild(self) -> None:
-        cursor_row = self.cursor_row
-        self.clear(columns=True)
-        columns = self.columns_shown
-        for key, label, width in columns:
-            self.add_column(label, key=key, width=width)
-            if key == "model":
-                self._model_shown_w = width
-        for lane in self._lanes:
-            cells = lane_cells(lane, self._now)
-            self.add_row(*(cells[key] for key, _, _ in columns), key=lane.key)
-        if self.row_count:
-            self.move_cursor(row=min(cursor_row, self.row_count - 1), animate=False)
+        self.columns = self._columns(self.compact, self._model_width())
+        self.show(self._lanes, keep_cursor=True)
+
+
+def _lane_key(lane: Lane) -> str:
+    return lane.key

@@ -151,19 +151,42 @@ class RowTable(ScrollView, Generic[T], can_focus=True):
     def row_keys(self) -> list[str]:
         return [self._key(item) for item in self.items]
 
-    def show(self, items: Sequence[T], widths: dict[str, int] | None = None) -> None:
-        """List ``items`` from the top; ``widths`` gives the auto-width columns' widest cell."""
+    @property
+    def cursor_key(self) -> str | None:
+        """The cursor row's key; None while there are no rows."""
+        return self._key(self.items[self.cursor_row]) if self.items else None
+
+    def show(
+        self,
+        items: Sequence[T],
+        widths: dict[str, int] | None = None,
+        *,
+        keep_cursor: bool = False,
+    ) -> None:
+        """List ``items``; ``widths`` gives the auto-width columns' widest cell. From the top,
+        unless ``keep_cursor``: then the cursor stays on its row (the last, if fewer) and the
+        view where it was."""
+        cursor = min(self.cursor_row, len(items) - 1) if keep_cursor and items else 0
         self.items = items
         self.widths = [
             c.width or max(cell_len_of(c.label), (widths or {}).get(c.key, 0)) for c in self.columns
         ]
         self._content.clear()
         self._lines.clear()
-        self.set_reactive(RowTable.cursor_row, 0)
+        self.set_reactive(RowTable.cursor_row, cursor)
         self.set_reactive(RowTable.hover_row, 0)
         self.virtual_size = Size(sum(self.widths) + 2 * len(self.widths), len(items) + 1)
-        self.scroll_x = self.scroll_y = self.scroll_target_x = self.scroll_target_y = 0
+        if not keep_cursor:
+            self.scroll_x = self.scroll_y = self.scroll_target_x = self.scroll_target_y = 0
         self.refresh()
+
+    def update_row(self, row: int) -> None:
+        """Row ``row``'s item changed: its cells are made again when it is next drawn, and
+        no other row's are."""
+        self._content.pop(row, None)
+        for key in [key for key in self._lines if key[0] == row]:
+            del self._lines[key]
+        self._refresh_row(row)
 
     def _cell_segments(self, row: int) -> list[list[Segment]]:
         content = self._content.get(row)
