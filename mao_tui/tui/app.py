@@ -212,9 +212,10 @@ class MaoApp(App[int]):
 
     def action_help(self) -> None:
         from mao_tui.tui.help import HelpScreen
+        from mao_tui.tui.kept import kept
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self._keymap))
+            self.push_screen(kept(self, "help", HelpScreen, lambda: HelpScreen(self._keymap)))
 
     # -- quitting -----------------------------------------------------------------------------
 

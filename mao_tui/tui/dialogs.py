@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from textual import on
 from textual.app import ComposeResult
@@ -44,13 +45,30 @@ class ModelPicker(DimmedBackdrop, ModalScreen[str | None]):
         Binding("escape", "dismiss", "Cancel", id="picker-cancel")
     ]
 
-    def __init__(self, title: str, choices: list[ModelChoice], verb: str = "Rerun") -> None:
+    def __init__(
+        self, title: str = "", choices: Sequence[ModelChoice] = (), verb: str = "Rerun"
+    ) -> None:
         super().__init__(classes="dialog")
         self._title = title
-        self._choices = choices
+        self._choices = list(choices)
         self._verb = verb
 
-    def compose(self) -> ComposeResult:
+    def offer(self, title: str, choices: Sequence[ModelChoice], verb: str = "Rerun") -> Self:
+        """What to offer the next time it is shown: a kept picker is shown again (dashboard's
+        ``m``); the options are made again only when the choices changed."""
+        changed = list(choices) != self._choices
+        self._title, self._choices, self._verb = title, list(choices), verb
+        if self.is_mounted:
+            self.query_one("#model-picker-box").border_title = self._box_title()
+            if changed:
+                self.query_one(OptionList).set_options(self._options())
+            self._highlight_current()
+        return self
+
+    def _box_title(self) -> Content:
+        return Content(f"{self._verb} {self._title} on…")
+
+    def _options(self) -> list[Option]:
         options = []
         id_w = max((len(c.id) for c in self._choices), default=0)
         label_w = max((len(c.label) for c in self._choices), default=0)
@@ -67,19 +85,24 @@ class ModelPicker(DimmedBackdrop, ModalScreen[str | None]):
                 *[Content.assemble(mark, " ") for mark in marks],
             )
             options.append(Option(label, id=choice.id, disabled=not choice.runnable))
+        return options
+
+    def compose(self) -> ComposeResult:
         with Vertical(id="model-picker-box") as box:
-            box.border_title = Content(f"{self._verb} {self._title} on…")
-            yield OptionList(*options, id="model-options")
+            box.border_title = self._box_title()
+            yield OptionList(*self._options(), id="model-options")
             yield Static("Enter picks · Esc cancels · models marked in red cannot run, and why")
 
     def on_mount(self) -> None:
+        self._highlight_current()
+
+    def _highlight_current(self) -> None:
         options = self.query_one(OptionList)
         current = next(
             (i for i, c in enumerate(self._choices) if c.current and c.runnable),
             next((i for i, c in enumerate(self._choices) if c.runnable), None),
         )
-        if current is not None:
-            options.highlighted = current
+        options.highlighted = current
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:

@@ -70,5 +70,8 @@ class HelpScreen(DimmedBackdrop, ModalScreen[None]):
                 id="help-hint",
             )
 
+    def on_screen_resume(self) -> None:
+        self.query_one(VerticalScroll).scroll_home(animate=False)  # kept: shown again from the top
+
     def action_dismiss(self, result: object = None) -> None:  # type: ignore[override]
         self.dismiss(None)

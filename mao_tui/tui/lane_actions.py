@@ -123,6 +123,7 @@ class LaneActions(_Base):
 
     def action_rerun_model(self) -> None:
         from mao_tui.tui.dialogs import ModelPicker
+        from mao_tui.tui.kept import kept
 
         lane = self._selected_lane()
         if lane is None or not self._check_control():
@@ -141,7 +142,8 @@ class LaneActions(_Base):
                     f"Rerunning {lane.title} on {model}…",
                 )
 
-        self.app.push_screen(ModelPicker(lane.title, choices), chosen)
+        picker = kept(self.app, "model-picker", ModelPicker)
+        self.app.push_screen(picker.offer(lane.title, choices), chosen)
 
     def action_cancel_workstream(self) -> None:
         lane = self._selected_lane()

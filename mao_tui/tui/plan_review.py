@@ -25,6 +25,7 @@ from mao_tui.engine.routing import resolved_chain
 from mao_tui.service.ports import ModelChoice
 from mao_tui.settings.schema import Settings
 from mao_tui.tui.dialogs import ModelPicker
+from mao_tui.tui.kept import kept
 
 
 def plan_summary(plan: Plan) -> Text:
@@ -199,7 +200,8 @@ class PlanReviewScreen(ModalScreen[Plan | None]):
             for model_id, config in self._settings.registry.models.items()
             if model_id in runnable  # retired history is no choice
         ]
-        picked = await self.app.push_screen_wait(ModelPicker(ws.title, choices, verb="Assign"))
+        picker = kept(self.app, "model-picker", ModelPicker)
+        picked = await self.app.push_screen_wait(picker.offer(ws.title, choices, verb="Assign"))
         if picked:
             self.models[key] = picked
             self._refresh_row(key)

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from fixtures.develop_session import recorded_events
+from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, OptionList, Select, TextArea
 
@@ -170,6 +171,31 @@ async def test_m_reruns_on_the_model_picked(tmp_path: Path) -> None:
         lane = screen.lanes["tests"]
         assert [a.model for a in lane.history] == ["gpt-6.2-sol", "sonnet-5.5"]
         assert screen.plan_table.cell("tests", "model").plain == "sonnet-5.5"
+
+        # the picker is kept: shown again for another row, with that row's choices
+        await _select(pilot, screen, "storage")
+        runs = len(screen.lanes["storage"].history)
+        first_option = options.get_option_at_index(0)
+        await pilot.press("m")
+        assert app.screen is picker
+        storage = session.model_choices("storage")
+        assert storage == choices  # it runs on the model tests ran on: the options are kept
+        assert options.get_option_at_index(0) is first_option
+        assert options.highlighted == next(i for i, c in enumerate(storage) if c.current)
+        title = str(picker.query_one("#model-picker-box").border_title)
+        assert title == f"Rerun {screen.lanes['storage'].title} on…"
+        await pilot.press("escape")  # cancels: nothing reruns
+        assert len(screen.lanes["storage"].history) == runs
+        await _select(pilot, screen, "tests")
+        await pilot.press("m")
+        assert app.screen is picker
+        now = session.model_choices("tests")
+        assert now != choices  # tests runs on sonnet-5.5 now: the options are made again
+        assert options.get_option_at_index(0) is not first_option
+        shown = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert shown == [c.id for c in now]
+        assert options.highlighted == next(i for i, c in enumerate(now) if c.id == "sonnet-5.5")
+        await pilot.press("escape")
         await pilot.press("q")
 
 
@@ -689,6 +715,27 @@ async def test_help_lists_every_binding_of_every_screen(tmp_path: Path, key: str
         text = str(app.screen.query_one("#help-keys").content)
         for _, spec in all_specs():
             assert spec.description in text and f"[{spec.id}]" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)
+
+
+async def test_help_is_kept_and_shown_again_from_the_top(tmp_path: Path) -> None:
+    app = MaoApp(backend=AppBackend(_launch(tmp_path)))
+    async with app.run_test(size=(120, 20)) as pilot:
+        app.screen.query_one("#recent").focus()  # not the task's field: ? would be typed there
+        await pilot.press("question_mark")
+        first = app.screen
+        assert isinstance(first, HelpScreen)
+        await pilot.press("end")  # the keys do not fit in 20 lines: scrolled to the end
+        box = first.query_one(VerticalScroll)
+        await pilot.pause()
+        assert box.scroll_y > 0
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("question_mark")
+        assert app.screen is first  # not built again
+        await pilot.pause()
+        assert box.scroll_y == 0
         await pilot.press("escape")
         assert isinstance(app.screen, HomeScreen)
 
