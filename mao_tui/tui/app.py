@@ -23,7 +23,6 @@ from textual.screen import Screen
 from mao_tui.service.ports import Backend, LiveSession, SessionControl, SessionRunner
 from mao_tui.tui import collector
 from mao_tui.tui.bindings import SPECS, screen_bindings
-from mao_tui.tui.frames import frame_rate
 from mao_tui.tui.messages import OpenReview, OpenSession
 from mao_tui.tui.startup import watch_first_paint
 
@@ -74,7 +73,6 @@ class MaoApp(App[int]):
         backend: Backend | None = None,
         keymap: Mapping[str, str] | None = None,
     ) -> None:
-        frame_rate()  # before any screen makes its timer
         super().__init__()
         self.title = title
         self.simulated = simulated

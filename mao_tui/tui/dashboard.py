@@ -39,6 +39,7 @@ from mao_tui.tui import messages as m
 from mao_tui.tui.apply_actions import ApplyActions
 from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.budget_actions import BudgetActions
+from mao_tui.tui.frames import FastFrames
 from mao_tui.tui.lane_actions import LaneActions
 from mao_tui.tui.reducer import Change, DashboardState
 from mao_tui.tui.session_run import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, SessionRun
@@ -65,7 +66,9 @@ WIDE_FROM = 160  # from here, three panels a row and the full plan table
 DIALOG_CSS = ("dialogs.tcss", "help.tcss")  # the picker's, help's and other dialogs' rules
 
 
-class DashboardScreen(SessionRun, LaneActions, ApplyActions, BudgetActions, Screen[None]):
+class DashboardScreen(
+    FastFrames, SessionRun, LaneActions, ApplyActions, BudgetActions, Screen[None]
+):
     CSS_PATH = Path(__file__).with_name("dashboard.tcss")
     HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (Textual declares it oddly for mypy)
         (0, "-narrow"),

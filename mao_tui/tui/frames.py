@@ -1,26 +1,53 @@
-"""How soon a change reaches the terminal.
+"""How soon a change on the dashboard reaches the terminal.
 
-Textual paints a screen's changes on its next tick of a timer that runs at ``TEXTUAL_FPS``
-frames a second, 60 by default: whatever a key changed waited 0-17 ms for that tick, after the
-key's own work. Measured from outside (benchmarks/keys.py, tmux 160x48, seven models streaming),
-120 frames a second took ~10 ms off the p90 and p99 of every key: Enter 50 -> 36 ms p50, all
-keys p90 52-53 -> 45 ms. The panels still stream in ~20 batches a second, so the dashboard does
+Textual paints a screen's changes on the next tick of the screen's timer, ``TEXTUAL_FPS`` ticks
+a second, 60 by default: whatever a key changed waited 0-17 ms for that tick, after the key's
+own work. Measured from outside (benchmarks/keys.py, tmux 160x48, seven models streaming), the
+dashboard at 120 frames a second took ~10 ms off the p90 and p99 of every key: Enter 50 -> 36 ms
+p50, all keys p90 52-53 -> 45 ms. Its panels still stream in ~20 batches a second, so it does
 not paint more often while nothing is pressed. 240 was no better than 120: a key's changes then
 land in two frames, not one.
+
+Only the dashboard: History's open (headless, key -> first results painted) took ~110 ms at
+120 against 85-106 ms at 60, its first results waiting behind an extra frame of the screen
+being built.
 """
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
-from textual import constants, screen
+from textual import constants
+from textual.screen import Screen
+from textual.timer import Timer
 
 FPS = 120
 
+# A plain mixin at run time, as DimmedBackdrop is (mao_tui/tui/backdrop.py).
+if TYPE_CHECKING:
+    _Base = Screen[Any]
+else:
+    _Base = object
 
-def frame_rate() -> None:
-    """Paint up to ``FPS`` frames a second, unless ``TEXTUAL_FPS`` says how many."""
-    if "TEXTUAL_FPS" in os.environ:
-        return
-    setattr(constants, "MAX_FPS", FPS)  # noqa: B010 (Final in Textual: read when screens tick)
-    setattr(screen, "UPDATE_PERIOD", 1 / FPS)  # noqa: B010
+
+def frame_rate() -> int:
+    """``FPS``, unless ``TEXTUAL_FPS`` says how many (Textual read it at import)."""
+    return constants.MAX_FPS if "TEXTUAL_FPS" in os.environ else FPS
+
+
+class FastFrames(_Base):
+    """Mixed into a screen (before ``Screen``): its timer ticks ``frame_rate()`` times a second.
+
+    Textual makes every screen's timer on first use, at its module's ``1 / MAX_FPS``; this is
+    the same timer at another rate."""
+
+    _frames: Timer | None = None
+
+    @property
+    def _update_timer(self) -> Timer:
+        if self._frames is None:
+            self._frames = self.set_interval(
+                1 / frame_rate(), self._on_timer_update, name="screen_update", pause=True
+            )
+        return self._frames

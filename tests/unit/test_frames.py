@@ -1,34 +1,51 @@
-"""mao paints up to 120 frames a second, unless TEXTUAL_FPS says otherwise."""
+"""The dashboard paints up to 120 frames a second, other screens at Textual's rate; TEXTUAL_FPS,
+when set, is Textual's to apply."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from textual import constants, screen
+from textual.app import App
+from textual.screen import Screen
 
-from mao_tui.tui.app import MaoApp
-from mao_tui.tui.frames import FPS
-
-
-@pytest.fixture(autouse=True)
-def _restored(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Textual's own values, put back after each test
-    monkeypatch.setattr(constants, "MAX_FPS", 60)
-    monkeypatch.setattr(screen, "UPDATE_PERIOD", 1 / 60)
+from mao_tui.tui.frames import FPS, FastFrames
 
 
-async def test_a_screen_of_the_app_ticks_at_120_frames_a_second(
+class Fast(FastFrames, Screen[None]):
+    pass
+
+
+def _interval(screen: Screen[Any]) -> float:
+    return screen._update_timer._interval
+
+
+async def test_a_fast_screen_ticks_at_120_frames_a_second_and_others_at_textuals_60(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("TEXTUAL_FPS", raising=False)
-    app = MaoApp()
-    assert constants.MAX_FPS == FPS == 120
-    async with app.run_test():
-        assert app.screen._update_timer._interval == pytest.approx(1 / FPS)
+    app: App[None] = App()
+    async with app.run_test() as pilot:
+        assert _interval(app.screen) == pytest.approx(1 / 60)
+        fast = Fast()
+        await app.push_screen(fast)
+        await pilot.pause()
+        assert FPS == 120
+        assert _interval(fast) == pytest.approx(1 / FPS)
+        assert fast._update_timer is fast._update_timer  # one timer, made once
 
 
 async def test_textual_fps_set_by_the_user_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEXTUAL_FPS", "30")
-    app = MaoApp()
-    assert constants.MAX_FPS == 60  # Textual read TEXTUAL_FPS when it was imported
+    monkeypatch.setattr("textual.constants.MAX_FPS", 30)  # as Textual read it at import
+    app: App[None] = App()
     async with app.run_test():
-        assert app.screen._update_timer._interval == pytest.approx(1 / 60)
+        fast = Fast()
+        await app.push_screen(fast)
+        assert _interval(fast) == pytest.approx(1 / 30)
+
+
+def test_the_dashboard_is_a_fast_screen() -> None:
+    from mao_tui.tui.dashboard import DashboardScreen
+
+    assert issubclass(DashboardScreen, FastFrames)
