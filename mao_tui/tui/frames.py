@@ -8,9 +8,10 @@ p50, all keys p90 52-53 -> 45 ms. Its panels still stream in ~20 batches a secon
 not paint more often while nothing is pressed. 240 was no better than 120: a key's changes then
 land in two frames, not one.
 
-Only the dashboard: History's open (headless, key -> first results painted) took ~110 ms at
-120 against 85-106 ms at 60, its first results waiting behind an extra frame of the screen
-being built.
+Only the dashboard, where it was measured. Home and History keep Textual's rate: History's
+open (headless, key -> first results painted) read 110 and 109 ms at 120 and 85 and 106 ms at
+60 in two interleaved runs, which this machine's noise cannot tell apart (122 ms in a later run
+at 60), so nothing says a faster timer helps or hurts them.
 """
 
 from __future__ import annotations
