@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -29,6 +29,7 @@ from mao_tui.domain.sanitize import clean, mark_invisible
 from mao_tui.service.ports import ExportFormat, ModelChoice
 from mao_tui.tui import fmt
 from mao_tui.tui.backdrop import DimmedBackdrop
+from mao_tui.tui.kept import kept
 from mao_tui.tui.state import AttemptText, Lane
 from mao_tui.tui.widgets.fallback_log import LogEntry
 
@@ -110,6 +111,12 @@ class ModelPicker(DimmedBackdrop, ModalScreen[str | None]):
 
     def action_dismiss(self, result: object = None) -> None:  # type: ignore[override]
         self.dismiss(None)
+
+
+def model_picker(app: App[Any]) -> ModelPicker:
+    """The app's one model picker, built on first use and shown again after (the dashboard's
+    ``m`` and the plan review's assign)."""
+    return kept(app, "model-picker", ModelPicker)
 
 
 class Confirm(DimmedBackdrop, ModalScreen[bool]):

@@ -122,8 +122,7 @@ class LaneActions(_Base):
         self._steer(lambda control: control.rerun(lane.key), f"Rerunning {lane.title}…")
 
     def action_rerun_model(self) -> None:
-        from mao_tui.tui.dialogs import ModelPicker
-        from mao_tui.tui.kept import kept
+        from mao_tui.tui.dialogs import model_picker
 
         lane = self._selected_lane()
         if lane is None or not self._check_control():
@@ -142,7 +141,7 @@ class LaneActions(_Base):
                     f"Rerunning {lane.title} on {model}…",
                 )
 
-        picker = kept(self.app, "model-picker", ModelPicker)
+        picker = model_picker(self.app)
         self.app.push_screen(picker.offer(lane.title, choices), chosen)
 
     def action_cancel_workstream(self) -> None:

@@ -24,8 +24,7 @@ from mao_tui.engine.orchestrator_plan import PlanInvalid, edit_plan
 from mao_tui.engine.routing import resolved_chain
 from mao_tui.service.ports import ModelChoice
 from mao_tui.settings.schema import Settings
-from mao_tui.tui.dialogs import ModelPicker
-from mao_tui.tui.kept import kept
+from mao_tui.tui.dialogs import model_picker
 
 
 def plan_summary(plan: Plan) -> Text:
@@ -200,7 +199,7 @@ class PlanReviewScreen(ModalScreen[Plan | None]):
             for model_id, config in self._settings.registry.models.items()
             if model_id in runnable  # retired history is no choice
         ]
-        picker = kept(self.app, "model-picker", ModelPicker)
+        picker = model_picker(self.app)
         picked = await self.app.push_screen_wait(picker.offer(ws.title, choices, verb="Assign"))
         if picked:
             self.models[key] = picked
