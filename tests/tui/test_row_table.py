@@ -78,6 +78,13 @@ class Both(App[None]):
 CSS = "DataTable, RowTable { height: 1fr; width: WIDTH; }"
 
 
+def _both(rows: list[Row]) -> Both:
+    """Both tables, 100 columns wide."""
+    app = Both(rows)
+    app.CSS = CSS.replace("WIDTH", "100")
+    return app
+
+
 def _lines(widget: Widget) -> list[list[Segment]]:
     return [list(strip) for strip in widget.render_lines(Region(0, 0, *widget.size))]
 
@@ -107,8 +114,7 @@ async def test_it_draws_what_a_data_table_draws(width: int) -> None:
 
 async def test_it_builds_only_the_rows_it_shows_and_answers_keys_and_clicks() -> None:
     items = _rows(500)
-    app = Both(items)
-    app.CSS = CSS.replace("WIDTH", "100")
+    app = _both(items)
     async with app.run_test(size=(100, 24)) as pilot:
         table: RowTable[Any] = app.query_one(RowTable)
         app.query_one(DataTable).display = False
@@ -133,8 +139,7 @@ async def test_it_builds_only_the_rows_it_shows_and_answers_keys_and_clicks() ->
 
 async def test_an_updated_row_is_made_again_and_no_other() -> None:
     items = _rows(10)
-    app = Both(items)
-    app.CSS = CSS.replace("WIDTH", "100")
+    app = _both(items)
     async with app.run_test(size=(100, 24)) as pilot:
         table: RowTable[Any] = app.query_one(RowTable)
         app.query_one(DataTable).display = False
@@ -153,8 +158,7 @@ async def test_an_updated_row_is_made_again_and_no_other() -> None:
 
 async def test_shown_again_it_keeps_its_cursor_when_asked() -> None:
     items = _rows(10)
-    app = Both(items)
-    app.CSS = CSS.replace("WIDTH", "100")
+    app = _both(items)
     async with app.run_test(size=(100, 24)) as pilot:
         table: RowTable[Any] = app.query_one(RowTable)
         table.focus()
