@@ -51,6 +51,9 @@ class DimmedBackdrop(_Base):
             or stack[-1] is not self
             or isinstance(stack[-2], ModalScreen)
             or not 0 < color.a < 1
+            # A resize reaches the dialog and the screen below as two messages: until the
+            # one below has its own, its strips are the old size (Textual's way pads them).
+            or stack[-2]._compositor.size != self._compositor.size
         ):
             return super().render_lines(crop)
         strips = stack[-2]._compositor.render_strips()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fixtures.develop_session import recorded_events
 from textual._context import visible_screen_stack
+from textual.geometry import Size
 from textual.renderables.background_screen import BackgroundScreen
 from textual.screen import ModalScreen
 
@@ -94,3 +95,32 @@ async def test_a_dialog_is_laid_out_once_when_it_opens(monkeypatch: pytest.Monke
         assert [size for size in layouts if size is not None] == [app.size]
         await pilot.resize_terminal(120, 40)
         assert app.screen._compositor.size == (120, 40)
+
+
+@pytest.mark.parametrize("size", [(170, 50), (120, 40)])
+async def test_a_dialog_open_when_the_terminal_is_resized_paints_the_new_size(
+    size: tuple[int, int],
+) -> None:
+    """Textual sends the resize to the dialog and to the screen under it as two messages: the
+    dialog can be laid out and painted at the new size while the dashboard still has the old
+    one. A backdrop made from the dashboard's strips was then narrower than the terminal, and
+    writing that frame raised: mao quit on a terminal widened while a dialog was open."""
+    app, runner = streaming_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await asyncio.wait_for(runner.reached.wait(), GUARD_S)
+        await pilot.press("question_mark")
+        dialog = app.screen
+        assert isinstance(dialog, HelpScreen)
+        await pilot.pause()
+        new = Size(*size)
+        app._driver._size = new  # type: ignore[union-attr]  # the headless driver's terminal
+        dialog._screen_resized(new)  # the dialog's resize first, the dashboard's not yet
+        assert app._background_screens[-1]._compositor.size == (160, 48)
+        update = dialog._compositor.render_update(full=True, screen_stack=app._background_screens)
+        assert update is not None
+        frame = "".join(update.render_segments(app.console))
+        assert frame.count("\n") == new.height - 1
+        await pilot.resize_terminal(*size)  # and then everything at the new size
+        strips = app.screen._compositor.render_strips()
+        assert {strip.cell_length for strip in strips} == {new.width}
+        assert len(strips) == new.height
