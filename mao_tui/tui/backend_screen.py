@@ -7,16 +7,24 @@ Screens never reach for the app's class: they post :class:`~mao_tui.tui.messages
 
 from __future__ import annotations
 
+from textual import events
 from textual.screen import Screen
 
 from mao_tui.service.ports import Backend
 from mao_tui.tui.messages import OpenReview
+from mao_tui.tui.pane_focus import mark_focused_pane
 
 
 class BackendScreen(Screen[None]):
     def __init__(self, backend: Backend) -> None:
         super().__init__()
         self.backend = backend
+
+    def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
+        mark_focused_pane(self)
+
+    def on_descendant_blur(self, _event: events.DescendantBlur) -> None:
+        mark_focused_pane(self)
 
     def open_review(self, session_id: str) -> None:
         self.post_message(OpenReview(session_id))

@@ -41,6 +41,7 @@ from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.budget_actions import BudgetActions
 from mao_tui.tui.frames import FastFrames
 from mao_tui.tui.lane_actions import LaneActions
+from mao_tui.tui.pane_focus import mark_focused_pane
 from mao_tui.tui.reducer import Change, DashboardState
 from mao_tui.tui.session_run import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, SessionRun
 from mao_tui.tui.state import Lane, SessionClock, SessionView
@@ -393,9 +394,13 @@ class DashboardScreen(
             self.app.push_screen(FallbackDetail(entry, attempt_error))
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        mark_focused_pane(self)
         widget = event.widget
         if isinstance(widget, ModelPanel):
             self._select(widget.key, move_cursor=True)
+
+    def on_descendant_blur(self, _event: events.DescendantBlur) -> None:
+        mark_focused_pane(self)
 
     def on_key(self, event: events.Key) -> None:
         """F while no fix round can run, L while nothing can land: their bindings are hidden,

@@ -135,7 +135,7 @@ class HistoryScreen(BackendScreen):
         border: round $primary 50%;
         border-title-style: bold;
     }
-    #results:focus-within {
+    #results.-focused {  /* mao_tui/tui/pane_focus.py */
         border: round $primary;
     }
     #sessions {
@@ -170,7 +170,7 @@ class HistoryScreen(BackendScreen):
             for name, prompt in FILTERS:  # the Selects come after the first results
                 yield Static(_collapsed(prompt), id=f"{name}-placeholder", classes="unbuilt")
             yield Checkbox("this project", id="this-project")
-        with Vertical(id="results") as results:
+        with Vertical(id="results", classes="pane") as results:
             results.border_title = "Sessions"
             yield RowTable(COLUMNS, row_cells, key=_hit_id, id="sessions")
         yield Static("", id="match")

@@ -13,7 +13,7 @@ import gc
 import json
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from fixtures.develop_session import recorded_events
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, OptionList, Select, TextArea
 
@@ -647,6 +648,40 @@ async def test_home_starts_a_session_from_the_form(tmp_path: Path) -> None:
         await store.close()
     assert detail is not None and detail.task == "Add search" and detail.simulated
     assert "## 2. Storage" in detail.spec_text and "Keep it small." in detail.spec_text
+
+
+async def test_home_marks_the_pane_with_the_focus_without_restyling_the_form(
+    tmp_path: Path,
+) -> None:
+    """The pane holding the focus has the bright border; a Tab between the form's fields styles
+    again only the two fields, not the ~30 nodes of the form (as a `:focus-within` rule did)."""
+    app = MaoApp(backend=AppBackend(_launch(tmp_path, simulate=False)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        home = app.screen
+        form, recent = home.query_one("#form"), home.query_one("#recent-pane")
+        dim = recent.styles.border_top[1]
+        assert form.has_class("-focused") and not recent.has_class("-focused")
+        assert form.styles.border_top[1] != dim
+
+        restyled: list[int] = []
+        update_nodes = app.stylesheet.update_nodes
+
+        def counted(nodes: Iterable[DOMNode], animate: bool = False) -> None:
+            nodes = list(nodes)
+            restyled.append(len(nodes))
+            update_nodes(nodes, animate=animate)
+
+        app.stylesheet.update_nodes = counted  # type: ignore[method-assign]
+        await pilot.press("tab")  # the task field -> the playbook
+        await pilot.pause()
+        assert app.focused is home.query_one("#playbook")
+        assert restyled and max(restyled) < 10, restyled
+        assert form.has_class("-focused")
+
+        home.query_one("#recent").focus()
+        await pilot.pause()
+        assert recent.has_class("-focused") and not form.has_class("-focused")
+        assert form.styles.border_top[1] == dim != recent.styles.border_top[1]
 
 
 async def test_history_finds_a_session_by_a_word_of_its_output_and_reviews_it(

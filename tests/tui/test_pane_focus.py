@@ -1,0 +1,80 @@
+"""The pane holding the focus is marked ``-focused``, and only the panes are styled again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual.app import App, ComposeResult
+from textual.containers import Vertical
+from textual.dom import DOMNode
+from textual.screen import Screen
+from textual.widgets import Input
+
+from mao_tui.tui.pane_focus import FOCUSED, mark_focused_pane
+
+
+class Panes(Screen[None]):
+    AUTO_FOCUS = "#a1"
+    DEFAULT_CSS: ClassVar[str] = """
+    .pane { border: round red; height: auto; }
+    .pane.-focused { border: round green; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="left", classes="pane"):
+            yield Input(id="a1")
+            yield Input(id="a2")
+        with Vertical(id="right", classes="pane"):
+            yield Input(id="b1")
+        yield Input(id="outside")
+
+    def on_descendant_focus(self) -> None:
+        mark_focused_pane(self)
+
+    def on_descendant_blur(self) -> None:
+        mark_focused_pane(self)
+
+
+class PanesApp(App[None]):
+    def on_mount(self) -> None:
+        self.push_screen(Panes())
+
+
+def _marked(screen: Screen[None]) -> list[str]:
+    return [str(pane.id) for pane in screen.query(".pane") if pane.has_class(FOCUSED)]
+
+
+async def test_the_mark_follows_the_focus_and_restyles_only_the_panes() -> None:
+    app = PanesApp()
+    async with app.run_test() as pilot:
+        screen = app.screen
+        await pilot.pause()
+        assert _marked(screen) == ["left"]
+        left, right = screen.query_one("#left"), screen.query_one("#right")
+        assert left.styles.border_top != right.styles.border_top
+
+        restyled: list[list[str]] = []
+        update_nodes = app.stylesheet.update_nodes
+
+        def counted(nodes: Iterable[DOMNode], animate: bool = False) -> None:
+            nodes = list(nodes)
+            restyled.append([str(node.id) for node in nodes])
+            update_nodes(nodes, animate=animate)
+
+        app.stylesheet.update_nodes = counted  # type: ignore[method-assign]
+        await pilot.press("tab")  # a1 -> a2: same pane, nothing to mark
+        assert app.focused is screen.query_one("#a2")
+        assert _marked(screen) == ["left"]
+        assert not any("left" in nodes for nodes in restyled)
+
+        await pilot.press("tab")  # a2 -> b1: the mark moves, the two panes alone restyled
+        assert _marked(screen) == ["right"]
+        assert ["left", "right"] in restyled
+        assert right.styles.border_top != left.styles.border_top
+
+        await pilot.press("tab")  # outside every pane
+        assert _marked(screen) == []
+        screen.set_focus(None)
+        await pilot.pause()
+        assert _marked(screen) == []
