@@ -26,7 +26,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -79,6 +79,9 @@ class DashboardScreen(
     BINDINGS: ClassVar[list[BindingType]] = screen_bindings("dashboard")
 
     thinking_visible: reactive[bool] = reactive(True)
+    # Textual's repaints the whole screen at each focus change (~11 ms over seven panels); the
+    # widgets whose focus styles change repaint themselves.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(
         self,

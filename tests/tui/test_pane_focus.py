@@ -1,17 +1,26 @@
-"""The pane holding the focus is marked ``-focused``, and only the panes are styled again."""
+"""The pane holding the focus is marked ``-focused``, and only the panes are styled again; on the
+dashboard a focus move repaints what it changed, not the whole screen."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
+import pytest
+from fixtures.develop_session import replay_runner
+from textual._compositor import Compositor
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Input
 
+from mao_tui.tui import MaoApp
 from mao_tui.tui.pane_focus import FOCUSED, mark_focused_pane
+from mao_tui.tui.widgets.panel import ModelPanel
+
+GUARD_S = 30
 
 
 class Panes(Screen[None]):
@@ -78,3 +87,48 @@ async def test_the_mark_follows_the_focus_and_restyles_only_the_panes() -> None:
         screen.set_focus(None)
         await pilot.pause()
         assert _marked(screen) == []
+
+
+async def test_a_focus_move_on_the_dashboard_repaints_what_changed_not_the_screen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Textual's ``Screen.focused`` repaints the whole screen when it changes (~11 ms over seven
+    panels, on each Enter, Tab and ``f``); the dashboard's does not, and what the move changed
+    (the two panes' borders, the panel's and the plan's focus styles) is still painted."""
+    app = MaoApp(replay_runner(), simulated=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        dashboard = app.dashboard
+        await asyncio.wait_for(dashboard.ended(1), GUARD_S)
+        dashboard.plan_table.focus()
+        await pilot.pause()
+        assert _marked(dashboard) == ["plan-pane"]
+        full: list[object] = []
+        partial: list[object] = []
+        render_full, render_partial = (
+            Compositor.render_full_update,
+            Compositor.render_partial_update,
+        )
+
+        def counting_full(self: Compositor, *args: Any, **kwargs: Any) -> Any:
+            full.append(self)
+            return render_full(self, *args, **kwargs)
+
+        def counting_partial(self: Compositor, *args: Any, **kwargs: Any) -> Any:
+            partial.append(self)
+            return render_partial(self, *args, **kwargs)
+
+        monkeypatch.setattr(Compositor, "render_full_update", counting_full)
+        monkeypatch.setattr(Compositor, "render_partial_update", counting_partial)
+        await pilot.press("enter")  # the selected row's panel takes the focus
+        await pilot.pause()
+        assert isinstance(app.focused, ModelPanel)
+        assert _marked(dashboard) == []
+        assert full == [] and partial
+        for _ in range(12):  # back through the panels and the fallback log to the plan
+            await pilot.press("shift+tab")
+            if app.focused is dashboard.plan_table:
+                break
+        await pilot.pause()
+        assert app.focused is dashboard.plan_table
+        assert _marked(dashboard) == ["plan-pane"]
+        assert full == []
