@@ -183,7 +183,7 @@ def bare_keys(tmux: Tmux, cwd: Path, count: int, escapes: list[float | None]) ->
     ``escapes``: a lone ESC byte is also how escape sequences begin, and Textual waits
     (``ESCDELAY``, its input thread's 100 ms poll) before it takes it for the key, in any app
     on a terminal without the kitty keyboard protocol (tmux 3.3 has none); mao's driver waits
-    25 ms (mao_tui/tui/terminal_input.py), the bare app Textual's ~105."""
+    10 ms (mao_tui/tui/terminal_input.py), the bare app Textual's ~105."""
     name, t0 = tmux.spawn([sys.executable, "-m", "benchmarks.tty_apps", "bare"], cwd)
     out: list[float | None] = []
     try:

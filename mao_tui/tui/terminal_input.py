@@ -5,8 +5,9 @@ lone ESC byte, which is also how arrows, function keys and mouse reports begin: 
 waits ``ESCDELAY`` for more. Textual's input thread looks at that wait only when ``select``
 returns, after more input or 100 ms of none, so Esc took ~105 ms (benchmarks/keys.py measured
 it on a bare Textual app) whatever ``ESCDELAY`` said. This thread wakes when the wait is over,
-and the wait is 25 ms unless ``ESCDELAY`` (milliseconds, as for curses programs) says otherwise:
-a terminal, tmux or ssh writes a key's whole sequence at once.
+and the wait is 10 ms unless ``ESCDELAY`` (milliseconds, as for curses programs) says otherwise:
+a terminal, tmux or ssh writes a key's whole sequence at once. 10 ms is tmux's own default
+``escape-time`` since tmux 3.5 (it was 500), for the same wait in front of every program it runs.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
 POLL_S = 0.1  # as Textual's: how often the thread looks at the exit flag
-ESCAPE_DELAY_S = 0.025
+ESCAPE_DELAY_S = 0.010
 
 
 def escape_delay() -> None:
-    """Textual's wait for the rest of an escape sequence: ``ESCDELAY`` if set, else 25 ms."""
+    """Textual's wait for the rest of an escape sequence: ``ESCDELAY`` if set, else 10 ms."""
     if "ESCDELAY" not in os.environ:
         setattr(constants, "ESCAPE_DELAY", ESCAPE_DELAY_S)  # noqa: B010 (Final in Textual)
 

@@ -23,9 +23,9 @@ def textual_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ESCDELAY", raising=False)
 
 
-def test_the_wait_is_25_ms_unless_escdelay_says(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_wait_is_10_ms_unless_escdelay_says(monkeypatch: pytest.MonkeyPatch) -> None:
     escape_delay()
-    assert constants.ESCAPE_DELAY == terminal_input.ESCAPE_DELAY_S == 0.025
+    assert constants.ESCAPE_DELAY == terminal_input.ESCAPE_DELAY_S == 0.010
     monkeypatch.setattr(constants, "ESCAPE_DELAY", 0.08)
     monkeypatch.setenv("ESCDELAY", "80")
     escape_delay()
