@@ -87,6 +87,7 @@ class MaoApp(App[int]):
             )
         self._quitting = False
         self._cancelled_work = False
+        self._key_hold = collector.KeyHold()
 
     # -- the session the app was opened on (tests, exit code) -------------------------------
 
@@ -128,6 +129,8 @@ class MaoApp(App[int]):
             from mao_tui.tui.widgets.panel import note_input
 
             note_input()  # final Markdown renders wait until the user pauses
+        if isinstance(event, events.Key):
+            self._key_hold.key()  # no collection before the key's frame
         if isinstance(event, events.Key) and self.screen_stack:
             screen = self.screen
             if _is_dashboard(screen) and screen.hold_key(event.key):
@@ -154,6 +157,9 @@ class MaoApp(App[int]):
 
             self.push_screen(HomeScreen(self.backend))
         watch_first_paint(self)  # "started in N ms" (mao_tui/tui/startup.py)
+
+    def on_unmount(self) -> None:
+        self._key_hold.release()  # the process (a test run) goes on without this app
 
     # -- navigation ---------------------------------------------------------------------------
 

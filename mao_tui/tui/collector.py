@@ -9,8 +9,10 @@ itself (below).
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 
 from textual.strip import Strip
 
@@ -20,6 +22,11 @@ from textual.strip import Strip
 # what is alive at start-up is frozen out of it, and Python also waits until a quarter of it is
 # new.
 THRESHOLDS = (20_000, 4, 100)
+
+# After a key, no collection for this long: the key's frame is painted within it, as a rule
+# (benchmarks/keys.py: p90 ~40 ms). A key held down lets one run at least every HOLD_MAX_S.
+HOLD_S = 0.05
+HOLD_MAX_S = 0.25
 
 _textual_divide = Strip.divide
 
@@ -44,3 +51,45 @@ def tune() -> None:
     gc.freeze()  # with the little garbage of start-up, when the CLI paused the collector for it
     gc.set_threshold(*THRESHOLDS)
     gc.enable()  # paused by the CLI during start-up (mao_tui/cli/__init__.py)
+
+
+class KeyHold:
+    """No collection between a key and its frame: the collector is paused from a key until
+    HOLD_S after the last one, and what it would have collected waits until then.
+
+    Measured from outside (benchmarks/keys.py, tmux, seven panels streaming, 3 runs per arm),
+    collections of 4-16 ms had landed inside ``m``'s first frame, which allocates enough to
+    start one most times: ``m`` 39-42 -> 31-32 ms p50, all keys' p90 39 -> 36 ms. The same
+    collections then run after the frame, when the key's effect is on screen."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._since: float | None = None  # when this hold paused the collector
+        self._release: asyncio.TimerHandle | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._since is not None
+
+    def key(self) -> None:
+        """A key arrived (on the event loop)."""
+        now = self._clock()
+        if self._since is None:
+            if not gc.isenabled():
+                return  # paused by someone else (the CLI's start-up): theirs to resume
+            gc.disable()
+            self._since = now
+        elif now - self._since > HOLD_MAX_S:
+            return  # keys held down: the pending release lets the collector run
+        if self._release is not None:
+            self._release.cancel()
+        self._release = asyncio.get_running_loop().call_later(HOLD_S, self.release)
+
+    def release(self) -> None:
+        """The collector on again (and a pending release dropped); nothing if not held."""
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
+        if self._since is not None:
+            self._since = None
+            gc.enable()
