@@ -89,19 +89,25 @@ class LaneActions(_Base):
         A maximized model panel fills the screen, so the screen's rules change nothing there
         but its hatch and align, which Textual applies by repainting every node below it (the
         whole dashboard's strips rendered again at each restore): a panel is maximized and
-        restored without them."""
+        restored without them. The ``.-maximized`` rule applies only inside the view, so the
+        panel's class changes nothing either, and the panel is not restyled (with the eight
+        nodes Textual makes for its component classes, and its painted lines)."""
         restyled: list[Widget | Screen[None]] = []
+        had_view = self.has_class("-maximized-view")
         view = maximized is not None and not isinstance(maximized, ModelPanel)
-        if self.has_class("-maximized-view") != view:
+        if had_view != view:
             self.set_class(view, "-maximized-view", update=False)
             restyled.append(self)
         if previous is not None:
             previous.remove_class("-maximized", update=False)
-            restyled.append(previous)
+            if had_view:
+                restyled.append(previous)
         if maximized is not None:
             maximized.add_class("-maximized", update=False)
-            restyled.append(maximized)
-        self.app.stylesheet.update_nodes(restyled, animate=True)
+            if view:
+                restyled.append(maximized)
+        if restyled:
+            self.app.stylesheet.update_nodes(restyled, animate=True)
 
     def _restore(self) -> None:
         """Every panel back. Those that got text while hidden lay it out at their next flush

@@ -389,6 +389,48 @@ async def test_a_maximized_panel_fills_the_screen_and_restoring_it_repaints_noth
         assert refreshed == []
 
 
+async def test_f_restyles_the_panel_only_for_its_focus_and_a_restyle_keeps_its_strips(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The panel's ``-maximized`` class styles nothing outside the screen's maximized view, so
+    f restyles the panel only for the focus it takes and gives back. A restyle that moves no
+    colour keeps the lines the panel painted (it painted every row again)."""
+    app = MaoApp(replay_runner(), simulated=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await finished(pilot)
+        screen = dashboard(app)
+        await screen.settle()
+        screen.plan_table.focus()
+        await pilot.pause()
+        panel = screen.panels[LANE_KEYS[0]]
+        painted = [
+            y for y in range(panel.size.height) if isinstance(panel._row(y), tuple)
+        ]  # rows painted through the panel's cache (the final Markdown's are strips already)
+        assert painted
+        before = [panel.render_line(y) for y in painted]
+        panel.add_class("-styles-nothing")
+        await pilot.pause()
+        after = [panel.render_line(y) for y in painted]
+        assert all(a is b for a, b in zip(before, after, strict=True))
+
+        applied: list[object] = []
+        apply = app.stylesheet.apply
+
+        def counting(node: Any, *args: Any, **kwargs: Any) -> Any:
+            if node is panel:
+                applied.append(node)
+            return apply(node, *args, **kwargs)
+
+        monkeypatch.setattr(app.stylesheet, "apply", counting)
+        await pilot.press("f")
+        await pilot.pause()
+        assert screen.maximized is panel and screen.focused is panel
+        await pilot.press("f")
+        await pilot.pause()
+        assert screen.maximized is None and screen.focused is screen.plan_table
+        assert len(applied) == 2  # focus and blur; the class, twice more, before
+
+
 async def test_restoring_a_maximized_panel_renders_no_markdown_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

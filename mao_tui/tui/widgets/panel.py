@@ -116,6 +116,7 @@ class ModelPanel(ScrollView, can_focus=True):
         self._header_rows = range(0)
         self._styles: Styles | None = None
         self._painted: LRUCache[Row, Strip] = LRUCache(PAINTED_LINES)
+        self._painted_with: Styles | None = None  # the styles those strips were painted with
         self._status: WorkstreamStatus | None = None
         self._shown_title: Content | None = None
         self._shown_subtitle: Content | None = None
@@ -342,7 +343,9 @@ class ModelPanel(ScrollView, can_focus=True):
         if self._styles is None or self._styles.width != width:
             kinds = {kind: self.get_component_rich_style(f"panel--{kind}") for kind in _KINDS}
             self._styles = Styles(base=self.rich_style, kinds=kinds, width=width)
-            self._painted.clear()
+            if self._styles != self._painted_with:
+                self._painted.clear()
+                self._painted_with = self._styles
         return self._styles
 
     def _blocks(self) -> list[tuple[Block, bool]]:
@@ -439,9 +442,8 @@ class ModelPanel(ScrollView, can_focus=True):
         if old is None:
             return
         self._styles = None
-        self._painted.clear()
         if self.is_mounted and self._resolve_styles() == old:
-            return  # a class change that moved no colour (most do not): keep every strip
+            return  # a change that moved no colour (focus, most classes): keep every strip
         blocks: list[Block] = [self._notes, self._header, self._thinking, self._answer]
         blocks += [self._placeholder]
         blocks += [b for b in (self._final, self._final_before) if b is not None]
