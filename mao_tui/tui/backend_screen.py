@@ -7,6 +7,8 @@ Screens never reach for the app's class: they post :class:`~mao_tui.tui.messages
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import events
 from textual.screen import Screen
 
@@ -16,15 +18,19 @@ from mao_tui.tui.pane_focus import mark_focused_pane
 
 
 class BackendScreen(Screen[None]):
+    FOCUS_PANES: ClassVar[str] = ""  # a selector: the panes whose border shows the focus
+
     def __init__(self, backend: Backend) -> None:
         super().__init__()
         self.backend = backend
 
     def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
-        mark_focused_pane(self)
+        if self.FOCUS_PANES:
+            mark_focused_pane(self, self.FOCUS_PANES)
 
     def on_descendant_blur(self, _event: events.DescendantBlur) -> None:
-        mark_focused_pane(self)
+        if self.FOCUS_PANES:
+            mark_focused_pane(self, self.FOCUS_PANES)
 
     def open_review(self, session_id: str) -> None:
         self.post_message(OpenReview(session_id))

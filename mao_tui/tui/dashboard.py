@@ -79,8 +79,8 @@ class DashboardScreen(
     BINDINGS: ClassVar[list[BindingType]] = screen_bindings("dashboard")
 
     thinking_visible: reactive[bool] = reactive(True)
-    # Textual's repaints the whole screen at each focus change (~11 ms over seven panels); the
-    # widgets whose focus styles change repaint themselves.
+    # Textual's Screen.focused repaints the whole screen at each focus change (~11 ms over seven
+    # panels); the widgets whose focus styles change repaint themselves.
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(
@@ -397,13 +397,13 @@ class DashboardScreen(
             self.app.push_screen(FallbackDetail(entry, attempt_error))
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        mark_focused_pane(self)
+        mark_focused_pane(self, ".pane")
         widget = event.widget
         if isinstance(widget, ModelPanel):
             self._select(widget.key, move_cursor=True)
 
     def on_descendant_blur(self, _event: events.DescendantBlur) -> None:
-        mark_focused_pane(self)
+        mark_focused_pane(self, ".pane")
 
     def on_key(self, event: events.Key) -> None:
         """F while no fix round can run, L while nothing can land: their bindings are hidden,

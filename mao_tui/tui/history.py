@@ -148,6 +148,7 @@ class HistoryScreen(BackendScreen):
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = screen_bindings("history")
+    FOCUS_PANES = "#results"
 
     def __init__(self, backend: Backend) -> None:
         super().__init__(backend)
@@ -170,7 +171,7 @@ class HistoryScreen(BackendScreen):
             for name, prompt in FILTERS:  # the Selects come after the first results
                 yield Static(_collapsed(prompt), id=f"{name}-placeholder", classes="unbuilt")
             yield Checkbox("this project", id="this-project")
-        with Vertical(id="results", classes="pane") as results:
+        with Vertical(id="results") as results:
             results.border_title = "Sessions"
             yield RowTable(COLUMNS, row_cells, key=_hit_id, id="sessions")
         yield Static("", id="match")

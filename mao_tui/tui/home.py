@@ -41,11 +41,12 @@ def budget_of_form(text: str) -> float | None:
 class HomeScreen(BackendScreen):
     CSS_PATH = Path(__file__).with_name("home.tcss")
     BINDINGS: ClassVar[list[BindingType]] = screen_bindings("home")
+    FOCUS_PANES = "#form, #recent-pane"
 
     def compose(self) -> ComposeResult:
         playbooks = self.backend.playbooks()
         yield Static(Content.styled(" mao · new session", "bold"), id="home-title")
-        with Vertical(id="form", classes="pane -focused") as form:  # the task field has the focus
+        with Vertical(id="form", classes="-focused") as form:  # the task field has the focus
             form.border_title = "Start a session"
             yield Label("Task")
             yield Input(placeholder="What should the models build? (Enter starts)", id="task")
@@ -79,7 +80,7 @@ class HomeScreen(BackendScreen):
             with Horizontal(id="start-row"):
                 yield Button("Start  (Enter / F5)", id="start", variant="primary")
                 yield Static("", id="form-error")
-        with Vertical(id="recent-pane", classes="pane") as recent:
+        with Vertical(id="recent-pane") as recent:
             recent.border_title = "Recent sessions (Enter reviews · h or F3 for all)"
             yield DataTable(id="recent", cursor_type="row", zebra_stripes=True)
         yield QuietFooter()

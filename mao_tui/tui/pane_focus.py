@@ -16,12 +16,13 @@ from textual.screen import Screen
 FOCUSED = "-focused"
 
 
-def mark_focused_pane(screen: Screen[Any]) -> None:
-    """``-focused`` on the ``.pane`` holding the screen's focus, off every other pane."""
+def mark_focused_pane(screen: Screen[Any], panes: str) -> None:
+    """``-focused`` on whichever of ``panes`` (a selector) holds the screen's focus, off the
+    others."""
     focused = screen.focused
     holders = set(focused.ancestors_with_self) if focused is not None else set()
     changed = []
-    for pane in screen.query(".pane"):
+    for pane in screen.query(panes):
         inside = pane in holders
         if pane.has_class(FOCUSED) != inside:
             pane.set_class(inside, FOCUSED, update=False)

@@ -39,10 +39,10 @@ class Panes(Screen[None]):
         yield Input(id="outside")
 
     def on_descendant_focus(self) -> None:
-        mark_focused_pane(self)
+        mark_focused_pane(self, ".pane")
 
     def on_descendant_blur(self) -> None:
-        mark_focused_pane(self)
+        mark_focused_pane(self, ".pane")
 
 
 class PanesApp(App[None]):
@@ -51,7 +51,7 @@ class PanesApp(App[None]):
 
 
 def _marked(screen: Screen[None]) -> list[str]:
-    return [str(pane.id) for pane in screen.query(".pane") if pane.has_class(FOCUSED)]
+    return [str(node.id) for node in screen.query(f".{FOCUSED}")]
 
 
 async def test_the_mark_follows_the_focus_and_restyles_only_the_panes() -> None:
