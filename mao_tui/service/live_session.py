@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 # What a session needs that the dashboard's first frame did not: ~120-290 ms of imports (195
 # modules) that, on the event loop, were a stall of the dashboard just after it opened.
 _SESSION_MODULES = (
+    # the model picker's check of each model (m): imported on its first press, ~10 ms of it
+    "mao_tui.engine.availability",
+    "mao_tui.providers.cli.bridge",
+    "mao_tui.settings.api_keys",
     "mao_tui.engine.controller",
     "mao_tui.engine.pool",
     "mao_tui.engine.rule_plan",

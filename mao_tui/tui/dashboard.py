@@ -252,8 +252,8 @@ class DashboardScreen(
             self._imported_later = True
             # The session has imported its machinery by its first event. Imported on the loop
             # when the plan arrives, the plan's summary (the dialogs, Markdown) stalled it ~60 ms
-            # as the panels started to stream.
-            import_later("mao_tui.tui.plan_review")
+            # as the panels started to stream; the help, at the first ?.
+            import_later("mao_tui.tui.plan_review", "mao_tui.tui.help")
         change = self.state.apply(event)
         if change.streamed is not None:
             self._show_streamed(change)

@@ -18,18 +18,19 @@ from mao_tui.tui.warm import import_later
 GUARD_S = 30
 
 
-async def test_the_plan_summary_is_imported_later_once_at_the_first_event(
+async def test_the_plan_summary_and_the_help_are_imported_later_once_at_the_first_event(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The plan's summary (plan_review: the dialogs, Markdown) was imported on the loop when the
-    plan arrived: a ~60 ms stall as the panels began to stream and keys were pressed."""
+    plan arrived: a ~60 ms stall as the panels began to stream and keys were pressed; the help,
+    at the first ?."""
     asked: list[tuple[str, ...]] = []
     monkeypatch.setattr(dashboard_module, "import_later", lambda *names: asked.append(names))
     app = MaoApp(replay_runner(), simulated=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await asyncio.wait_for(app.session_done.wait(), GUARD_S)
         await pilot.pause()
-    assert asked == [("mao_tui.tui.plan_review",)]
+    assert asked == [("mao_tui.tui.plan_review", "mao_tui.tui.help")]
 
 
 async def test_import_later_imports_in_a_thread_then_freezes_on_the_loop(
