@@ -10,6 +10,7 @@ import pytest
 from fixtures.develop_session import recorded_events
 from textual._context import visible_screen_stack
 from textual.geometry import Size
+from textual.pilot import Pilot
 from textual.renderables.background_screen import BackgroundScreen
 from textual.screen import ModalScreen
 
@@ -44,6 +45,15 @@ def streaming_app(stop: int = 5) -> tuple[MaoApp, Paused]:
     return MaoApp(runner, simulated=True), runner
 
 
+async def help_over_the_stream(pilot: Pilot[Any]) -> HelpScreen:
+    """``?`` pressed on the dashboard while it streams: the help, laid out."""
+    await pilot.press("question_mark")
+    help_screen = pilot.app.screen
+    assert isinstance(help_screen, HelpScreen)
+    await pilot.pause()
+    return help_screen
+
+
 async def test_a_dialogs_dimmed_backdrop_is_textuals_without_rendering_through_rich(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -53,10 +63,7 @@ async def test_a_dialogs_dimmed_backdrop_is_textuals_without_rendering_through_r
     app, runner = streaming_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await asyncio.wait_for(runner.reached.wait(), GUARD_S)
-        await pilot.press("question_mark")
-        help_screen = app.screen
-        assert isinstance(help_screen, HelpScreen)
-        await pilot.pause()
+        help_screen = await help_over_the_stream(pilot)
         through_rich: list[object] = []
         rich_render = BackgroundScreen.__rich_console__
 
@@ -89,9 +96,7 @@ async def test_a_dialog_is_laid_out_once_when_it_opens(monkeypatch: pytest.Monke
             original(self, size, scroll)
 
         monkeypatch.setattr(HelpScreen, "_refresh_layout", counting)
-        await pilot.press("question_mark")
-        assert isinstance(app.screen, HelpScreen)
-        await pilot.pause()
+        await help_over_the_stream(pilot)
         assert [size for size in layouts if size is not None] == [app.size]
         await pilot.resize_terminal(120, 40)
         assert app.screen._compositor.size == (120, 40)
@@ -108,10 +113,7 @@ async def test_a_dialog_open_when_the_terminal_is_resized_paints_the_new_size(
     app, runner = streaming_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await asyncio.wait_for(runner.reached.wait(), GUARD_S)
-        await pilot.press("question_mark")
-        dialog = app.screen
-        assert isinstance(dialog, HelpScreen)
-        await pilot.pause()
+        dialog = await help_over_the_stream(pilot)
         new = Size(*size)
         app._driver._size = new  # type: ignore[union-attr]  # the headless driver's terminal
         dialog._screen_resized(new)  # the dialog's resize first, the dashboard's not yet

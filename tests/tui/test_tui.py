@@ -61,6 +61,16 @@ def dashboard(app: MaoApp) -> DashboardScreen:
     return app.screen
 
 
+async def settled(pilot: Pilot[Any]) -> DashboardScreen:
+    """The finished dashboard with every final render done."""
+    await finished(pilot)
+    app = pilot.app
+    assert isinstance(app, MaoApp)
+    screen = dashboard(app)
+    await screen.settle()
+    return screen
+
+
 def plain(value: object) -> str:
     return str(getattr(value, "plain", value))
 
@@ -364,9 +374,7 @@ async def test_a_maximized_panel_fills_the_screen_and_restoring_it_repaints_noth
     that fills the screen, and changing them repainted every node of the dashboard at each f."""
     app = MaoApp(replay_runner(), simulated=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await finished(pilot)
-        screen = dashboard(app)
-        await screen.settle()
+        screen = await settled(pilot)
         screen.plan_table.focus()
         refreshed: list[object] = []
         original = TitleBar.refresh
@@ -397,9 +405,7 @@ async def test_f_restyles_the_panel_only_for_its_focus_and_a_restyle_keeps_its_s
     colour keeps the lines the panel painted (it painted every row again)."""
     app = MaoApp(replay_runner(), simulated=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await finished(pilot)
-        screen = dashboard(app)
-        await screen.settle()
+        screen = await settled(pilot)
         screen.plan_table.focus()
         await pilot.pause()
         panel = screen.panels[LANE_KEYS[0]]
@@ -447,9 +453,7 @@ async def test_restoring_a_maximized_panel_renders_no_markdown_again(
     monkeypatch.setattr(panel_module, "INPUT_IDLE_S", 0.0)
     app = MaoApp(replay_runner(), simulated=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await finished(pilot)
-        screen = dashboard(app)
-        await screen.settle()
+        screen = await settled(pilot)
         panel = screen.panels[LANE_KEYS[0]]
         narrow = panel.scrollable_content_region.width
         screen.plan_table.focus()
@@ -562,9 +566,7 @@ async def test_the_first_dialog_does_not_restyle_the_dashboard(
     restyled every node of the app between the key and the dialog's first frame."""
     app = MaoApp(replay_runner(), simulated=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await finished(pilot)
-        screen = dashboard(app)
-        await screen.settle()
+        screen = await settled(pilot)
         restyled: list[object] = []
         monkeypatch.setattr(app.stylesheet, "update", lambda *a, **kw: restyled.append(a))
         await pilot.press("question_mark")
