@@ -21,7 +21,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 
 from mao_tui.service.ports import Backend, LiveSession, SessionControl, SessionRunner
-from mao_tui.tui import collector
+from mao_tui.tui import collector, kept_css
 from mao_tui.tui.bindings import SPECS, screen_bindings
 from mao_tui.tui.messages import OpenReview, OpenSession
 from mao_tui.tui.startup import watch_first_paint
@@ -74,6 +74,7 @@ class MaoApp(App[int]):
         keymap: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self.stylesheet = kept_css.kept_stylesheet(self.get_css_variables())
         self.title = title
         self.simulated = simulated
         self.backend = backend
@@ -157,9 +158,15 @@ class MaoApp(App[int]):
 
             self.push_screen(HomeScreen(self.backend))
         watch_first_paint(self)  # "started in N ms" (mao_tui/tui/startup.py)
+        self.call_after_refresh(self._keep_css)  # a start that is killed later still counts
+
+    def _keep_css(self) -> None:
+        if isinstance(self.stylesheet, kept_css.KeptStylesheet):  # not after a CSS file reload
+            self.stylesheet.kept.save()
 
     def on_unmount(self) -> None:
         self._key_hold.release()  # the process (a test run) goes on without this app
+        self._keep_css()
 
     # -- navigation ---------------------------------------------------------------------------
 
