@@ -43,6 +43,7 @@ from mao_tui.tui.frames import FastFrames
 from mao_tui.tui.lane_actions import LaneActions
 from mao_tui.tui.pane_focus import mark_focused_pane
 from mao_tui.tui.reducer import Change, DashboardState
+from mao_tui.tui.restyle import RestylesWhenStale
 from mao_tui.tui.session_run import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, SessionRun
 from mao_tui.tui.state import Lane, SessionClock, SessionView
 from mao_tui.tui.warm import import_later
@@ -68,7 +69,13 @@ DIALOG_CSS = ("dialogs.tcss", "help.tcss")  # the picker's, help's and other dia
 
 
 class DashboardScreen(
-    FastFrames, SessionRun, LaneActions, ApplyActions, BudgetActions, Screen[None]
+    FastFrames,
+    SessionRun,
+    LaneActions,
+    ApplyActions,
+    BudgetActions,
+    RestylesWhenStale,
+    Screen[None],
 ):
     CSS_PATH = Path(__file__).with_name("dashboard.tcss")
     HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (Textual declares it oddly for mypy)

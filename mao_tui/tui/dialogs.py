@@ -30,6 +30,7 @@ from mao_tui.service.ports import ExportFormat, ModelChoice
 from mao_tui.tui import fmt
 from mao_tui.tui.backdrop import DimmedBackdrop
 from mao_tui.tui.kept import kept
+from mao_tui.tui.restyle import RestylesWhenStale
 from mao_tui.tui.state import AttemptText, Lane
 from mao_tui.tui.widgets.fallback_log import LogEntry
 
@@ -37,7 +38,7 @@ CSS_PATH = Path(__file__).with_name("dialogs.tcss")
 _CLOSE: list[BindingType] = [Binding("escape", "dismiss", "Close", id="dialog-close")]
 
 
-class ModelPicker(DimmedBackdrop, ModalScreen[str | None]):
+class ModelPicker(DimmedBackdrop, RestylesWhenStale, ModalScreen[str | None]):
     """Pick the model to rerun a workstream on; models that cannot run (retired, tool not on
     PATH, no API key) are marked with the reason and cannot be picked."""
 
@@ -119,7 +120,7 @@ def model_picker(app: App[Any]) -> ModelPicker:
     return kept(app, "model-picker", ModelPicker)
 
 
-class Confirm(DimmedBackdrop, ModalScreen[bool]):
+class Confirm(DimmedBackdrop, RestylesWhenStale, ModalScreen[bool]):
     """A yes/no question; ``y``/Enter on Yes confirms, ``n``/Esc declines."""
 
     CSS_PATH = CSS_PATH
@@ -153,7 +154,7 @@ class Confirm(DimmedBackdrop, ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class FallbackDetail(DimmedBackdrop, ModalScreen[None]):
+class FallbackDetail(DimmedBackdrop, RestylesWhenStale, ModalScreen[None]):
     """One fallback log row in full: the error as the provider (or the engine) gave it."""
 
     CSS_PATH = CSS_PATH
@@ -195,7 +196,7 @@ class FallbackDetail(DimmedBackdrop, ModalScreen[None]):
         self.dismiss(None)
 
 
-class AttemptsScreen(DimmedBackdrop, ModalScreen[None]):
+class AttemptsScreen(DimmedBackdrop, RestylesWhenStale, ModalScreen[None]):
     """Every attempt of one lane, newest last; the highlighted one's thinking and answer."""
 
     CSS_PATH = CSS_PATH
@@ -268,7 +269,9 @@ def _attempt_label(attempt: AttemptText) -> str:
     return f"#{attempt.attempt_no} {attempt.model} · {status} · {tokens} · {elapsed} · {when}"
 
 
-class ExportDialog(DimmedBackdrop, ModalScreen[tuple[ExportFormat, Path] | None]):
+class ExportDialog(
+    DimmedBackdrop, RestylesWhenStale, ModalScreen[tuple[ExportFormat, Path] | None]
+):
     """Choose Markdown or JSON and where to write it."""
 
     CSS_PATH = CSS_PATH

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -16,6 +17,7 @@ from textual.widgets import Static
 from mao_tui.settings.keys import DEFAULT_KEYS
 from mao_tui.tui.backdrop import DimmedBackdrop
 from mao_tui.tui.bindings import SPECS
+from mao_tui.tui.restyle import RestylesWhenStale
 
 _PLACE_TITLES = {
     "app": "Everywhere",
@@ -25,7 +27,7 @@ _PLACE_TITLES = {
 }
 
 
-class HelpScreen(DimmedBackdrop, ModalScreen[None]):
+class HelpScreen(DimmedBackdrop, RestylesWhenStale, ModalScreen[None]):
     CSS_PATH = Path(__file__).with_name("help.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help-close"),
@@ -70,7 +72,7 @@ class HelpScreen(DimmedBackdrop, ModalScreen[None]):
                 id="help-hint",
             )
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, _event: events.ScreenResume) -> None:
         self.query_one(VerticalScroll).scroll_home(animate=False)  # kept: shown again from the top
 
     def action_dismiss(self, result: object = None) -> None:  # type: ignore[override]

@@ -8,7 +8,7 @@ import shlex
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Grid, Horizontal, Vertical
@@ -172,6 +172,6 @@ class HomeScreen(BackendScreen):
     def _review(self, event: DataTable.RowSelected) -> None:
         self.open_review(str(event.row_key.value))
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, _event: events.ScreenResume) -> None:
         # After the frame: reading the store (its modules, the database) waits for the paint.
         self.app.call_after_refresh(self.load_recent)

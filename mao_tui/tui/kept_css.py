@@ -146,9 +146,11 @@ class KeptStylesheet(Stylesheet):
         super().__init__(variables=variables)
         self.kept = kept
         self._kept_valid = True
+        self.variables_set = 0  # times the variables changed (a theme change sets them)
 
     def set_variables(self, variables: dict[str, str]) -> None:
         super().set_variables(variables)
+        self.variables_set += 1
         self._kept_valid = stamp(variables) == self.kept.stamp
 
     def reparse(self) -> None:
