@@ -10,7 +10,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from mao_tui.cli.parser import build_parser
+from mao_tui.cli.parser import build_parser, command_of
 from mao_tui.cli.running import EXIT_FAILED, EXIT_USAGE, check_db
 from mao_tui.domain.errors import StoreUnwritableError, UsageError
 
@@ -18,7 +18,8 @@ __all__ = ["build_parser", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_of(argv))
     args = parser.parse_args(argv)
     paused = _opens_a_screen(args) and gc.isenabled()
     if paused:
