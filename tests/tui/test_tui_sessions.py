@@ -427,6 +427,24 @@ async def test_the_synthesis_shows_its_files_not_the_manifest_json_live_and_in_r
         await pilot.press("ctrl+c")
 
 
+async def test_enter_on_a_recent_session_on_home_reviews_it(tmp_path: Path) -> None:
+    launch = _launch(tmp_path)
+    finished = await run_session(launch, _request(tmp_path), [])
+    app = MaoApp(backend=AppBackend(launch))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        recent = app.screen.query_one("#recent", RowTable)
+        assert recent.row_keys == [finished.session_id]
+        recent.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        review = app.screen
+        assert isinstance(review, DashboardScreen) and review.state.session.review
+        assert review.session_id == finished.session_id
+        await pilot.press("ctrl+c")
+
+
 def _screen_lines(app: MaoApp) -> list[str]:
     """The screen as text rows (from the SVG screenshot): what a user actually sees."""
     import html

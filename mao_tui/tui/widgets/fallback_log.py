@@ -82,7 +82,7 @@ class FallbackLog(DataTable[Text]):
         cursor = self.cursor_row
         self.clear(columns=True)
         for (key, label), width in zip(_COLUMNS, widths, strict=True):
-            self.add_column(label, key=key, width=width)
+            self.add_column(Text(label), key=key, width=width)  # a str is markup: emoji table
         for entry, route in zip(self.entries, self._routes, strict=True):
             self._add_row(entry, route)
         if self.row_count:

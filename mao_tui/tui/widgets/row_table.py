@@ -192,7 +192,7 @@ class RowTable(ScrollView, Generic[T], can_focus=True):
         content = self._content.get(row)
         if content is None:
             if row == HEADER:
-                texts: Sequence[Text] = [Text.from_markup(c.label) for c in self.columns]
+                texts: Sequence[Text] = [Text(c.label) for c in self.columns]  # plain, as sized
             else:
                 texts = self._cells(self.items[row])
                 self.built_rows += 1
