@@ -52,6 +52,9 @@ class RestylesWhenStale(_Base):
     _styled_in: StyleState | None = None
 
     def on_compose(self, _event: events.Compose) -> None:
+        # The screen itself was styled when it was registered, before Textual read its CSS
+        # file (a dialog's `align`): styled again now, alone, as its children will be at mount.
+        self.update_node_styles(animate=False)
         self._styled_in = style_state(self.app)
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
