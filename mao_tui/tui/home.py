@@ -129,8 +129,7 @@ class HomeScreen(BackendScreen):
             return
         widest = max((cell_len(" ".join(s.task.split())) for s in sessions), default=0)
         table.show(sessions, {"task": widest})
-        if not sessions:
-            self.query_one("#recent-pane").border_subtitle = "none yet"
+        self.query_one("#recent-pane").border_subtitle = "" if sessions else "none yet"
 
     def action_refresh(self) -> None:
         self.load_recent()

@@ -429,13 +429,21 @@ async def test_the_synthesis_shows_its_files_not_the_manifest_json_live_and_in_r
 
 async def test_enter_on_a_recent_session_on_home_reviews_it(tmp_path: Path) -> None:
     launch = _launch(tmp_path)
-    finished = await run_session(launch, _request(tmp_path), [])
     app = MaoApp(backend=AppBackend(launch))
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()
-        recent = app.screen.query_one("#recent", RowTable)
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        pane = home.query_one("#recent-pane")
+        assert pane.border_subtitle == "none yet"
+        finished = await run_session(launch, _request(tmp_path), [])
+        home.action_refresh()  # as on coming back to Home
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        recent = home.query_one("#recent", RowTable)
         assert recent.row_keys == [finished.session_id]
+        assert not pane.border_subtitle  # no longer "none yet"
         recent.focus()
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DashboardScreen))
