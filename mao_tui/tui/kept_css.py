@@ -73,7 +73,7 @@ class KeptRules:
         try:
             with open(path, "rb") as file:
                 data = pickle.load(file)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        except Exception:  # unreadable, damaged, another Python's protocol: parse as always
             return cls(path, stamp)
         if not isinstance(data, dict) or data.get("stamp") != stamp:
             return cls(path, stamp)
@@ -118,7 +118,10 @@ class KeptRules:
             return
         sources = {key: self._stored[key] for key in self._loaded if key in self._stored}
         for key, rules in self._new.items():
-            sources[key] = pickle.dumps(rules, pickle.HIGHEST_PROTOCOL)
+            try:
+                sources[key] = pickle.dumps(rules, pickle.HIGHEST_PROTOCOL)
+            except Exception:  # a value another Textual may hold: that source is parsed each time
+                continue
         for key, stored in self._stored.items():  # then the others, up to the limit
             if len(sources) >= MAX_SOURCES:
                 break
@@ -130,7 +133,7 @@ class KeptRules:
             with open(tmp, "wb") as file:
                 pickle.dump(data, file, pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.path)
-        except (OSError, pickle.PicklingError):
+        except OSError:
             tmp.unlink(missing_ok=True)
             return
         self._stored = sources

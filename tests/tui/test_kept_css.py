@@ -4,6 +4,7 @@ CSS and paints the same cells; anything that does not match is parsed as Textual
 from __future__ import annotations
 
 import pickle
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,6 +78,7 @@ async def test_a_file_for_other_variables_damaged_or_from_another_textual_is_par
     stored = pickle.loads(cache.read_bytes())
     for content in (
         b"not a pickle",
+        b"\x80\x09",  # another Python's protocol: ValueError, not UnpicklingError
         pickle.dumps({"stamp": "another Textual", "sources": stored["sources"]}),
         pickle.dumps({"stamp": stored["stamp"], "sources": {k: b"x" for k in stored["sources"]}}),
     ):
@@ -117,6 +119,7 @@ def test_the_file_keeps_the_sources_used_last_and_never_those_without_a_location
     kept = KeptRules(path, "stamp")
     for name in ("a", "b", "c"):
         kept.add(key(name), rules(key(name)))  # type: ignore[arg-type]
+    kept.add(key("lock"), [threading.Lock()])  # type: ignore[list-item]  # cannot be pickled
     nameless = (key("d")[0], ("", "123"), False, 0, "")
     kept.add(nameless, rules(nameless))  # type: ignore[arg-type]
     kept.save()
@@ -124,6 +127,7 @@ def test_the_file_keeps_the_sources_used_last_and_never_those_without_a_location
     monkeypatch.setattr(kept_css, "MAX_SOURCES", 2)
     again = KeptRules.load(path, "stamp")
     assert again.get(nameless) is None
+    assert again.get(key("lock")) is None  # left out, the others written
     assert again.get(key("c")) is not None
     again.add(key("e"), rules(key("e")))  # type: ignore[arg-type]
     again.save()
