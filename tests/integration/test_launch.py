@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.launches import fast_launch
 
 from mao_tui.domain.errors import UsageError
 from mao_tui.engine import controller as controller_module
@@ -28,14 +28,7 @@ from mao_tui.settings import loader
 
 
 def _launch(tmp_path: Path) -> Launch:
-    return Launch(
-        project_dir=tmp_path,
-        config_dir=None,
-        db_path=tmp_path / "mao.db",
-        simulate=True,
-        speed=math.inf,
-        faults=False,
-    )
+    return fast_launch(tmp_path)
 
 
 async def test_a_simulated_session_reads_the_settings_once(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import sqlite3
 import subprocess
@@ -16,11 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixtures.launches import fast_launch
 
 from mao_tui.cli import main
 from mao_tui.engine.files import FileBlock, manifest_block
 from mao_tui.engine.session import SessionRequest
-from mao_tui.service.launch import Launch
 from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.tui.app import MaoApp
 from mao_tui.tui.apply_screen import ApplyScreen
@@ -301,8 +300,7 @@ async def test_the_dashboard_and_its_apply_dialog_show_bidi_characters_visibly(
     trojan = 'if role != "user\u202e \u2066// admins only\u2069 \u2066":  # zero\u200bwidth\n'
     text = f"Check `user\u202e\u2066` first.\n\n{manifest_block([FileBlock('trojan.py', trojan)])}"
     monkeypatch.setattr("mao_tui.simulator.scripts._manifest", lambda broken: text)
-    launch = Launch(project_dir=tmp_path, config_dir=None, db_path=tmp_path / "mao.db",
-                    simulate=True, speed=math.inf, faults=False, in_place=True)  # fmt: skip
+    launch = fast_launch(tmp_path, in_place=True)
     req = SessionRequest(command="develop", playbook="develop", task="Build it",
                          simulated=True, project_dir=tmp_path, use_planner=False)  # fmt: skip
     session = OpenSession(launch, req)

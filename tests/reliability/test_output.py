@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.launches import fast_launch
 from textual.pilot import Pilot
 from textual.widgets import Markdown
 
@@ -30,7 +30,6 @@ from mao_tui.engine.session import SessionRequest
 from mao_tui.engine.verify import run_command
 from mao_tui.render import export
 from mao_tui.samples import DEMO_TASK, demo_spec
-from mao_tui.service.launch import Launch
 from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.simulator.faults import HOSTILE_TEXT, FaultRule
 from mao_tui.store import Store
@@ -161,14 +160,7 @@ def _screen_text(app: MaoApp[Any]) -> str:
 async def test_the_dashboard_and_the_attempts_dialog_show_no_raw_control_and_open_no_link(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    launch = Launch(
-        project_dir=tmp_path,
-        config_dir=None,
-        db_path=tmp_path / "mao.db",
-        simulate=True,
-        speed=math.inf,
-        sim_faults=ESCAPES,
-    )
+    launch = fast_launch(tmp_path, faults=True, sim_faults=ESCAPES)
     req = SessionRequest(
         command="develop",
         playbook="develop",

@@ -7,16 +7,15 @@ and where each file of the synthesis came from."""
 from __future__ import annotations
 
 import asyncio
-import math
 from pathlib import Path
 
 import pytest
 from fixtures.apply_fix import GUARD_S, put_python_on_path
+from fixtures.launches import fast_launch
 from textual.widgets import DataTable
 
 from mao_tui.engine.session import SessionRequest
 from mao_tui.samples import DEMO_TASK, demo_spec
-from mao_tui.service.launch import Launch
 from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.tui.app import MaoApp
 from mao_tui.tui.dashboard import DashboardScreen
@@ -24,14 +23,7 @@ from mao_tui.tui.ledger_screen import LedgerScreen
 
 
 def _session(tmp_path: Path) -> OpenSession:
-    launch = Launch(
-        project_dir=tmp_path,
-        config_dir=None,
-        db_path=tmp_path / "mao.db",
-        simulate=True,
-        speed=math.inf,
-        faults=False,
-    )
+    launch = fast_launch(tmp_path)
     req = SessionRequest(
         command="develop",
         playbook="develop",

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fixtures.apply_fix import GUARD_S
+from fixtures.launches import fast_launch
 from rich.style import Style
 from textual.geometry import Region
 from textual.pilot import Pilot
@@ -37,14 +37,7 @@ OTHER = "gpt-6.2-sol"
 
 
 def _launch(tmp_path: Path) -> Launch:
-    return Launch(
-        project_dir=tmp_path,
-        config_dir=None,
-        db_path=tmp_path / "mao.db",
-        simulate=True,
-        speed=math.inf,
-        faults=False,
-    )
+    return fast_launch(tmp_path)
 
 
 def _request(tmp_path: Path, **extra: Any) -> SessionRequest:

@@ -6,19 +6,18 @@ landed leaves its copy for `mao land`."""
 from __future__ import annotations
 
 import asyncio
-import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fixtures.apply_fix import GUARD_S, put_python_on_path
+from fixtures.launches import fast_launch
 from textual.pilot import Pilot
 
 from mao_tui.cli import main
 from mao_tui.engine.session import SessionRequest
 from mao_tui.repo.workspace_copy import copies_dir, session_copy
 from mao_tui.samples.sample_repo import SAMPLE_TASK, sample_repo_files
-from mao_tui.service.launch import Launch
 from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.tui.app import MaoApp
 from mao_tui.tui.apply_screen import ApplyScreen
@@ -40,15 +39,7 @@ def _contents(folder: Path) -> dict[str, bytes]:
 
 
 def _app(folder: Path) -> tuple[MaoApp, SessionRequest]:
-    launch = Launch(
-        project_dir=folder,
-        config_dir=None,
-        db_path=folder.parent / "mao.db",
-        simulate=True,
-        speed=math.inf,
-        faults=False,
-        workspace=folder,
-    )
+    launch = fast_launch(folder, db=folder.parent / "mao.db", workspace=folder)
     req = SessionRequest(
         command="develop",
         playbook="develop",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.launches import fast_launch
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -148,10 +149,7 @@ async def test_plan_review_shows_the_estimate_against_the_budget(tmp_path: Path)
     from mao_tui.domain import Plan
     from mao_tui.tui.plan_review import PlanReviewScreen
 
-    launch = Launch(
-        project_dir=tmp_path, config_dir=None, db_path=tmp_path / "mao.db", simulate=True,
-        speed=math.inf, faults=False,
-    )  # fmt: skip
+    launch = fast_launch(tmp_path)
     req = SessionRequest(
         command="develop", playbook="develop", task=TASK, simulated=True, project_dir=tmp_path,
         budget_usd=3.0,

@@ -5,7 +5,6 @@ lands a worktree session's commit, or says why not."""
 from __future__ import annotations
 
 import asyncio
-import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 from fixtures.apply_fix import GUARD_S, git_repo, put_python_on_path, workbench_over
+from fixtures.launches import fast_launch
 from textual.app import App
 from textual.pilot import Pilot
 
@@ -20,7 +20,6 @@ from mao_tui.domain import Declined, HunkView
 from mao_tui.domain.errors import ControlError
 from mao_tui.engine.session import SessionRequest
 from mao_tui.samples.sample_repo import SAMPLE_TASK, write_sample_repo
-from mao_tui.service.launch import Launch
 from mao_tui.service.live_session import AppBackend, OpenSession
 from mao_tui.tui.app import MaoApp
 from mao_tui.tui.apply_screen import ApplyScreen
@@ -137,15 +136,8 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def _sample_app(repo: Path) -> MaoApp:
-    launch = Launch(
-        project_dir=repo,
-        config_dir=None,
-        db_path=repo.parent / "mao.db",
-        simulate=True,
-        speed=math.inf,
-        faults=False,
-        workspace=repo,  # a git repository with a commit: the apply goes to a worktree by default
-    )
+    # a git repository with a commit: the apply goes to a worktree by default
+    launch = fast_launch(repo, db=repo.parent / "mao.db", workspace=repo)
     req = SessionRequest(
         command="develop",
         playbook="develop",

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import textual.css.stylesheet as textual_stylesheet
+from fixtures.launches import fast_launch
 from textual.widgets import Input
 
-from mao_tui.service.launch import Launch
 from mao_tui.service.live_session import AppBackend
 from mao_tui.tui import kept_css
 from mao_tui.tui.app import MaoApp
@@ -43,10 +43,7 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 def _home(tmp_path: Path) -> MaoApp:
-    launch = Launch(
-        project_dir=tmp_path, config_dir=None, db_path=tmp_path / "mao.db", simulate=True
-    )
-    return MaoApp(backend=AppBackend(launch))
+    return MaoApp(backend=AppBackend(fast_launch(tmp_path)))
 
 
 async def _paint(app: MaoApp) -> str:

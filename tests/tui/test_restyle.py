@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.launches import fast_launch
 from textual import events
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from mao_tui.service.launch import Launch
 from mao_tui.service.live_session import AppBackend
 from mao_tui.tui.app import MaoApp
 from mao_tui.tui.dashboard import DashboardScreen
@@ -44,15 +43,7 @@ def restyled(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 def _home(tmp_path: Path) -> MaoApp:
-    launch = Launch(
-        project_dir=tmp_path,
-        config_dir=None,
-        db_path=tmp_path / "mao.db",
-        simulate=True,
-        speed=math.inf,
-        faults=False,
-    )
-    return MaoApp(backend=AppBackend(launch))
+    return MaoApp(backend=AppBackend(fast_launch(tmp_path)))
 
 
 async def _as_if_restyled(pilot: Pilot[Any], kind: type[Screen[Any]]) -> None:

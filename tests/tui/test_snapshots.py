@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 from fixtures.develop_session import SESSION_ID, recorded_events, replay_runner
+from fixtures.launches import fast_launch
 from fixtures.qa_project import project, qa_launch, qa_request
 from test_tui import Gate, text_delta_indexes
 from textual.pilot import Pilot
@@ -341,8 +341,7 @@ def test_snapshot_plan_review(
             clock._last_at = at
 
     monkeypatch.setattr(SessionClock, "observe", first_event_only)
-    launch = Launch(project_dir=tmp_path, config_dir=None, db_path=tmp_path / "mao.db",
-                    simulate=True, speed=math.inf, faults=False)  # fmt: skip
+    launch = fast_launch(tmp_path)
     req = SessionRequest(command="develop", playbook="develop", task=DEMO_TASK,
                          spec_text=demo_spec(), simulated=True, project_dir=tmp_path)  # fmt: skip
     app_ref: list[MaoApp] = []

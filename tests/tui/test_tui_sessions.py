@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from fixtures.develop_session import recorded_events
+from fixtures.launches import fast_launch
 from textual.containers import VerticalScroll
 from textual.dom import DOMNode
 from textual.pilot import Pilot
@@ -53,9 +54,7 @@ def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _launch(tmp_path: Path, **kw: Any) -> Launch:
-    options: dict[str, Any] = {"simulate": True, "speed": FAST, "faults": False}
-    options.update(kw)
-    return Launch(project_dir=tmp_path, config_dir=None, db_path=tmp_path / "mao.db", **options)
+    return fast_launch(tmp_path, **kw)
 
 
 def _request(tmp_path: Path) -> SessionRequest:
