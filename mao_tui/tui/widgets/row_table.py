@@ -31,7 +31,7 @@ HEADER = -1  # the row index of the header line, as the mouse metadata carries i
 @dataclass(frozen=True)
 class Column:
     key: str
-    label: str
+    label: str  # plain text, not markup
     width: int | None = None  # None: as wide as its widest cell (``RowTable.show`` is told)
 
 
@@ -135,7 +135,7 @@ class RowTable(ScrollView, Generic[T], can_focus=True):
         self._cells = cells
         self._key = key
         self.items: Sequence[T] = ()
-        self.widths = [c.width or cell_len_of(c.label) for c in self.columns]  # without padding
+        self.widths = [c.width or cell_len(c.label) for c in self.columns]  # without padding
         self._content: dict[int, list[list[Segment]]] = {}  # row → each cell's segments
         self._lines: dict[tuple[int, bool, bool], list[Segment]] = {}
         self._styles: dict[str, Style] = {}  # component class ("" the table's own) → style
@@ -170,7 +170,7 @@ class RowTable(ScrollView, Generic[T], can_focus=True):
         cursor = min(self.cursor_row, len(items) - 1) if keep_cursor and items else 0
         self.items = items
         self.widths = [
-            c.width or max(cell_len_of(c.label), (widths or {}).get(c.key, 0)) for c in self.columns
+            c.width or max(cell_len(c.label), (widths or {}).get(c.key, 0)) for c in self.columns
         ]
         self._content.clear()
         self._lines.clear()
@@ -410,7 +410,3 @@ class RowTable(ScrollView, Generic[T], can_focus=True):
             self._select()
         self.scroll_to_cursor(animate=True)
         event.stop()
-
-
-def cell_len_of(markup: str) -> int:
-    return Text.from_markup(markup).cell_len
