@@ -24,6 +24,7 @@ from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.messages import OpenSession
 from mao_tui.tui.widgets.footer import QuietFooter
 from mao_tui.tui.widgets.row_table import Column, RowTable
+from mao_tui.tui.widgets.select_stand_in import SelectStandIn
 
 if TYPE_CHECKING:
     from mao_tui.domain.stored import SessionSummary
@@ -78,11 +79,10 @@ class HomeScreen(BackendScreen):
             with Grid(classes="row"):
                 yield Label("Playbook")
                 yield Label("Simulate")
-                yield Select(
+                yield SelectStandIn(
                     [(f"{name} — {desc}" if desc else name, name) for name, desc in playbooks],
-                    value=playbooks[0][0] if playbooks else Select.BLANK,
-                    allow_blank=False,
-                    id="playbook",
+                    playbooks[0][0],
+                    select_id="playbook",
                 )
                 yield Checkbox(
                     "built-in simulator",
@@ -113,7 +113,12 @@ class HomeScreen(BackendScreen):
     def on_mount(self) -> None:
         self.query_one("#task", Input).focus()
         # the app's queue: after its first-paint hook (mao_tui/tui/startup.py), queued earlier
+        self.app.call_after_refresh(self._swap_in_select)
         self.app.call_after_refresh(self._prepare)
+
+    def _swap_in_select(self) -> None:
+        stand_in: SelectStandIn[str] = self.query_one(SelectStandIn)
+        self.run_worker(stand_in.swap_in(), group="playbook")
 
     def _prepare(self) -> None:
         """After the first frame: the validated configuration, off the event loop."""
@@ -168,7 +173,7 @@ class HomeScreen(BackendScreen):
         def text(widget_id: str) -> str:
             return self.query_one(f"#{widget_id}", Input).value.strip()
 
-        playbook = self.query_one("#playbook", Select).value
+        playbook = self._playbook()
         spec = text("spec")
         try:
             context = [Path(p).expanduser() for p in shlex.split(text("context"))]
@@ -176,13 +181,21 @@ class HomeScreen(BackendScreen):
             raise UsageError(f"context files: {exc}") from None
         return NewSession(
             task=text("task"),
-            playbook=str(playbook) if isinstance(playbook, str) else "develop",
+            playbook=playbook,
             spec_path=Path(spec).expanduser() if spec else None,
             sections=text("sections"),
             context_paths=context,
             simulate=self.query_one("#simulate", Checkbox).value,
             budget_usd=budget_of_form(text("budget")),
         )
+
+    def _playbook(self) -> str:
+        for select in self.query("#playbook").results(Select):
+            value = select.value
+            return str(value) if isinstance(value, str) else "develop"
+        # not swapped in yet (a form sent within the first frame's few ms)
+        stand_in: SelectStandIn[str] = self.query_one(SelectStandIn)
+        return stand_in.value
 
     @on(RowTable.RowSelected, "#recent")
     def _review(self, event: RowTable.RowSelected) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from fixtures.git_repo import committed_repo
+from fixtures.pilots import until
 from fixtures.qa_project import FAST, UTIL, project, qa_launch, qa_request
 
 from mao_tui.cli import main
@@ -510,6 +511,7 @@ async def test_home_starts_a_qa_session_that_reviews_its_context_files(
     async with app.run_test(size=(160, 48)) as pilot:
         home = app.screen
         assert isinstance(home, HomeScreen)
+        await until(pilot, lambda: any(home.query("#playbook").results(Select)))  # after 1st frame
         home.query_one("#playbook", Select).value = "qa"
         home.query_one("#task", Input).value = "Review the app"
         await pilot.press("f5")

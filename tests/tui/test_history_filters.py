@@ -6,11 +6,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from rich.style import Style
+from fixtures.pilots import until
+from fixtures.screen_cells import look
 from test_history_rows import _hit, opened_history
-from test_tui_sessions import _launch, until
-from textual.geometry import Region
-from textual.strip import Strip
+from test_tui_sessions import _launch
 from textual.widgets import Select
 
 from mao_tui.domain.status import SessionStatus
@@ -18,26 +17,6 @@ from mao_tui.domain.stored import SessionHit
 from mao_tui.service.live_session import AppBackend
 from mao_tui.service.ports import HistoryQuery
 from mao_tui.tui.app import MaoApp
-
-
-def _look(app: MaoApp, region: Region) -> list[list[tuple[str, Style]]]:
-    """Each cell of the region as seen: its character and style (without mouse metadata, nor
-    the colour of a blank's foreground, which nobody can see)."""
-    strips: list[Strip] = app.screen._compositor.render_strips()
-    rows = []
-    for strip in strips[region.y : region.bottom]:
-        cells = [
-            (char, _seen(char, style or Style()))
-            for text, style, _ in strip.crop(region.x, region.right)
-            for char in text
-        ]
-        rows.append(cells)
-    return rows
-
-
-def _seen(char: str, style: Style) -> Style:
-    style = style.clear_meta_and_links()
-    return Style(bgcolor=style.bgcolor) if char == " " and not style.reverse else style
 
 
 async def test_the_filters_look_the_same_before_and_after_they_are_built_and_filter(
@@ -65,7 +44,7 @@ async def test_the_filters_look_the_same_before_and_after_they_are_built_and_fil
         regions = [
             history.query_one(f"#{name}-placeholder").region for name in ("status", "playbook")
         ]
-        before = [_look(app, region) for region in regions]
+        before = [look(app, region) for region in regions]
 
         release.set()
         await until(
@@ -73,7 +52,7 @@ async def test_the_filters_look_the_same_before_and_after_they_are_built_and_fil
         )
         await pilot.pause()
         assert [history.query_one(f"#{n}").region for n in ("status", "playbook")] == regions
-        assert [_look(app, region) for region in regions] == before
+        assert [look(app, region) for region in regions] == before
         assert len(queries) == 1  # building them searched nothing again
 
         history.query_one("#status", Select).value = "failed"

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_tui_sessions import _launch, _screen_lines, until
+from fixtures.pilots import until
+from test_tui_sessions import _launch, _screen_lines
 from textual.pilot import Pilot
 from textual.widgets import Input
 

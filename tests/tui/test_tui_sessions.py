@@ -13,7 +13,7 @@ import gc
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from fixtures.develop_session import recorded_events
 from fixtures.launches import fast_launch
+from fixtures.pilots import GUARD_S, until
 from textual.containers import VerticalScroll
 from textual.dom import DOMNode
 from textual.pilot import Pilot
@@ -42,7 +43,6 @@ from mao_tui.tui.history import HistoryScreen
 from mao_tui.tui.home import HomeScreen
 from mao_tui.tui.widgets.row_table import RowTable
 
-GUARD_S = 60.0
 FAST = math.inf  # unpaced: as fast as the loop goes; tests that cancel slow one model down
 
 
@@ -73,16 +73,6 @@ def _app(launch: Launch, req: SessionRequest, **kw: Any) -> tuple[MaoApp, OpenSe
     session = OpenSession(launch, req)
     app = MaoApp(session.run, control=session, simulated=True, backend=AppBackend(launch), **kw)
     return app, session
-
-
-async def until(pilot: Pilot[Any], done: Callable[[], bool]) -> None:
-    """Let the app run until ``done()`` holds."""
-
-    async def wait() -> None:
-        while not done():
-            await pilot.pause()
-
-    await asyncio.wait_for(wait(), GUARD_S)
 
 
 async def _first_run(pilot: Pilot[Any]) -> DashboardScreen:
