@@ -15,7 +15,7 @@ from textual.renderables.background_screen import BackgroundScreen
 from textual.screen import ModalScreen
 
 from mao_tui.domain import Delta, EngineEvent, EventSink, SessionFinished
-from mao_tui.tui import MaoApp
+from mao_tui.tui import MaoApp, backdrop
 from mao_tui.tui.backdrop import DimmedBackdrop
 from mao_tui.tui.help import HelpScreen
 
@@ -126,3 +126,61 @@ async def test_a_dialog_open_when_the_terminal_is_resized_paints_the_new_size(
         strips = app.screen._compositor.render_strips()
         assert {strip.cell_length for strip in strips} == {new.width}
         assert len(strips) == new.height
+
+
+class Stepped(Paused):
+    """Paused, then one more event of the recording at each ``step`` set."""
+
+    def __init__(self, stop: int) -> None:
+        super().__init__(stop)
+        self.rest = recorded_events()[len(self.events) :]
+        self.step = asyncio.Event()
+        self.sent = asyncio.Event()
+
+    async def __call__(self, sink: EventSink) -> SessionFinished:
+        for event in self.events:
+            await sink(event)
+        self.reached.set()
+        for event in self.rest:
+            await self.step.wait()
+            self.step.clear()
+            await sink(event)
+            self.sent.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_dialogs_backdrop_renders_again_only_the_lines_that_changed_below(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Textual asks a dialog for all its lines at every frame; the dimmed lines are kept, and
+    only those the screen below repainted since are rendered again, to the same cells as a
+    backdrop made whole."""
+    runner = Stepped(5)
+    app = MaoApp(runner, simulated=True)
+    rendered: list[int] = []
+    lines_of = backdrop._lines_of
+
+    def counting(screen: Any, ys: list[int]) -> dict[int, Any]:
+        rendered.append(len(ys))
+        return lines_of(screen, ys)
+
+    monkeypatch.setattr(backdrop, "_lines_of", counting)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await asyncio.wait_for(runner.reached.wait(), GUARD_S)
+        help_screen = await help_over_the_stream(pilot)
+        assert rendered[0] == 48  # the first frame: every line
+        visible_screen_stack.set(app._background_screens)
+        frames: list[int] = []
+        for _ in range(12):
+            rendered.clear()
+            runner.sent.clear()
+            runner.step.set()
+            await asyncio.wait_for(runner.sent.wait(), GUARD_S)
+            await pilot.pause()
+            frames += rendered
+            kept = [list(strip) for strip in help_screen._compositor.render_strips()]
+            help_screen._backdrop = None
+            whole = [list(strip) for strip in help_screen._compositor.render_strips()]
+            assert kept == whole
+        assert frames and max(frames) < 48, frames
