@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, ClassVar, TypeGuard
+from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard
 
 from textual import events, on
 from textual.app import App, SystemCommand
@@ -42,6 +42,9 @@ class MaoApp(App[int]):
 
     BINDINGS: ClassVar[list[BindingType]] = screen_bindings("app")
     ENABLE_COMMAND_PALETTE = True
+    # Its first screen (Home or a dashboard) is the screen stack's base: Textual's blank default
+    # screen under it was styled, laid out and resumed before every first frame (~8 ms).
+    DEFAULT_MODE = "mao"
 
     def notify(
         self,
@@ -86,6 +89,8 @@ class MaoApp(App[int]):
             self._primary = DashboardScreen(
                 runner, control=control, app_title=title, simulated=simulated
             )
+        if runner is not None or backend is not None:
+            self.add_mode(self.DEFAULT_MODE, self._first_screen)
         self._quitting = False
         self._cancelled_work = False
         self._key_hold = collector.KeyHold()
@@ -146,17 +151,19 @@ class MaoApp(App[int]):
             return EscapeDriver
         return driver
 
+    def _first_screen(self) -> Screen[Any]:
+        if self._primary is not None:
+            return self._primary
+        from mao_tui.tui.home import HomeScreen
+
+        assert self.backend is not None
+        return HomeScreen(self.backend)
+
     def on_mount(self) -> None:
         collector.tune()
         _quit_on_sigterm(self)
         if self._keymap:
             self.set_keymap(self._keymap)
-        if self._primary is not None:
-            self.push_screen(self._primary)
-        elif self.backend is not None:
-            from mao_tui.tui.home import HomeScreen
-
-            self.push_screen(HomeScreen(self.backend))
         watch_first_paint(self)  # "started in N ms" (mao_tui/tui/startup.py)
         self.call_after_refresh(self._keep_css)  # a start that is killed later still counts
 

@@ -37,5 +37,5 @@ class BackendScreen(RestylesWhenStale, Screen[None]):
         self.post_message(OpenReview(session_id))
 
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 2:  # opened over another screen: back to it
+        if len(self.app.screen_stack) > 1:  # opened over another screen: back to it
             self.dismiss()

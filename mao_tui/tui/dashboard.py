@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -364,8 +364,11 @@ class DashboardScreen(
         self._replay_held_keys()  # it ended before a plan (pre-flight blocked it, say)
         # Not awaited here: this screen's queue (its screen updates too) must keep moving while
         # the final answers render.
-        self.run_worker(self._end_shown_after_settle(), group="end", exit_on_error=False)
+        self._end_shown_after_settle()
 
+    # a worker made by @work: its coroutine starts with it, so an app that quits before it
+    # starts (q while models work) leaves no coroutine never awaited
+    @work(group="end", exit_on_error=False)
     async def _end_shown_after_settle(self) -> None:
         await self.settle()
         self.ends += 1

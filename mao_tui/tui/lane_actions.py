@@ -257,7 +257,7 @@ class LaneActions(_Base):
         if self.maximized is not None:
             self._restore()
             return
-        if len(self.app.screen_stack) <= 2:
+        if len(self.app.screen_stack) == 1:
             return  # the first screen of the app: q quits
 
         async def leave() -> None:

@@ -1,15 +1,24 @@
-"""What the dashboard's first frame does without: the Verification pane's log until its first
-line, and the events' pydantic models (the first frame is built from plain data)."""
+"""What the first frame does without: a blank screen under the first one, the Verification
+pane's log until its first line, and the events' pydantic models (the dashboard's first frame
+is built from plain data)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
+from fixtures.develop_session import recorded_events, replay_runner
+from fixtures.launches import fast_launch
 from textual.app import App, ComposeResult
 from textual.widgets import RichLog
 
 from mao_tui.domain import VerificationOutput
+from mao_tui.service.live_session import AppBackend
+from mao_tui.tui.app import MaoApp
+from mao_tui.tui.dashboard import DashboardScreen
+from mao_tui.tui.history import HistoryScreen
+from mao_tui.tui.home import HomeScreen
 from mao_tui.tui.widgets.verification import VerificationPane
 
 
@@ -43,3 +52,30 @@ def test_the_dashboard_is_built_without_the_events_models() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+async def test_home_is_the_base_of_the_screen_stack(tmp_path: Path) -> None:
+    """No blank default screen under the first one (it was styled, laid out and resumed before
+    every first frame); back from a screen over it returns to it, and back on it stays."""
+    app = MaoApp(backend=AppBackend(fast_launch(tmp_path, simulate=False)))
+    async with app.run_test() as pilot:
+        (home,) = app.screen_stack
+        assert isinstance(home, HomeScreen) and app.screen is home
+        await pilot.press("f3")
+        assert isinstance(app.screen, HistoryScreen) and len(app.screen_stack) == 2
+        await pilot.press("escape")
+        assert app.screen_stack == [home]
+        home.action_back()
+        await pilot.pause()
+        assert app.screen_stack == [home]
+
+
+async def test_the_dashboard_mao_opened_on_is_the_base_of_the_screen_stack() -> None:
+    app = MaoApp(replay_runner(recorded_events()), simulated=True)
+    async with app.run_test() as pilot:
+        (dashboard,) = app.screen_stack
+        assert isinstance(dashboard, DashboardScreen) and dashboard is app.dashboard
+        await dashboard.ended(1)
+        dashboard.action_back()
+        await pilot.pause()
+        assert app.screen_stack == [dashboard]
