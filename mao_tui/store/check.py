@@ -12,10 +12,13 @@ the ``user_version`` mao's migrations count at 60.
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mao_tui.domain.errors import UsageError
+
+if TYPE_CHECKING:  # the check runs before Home's first frame, which needs no SQLite
+    import sqlite3
 
 MAGIC = b"SQLite format 3\x00"
 HEADER_SIZE = 100

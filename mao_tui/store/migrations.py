@@ -8,7 +8,6 @@ edit one that has shipped. Tables that full-text search will index (attempts) ca
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -464,6 +463,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def split_statements(script: str) -> list[str]:
     """Split a script into single statements (``execute`` takes one; ``executescript`` commits)."""
+    import sqlite3  # here: the CLI reads SCHEMA_VERSION before Home's first frame
+
     statements: list[str] = []
     start = 0
     for end, char in enumerate(script):
@@ -500,6 +501,8 @@ async def migrate(conn: aiosqlite.Connection, path: Path) -> int:
     except BaseException:
         # A failed write may already have rolled the transaction back (a full disk does):
         # "cannot rollback" must not hide why.
+        import sqlite3
+
         with contextlib.suppress(sqlite3.Error):
             await conn.execute("ROLLBACK")
         raise
