@@ -49,6 +49,12 @@ class DimmedBackdrop(_Base):
             return
         super()._screen_resized(size)
 
+    def on_screen_suspend(self) -> None:
+        """Closed (or covered): what is below changes unseen, and a kept dialog must not hold
+        on to a screen that may be closed before it opens again."""
+        self._backdrop = None
+        self._backdrop_of = ()
+
     def _set_dirty(self, *regions: Region) -> None:
         """Textual's way of saying what changed: the regions the screen below repainted, which
         it hands on to the dialog on top; none for the whole dialog."""

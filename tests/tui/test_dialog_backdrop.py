@@ -184,3 +184,27 @@ async def test_a_dialogs_backdrop_renders_again_only_the_lines_that_changed_belo
             whole = [list(strip) for strip in help_screen._compositor.render_strips()]
             assert kept == whole
         assert frames and max(frames) < 48, frames
+
+
+async def test_a_dialog_opened_again_does_not_show_the_lines_it_kept() -> None:
+    """What changed below while the dialog was closed is not in its kept lines, which it lets
+    go when closed (a kept dialog must not keep a closed dashboard alive)."""
+    runner = Stepped(5)
+    app = MaoApp(runner, simulated=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await asyncio.wait_for(runner.reached.wait(), GUARD_S)
+        help_screen = await help_over_the_stream(pilot)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert help_screen._backdrop is None and help_screen._backdrop_of == ()
+        for _ in range(6):
+            runner.sent.clear()
+            runner.step.set()
+            await asyncio.wait_for(runner.sent.wait(), GUARD_S)
+        await pilot.pause()
+        again = await help_over_the_stream(pilot)
+        assert again is help_screen  # the help is kept
+        visible_screen_stack.set(app._background_screens)
+        kept = [list(strip) for strip in help_screen._compositor.render_strips()]
+        help_screen._backdrop = None
+        assert kept == [list(strip) for strip in help_screen._compositor.render_strips()]
