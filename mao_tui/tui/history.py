@@ -27,6 +27,7 @@ from mao_tui.tui.backend_screen import BackendScreen
 from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.widgets.footer import QuietFooter
 from mao_tui.tui.widgets.row_table import Column, RowTable
+from mao_tui.tui.widgets.select_stand_in import put_in_place
 
 if TYPE_CHECKING:
     from mao_tui.domain.stored import SessionHit, SessionSummary
@@ -238,22 +239,21 @@ class HistoryScreen(BackendScreen):
         Selects' twelve widgets were a sixth of the time to the first results)."""
         if not self.filters_built:
             self.filters_built = True
-            self.run_worker(self._swap_in_selects(), group="filters")
+            self._swap_in_selects()
 
+    @work(group="filters")  # its coroutine made when it starts: nothing never awaited at a quit
     async def _swap_in_selects(self) -> None:
         playbooks = [name for name, _ in self.backend.playbooks()]
         options = {"status": list(STATUSES), "playbook": playbooks}
-        selects = [
-            Select([(o, o) for o in options[name]], prompt=prompt, id=name)
-            for name, prompt in FILTERS
-        ]
-        for select in selects:
-            select.display = False  # until composed: no frame without them
-            await self.query_one("#filters").mount(select, before=f"#{select.id}-placeholder")
-        with self.app.batch_update():
-            for select in selects:
-                select.display = True
-            await self.query(".unbuilt").remove()
+        await put_in_place(
+            [
+                (
+                    self.query_one(f"#{name}-placeholder"),
+                    Select([(o, o) for o in options[name]], prompt=prompt, id=name),
+                )
+                for name, prompt in FILTERS
+            ]
+        )
 
     @property
     def sessions(self) -> RowTable[SessionHit]:

@@ -116,9 +116,10 @@ class HomeScreen(BackendScreen):
         self.app.call_after_refresh(self._swap_in_select)
         self.app.call_after_refresh(self._prepare)
 
-    def _swap_in_select(self) -> None:
+    @work(group="playbook")  # its coroutine made when it starts: nothing never awaited at a quit
+    async def _swap_in_select(self) -> None:
         stand_in: SelectStandIn[str] = self.query_one(SelectStandIn)
-        self.run_worker(stand_in.swap_in(), group="playbook")
+        await stand_in.swap_in()
 
     def _prepare(self) -> None:
         """After the first frame: the validated configuration, off the event loop."""

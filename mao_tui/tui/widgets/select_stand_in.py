@@ -98,16 +98,27 @@ class SelectStandIn(Widget, Generic[T], can_focus=True):
     async def swap_in(self) -> Select[T]:
         """The real Select in this one's place, focused and open if this one was asked to be."""
         select = self.build()
-        select.display = False  # until composed: no frame without either
-        parent = self.parent
-        assert isinstance(parent, Widget)
-        await parent.mount(select, before=self)
-        with self.app.batch_update():
-            select.display = True
-            focused = self.has_focus
-            await self.remove()
-            if focused:
-                select.focus(scroll_visible=False)
-            if self.wants_open:
-                select.action_show_overlay()
+        await put_in_place([(self, select)])
+        if self.wants_open:
+            select.action_show_overlay()
         return select
+
+
+async def put_in_place(swaps: Sequence[tuple[Widget, Widget]]) -> None:
+    """Each ``(stand_in, widget)``: the widget where its stand-in is, all in one frame. Each is
+    mounted hidden before its stand-in (no frame without either while it composes), then
+    shown as the stand-ins go; one that had the focus hands it on."""
+    for stand_in, widget in swaps:
+        widget.display = False
+        parent = stand_in.parent
+        assert isinstance(parent, Widget)
+        await parent.mount(widget, before=stand_in)
+    if not swaps:
+        return
+    with swaps[0][0].app.batch_update():
+        for stand_in, widget in swaps:
+            widget.display = True
+            focused = stand_in.has_focus
+            await stand_in.remove()
+            if focused:
+                widget.focus(scroll_visible=False)
