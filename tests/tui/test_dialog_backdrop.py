@@ -149,6 +149,12 @@ class Stepped(Paused):
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
+    async def send_next(self) -> None:
+        """One more event of the recording, sent."""
+        self.sent.clear()
+        self.step.set()
+        await asyncio.wait_for(self.sent.wait(), GUARD_S)
+
 
 async def test_a_dialogs_backdrop_renders_again_only_the_lines_that_changed_below(
     monkeypatch: pytest.MonkeyPatch,
@@ -174,9 +180,7 @@ async def test_a_dialogs_backdrop_renders_again_only_the_lines_that_changed_belo
         frames: list[int] = []
         for _ in range(12):
             rendered.clear()
-            runner.sent.clear()
-            runner.step.set()
-            await asyncio.wait_for(runner.sent.wait(), GUARD_S)
+            await runner.send_next()
             await pilot.pause()
             frames += rendered
             kept = [list(strip) for strip in help_screen._compositor.render_strips()]
@@ -198,9 +202,7 @@ async def test_a_dialog_opened_again_does_not_show_the_lines_it_kept() -> None:
         await pilot.pause()
         assert help_screen._backdrop is None and help_screen._backdrop_of == ()
         for _ in range(6):
-            runner.sent.clear()
-            runner.step.set()
-            await asyncio.wait_for(runner.sent.wait(), GUARD_S)
+            await runner.send_next()
         await pilot.pause()
         again = await help_over_the_stream(pilot)
         assert again is help_screen  # the help is kept

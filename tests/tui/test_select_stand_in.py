@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fixtures.pilots import until
 from fixtures.screen_cells import look
 from test_tui_sessions import _launch
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Input, OptionList, Select
 
@@ -34,25 +37,35 @@ def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[asyncio.Event]:
     yield release
 
 
-def _swapped(home: HomeScreen) -> bool:
-    return any(home.query("#playbook").results(Select)) and not home.query(SelectStandIn)
+@contextlib.asynccontextmanager
+async def _home(tmp_path: Path) -> AsyncIterator[tuple[MaoApp, Pilot[Any], HomeScreen]]:
+    app = MaoApp(backend=AppBackend(_launch(tmp_path, simulate=False)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        yield app, pilot, home
+
+
+async def _swapped(pilot: Pilot[Any], held: asyncio.Event, home: HomeScreen) -> None:
+    """The swap let go, and done."""
+    held.set()
+    await until(
+        pilot,
+        lambda: any(home.query("#playbook").results(Select)) and not home.query(SelectStandIn),
+    )
 
 
 async def test_the_first_frame_has_no_option_list_and_the_select_looks_the_same(
     tmp_path: Path, held: asyncio.Event
 ) -> None:
-    app = MaoApp(backend=AppBackend(_launch(tmp_path, simulate=False)))
-    async with app.run_test(size=(120, 40)) as pilot:
-        home = app.screen
-        assert isinstance(home, HomeScreen)
+    async with _home(tmp_path) as (app, pilot, home):
         await pilot.pause()
         assert not home.query(OptionList) and not home.query(Select)
         region = home.query_one("#playbook-stand-in").region
         before = look(app, region)
         assert "develop" in "".join(char for char, _ in before[1]) and "▼" in str(before)
 
-        held.set()
-        await until(pilot, lambda: _swapped(home))
+        await _swapped(pilot, held, home)
         await pilot.pause()
         select = home.query_one("#playbook", Select)
         assert select.region == region
@@ -63,10 +76,7 @@ async def test_the_first_frame_has_no_option_list_and_the_select_looks_the_same(
 async def test_focused_and_asked_to_open_before_the_swap_is_not_lost(
     tmp_path: Path, held: asyncio.Event
 ) -> None:
-    app = MaoApp(backend=AppBackend(_launch(tmp_path, simulate=False)))
-    async with app.run_test(size=(120, 40)) as pilot:
-        home = app.screen
-        assert isinstance(home, HomeScreen)
+    async with _home(tmp_path) as (app, pilot, home):
         await pilot.press("tab")  # the task field -> the playbook
         stand_in = home.query_one(SelectStandIn)
         assert app.focused is stand_in
@@ -75,8 +85,7 @@ async def test_focused_and_asked_to_open_before_the_swap_is_not_lost(
         await pilot.press("enter")
         assert stand_in.wants_open
 
-        held.set()
-        await until(pilot, lambda: _swapped(home))
+        await _swapped(pilot, held, home)
         await pilot.pause()
         select = home.query_one("#playbook", Select)
         assert select.expanded and app.focused is select.query_one(OptionList)
@@ -89,15 +98,11 @@ async def test_focused_and_asked_to_open_before_the_swap_is_not_lost(
 async def test_a_form_sent_before_the_swap_has_the_default_playbook(
     tmp_path: Path, held: asyncio.Event
 ) -> None:
-    app = MaoApp(backend=AppBackend(_launch(tmp_path, simulate=False)))
-    async with app.run_test(size=(120, 40)) as pilot:
-        home = app.screen
-        assert isinstance(home, HomeScreen)
+    async with _home(tmp_path) as (_app, pilot, home):
         home.query_one("#task", Input).value = "Add search"
         assert home.form().playbook == "develop"
 
-        held.set()
-        await until(pilot, lambda: _swapped(home))
+        await _swapped(pilot, held, home)
         home.query_one("#playbook", Select).value = "qa"
         assert home.form().playbook == "qa"
 
@@ -105,16 +110,12 @@ async def test_a_form_sent_before_the_swap_has_the_default_playbook(
 async def test_the_focus_on_the_stand_in_moves_to_the_select(
     tmp_path: Path, held: asyncio.Event
 ) -> None:
-    app = MaoApp(backend=AppBackend(_launch(tmp_path, simulate=False)))
-    async with app.run_test(size=(120, 40)) as pilot:
-        home = app.screen
-        assert isinstance(home, HomeScreen)
+    async with _home(tmp_path) as (app, pilot, home):
         await pilot.press("tab", "tab")  # the task field -> the playbook -> the simulate box
         await pilot.press("shift+tab")
         assert app.focused is home.query_one(SelectStandIn)
 
-        held.set()
-        await until(pilot, lambda: _swapped(home))
+        await _swapped(pilot, held, home)
         select = home.query_one("#playbook", Select)
         assert app.focused is select and not select.expanded
         await pilot.press("tab")
@@ -153,13 +154,9 @@ async def test_the_stand_in_draws_what_a_closed_select_shows(label: str) -> None
 async def test_a_click_on_the_stand_in_opens_the_select(
     tmp_path: Path, held: asyncio.Event
 ) -> None:
-    app = MaoApp(backend=AppBackend(_launch(tmp_path, simulate=False)))
-    async with app.run_test(size=(120, 40)) as pilot:
-        home = app.screen
-        assert isinstance(home, HomeScreen)
+    async with _home(tmp_path) as (app, pilot, home):
         await pilot.click("#playbook-stand-in")
         assert app.focused is home.query_one(SelectStandIn)
 
-        held.set()
-        await until(pilot, lambda: _swapped(home))
+        await _swapped(pilot, held, home)
         assert home.query_one("#playbook", Select).expanded
