@@ -13,12 +13,13 @@ from textual import events
 from textual.screen import Screen
 
 from mao_tui.service.ports import Backend
+from mao_tui.tui.frames import WholeFirstFrame
 from mao_tui.tui.messages import OpenReview
 from mao_tui.tui.pane_focus import mark_focused_pane
 from mao_tui.tui.restyle import RestylesWhenStale
 
 
-class BackendScreen(RestylesWhenStale, Screen[None]):
+class BackendScreen(WholeFirstFrame, RestylesWhenStale, Screen[None]):
     FOCUS_PANES: ClassVar[str] = ""  # a selector: the panes whose border shows the focus
 
     def __init__(self, backend: Backend) -> None:

@@ -39,7 +39,7 @@ from mao_tui.tui import messages as m
 from mao_tui.tui.apply_actions import ApplyActions
 from mao_tui.tui.bindings import screen_bindings
 from mao_tui.tui.budget_actions import BudgetActions
-from mao_tui.tui.frames import FastFrames
+from mao_tui.tui.frames import FastFrames, WholeFirstFrame
 from mao_tui.tui.lane_actions import LaneActions
 from mao_tui.tui.pane_focus import mark_focused_pane
 from mao_tui.tui.reducer import Change, DashboardState
@@ -70,6 +70,7 @@ DIALOG_CSS = ("dialogs.tcss", "help.tcss")  # the picker's, help's and other dia
 
 class DashboardScreen(
     FastFrames,
+    WholeFirstFrame,
     SessionRun,
     LaneActions,
     ApplyActions,
